@@ -1,0 +1,110 @@
+"""The application factory: the only place an app is built."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from expertpool.access import check_declared, init_access
+from expertpool.config import Config
+from expertpool.db import make_engine, make_session_factory
+from expertpool.errors import register_error_handlers
+from expertpool.extensions import AppState, csrf, limiter
+from expertpool.keys import KeyStore
+from expertpool.labels import register_filters
+from expertpool.services import audit
+
+LOCALES = ("zh", "en")
+
+
+def _secret_key(config: Config) -> str:
+    if config.secret_key:
+        return config.secret_key
+    path = Path(config.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def select_locale() -> str:
+    """The interface language: the user's choice, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return str(chosen)
+    user = g.get("user")
+    if user is not None and user.locale in LOCALES:
+        return str(user.locale)
+    from expertpool.extensions import config
+
+    return config().default_locale
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build a configured application; nothing connects before the first request."""
+    config = config or Config.from_env()
+    Path(config.instance_path).mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(Path(config.instance_path).resolve()))
+    app.config.update(
+        SECRET_KEY=_secret_key(config),
+        TESTING=config.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        MAX_CONTENT_LENGTH=config.evidence_max_bytes + 1024 * 1024,
+        BABEL_DEFAULT_LOCALE=config.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        RATELIMIT_STORAGE_URI=config.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    engine = make_engine(config.effective_database_url)
+    sessions = make_session_factory(engine)
+    keys = KeyStore(config)
+    app.extensions["expertpool"] = AppState(config=config, engine=engine, sessions=sessions, keys=keys)
+
+    @event.listens_for(sessions, "after_commit")
+    def _checkpoint(sess: Session) -> None:
+        if sess.info.get(audit.PENDING_KEY):
+            audit.flush_checkpoints(sess, config.checkpoint_path, keys.audit_key())
+
+    @event.listens_for(sessions, "after_rollback")
+    def _forget(sess: Session) -> None:
+        audit.discard_checkpoints(sess)
+
+    @app.teardown_appcontext
+    def _remove_session(_exc: BaseException | None) -> None:
+        sessions.remove()
+
+    Babel(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    register_error_handlers(app)
+    register_filters(app)
+    init_access(app)
+
+    from expertpool.routes import register_blueprints
+
+    register_blueprints(app, csrf)
+    check_declared(app)
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    logging.getLogger("expertpool").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,314 @@
+"""The `expertpool` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+
+from expertpool.config import Config, ConfigError
+from expertpool.extensions import AppState, state
+from expertpool.keys import KeyFileError
+
+
+def _create_app() -> Flask:
+    from expertpool.app import create_app
+
+    return create_app(Config.from_env())
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def cli() -> None:
+    """Guangdong evaluation-expert pool: administration commands."""
+
+
+def _st() -> AppState:
+    return state()
+
+
+# db ------------------------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema."""
+    from expertpool import migrate
+
+    migrate.upgrade(_st().engine, revision)
+    click.echo(f"database at {revision}: {_st().engine.url.render_as_string(hide_password=True)}")
+
+
+@db.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    from expertpool import migrate
+
+    migrate.check(_st().engine)
+    click.echo("models and migrations agree")
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the current revision."""
+    from expertpool import migrate
+
+    migrate.current(_st().engine)
+
+
+# reference -----------------------------------------------------------------------------------
+@cli.group()
+def reference() -> None:
+    """Reference data: specialties and regions."""
+
+
+@reference.command("load")
+@click.option("--specialties", "spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A newer specialty table of the same shape (default: the bundled one).")
+@click.option("--regions", "region_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A regions table of the same shape (default: the bundled one).")
+@with_appcontext
+def reference_load(spec_file: Path | None, region_file: Path | None) -> None:
+    """Import the specialty classification and the regions, reporting every defect."""
+    from expertpool.services import reference as ref
+
+    session = _st().sessions()
+    for loader, rows in (
+        (ref.load_regions, ref.read_table(region_file) if region_file else ref.bundled("regions-guangdong.json")),
+        (ref.load_specialties, ref.read_table(spec_file) if spec_file else ref.bundled("specialties.json")),
+    ):
+        report = loader(session, rows, actor="cli")
+        click.echo(f"{report.table}: {report.loaded} loaded ({report.added} added, {report.updated} updated, "
+                   f"{report.retired} retired), {len(report.defects)} defects")
+        for defect in report.defects:
+            click.echo(f"  defect {defect}")
+
+
+# demo ----------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--reset", is_flag=True, help="Drop every table and start over.")
+@click.option("--experts", type=int, default=3000, show_default=True, help="Synthetic experts to create.")
+@click.option("--seed", type=int, default=2016, show_default=True)
+@with_appcontext
+def demo(reset: bool, experts: int, seed: int) -> None:
+    """Load deterministic demo data (safe to run twice) and print the demo logins."""
+    from expertpool import migrate
+    from expertpool.models import Base, Specialty
+    from expertpool.services import demo as demo_service
+    from expertpool.services import reference as ref
+
+    st = _st()
+    if reset:
+        st.sessions.remove()
+        with st.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if st.config.checkpoint_path.exists():
+            st.config.checkpoint_path.unlink()
+    migrate.upgrade(st.engine)
+    st.keys.init()
+    session = st.sessions()
+    if not session.execute(select(func.count()).select_from(Specialty)).scalar_one():
+        for report in (ref.load_regions(session, ref.bundled("regions-guangdong.json"), actor="demo"),
+                       ref.load_specialties(session, ref.bundled("specialties.json"), actor="demo")):
+            click.echo(f"{report.table}: {report.loaded} loaded, {len(report.defects)} defects reported")
+    for line in demo_service.run(session, seed=seed, options={"experts": experts}):
+        click.echo(line)
+    click.echo(f"demo logins (password for all: {demo_service.DEMO_PASSWORD}):")
+    for login in demo_service.DEMO_LOGINS:
+        click.echo(f"  {login.role.value:<13} {login.username}")
+
+
+# audit ---------------------------------------------------------------------------------------
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Recompute the hash chain and check it against the signed checkpoints."""
+    from expertpool.services import audit as audit_service
+
+    st = _st()
+    problems = audit_service.verify(st.sessions(), st.config.checkpoint_path, st.keys.audit_key())
+    if problems:
+        for p in problems:
+            click.echo(f"FAIL {p}")
+        sys.exit(1)
+    click.echo("OK: audit chain intact and consistent with the signed checkpoints")
+
+
+@audit.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the current chain head."""
+    from expertpool.models import AuditHead
+    from expertpool.services import audit as audit_service
+
+    st = _st()
+    head = st.sessions().get(AuditHead, 1)
+    if head is None:
+        raise click.ClickException("the audit trail is empty")
+    audit_service.write_checkpoint(st.config.checkpoint_path, st.keys.audit_key(), head.seq, head.hash)
+    click.echo(f"checkpoint at entry {head.seq}")
+
+
+# users ---------------------------------------------------------------------------------------
+@cli.group()
+def users() -> None:
+    """User accounts and roles."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]), required=True)
+@click.option("--centre", default=None, help="Region code of the centre (centre staff).")
+@click.password_option()
+@with_appcontext
+def users_create(username: str, display_name: str, role: str, centre: str | None, password: str) -> None:
+    """Create a user."""
+    from expertpool.errors import ValidationFailed
+    from expertpool.services import users as user_service
+
+    try:
+        user_service.create_user(_st().sessions(), actor="cli", username=username, display_name=display_name,
+                                 password=password, role=role, centre_code=centre)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+    click.echo(f"created {username} ({role})")
+
+
+@users.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List users with role and centre."""
+    from expertpool.models import User
+
+    for user in _st().sessions().execute(select(User).order_by(User.username)).scalars():
+        centre = user.centre.region_code if user.centre else "-"
+        click.echo(f"{user.username:<20} {user.role.value:<13} {centre:<7} {'active' if user.is_active else 'inactive'}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]), required=True)
+@click.option("--centre", default=None)
+@with_appcontext
+def users_set_role(username: str, role: str, centre: str | None) -> None:
+    """Change a user's role (and centre)."""
+    from expertpool.errors import ValidationFailed
+    from expertpool.services import users as user_service
+
+    session = _st().sessions()
+    user = user_service.get_by_username(session, username)
+    try:
+        user_service.update_user(session, actor="cli", user_id=user.id, display_name=user.display_name, role=role,
+                                 centre_code=centre if centre is not None else (user.centre.region_code if user.centre else None),
+                                 is_active=user.is_active)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+    click.echo(f"{username}: {role}")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Disable a user's login."""
+    from expertpool.services import users as user_service
+
+    session = _st().sessions()
+    user = user_service.get_by_username(session, username)
+    user_service.update_user(session, actor="cli", user_id=user.id, display_name=user.display_name,
+                             role=user.role.value, centre_code=user.centre.region_code if user.centre else None,
+                             is_active=False)
+    click.echo(f"{username}: deactivated")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Set a new password."""
+    from expertpool.errors import ValidationFailed
+    from expertpool.services import users as user_service
+
+    session = _st().sessions()
+    user = user_service.get_by_username(session, username)
+    try:
+        user_service.set_password(session, actor="cli", user_id=user.id, password=password)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+    click.echo(f"{username}: password changed")
+
+
+# keys ----------------------------------------------------------------------------------------
+@cli.group()
+def keys() -> None:
+    """Key files kept outside the database."""
+
+
+@keys.command("init")
+@with_appcontext
+def keys_init() -> None:
+    """Create every missing key file."""
+    created = _st().keys.init()
+    click.echo("created: " + (", ".join(created) if created else "nothing (all keys exist)"))
+
+
+# serve ---------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--experts", type=int, default=3000, show_default=True)
+@with_appcontext
+def quickstart(host: str, port: int, experts: int) -> None:
+    """Migrate, load reference and demo data, then serve on HOST:PORT (the embedded default)."""
+    from flask import current_app
+
+
+    st = _st()
+    ctx = click.get_current_context()
+    ctx.invoke(demo, reset=False, experts=experts, seed=2016)
+    st.sessions.remove()  # release the SQLite write lock before serving
+    click.echo(f"\nexpertpool is running: open http://{host}:{port}/  (Ctrl-C to stop)\n")
+    serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+def serve_app(app: Any, host: str, port: int) -> None:
+    """Serve the app (Socket.IO aware when the room is installed)."""
+    runner = app.extensions.get("expertpool_serve")
+    if runner is not None:
+        runner(host, port)
+    else:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def main() -> None:
+    """Entry point: settings and key-file problems are one line, not a traceback."""
+    try:
+        cli.main(prog_name="expertpool")
+    except (ConfigError, KeyFileError) as exc:
+        click.echo(f"expertpool: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""One frozen settings object, built once from the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+_PLAIN_NAMES = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "secret_key": "SECRET_KEY",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "twilio_api_base_url": "TWILIO_API_BASE_URL",
+}
+
+
+def _env_name(field_name: str) -> str:
+    return _PLAIN_NAMES.get(field_name, "EXPERTPOOL_" + field_name.upper())
+
+
+def _default_instance_path() -> str:
+    return str(Path.cwd() / "instance")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the application with its default.
+
+    Only `Config.from_env()` reads the environment; tests build `Config(...)` directly.
+    """
+
+    # Core
+    instance_path: str = field(default_factory=_default_instance_path)
+    database_url: str = ""  # empty: SQLite file in the instance folder
+    redis_url: str = ""  # empty: no Redis (in-process message queue and rate-limit storage)
+    secret_key: str = ""  # empty: generated once and kept in the instance folder
+    key_dir: str = ""  # empty: <instance>/keys
+    testing: bool = False
+    default_locale: str = "zh"
+    public_base_url: str = "http://127.0.0.1:5000"
+    session_cookie_secure: bool = False
+    login_rate_limit: str = "5 per minute"
+    api_token_ttl_hours: int = 12
+    audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
+
+    # Experts and the pool (DOMAIN.md)
+    min_years_experience: int = 8
+    max_specialties: int = 3
+    age_cap: int = 70
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    evidence_dir: str = ""  # empty: <instance>/evidence
+    conflict_lookback_years: int = 3
+
+    # Draws
+    frequency_window_days: int = 90
+    frequency_cap: int = 0  # 0: no cap by default; a request may set its own
+    draw_lead_working_days: int = 2
+    committee_min_members: int = 5
+    committee_large_min_members: int = 7
+    committee_large_budget_cny: int = 10_000_000
+    remote_hide_secondary_venue: bool = True
+
+    # Notifications
+    notifier: str = "console"  # console | twilio
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base_url: str = ""  # empty: Twilio's own; tests point it at a loopback fake
+    twilio_timeout_seconds: int = 10
+    call_retries: int = 3
+    call_retry_minutes: int = 10
+    response_deadline_minutes: int = 60
+    notify_max_attempts: int = 6
+    notify_worker_in_process: bool = True
+    centre_contact_phone: str = "020-00000000"
+
+    # Evaluation room
+    deviation_percent: int = 30
+    drop_extremes: bool = False
+    checkin_code_ttl_minutes: int = 10
+    socketio_async_mode: str = "threading"
+
+    def __post_init__(self) -> None:
+        if self.database_url:
+            try:
+                make_url(self.database_url)
+            except ArgumentError as exc:
+                raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
+            scheme = self.database_url.split(":", 1)[0]
+            if scheme not in ("sqlite", "postgresql+psycopg", "postgresql+psycopg2"):
+                raise ConfigError(
+                    f"DATABASE_URL scheme {scheme!r} is not supported "
+                    "(use sqlite:/// or postgresql+psycopg://)"
+                )
+        if self.notifier not in ("console", "twilio"):
+            raise ConfigError(f"EXPERTPOOL_NOTIFIER must be console or twilio, not {self.notifier!r}")
+        if self.notifier == "twilio" and not (
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        ):
+            raise ConfigError(
+                "EXPERTPOOL_NOTIFIER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+                "and TWILIO_FROM_NUMBER"
+            )
+        if self.socketio_async_mode not in ("threading", "gevent"):
+            raise ConfigError("EXPERTPOOL_SOCKETIO_ASYNC_MODE must be threading or gevent")
+
+    # Derived paths -----------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the instance folder."""
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path(self.instance_path) / "expertpool.sqlite")
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite."""
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def keys_path(self) -> Path:
+        """Folder holding key files (outside the database)."""
+        return Path(self.key_dir or Path(self.instance_path) / "keys")
+
+    @property
+    def evidence_path(self) -> Path:
+        """Folder holding evidence files (outside the database)."""
+        return Path(self.evidence_dir or Path(self.instance_path) / "evidence")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """File receiving signed audit checkpoints."""
+        return Path(self.audit_checkpoint_file or Path(self.instance_path) / "audit-checkpoints.jsonl")
+
+    def replace(self, **changes: Any) -> Config:
+        """Return a copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Build the settings from environment variables (see the README for the list)."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = _env_name(f.name)
+            if name not in env:
+                continue
+            raw = env[name]
+            default = f.default if f.default is not dataclasses.MISSING else ""
+            try:
+                if isinstance(default, bool):
+                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                        raise ValueError(raw)
+                    values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+                elif isinstance(default, int):
+                    values[f.name] = int(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise ConfigError(f"{name} must be a {type(default).__name__}, not {raw!r}") from None
+        return cls(**values)
+
+    @classmethod
+    def setting_names(cls) -> list[str]:
+        """The environment variable of every setting, for the README check."""
+        return [_env_name(f.name) for f in dataclasses.fields(cls)]

@@ -1,0 +1,144 @@
+"""One error family, mapped to HTML pages and to JSON `{"error": {...}}` bodies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error the user can act on: a stable code, a message and an HTTP status."""
+
+    code = "error"
+    http_status = 400
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of this error."""
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+
+class ValidationFailed(AppError):
+    """Input failed validation; `fields` maps each field to its message."""
+
+    code = "validation_failed"
+    http_status = 422
+    default_message = "Some fields are invalid."
+
+
+class NotFound(AppError):
+    """The object does not exist (or is not visible to the user)."""
+
+    code = "not_found"
+    http_status = 404
+    default_message = "Not found."
+
+
+class Unauthenticated(AppError):
+    """No valid login or token."""
+
+    code = "unauthenticated"
+    http_status = 401
+    default_message = "Please log in."
+
+
+class Forbidden(AppError):
+    """The user may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+    default_message = "You are not allowed to do this."
+
+
+class Conflict(AppError):
+    """The object changed meanwhile or the action collides with another one."""
+
+    code = "conflict"
+    http_status = 409
+    default_message = "The record was changed by someone else; reload and try again."
+
+
+class IllegalTransition(Conflict):
+    """A state machine refused a move."""
+
+    code = "illegal_transition"
+
+
+class RateLimited(AppError):
+    """Too many attempts."""
+
+    code = "rate_limited"
+    http_status = 429
+    default_message = "Too many attempts; wait a minute and try again."
+
+
+def wants_json() -> bool:
+    """Whether the current request expects a JSON answer."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _respond(err: AppError) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify(err.to_dict()), err.http_status
+    return render_template("error.html", error=err), err.http_status
+
+
+_HTTP_CODES = {
+    400: ("bad_request", AppError),
+    401: ("unauthenticated", Unauthenticated),
+    403: ("forbidden", Forbidden),
+    404: ("not_found", NotFound),
+    405: ("method_not_allowed", AppError),
+    409: ("conflict", Conflict),
+    413: ("too_large", AppError),
+    429: ("rate_limited", RateLimited),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers that turn errors into pages or JSON."""
+
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError) -> tuple[Response | str, int]:
+        return _respond(err)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err: CSRFError) -> tuple[Response | str, int]:
+        return _respond(Forbidden(_("The form expired or was not sent from this site; reload the page and try again."), code="csrf_failed"))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Any:
+        status = err.code or 500
+        if status in (301, 302, 303, 307, 308):
+            return err
+        code, cls = _HTTP_CODES.get(status, ("error", AppError))
+        mapped = cls(err.description, code=code)
+        mapped.http_status = status
+        return _respond(mapped)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> tuple[Response | str, int]:
+        if app.config.get("TESTING") and not app.config.get("EXPERTPOOL_SWALLOW_500"):
+            raise err
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        generic = AppError(_("An unexpected error occurred; it has been logged."), code="internal_error")
+        generic.http_status = 500
+        return _respond(generic)

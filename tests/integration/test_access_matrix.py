@@ -1,0 +1,92 @@
+"""Every registered route × every role against the reviewed expectation table below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+pytestmark = pytest.mark.integration
+
+ANON = "anonymous"
+E, RV, CS, SV, AD = "expert", "reviewer", "centre_staff", "supervisor", "admin"
+EVERYONE = {ANON, E, RV, CS, SV, AD}
+LOGGED_IN = {E, RV, CS, SV, AD}
+
+# endpoint -> the roles that may reach it. Reviewed by hand: adding a route means adding it here.
+EXPECTED: dict[str, set[str]] = {
+    "auth.login": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.set_language": EVERYONE,
+    "main.index": EVERYONE,
+    "main.healthz": EVERYONE,
+    "main.dashboard": LOGGED_IN,
+    "reference.specialties": LOGGED_IN,
+    "reference.centres": {CS, SV, AD},
+    "reference.centre": {CS, SV, AD},
+    "admin.users": {AD},
+    "admin.user_new": {AD},
+    "admin.user_edit": {AD},
+    "admin.audit": {SV, AD},
+    "api.create_token": EVERYONE,
+    "api.revoke_token": LOGGED_IN,
+    "api.me": LOGGED_IN,
+    "api.specialties": LOGGED_IN,
+    "api.specialty": LOGGED_IN,
+}
+
+# Values for URL parameters, chosen so that an allowed request reaches the view.
+PARAMS: dict[str, Any] = {"code": "440100", "user_id": 1}
+
+
+def _url(rule: Any) -> str:
+    values = {arg: PARAMS.get(arg, 1 if "int" in str(rule._converters.get(arg, "")).lower() else "x") for arg in rule.arguments}
+    from flask import url_for
+
+    return url_for(rule.endpoint, **values)
+
+
+def test_every_route_is_in_the_expectation_table(app: Flask) -> None:
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    assert endpoints - set(EXPECTED) == set(), "routes missing from EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "EXPECTED names routes that do not exist"
+
+
+def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: Any) -> None:
+    from expertpool.services import users
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["EXPERTPOOL_SWALLOW_500"] = True
+    try:
+        people = {role: make_user(role=role, centre="440100" if role == CS else None) for role in LOGGED_IN}
+        session = app.extensions["expertpool"].sessions()
+        failures = []
+        rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+        for rule in rules:
+            allowed = EXPECTED[rule.endpoint]
+            method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+            with app.test_request_context():
+                url = _url(rule)
+            for role in [ANON, *sorted(LOGGED_IN)]:
+                client = app.test_client()
+                headers = {}
+                if role != ANON:
+                    if url.startswith("/api/"):
+                        # A fresh token each time: one of the routes revokes the token it is called with.
+                        headers["Authorization"] = f"Bearer {users.issue_token(session, people[role], 1)[0]}"
+                    else:
+                        with client.session_transaction() as sess:
+                            sess["uid"] = people[role].id
+                            sess["pw"] = people[role].password_changed_at.isoformat()
+                resp = client.open(url, method=method, headers=headers)
+                denied = resp.status_code in (401, 403) or (
+                    # The guard sends anonymous visitors to the login page with the page they wanted.
+                    resp.status_code == 302 and "/login?next=" in resp.headers.get("Location", "")
+                )
+                if (role in allowed) == denied:
+                    failures.append(f"{rule.endpoint} {method} {url} as {role}: {resp.status_code}")
+        assert not failures, "\n".join(failures)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+        app.config.pop("EXPERTPOOL_SWALLOW_500", None)

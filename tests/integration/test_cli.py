@@ -1,0 +1,58 @@
+"""The `expertpool` command as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env.update({"EXPERTPOOL_INSTANCE_PATH": str(tmp_path / "instance"), **env})
+    return subprocess.run([sys.executable, "-m", "expertpool.cli", *args], capture_output=True, text=True,
+                          env=full_env, timeout=120, check=False)
+
+
+def test_help_lists_the_command_groups(tmp_path: Path) -> None:
+    out = _run(["--help"], tmp_path)
+    assert out.returncode == 0
+    for name in ("db", "reference", "demo", "audit", "users", "keys", "quickstart"):
+        assert f"  {name} " in out.stdout
+
+
+def test_a_malformed_database_url_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    out = _run(["db", "upgrade"], tmp_path, DATABASE_URL="postgres//nonsense")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().count("\n") == 0
+    assert "DATABASE_URL" in out.stderr
+
+
+def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
+    first = _run(["demo", "--experts", "0"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = _run(["demo", "--experts", "0"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    for role in ("admin", "reviewer", "centre_staff", "supervisor", "expert"):
+        assert role in second.stdout
+    listing = _run(["users", "list"], tmp_path)
+    assert listing.stdout.count("\n") == 6
+    verify = _run(["audit", "verify"], tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_reference_load_reports_the_known_defects_with_their_rows(tmp_path: Path) -> None:
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    assert _run(["keys", "init"], tmp_path).returncode == 0
+    out = _run(["reference", "load"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "duplicate_code: A040405" in out.stdout
+    assert "duplicate_code: B011305" in out.stdout
+    assert "code_not_extending_parent: B011305" in out.stdout
+    assert "code_not_extending_parent: A040405" in out.stdout
