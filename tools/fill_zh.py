@@ -1,20 +1,35 @@
-"""Apply translations from a Python file defining `T = {msgid: translation}` to the zh catalogue."""
+"""Rebuild the zh catalogue from the translation tables in tools/zh/*.py, then compile it.
+
+Each feature keeps its own table (`T = {english msgid: chinese}`) so that parallel work never
+conflicts inside messages.po; run `python tools/fill_zh.py` after adding strings.
+"""
 
 from __future__ import annotations
 
 import runpy
 import sys
+from pathlib import Path
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import i18n
+sys.path.insert(0, str(Path(__file__).parent))
+import i18n  # noqa: E402
+
+
+def tables() -> dict[str, str]:
+    """Every translation table merged (a msgid translated twice must agree)."""
+    merged: dict[str, str] = {}
+    for path in sorted((Path(__file__).parent / "zh").glob("*.py")):
+        for msgid, text in runpy.run_path(str(path))["T"].items():
+            if msgid in merged and merged[msgid] != text:
+                raise SystemExit(f"{path.name}: {msgid!r} translated differently elsewhere")
+            merged[msgid] = text
+    return merged
 
 
 def main() -> int:
-    """Fill in translations, then compile."""
-    table = runpy.run_path(sys.argv[1])["T"]
+    """Fill in translations, then compile; list what is still untranslated."""
     i18n.update()
     catalog = i18n.load()
-    for msgid, text in table.items():
+    for msgid, text in tables().items():
         if msgid in catalog:
             catalog[msgid].string = text
             catalog[msgid].flags.discard("fuzzy")

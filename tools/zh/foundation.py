@@ -1,0 +1,27 @@
+"""Chinese translations of the foundation strings (msgid -> translation)."""
+
+T = {
+"You may act only for your own centre.": "您只能处理本中心的事务。",
+"Bearer tokens are accepted only by the JSON API.": "访问令牌仅可用于 JSON 接口。",
+"An unexpected error occurred; it has been logged.": "发生意外错误，已记录在案。",
+"The form expired or was not sent from this site; reload the page and try again.": "表单已过期或并非从本站提交，请刷新页面后重试。",
+"Expert": "评标专家", "Reviewer": "审核员（行政监督部门）", "Centre staff": "交易中心工作人员",
+"Supervisor": "监督人员", "Administrator": "系统管理员", "Home": "首页", "Specialties": "专业分类",
+"Trading centres": "交易中心", "Users": "用户", "Audit trail": "审计日志", "User created.": "用户已创建。",
+"Saved.": "已保存。", "Send a JSON object.": "请发送 JSON 对象。", "Expected a JSON object.": "应为 JSON 对象。",
+"Required.": "必填。", "3–64 letters, digits, dot, dash or underscore.": "3–64 位字母、数字、点、连字符或下划线。",
+"At least %(n)d characters.": "至少 %(n)d 个字符。", "Unknown role.": "未知角色。", "Unknown centre.": "未知交易中心。",
+"Centre staff must belong to a centre.": "交易中心工作人员必须隶属于一个中心。", "This username is taken.": "该用户名已被使用。",
+"Wrong username or password.": "用户名或密码错误。", "Invalid token.": "令牌无效。", "The token has expired.": "令牌已过期。",
+"No such user: %(u)s": "没有该用户：%(u)s", "Expert pool": "专家库", "Guangdong evaluation expert pool": "广东省综合评标专家库",
+"Menu": "菜单", "Log out": "退出", "All public-resource trading in one province-wide pool.": "全省一库，各地通用。",
+"Staff": "工作人员", "No staff yet.": "暂无工作人员。", "Region code": "行政区划代码", "Name": "名称",
+"Welcome, %(name)s": "欢迎，%(name)s", "Error": "错误", "Something went wrong": "出错了", "Back to the home page": "返回首页",
+"Log in": "登录", "Username": "用户名", "Password": "密码", "Specialty classification": "评标专家专业分类",
+"Code or name, e.g. A0101 or 公路": "代码或名称，如 A0101 或 公路", "Search": "搜索", "All categories": "全部门类",
+"No specialty matches.": "没有匹配的专业。", "Code": "代码", "Level": "级别", "%(n)d sub-codes": "%(n)d 个下级",
+"Action prefix, e.g. user.": "操作前缀，如 user.", "Filter": "筛选", "%(n)d entries": "共 %(n)d 条",
+"Time": "时间", "Who": "操作人", "Action": "操作", "Object": "对象", "Before": "变更前", "After": "变更后",
+"Newer": "较新", "Older": "较早", "User": "用户", "New user": "新建用户", "Role": "角色", "Centre": "交易中心",
+"Active": "启用", "Save": "保存", "All roles": "全部角色",
+}
