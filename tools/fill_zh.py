@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import i18n  # noqa: E402
+import i18n
 
 
 def tables() -> dict[str, str]:
