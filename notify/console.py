@@ -234,7 +234,11 @@ class ConsoleNotifier:
         self, message_sid: str, status: str, *, error_code: int | None = None
     ) -> SmsStatus:
         """The carrier reports on a message: `delivered`, `undelivered` (with a code)..."""
-        entry = self._update(message_sid, status=status, error_code=error_code)
+        self._get(message_sid, Channel.SMS)
+        changes: dict[str, object] = {"status": status}
+        if error_code is not None:
+            changes["error_code"] = error_code
+        entry = self._update(message_sid, **changes)
         event = SmsStatus(
             message_sid=message_sid, status=status, error_code=error_code, to=entry.to
         )
