@@ -109,6 +109,12 @@ class _State:
     number_errors: dict[str, int] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when several workers send at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def _rfc2822(at: datetime) -> str:
     return format_datetime(at.astimezone(UTC), usegmt=True)
 
@@ -136,10 +142,11 @@ class FakeTwilioApi:
 
     def start(self) -> FakeTwilioApi:
         """Listen on 127.0.0.1 at a free port and serve in a background thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-twilio", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
         self._thread.start()
         return self
 
