@@ -19,6 +19,7 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +37,13 @@ __all__ = [
     "FAKE_ACCOUNT_SID",
     "FAKE_AUTH_TOKEN",
     "FAKE_FROM_NUMBER",
+    "CallScript",
     "FakeTwilioApi",
     "RecordedRequest",
+    "WebhookTransport",
+    "client_transport",
     "fake_twilio_api",
+    "http_transport",
     "post_signed_webhook",
     "sign_webhook",
     "twilio_notifier_for",
@@ -85,6 +90,74 @@ class RecordedRequest:
         return values[0] if values else None
 
 
+#: Sends one signed form POST to the app: (url, params) -> (HTTP status, response body).
+WebhookTransport = Callable[[str, Mapping[str, str]], tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """How one call attempt goes: who answers, which keys are pressed, how it ends.
+
+    Shortcuts accepted wherever a script is expected: "accept" (press 1), "decline" (2),
+    "repeat" (3 then 1), "invalid" (9 then 1), "silence" (a person answers, presses nothing),
+    "machine" (voicemail), "no-answer", "busy", "failed".
+    """
+
+    answered_by: str | None = "human"  # None: nobody picks up
+    digits: tuple[str, ...] = ()
+    unanswered_status: str = "no-answer"  # final status when nobody picks up
+
+    @classmethod
+    def named(cls, name: str) -> CallScript:
+        """The script for one of the shortcut names."""
+        shortcuts = {
+            "accept": cls(digits=("1",)),
+            "decline": cls(digits=("2",)),
+            "repeat": cls(digits=("3", "1")),
+            "invalid": cls(digits=("9", "1")),
+            "silence": cls(),
+            "machine": cls(answered_by="machine_start"),
+            "no-answer": cls(answered_by=None),
+            "busy": cls(answered_by=None, unanswered_status="busy"),
+            "failed": cls(answered_by=None, unanswered_status="failed"),
+        }
+        return shortcuts[name]
+
+
+def http_transport(auth_token: str = FAKE_AUTH_TOKEN, *, public_base_url: str | None = None,
+                   internal_base_url: str | None = None) -> WebhookTransport:
+    """POST signed callbacks over loopback HTTP to a live server.
+
+    With a proxy in front of the app, callbacks are signed for `public_base_url` (the URL given
+    to Twilio) but sent to `internal_base_url` (where the test server listens).
+    """
+
+    def send(url: str, params: Mapping[str, str]) -> tuple[int, str]:
+        target = url
+        if public_base_url and internal_base_url and url.startswith(public_base_url):
+            target = internal_base_url.rstrip("/") + url[len(public_base_url.rstrip("/")):]
+        return post_signed_webhook(target, params, auth_token=auth_token, signed_url=url)
+
+    return send
+
+
+def client_transport(client: Any, auth_token: str = FAKE_AUTH_TOKEN) -> WebhookTransport:
+    """POST signed callbacks through a Flask test client (any object with `.post`)."""
+
+    def send(url: str, params: Mapping[str, str]) -> tuple[int, str]:
+        split = urlsplit(url)
+        path = split.path + (f"?{split.query}" if split.query else "")
+        response = client.post(
+            path,
+            data=dict(params),
+            base_url=f"{split.scheme}://{split.netloc}",
+            headers={"X-Twilio-Signature": sign_webhook(auth_token, url, params)},
+        )
+        return int(response.status_code), response.get_data(as_text=True)
+
+    return send
+
+
 @dataclass
 class _Fault:
     method: str
@@ -107,6 +180,9 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     number_errors: dict[str, int] = field(default_factory=dict)
+    call_scripts: dict[str, list[CallScript]] = field(default_factory=dict)
+    played_calls: set[str] = field(default_factory=set)
+    reported_messages: set[str] = field(default_factory=set)
 
 
 class _Server(ThreadingHTTPServer):
@@ -253,6 +329,140 @@ class FakeTwilioApi:
                 call["answered_by"] = answered_by
             if duration_seconds is not None:
                 call["duration"] = str(duration_seconds)
+
+    # -- driving callbacks ------------------------------------------------------------------
+
+    def script_calls(self, number: str, *outcomes: str | CallScript) -> None:
+        """Queue how the next calls to `number` go, one outcome per call (then "no-answer")."""
+        with self._lock:
+            self._state.call_scripts.setdefault(number, []).extend(
+                o if isinstance(o, CallScript) else CallScript.named(o) for o in outcomes
+            )
+
+    def play_calls(self, transport: WebhookTransport) -> list[str]:
+        """Play every call not yet played, following its number's script; returns their SIDs.
+
+        Like Twilio: status callbacks (initiated, ringing, answered, completed), the TwiML
+        request with `AnsweredBy`, `Gather` actions with the scripted `Digits`, `Redirect`s.
+        """
+        with self._lock:
+            pending = [sid for sid in self._state.calls if sid not in self._state.played_calls]
+            self._state.played_calls.update(pending)
+        for sid in pending:
+            self._play_call(sid, transport)
+        return pending
+
+    def report_messages(
+        self, transport: WebhookTransport, *, status: str = "delivered",
+        error_code: int | None = None,
+    ) -> list[str]:
+        """Send "sent" then `status` callbacks for every message not yet reported."""
+        with self._lock:
+            pending = [sid for sid in self._state.messages
+                       if sid not in self._state.reported_messages]
+            self._state.reported_messages.update(pending)
+        for sid in pending:
+            for step in ("sent", status):
+                self.set_message_status(sid, step, error_code=error_code if step == status else None)
+                message = self.messages[sid]
+                if message.get("status_callback"):
+                    params = {
+                        "AccountSid": self.account_sid, "ApiVersion": API_VERSION,
+                        "MessageSid": sid, "SmsSid": sid, "MessageStatus": step,
+                        "SmsStatus": step, "To": message["to"], "From": message["from"] or "",
+                    }
+                    if step == status and error_code is not None:
+                        params["ErrorCode"] = str(error_code)
+                    transport(message["status_callback"], params)
+        return pending
+
+    def send_inbound_sms(
+        self, transport: WebhookTransport, url: str, *, from_number: str, body: str,
+        to_number: str = FAKE_FROM_NUMBER,
+    ) -> str:
+        """A person texts `body` to our number: POST it to the app's inbound-SMS `url`."""
+        sid = "SM" + secrets.token_hex(16)
+        transport(url, {
+            "AccountSid": self.account_sid, "ApiVersion": API_VERSION, "MessageSid": sid,
+            "SmsSid": sid, "SmsMessageSid": sid, "From": from_number, "To": to_number,
+            "Body": body, "NumMedia": "0", "NumSegments": "1",
+        })
+        return sid
+
+    def _next_script(self, number: str) -> CallScript:
+        with self._lock:
+            queue = self._state.call_scripts.get(number)
+            return queue.pop(0) if queue else CallScript.named("no-answer")
+
+    def _play_call(self, sid: str, transport: WebhookTransport) -> None:
+        call = self.calls[sid]
+        script = self._next_script(call["to"])
+        events = set(call["status_callback_event"] or ["completed"])
+        sequence = iter(range(1000))
+
+        def status_callback(status: str, extra: Mapping[str, str] | None = None) -> None:
+            self.set_call_status(sid, status)
+            event = {"in-progress": "answered"}.get(status, status)
+            if status in {"completed", "busy", "no-answer", "failed", "canceled"}:
+                event = "completed"
+            if call["status_callback"] and event in events:
+                params = {**self._call_params(sid, status), "SequenceNumber": str(next(sequence)),
+                          "CallbackSource": "call-progress-events", **(extra or {})}
+                transport(call["status_callback"], params)
+
+        status_callback("initiated")
+        status_callback("ringing")
+        if script.answered_by is None:
+            status_callback(script.unanswered_status)
+            return
+        self.set_call_status(sid, "in-progress", answered_by=script.answered_by)
+        status_callback("in-progress", {"AnsweredBy": script.answered_by})
+        digits = list(script.digits)
+        if call["url"]:
+            twiml = self._fetch_twiml(transport, call["url"], sid, script.answered_by)
+        else:
+            twiml = call["twiml"] or "<Response/>"
+        for _ in range(20):  # a guard against a TwiML loop
+            next_url = self._run_twiml(twiml, digits)
+            if next_url is None:
+                break
+            url, extra = next_url
+            twiml = self._fetch_twiml(transport, url, sid, script.answered_by, extra)
+        status_callback("completed", {"AnsweredBy": script.answered_by, "CallDuration": "30"})
+
+    def _call_params(self, sid: str, status: str) -> dict[str, str]:
+        call = self.calls[sid]
+        return {
+            "AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": sid,
+            "CallStatus": status, "Direction": "outbound-api", "To": call["to"],
+            "From": call["from"] or "", "Called": call["to"], "Caller": call["from"] or "",
+        }
+
+    def _fetch_twiml(
+        self, transport: WebhookTransport, url: str, sid: str, answered_by: str | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> str:
+        params = {**self._call_params(sid, "in-progress"), **(extra or {})}
+        if answered_by:
+            params["AnsweredBy"] = answered_by
+        status, body = transport(url, params)
+        return body if 200 <= status < 300 else "<Response><Hangup/></Response>"
+
+    @staticmethod
+    def _run_twiml(twiml: str, digits: list[str]) -> tuple[str, dict[str, str]] | None:
+        """Walk a TwiML document: the next URL to request (and its extra params), or None."""
+        try:
+            root = ET.fromstring(twiml.encode("utf-8"))
+        except ET.ParseError:
+            return None
+        for verb in root:
+            if verb.tag == "Gather" and digits:
+                return verb.get("action") or "", {"Digits": digits.pop(0)}
+            if verb.tag == "Redirect":
+                return (verb.text or "").strip(), {}
+            if verb.tag in {"Hangup", "Reject"}:
+                return None
+        return None
 
     # -- inspection -------------------------------------------------------------------------
 
