@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from notify.base import Channel, Delivery, FailureKind, NotificationFailed, mask_phone
+from notify.base import (
+    Channel,
+    Delivery,
+    FailureKind,
+    NotificationError,
+    NotificationFailed,
+    mask_phone,
+)
 from notify.webhooks import (
     AnsweredBy,
     CallStatus,
@@ -97,11 +104,13 @@ class ConsoleNotifier:
         self._entries: dict[str, ConsoleEntry] = {}
         self._sequence = 0
         self._call_sequence: dict[str, int] = {}
+        self._failures: list[tuple[NotificationError, Channel | None, bool]] = []
 
     # -- Notifier ---------------------------------------------------------------------------
 
     def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Delivery:
         """Record an SMS as sent (status `sent`)."""
+        self._raise_injected(Channel.SMS, to, body=body, status_callback=status_callback)
         entry = self._add(
             Channel.SMS, "SM", to, status="sent", body=body, status_callback=status_callback
         )
@@ -124,6 +133,9 @@ class ConsoleNotifier:
         """Record a call as ringing, waiting for a simulated answer."""
         if (twiml_url is None) == (twiml is None):
             raise ValueError("give exactly one of twiml_url and twiml")
+        self._raise_injected(
+            Channel.VOICE, to, twiml_url=twiml_url, twiml=twiml, status_callback=status_callback
+        )
         entry = self._add(
             Channel.VOICE,
             "CA",
@@ -170,6 +182,23 @@ class ConsoleNotifier:
             for e in self.entries()
             if e.channel is Channel.VOICE and e.to == to and e.created_at >= created_after
         ]
+
+    def inject_failure(
+        self,
+        error: NotificationError,
+        *,
+        channel: Channel | None = None,
+        times: int = 1,
+        is_created_anyway: bool = False,
+    ) -> None:
+        """Make the next `times` sends (of `channel`, or any) raise `error`.
+
+        For trials and dispatcher tests: a `TransientFailure`, an auth `NotificationFailed`, or an
+        `UnknownOutcome` with `is_created_anyway=True` (recorded although the caller sees an
+        error, as when a provider's answer is lost).
+        """
+        with self._lock:
+            self._failures.extend((error, channel, is_created_anyway) for _ in range(times))
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -246,6 +275,37 @@ class ConsoleNotifier:
         return event
 
     # -- internals --------------------------------------------------------------------------
+
+    def _raise_injected(
+        self,
+        channel: Channel,
+        to: str,
+        *,
+        body: str | None = None,
+        twiml_url: str | None = None,
+        twiml: str | None = None,
+        status_callback: str | None = None,
+    ) -> None:
+        with self._lock:
+            index = next(
+                (i for i, (_, ch, _) in enumerate(self._failures) if ch in (None, channel)), None
+            )
+            if index is None:
+                return
+            error, _, is_created_anyway = self._failures.pop(index)
+        if is_created_anyway:
+            status = "sent" if channel is Channel.SMS else "ringing"
+            self._add(
+                channel,
+                "SM" if channel is Channel.SMS else "CA",
+                to,
+                status=status,
+                body=body,
+                twiml_url=twiml_url,
+                twiml=twiml,
+                status_callback=status_callback,
+            )
+        raise error
 
     def _add(
         self,

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify.base import Channel, FailureKind, NotificationFailed, Notifier
+from notify.base import (
+    Channel,
+    FailureKind,
+    NotificationFailed,
+    Notifier,
+    TransientFailure,
+    UnknownOutcome,
+)
 from notify.console import ConsoleNotifier
 from notify.webhooks import CallStatus, GatherResult, Reply
 
@@ -159,3 +166,25 @@ def test_a_call_needs_exactly_one_source_of_twiml():
         notifier.place_call(NUMBER)
     with pytest.raises(ValueError):
         notifier.place_call(NUMBER, twiml_url="https://x", twiml="<Response/>")
+
+
+def test_an_injected_transient_failure_is_raised_once_and_records_nothing():
+    notifier = ConsoleNotifier()
+    notifier.inject_failure(
+        TransientFailure("busy", provider="console", retry_after_seconds=3.0), channel=Channel.SMS
+    )
+    call = notifier.place_call(NUMBER, twiml_url="https://x/voice")  # calls are unaffected
+    with pytest.raises(TransientFailure):
+        notifier.send_sms(NUMBER, "x")
+    sms = notifier.send_sms(NUMBER, "x")
+    assert [e.sid for e in notifier.entries()] == [call.sid, sms.sid]
+
+
+def test_an_injected_unknown_outcome_can_leave_a_send_behind_for_reconciliation():
+    clock = FakeClock()
+    notifier = ConsoleNotifier(clock=clock)
+    notifier.inject_failure(UnknownOutcome("timeout", provider="console"), is_created_anyway=True)
+    with pytest.raises(UnknownOutcome):
+        notifier.send_sms(NUMBER, "link-1")
+    [found] = notifier.find_messages(NUMBER, created_after=clock.now, body="link-1")
+    assert found.status == "sent"
