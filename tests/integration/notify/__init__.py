@@ -1,0 +1,1 @@
+"""Tests of notify/ against loopback fakes (no app, no database)."""
