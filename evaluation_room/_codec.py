@@ -76,6 +76,8 @@ def _decode(tp: Any, data: Any) -> Any:
         if issubclass(tp, enum.Enum):
             return tp(data)
         if tp is Decimal:
+            if not isinstance(data, str | int) or isinstance(data, bool):
+                raise TypeError("decimals must be given as strings or integers, not floats")
             return Decimal(data)
         if tp is datetime:
             return datetime.fromisoformat(data)
