@@ -295,13 +295,16 @@ class EvaluationRoom:
             RoomEvent(self._s.seq, self._s.room_id, kind, actor_id, now, encode(data))
         )
 
-    def _add_participant(self, spec: ParticipantSpec, replaces: str | None = None) -> Participant:
+    def _check_spec(self, spec: ParticipantSpec) -> None:
         if any(p.participant_id == spec.participant_id for p in self._s.participants):
             raise InvalidInput(
                 "participant id already used", fields={"participant_id": "already used"}
             )
         if spec.role is not Role.SUPERVISOR and spec.venue_id not in self._venue_ids():
             raise InvalidInput("unknown venue", fields={"venue_id": "not a venue of this room"})
+
+    def _add_participant(self, spec: ParticipantSpec, replaces: str | None = None) -> Participant:
+        self._check_spec(spec)
         p = Participant(
             spec.participant_id, spec.user_id, spec.name, spec.role, spec.venue_id, spec.seat
         )
@@ -564,6 +567,7 @@ class EvaluationRoom:
             raise NotAllowed("only a seated or removed committee member can be replaced")
         if not replacement.role.is_committee:
             raise InvalidInput("the replacement must be a committee member", fields={"role": "committee"})
+        self._check_spec(replacement)
         self._seat_replacement(actor_id, old, replacement, reason, Status.REPLACED)
 
     def _seat_replacement(
@@ -634,6 +638,10 @@ class EvaluationRoom:
             return None
         reason = f"conflict:{conflict}"
         spec = replacements.draw_replacement(self._s.room_id, p.ref(), reason)
+        if spec is not None:
+            if not spec.role.is_committee:
+                raise InvalidInput("the replacement must be a committee member")
+            self._check_spec(spec)
         self._seat_replacement(actor_id, p, spec, reason, Status.REMOVED)
         return conflict
 
