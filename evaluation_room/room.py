@@ -423,11 +423,11 @@ class EvaluationRoom:
         self._s.bids = {b.bidder_code: [BidVersion(b, now, actor_id, "entry", note)] for b in bids}
         self._emit("bids_set", actor_id, bids=list(bids))
 
-    def amend_bid(self, actor_id: str, bid: Bid, reason: AmendReason, note: str) -> None:
+    def amend_bid(self, actor_id: str, bid: Bid, reason: AmendReason | str, note: str) -> None:
         """Correct a bid after totals (price or failed check) for an allowed reason; versioned."""
         self._staff_actor(actor_id, main_only=True)
         self._phase_is(Phase.DEVIATION_REVIEW, Phase.FINALISED, action="amend a bid")
-        reason = _amend_reason(reason)
+        why = _amend_reason(reason)
         _require_text(note, "note")
         versions = self._s.bids.get(bid.bidder_code)
         if versions is None:
@@ -435,8 +435,8 @@ class EvaluationRoom:
         validate_bids([bid])
         if bid.is_qualified and bid.bidder_code not in self._s.scoring_bidders:
             raise NotAllowed("a bidder excluded before scoring cannot be brought back now")
-        versions.append(BidVersion(bid, self._now(), actor_id, reason.value, note))
-        self._emit("bid_amended", actor_id, bid=bid, reason=reason, note=note)
+        versions.append(BidVersion(bid, self._now(), actor_id, why.value, note))
+        self._emit("bid_amended", actor_id, bid=bid, reason=why, note=note, results=self.results())
 
     # --- phase moves ------------------------------------------------------------------------
 
@@ -927,8 +927,9 @@ class EvaluationRoom:
         """Aggregates, totals and ranking, once every member has submitted (else None)."""
         if self.effective_phase not in SCORES_VISIBLE_PHASES or self._s.form is None:
             return None
-        bids = [b for b in self._bids() if b.bidder_code in self._s.scoring_bidders]
-        return compute_results(self._s.form, bids, self._submitted(), self._s.settings.scoring)
+        return compute_results(
+            self._s.form, self._bids(), self._submitted(), self._s.settings.scoring
+        )
 
     def _amendments(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
