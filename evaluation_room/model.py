@@ -188,7 +188,7 @@ class ScoreVersion:
     """One version of one score, with why it was set."""
 
     value: Decimal
-    at: datetime
+    set_at: datetime
     reason: str
     note: str = ""
 
@@ -212,7 +212,7 @@ class BidVersion:
     """One version of a bid as entered by a host, with the reason of a change."""
 
     bid: Bid
-    at: datetime
+    entered_at: datetime
     by: str
     reason: str
     note: str = ""
@@ -257,7 +257,7 @@ class RoomEvent:
     room_id: str
     kind: str
     actor_id: str | None
-    at: datetime
+    occurred_at: datetime
     data: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:

@@ -940,13 +940,13 @@ class EvaluationRoom:
                         out.append(
                             {"member": self._alias(member_id), "bidder_code": bidder,
                              "item_id": item_id, "value": v.value, "reason": v.reason,
-                             "note": v.note, "at": v.at}
+                             "note": v.note, "set_at": v.set_at}
                         )  # fmt: skip
         for code, bid_versions in sorted(self._s.bids.items()):
             for bv in bid_versions[1:]:
                 out.append(
                     {"bidder_code": code, "bid": bv.bid, "reason": bv.reason, "note": bv.note,
-                     "at": bv.at}
+                     "entered_at": bv.entered_at}
                 )  # fmt: skip
         return out
 

@@ -108,7 +108,7 @@ class ScoringSettings:
     """Scoring settings (configurable per province)."""
 
     decimals: int = 2
-    drop_extremes: bool = False
+    drops_extremes: bool = False
     drop_extremes_min_members: int = 7
     deviation_threshold_pct: Decimal = Decimal(30)
     max_candidates: int = 3
@@ -366,7 +366,7 @@ class Results:
     ranking: list[RankedBidder]
     candidates: list[str]
     excluded: list[Excluded]
-    dropped_extremes: bool
+    has_dropped_extremes: bool
 
 
 def aggregate(scores: Sequence[Decimal], drop_extremes: bool) -> Decimal:
@@ -388,7 +388,7 @@ def compute_results(
     """Compute aggregates, totals and the ranking from the submitted sheets (member -> entries)."""
     d = settings.decimals
     objective = objective_scores(form, bids, d)
-    drop = settings.drop_extremes and len(sheets) >= settings.drop_extremes_min_members
+    drop = settings.drops_extremes and len(sheets) >= settings.drop_extremes_min_members
     bidders: list[BidderResult] = []
     for bid in bids:
         if not bid.is_qualified:

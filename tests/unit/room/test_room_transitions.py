@@ -406,7 +406,7 @@ def test_every_change_bumps_seq_by_one_and_yields_a_serialisable_event() -> None
     d.to(Phase.ARCHIVED)
     events = d.room.drain_events()
     assert [e.seq for e in events] == list(range(1, d.room.seq + 1))
-    assert all(e.room_id == "room-1" and e.at.tzinfo is not None for e in events)
+    assert all(e.room_id == "room-1" and e.occurred_at.tzinfo is not None for e in events)
     json.dumps([e.to_dict() for e in events], allow_nan=False)
     assert d.room.drain_events() == []
     kinds = [e.kind for e in events]

@@ -142,15 +142,15 @@ def test_drop_highest_and_lowest_applies_only_with_seven_or_more_members() -> No
     assert aggregate(seven, drop_extremes=True) == D(45)
     form = ScoreForm((standard_form().items[1],))
     sheets = {f"m{i}": {"A": {"tech": v}} for i, v in enumerate(seven)}
-    on = ScoringSettings(drop_extremes=True)
+    on = ScoringSettings(drops_extremes=True)
     res = compute_results(form, [bid("A", "1")], sheets, on)
-    assert res.dropped_extremes
+    assert res.has_dropped_extremes
     assert res.bidders[0].subjective["tech"] == D("45.00")
     off = compute_results(form, [bid("A", "1")], sheets, ScoringSettings())
     assert off.bidders[0].subjective["tech"] == D("43.57")
     five = {k: v for k, v in list(sheets.items())[:5]}
     res5 = compute_results(form, [bid("A", "1")], five, on)
-    assert not res5.dropped_extremes
+    assert not res5.has_dropped_extremes
     assert res5.bidders[0].subjective["tech"] == D("41.40")  # (30+42+44+45+46)/5
 
 
