@@ -53,6 +53,12 @@ class MemberReplaced(NotAllowed):
     code = "member_replaced"
 
 
+class ScoresHidden(NotAllowed):
+    """Others' subjective scores are not visible yet (not every member has submitted)."""
+
+    code = "scores_hidden"
+
+
 class ScoringClosed(RoomError):
     """Scores cannot be entered or changed in the current phase."""
 

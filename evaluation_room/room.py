@@ -48,6 +48,7 @@ from evaluation_room.errors import (
     NotOnPanel,
     ReauthenticationFailed,
     RoomPaused,
+    ScoresHidden,
     ScoringClosed,
     StaleSequence,
     TooManyAttempts,
@@ -930,6 +931,15 @@ class EvaluationRoom:
         return compute_results(
             self._s.form, self._bids(), self._submitted(), self._s.settings.scoring
         )
+
+    def visible_scores(self, viewer_id: str) -> dict[str, Any]:
+        """Every member's current scores by alias, or :class:`ScoresHidden` before all submit."""
+        self._actor(viewer_id)
+        if self.effective_phase not in SCORES_VISIBLE_PHASES:
+            raise ScoresHidden("scores are shown once every member has submitted")
+        scores = {self._alias(m): sc for m, sc in self._submitted().items()}
+        out: dict[str, Any] = encode(scores)
+        return out
 
     def _amendments(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -203,3 +204,16 @@ def check_independence(room: EvaluationRoom) -> None:
                 continue
             leaked = [v for v in vals if f'"{v}"' in blob]
             assert not leaked, (viewer, owner, leaked, room.phase)
+
+
+def test_asking_for_scores_early_is_refused_for_hosts_and_members_alike() -> None:
+    from evaluation_room.errors import ScoresHidden
+
+    d = RoomDriver()
+    d.to(Phase.SCORING)
+    d.room.submit_sheet("e1", uniform_sheet())
+    for viewer in (MAIN_HOST, SUPERVISOR, "e1", "e2"):
+        with pytest.raises(ScoresHidden):
+            d.room.visible_scores(viewer)
+    d.submit_all()
+    assert d.room.visible_scores(SECONDARY_HOST)["专家5"]["B002"]["service"] == "15"

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evaluation_room.errors import InvalidInput, InvalidScore, UnknownFormula
 from evaluation_room.scoring import (
@@ -218,3 +220,28 @@ def test_exactly_thirty_percent_is_not_flagged_nor_are_unanimous_zero_scores() -
     assert find_deviations(form, ["A"], at_edge, D(30)) == []
     zeros = {"m1": {"A": {"tech": D(0)}}, "m2": {"A": {"tech": D(0)}}}
     assert find_deviations(form, ["A"], zeros, D(30)) == []
+
+
+scores_list = st.lists(st.integers(0, 100).map(lambda n: D(n) / 2), min_size=1, max_size=11)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scores_list, st.booleans())
+def test_an_aggregate_lies_between_the_lowest_and_highest_score(values: list[Decimal], drop: bool) -> None:
+    if drop and len(values) < 3:
+        return
+    mean = aggregate(values, drop)
+    assert min(values) <= mean <= max(values)
+    if drop:
+        assert mean == aggregate(sorted(values)[1:-1], False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scores_list, st.integers(5, 60))
+def test_exactly_the_scores_beyond_the_threshold_are_flagged(values: list[Decimal], pct: int) -> None:
+    form = ScoreForm((standard_form().items[1],))
+    sheets = {f"m{i:02d}": {"A": {"tech": v}} for i, v in enumerate(values)}
+    mean = sum(values, D(0)) / len(values)
+    flagged = {d.member_id for d in find_deviations(form, ["A"], sheets, D(pct))}
+    expected = {m for m, s in sheets.items() if abs(s["A"]["tech"] - mean) * 100 > mean * pct}
+    assert flagged == expected
