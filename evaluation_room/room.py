@@ -24,7 +24,7 @@ then phase (``illegal_transition`` / ``scoring_closed``).
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -261,7 +261,7 @@ class EvaluationRoom:
 
     def participant(self, participant_id: str) -> Participant:
         """Return a participant (a copy) or raise :class:`NotOnPanel`."""
-        return dataclasses.replace(self._find(participant_id))
+        return copy.deepcopy(self._find(participant_id))
 
     def participant_for_user(self, user_id: str) -> str:
         """Return the id of the user's active participant; raise if absent or replaced."""
