@@ -1,0 +1,1237 @@
+"""The evaluation room: a plain state machine over one lot's remote evaluation session.
+
+Phases run ``scheduled → opened → check_in → leader_election → scoring → deviation_review →
+finalised → signing → archived``; ``paused`` can be entered from any phase between ``opened``
+and ``signing`` and locks every action until the main venue's host resumes it into the phase
+it paused. Every change bumps ``seq`` by one and appends a :class:`RoomEvent` to
+``pending_events``; the app saves :meth:`EvaluationRoom.to_state` with those events under
+optimistic locking on ``seq`` (see :mod:`evaluation_room.commands`).
+
+Who may do what:
+
+* the main venue's host runs the session (form, bids, phase moves, replacements, resume);
+* any host may pause, issue a check-in code to and confirm the identity of members seated at
+  their venue, and record a refusal to sign by such a member;
+* committee members (drawn experts and the tenderer's representatives) check in, vote, score,
+  explain or revise flagged scores, amend scores for an allowed reason, and sign;
+* the leader, or the main host, finalises and starts signing;
+* supervisors only read.
+
+Checks run in this order, so the error is predictable: unknown actor (``not_on_panel``),
+replaced actor (``member_replaced``), paused room (``room_paused``), role (``not_allowed``),
+then phase (``illegal_transition`` / ``scoring_closed``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from evaluation_room import report as report_mod
+from evaluation_room._codec import decode, encode
+from evaluation_room.checkin import issue_code, verify_code
+from evaluation_room.election import Election
+from evaluation_room.errors import (
+    AlreadySubmitted,
+    CheckInFailed,
+    DigestMismatch,
+    IllegalTransition,
+    InvalidInput,
+    InvalidScore,
+    MemberReplaced,
+    NotAllowed,
+    NotCheckedIn,
+    NotOnPanel,
+    ReauthenticationFailed,
+    RoomPaused,
+    ScoresHidden,
+    ScoringClosed,
+    StaleSequence,
+    TooManyAttempts,
+)
+from evaluation_room.model import (
+    ALIAS_FORMAT,
+    PAUSABLE_PHASES,
+    SCORES_VISIBLE_PHASES,
+    AmendReason,
+    BidVersion,
+    Flag,
+    FlagStatus,
+    Participant,
+    ParticipantSpec,
+    Phase,
+    Role,
+    RoomEvent,
+    RoomSettings,
+    ScoreVersion,
+    Sheet,
+    Signature,
+    Status,
+    Venue,
+    Verdict,
+)
+from evaluation_room.ports import Authenticator, Clock, ConflictChecker, ReplacementProvider
+from evaluation_room.scoring import (
+    Bid,
+    Results,
+    ScoreForm,
+    compute_results,
+    find_deviations,
+    missing_entries,
+    objective_scores,
+    parse_entries,
+    validate_bids,
+    validate_form,
+)
+
+STATE_SCHEMA = 1
+REPLACEABLE_PHASES = frozenset(
+    {
+        Phase.SCHEDULED,
+        Phase.OPENED,
+        Phase.CHECK_IN,
+        Phase.LEADER_ELECTION,
+        Phase.SCORING,
+        Phase.DEVIATION_REVIEW,
+    }
+)
+CHECK_IN_PHASES = frozenset(
+    {Phase.CHECK_IN, Phase.LEADER_ELECTION, Phase.SCORING, Phase.DEVIATION_REVIEW}
+)
+SETUP_PHASES = frozenset({Phase.SCHEDULED, Phase.OPENED, Phase.CHECK_IN, Phase.LEADER_ELECTION})
+
+
+@dataclass
+class RoomState:
+    """Everything the room knows; :meth:`EvaluationRoom.to_state` serialises exactly this."""
+
+    room_id: str
+    project: dict[str, str]
+    settings: RoomSettings
+    venues: list[Venue]
+    participants: list[Participant]
+    committee_size: int
+    created_at: datetime
+    updated_at: datetime
+    schema: int = STATE_SCHEMA
+    seq: int = 0
+    phase: Phase = Phase.SCHEDULED
+    paused_from: Phase | None = None
+    pause_reason: str = ""
+    form: ScoreForm | None = None
+    bids: dict[str, list[BidVersion]] = field(default_factory=dict)
+    election: Election | None = None
+    leader_id: str | None = None
+    scoring_bidders: list[str] = field(default_factory=list)
+    sheets: dict[str, Sheet] = field(default_factory=dict)
+    flags: dict[str, Flag] = field(default_factory=dict)
+    finalised_at: datetime | None = None
+    report_body: dict[str, Any] | None = None
+    report_digest: str | None = None
+    signatures: dict[str, Signature] = field(default_factory=dict)
+    final_report_digest: str | None = None
+    next_alias: int = 1
+
+
+@dataclass(frozen=True)
+class CheckInOutcome:
+    """Result of a host's confirmation: checked in, or removed for a conflict (and replaced)."""
+
+    is_checked_in: bool
+    conflict: str | None = None
+    replacement_id: str | None = None
+
+
+class EvaluationRoom:
+    """A remote evaluation session of one lot; see the module docstring for the rules."""
+
+    def __init__(self, state: RoomState, clock: Clock) -> None:
+        self._s = state
+        self._clock = clock
+        self.pending_events: list[RoomEvent] = []
+
+    # --- construction and persistence -------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        room_id: str,
+        *,
+        project: Mapping[str, str],
+        venues: Sequence[Venue],
+        participants: Sequence[ParticipantSpec],
+        clock: Clock,
+        settings: RoomSettings | None = None,
+        actor_id: str | None = None,
+    ) -> EvaluationRoom:
+        """Schedule a room; committee aliases follow venue order (as given), then seat, then id."""
+        if sum(1 for v in venues if v.is_main) != 1:
+            raise InvalidInput("exactly one main venue is required", fields={"venues": "one main"})
+        venue_ids = [v.venue_id for v in venues]
+        ids = [p.participant_id for p in participants]
+        problems: dict[str, str] = {}
+        if len(set(ids)) != len(ids):
+            problems["participants"] = "participant ids must be unique"
+        if len(set(venue_ids)) != len(venue_ids):
+            problems["venues"] = "venue ids must be unique"
+        for p in participants:
+            needs_venue = p.role is not Role.SUPERVISOR
+            if needs_venue and p.venue_id not in venue_ids:
+                problems[p.participant_id] = "needs a venue of this room"
+        if problems:
+            raise InvalidInput("the room's participants are invalid", fields=problems)
+        now = clock.now()
+        state = RoomState(
+            room_id=room_id,
+            project=dict(project),
+            settings=settings or RoomSettings(),
+            venues=list(venues),
+            participants=[],
+            committee_size=sum(1 for p in participants if p.role.is_committee),
+            created_at=now,
+            updated_at=now,
+        )
+        room = cls(state, clock)
+
+        def seat_key(p: ParticipantSpec) -> tuple[int, str, str]:
+            return (venue_ids.index(p.venue_id or ""), p.seat or "", p.participant_id)
+
+        committee = sorted((p for p in participants if p.role.is_committee), key=seat_key)
+        staff = [p for p in participants if not p.role.is_committee]
+        for spec in [*committee, *staff]:
+            room._add_participant(spec)
+        room._emit("room_scheduled", actor_id, committee_size=state.committee_size)
+        return room
+
+    def to_state(self) -> dict[str, Any]:
+        """Return the whole state as JSON-serialisable data (decimals and times as strings)."""
+        out: dict[str, Any] = encode(self._s)
+        return out
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], clock: Clock) -> EvaluationRoom:
+        """Rebuild a room from :meth:`to_state` output."""
+        if state.get("schema") != STATE_SCHEMA:
+            raise InvalidInput("unsupported room state schema", fields={"schema": "unsupported"})
+        return cls(decode(RoomState, state), clock)
+
+    def drain_events(self) -> list[RoomEvent]:
+        """Return and forget the events produced since the last drain."""
+        events, self.pending_events = self.pending_events, []
+        return events
+
+    @property
+    def room_id(self) -> str:
+        """The room's id."""
+        return self._s.room_id
+
+    @property
+    def seq(self) -> int:
+        """The sequence number, bumped by every change."""
+        return self._s.seq
+
+    @property
+    def phase(self) -> Phase:
+        """The current phase (``paused`` while paused)."""
+        return self._s.phase
+
+    @property
+    def effective_phase(self) -> Phase:
+        """The phase the room is in, or was in before it was paused."""
+        return self._s.paused_from or self._s.phase
+
+    @property
+    def leader_id(self) -> str | None:
+        """Participant id of the elected leader, if any."""
+        return self._s.leader_id
+
+    @property
+    def report_digest(self) -> str | None:
+        """Digest of the report body being signed (set when signing starts)."""
+        return self._s.report_digest
+
+    @property
+    def final_report_digest(self) -> str | None:
+        """Digest of the signed report (set when archived)."""
+        return self._s.final_report_digest
+
+    def participant(self, participant_id: str) -> Participant:
+        """Return a participant (a copy) or raise :class:`NotOnPanel`."""
+        return copy.deepcopy(self._find(participant_id))
+
+    def participant_for_user(self, user_id: str) -> str:
+        """Return the id of the user's active participant; raise if absent or replaced."""
+        mine = [p for p in self._s.participants if p.user_id == user_id]
+        for p in mine:
+            if p.status is Status.ACTIVE:
+                return p.participant_id
+        if mine:
+            raise MemberReplaced("you were replaced and can no longer act in this room")
+        raise NotOnPanel("you are not a participant of this room")
+
+    def expect_seq(self, seen_seq: int) -> None:
+        """Raise :class:`StaleSequence` unless the client has seen the current state."""
+        if seen_seq != self._s.seq:
+            raise StaleSequence(
+                "the room changed since you last saw it", seen_seq=seen_seq, seq=self._s.seq
+            )
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware times")
+        return now
+
+    def _emit(self, kind: str, actor_id: str | None, **data: Any) -> None:
+        now = self._now()
+        self._s.seq += 1
+        self._s.updated_at = now
+        self.pending_events.append(
+            RoomEvent(self._s.seq, self._s.room_id, kind, actor_id, now, encode(data))
+        )
+
+    def _check_spec(self, spec: ParticipantSpec) -> None:
+        if any(p.participant_id == spec.participant_id for p in self._s.participants):
+            raise InvalidInput(
+                "participant id already used", fields={"participant_id": "already used"}
+            )
+        if spec.role is not Role.SUPERVISOR and spec.venue_id not in self._venue_ids():
+            raise InvalidInput("unknown venue", fields={"venue_id": "not a venue of this room"})
+
+    def _add_participant(self, spec: ParticipantSpec, replaces: str | None = None) -> Participant:
+        self._check_spec(spec)
+        p = Participant(
+            spec.participant_id, spec.user_id, spec.name, spec.role, spec.venue_id, spec.seat
+        )
+        if spec.role.is_committee:
+            p.alias_number = self._s.next_alias
+            p.alias = ALIAS_FORMAT.format(n=p.alias_number)
+            self._s.next_alias += 1
+        p.replaces = replaces
+        self._s.participants.append(p)
+        return p
+
+    def _venue_ids(self) -> list[str]:
+        return [v.venue_id for v in self._s.venues]
+
+    def _main_venue(self) -> Venue:
+        return next(v for v in self._s.venues if v.is_main)
+
+    def _find(self, participant_id: str) -> Participant:
+        for p in self._s.participants:
+            if p.participant_id == participant_id:
+                return p
+        raise NotOnPanel("not a participant of this room", participant_id=participant_id)
+
+    def _actor(self, actor_id: str) -> Participant:
+        p = self._find(actor_id)
+        if p.status is not Status.ACTIVE:
+            raise MemberReplaced("you were replaced and can no longer act in this room")
+        return p
+
+    def _unpaused(self) -> None:
+        if self._s.phase is Phase.PAUSED:
+            raise RoomPaused("the session is paused")
+
+    def _staff_actor(self, actor_id: str, *, main_only: bool, leader_ok: bool = False) -> Participant:
+        p = self._actor(actor_id)
+        self._unpaused()
+        if leader_ok and p.participant_id == self._s.leader_id:
+            return p
+        if p.role is not Role.HOST or (main_only and p.venue_id != self._main_venue().venue_id):
+            who = "the main venue's host" + (" or the leader" if leader_ok else "")
+            raise NotAllowed(f"only {who} may do this")
+        return p
+
+    def _member_actor(self, actor_id: str) -> Participant:
+        p = self._actor(actor_id)
+        self._unpaused()
+        if not p.role.is_committee:
+            raise NotAllowed("only committee members may do this")
+        return p
+
+    def _phase_is(self, *phases: Phase, action: str) -> None:
+        if self._s.phase not in phases:
+            raise IllegalTransition(
+                f"cannot {action} in phase {self._s.phase.value}",
+                phase=self._s.phase.value,
+                allowed=[p.value for p in phases],
+            )
+
+    def _move(self, to: Phase, actor_id: str | None, kind: str, **data: Any) -> None:
+        frm = self._s.phase
+        self._s.phase = to
+        self._emit(kind, actor_id, from_phase=frm, phase=to, **data)
+
+    def _committee(self) -> list[Participant]:
+        return [p for p in self._s.participants if p.role.is_committee and p.status is Status.ACTIVE]
+
+    def _require_full_committee(self, *, checked_in: bool) -> None:
+        committee = self._committee()
+        if len(committee) != self._s.committee_size:
+            raise NotAllowed(
+                "a committee seat is vacant: replace the member first",
+                seated=len(committee),
+                committee_size=self._s.committee_size,
+            )
+        if checked_in:
+            missing = [p.alias for p in committee if not p.is_checked_in]
+            if missing:
+                raise NotCheckedIn("not every member has checked in", missing=missing)
+
+    def _bids(self) -> list[Bid]:
+        return [versions[-1].bid for versions in self._s.bids.values()]
+
+    def _active_sheets(self) -> dict[str, Sheet]:
+        ids = {p.participant_id for p in self._committee()}
+        return {m: s for m, s in self._s.sheets.items() if m in ids and s.voided_at is None}
+
+    def _submitted(self) -> dict[str, dict[str, dict[str, Decimal]]]:
+        return {m: s.current() for m, s in self._active_sheets().items() if s.submitted_at}
+
+    def _alias(self, participant_id: str | None) -> str | None:
+        if participant_id is None:
+            return None
+        return self._find(participant_id).alias
+
+    def _form(self) -> ScoreForm:
+        if self._s.form is None:
+            raise NotAllowed("no score form has been set")
+        return self._s.form
+
+    # --- setup by the main host -------------------------------------------------------------
+
+    def set_form(self, actor_id: str, form: ScoreForm) -> None:
+        """Set (or replace) the lot's score form; allowed until scoring starts."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(*SETUP_PHASES, action="set the score form")
+        validate_form(form)
+        self._s.form = form
+        self._emit("form_set", actor_id, form=form)
+
+    def set_bids(self, actor_id: str, bids: Sequence[Bid], note: str = "") -> None:
+        """Enter or import the opened bids (price, qualification checks) until scoring starts."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(*SETUP_PHASES, action="enter bids")
+        validate_bids(bids)
+        now = self._now()
+        self._s.bids = {b.bidder_code: [BidVersion(b, now, actor_id, "entry", note)] for b in bids}
+        self._emit("bids_set", actor_id, bids=list(bids))
+
+    def amend_bid(self, actor_id: str, bid: Bid, reason: AmendReason | str, note: str) -> None:
+        """Correct a bid after totals (price or failed check) for an allowed reason; versioned."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.DEVIATION_REVIEW, Phase.FINALISED, action="amend a bid")
+        why = _amend_reason(reason)
+        _require_text(note, "note")
+        versions = self._s.bids.get(bid.bidder_code)
+        if versions is None:
+            raise InvalidInput("unknown bidder", fields={"bidder_code": "unknown"})
+        validate_bids([bid])
+        if bid.is_qualified and bid.bidder_code not in self._s.scoring_bidders:
+            raise NotAllowed("a bidder excluded before scoring cannot be brought back now")
+        versions.append(BidVersion(bid, self._now(), actor_id, why.value, note))
+        self._emit("bid_amended", actor_id, bid=bid, reason=why, note=note, results=self.results())
+
+    # --- phase moves ------------------------------------------------------------------------
+
+    def open(self, actor_id: str) -> None:
+        """Open the session: scheduled → opened (checks the committee's composition)."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.SCHEDULED, action="open the session")
+        self._check_composition()
+        self._move(Phase.OPENED, actor_id, "opened")
+
+    def _check_composition(self) -> None:
+        st = self._s.settings
+        committee = self._committee()
+        size = len(committee)
+        experts = sum(1 for p in committee if p.role is Role.EXPERT)
+        num, den = st.min_expert_share
+        problems: dict[str, str] = {}
+        if size != self._s.committee_size:
+            problems["committee"] = "a committee seat is vacant"
+        if size < st.min_committee_size:
+            problems["committee_size"] = f"at least {st.min_committee_size} members"
+        if st.is_odd_size_required and size % 2 == 0:
+            problems["committee_size"] = "the committee must have an odd number of members"
+        if experts * den < size * num:
+            problems["experts"] = f"drawn experts must be at least {num}/{den} of the committee"
+        if problems:
+            raise NotAllowed("the committee's composition is not valid", fields=problems)
+
+    def start_check_in(self, actor_id: str) -> None:
+        """opened → check_in."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.OPENED, action="start check-in")
+        self._move(Phase.CHECK_IN, actor_id, "check_in_started")
+
+    def start_election(self, actor_id: str) -> None:
+        """check_in → leader_election, once every member has checked in; electorate = present."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.CHECK_IN, action="start the leader election")
+        self._require_full_committee(checked_in=True)
+        electorate = [p.participant_id for p in self._committee()]
+        self._s.election = Election(electorate)
+        self._move(Phase.LEADER_ELECTION, actor_id, "election_started")
+
+    def start_scoring(self, actor_id: str) -> None:
+        """leader_election → scoring: needs a leader, a form, bids and every member present."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.LEADER_ELECTION, action="start scoring")
+        if self._s.leader_id is None:
+            raise NotAllowed("no leader has been elected yet")
+        form = self._form()
+        qualified = [b.bidder_code for b in self._bids() if b.is_qualified]
+        if not qualified:
+            raise NotAllowed("there is no qualified bid to score")
+        self._require_full_committee(checked_in=True)
+        validate_form(form)
+        self._s.scoring_bidders = qualified
+        self._move(Phase.SCORING, actor_id, "scoring_started", bidders=qualified)
+
+    def finalise(self, actor_id: str) -> None:
+        """deviation_review → finalised once every flag is explained or cleared."""
+        self._staff_actor(actor_id, main_only=True, leader_ok=True)
+        self._phase_is(Phase.DEVIATION_REVIEW, action="finalise")
+        open_flags = [f.flag_id for f in self._s.flags.values() if f.status is FlagStatus.OPEN]
+        if open_flags:
+            raise NotAllowed("some flagged scores need an explanation or a revision", flags=open_flags)
+        self._s.finalised_at = self._now()
+        self._move(Phase.FINALISED, actor_id, "finalised", results=self.results())
+
+    def start_signing(self, actor_id: str) -> None:
+        """finalised → signing: freezes the report body and its digest."""
+        self._staff_actor(actor_id, main_only=True, leader_ok=True)
+        self._phase_is(Phase.FINALISED, action="start signing")
+        body = self._build_report_body()
+        self._s.report_body = body
+        self._s.report_digest = report_mod.digest(body)
+        self._move(Phase.SIGNING, actor_id, "signing_started", report_digest=self._s.report_digest)
+
+    def archive(self, actor_id: str) -> None:
+        """signing → archived once every member has signed (or a refusal was recorded)."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.SIGNING, action="archive")
+        unsigned = [p.alias for p in self._committee() if p.participant_id not in self._s.signatures]
+        if unsigned:
+            raise NotAllowed("not every member has signed", unsigned=unsigned)
+        self._s.final_report_digest = self.final_report()["report_digest"]
+        self._move(
+            Phase.ARCHIVED, actor_id, "archived", final_report_digest=self._s.final_report_digest
+        )
+
+    def pause(self, actor_id: str, reason: str) -> None:
+        """Pause from any active phase (any host); every action is then locked."""
+        self._staff_actor(actor_id, main_only=False)
+        if self._s.phase not in PAUSABLE_PHASES:
+            raise IllegalTransition(f"cannot pause in phase {self._s.phase.value}")
+        _require_text(reason, "reason")
+        self._s.paused_from = self._s.phase
+        self._s.pause_reason = reason
+        self._move(Phase.PAUSED, actor_id, "paused", reason=reason)
+
+    def resume(self, actor_id: str) -> None:
+        """Resume into the phase that was paused (main host)."""
+        p = self._actor(actor_id)
+        if p.role is not Role.HOST or p.venue_id != self._main_venue().venue_id:
+            raise NotAllowed("only the main venue's host may resume")
+        if self._s.phase is not Phase.PAUSED or self._s.paused_from is None:
+            raise IllegalTransition("the session is not paused")
+        to = self._s.paused_from
+        self._s.paused_from = None
+        self._s.pause_reason = ""
+        self._move(to, actor_id, "resumed")
+
+    # --- replacement ------------------------------------------------------------------------
+
+    def replace_member(
+        self, actor_id: str, member_id: str, replacement: ParticipantSpec, reason: str
+    ) -> None:
+        """Replace a member (or fill a vacant seat): voids their sheets; the replacement re-scores.
+
+        During the election it returns to check-in (new electorate); during deviation review it
+        returns to scoring. The replacement gets the next alias number and must check in.
+        """
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot replace a member in phase {self._s.phase.value}")
+        _require_text(reason, "reason")
+        old = self._find(member_id)
+        if not old.role.is_committee or old.replaced_by is not None:
+            raise NotAllowed("only a seated or removed committee member can be replaced")
+        if not replacement.role.is_committee:
+            raise InvalidInput("the replacement must be a committee member", fields={"role": "committee"})
+        self._check_spec(replacement)
+        self._seat_replacement(actor_id, old, replacement, reason, Status.REPLACED)
+
+    def _seat_replacement(
+        self,
+        actor_id: str | None,
+        old: Participant,
+        spec: ParticipantSpec | None,
+        reason: str,
+        status: Status,
+    ) -> None:
+        now = self._now()
+        if old.status is Status.ACTIVE:
+            old.status = status
+            old.removal_reason = reason
+            sheet = self._s.sheets.get(old.participant_id)
+            if sheet is not None and sheet.voided_at is None:
+                sheet.voided_at = now
+            for f in self._s.flags.values():
+                if f.member_id == old.participant_id and f.status is not FlagStatus.VOIDED:
+                    f.status = FlagStatus.VOIDED
+            if self._s.leader_id == old.participant_id:
+                self._s.leader_id = None
+        new: Participant | None = None
+        if spec is not None:
+            new = self._add_participant(spec, replaces=old.participant_id)
+            # Filling a removed member's vacant seat leaves their status "removed".
+            old.replaced_by = new.participant_id
+        self._emit(
+            "member_replaced" if status is Status.REPLACED else "member_removed",
+            actor_id,
+            member=old.alias,
+            member_id=old.participant_id,
+            replacement=new.alias if new else None,
+            replacement_id=new.participant_id if new else None,
+            reason=reason,
+        )
+        if self._s.phase is Phase.LEADER_ELECTION:
+            self._s.election = None
+            self._move(Phase.CHECK_IN, actor_id, "election_cancelled")
+        elif self._s.phase is Phase.DEVIATION_REVIEW:
+            for f in self._s.flags.values():
+                if f.status is not FlagStatus.VOIDED:
+                    f.status = FlagStatus.VOIDED
+            self._move(Phase.SCORING, actor_id, "scoring_reopened")
+
+    def recheck_conflicts(
+        self, actor_id: str, checker: ConflictChecker, replacements: ReplacementProvider
+    ) -> list[str]:
+        """Re-run the conflict check for every seated expert; return ids of those removed."""
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot re-check conflicts in phase {self._s.phase.value}")
+        removed: list[str] = []
+        for p in list(self._committee()):
+            if p.role is Role.EXPERT and self._conflict_check(actor_id, p, checker, replacements):
+                removed.append(p.participant_id)
+        return removed
+
+    def _conflict_check(
+        self,
+        actor_id: str | None,
+        p: Participant,
+        checker: ConflictChecker,
+        replacements: ReplacementProvider,
+    ) -> str | None:
+        conflict = checker.find_conflict(self._s.room_id, p.ref())
+        if conflict is None:
+            return None
+        reason = f"conflict:{conflict}"
+        spec = replacements.draw_replacement(self._s.room_id, p.ref(), reason)
+        if spec is not None:
+            if not spec.role.is_committee:
+                raise InvalidInput("the replacement must be a committee member")
+            self._check_spec(spec)
+        self._seat_replacement(actor_id, p, spec, reason, Status.REMOVED)
+        return conflict
+
+    # --- check-in ---------------------------------------------------------------------------
+
+    def _check_in_target(self, actor: Participant, member_id: str) -> Participant:
+        member = self._find(member_id)
+        if member.status is not Status.ACTIVE or not member.role.is_committee:
+            raise NotAllowed("not a seated committee member")
+        is_self = actor.participant_id == member.participant_id
+        is_venue_host = actor.role is Role.HOST and actor.venue_id == member.venue_id
+        if not (is_self or is_venue_host):
+            raise NotAllowed("only the member or the host at the member's venue may do this")
+        if self._s.phase not in CHECK_IN_PHASES:
+            raise IllegalTransition(f"check-in is not open in phase {self._s.phase.value}")
+        if member.is_checked_in:
+            raise AlreadySubmitted("the member has already checked in")
+        return member
+
+    def issue_check_in_code(self, actor_id: str, member_id: str) -> tuple[str, datetime]:
+        """Create a one-time code for a member; return (plaintext, expiry) to send after saving.
+
+        Only the code's hash is kept; issuing a new code invalidates the previous one.
+        """
+        actor = self._actor(actor_id)
+        self._unpaused()
+        member = self._check_in_target(actor, member_id)
+        st = self._s.settings
+        if member.check_in.codes_issued >= st.code_max_issues:
+            raise TooManyAttempts("too many codes issued: the host must verify the member in person")
+        code, record = issue_code(self._now(), timedelta(seconds=st.code_ttl_seconds))
+        member.check_in.code = record
+        member.check_in.codes_issued += 1
+        self._emit(
+            "check_in_code_issued", actor_id, member=member.alias, expires_at=record.expires_at
+        )
+        return code, record.expires_at
+
+    def enter_check_in_code(self, actor_id: str, code: str) -> None:
+        """The member (logged in at the seat) enters the one-time code.
+
+        A wrong code is counted and raises :class:`CheckInFailed` with ``is_state_changed``: save.
+        """
+        member = self._member_actor(actor_id)
+        self._check_in_target(member, actor_id)
+        try:
+            verify_code(member.check_in.code, code, self._now(), self._s.settings.code_max_attempts)
+        except CheckInFailed as exc:
+            if exc.is_state_changed:
+                self._emit("check_in_code_rejected", actor_id, member=member.alias)
+            raise
+        member.check_in.code_verified_at = self._now()
+        self._emit("check_in_code_accepted", actor_id, member=member.alias)
+
+    def confirm_identity(
+        self,
+        actor_id: str,
+        member_id: str,
+        seat: str,
+        conflicts: ConflictChecker,
+        replacements: ReplacementProvider,
+    ) -> CheckInOutcome:
+        """The host at the member's venue confirms the person; the conflict check runs again.
+
+        A new conflict removes an expert and seats the provider's replacement (if any).
+        """
+        host = self._staff_actor(actor_id, main_only=False)
+        member = self._check_in_target(host, member_id)
+        if host.participant_id == member.participant_id:
+            raise NotAllowed("a host confirms someone else")
+        if member.check_in.code_verified_at is None:
+            raise NotCheckedIn("the member has not entered a valid check-in code yet")
+        _require_text(seat, "seat")
+        if member.role is Role.EXPERT:
+            conflict = self._conflict_check(actor_id, member, conflicts, replacements)
+            if conflict is not None:
+                return CheckInOutcome(False, conflict, member.replaced_by)
+        ci = member.check_in
+        ci.confirmed_by = actor_id
+        ci.checked_in_at = self._now()
+        ci.venue_id = member.venue_id
+        ci.seat = seat
+        self._emit(
+            "checked_in", actor_id, member=member.alias, venue_id=member.venue_id, seat=seat
+        )
+        return CheckInOutcome(True)
+
+    # --- election ---------------------------------------------------------------------------
+
+    def _member_by_ref(self, ref: str) -> Participant:
+        for p in self._s.participants:
+            if p.role.is_committee and ref in (p.alias, p.participant_id):
+                return p
+        raise InvalidInput("no such member", fields={"candidate": "unknown"})
+
+    def vote(self, actor_id: str, candidate: str) -> None:
+        """Vote for a leader (candidate by alias or id); closes the round when all have voted."""
+        member = self._member_actor(actor_id)
+        self._phase_is(Phase.LEADER_ELECTION, action="vote")
+        election = self._s.election
+        assert election is not None
+        cand = self._member_by_ref(candidate)
+        before = len(election.rounds)
+        st = self._s.settings
+        election.cast(member.participant_id, cand.participant_id, st.election_tie_rule, st.election_seed)
+        self._emit("vote_cast", actor_id, voter=member.alias, candidate=cand.alias)
+        rnd = election.rounds[before - 1]
+        if rnd.counts:
+            counts = {self._alias(k) or k: v for k, v in rnd.counts.items()}
+            self._emit("election_round_closed", None, round=rnd.number, counts=counts)
+        if election.leader is not None:
+            self._s.leader_id = election.leader
+            self._emit(
+                "leader_elected",
+                None,
+                leader=self._alias(election.leader),
+                decided_by=election.decided_by,
+            )
+
+    # --- scoring ----------------------------------------------------------------------------
+
+    def _scoring_member(self, actor_id: str) -> Participant:
+        member = self._member_actor(actor_id)
+        if self._s.phase is not Phase.SCORING:
+            raise ScoringClosed(f"scoring is not open in phase {self._s.phase.value}")
+        if not member.is_checked_in:
+            raise NotCheckedIn("check in before scoring")
+        sheet = self._s.sheets.get(actor_id)
+        if sheet is not None and sheet.submitted_at is not None:
+            raise AlreadySubmitted("your sheet is already submitted")
+        return member
+
+    def enter_scores(self, actor_id: str, scores: Mapping[str, Mapping[str, object]]) -> None:
+        """Save draft subjective scores (bidder -> item -> decimal string) before submitting."""
+        self._scoring_member(actor_id)
+        parsed = parse_entries(self._form(), self._s.scoring_bidders, scores)
+        self._merge_draft(actor_id, parsed)
+        self._emit("scores_entered", actor_id, scores=parsed)
+
+    def _merge_draft(self, actor_id: str, parsed: Mapping[str, Mapping[str, Decimal]]) -> None:
+        sheet = self._s.sheets.setdefault(actor_id, Sheet(actor_id))
+        now = self._now()
+        for bidder, items in parsed.items():
+            for item_id, value in items.items():
+                # Drafts are private until submission: only the latest draft value is kept.
+                sheet.entries.setdefault(bidder, {})[item_id] = [ScoreVersion(value, now, "entry")]
+
+    def submit_sheet(
+        self, actor_id: str, scores: Mapping[str, Mapping[str, object]] | None = None
+    ) -> None:
+        """Submit the sheet (merging ``scores`` first); it must be complete.
+
+        When the last member submits, deviation flags are computed and the room moves to
+        deviation review.
+        """
+        member = self._scoring_member(actor_id)
+        form = self._form()
+        parsed = parse_entries(form, self._s.scoring_bidders, scores or {})
+        existing = self._s.sheets.get(actor_id)
+        merged = existing.current() if existing else {}
+        for bidder, items in parsed.items():
+            merged.setdefault(bidder, {}).update(items)
+        missing = missing_entries(form, self._s.scoring_bidders, merged)
+        if missing:
+            raise InvalidScore("the sheet is incomplete", fields=missing)
+        self._merge_draft(actor_id, parsed)
+        sheet = self._s.sheets[actor_id]
+        sheet.submitted_at = self._now()
+        self._emit("sheet_submitted", actor_id, member=member.alias, scores=sheet.current())
+        committee = self._committee()
+        if (
+            len(committee) == self._s.committee_size
+            and all(p.is_checked_in for p in committee)
+            and len(self._submitted()) == len(committee)
+        ):
+            self._recompute_flags()
+            self._move(Phase.DEVIATION_REVIEW, None, "deviation_review_started")
+
+    def _recompute_flags(self) -> None:
+        """Raise, keep or clear flags so they match the current submitted scores.
+
+        A flag stays explained while the member's score is unchanged; a revised score that
+        still deviates reopens it; one that no longer deviates clears it.
+        """
+        now = self._now()
+        devs = find_deviations(
+            self._form(),
+            self._s.scoring_bidders,
+            self._submitted(),
+            self._s.settings.scoring.deviation_threshold_pct,
+            self._s.settings.scoring.decimals,
+        )
+        current: set[str] = set()
+        for d in devs:
+            fid = f"{d.member_id}.{d.bidder_code}.{d.item_id}"
+            current.add(fid)
+            f = self._s.flags.get(fid)
+            if f is None or f.status in (FlagStatus.CLEARED, FlagStatus.VOIDED):
+                self._s.flags[fid] = Flag(
+                    fid, d.member_id, d.bidder_code, d.item_id, d.score, d.mean,
+                    d.deviation_pct, FlagStatus.OPEN, now,
+                )  # fmt: skip
+                continue
+            if f.score != d.score:
+                f.status, f.explanation, f.resolved_at = FlagStatus.OPEN, "", None
+            f.score, f.mean, f.deviation_pct = d.score, d.mean, d.deviation_pct
+        for fid, f in self._s.flags.items():
+            if fid not in current and f.status in (FlagStatus.OPEN, FlagStatus.EXPLAINED):
+                f.status, f.resolved_at = FlagStatus.CLEARED, now
+
+    def _flag_of(self, actor_id: str, flag_id: str) -> Flag:
+        f = self._s.flags.get(flag_id)
+        if f is None or f.member_id != actor_id or f.status is FlagStatus.VOIDED:
+            raise InvalidInput("no such flag on your scores", fields={"flag_id": "unknown"})
+        return f
+
+    def explain_deviation(self, actor_id: str, flag_id: str, explanation: str) -> None:
+        """Give the written explanation a flagged score needs (deviation review)."""
+        member = self._member_actor(actor_id)
+        self._phase_is(Phase.DEVIATION_REVIEW, action="explain a deviation")
+        f = self._flag_of(actor_id, flag_id)
+        _require_text(explanation, "explanation")
+        f.status, f.explanation, f.resolved_at = FlagStatus.EXPLAINED, explanation, self._now()
+        self._emit(
+            "deviation_explained", actor_id, member=member.alias, flag_id=flag_id,
+            bidder_code=f.bidder_code, item_id=f.item_id, explanation=explanation,
+        )  # fmt: skip
+
+    def _change_score(
+        self, actor_id: str, bidder: str, item_id: str, value: object, reason: str, note: str
+    ) -> tuple[Participant, Decimal, Decimal]:
+        member = self._member_actor(actor_id)
+        sheet = self._active_sheets().get(actor_id)
+        if sheet is None or sheet.submitted_at is None:
+            raise NotAllowed("you have no submitted sheet")
+        parsed = parse_entries(self._form(), self._s.scoring_bidders, {bidder: {item_id: value}})
+        new = parsed[bidder][item_id]
+        versions = sheet.entries[bidder][item_id]
+        old = versions[-1].value
+        if new == old:
+            raise InvalidScore("the score is unchanged", fields={f"{bidder}.{item_id}": "unchanged"})
+        _require_text(note, "note")
+        versions.append(ScoreVersion(new, self._now(), reason, note))
+        return member, old, new
+
+    def revise_score(self, actor_id: str, bidder: str, item_id: str, value: object, note: str) -> None:
+        """Revise a submitted score during deviation review (kept as a new version)."""
+        self._member_actor(actor_id)
+        if self._s.phase is not Phase.DEVIATION_REVIEW:
+            raise ScoringClosed(f"scores cannot be revised in phase {self._s.phase.value}")
+        member, old, new = self._change_score(
+            actor_id, bidder, item_id, value, "deviation_revision", note
+        )
+        self._emit(
+            "score_revised", actor_id, member=member.alias, bidder_code=bidder, item_id=item_id,
+            old=old, new=new, note=note,
+        )  # fmt: skip
+        self._recompute_flags()
+
+    def amend_score(
+        self,
+        actor_id: str,
+        bidder: str,
+        item_id: str,
+        value: object,
+        reason: AmendReason | str,
+        note: str,
+    ) -> None:
+        """Change a score after totals, only for an allowed reason; every version is kept."""
+        self._member_actor(actor_id)
+        if self._s.phase is not Phase.FINALISED:
+            raise ScoringClosed(f"scores cannot be amended in phase {self._s.phase.value}")
+        why = _amend_reason(reason)
+        member, old, new = self._change_score(actor_id, bidder, item_id, value, why.value, note)
+        self._emit(
+            "score_amended", actor_id, member=member.alias, bidder_code=bidder, item_id=item_id,
+            old=old, new=new, reason=why, note=note, results=self.results(),
+        )  # fmt: skip
+
+    # --- results and report -----------------------------------------------------------------
+
+    def results(self) -> Results | None:
+        """Aggregates, totals and ranking, once every member has submitted (else None)."""
+        if self.effective_phase not in SCORES_VISIBLE_PHASES or self._s.form is None:
+            return None
+        return compute_results(
+            self._s.form, self._bids(), self._submitted(), self._s.settings.scoring
+        )
+
+    def visible_scores(self, viewer_id: str) -> dict[str, Any]:
+        """Every member's current scores by alias, or :class:`ScoresHidden` before all submit."""
+        self._actor(viewer_id)
+        if self.effective_phase not in SCORES_VISIBLE_PHASES:
+            raise ScoresHidden("scores are shown once every member has submitted")
+        scores = {self._alias(m): sc for m, sc in self._submitted().items()}
+        out: dict[str, Any] = encode(scores)
+        return out
+
+    def _amendments(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for member_id, sheet in sorted(self._s.sheets.items()):
+            for bidder, items in sorted(sheet.entries.items()):
+                for item_id, versions in sorted(items.items()):
+                    for v in versions[1:]:
+                        out.append(
+                            {"member": self._alias(member_id), "bidder_code": bidder,
+                             "item_id": item_id, "value": v.value, "reason": v.reason,
+                             "note": v.note, "set_at": v.set_at}
+                        )  # fmt: skip
+        for code, bid_versions in sorted(self._s.bids.items()):
+            for bv in bid_versions[1:]:
+                out.append(
+                    {"bidder_code": code, "bid": bv.bid, "reason": bv.reason, "note": bv.note,
+                     "entered_at": bv.entered_at}
+                )  # fmt: skip
+        return out
+
+    def _build_report_body(self) -> dict[str, Any]:
+        members = [
+            {"alias": p.alias, "status": p.status, "replaces": self._alias(p.replaces),
+             "removal_reason": p.removal_reason}
+            for p in self._s.participants if p.role.is_committee
+        ]  # fmt: skip
+        sheets = {
+            self._alias(m) or m: {"scores": s.current(), "is_voided": s.voided_at is not None}
+            for m, s in self._s.sheets.items()
+            if s.submitted_at is not None
+        }
+        flags = [
+            {"member": self._alias(f.member_id), "bidder_code": f.bidder_code, "item_id": f.item_id,
+             "score": f.score, "mean": f.mean, "deviation_pct": f.deviation_pct,
+             "status": f.status, "explanation": f.explanation}
+            for f in self._s.flags.values()
+        ]  # fmt: skip
+        return report_mod.build_report_body(
+            room_id=self._s.room_id,
+            project=self._s.project,
+            form=self._s.form,
+            bids=self._bids(),
+            members=members,
+            sheets=sheets,
+            results=self.results(),
+            flags=flags,
+            amendments=self._amendments(),
+            leader_alias=self._alias(self._s.leader_id),
+            finalised_at=self._s.finalised_at,
+        )
+
+    def report_body(self) -> dict[str, Any]:
+        """The frozen report body being signed (raises before signing starts)."""
+        if self._s.report_body is None:
+            raise IllegalTransition("the report is fixed when signing starts")
+        return self._s.report_body
+
+    def final_report(self) -> dict[str, Any]:
+        """The report body with signatures and digests (for rendering and the audit trail)."""
+        sigs = [
+            {"member": s.alias, "signed_at": s.signed_at, "report_digest": s.report_digest,
+             "verdict": s.verdict, "reasons": s.reasons, "is_refusal": s.is_refusal}
+            for s in sorted(self._s.signatures.values(), key=lambda s: self._alias_number(s.member_id))
+        ]  # fmt: skip
+        return report_mod.build_final_report(self.report_body(), sigs)
+
+    def _alias_number(self, participant_id: str) -> int:
+        return self._find(participant_id).alias_number or 0
+
+    # --- signing ----------------------------------------------------------------------------
+
+    def sign(
+        self,
+        actor_id: str,
+        *,
+        verdict: Verdict | str,
+        reasons: str,
+        report_digest: str,
+        password: str,
+        authenticator: Authenticator,
+    ) -> None:
+        """Sign the report digest after re-authenticating; dissent needs written reasons."""
+        member = self._member_actor(actor_id)
+        if self._s.phase is not Phase.SIGNING:
+            raise IllegalTransition(f"cannot sign in phase {self._s.phase.value}")
+        try:
+            verdict = Verdict(verdict)
+        except ValueError:
+            raise InvalidInput("unknown verdict", fields={"verdict": "agree or dissent"}) from None
+        if actor_id in self._s.signatures:
+            raise AlreadySubmitted("you have already signed")
+        if report_digest != self._s.report_digest:
+            raise DigestMismatch("the report changed: reload it before signing")
+        if verdict is Verdict.DISSENT:
+            _require_text(reasons, "reasons")
+        if not authenticator.verify_password(member.user_id, password):
+            raise ReauthenticationFailed("password not confirmed")
+        self._record_signature(actor_id, member, verdict, reasons, is_refusal=False)
+
+    def record_refusal(self, actor_id: str, member_id: str, reason: str | None = None) -> None:
+        """A host records a member's refusal to sign: with a reason it is dissent, else agreement."""
+        host = self._staff_actor(actor_id, main_only=False)
+        if self._s.phase is not Phase.SIGNING:
+            raise IllegalTransition(f"cannot record a refusal in phase {self._s.phase.value}")
+        member = self._find(member_id)
+        if member.status is not Status.ACTIVE or not member.role.is_committee:
+            raise NotAllowed("not a seated committee member")
+        main = self._main_venue().venue_id
+        if host.venue_id not in (member.venue_id, main):
+            raise NotAllowed("only the member's venue host or the main host may record this")
+        if member_id in self._s.signatures:
+            raise AlreadySubmitted("the member has already signed")
+        has_reason = bool(reason and reason.strip())
+        verdict = Verdict.DISSENT if has_reason else Verdict.AGREE
+        self._record_signature(actor_id, member, verdict, (reason or "").strip(), is_refusal=True)
+
+    def _record_signature(
+        self, actor_id: str, member: Participant, verdict: Verdict, reasons: str, *, is_refusal: bool
+    ) -> None:
+        assert member.alias is not None and self._s.report_digest is not None
+        sig = Signature(
+            member.participant_id, member.alias, self._now(), self._s.report_digest, verdict,
+            reasons, is_refusal, actor_id,
+        )  # fmt: skip
+        self._s.signatures[member.participant_id] = sig
+        self._emit(
+            "refusal_recorded" if is_refusal else "signed", actor_id, member=member.alias,
+            verdict=verdict, reasons=reasons, report_digest=sig.report_digest,
+        )  # fmt: skip
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self, viewer_id: str) -> dict[str, Any]:
+        """Return what ``viewer_id`` may see now, as JSON-serialisable data with ``seq``.
+
+        Members see each other only as aliases; before every member has submitted nobody sees
+        anyone else's subjective scores (nor aggregates, flags or results); hosts see real names
+        of members booked at their venue once opened; supervisors see every name once opened;
+        before opening nobody sees another member's name.
+        """
+        viewer = self._find(viewer_id)
+        s = self._s
+        phase = self.effective_phase
+        base: dict[str, Any] = {
+            "room_id": s.room_id,
+            "seq": s.seq,
+            "phase": s.phase,
+            "paused_from": s.paused_from,
+            "pause_reason": s.pause_reason,
+            "project": s.project,
+            "viewer": {
+                "participant_id": viewer.participant_id,
+                "role": viewer.role,
+                "alias": viewer.alias,
+                "name": viewer.name,
+                "venue_id": viewer.venue_id,
+                "status": viewer.status,
+                "is_leader": viewer.participant_id == s.leader_id,
+            },
+        }
+        if viewer.status is not Status.ACTIVE:
+            minimal: dict[str, Any] = encode(base)
+            return minimal
+        is_opened = phase is not Phase.SCHEDULED
+        is_main_host = viewer.role is Role.HOST and viewer.venue_id == self._main_venue().venue_id
+        venues = s.venues
+        if viewer.role is Role.HOST and not is_opened:
+            venues = [v for v in s.venues if v.venue_id == viewer.venue_id]
+        base["venues"] = venues
+        base["hosts"] = [
+            {"name": p.name, "venue_id": p.venue_id}
+            for p in s.participants
+            if p.role is Role.HOST and any(v.venue_id == p.venue_id for v in venues)
+        ]
+        base["members"] = self._members_view(viewer, is_opened)
+        base["form"] = s.form
+        base["bids"] = self._bids() if (is_opened or is_main_host) else None
+        base["scoring_bidders"] = s.scoring_bidders
+        base["election"] = self._election_view(viewer)
+        base["leader"] = self._alias(s.leader_id)
+        if viewer.role.is_committee:
+            sheet = s.sheets.get(viewer.participant_id)
+            base["my_sheet"] = (
+                {"scores": sheet.current(), "submitted_at": sheet.submitted_at}
+                if sheet and sheet.voided_at is None
+                else None
+            )
+        is_visible = phase in SCORES_VISIBLE_PHASES
+        base["objective"] = (
+            objective_scores(s.form, self._scoring_bids(), s.settings.scoring.decimals)
+            if s.form and phase not in SETUP_PHASES
+            else None
+        )
+        base["scores"] = (
+            {self._alias(m): sc for m, sc in self._submitted().items()} if is_visible else None
+        )
+        base["results"] = self.results() if is_visible else None
+        base["flags"] = (
+            [
+                {"flag_id": f.flag_id if f.member_id == viewer_id or not viewer.role.is_committee
+                 else None, "member": self._alias(f.member_id), "bidder_code": f.bidder_code,
+                 "item_id": f.item_id, "score": f.score, "mean": f.mean,
+                 "deviation_pct": f.deviation_pct, "status": f.status,
+                 "explanation": f.explanation}
+                for f in s.flags.values() if f.status is not FlagStatus.VOIDED
+            ]
+            if is_visible
+            else None
+        )  # fmt: skip
+        base["report_digest"] = s.report_digest
+        base["final_report_digest"] = s.final_report_digest
+        base["signatures"] = [
+            {"member": sig.alias, "verdict": sig.verdict, "reasons": sig.reasons,
+             "signed_at": sig.signed_at, "is_refusal": sig.is_refusal}
+            for sig in s.signatures.values()
+        ]  # fmt: skip
+        out: dict[str, Any] = encode(base)
+        return out
+
+    def _scoring_bids(self) -> list[Bid]:
+        return [b for b in self._bids() if b.bidder_code in self._s.scoring_bidders]
+
+    def _members_view(self, viewer: Participant, is_opened: bool) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        submitted = set(self._submitted())
+        for p in self._s.participants:
+            if not p.role.is_committee:
+                continue
+            is_self = p.participant_id == viewer.participant_id
+            if not is_opened and not is_self:
+                if viewer.role.is_committee:
+                    continue
+                if viewer.role is Role.HOST and p.venue_id != viewer.venue_id:
+                    continue
+            entry: dict[str, Any] = {
+                "alias": p.alias,
+                "status": p.status,
+                "is_checked_in": p.is_checked_in,
+                "has_submitted": p.participant_id in submitted,
+                "has_signed": p.participant_id in self._s.signatures,
+                "is_leader": p.participant_id == self._s.leader_id,
+                "replaces": self._alias(p.replaces),
+            }
+            if not viewer.role.is_committee:
+                entry.update(
+                    participant_id=p.participant_id,
+                    role=p.role,
+                    venue_id=p.venue_id,
+                    seat=p.check_in.seat or p.seat,
+                    has_valid_code=p.check_in.code_verified_at is not None,
+                )
+            shows_name = is_self or (
+                is_opened
+                and (
+                    viewer.role is Role.SUPERVISOR
+                    or (viewer.role is Role.HOST and p.venue_id == viewer.venue_id)
+                )
+            )
+            if shows_name:
+                entry["name"] = p.name
+            out.append(entry)
+        return out
+
+    def _election_view(self, viewer: Participant) -> dict[str, Any] | None:
+        e = self._s.election
+        if e is None:
+            return None
+        return {
+            "electorate": [self._alias(m) for m in e.electorate],
+            "rounds": [
+                {
+                    "number": r.number,
+                    "voted": [self._alias(m) for m in r.votes],
+                    "my_vote": self._alias(r.votes.get(viewer.participant_id)),
+                    "counts": {self._alias(k): v for k, v in r.counts.items()} or None,
+                }
+                for r in e.rounds
+            ],
+            "leader": self._alias(e.leader),
+            "decided_by": e.decided_by,
+        }
+
+
+def _require_text(value: str | None, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} is required", fields={name: "required"})
+    return value.strip()
+
+
+def _amend_reason(reason: AmendReason | str) -> AmendReason:
+    try:
+        return AmendReason(reason)
+    except ValueError:
+        allowed = ", ".join(r.value for r in AmendReason)
+        raise InvalidInput(f"reason must be one of {allowed}", fields={"reason": allowed}) from None
