@@ -64,8 +64,9 @@ def build_commit(
     if eligibility is None:
         eligibility = evaluate_eligibility(request, candidates)
     check_pool(request, eligibility)
-    # The models validated every value, so the unchecked serialiser is exact here.
-    pool = [c.to_json() for c in eligibility.candidates]
+    # The models validated every value, so the unchecked serialiser is exact here
+    # (json encodes tuples as arrays, so the views serialise exactly as to_json() would).
+    pool = [c.canonical_view() for c in eligibility.candidates]
     return Commit(
         draw_id=request.draw_id,
         request_digest=cjson.digest(request.to_json()),

@@ -413,6 +413,22 @@ class Candidate:
         except InvalidInput as error:
             raise _with_path(path, error) from None
 
+    def canonical_view(self) -> dict[str, Any]:
+        """The candidate as a mapping that cjson encodes exactly like `to_json()` (arrays as tuples).
+
+        Cheaper than `to_json()` on large pools, since no lists are built.
+        """
+        return {
+            "available": self.available,
+            "avoid_orgs": self.avoid_orgs,
+            "employer": self.employer,
+            "id": self.id,
+            "recent_draws": self.recent_draws,
+            "region": self.region,
+            "specialties": self.specialties,
+            "status": self.status,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """Return the candidate as its JSON object."""
         return {
