@@ -1,6 +1,10 @@
 """Benchmark of the draw engine: run and verify for 10k, 100k and 1M candidates (issue #4).
 
-Usage: python bench/draw_bench.py [N ...]   (default: 10000 100000 1000000)
+Usage: python bench/draw_bench.py [--gc-off] [N ...]   (default: 10000 100000 1000000)
+
+--gc-off disables Python's cyclic garbage collector in the measuring process (as the command
+line does): the draw creates millions of small acyclic objects, and the collector's repeated
+scans of them cost more than the draw itself on large pools.
 
 Each size runs in its own subprocess so that its peak RSS (resource.getrusage) is its own.
 Inputs are parsed Python objects (lists and dicts), as json.loads would give them. The floor
@@ -10,6 +14,7 @@ HMAC-SHA256 (hmac.digest) per (eligible expert, group) pair.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -22,14 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from draw import (  # noqa: E402
+from draw import (
     DrawRequest,
     candidates_from_json,
     evaluate_eligibility,
     key_from_seed_hex,
     verify_transcript,
 )
-from draw.engine import (  # noqa: E402
+from draw.engine import (
     _derive_key,
     build_commit,
     build_sealed,
@@ -37,7 +42,7 @@ from draw.engine import (  # noqa: E402
     select_from_eligibility,
     sign_sealed,
 )
-from draw.signing import public_key_b64, sign_json  # noqa: E402
+from draw.signing import public_key_b64, sign_json
 
 
 def make_inputs(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -147,10 +152,13 @@ def measure(n: int) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     """Measure each size in a fresh subprocess and print one JSON line per size."""
     if argv[:1] == ["--one"]:
-        print(json.dumps(measure(int(argv[1])), ensure_ascii=False))
+        if argv[2:] == ["--gc-off"]:
+            gc.disable()
+        print(json.dumps({**measure(int(argv[1])), "gc": "off" if argv[2:] else "on"}, ensure_ascii=False))
         return
-    for n in [int(a) for a in argv] or [10_000, 100_000, 1_000_000]:
-        done = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True)
+    flags = [a for a in argv if a == "--gc-off"]
+    for n in [int(a) for a in argv if a not in flags] or [10_000, 100_000, 1_000_000]:
+        done = subprocess.run([sys.executable, __file__, "--one", str(n), *flags], capture_output=True, text=True)
         print(done.stdout.strip() or done.stderr.strip(), flush=True)
 
 

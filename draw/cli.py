@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse arguments, run the command, map errors to one line and an exit code."""
     args = build_parser().parse_args(argv)
+    # A one-shot process building millions of acyclic objects: the cyclic collector would
+    # rescan them repeatedly for nothing (see docs/benchmarks-draw.md).
+    gc.disable()
     try:
         code: int = args.handler(args)
         return code
@@ -152,3 +156,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # the promise is: never a traceback
         print(f"internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        gc.enable()
