@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Exists, and_, exists, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from expertpool.db import utcnow
 from expertpool.errors import Forbidden, NotFound, ValidationFailed
 from expertpool.models import Expert, ExpertLeave, ExpertStatus, User
 from expertpool.services import audit, experts, lifecycle
+from expertpool.services.texts import _l
 
 S = ExpertStatus
 POOL = (S.ACTIVE, S.ON_LEAVE, S.SUSPENDED)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from expertpool.errors import ValidationFailed
 from expertpool.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.services.texts import _l
 
 PER_PAGE = 20
 

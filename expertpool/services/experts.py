@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import filetype
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,6 +44,7 @@ from expertpool.models import (
 from expertpool.services import audit, identity, lifecycle, users
 from expertpool.services.identity import InvalidIdentifier
 from expertpool.services.pii import PiiCipher
+from expertpool.services.texts import _l
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SENIOR_LEVELS = (TitleLevel.FULL_SENIOR, TitleLevel.DEPUTY_SENIOR)

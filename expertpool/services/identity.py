@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import phonenumbers
-from flask_babel import lazy_gettext as _l
+
+from expertpool.services.texts import _l
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"

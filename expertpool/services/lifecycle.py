@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from expertpool.errors import IllegalTransition
 from expertpool.models import ExpertStatus
+from expertpool.services.texts import _l
 
 S = ExpertStatus
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,6 +29,7 @@ from expertpool.models import (
 )
 from expertpool.services import audit, experts, lifecycle
 from expertpool.services.pii import PiiCipher
+from expertpool.services.texts import _l
 
 DECISIONS = {"approve": ExpertStatus.ACTIVE, "return": ExpertStatus.RETURNED, "reject": ExpertStatus.REJECTED}
 QUEUE_STATES = (ExpertStatus.SUBMITTED, ExpertStatus.UNDER_REVIEW)
