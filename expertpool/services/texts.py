@@ -9,5 +9,5 @@ from flask_babel import gettext
 def _l(text: str, **values: object) -> str:
     """The message translated for the current request, or in English outside a request."""
     if has_request_context():
-        return gettext(text, **values)
+        return str(gettext(text, **values))
     return text % values if values else text
