@@ -271,6 +271,31 @@ def keys_init() -> None:
     click.echo("created: " + (", ".join(created) if created else "nothing (all keys exist)"))
 
 
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Start a new personal-data key and re-encrypt every stored value under it."""
+    from expertpool.services import pii
+
+    st = _st()
+    new_id = st.keys.rotate_pii()
+    count = pii.rotate_experts(st.sessions(), pii.PiiCipher.from_keys(st.keys), actor="cli")
+    click.echo(f"personal-data key {new_id} is current; {count} values re-encrypted")
+
+
+# maintenance ---------------------------------------------------------------------------------
+@cli.command()
+@with_appcontext
+def maintenance() -> None:
+    """Daily upkeep: retire at the age cap, start and end leave, end expired suspensions."""
+    from expertpool.services import availability
+
+    st = _st()
+    report = availability.run_maintenance(st.sessions(), config=st.config)
+    click.echo(f"retired {report.retired}, leave started {report.leave_started}, leave ended "
+               f"{report.leave_ended}, suspensions ended {report.suspensions_ended}")
+
+
 # serve ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -27,3 +27,30 @@ def role_label(value: str) -> str:
 def register_filters(app: Flask) -> None:
     """Install the label filters in Jinja."""
     app.jinja_env.filters["role_label"] = role_label
+    register_expert_filters(app)
+
+
+EXPERT_STATUS_LABELS = {
+    "draft": _l("Draft"), "submitted": _l("Submitted"), "under_review": _l("Under review"),
+    "returned": _l("Returned for changes"), "active": _l("Active"), "rejected": _l("Rejected"),
+    "on_leave": _l("On leave"), "suspended": _l("Suspended"), "retired": _l("Retired"), "removed": _l("Removed"),
+}
+TITLE_LEVEL_LABELS = {"full_senior": _l("Full senior"), "deputy_senior": _l("Deputy senior"),
+                      "intermediate": _l("Intermediate"), "junior": _l("Junior")}
+AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organisation")}
+DECISION_LABELS = {"approve": _l("Approved"), "return": _l("Returned for changes"), "reject": _l("Rejected")}
+
+
+def _label(table: dict[str, object]) -> object:
+    def label(value: str) -> str:
+        return str(table.get(value, value))
+
+    return label
+
+
+def register_expert_filters(app: Flask) -> None:
+    """Install the label filters of the expert pages."""
+    app.jinja_env.filters["expert_status_label"] = _label(EXPERT_STATUS_LABELS)
+    app.jinja_env.filters["title_level_label"] = _label(TITLE_LEVEL_LABELS)
+    app.jinja_env.filters["avoidance_label"] = _label(AVOIDANCE_LABELS)
+    app.jinja_env.filters["decision_label"] = _label(DECISION_LABELS)

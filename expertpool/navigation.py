@@ -25,6 +25,11 @@ MENU: list[MenuItem] = [
     MenuItem("main.dashboard", _l("Home"), frozenset(Role), "home"),
     MenuItem("reference.specialties", _l("Specialties"), frozenset(Role), "specialties"),
     MenuItem("reference.centres", _l("Trading centres"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "centres"),
+    MenuItem("experts.mine", _l("My application"), frozenset({R.EXPERT}), "my_application"),
+    MenuItem("experts.my_leave", _l("My leave"), frozenset({R.EXPERT}), "my_leave"),
+    MenuItem("experts.review_queue", _l("Review queue"), frozenset({R.REVIEWER, R.ADMIN}), "review_queue"),
+    MenuItem("experts.search", _l("Expert search"), frozenset({R.REVIEWER, R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}),
+             "expert_search"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]

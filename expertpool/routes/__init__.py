@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from expertpool.routes import admin, api, auth, main, reference
+from expertpool.routes import admin, api, auth, experts, experts_api, main, reference
 
 
 def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
@@ -15,4 +15,7 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(reference.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(experts.bp)
+    app.register_blueprint(experts_api.bp)
     csrf.exempt(api.bp)
+    csrf.exempt(experts_api.bp)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.models import Role, User
-from expertpool.services import users
+from expertpool.services import expert_demo, users
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -34,7 +34,9 @@ DEMO_LOGINS = (
 )
 
 # Later features register extra demo steps here: (name, step(session, seed, options)).
-EXTRA_STEPS: list[tuple[str, Callable[[Session, int, dict[str, int]], str]]] = []
+EXTRA_STEPS: list[tuple[str, Callable[[Session, int, dict[str, int]], str]]] = [
+    ("experts", expert_demo.demo_step),
+]
 
 
 def ensure_accounts(session: Session) -> list[DemoLogin]:

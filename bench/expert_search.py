@@ -1,0 +1,95 @@
+"""Benchmark: generate N experts, time staff search (specialty prefix + city) and submissions per second.
+
+Usage: python bench/expert_search.py --experts 100000 [--database-url URL] [--queries 200]
+A scratch instance folder is used; with PostgreSQL pass a dedicated empty database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from expertpool import migrate
+from expertpool.app import create_app
+from expertpool.config import Config
+from expertpool.models import Role, User
+from expertpool.services import expert_demo, expert_search, experts, identity, reference
+from expertpool.services.pii import PiiCipher
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--experts", type=int, default=100_000)
+    ap.add_argument("--database-url", default="")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--submissions", type=int, default=200)
+    args = ap.parse_args()
+    instance = tempfile.mkdtemp(prefix="bench-experts-")
+    app = create_app(Config(instance_path=instance, database_url=args.database_url, secret_key="b" * 32))
+    st = app.extensions["expertpool"]
+    st.keys.init()
+    migrate.upgrade(st.engine)
+    with app.app_context():
+        s = st.sessions()
+        reference.load_regions(s, reference.bundled("regions-guangdong.json"))
+        reference.load_specialties(s, reference.bundled("specialties.json"))
+        cipher = PiiCipher.from_keys(st.keys)
+        t0 = time.perf_counter()
+        expert_demo.create_experts(s, cipher=cipher, count=args.experts, seed=1)
+        gen = time.perf_counter() - t0
+        if st.engine.dialect.name == "postgresql":
+            with st.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        else:
+            with st.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        print(f"database: {st.engine.dialect.name}; experts: {args.experts}; generation: {gen:.1f} s")
+        rng = random.Random(5)
+        cities = ["440100", "440300", "440606", "441900", "440500", "445200"]
+        prefixes = ["A01", "A0101", "A02", "B", "C01", "A010102"]
+        for counts in (False, True):
+            times = []
+            for _ in range(args.queries):
+                q0 = time.perf_counter()
+                expert_search.search(s, specialty=rng.choice(prefixes), city=rng.choice(cities),
+                                     status="active", with_counts=counts)
+                times.append((time.perf_counter() - q0) * 1000)
+            times.sort()
+            p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
+            print(f"search specialty-prefix+city (counts={counts}): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                  f"over {args.queries} queries")
+        people = []
+        for i in range(args.submissions):
+            user = User(username=f"bench{i}", display_name="x", password_hash="x", role=Role.EXPERT)
+            s.add(user)
+            people.append(user)
+        s.commit()
+        data = {"name": "测试", "phone": "13800000000", "email": "a@b.cn", "title": "高级工程师",
+                "title_level": "deputy_senior", "years_experience": 20, "specialties": ["A010102"],
+                "home_region": "440100", "employer_code": "91440101MA59ABCD0" + "", "employer_name": "单位",
+                "consent": True}
+
+        data["employer_code"] = identity.make_credit_code("91440101MA59ABCD0")
+        t0 = time.perf_counter()
+        for i, user in enumerate(people):
+            e = experts.ensure_record(s, user)
+            body = dict(data, id_number=identity.make_id_number("440183", __import__("datetime").date(1960 + i % 30, 1 + i % 12, 1 + i % 28), i))
+            experts.save_draft(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id, data=body)
+            experts.add_evidence(s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf", data=PDF)
+            experts.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
+        dt = time.perf_counter() - t0
+        print(f"applications (create, save, evidence, submit) per second, one thread: {len(people) / dt:.1f}")
+
+
+if __name__ == "__main__":
+    main()
