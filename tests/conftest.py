@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import close_all_sessions
 
 from expertpool.config import Config
 
@@ -120,6 +121,9 @@ def clean_database(app: Flask) -> None:
 
     st = app.extensions["expertpool"]
     st.sessions.remove()
+    # A test may hold on to a session object the registry no longer tracks; on SQLite its open
+    # transaction would keep the write lock.
+    close_all_sessions()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with st.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -143,6 +147,7 @@ def app(_app: Flask) -> Iterator[Flask]:
     with _app.app_context():
         yield _app
     _app.extensions["expertpool"].sessions.remove()
+    close_all_sessions()
 
 
 @pytest.fixture()
