@@ -79,6 +79,7 @@ def require_centre(user: User, centre: Centre | int | None) -> None:
 
 def _load_user() -> None:
     g.user = None
+    g.auth = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.user = users.resolve_token(db(), header[7:].strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -38,6 +38,12 @@ def _safe_next(target: str | None) -> str:
     return target if target and is_local_path(target) else url_for("main.dashboard")
 
 
+def _fresh_session() -> None:
+    """Drop everything the old session held, the CSRF secret and this request's cached token included."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: config().login_rate_limit, key_func=_login_key, methods=["POST"])
@@ -51,7 +57,7 @@ def login() -> Any:
         except Unauthenticated as exc:
             return render_template("login.html", error=exc.message, username=username), 401
         lang = session.get("lang")
-        session.clear()
+        _fresh_session()
         session.permanent = False
         session["uid"] = user.id
         session["pw"] = user.password_changed_at.isoformat()
@@ -87,7 +93,7 @@ def change_password() -> Any:
 def logout() -> Response:
     """End the session."""
     lang = session.get("lang")
-    session.clear()
+    _fresh_session()
     if lang:
         session["lang"] = lang
     return redirect(url_for("auth.login"))
