@@ -285,3 +285,10 @@ def test_pages_carry_the_security_headers(client: FlaskClient) -> None:
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     cookie = resp.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_style_sheet_is_served_to_everyone(client: FlaskClient) -> None:
+    with client.get("/static/app.css") as resp:
+        assert resp.status_code == 200
+        assert resp.mimetype == "text/css"
+        assert b".nav-toggle" in resp.get_data()
