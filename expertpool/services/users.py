@@ -10,7 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,12 @@ def update_user(session: Session, *, actor: str, user_id: int, display_name: str
     if user is None:
         raise NotFound()
     role_value, centre = _validate(session, user.username, display_name, password or None, role, centre_code)
+    if user.role is Role.ADMIN and user.is_active and (role_value is not Role.ADMIN or not is_active):
+        others = session.execute(select(func.count()).select_from(User).where(
+            User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
+        if not others:
+            field = "role" if role_value is not Role.ADMIN else "is_active"
+            raise ValidationFailed(fields={field: str(_l("The last active administrator must stay one."))})
     before = _user_view(user)
     user.display_name = display_name.strip()
     user.role = role_value

@@ -34,4 +34,5 @@ T = {
 "Your password was changed; you were logged out everywhere else.": "密码已修改，您在其他设备上的登录已全部退出。",
 "Change password": "修改密码", "Current password": "当前密码", "New password": "新密码", "New password again": "再次输入新密码",
 "Changing your password logs you out on every other device and revokes your API tokens.": "修改密码后，您在其他设备上的登录将退出，接口令牌也将作废。",
+"The last active administrator must stay one.": "最后一名启用的系统管理员不能被降级或停用。",
 }

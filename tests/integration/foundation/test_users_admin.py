@@ -183,9 +183,28 @@ def test_a_role_change_takes_effect_on_the_next_request(client: FlaskClient, mak
                                                         db_session: Any) -> None:
     from expertpool.services import users
 
+    make_user(role="admin")  # someone must stay administrator
     user = make_user(role="admin")
     login(client, user)
     assert client.get("/admin/users").status_code == 200
     users.update_user(db_session, actor="test", user_id=user.id, display_name=user.display_name, role="expert",
                       centre_code=None, is_active=True)
     assert client.get("/admin/users").status_code == 403
+
+
+def test_the_last_active_administrator_cannot_demote_or_deactivate_themselves(
+        client: FlaskClient, make_user: Any, login: Any, db_session: Any) -> None:
+    admin = make_user(role="admin")
+    login(client, admin)
+    resp = _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="expert", centre="",
+                 is_active="on")
+    assert resp.status_code == 422
+    assert 'data-field-error="role"' in resp.get_data(as_text=True)
+    resp = _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="admin", centre="")
+    assert resp.status_code == 422
+    assert 'data-field-error="is_active"' in resp.get_data(as_text=True)
+    db_session.refresh(admin)
+    assert admin.role is Role.ADMIN and admin.is_active
+    make_user(role="admin")  # with a second administrator, the first may step down
+    assert _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="expert", centre="",
+                 is_active="on").status_code == 302
