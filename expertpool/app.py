@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -36,8 +36,8 @@ def _secret_key(config: Config) -> str:
 
 
 def select_locale() -> str:
-    """The interface language: the user's choice, else Chinese."""
-    chosen = session.get("lang")
+    """The interface language: the user's choice, else Chinese (commands have no session: the default)."""
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in LOCALES:
         return str(chosen)
     user = g.get("user")
@@ -85,6 +85,14 @@ def create_app(config: Config | None = None) -> Flask:
     def _remove_session(_exc: BaseException | None) -> None:
         sessions.remove()
 
+    @app.before_request
+    def _fresh_request_state() -> None:
+        # `g` lives as long as the application context, and a context pushed outside the request (tests,
+        # commands serving in-process) outlives it: never let one request's language or CSRF token leak
+        # into the next one's.
+        for name in ("csrf_token", "_flask_babel", "user", "auth"):
+            g.pop(name, None)
+
     Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -102,6 +110,11 @@ def create_app(config: Config | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # No framing, no plugins, no <base> hijack, and forms post only to this site (scripts stay free for
+        # the feature pages).
+        response.headers.setdefault(
+            "Content-Security-Policy", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+        )
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -328,11 +328,17 @@ def serve_app(app: Any, host: str, port: int) -> None:
 
 def main() -> None:
     """Entry point: settings and key-file problems are one line, not a traceback."""
+    from expertpool.errors import AppError
+
     try:
         cli.main(prog_name="expertpool")
     except (ConfigError, KeyFileError) as exc:
         click.echo(f"expertpool: {exc}", err=True)
         sys.exit(2)
+    except AppError as exc:  # e.g. an unknown username: the message, not a traceback
+        fields = "".join(f"; {k}: {v}" for k, v in exc.fields.items())
+        click.echo(f"expertpool: {exc.message}{fields}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

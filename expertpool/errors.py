@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +19,14 @@ class AppError(Exception):
 
     code = "error"
     http_status = 400
-    default_message = "The request could not be completed."
+    default_message: Any = _l("The request could not be completed.")
 
     def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None,
                  code: str | None = None) -> None:
-        super().__init__(message or self.default_message)
-        self.message = message or self.default_message
+        # The default message is translated when the error is raised (in the request's language).
+        text = str(message) if message else str(self.default_message)
+        super().__init__(text)
+        self.message = text
         self.fields = fields or {}
         if code:
             self.code = code
@@ -38,7 +41,7 @@ class ValidationFailed(AppError):
 
     code = "validation_failed"
     http_status = 422
-    default_message = "Some fields are invalid."
+    default_message = _l("Some fields are invalid.")
 
 
 class NotFound(AppError):
@@ -46,7 +49,7 @@ class NotFound(AppError):
 
     code = "not_found"
     http_status = 404
-    default_message = "Not found."
+    default_message = _l("Not found.")
 
 
 class Unauthenticated(AppError):
@@ -54,7 +57,7 @@ class Unauthenticated(AppError):
 
     code = "unauthenticated"
     http_status = 401
-    default_message = "Please log in."
+    default_message = _l("Please log in.")
 
 
 class Forbidden(AppError):
@@ -62,7 +65,7 @@ class Forbidden(AppError):
 
     code = "forbidden"
     http_status = 403
-    default_message = "You are not allowed to do this."
+    default_message = _l("You are not allowed to do this.")
 
 
 class Conflict(AppError):
@@ -70,7 +73,7 @@ class Conflict(AppError):
 
     code = "conflict"
     http_status = 409
-    default_message = "The record was changed by someone else; reload and try again."
+    default_message = _l("The record was changed by someone else; reload and try again.")
 
 
 class IllegalTransition(Conflict):
@@ -84,7 +87,7 @@ class RateLimited(AppError):
 
     code = "rate_limited"
     http_status = 429
-    default_message = "Too many attempts; wait a minute and try again."
+    default_message = _l("Too many attempts; wait a minute and try again.")
 
 
 def wants_json() -> bool:
@@ -101,15 +104,15 @@ def _respond(err: AppError) -> tuple[Response | str, int]:
     return render_template("error.html", error=err), err.http_status
 
 
-_HTTP_CODES = {
-    400: ("bad_request", AppError),
-    401: ("unauthenticated", Unauthenticated),
-    403: ("forbidden", Forbidden),
-    404: ("not_found", NotFound),
-    405: ("method_not_allowed", AppError),
-    409: ("conflict", Conflict),
-    413: ("too_large", AppError),
-    429: ("rate_limited", RateLimited),
+_HTTP_CODES: dict[int, tuple[str, type[AppError], Any]] = {
+    400: ("bad_request", AppError, _l("The request could not be understood.")),
+    401: ("unauthenticated", Unauthenticated, None),
+    403: ("forbidden", Forbidden, None),
+    404: ("not_found", NotFound, _l("There is no page at this address.")),
+    405: ("method_not_allowed", AppError, _l("This address does not accept that method.")),
+    409: ("conflict", Conflict, None),
+    413: ("too_large", AppError, _l("The upload is too large.")),
+    429: ("rate_limited", RateLimited, None),
 }
 
 
@@ -129,10 +132,14 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         if status in (301, 302, 303, 307, 308):
             return err
-        code, cls = _HTTP_CODES.get(status, ("error", AppError))
-        mapped = cls(err.description, code=code)
+        code, cls, message = _HTTP_CODES.get(status, ("error", AppError, None))
+        # Werkzeug's own descriptions are English prose; show ours, in the user's language.
+        mapped = cls(str(message) if message else None, code=code)
         mapped.http_status = status
-        return _respond(mapped)
+        response = make_response(_respond(mapped))
+        if isinstance(err, MethodNotAllowed) and err.valid_methods:
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> tuple[Response | str, int]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from expertpool.access import actor_label, roles
+from expertpool.access import actor_label, require_user, roles
 from expertpool.errors import NotFound, ValidationFailed
 from expertpool.extensions import db
 from expertpool.models import AuditEntry, Centre, Role, User
@@ -66,9 +67,10 @@ def user_edit(user_id: int) -> Any:
         try:
             users.update_user(db(), actor=actor_label(), user_id=user_id, display_name=form.get("display_name", ""),
                               role=form.get("role", ""), centre_code=form.get("centre") or None,
-                              is_active=form.get("is_active") == "on")
-            if form.get("password"):
-                users.set_password(db(), actor=actor_label(), user_id=user_id, password=form["password"])
+                              is_active=form.get("is_active") == "on", password=form.get("password") or None)
+            if form.get("password") and user_id == require_user().id:
+                # An administrator who resets their own password stays logged in here (only here).
+                flask_session["pw"] = user.password_changed_at.isoformat()
         except ValidationFailed as exc:
             errors = exc.fields
         else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from expertpool.access import public
+from expertpool.access import login_required, public, require_user
 from expertpool.app import LOCALES
-from expertpool.errors import Unauthenticated
+from expertpool.errors import Unauthenticated, ValidationFailed
 from expertpool.extensions import config, db, limiter
 from expertpool.services import users
 
@@ -18,16 +19,29 @@ bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
-    return f"{request.remote_addr}|{(request.form.get('username') or '').lower()}"
+    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on "admin".
+    return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
+
+
+def is_local_path(target: str | None) -> bool:
+    """Whether `target` is a path on this site (never another host, however spelled)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    # Browsers read a backslash as a slash ("/\\evil.example") and drop tabs and newlines.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not (parts.scheme or parts.netloc)
 
 
 def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("main.dashboard")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        return url_for("main.dashboard")
-    return target
+    return target if target and is_local_path(target) else url_for("main.dashboard")
+
+
+def _fresh_session() -> None:
+    """Drop everything the old session held, the CSRF secret and this request's cached token included."""
+    session.clear()
+    g.pop("csrf_token", None)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,7 +57,7 @@ def login() -> Any:
         except Unauthenticated as exc:
             return render_template("login.html", error=exc.message, username=username), 401
         lang = session.get("lang")
-        session.clear()
+        _fresh_session()
         session.permanent = False
         session["uid"] = user.id
         session["pw"] = user.password_changed_at.isoformat()
@@ -53,12 +67,33 @@ def login() -> Any:
     return render_template("login.html", error=error)
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: config().login_rate_limit, key_func=lambda: f"pw|{session.get('uid')}", methods=["POST"])
+def change_password() -> Any:
+    """Change one's own password; every other session and every API token of the user ends."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = users.change_own_password(db(), user_id=require_user().id,
+                                             current=request.form.get("current_password") or "",
+                                             new=request.form.get("new_password") or "",
+                                             confirm=request.form.get("confirm_password") or "")
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            session["pw"] = user.password_changed_at.isoformat()
+            flash(_("Your password was changed; you were logged out everywhere else."), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("password.html", errors=errors), (422 if errors else 200)
+
+
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
     """End the session."""
     lang = session.get("lang")
-    session.clear()
+    _fresh_session()
     if lang:
         session["lang"] = lang
     return redirect(url_for("auth.login"))

@@ -137,17 +137,28 @@ def verify(session: Session, checkpoint_path: Path, key: Ed25519PrivateKey) -> l
     if head is not None and (head.seq != last_seq or head.hash != prev):
         problems.append(Problem(None, f"chain head says {head.seq} but the log ends at {last_seq}"))
     public = key.public_key()
+    covered = 0
     if checkpoint_path.exists():
-        for lineno, line in enumerate(checkpoint_path.read_text(encoding="ascii").splitlines(), 1):
+        text = checkpoint_path.read_bytes().decode("ascii", errors="replace")
+        for lineno, line in enumerate(text.splitlines(), 1):
             try:
                 cp = json.loads(line)
-                public.verify(base64.b64decode(cp["sig"]), _checkpoint_body(cp["seq"], cp["hash"], cp["at"]))
+                seq = cp["seq"]
+                if not isinstance(seq, int) or isinstance(seq, bool):
+                    raise TypeError("seq")
+                public.verify(base64.b64decode(cp["sig"], validate=True),
+                              _checkpoint_body(seq, cp["hash"], cp["at"]))
             except (ValueError, KeyError, TypeError, InvalidSignature):
                 problems.append(Problem(None, f"checkpoint line {lineno} is unreadable or its signature is invalid"))
                 continue
-            seq = int(cp["seq"])
+            covered = max(covered, seq)
             if seq not in hashes:
                 problems.append(Problem(seq, "a signed checkpoint names this entry but it is missing (tail truncated or deleted)"))
             elif hashes[seq] != cp["hash"]:
                 problems.append(Problem(seq, "differs from the signed checkpoint"))
+    if last_seq > covered:
+        # Every commit that appends writes a checkpoint, so entries past the newest one were added
+        # behind the application's back (or the checkpoint file was removed or replaced).
+        problems.append(Problem(None, f"entries {covered + 1} to {last_seq} are not covered by a signed checkpoint "
+                                      "(appended outside the application, or checkpoints removed)"))
     return problems

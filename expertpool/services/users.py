@@ -10,7 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,12 +86,18 @@ def create_user(session: Session, *, actor: str, username: str, display_name: st
 
 
 def update_user(session: Session, *, actor: str, user_id: int, display_name: str, role: str,
-                centre_code: str | None, is_active: bool) -> User:
-    """Change a user's name, role, centre or active flag."""
+                centre_code: str | None, is_active: bool, password: str | None = None) -> User:
+    """Change a user's name, role, centre, active flag and (optionally) password, all or nothing."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
-    role_value, centre = _validate(session, user.username, display_name, None, role, centre_code)
+    role_value, centre = _validate(session, user.username, display_name, password or None, role, centre_code)
+    if user.role is Role.ADMIN and user.is_active and (role_value is not Role.ADMIN or not is_active):
+        others = session.execute(select(func.count()).select_from(User).where(
+            User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
+        if not others:
+            field = "role" if role_value is not Role.ADMIN else "is_active"
+            raise ValidationFailed(fields={field: str(_l("The last active administrator must stay one."))})
     before = _user_view(user)
     user.display_name = display_name.strip()
     user.role = role_value
@@ -102,23 +108,49 @@ def update_user(session: Session, *, actor: str, user_id: int, display_name: str
     if a:
         audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
                      before=b, after=a)
+    if password:
+        _replace_password(session, actor, user, password)
     session.commit()
     return user
 
 
-def set_password(session: Session, *, actor: str, user_id: int, password: str) -> None:
+def _replace_password(session: Session, actor: str, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars():
+        token.revoked_at = utcnow()
+    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+
+
+def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
     """Replace a password; existing sessions and tokens of the user end."""
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))})
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
-    user.password_hash = hash_password(password)
-    user.password_changed_at = utcnow()
-    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars():
-        token.revoked_at = utcnow()
-    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    _replace_password(session, actor, user, password)
     session.commit()
+    return user
+
+
+def change_own_password(session: Session, *, user_id: int, current: str, new: str, confirm: str) -> User:
+    """A user replaces their own password after proving the current one; other sessions and tokens end."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    fields: dict[str, str] = {}
+    if not check_password(user, current):
+        fields["current_password"] = str(_l("Wrong password."))
+    if len(new) < MIN_PASSWORD:
+        fields["new_password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
+    elif new != confirm:
+        fields["confirm_password"] = str(_l("The two passwords differ."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    _replace_password(session, user.username, user, new)
+    session.commit()
+    return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User:

@@ -19,6 +19,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.set_language": EVERYONE,
+    "auth.change_password": LOGGED_IN,
     "main.index": EVERYONE,
     "main.healthz": EVERYONE,
     "main.dashboard": LOGGED_IN,

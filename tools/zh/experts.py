@@ -8,7 +8,7 @@ T = {
 "My application": "我的申请", "My leave": "我的请假", "Review queue": "待审申请", "Expert search": "专家查询",
 "Account created. Fill in your application.": "账户已创建，请填写申请。",
 "Your change was sent for review.": "变更已提交审核。", "Your application was submitted.": "申请已提交。",
-"Draft saved.": "草稿已保存。", "Some fields are invalid.": "部分字段有误。",
+"Draft saved.": "草稿已保存。",
 "Use a date like 2020-01-31.": "请使用 2020-01-31 这样的日期格式。", "Decision recorded.": "审核意见已记录。",
 "Unknown action.": "未知操作。", "Choose a file.": "请选择文件。", "The end lies before the start.": "结束日期早于开始日期。",
 "The period is already over.": "该时段已经结束。", "This period overlaps another leave.": "该时段与已有请假重叠。",
