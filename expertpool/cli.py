@@ -271,6 +271,24 @@ def keys_init() -> None:
     click.echo("created: " + (", ".join(created) if created else "nothing (all keys exist)"))
 
 
+@keys.command("public")
+@with_appcontext
+def keys_public() -> None:
+    """Print every draw-signing public key (base64 raw Ed25519), the current one marked."""
+    store = _st().keys
+    current = store.draw_signing_key()[0]
+    for key_id, pub in sorted(store.draw_public_keys().items()):
+        click.echo(f"{key_id} {pub} {'current' if key_id == current else 'retired'}")
+
+
+@keys.command("rotate-draw")
+@with_appcontext
+def keys_rotate_draw() -> None:
+    """Start a new draw-signing key; old public keys stay published so old transcripts verify."""
+    new_id = _st().keys.rotate_draw()
+    click.echo(f"new draw-signing key: {new_id}")
+
+
 # serve ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -25,6 +25,10 @@ MENU: list[MenuItem] = [
     MenuItem("main.dashboard", _l("Home"), frozenset(Role), "home"),
     MenuItem("reference.specialties", _l("Specialties"), frozenset(Role), "specialties"),
     MenuItem("reference.centres", _l("Trading centres"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "centres"),
+    MenuItem("projects.project_list", _l("Projects"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "projects"),
+    MenuItem("projects.terminal_enrol", _l("Draw terminal"), frozenset({R.CENTRE_STAFF}), "terminal"),
+    MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
+    MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]
