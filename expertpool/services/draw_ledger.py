@@ -22,6 +22,7 @@ from expertpool.db import utcnow
 from expertpool.errors import Conflict, ValidationFailed
 from expertpool.models import DrawLedgerEntry, DrawLedgerHead, LedgerKind
 from expertpool.services.audit import GENESIS, Problem
+from expertpool.services.messages import msg
 
 CLOSING = frozenset({LedgerKind.SEALED, LedgerKind.ABANDONED, LedgerKind.FAILED})
 
@@ -73,15 +74,15 @@ def append_entry(session: Session, *, draw_id: str, project_id: int, kind: Ledge
         session.flush()
     kinds = {e.kind for e in entries_for(session, draw_id)}
     if kind is LedgerKind.COMMIT and kinds:
-        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused")
     if kind in CLOSING:
         if LedgerKind.COMMIT not in kinds:
-            raise Conflict(str(_l("No commitment has been recorded for this draw.")), code="no_commitment")
+            raise Conflict(msg(_l("No commitment has been recorded for this draw.")), code="no_commitment")
         if kinds & CLOSING:
-            raise Conflict(str(_l("This draw is already closed.")), code="draw_closed")
+            raise Conflict(msg(_l("This draw is already closed.")), code="draw_closed")
     if kind is LedgerKind.OPENED and (LedgerKind.SEALED not in kinds or LedgerKind.OPENED in kinds):
-        raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
+        raise Conflict(msg(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     at = utcnow()
     seq = head.seq + 1
     digest = entry_hash(seq=seq, draw_id=draw_id, project_id=project_id, request_id=request_id, kind=kind.value,
@@ -95,7 +96,7 @@ def append_entry(session: Session, *, draw_id: str, project_id: int, kind: Ledge
             session.add(entry)
             session.flush()
     except IntegrityError:
-        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused") from None
     head.seq = seq
     head.hash = digest

@@ -24,6 +24,7 @@ from expertpool.services.draw_rules import (
     parse_regions,
     timing_errors,
 )
+from expertpool.services.messages import msg
 from expertpool.services.terminals import check_terminal_for
 
 
@@ -67,9 +68,9 @@ def create_draw_request(session: Session, *, actor: User, terminal: Terminal, pr
     if lot_code:
         lot = next((x for x in project.lots if x.code == str(lot_code).strip()), None)
         if lot is None:
-            errors["lot"] = str(_l("This project has no such lot."))
+            errors["lot"] = msg(_l("This project has no such lot."))
     elif project.lots:
-        errors["lot"] = str(_l("Choose the lot the panel is for."))
+        errors["lot"] = msg(_l("Choose the lot the panel is for."))
     regions = region_catalogue(session)
     is_offsite = parse_flag(data.get("is_offsite"))
     regions_in = parse_regions(data.get("regions_in"), regions, "regions_in", errors)
