@@ -294,6 +294,22 @@ def maintenance() -> None:
     report = availability.run_maintenance(st.sessions(), config=st.config)
     click.echo(f"retired {report.retired}, leave started {report.leave_started}, leave ended "
                f"{report.leave_ended}, suspensions ended {report.suspensions_ended}")
+@keys.command("public")
+@with_appcontext
+def keys_public() -> None:
+    """Print every draw-signing public key (base64 raw Ed25519), the current one marked."""
+    store = _st().keys
+    current = store.draw_signing_key()[0]
+    for key_id, pub in sorted(store.draw_public_keys().items()):
+        click.echo(f"{key_id} {pub} {'current' if key_id == current else 'retired'}")
+
+
+@keys.command("rotate-draw")
+@with_appcontext
+def keys_rotate_draw() -> None:
+    """Start a new draw-signing key; old public keys stay published so old transcripts verify."""
+    new_id = _st().keys.rotate_draw()
+    click.echo(f"new draw-signing key: {new_id}")
 
 
 # serve ---------------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ MENU: list[MenuItem] = [
     MenuItem("experts.review_queue", _l("Review queue"), frozenset({R.REVIEWER, R.ADMIN}), "review_queue"),
     MenuItem("experts.search", _l("Expert search"), frozenset({R.REVIEWER, R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}),
              "expert_search"),
+    MenuItem("projects.project_list", _l("Projects"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "projects"),
+    MenuItem("projects.terminal_enrol", _l("Draw terminal"), frozenset({R.CENTRE_STAFF}), "terminal"),
+    MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
+    MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]

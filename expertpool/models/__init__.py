@@ -2,6 +2,14 @@
 
 from expertpool.db import Base
 from expertpool.models.audit import AuditEntry, AuditHead
+from expertpool.models.draw import (
+    DrawGroup,
+    DrawLedgerEntry,
+    DrawLedgerHead,
+    DrawRequest,
+    DrawRequestStatus,
+    LedgerKind,
+)
 from expertpool.models.expert import (
     ApplicationVersion,
     AvoidanceKind,
@@ -17,7 +25,16 @@ from expertpool.models.expert import (
     ReviewDecision,
     TitleLevel,
 )
+from expertpool.models.project import (
+    Bidder,
+    Lot,
+    Project,
+    ProjectKind,
+    ProjectStatus,
+    SecondaryVenue,
+)
 from expertpool.models.reference import Region, Specialty
+from expertpool.models.terminal import Seat, SeatBooking, Terminal, Venue
 from expertpool.models.user import ApiToken, Centre, Role, User
 
 __all__ = [
@@ -27,8 +44,14 @@ __all__ = [
     "AuditHead",
     "AvoidanceKind",
     "Base",
+    "Bidder",
     "Centre",
     "ChangeStatus",
+    "DrawGroup",
+    "DrawLedgerEntry",
+    "DrawLedgerHead",
+    "DrawRequest",
+    "DrawRequestStatus",
     "EvidenceFile",
     "Expert",
     "ExpertAvoidance",
@@ -36,11 +59,21 @@ __all__ = [
     "ExpertLeave",
     "ExpertSpecialty",
     "ExpertStatus",
+    "LedgerKind",
+    "Lot",
     "PendingChange",
+    "Project",
+    "ProjectKind",
+    "ProjectStatus",
     "Region",
     "ReviewDecision",
     "Role",
+    "Seat",
+    "SeatBooking",
+    "SecondaryVenue",
     "Specialty",
+    "Terminal",
     "TitleLevel",
     "User",
+    "Venue",
 ]

@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from expertpool.routes import admin, api, auth, experts, experts_api, main, reference
+from expertpool.routes import (
+    admin,
+    api,
+    auth,
+    experts,
+    experts_api,
+    main,
+    projects,
+    projects_api,
+    reference,
+    terminals,
+)
 
 
 def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
@@ -14,8 +25,12 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(main.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(projects.bp)
+    app.register_blueprint(terminals.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(experts.bp)
     app.register_blueprint(experts_api.bp)
     csrf.exempt(api.bp)
     csrf.exempt(experts_api.bp)
+    app.register_blueprint(projects_api.bp)
+    csrf.exempt(projects_api.bp)

@@ -55,3 +55,12 @@ def run(session: Session, *, seed: int = 2016, options: dict[str, int] | None = 
     for name, step in EXTRA_STEPS:
         lines.append(f"{name}: {step(session, seed, options or {})}")
     return lines
+
+
+def _register_project_step() -> None:
+    from expertpool.services import demo_projects
+
+    EXTRA_STEPS.append(("projects", demo_projects.run_step))
+
+
+_register_project_step()
