@@ -1,7 +1,7 @@
 """Chinese translations of the project, terminal, venue and draw-request strings (msgid -> translation)."""
 
 T = {
-"Projects": "项目", "Draw terminal": "抽取终端", "Terminals": "抽取终端", "Venues": "评标场地",
+"Projects": "项目", "Draw terminal": "抽取终端", "Terminals": "终端管理", "Venues": "评标场地",
 "Project created.": "项目已创建。", "Lot added.": "标段已添加。", "Lot removed.": "标段已删除。",
 "Bidder added.": "投标人已添加。", "Bidder removed.": "投标人已删除。",
 "The project is ready for the draw.": "项目已可抽取专家。", "Award recorded.": "中标结果已登记。",

@@ -67,6 +67,19 @@ def test_a_modified_ledger_entry_is_detected(ready_project: tuple[FlaskClient, i
     assert problems == ["entry 2: content does not match its hash (modified)"]
 
 
+def _experts(app: Flask, session: Any, count: int) -> list[int]:
+    """Ids of `count` synthetic experts (bookings reference real expert rows)."""
+    from sqlalchemy import select
+
+    from expertpool.models import Expert
+    from expertpool.services import expert_demo
+    from expertpool.services.pii import PiiCipher
+
+    expert_demo.create_experts(session, cipher=PiiCipher.from_keys(app.extensions["expertpool"].keys), count=count, seed=5)
+    session.commit()
+    return list(session.execute(select(Expert.id).order_by(Expert.id)).scalars())
+
+
 def _venue(db_session: Any, seats: int = 3) -> list[int]:
     venue = venues.create_venue(db_session, actor="t", centre_code="440100", name="一号厅", seats=seats)
     return [s.id for s in venue.seats]
@@ -74,23 +87,24 @@ def _venue(db_session: Any, seats: int = 3) -> list[int]:
 
 def test_a_seat_and_an_expert_are_never_booked_twice_at_once(app: Flask, db_session: Any) -> None:
     s1, s2, _ = _venue(db_session)
+    e101, e102 = _experts(app, db_session, 2)
     end = T0 + timedelta(hours=4)
-    venues.book_seats(db_session, [BookingWish(s1, 101, T0, end)])
+    venues.book_seats(db_session, [BookingWish(s1, e101, T0, end)])
     db_session.commit()
     with pytest.raises(Conflict) as seat:
-        venues.book_seats(db_session, [BookingWish(s1, 102, T0 + timedelta(hours=3), end + timedelta(hours=3))])
+        venues.book_seats(db_session, [BookingWish(s1, e102, T0 + timedelta(hours=3), end + timedelta(hours=3))])
     assert seat.value.code == "seat_taken"
     db_session.rollback()
     with pytest.raises(Conflict) as expert:
-        venues.book_seats(db_session, [BookingWish(s2, 101, T0 + timedelta(hours=1), end)])
+        venues.book_seats(db_session, [BookingWish(s2, e101, T0 + timedelta(hours=1), end)])
     assert expert.value.code == "expert_booked"
     db_session.rollback()
     # Back-to-back windows do not overlap; a released booking frees seat and expert.
-    later = venues.book_seats(db_session, [BookingWish(s1, 101, end, end + timedelta(hours=2))])
+    later = venues.book_seats(db_session, [BookingWish(s1, e101, end, end + timedelta(hours=2))])
     db_session.commit()
     venues.release_booking(db_session, later[0].id)
     db_session.commit()
-    assert venues.is_expert_booked(db_session, 101, end, end + timedelta(hours=1)) is False
+    assert venues.is_expert_booked(db_session, e101, end, end + timedelta(hours=1)) is False
     assert [s.id for s in venues.free_seats(db_session, venues.get_venue(db_session, 1).id, T0, end)] in (
         [s2, 3], [s2, s2 + 1])
 
@@ -101,9 +115,10 @@ def test_the_database_refuses_an_overlap_that_bypasses_the_service(app: Flask, d
     from expertpool.models import SeatBooking
 
     s1, s2, _ = _venue(db_session)
-    db_session.add(SeatBooking(seat_id=s1, expert_id=7, starts_at=T0, ends_at=T0 + timedelta(hours=2)))
+    e7, e8 = _experts(app, db_session, 2)
+    db_session.add(SeatBooking(seat_id=s1, expert_id=e7, starts_at=T0, ends_at=T0 + timedelta(hours=2)))
     db_session.commit()
-    for seat, expert in ((s1, 8), (s2, 7)):
+    for seat, expert in ((s1, e8), (s2, e7)):
         db_session.add(SeatBooking(seat_id=seat, expert_id=expert, starts_at=T0 + timedelta(hours=1),
                                    ends_at=T0 + timedelta(hours=3)))
         with pytest.raises(IntegrityError):
@@ -143,11 +158,12 @@ def _race(app: Flask, wishes: list[BookingWish]) -> tuple[int, list[str]]:
 def _concurrent_bookings_never_double_book(app: Flask) -> None:
     session = app.extensions["expertpool"].sessions()
     seats = _venue(session, seats=8)
+    ids = _experts(app, session, 9)
     app.extensions["expertpool"].sessions.remove()
     end = T0 + timedelta(hours=4)
-    won, lost = _race(app, [BookingWish(seats[0], 200 + i, T0, end) for i in range(8)])
+    won, lost = _race(app, [BookingWish(seats[0], ids[i], T0, end) for i in range(8)])
     assert (won, sorted(set(lost))) == (1, ["seat_taken"])
-    won, lost = _race(app, [BookingWish(seats[i], 300, T0 + timedelta(minutes=i), end) for i in range(1, 8)])
+    won, lost = _race(app, [BookingWish(seats[i], ids[8], T0 + timedelta(minutes=i), end) for i in range(1, 8)])
     assert (won, sorted(set(lost))) == (1, ["expert_booked"])
 
 
