@@ -26,6 +26,8 @@ MENU: list[MenuItem] = [
     MenuItem("reference.specialties", _l("Specialties"), frozenset(Role), "specialties"),
     MenuItem("reference.centres", _l("Trading centres"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "centres"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
+    MenuItem("outbox.progress", _l("Invitations"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "invitations"),
+    MenuItem("outbox.index", _l("Outbox"), frozenset({R.ADMIN}), "outbox"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]
 

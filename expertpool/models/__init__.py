@@ -2,6 +2,15 @@
 
 from expertpool.db import Base
 from expertpool.models.audit import AuditEntry, AuditHead
+from expertpool.models.notification import (
+    ContactAttempt,
+    Invitation,
+    InvitationState,
+    OutboxChannel,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from expertpool.models.reference import Region, Specialty
 from expertpool.models.user import ApiToken, Centre, Role, User
 
@@ -11,6 +20,13 @@ __all__ = [
     "AuditHead",
     "Base",
     "Centre",
+    "ContactAttempt",
+    "Invitation",
+    "InvitationState",
+    "OutboxChannel",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
     "Region",
     "Role",
     "Specialty",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from expertpool.routes import admin, api, auth, main, reference
+from expertpool.routes import admin, api, auth, main, outbox, reference, webhooks
 
 
 def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
@@ -16,3 +16,7 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # provider callbacks: authenticated by their signature instead
+    app.register_blueprint(webhooks.links)
+    app.register_blueprint(outbox.bp)
