@@ -304,7 +304,9 @@ def dispatch_once(session_factory: SessionFactory, notifier: notify.Notifier,
     ctx = ctx or NotifyContext.current()
     now = now or utcnow()
     report = DispatchReport()
-    session = session_factory()
+    # A session of its own, never the caller's thread-local one (which it would expire and close).
+    inner = getattr(session_factory, "session_factory", None)
+    session: Session = inner() if inner is not None else session_factory()
     try:
         report.expired = invitations.expire_overdue(session, now=now, ctx=ctx)
         session.commit()

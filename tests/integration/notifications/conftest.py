@@ -66,7 +66,8 @@ class TwilioTrial:
         return invitation
 
     def dispatch(self, now: datetime | None = None, worker_id: str = "w1") -> notifications.DispatchReport:
-        """One dispatcher pass with the app's notifier."""
+        """One dispatcher pass with the app's notifier (the test's own transaction ended first)."""
+        self.session.commit()  # on SQLite an open transaction holds the write lock
         return notifications.dispatch_once(self.app.extensions["expertpool"].sessions, self.notifier,
                                            now or utcnow(), worker_id, 50)
 
