@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -418,7 +419,7 @@ def simulate(session: Session, notifier: Any, message_id: int, action: str, *,
     the provider's webhooks, then the transaction is committed.
     """
     if not isinstance(notifier, notify.ConsoleNotifier):
-        raise ValidationFailed("Simulation needs the console notifier.", fields={"action": "console only"})
+        raise ValidationFailed(str(_l("Simulation needs the console notifier.")), fields={"action": "console only"})
     if action not in SIMULATIONS:
         raise ValidationFailed(fields={"action": "unknown"})
     now = now or utcnow()
@@ -439,7 +440,7 @@ def simulate(session: Session, notifier: Any, message_id: int, action: str, *,
         else:
             events = notifier.simulate_keypress(message.provider_sid, action)
     except notify.NotificationFailed:
-        raise NotFound("This simulated call is no longer held in memory.") from None
+        raise NotFound(str(_l("This simulated call is no longer held in memory."))) from None
     for event in events:
         apply_event(session, event, outbox_id=message.id, now=now, ctx=ctx, provider=notifier.provider)
     session.commit()
