@@ -414,3 +414,37 @@ def test_post_signed_webhook_reaches_a_live_server(trial: TwilioTrial, live_serv
                                                    "AnsweredBy": "human"}, signed_url=url)
     assert status == 200 and "<Gather" in twiml
     assert CallScript.named("accept").digits == ("1",)
+
+
+def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
+    from expertpool.models import Invitation
+    from expertpool.services import invitations
+
+    phone = trial.new_number()
+    invitation = trial.invite(phone)
+    trial.dispatch()  # the first call is queued at the provider and not finished
+    session = trial.session
+    stored = session.get(Invitation, key_of(invitation))
+    assert invitations.schedule_call_retry(session, stored, now=utcnow(), ctx=trial.ctx) is not None
+    session.commit()
+    report = trial.dispatch(trial.later(trial.ctx.config.call_retry_minutes + 1))
+    assert report.postponed == 1 and report.sent == 0
+    assert len(trial.api.created("Calls")) == 1
+
+
+def test_invitation_states_never_return_to_an_earlier_one() -> None:
+    from expertpool.models.notification import INVITATION_MOVES, InvitationState
+
+    def reachable(start: InvitationState) -> set[InvitationState]:
+        seen: set[InvitationState] = set()
+        todo = list(INVITATION_MOVES[start])
+        while todo:
+            state = todo.pop()
+            if state not in seen:
+                seen.add(state)
+                todo.extend(INVITATION_MOVES[state])
+        return seen
+
+    for state in InvitationState:
+        assert state not in reachable(state)
+    assert reachable(InvitationState.QUEUED) == set(InvitationState) - {InvitationState.QUEUED}
