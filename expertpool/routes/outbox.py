@@ -54,4 +54,5 @@ def simulate(message_id: int) -> Any:
 @roles(Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
 def progress() -> str:
     """How many invitations stand in each state: counts only, never who."""
-    return render_template("notify/progress.html", counts=notifications.progress_counts(db()))
+    draw_id = request.args.get("draw") or None
+    return render_template("notify/progress.html", counts=notifications.progress_counts(db(), draw_id))

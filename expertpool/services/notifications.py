@@ -368,9 +368,12 @@ def record_forged_webhook(session: Session, *, path: str, remote_addr: str | Non
     session.commit()
 
 
-def progress_counts(session: Session) -> dict[str, int]:
-    """How many invitations stand in each state (counts only: nobody learns who was called)."""
-    rows = session.execute(select(Invitation.state, func.count()).group_by(Invitation.state)).all()
+def progress_counts(session: Session, draw_id: str | None = None) -> dict[str, int]:
+    """How many invitations (of one draw, or all) stand in each state: counts only, never who."""
+    stmt = select(Invitation.state, func.count()).group_by(Invitation.state)
+    if draw_id is not None:
+        stmt = stmt.where(Invitation.draw_id == draw_id)
+    rows = session.execute(stmt).all()
     counts = {state.value: 0 for state in InvitationState}
     for state, count in rows:
         counts[InvitationState(state).value] = int(count)

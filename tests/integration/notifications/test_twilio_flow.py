@@ -448,3 +448,14 @@ def test_invitation_states_never_return_to_an_earlier_one() -> None:
     for state in InvitationState:
         assert state not in reachable(state)
     assert reachable(InvitationState.QUEUED) == set(InvitationState) - {InvitationState.QUEUED}
+
+
+def test_a_wrong_key_replays_the_prompt_and_a_following_1_accepts(trial: TwilioTrial) -> None:
+    phone = trial.new_number()
+    invitation = trial.invite(phone)
+    trial.api.script_calls(phone, "invalid")
+    trial.dispatch()
+    trial.play()
+    stored = trial.reload(invitation)
+    assert stored.state is InvitationState.ACCEPTED
+    assert next(a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice").digits == "91"
