@@ -49,6 +49,8 @@ LINK_PATH = "/i/"
 #: A call still live this long after the deadline no longer holds the invitation open.
 STUCK_CALL = timedelta(minutes=15)
 ACTOR = "notify"
+#: Unclear replies get a help SMS, at most this many per invitation (no endless exchange).
+MAX_HELP_SMS = 3
 
 ReplacementReason = Literal["declined", "no_response", "unreachable", "withdrawn"]
 #: Called in the caller's transaction when an invitee must be replaced; must not commit.
@@ -494,7 +496,10 @@ def handle_inbound_sms(session: Session, event: notify.InboundSms, *, now: datet
         move(session, invitation, InvitationState.ACCEPTED, now=now, ctx=ctx, via="sms")
     elif event.reply is notify.Reply.DECLINE:
         move(session, invitation, InvitationState.DECLINED, now=now, ctx=ctx, via="sms")
-    else:
+    elif session.execute(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.invitation_id == invitation.id, OutboxMessage.kind == OutboxKind.HELP_SMS)
+    ).scalar_one() < MAX_HELP_SMS:
         queue_message(session, ctx, key=f"inv:{invitation.id}:help:{event.message_sid}",
                       channel=OutboxChannel.SMS, kind=OutboxKind.HELP_SMS,
                       to=event.from_number, body=notify.help_sms(_language(invitation)),

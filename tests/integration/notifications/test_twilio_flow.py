@@ -459,3 +459,14 @@ def test_a_wrong_key_replays_the_prompt_and_a_following_1_accepts(trial: TwilioT
     stored = trial.reload(invitation)
     assert stored.state is InvitationState.ACCEPTED
     assert next(a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice").digits == "91"
+
+
+def test_unclear_replies_get_at_most_three_help_sms(trial: TwilioTrial) -> None:
+    phone = trial.new_number()
+    invitation = trial.invite(phone)
+    trial.dispatch()
+    for n in range(5):
+        trial.api.send_inbound_sms(trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms",
+                                   from_number=phone, body=f"请问地址{n}？")
+    help_messages = [m for m in trial.messages(invitation) if m.kind is OutboxKind.HELP_SMS]
+    assert len(help_messages) == 3
