@@ -105,6 +105,10 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app, csrf)
     check_declared(app)
 
+    from expertpool.services.notifier_factory import init_notifications
+
+    init_notifications(app)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

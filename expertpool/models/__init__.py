@@ -25,6 +25,15 @@ from expertpool.models.expert import (
     ReviewDecision,
     TitleLevel,
 )
+from expertpool.models.notification import (
+    ContactAttempt,
+    Invitation,
+    InvitationState,
+    OutboxChannel,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from expertpool.models.project import (
     Bidder,
     Lot,
@@ -47,6 +56,7 @@ __all__ = [
     "Bidder",
     "Centre",
     "ChangeStatus",
+    "ContactAttempt",
     "DrawGroup",
     "DrawLedgerEntry",
     "DrawLedgerHead",
@@ -59,8 +69,14 @@ __all__ = [
     "ExpertLeave",
     "ExpertSpecialty",
     "ExpertStatus",
+    "Invitation",
+    "InvitationState",
     "LedgerKind",
     "Lot",
+    "OutboxChannel",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
     "PendingChange",
     "Project",
     "ProjectKind",
