@@ -279,7 +279,7 @@ def keys_rotate() -> None:
 
     st = _st()
     new_id = st.keys.rotate_pii()
-    count = pii.rotate_experts(st.sessions(), pii.PiiCipher.from_keys(st.keys), actor="cli")
+    count = pii.rotate_all(st.sessions(), pii.PiiCipher.from_keys(st.keys), actor="cli")
     click.echo(f"personal-data key {new_id} is current; {count} values re-encrypted")
 
 

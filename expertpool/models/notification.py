@@ -1,7 +1,7 @@
 """Invitations of drawn experts, the transactional outbox of SMS and calls, and every contact attempt.
 
 Personal data is stored encrypted (AES-GCM bound to row and column, see
-`services/pii_box.py`): the recipient number and the text of each message, the expert's name and
+`services/pii.py`): the recipient number and the text of each message, the expert's name and
 number on the invitation. A blind index of the number lets inbound SMS find their invitation.
 """
 

@@ -36,7 +36,7 @@ from expertpool.models.notification import (
     OutboxStatus,
 )
 from expertpool.services import audit
-from expertpool.services.pii_box import open_sealed, phone_index, seal
+from expertpool.services.pii import PiiCipher, normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ class NotifyContext:
         st = state()
         return cls(st.config, st.keys)
 
+    @property
+    def cipher(self) -> PiiCipher:
+        """The personal-data cipher over this context's keys."""
+        return PiiCipher.from_keys(self.keys)
+
     def url(self, path: str, **query: object) -> str:
         """The public URL of one of our webhook paths (what the provider calls and signs)."""
         suffix = "&".join(f"{k}={v}" for k, v in query.items())
@@ -137,9 +142,9 @@ def queue_message(session: Session, ctx: NotifyContext, *, key: str, channel: Ou
                             status=OutboxStatus.PENDING, next_attempt_at=not_before or utcnow())
     session.add(message)
     session.flush()
-    message.to_encrypted = seal(ctx.keys, to, f"outbox:{message.id}:to")
+    message.to_encrypted = ctx.cipher.encrypt(to, table="outbox", row_id=message.id, column="to")
     if body is not None:
-        message.body_encrypted = seal(ctx.keys, body, f"outbox:{message.id}:body")
+        message.body_encrypted = ctx.cipher.encrypt(body, table="outbox", row_id=message.id, column="body")
     session.flush()
     return message
 
@@ -147,26 +152,26 @@ def queue_message(session: Session, ctx: NotifyContext, *, key: str, channel: Ou
 def message_to(ctx: NotifyContext, message: OutboxMessage) -> str:
     """The recipient's number of a message."""
     assert message.to_encrypted is not None
-    return open_sealed(ctx.keys, message.to_encrypted, f"outbox:{message.id}:to")
+    return ctx.cipher.decrypt(message.to_encrypted, table="outbox", row_id=message.id, column="to")
 
 
 def message_body(ctx: NotifyContext, message: OutboxMessage) -> str | None:
     """The text of an SMS (None for a call)."""
     if message.body_encrypted is None:
         return None
-    return open_sealed(ctx.keys, message.body_encrypted, f"outbox:{message.id}:body")
+    return ctx.cipher.decrypt(message.body_encrypted, table="outbox", row_id=message.id, column="body")
 
 
 def invitee_name(ctx: NotifyContext, invitation: Invitation) -> str:
     """The invited expert's name (for the voice prompt and the texts only)."""
     assert invitation.name_encrypted is not None
-    return open_sealed(ctx.keys, invitation.name_encrypted, f"invitation:{invitation.id}:name")
+    return ctx.cipher.decrypt(invitation.name_encrypted, table="invitation", row_id=invitation.id, column="name")
 
 
 def invitee_phone(ctx: NotifyContext, invitation: Invitation) -> str:
     """The invited expert's number."""
     assert invitation.phone_encrypted is not None
-    return open_sealed(ctx.keys, invitation.phone_encrypted, f"invitation:{invitation.id}:phone")
+    return ctx.cipher.decrypt(invitation.phone_encrypted, table="invitation", row_id=invitation.id, column="phone")
 
 
 def _content(ctx: NotifyContext, invitation: Invitation, venue: str | None = None) -> notify.Invitation:
@@ -197,14 +202,14 @@ def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_
     invitation = Invitation(
         draw_id=draw_id, group_id=group_id, expert_id=expert_id, rank=rank,
         state=InvitationState.QUEUED, language="en" if language == "en" else "zh",
-        starts_at=starts_at, venue=venue, phone_index=phone_index(ctx.keys, phone),
+        starts_at=starts_at, venue=venue, phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
         deadline_at=now + timedelta(minutes=ctx.config.response_deadline_minutes),
         link_token_hash=_hash_token(token), created_at=now, updated_at=now,
     )
     session.add(invitation)
     session.flush()
-    invitation.name_encrypted = seal(ctx.keys, expert_name, f"invitation:{invitation.id}:name")
-    invitation.phone_encrypted = seal(ctx.keys, phone, f"invitation:{invitation.id}:phone")
+    invitation.name_encrypted = ctx.cipher.encrypt(expert_name, table="invitation", row_id=invitation.id, column="name")
+    invitation.phone_encrypted = ctx.cipher.encrypt(phone, table="invitation", row_id=invitation.id, column="phone")
     text = notify.invitation_sms(_content(ctx, invitation), link=ctx.url(LINK_PATH + token),
                                  language=_language(invitation))
     queue_message(session, ctx, key=f"inv:{invitation.id}:sms", channel=OutboxChannel.SMS,
@@ -480,7 +485,7 @@ def handle_inbound_sms(session: Session, event: notify.InboundSms, *, now: datet
     ).scalar_one_or_none() is not None:
         return  # a repeated callback
     invitation = session.execute(
-        select(Invitation).where(Invitation.phone_index == phone_index(ctx.keys, event.from_number),
+        select(Invitation).where(Invitation.phone_index == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
                                  Invitation.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))
         .order_by(Invitation.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()

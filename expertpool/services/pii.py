@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -83,33 +84,52 @@ class PiiCipher:
         return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def rotate_experts(session: Session, cipher: PiiCipher, *, actor: str = "cli", batch: int = 500) -> int:
-    """Re-encrypt every expert's personal data under the current key; commits. Returns values rewritten."""
-    from expertpool.models import Expert
-    from expertpool.services import audit
+def normalise_phone(number: str) -> str:
+    """The form a phone number is indexed in: digits and a leading `+` only."""
+    text = number.strip()
+    return ("+" if text.startswith("+") else "") + "".join(ch for ch in text if ch.isdigit())
 
+
+def _rotate_table(session: Session, cipher: PiiCipher, model: Any, table: str, columns: dict[str, str],
+                  batch: int) -> int:
+    """Re-encrypt the given `{attribute: column}` of every row of one table; commits per batch."""
     rewritten = 0
     last_id = 0
+    attrs = list(columns)
     while True:
         rows = list(session.execute(
-            select(Expert.id, Expert.id_number_enc, Expert.phone_enc)
-            .where(Expert.id > last_id).order_by(Expert.id).limit(batch)).all())
+            select(model.id, *(getattr(model, a) for a in attrs))
+            .where(model.id > last_id).order_by(model.id).limit(batch)).all())
         if not rows:
-            break
-        for row_id, id_enc, phone_enc in rows:
+            return rewritten
+        for row in rows:
+            row_id, blobs = row[0], row[1:]
             values = {}
-            for column, blob in (("id_number", id_enc), ("phone", phone_enc)):
+            for attr, blob in zip(attrs, blobs, strict=True):
                 if blob is None or cipher.key_id_of(blob) == cipher.ring.current:
                     continue
-                clear = cipher.decrypt(blob, table="expert", row_id=row_id, column=column)
-                values[f"{column}_enc"] = cipher.encrypt(clear, table="expert", row_id=row_id, column=column)
+                clear = cipher.decrypt(blob, table=table, row_id=row_id, column=columns[attr])
+                values[attr] = cipher.encrypt(clear, table=table, row_id=row_id, column=columns[attr])
             if values:
-                # Core update: rotation must not bump the optimistic-concurrency version.
-                session.execute(update(Expert).where(Expert.id == row_id).values(**values)
+                # Core update: rotation must not bump optimistic-concurrency versions.
+                session.execute(update(model).where(model.id == row_id).values(**values)
                                 .execution_options(synchronize_session=False))
                 rewritten += len(values)
             last_id = row_id
         session.commit()
+
+
+def rotate_all(session: Session, cipher: PiiCipher, *, actor: str = "cli", batch: int = 500) -> int:
+    """Re-encrypt every stored personal value under the current key; commits. Returns values rewritten."""
+    from expertpool.models import Expert, Invitation, OutboxMessage
+    from expertpool.services import audit
+
+    rewritten = _rotate_table(session, cipher, Expert, "expert",
+                              {"id_number_enc": "id_number", "phone_enc": "phone"}, batch)
+    rewritten += _rotate_table(session, cipher, OutboxMessage, "outbox",
+                               {"to_encrypted": "to", "body_encrypted": "body"}, batch)
+    rewritten += _rotate_table(session, cipher, Invitation, "invitation",
+                               {"name_encrypted": "name", "phone_encrypted": "phone"}, batch)
     audit.record(session, actor=actor, action="pii.rotate", object_type="key", object_id=cipher.ring.current,
                  after={"values_rewritten": rewritten})
     session.commit()

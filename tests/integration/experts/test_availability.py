@@ -109,7 +109,7 @@ def test_key_rotation_reencrypts_every_value_and_keeps_them_readable(app: Any, d
     keys = app.extensions["expertpool"].keys
     new_id = keys.rotate_pii()
     rotated = pii.PiiCipher.from_keys(keys)
-    assert pii.rotate_experts(db_session, rotated) == 2
+    assert pii.rotate_all(db_session, rotated) == 2
     db_session.expire_all()
     row = db_session.get(Expert, expert.id)
     assert rotated.key_id_of(row.id_number_enc) == new_id == rotated.key_id_of(row.phone_enc)
@@ -117,3 +117,31 @@ def test_key_rotation_reencrypts_every_value_and_keeps_them_readable(app: Any, d
     assert row.version == expert.version
     assert experts.find_by_id_number(db_session, rotated, clear["id_number"]).id == expert.id
     assert [e.id for e in experts.find_by_phone(db_session, rotated, clear["phone"])] == [expert.id]
+
+
+def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, db_session: Any, applicant: Any,
+                                                                       cipher: Any) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from expertpool.models import Invitation, OutboxMessage
+    from expertpool.services import invitations
+
+    _, expert = applicant()
+    invitation = invitations.enqueue_invitation(
+        db_session, draw_id="d-rot", group_id="g1", expert_id=expert.id, rank=1, phone="+8613812340001",
+        expert_name="王五", starts_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC), venue="广州中心一号厅")
+    db_session.commit()
+    keys = app.extensions["expertpool"].keys
+    new_id = keys.rotate_pii()
+    rotated = pii.PiiCipher.from_keys(keys)
+    messages = list(db_session.execute(select(OutboxMessage)).scalars())
+    expected = 2 + 2 + sum((m.to_encrypted is not None) + (m.body_encrypted is not None) for m in messages)
+    assert pii.rotate_all(db_session, rotated) == expected
+    db_session.expire_all()
+    row = db_session.get(Invitation, invitation.id)
+    assert rotated.key_id_of(row.name_encrypted) == new_id == rotated.key_id_of(row.phone_encrypted)
+    assert rotated.decrypt(row.phone_encrypted, table="invitation", row_id=row.id, column="phone") == "+8613812340001"
+    for m in db_session.execute(select(OutboxMessage)).scalars():
+        assert rotated.key_id_of(m.to_encrypted) == new_id
