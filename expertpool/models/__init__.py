@@ -10,6 +10,7 @@ from expertpool.models.draw import (
     DrawRequestStatus,
     LedgerKind,
 )
+from expertpool.models.draw_run import Draw, DrawInvitee, DrawStatus, InviteeStatus
 from expertpool.models.expert import (
     ApplicationVersion,
     AvoidanceKind,
@@ -47,11 +48,14 @@ __all__ = [
     "Bidder",
     "Centre",
     "ChangeStatus",
+    "Draw",
     "DrawGroup",
+    "DrawInvitee",
     "DrawLedgerEntry",
     "DrawLedgerHead",
     "DrawRequest",
     "DrawRequestStatus",
+    "DrawStatus",
     "EvidenceFile",
     "Expert",
     "ExpertAvoidance",
@@ -59,6 +63,7 @@ __all__ = [
     "ExpertLeave",
     "ExpertSpecialty",
     "ExpertStatus",
+    "InviteeStatus",
     "LedgerKind",
     "Lot",
     "PendingChange",
