@@ -92,6 +92,17 @@ EXPECTED: dict[str, set[str]] = {
     "projects_api.venue_list": {CS, SV, AD},
     "projects_api.venue_create": {AD},
     "projects_api.draw_keys": EVERYONE,
+    "draws.draw_list": {CS, SV, AD},
+    "draws.preview": {CS, SV, AD},
+    "draws.prepare": {CS},
+    "draws.draw_page": {CS, SV, AD},
+    "draws.witness_operator": {CS},
+    "draws.witness_supervisor": {CS},
+    "draws.run": {CS},
+    "draws.abandon": {CS},
+    "draws.open_session": {CS},
+    "draws.panel": {CS, SV},
+    "draws.transcript": {SV, AD},
 }
 
 # Values for URL parameters, chosen so that an allowed request reaches the view.
