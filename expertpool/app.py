@@ -105,6 +105,15 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app, csrf)
     check_declared(app)
 
+    from expertpool.services.notifier_factory import init_notifications
+
+    init_notifications(app)
+
+    from expertpool.extensions import state
+    from expertpool.services.panels import install_hooks
+
+    install_hooks(lambda: state().keys)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

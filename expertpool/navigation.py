@@ -35,6 +35,8 @@ MENU: list[MenuItem] = [
     MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
     MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
+    MenuItem("outbox.progress", _l("Invitations"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "invitations"),
+    MenuItem("outbox.index", _l("Outbox"), frozenset({R.ADMIN}), "outbox"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]
 

@@ -13,10 +13,12 @@ from expertpool.routes import (
     experts,
     experts_api,
     main,
+    outbox,
     projects,
     projects_api,
     reference,
     terminals,
+    webhooks,
 )
 
 
@@ -36,3 +38,7 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     csrf.exempt(experts_api.bp)
     app.register_blueprint(projects_api.bp)
     csrf.exempt(projects_api.bp)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # provider callbacks: authenticated by their signature instead
+    app.register_blueprint(webhooks.links)
+    app.register_blueprint(outbox.bp)

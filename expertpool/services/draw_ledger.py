@@ -22,7 +22,7 @@ from expertpool.db import utcnow
 from expertpool.errors import Conflict, ValidationFailed
 from expertpool.models import DrawLedgerEntry, DrawLedgerHead, LedgerKind
 from expertpool.services.audit import GENESIS, Problem
-from expertpool.services.messages import msg
+from expertpool.services.texts import msg
 
 CLOSING = frozenset({LedgerKind.SEALED, LedgerKind.ABANDONED, LedgerKind.FAILED})
 

@@ -24,8 +24,8 @@ from expertpool.services.draw_rules import (
     parse_regions,
     timing_errors,
 )
-from expertpool.services.messages import msg
 from expertpool.services.terminals import check_terminal_for
+from expertpool.services.texts import msg
 
 
 def specialty_catalogue(session: Session) -> dict[str, bool]:

@@ -47,8 +47,8 @@ from expertpool.models import (
 from expertpool.services import audit, draw_ledger, draw_requests, projects, sealing, users
 from expertpool.services.draw_rules import cst_date, timing_errors
 from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
-from expertpool.services.messages import msg
 from expertpool.services.terminals import check_terminal_for
+from expertpool.services.texts import msg
 
 WITNESS = re.compile(r"[0-9]{6,64}")
 OPENING_LEAD = timedelta(minutes=30)  # the session may be opened this long before the evaluation starts

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import draw
+from expertpool.db import utcnow
 from expertpool.errors import Conflict, Forbidden, NotFound
 from expertpool.keys import KeyStore
 from expertpool.models import (
@@ -41,6 +42,7 @@ from expertpool.models import (
 )
 from expertpool.services import audit, venues
 from expertpool.services.draw_rules import cst_date
+from expertpool.services.texts import msg
 
 ENDED = {
     InviteeStatus.DECLINED, InviteeStatus.NO_RESPONSE, InviteeStatus.WITHDRAWN,
@@ -50,11 +52,108 @@ ACTOR = "draw"
 
 
 def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetime) -> None:
-    """Hand one invitation to the notification outbox, in the caller's transaction.
+    """Queue one invitation (SMS and call) in the outbox, in the caller's transaction.
 
-    TODO(#6): call `invitations.enqueue_invitation` once the outbox is merged; until then the
-    invitee row itself is the record of the invitation.
+    This is the contact path: the expert's name and phone are decrypted for this one invitee,
+    and the decryption is recorded in the audit trail (without the name or number).
     """
+    from expertpool.services import invitations
+    from expertpool.services.pii import PiiCipher
+
+    ctx = invitations.NotifyContext.current()
+    expert = session.get(Expert, invitee.expert_id)
+    assert expert is not None
+    audit.record(session, actor=ACTOR, action="draw.contact", object_type="draw", object_id=d.draw_id,
+                 after={"group": invitee.group_key, "invitee": invitee.id})
+    phone = ""
+    if expert.phone_enc:
+        phone = PiiCipher.from_keys(ctx.keys).decrypt(expert.phone_enc, table="expert", row_id=expert.id,
+                                                       column="phone")
+    if not phone:
+        audit.record(session, actor=ACTOR, action="draw.no_phone", object_type="draw", object_id=d.draw_id,
+                     after={"invitee": invitee.id})
+        return
+    group = next(g for g in json.loads(d.request_json)["groups"] if g["id"] == invitee.group_key)
+    rank = invitee.position if invitee.is_primary else group["count"] + invitee.position
+    invitations.enqueue_invitation(session, draw_id=d.draw_id, group_id=invitee.group_key,
+                                   expert_id=invitee.expert_id, rank=rank, phone=phone, expert_name=expert.name,
+                                   starts_at=d.request.evaluation_start_at, venue=_venue_label(session, d),
+                                   now=now, ctx=ctx)
+
+
+def _venue_label(session: Session, d: Draw) -> str:
+    """The venue as an invitee hears it: the main centre's first venue (name and address)."""
+    project = session.get(Project, d.project_id)
+    assert project is not None
+    found = venues.list_venues(session, centre_id=project.main_centre_id)
+    if not found:
+        return project.main_centre.name
+    v = found[0]
+    return f"{v.name} {v.address}".strip()
+
+
+REPLACEMENT_REASONS = {
+    "declined": InviteeStatus.DECLINED, "no_response": InviteeStatus.NO_RESPONSE,
+    "unreachable": InviteeStatus.NO_RESPONSE, "withdrawn": InviteeStatus.WITHDRAWN,
+}
+
+
+def on_replacement(session: Session, invitation: Any, reason: str, *, keys: KeyStore) -> bool:
+    """The outbox's replacement hook: the invitee leaves and the next backup is invited (no commit).
+
+    Returns False when the invitation belongs to no draw of ours (the caller falls back).
+    """
+    if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
+        return False
+    status = REPLACEMENT_REASONS.get(reason, InviteeStatus.NO_RESPONSE)
+    try:
+        vacate(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, status=status, reason=reason,
+               keys=keys, now=utcnow())
+    except (Conflict, NotFound) as exc:
+        audit.record(session, actor=ACTOR, action="draw.replacement_skipped", object_type="draw",
+                     object_id=invitation.draw_id, after={"reason": reason, "why": exc.code})
+    return True
+
+
+def on_acceptance(session: Session, invitation: Any, *, keys: KeyStore) -> str | None:
+    """The outbox's seat hook: hold a seat for the accepting expert; returns the venue (no commit)."""
+    try:
+        inv = accept(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, keys=keys, now=utcnow())
+    except (Conflict, NotFound) as exc:
+        audit.record(session, actor=ACTOR, action="draw.seat_refused", object_type="draw",
+                     object_id=invitation.draw_id, after={"why": exc.code})
+        return None
+    if inv.status is not InviteeStatus.ACCEPTED or inv.seat_booking_id is None:
+        return None
+    booking = session.get(SeatBooking, inv.seat_booking_id)
+    assert booking is not None
+    invitation.seat_venue = booking.seat.venue.name
+    invitation.seat_label = str(booking.seat.number)
+    return f"{booking.seat.venue.name} {booking.seat.venue.address}".strip()
+
+
+def install_hooks(keys_of: Any) -> None:
+    """Plug the draw into the outbox: replacement on decline or silence, a seat on acceptance.
+
+    `keys_of()` returns the current application's key store at call time. Invitations that
+    belong to no draw of ours keep the outbox's default behaviour.
+    """
+    from expertpool.services import invitations
+
+    invitations.register_replacement_handler(None)
+    invitations.register_seat_assigner(None)
+
+    def replace(s: Session, inv: Any, reason: str) -> None:
+        if not on_replacement(s, inv, reason, keys=keys_of()):
+            default_replace(s, inv, reason)
+
+    def seat(s: Session, inv: Any) -> str | None:
+        if s.execute(select(Draw.id).where(Draw.draw_id == inv.draw_id)).scalar_one_or_none() is None:
+            return default_seat(s, inv)
+        return on_acceptance(s, inv, keys=keys_of())
+
+    default_replace = invitations.register_replacement_handler(replace)
+    default_seat = invitations.register_seat_assigner(seat)
 
 
 def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequest, *, draw_pk: int) -> set[int]:
@@ -172,7 +271,7 @@ def _locked_draw(session: Session, draw_id: str) -> Draw:
     if d is None:
         raise NotFound()
     if d.status not in (DrawStatus.SEALED, DrawStatus.OPENED):
-        raise Conflict(str(_l("This draw has no panel.")), code="no_panel")
+        raise Conflict(msg(_l("This draw has no panel.")), code="no_panel")
     return d
 
 
@@ -193,11 +292,11 @@ def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeSta
     then waits at the terminal). A booking the invitee held is released.
     """
     if status not in ENDED:
-        raise Conflict(str(_l("Not a reason to leave the panel.")), code="bad_status")
+        raise Conflict(msg(_l("Not a reason to leave the panel.")), code="bad_status")
     d = _locked_draw(session, draw_id)
     inv = _invitee(session, d, expert_id)
     if not inv.status.is_holding:
-        raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
+        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
     if status is InviteeStatus.WITHDRAWN and inv.status is not InviteeStatus.ACCEPTED:
         status = InviteeStatus.DECLINED
     inv.status, inv.reason, inv.answered_at = status, reason[:500], now
@@ -222,7 +321,7 @@ def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str
     try:
         status = InviteeStatus(answer)
     except ValueError:
-        raise Conflict(str(_l("Unknown answer.")), code="bad_status") from None
+        raise Conflict(msg(_l("Unknown answer.")), code="bad_status") from None
     out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, keys=keys,
                  now=now)
     session.commit()
@@ -249,7 +348,7 @@ def accept(session: Session, *, draw_id: str, expert_id: int, keys: KeyStore, no
     if inv.status is InviteeStatus.ACCEPTED:
         return inv
     if inv.status is not InviteeStatus.INVITED:
-        raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
+        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
     project = session.get(Project, d.project_id)
     expert = session.get(Expert, expert_id)
     assert project is not None and expert is not None
@@ -271,7 +370,7 @@ def accept(session: Session, *, draw_id: str, expert_id: int, keys: KeyStore, no
                 inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, made[0].id
                 session.flush()
                 return inv
-    raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
+    raise Conflict(msg(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
 
 
 def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
@@ -291,7 +390,7 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
     if d is None:
         raise NotFound()
     if d.status is not DrawStatus.OPENED:
-        raise Forbidden(str(_l("Names are shown only after the session opens.")), code="not_opened")
+        raise Forbidden(msg(_l("Names are shown only after the session opens.")), code="not_opened")
     rows = session.execute(
         select(DrawInvitee, Expert.name, Seat.number, Venue.name, Venue.centre_id)
         .join(Expert, Expert.id == DrawInvitee.expert_id)

@@ -25,7 +25,7 @@ from expertpool.models import (
 from expertpool.services import audit
 from expertpool.services.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.services.draw_rules import CST, parse_flag
-from expertpool.services.messages import msg
+from expertpool.services.texts import msg
 
 MAX_BUDGET_FEN = 10**15  # ten trillion yuan: anything above is a typing error
 MAX_DURATION_MINUTES = 7 * 24 * 60

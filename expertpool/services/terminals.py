@@ -14,7 +14,7 @@ from expertpool.db import utcnow
 from expertpool.errors import Forbidden, NotFound, ValidationFailed
 from expertpool.models import Centre, Terminal
 from expertpool.services import audit
-from expertpool.services.messages import msg
+from expertpool.services.texts import msg
 
 TOKEN_PREFIX = "term_"
 HEADER = "X-Terminal-Token"

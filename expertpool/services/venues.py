@@ -15,7 +15,7 @@ from expertpool.db import utcnow
 from expertpool.errors import Conflict, NotFound, ValidationFailed
 from expertpool.models import Centre, Seat, SeatBooking, Venue
 from expertpool.services import audit
-from expertpool.services.messages import msg
+from expertpool.services.texts import msg
 
 MAX_SEATS = 500
 # Namespace of the PostgreSQL advisory locks taken per expert (until #3 gives experts a row to lock).

@@ -1,7 +1,7 @@
 """Draw runs (commitment, witnesses, sealed secret and result) and the experts invited per draw.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25 18:52:55.300719
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import expertpool.db
 
 revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

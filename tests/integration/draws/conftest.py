@@ -47,7 +47,7 @@ def add_experts(app: Flask, count: int, *, start: int = 1, specialty: str = "A01
         e.specialties = [ExpertSpecialty(code=specialty)]
         session.add(e)
         session.flush()
-        e.phone_enc = cipher.encrypt(expert_phone(n), table="expert", row_id=e.id, column="phone")
+        e.phone_enc = cipher.encrypt("+86" + expert_phone(n), table="expert", row_id=e.id, column="phone")
         made.append(e)
     session.commit()
     return [e.id for e in made]

@@ -104,6 +104,11 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
                                      .order_by(DrawInvitee.id)).scalars().all()
     assert [str(i.expert_id) for i in invitees] == list(result.groups[0].primaries)
     assert draws.progress(d) == [{"group": "g1", "seats": 5, "accepted": 0, "invited": 5}]
+    from expertpool.models import Invitation
+
+    queued = setup.session.execute(select(Invitation).where(Invitation.draw_id == d.draw_id)
+                                   .order_by(Invitation.rank)).scalars().all()
+    assert [(str(i.expert_id), i.rank) for i in queued] == [(e, n) for n, e in enumerate(result.groups[0].primaries)]
     with pytest.raises(Forbidden):
         panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor)
     setup.clock.now = EVALUATION - timedelta(minutes=10)

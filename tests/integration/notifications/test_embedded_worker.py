@@ -1,0 +1,41 @@
+"""The embedded dispatcher thread of the web process sends the outbox and stops on request."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from expertpool.models import OutboxMessage, OutboxStatus
+from expertpool.services import invitations
+from expertpool.services.notifier_factory import NOTIFIER, InProcessWorker
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_embedded_worker_thread_sends_queued_invitations_and_stops(app: Flask) -> None:
+    st = app.extensions["expertpool"]
+    session = st.sessions()
+    invitations.enqueue_invitation(session, draw_id="D-thread", group_id="G", expert_id=4, rank=1,
+                                   phone="+8613300000001", expert_name="吴九", venue="汕头",
+                                   starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+    session.commit()
+    worker = InProcessWorker(app, st.services[NOTIFIER], interval_seconds=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 15
+        statuses: set[OutboxStatus] = set()
+        while time.monotonic() < deadline:
+            session.rollback()
+            statuses = set(session.execute(select(OutboxMessage.status)).scalars())
+            if statuses == {OutboxStatus.SENT}:
+                break
+            time.sleep(0.05)
+        session.rollback()
+    finally:
+        worker.stop()
+    assert statuses == {OutboxStatus.SENT}
+    assert worker.thread is not None and not worker.thread.is_alive()
