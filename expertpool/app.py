@@ -109,6 +109,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     init_notifications(app)
 
+    from expertpool.extensions import state
+    from expertpool.services.panels import install_hooks
+
+    install_hooks(lambda: state().keys)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

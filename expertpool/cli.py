@@ -352,6 +352,55 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     click.echo(f"{name}: stopped")
 
 
+# draws ---------------------------------------------------------------------------------------
+@cli.group()
+def draws() -> None:
+    """Draws: list, export a transcript after opening, verify the draw ledger."""
+
+
+@draws.command("list")
+@with_appcontext
+def draws_list() -> None:
+    """One line per draw: draw id, status, project code, request, prepared at (UTC)."""
+    from expertpool.services import draws as draw_service
+
+    for d in draw_service.list_draws(_st().sessions()):
+        click.echo(f"{d.draw_id} {d.status.value} {d.request.project.code} request={d.request_id} "
+                   f"prepared={d.prepared_at:%Y-%m-%dT%H:%M:%SZ}")
+
+
+@draws.command("export")
+@click.argument("draw_id")
+@with_appcontext
+def draws_export(draw_id: str) -> None:
+    """Write the draw-v1 transcript of an opened draw to stdout (canonical JSON, no newline)."""
+    import draw as engine
+    from expertpool.errors import AppError
+    from expertpool.services import draws as draw_service
+
+    try:
+        doc = draw_service.transcript(_st().sessions(), draw_id=draw_id, actor="cli", keys=_st().keys)
+    except AppError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    sys.stdout.buffer.write(engine.canonical_json(doc))
+    sys.stdout.flush()
+
+
+@draws.command("verify-ledger")
+@with_appcontext
+def draws_verify_ledger() -> None:
+    """Recompute the hash chain of the draw ledger; exit 1 with one line per problem."""
+    from expertpool.services import draw_ledger
+
+    problems = draw_ledger.verify_ledger(_st().sessions())
+    for p in problems:
+        click.echo(f"{p.seq if p.seq is not None else '-'}: {p.message}")
+    if problems:
+        sys.exit(1)
+    click.echo("draw ledger intact")
+
+
 # serve ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -10,6 +10,7 @@ from expertpool.models.draw import (
     DrawRequestStatus,
     LedgerKind,
 )
+from expertpool.models.draw_run import Draw, DrawInvitee, DrawStatus, InviteeStatus
 from expertpool.models.expert import (
     ApplicationVersion,
     AvoidanceKind,
@@ -57,11 +58,14 @@ __all__ = [
     "Centre",
     "ChangeStatus",
     "ContactAttempt",
+    "Draw",
     "DrawGroup",
+    "DrawInvitee",
     "DrawLedgerEntry",
     "DrawLedgerHead",
     "DrawRequest",
     "DrawRequestStatus",
+    "DrawStatus",
     "EvidenceFile",
     "Expert",
     "ExpertAvoidance",
@@ -71,6 +75,7 @@ __all__ = [
     "ExpertStatus",
     "Invitation",
     "InvitationState",
+    "InviteeStatus",
     "LedgerKind",
     "Lot",
     "OutboxChannel",

@@ -9,6 +9,7 @@ from expertpool.routes import (
     admin,
     api,
     auth,
+    draws,
     experts,
     experts_api,
     main,
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(terminals.bp)
+    app.register_blueprint(draws.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(experts.bp)
     app.register_blueprint(experts_api.bp)

@@ -92,6 +92,17 @@ EXPECTED: dict[str, set[str]] = {
     "projects_api.venue_list": {CS, SV, AD},
     "projects_api.venue_create": {AD},
     "projects_api.draw_keys": EVERYONE,
+    "draws.draw_list": {CS, SV, AD},
+    "draws.preview": {CS, SV, AD},
+    "draws.prepare": {CS},
+    "draws.draw_page": {CS, SV, AD},
+    "draws.witness_operator": {CS},
+    "draws.witness_supervisor": {CS},
+    "draws.run": {CS},
+    "draws.abandon": {CS},
+    "draws.open_session": {CS},
+    "draws.panel": {CS, SV},
+    "draws.transcript": {SV, AD},
     # Provider callbacks are @public but answer 403 to any request without a valid Twilio
     # signature, so here (unsigned) every role is refused.
     "webhooks.voice": set(),

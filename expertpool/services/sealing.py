@@ -1,0 +1,55 @@
+"""Sealing of draw secrets and panels: a per-draw AES-GCM key wrapped by the sealing key file.
+
+Every sealed value is `nonce(12) ‖ ciphertext+tag`, with associated data naming the draw and the
+purpose (`draw-v1:<draw id>:<purpose>`), so a value copied to another draw or field fails to open.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+
+
+class SealBroken(Exception):
+    """A sealed value does not open under its key and associated data."""
+
+
+def _ad(draw_id: str, purpose: str) -> bytes:
+    return f"draw-v1:{draw_id}:{purpose}".encode("ascii")
+
+
+def _seal(key: bytes, data: bytes, ad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, data, ad)
+
+
+def _open(key: bytes, blob: bytes, ad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], ad)
+    except (InvalidTag, ValueError):
+        raise SealBroken(ad.decode("ascii")) from None
+
+
+def new_draw_key(sealing_key: bytes, draw_id: str) -> tuple[bytes, bytes]:
+    """A fresh per-draw key and its wrapped form (to store)."""
+    key = AESGCM.generate_key(bit_length=256)
+    return key, _seal(sealing_key, key, _ad(draw_id, "key"))
+
+
+def unwrap_draw_key(sealing_key: bytes, draw_id: str, wrapped: bytes) -> bytes:
+    """The per-draw key from its wrapped form."""
+    return _open(sealing_key, wrapped, _ad(draw_id, "key"))
+
+
+def seal_value(draw_key: bytes, draw_id: str, purpose: str, clear: bytes) -> bytes:
+    """Encrypt one value of a draw (e.g. purpose "secret" or "result")."""
+    return _seal(draw_key, clear, _ad(draw_id, purpose))
+
+
+def open_value(draw_key: bytes, draw_id: str, purpose: str, blob: bytes) -> bytes:
+    """Decrypt one value of a draw; `SealBroken` on any mismatch."""
+    return _open(draw_key, blob, _ad(draw_id, purpose))
