@@ -19,7 +19,7 @@ from expertpool.errors import register_error_handlers
 from expertpool.extensions import AppState, csrf, limiter
 from expertpool.keys import KeyStore
 from expertpool.labels import register_filters
-from expertpool.services import audit
+from expertpool.services import audit, users
 
 LOCALES = ("zh", "en")
 
@@ -67,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
     )
+    users.configure_hashing(config.argon2_time_cost, config.argon2_memory_kib)
     engine = make_engine(config.effective_database_url)
     sessions = make_session_factory(engine)
     keys = KeyStore(config)

@@ -53,6 +53,8 @@ class Config:
     public_base_url: str = "http://127.0.0.1:5000"
     session_cookie_secure: bool = False
     login_rate_limit: str = "5 per minute"
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     api_token_ttl_hours: int = 12
     audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
 

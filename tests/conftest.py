@@ -84,6 +84,9 @@ def make_test_config(instance: Path, database_url: str, **overrides: Any) -> Con
         "secret_key": "test-secret-" + "x" * 20,
         "testing": True,
         "notify_worker_in_process": False,
+        # Cheap password hashing: the tests log in hundreds of times (production keeps the default).
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
     }
     values.update(overrides)
     return Config(**values)

@@ -26,6 +26,15 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 MIN_PASSWORD = 10
 
 
+def configure_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`); old hashes still verify."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     return _hasher.hash(password)

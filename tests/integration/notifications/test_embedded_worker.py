@@ -26,14 +26,16 @@ def test_the_embedded_worker_thread_sends_queued_invitations_and_stops(app: Flas
     worker = InProcessWorker(app, st.services[NOTIFIER], interval_seconds=0.05)
     worker.start()
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         statuses: set[OutboxStatus] = set()
         while time.monotonic() < deadline:
             session.rollback()
             statuses = set(session.execute(select(OutboxMessage.status)).scalars())
             if statuses == {OutboxStatus.SENT}:
                 break
-            time.sleep(0.05)
+            # Poll gently: on SQLite every transaction takes the write lock, and a tight loop
+            # would starve the worker thread of it.
+            time.sleep(0.3)
         session.rollback()
     finally:
         worker.stop()
