@@ -86,6 +86,7 @@ class Config:
     call_retry_minutes: int = 10
     response_deadline_minutes: int = 60
     notify_max_attempts: int = 6
+    notify_lease_seconds: int = 120  # a claim older than this is from a dead worker
     notify_worker_in_process: bool = True
     centre_contact_phone: str = "020-00000000"
 

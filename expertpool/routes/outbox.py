@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from expertpool.access import roles
+from expertpool.access import actor_label, roles
 from expertpool.extensions import db, state
 from expertpool.models import Role
-from expertpool.services import notifications
+from expertpool.services import contact_record, notifications
 from expertpool.services.invitations import NotifyContext
 from expertpool.services.notifier_factory import NOTIFIER
 
@@ -56,3 +56,20 @@ def progress() -> str:
     """How many invitations stand in each state: counts only, never who."""
     draw_id = request.args.get("draw") or None
     return render_template("notify/progress.html", counts=notifications.progress_counts(db(), draw_id))
+
+
+@bp.route("/notifications/draws/<draw_id>/record")
+@roles(Role.SUPERVISOR)
+def draw_record(draw_id: str) -> str:
+    """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label())
+    return render_template("notify/record.html", record=record)
+
+
+@bp.route("/api/notifications/draws/<draw_id>/record")
+@roles(Role.SUPERVISOR)
+def draw_record_api(draw_id: str) -> Any:
+    """The same record as JSON (each reading is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label(),
+                                                via="api")
+    return jsonify(record.as_dict())

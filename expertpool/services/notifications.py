@@ -3,7 +3,8 @@
 Claiming is one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's BEGIN
 IMMEDIATE serialises writers), sending happens outside any transaction, and the outcome is stored
 in another. A message whose send may have gone out (timeout, or a worker that died mid-send) is
-never sent again before the provider has been asked whether it exists.
+never sent again before the provider has been asked whether it exists. A claim older than the
+`notify_lease_seconds` setting is taken to be from a dead worker and is reconciled.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ from expertpool.services.invitations import NotifyContext
 
 log = logging.getLogger(__name__)
 
-#: A claim older than this is taken to be from a dead worker: its message is reconciled.
-LEASE = timedelta(minutes=2)
 #: Wait before asking the provider about a send whose outcome is unknown.
 RECONCILE_DELAY = timedelta(seconds=5)
 #: Pause after the provider rejected our credentials.
@@ -71,6 +70,7 @@ class DispatchReport:
 class _Claim:
     message_id: int
     is_reconcile: bool
+    is_attempt_counted: bool = False  # an unknown outcome counted its attempt; a dead worker did not
 
 
 def _is_postgres(session: Session) -> bool:
@@ -97,14 +97,14 @@ def _has_live_call(session: Session, message: OutboxMessage) -> bool:
     return bool(live_attempt or in_flight)
 
 
-def _claim(session: Session, *, now: datetime, worker_id: str, batch: int,
+def _claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease: timedelta,
            report: DispatchReport) -> list[_Claim]:
     """Lock and mark up to `batch` due messages for this worker (one transaction)."""
     stmt = (select(OutboxMessage)
             .where(or_(and_(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.UNKNOWN]),
                             OutboxMessage.next_attempt_at <= now),
                        and_(OutboxMessage.status == OutboxStatus.SENDING,
-                            OutboxMessage.locked_at < now - LEASE)))
+                            OutboxMessage.locked_at < now - lease)))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(batch))
     if _is_postgres(session):
@@ -125,10 +125,11 @@ def _claim(session: Session, *, now: datetime, worker_id: str, batch: int,
             continue
         if not is_reconcile:
             message.sending_at = now
+        is_attempt_counted = message.status is OutboxStatus.UNKNOWN
         message.status = OutboxStatus.SENDING
         message.locked_by = worker_id
         message.locked_at = now
-        claims.append(_Claim(message.id, is_reconcile))
+        claims.append(_Claim(message.id, is_reconcile, is_attempt_counted))
     session.commit()
     return claims
 
@@ -286,7 +287,8 @@ def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, no
     unclaimed = [d for d in found if d.sid not in known]
     if unclaimed:
         oldest = min(unclaimed, key=lambda d: (d.created_at is None, d.created_at or now))
-        message.attempts -= 1  # the lost answer already counted as an attempt
+        if claim.is_attempt_counted:
+            message.attempts -= 1  # the unanswered request already counted as an attempt
         _mark_sent(session, message, oldest, now=now, ctx=ctx)
         report.reconciled += 1
         log.info("outbox %d: reconciled with %s", message.id, oldest.sid)
@@ -311,7 +313,8 @@ def dispatch_once(session_factory: SessionFactory, notifier: notify.Notifier,
     try:
         report.expired = invitations.expire_overdue(session, now=now, ctx=ctx)
         session.commit()
-        claims = _claim(session, now=now, worker_id=worker_id, batch=batch, report=report)
+        lease = timedelta(seconds=ctx.config.notify_lease_seconds)
+        claims = _claim(session, now=now, worker_id=worker_id, batch=batch, lease=lease, report=report)
         report.claimed = len(claims)
         for index, claim in enumerate(claims):
             if claim.is_reconcile:

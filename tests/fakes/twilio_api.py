@@ -672,6 +672,9 @@ def _error(
 def _handler_for(api: FakeTwilioApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body are two writes: without TCP_NODELAY, Nagle's algorithm and the client's
+        # delayed ACK hold every answer back by about 40 ms.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

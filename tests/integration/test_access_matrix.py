@@ -114,6 +114,8 @@ EXPECTED: dict[str, set[str]] = {
     "outbox.index": {AD},
     "outbox.simulate": {AD},
     "outbox.progress": {CS, SV, AD},
+    "outbox.draw_record": {SV},
+    "outbox.draw_record_api": {SV},
 }
 
 # Values for URL parameters, chosen so that an allowed request reaches the view.

@@ -16,4 +16,11 @@ T = {
 "Unreachable": "无法联系", "Withdrawn": "已退出",
 "Simulation needs the console notifier.": "模拟应答仅适用于控制台通知方式。",
 "This simulated call is no longer held in memory.": "该模拟呼叫已不在内存中。",
+"The contact record opens once the project is awarded.": "项目定标后方可查看联系记录。",
+"Contact record": "联系记录",
+"Draw %(d)s of project %(c)s %(n)s.": "项目 %(c)s %(n)s 的抽取 %(d)s。",
+"This viewing is recorded in the audit trail.": "本次查看已记入审计日志。",
+"Rank": "顺位", "Number": "号码", "Answered": "答复",
+"Channel": "方式", "Sent at": "发送时间", "Statuses": "状态记录", "Answered by": "接听方",
+"Keys": "按键", "Error code": "错误码", "No attempt.": "无联系记录。", "No invitation.": "无邀请。",
 }
