@@ -97,6 +97,10 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app, csrf)
     check_declared(app)
 
+    from expertpool.socketio import init_socketio
+
+    init_socketio(app)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -3,6 +3,12 @@
 from expertpool.db import Base
 from expertpool.models.audit import AuditEntry, AuditHead
 from expertpool.models.reference import Region, Specialty
+from expertpool.models.room import (
+    EvaluationSession,
+    RoomChatMessage,
+    RoomEventRow,
+    RoomParticipant,
+)
 from expertpool.models.user import ApiToken, Centre, Role, User
 
 __all__ = [
@@ -11,8 +17,12 @@ __all__ = [
     "AuditHead",
     "Base",
     "Centre",
+    "EvaluationSession",
     "Region",
     "Role",
+    "RoomChatMessage",
+    "RoomEventRow",
+    "RoomParticipant",
     "Specialty",
     "User",
 ]
