@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from expertpool.routes import admin, api, auth, main, reference
+from expertpool.routes import admin, api, auth, main, reference, rooms
 
 
 def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
@@ -15,4 +15,5 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(reference.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(rooms.bp)
     csrf.exempt(api.bp)

@@ -88,6 +88,19 @@ class PanelDescription:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+STANDARD_FORM: dict[str, Any] = {
+    "items": [
+        {"item_id": "price", "name": "价格分", "kind": "objective", "minimum": "0", "maximum": "30",
+         "step": "0.01", "weight": "1", "formula": "lowest_price", "params": {}},
+        {"item_id": "tech", "name": "技术方案", "kind": "subjective", "minimum": "0", "maximum": "50",
+         "step": "0.5", "weight": "1", "formula": None, "params": {}},
+        {"item_id": "service", "name": "售后服务", "kind": "subjective", "minimum": "0", "maximum": "20",
+         "step": "0.5", "weight": "1", "formula": None, "params": {}},
+    ]
+}  # fmt: skip
+"""A goods-procurement form (lowest-price formula plus two subjective items): the default."""
+
+
 def new_participant_id() -> str:
     """An opaque participant id (reveals neither user nor seat)."""
     return "p" + secrets.token_hex(8)

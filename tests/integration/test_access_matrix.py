@@ -34,6 +34,11 @@ EXPECTED: dict[str, set[str]] = {
     "api.me": LOGGED_IN,
     "api.specialties": LOGGED_IN,
     "api.specialty": LOGGED_IN,
+    "rooms.index": LOGGED_IN,
+    "rooms.new": {CS, AD},
+    "rooms.room": LOGGED_IN,
+    "rooms.report": LOGGED_IN,
+    "rooms.report_pdf": LOGGED_IN,
 }
 
 # Values for URL parameters, chosen so that an allowed request reaches the view.
