@@ -109,6 +109,8 @@ class RoomHandlers:
     emitter: Emitter
     chat: ChatLog | None = None
     join_room: Callable[[str], None] = lambda _name: None
+    retries: int = 10
+    """Re-runs of a command whose save lost an optimistic race (members scoring at once)."""
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -134,7 +136,7 @@ class RoomHandlers:
                 room.expect_seq(seen)
             return action(room, pid)
 
-        result, room = run_command(self.store, room_id, self.clock, command)
+        result, room = run_command(self.store, room_id, self.clock, command, retries=self.retries)
         if room.seq != loaded[0]:
             self.push(room)
         return result, room

@@ -109,6 +109,15 @@ class Committee:
 @pytest.fixture()
 def committee(app: Flask, make_user: Callable[..., Any]) -> Iterator[Committee]:
     """Five members (e1-e3 in Guangzhou, e4 and the representative r1 in Shenzhen), two hosts, a supervisor."""
+    c = build_committee(app, make_user)
+    yield c
+    for cl in c.clients.values():
+        if cl.is_connected(NAMESPACE):
+            cl.disconnect(NAMESPACE)
+
+
+def build_committee(app: Flask, make_user: Callable[..., Any]) -> Committee:
+    """Create the people and the stored session of the standard committee."""
     people = {m: make_user(role="expert", display_name=f"真名{m}") for m in MEMBERS}
     people["h_gz"] = make_user(role="centre_staff", centre="440100", display_name="广州主持人")
     people["h_sz"] = make_user(role="centre_staff", centre="440300", display_name="深圳主持人")
@@ -125,11 +134,7 @@ def committee(app: Flask, make_user: Callable[..., Any]) -> Iterator[Committee]:
     )  # fmt: skip
     session = app.extensions["expertpool"].sessions()
     row = rooms.create_session(session, panel, actor="test")
-    c = Committee(app, row.room_id, people)
-    yield c
-    for cl in c.clients.values():
-        if cl.is_connected(NAMESPACE):
-            cl.disconnect(NAMESPACE)
+    return Committee(app, row.room_id, people)
 
 
 __all__ = ["BIDS", "FORM", "MEMBERS", "PASSWORD", "VENUE_OF", "Committee"]

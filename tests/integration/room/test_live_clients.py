@@ -1,0 +1,134 @@
+"""Real python-socketio clients against the app served on loopback (websocket transport)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import socketio
+from flask import Flask
+
+from evaluation_room.handlers import NAMESPACE
+from tests.conftest import LiveServer, login_client
+from tests.integration.room.conftest import MEMBERS, Committee
+
+pytestmark = pytest.mark.integration
+
+
+class LiveMember:
+    """A python-socketio client logged in as one user, recording pushed snapshots."""
+
+    def __init__(self, server: LiveServer, app: Flask, user: Any) -> None:
+        flask_client = login_client(app.test_client(), user)
+        cookie = flask_client.get_cookie("session")
+        assert cookie is not None
+        self.headers = {"Cookie": f"session={cookie.value}"}
+        self.url = server.url
+        self.snapshots: list[dict[str, Any]] = []
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("snapshot", self.snapshots.append, namespace=NAMESPACE)
+        self.connect()
+
+    def connect(self) -> None:
+        """Connect over websocket with the login cookie."""
+        self.sio.connect(self.url, headers=self.headers, namespaces=[NAMESPACE], transports=["websocket"],
+                         wait_timeout=10)  # fmt: skip
+
+    def call(self, event: str, **payload: Any) -> dict[str, Any]:
+        """Emit and wait for the acknowledgement."""
+        ack: dict[str, Any] = self.sio.call(event, payload, namespace=NAMESPACE, timeout=15)
+        return ack
+
+    def emit(self, event: str, payload: dict[str, Any], namespace: str = NAMESPACE, callback: bool = True) -> Any:
+        """The SocketIOTestClient call shape, so the committee helpers can drive live clients."""
+        return self.call(event, **payload)
+
+    def is_connected(self, namespace: str = NAMESPACE) -> bool:
+        """Whether the client is connected."""
+        return bool(self.sio.connected)
+
+    def disconnect(self, namespace: str = NAMESPACE) -> None:
+        """Disconnect."""
+        self.sio.disconnect()
+
+    def wait_for_seq(self, seq: int, timeout: float = 10) -> dict[str, Any]:
+        """Wait until a pushed snapshot reaches ``seq``."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.snapshots and self.snapshots[-1]["seq"] >= seq:
+                return self.snapshots[-1]
+            time.sleep(0.02)
+        raise AssertionError(f"no snapshot with seq {seq}: {[s['seq'] for s in self.snapshots]}")
+
+
+@pytest.fixture()
+def live(committee: Committee, live_server: LiveServer, app: Flask) -> Iterator[Any]:
+    """``live(name)``: that person's live client; the committee helpers then use live clients too.
+
+    (Flask-SocketIO's test client patches the server's packet sending, so it must not be mixed
+    with real clients on the same server.)
+    """
+
+    def get(name: str) -> LiveMember:
+        if name not in committee.clients:
+            committee.clients[name] = LiveMember(live_server, app, committee.users[name])
+        client: LiveMember = committee.clients[name]
+        return client
+
+    yield get
+    # Closing a websocket client takes a few seconds each: close them all at once.
+    lives = [c for c in committee.clients.values() if isinstance(c, LiveMember)]
+    closers = [threading.Thread(target=c.sio.disconnect) for c in lives]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(15)
+    committee.clients.clear()
+
+
+def test_a_change_by_the_host_reaches_a_member_as_their_own_snapshot(committee: Committee, live: Any) -> None:
+    e1, host = live("e1"), live("h_gz")
+    assert e1.call("join", room_id=committee.room_id)["ok"]
+    assert host.call("join", room_id=committee.room_id)["ok"]
+    ack = host.call("phase", room_id=committee.room_id, action="open")
+    assert ack["ok"]
+    snap = e1.wait_for_seq(ack["seq"])
+    assert snap["phase"] == "opened" and snap["viewer"]["alias"] == "专家1"
+
+
+def test_a_reconnecting_client_receives_the_full_current_snapshot(committee: Committee, live: Any) -> None:
+    e1, host = live("e1"), live("h_gz")
+    e1.call("join", room_id=committee.room_id)
+    e1.sio.disconnect()
+    seq = host.call("phase", room_id=committee.room_id, action="open")["seq"]
+    e1.connect()
+    ack = e1.call("join", room_id=committee.room_id)
+    assert ack["seq"] == ack["snapshot"]["seq"] == seq
+
+
+def test_members_scoring_at_once_lose_no_acknowledged_score(committee: Committee, live: Any) -> None:
+    clients = {m: live(m) for m in (*MEMBERS, "h_gz", "h_sz", "sup")}
+    committee.to_scoring()
+    acks: dict[str, list[dict[str, Any]]] = {m: [] for m in MEMBERS}
+    values = ["30", "30.5", "31", "31.5", "32"]
+
+    def score(member: str) -> None:
+        for v in values:
+            acks[member].append(clients[member].call("enter_scores", room_id=committee.room_id,
+                                                     scores={"B001": {"tech": v}, "B002": {"tech": v}}))  # fmt: skip
+
+    threads = [threading.Thread(target=score, args=(m,)) for m in MEMBERS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for m in MEMBERS:
+        # A refused save is reported (the client resends); an acknowledged one is never lost.
+        assert all(a["ok"] or a["error"]["code"] == "stale_state" for a in acks[m]), acks[m]
+        last_ok = max(i for i, a in enumerate(acks[m]) if a["ok"])
+        sheet = committee.last_snapshot(m)["my_sheet"]["scores"]
+        assert sheet["B001"]["tech"] == sheet["B002"]["tech"] == values[last_ok]
+    assert sum(a["ok"] for m in MEMBERS for a in acks[m]) >= len(MEMBERS) * len(values) - 2
