@@ -12,7 +12,7 @@ import socketio
 from flask import Flask
 
 from evaluation_room.handlers import NAMESPACE
-from tests.conftest import LiveServer, login_client
+from tests.conftest import LiveServer, build_app, login_client, make_test_config
 from tests.integration.room.conftest import MEMBERS, Committee
 
 pytestmark = pytest.mark.integration
@@ -64,17 +64,27 @@ class LiveMember:
         raise AssertionError(f"no snapshot with seq {seq}: {[s['seq'] for s in self.snapshots]}")
 
 
-@pytest.fixture()
-def live(committee: Committee, live_server: LiveServer, app: Flask) -> Iterator[Any]:
-    """``live(name)``: that person's live client; the committee helpers then use live clients too.
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Flask]:
+    """A second app on the same database that no Socket.IO test client ever touched.
 
-    (Flask-SocketIO's test client patches the server's packet sending, so it must not be mixed
-    with real clients on the same server.)
+    Flask-SocketIO's test client replaces the server's packet sending for good, so real
+    clients need a server of their own.
     """
+    app = build_app(make_test_config(tmp_path_factory.mktemp("live"), database_url))
+    yield app
+    app.extensions["expertpool"].engine.dispose()
+
+
+@pytest.fixture()
+def live(committee: Committee, live_app: Flask, app: Flask) -> Iterator[Any]:
+    """``live(name)``: that person's live client; the committee helpers then use live clients too."""
+    server = LiveServer(live_app)
+    committee.server_app = live_app
 
     def get(name: str) -> LiveMember:
         if name not in committee.clients:
-            committee.clients[name] = LiveMember(live_server, app, committee.users[name])
+            committee.clients[name] = LiveMember(server, app, committee.users[name])
         client: LiveMember = committee.clients[name]
         return client
 
@@ -87,6 +97,8 @@ def live(committee: Committee, live_server: LiveServer, app: Flask) -> Iterator[
     for t in closers:
         t.join(15)
     committee.clients.clear()
+    server.stop()
+    live_app.extensions["expertpool"].sessions.remove()
 
 
 def test_a_change_by_the_host_reaches_a_member_as_their_own_snapshot(committee: Committee, live: Any) -> None:
