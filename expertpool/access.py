@@ -79,6 +79,7 @@ def require_centre(user: User, centre: Centre | int | None) -> None:
 
 def _load_user() -> None:
     g.user = None
+    g.auth = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.user = users.resolve_token(db(), header[7:].strip())
@@ -99,8 +100,13 @@ def _load_user() -> None:
     g.auth = "session"
 
 
+def _is_static(endpoint: str) -> bool:
+    """Static files (the app's and any blueprint's) are public: style sheets, scripts, images."""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
 def _enforce() -> Any:
-    if request.endpoint is None:
+    if request.endpoint is None or _is_static(request.endpoint):
         return None
     view = current_app.view_functions.get(request.endpoint)
     rule: Access | None = getattr(view, "_access", None)
@@ -133,6 +139,6 @@ def init_access(app: Flask) -> None:
 def check_declared(app: Flask) -> None:
     """Refuse to start when a view has no access declaration."""
     missing = [name for name, view in app.view_functions.items()
-               if name != "static" and getattr(view, "_access", None) is None]
+               if not _is_static(name) and getattr(view, "_access", None) is None]
     if missing:
         raise RuntimeError("views without an access declaration: " + ", ".join(sorted(missing)))
