@@ -46,8 +46,16 @@ def init_socketio(app: Flask) -> SocketIO:
     )
 
     def serve(host: str, port: int) -> None:
-        run: Any = socketio.run
-        run(app, host=host, port=port, use_reloader=False, allow_unsafe_werkzeug=True)
+        if cfg.socketio_async_mode == "threading":
+            # socketio.run() would call app.run(), which Flask ignores inside its own CLI; the
+            # Socket.IO middleware already wraps app.wsgi_app, so serve it with werkzeug directly
+            # (websockets work through simple-websocket).
+            from werkzeug.serving import run_simple
+
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        else:
+            run: Any = socketio.run
+            run(app, host=host, port=port, use_reloader=False)
 
     app.extensions["expertpool_serve"] = serve
     return socketio

@@ -28,13 +28,13 @@ from evaluation_room.errors import RoomError
 from evaluation_room.model import MemberRef, ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.ports import ConflictChecker, ReplacementProvider
 from evaluation_room.room import EvaluationRoom
-from evaluation_room.scoring import ScoreForm, ScoringSettings
+from evaluation_room.scoring import Bid, ScoreForm, ScoringSettings
 from expertpool.db import utcnow
 from expertpool.errors import NotFound, ValidationFailed
 from expertpool.extensions import state
 from expertpool.models import EvaluationSession, RoomParticipant, User
 from expertpool.models import Role as UserRole
-from expertpool.services import users
+from expertpool.services import demo, users
 from expertpool.services.room_store import dumps, write_trail
 from notify.base import NotificationError
 from notify.console import ConsoleNotifier
@@ -85,6 +85,8 @@ class PanelDescription:
     project_id: int | None = None
     starts_at: datetime | None = None
     form: dict[str, Any] | None = None
+    bids: Sequence[dict[str, Any]] = ()
+    """Opened bids (bidder_code, bidder_name, price as a string, checks); hosts may also enter them."""
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -151,10 +153,13 @@ def create_session(session: Session, panel: PanelDescription, *, actor: str) -> 
             settings=room_settings(),
             actor_id=None,
         )
-        if panel.form is not None:
+        if panel.form is not None or panel.bids:
             main_host = next(s.participant_id for s in specs if s.role is Role.HOST
                              and any(v.is_main and v.venue_id == s.venue_id for v in panel.venues))  # fmt: skip
-            room.set_form(main_host, decode(ScoreForm, panel.form))
+            if panel.form is not None:
+                room.set_form(main_host, decode(ScoreForm, panel.form))
+            if panel.bids:
+                room.set_bids(main_host, [decode(Bid, b) for b in panel.bids])
     except RoomError as exc:
         raise ValidationFailed(exc.message, fields=exc.fields or {"panel": exc.message}) from None
     except (StopIteration, TypeError, ValueError, KeyError) as exc:
@@ -355,3 +360,44 @@ def participant_of(row: EvaluationSession, user: User) -> str | None:
 
 
 STAFF_ROLES = (UserRole.CENTRE_STAFF, UserRole.ADMIN)
+
+
+DEMO_TITLE = "演示：某市人民医院医疗设备采购（远程异地评标）"
+DEMO_MEMBERS = (
+    ("expert", "expert", "main"), ("expert.gz2", "expert", "main"), ("expert.gz3", "expert", "main"),
+    ("expert.sz1", "expert", "second"), ("rep.sz", "representative", "second"),
+)  # fmt: skip
+
+
+def demo_session(session: Session, seed: int, options: dict[str, int]) -> str:
+    """Demo step: a scheduled session (Guangzhou main venue, Shenzhen second venue) with bids."""
+    if session.execute(select(EvaluationSession.id).where(EvaluationSession.title == DEMO_TITLE)).first():
+        return "exists"
+    names = {"expert.gz2": "演示专家二", "expert.gz3": "演示专家三", "expert.sz1": "演示专家四",
+             "rep.sz": "招标人代表"}  # fmt: skip
+    ids: dict[str, int] = {}
+    for username in [m[0] for m in DEMO_MEMBERS] + ["staff.gz", "staff.sz", "supervisor"]:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            user = users.create_user(session, actor="demo", username=username, display_name=names[username],
+                                     password=demo.DEMO_PASSWORD, role="expert")  # fmt: skip
+        ids[username] = user.id
+    panel = PanelDescription(
+        title=DEMO_TITLE, project_code="GZ-DEMO-2026-001", lot="1",
+        venues=[VenueSpec("main", "广州市公共资源交易中心（主场）", True),
+                VenueSpec("second", "深圳市公共资源交易中心（副场）")],
+        members=[SeatSpec(ids[u], role, venue, f"{venue[:1].upper()}-{n:02d}")
+                 for n, (u, role, venue) in enumerate(DEMO_MEMBERS, 1)],
+        hosts=[StaffSpec(ids["staff.gz"], "main"), StaffSpec(ids["staff.sz"], "second")],
+        supervisors=[StaffSpec(ids["supervisor"])],
+        form=STANDARD_FORM,
+        bids=[{"bidder_code": "B001", "bidder_name": "广东甲医疗科技有限公司", "price": "1280000", "checks": {"资质": True}},
+              {"bidder_code": "B002", "bidder_name": "深圳乙设备有限公司", "price": "1195000", "checks": {"资质": True}},
+              {"bidder_code": "B003", "bidder_name": "佛山丙贸易有限公司", "price": "1100000", "checks": {"资质": False}}],
+    )  # fmt: skip
+    row = create_session(session, panel, actor="demo")
+    return f"session {row.room_id} (logins: expert, expert.gz2, expert.gz3, expert.sz1, rep.sz, staff.gz, staff.sz, supervisor)"
+
+
+if all(step is not demo_session for _, step in demo.EXTRA_STEPS):
+    demo.EXTRA_STEPS.append(("evaluation session", demo_session))
