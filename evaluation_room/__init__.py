@@ -66,6 +66,7 @@ def init_app(
     )
     socketio.on_event("connect", handlers.connect, namespace=NAMESPACE)
     for event, method in EVENTS.items():
-        socketio.on_event(event, safely(getattr(handlers, method)), namespace=NAMESPACE)
+        handler = safely(getattr(handlers, method), propagate=bool(app.config.get("TESTING")))
+        socketio.on_event(event, handler, namespace=NAMESPACE)
     app.extensions["evaluation_room"] = handlers
     return handlers

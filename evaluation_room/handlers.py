@@ -18,6 +18,7 @@ snapshot) on every reconnect.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ from evaluation_room.ports import (
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, ScoreForm
 
+log = logging.getLogger(__name__)
 NAMESPACE = "/room"
 MAX_CHAT_CHARS = 500
 Ack = dict[str, Any]
@@ -385,8 +387,12 @@ def chat_sender(room: EvaluationRoom, participant_id: str) -> tuple[str, str]:
     return participant_id, f"主持人（{venues.get(p.venue_id or '', '')}）"
 
 
-def safely(fn: Callable[[Any], Ack]) -> Callable[[Any], Ack]:
-    """Turn room refusals and malformed payloads into ``{"ok": false, "error": ...}``."""
+def safely(fn: Callable[[Any], Ack], *, propagate: bool = False) -> Callable[[Any], Ack]:
+    """Turn room refusals and malformed payloads into ``{"ok": false, "error": ...}``.
+
+    Anything unexpected is logged and answered with ``internal_error`` (nothing was
+    acknowledged, so nothing is lost); with ``propagate`` (tests) it is raised instead.
+    """
 
     def handler(payload: Any = None) -> Ack:
         try:
@@ -395,6 +401,12 @@ def safely(fn: Callable[[Any], Ack]) -> Callable[[Any], Ack]:
             return fn(payload)
         except RoomError as exc:
             return {"ok": False, "error": exc.to_dict()}
+        except Exception:
+            if propagate:
+                raise
+            log.exception("room event %s failed", getattr(fn, "__name__", "?"))
+            return {"ok": False, "error": {"code": "internal_error",
+                                           "message": "an unexpected error occurred; it has been logged"}}
 
     handler.__name__ = getattr(fn, "__name__", "handler")
     handler.__doc__ = fn.__doc__

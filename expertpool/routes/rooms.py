@@ -180,6 +180,29 @@ JS_TEXTS = {
     "objective_disagreement": _l("Objective item disagreement"), "abnormal_score": _l("Abnormal score"),
     "no_replacement": _l("No replacement is available now"),
 }  # fmt: skip
+ERROR_TEXTS = {
+    "unauthenticated": _l("Your login has ended: log in again."),
+    "not_on_panel": _l("You are not a participant of this session."),
+    "member_replaced": _l("You were replaced and can no longer act in this session."),
+    "not_allowed": _l("You may not do this."),
+    "room_paused": _l("The session is paused."),
+    "illegal_transition": _l("This cannot be done in the current phase."),
+    "scoring_closed": _l("Scoring is closed."),
+    "already_submitted": _l("Already submitted."),
+    "invalid_score": _l("A score is out of range, off the step or missing."),
+    "invalid_input": _l("Some input is missing or invalid."),
+    "scores_hidden": _l("Scores are shown once every member has submitted."),
+    "not_checked_in": _l("Check-in is not complete."),
+    "check_in_code_invalid": _l("Wrong check-in code."),
+    "check_in_code_expired": _l("The check-in code has expired: ask for a new one."),
+    "too_many_attempts": _l("Too many attempts: the host must verify you in person."),
+    "reauthentication_failed": _l("Password not confirmed."),
+    "digest_mismatch": _l("The report changed: reload before signing."),
+    "stale_sequence": _l("The session changed meanwhile: check and try again."),
+    "stale_state": _l("The session was busy: please send again."),
+    "code_not_delivered": _l("The check-in code could not be sent."),
+    "internal_error": _l("An unexpected error occurred; it has been logged."),
+}  # fmt: skip
 
 
 @bp.app_template_filter("room_phase")
@@ -201,4 +224,5 @@ def js_texts() -> dict[str, str]:
     texts = {k: str(v) for k, v in JS_TEXTS.items()}
     texts.update({f"phase_{k}": str(v) for k, v in PHASE_LABELS.items()})
     texts.update({f"role_{k}": str(v) for k, v in ROOM_ROLE_LABELS.items()})
+    texts.update({f"err_{k}": str(v) for k, v in ERROR_TEXTS.items()})
     return texts

@@ -52,7 +52,7 @@
   }
   function showError(err) {
     const el = $("[data-testid=error]");
-    let text = err.message || err.code;
+    let text = T["err_" + err.code] || err.message || err.code;
     if (err.fields) text += " (" + Object.entries(err.fields).map(([k, v]) => k + ": " + v).join("; ") + ")";
     el.textContent = text;
     el.dataset.code = err.code;
