@@ -97,6 +97,8 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
             host.locator(f"tr[data-alias={alias}] [data-act=confirm]").click()
             host.wait_for_selector(f"tr[data-alias={alias}] td[data-col=checked-in]:has-text('是')")
         c.ok("h_sz", "confirm_identity", member=member_pid(c, "专家5"), seat="SZ-02")
+        # The host's phase buttons carry the seq the host has seen: wait for the latest change.
+        host.wait_for_selector("tr[data-alias=专家5] td[data-col=checked-in]:has-text('是')")
 
         # Election: the browsers vote by alias, the others by python client.
         host.click("[data-phase=start_election]")
@@ -106,7 +108,8 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
             p.click("[data-testid=vote]")
         for name in ("e2", "e3", "r1"):
             c.ok(name, "vote", candidate="专家1")
-        gz.wait_for_selector("[data-testid=leader]:has-text('专家1')")
+        for p in (gz, host):
+            p.wait_for_selector("[data-testid=leader]:has-text('专家1')")
 
         # Independent scoring: Guangzhou scores high, Shenzhen low, the rest in between.
         host.click("[data-phase=start_scoring]")
@@ -142,6 +145,7 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         digest = c.ok("e2", "report")["report_digest"]
         for name in ("e2", "e3", "r1"):
             c.ok(name, "sign", verdict="agree", report_digest=digest, password=PASSWORD)
+        host.wait_for_function("document.querySelectorAll('[data-testid=signatures] li').length === 5")
         host.click("[data-phase=archive]")
         host.wait_for_function("document.querySelector('[data-testid=phase]').dataset.phase === 'archived'")
 
