@@ -7,3 +7,66 @@ digest), ``ports`` (protocols the app implements), ``commands`` (load/apply/save
 optimistic locking), ``adapters`` (system clock, in-memory store), ``errors``.
 Nothing here imports Flask, SQLAlchemy or the app.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evaluation_room.handlers import ChatLog, Identity, RoomHandlers
+    from evaluation_room.ports import (
+        Authenticator,
+        Clock,
+        CodeSender,
+        ConflictChecker,
+        ReplacementProvider,
+        RoomStore,
+    )
+
+def init_app(
+    app: Any,
+    socketio: Any,
+    *,
+    store: RoomStore,
+    codes: CodeSender,
+    authenticator: Authenticator,
+    identity: Identity,
+    conflicts: ConflictChecker | None = None,
+    replacements: ReplacementProvider | None = None,
+    clock: Clock | None = None,
+    chat: ChatLog | None = None,
+) -> RoomHandlers:
+    """Register the room's Socket.IO events on ``socketio`` (namespace ``/room``) for ``app``.
+
+    Flask and Flask-SocketIO are imported here, not at package import, so the model stays pure.
+    """
+    from flask_socketio import join_room
+
+    from evaluation_room.adapters import SystemClock
+    from evaluation_room.handlers import (
+        EVENTS,
+        NAMESPACE,
+        NoConflicts,
+        NoReplacements,
+        RoomHandlers,
+        safely,
+    )
+
+    handlers = RoomHandlers(
+        store=store,
+        codes=codes,
+        authenticator=authenticator,
+        identity=identity,
+        clock=clock or SystemClock(),
+        conflicts=conflicts or NoConflicts(),
+        replacements=replacements or NoReplacements(),
+        emitter=socketio,
+        chat=chat,
+        join_room=lambda name: join_room(name, namespace=NAMESPACE),
+    )
+    socketio.on_event("connect", handlers.connect, namespace=NAMESPACE)
+    for event, method in EVENTS.items():
+        handler = safely(getattr(handlers, method), propagate=bool(app.config.get("TESTING")))
+        socketio.on_event(event, handler, namespace=NAMESPACE)
+    app.extensions["evaluation_room"] = handlers
+    return handlers

@@ -114,6 +114,9 @@ def create_app(config: Config | None = None) -> Flask:
     from expertpool.services.panels import install_hooks
 
     install_hooks(lambda: state().keys)
+    from expertpool.socketio import init_socketio
+
+    init_socketio(app)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -23,6 +23,7 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("main.dashboard", _l("Home"), frozenset(Role), "home"),
+    MenuItem("rooms.index", _l("Evaluation sessions"), frozenset(Role), "rooms"),
     MenuItem("reference.specialties", _l("Specialties"), frozenset(Role), "specialties"),
     MenuItem("reference.centres", _l("Trading centres"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "centres"),
     MenuItem("experts.mine", _l("My application"), frozenset({R.EXPERT}), "my_application"),

@@ -17,11 +17,14 @@ import i18n
 def tables() -> dict[str, str]:
     """Every translation table merged (a msgid translated twice must agree)."""
     merged: dict[str, str] = {}
+    clashes = []
     for path in sorted((Path(__file__).parent / "zh").glob("*.py")):
         for msgid, text in runpy.run_path(str(path))["T"].items():
             if msgid in merged and merged[msgid] != text:
-                raise SystemExit(f"{path.name}: {msgid!r} translated differently elsewhere")
-            merged[msgid] = text
+                clashes.append(f"{path.name}: {msgid!r} is {text!r} here but {merged[msgid]!r} elsewhere")
+            merged.setdefault(msgid, text)
+    if clashes:
+        raise SystemExit("\n".join(clashes))
     return merged
 
 

@@ -44,6 +44,12 @@ from expertpool.models.project import (
     SecondaryVenue,
 )
 from expertpool.models.reference import Region, Specialty
+from expertpool.models.room import (
+    EvaluationSession,
+    RoomChatMessage,
+    RoomEventRow,
+    RoomParticipant,
+)
 from expertpool.models.terminal import Seat, SeatBooking, Terminal, Venue
 from expertpool.models.user import ApiToken, Centre, Role, User
 
@@ -66,6 +72,7 @@ __all__ = [
     "DrawRequest",
     "DrawRequestStatus",
     "DrawStatus",
+    "EvaluationSession",
     "EvidenceFile",
     "Expert",
     "ExpertAvoidance",
@@ -89,6 +96,9 @@ __all__ = [
     "Region",
     "ReviewDecision",
     "Role",
+    "RoomChatMessage",
+    "RoomEventRow",
+    "RoomParticipant",
     "Seat",
     "SeatBooking",
     "SecondaryVenue",

@@ -17,6 +17,7 @@ from expertpool.routes import (
     projects,
     projects_api,
     reference,
+    rooms,
     terminals,
     webhooks,
 )
@@ -34,6 +35,7 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(experts.bp)
     app.register_blueprint(experts_api.bp)
+    app.register_blueprint(rooms.bp)
     csrf.exempt(api.bp)
     csrf.exempt(experts_api.bp)
     app.register_blueprint(projects_api.bp)

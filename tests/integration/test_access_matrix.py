@@ -116,6 +116,11 @@ EXPECTED: dict[str, set[str]] = {
     "outbox.progress": {CS, SV, AD},
     "outbox.draw_record": {SV},
     "outbox.draw_record_api": {SV},
+    "rooms.index": LOGGED_IN,
+    "rooms.new": {CS, AD},
+    "rooms.room": LOGGED_IN,
+    "rooms.report": LOGGED_IN,
+    "rooms.report_pdf": LOGGED_IN,
 }
 
 # Values for URL parameters, chosen so that an allowed request reaches the view.

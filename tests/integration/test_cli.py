@@ -42,7 +42,9 @@ def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
     for role in ("admin", "reviewer", "centre_staff", "supervisor", "expert"):
         assert role in second.stdout
     listing = _run(["users", "list"], tmp_path)
-    assert listing.stdout.count("\n") == 6
+    # The six role logins plus the evaluation room's demo committee (expert.gz2, expert.gz3,
+    # expert.sz1, rep.sz).
+    assert listing.stdout.count("\n") == 6 + 4
     verify = _run(["audit", "verify"], tmp_path)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

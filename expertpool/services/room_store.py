@@ -1,0 +1,190 @@
+"""The room's storage in the database: whole state under optimistic locking, events, audit, chat.
+
+``save`` writes the state with ``UPDATE … WHERE room_id = :id AND seq = :expected``; when no
+row matches, another process saved first and :class:`~evaluation_room.errors.StaleState` is
+raised with nothing written. Events, participant rows and audit entries for key events go
+into the same transaction, so an acknowledged change is durable with its trail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, scoped_session
+
+from evaluation_room.errors import RoomNotFound, StaleState
+from evaluation_room.model import RoomEvent
+from expertpool.db import utcnow
+from expertpool.models import (
+    EvaluationSession,
+    RoomChatMessage,
+    RoomEventRow,
+    RoomParticipant,
+    User,
+)
+from expertpool.services import audit
+
+AUDITED_EVENTS = frozenset({
+    "room_scheduled", "opened", "check_in_started", "checked_in", "election_started",
+    "leader_elected", "scoring_started", "sheet_submitted", "deviation_review_started",
+    "deviation_explained", "score_revised", "score_amended", "bid_amended", "finalised",
+    "signing_started", "signed", "refusal_recorded", "archived", "paused", "resumed",
+    "member_replaced", "member_removed", "form_set", "bids_set", "scoring_reopened",
+})  # fmt: skip
+"""Room events that also enter the hash-chained audit trail (drafts and votes do not)."""
+
+
+def dumps(data: Any) -> str:
+    """Serialise JSON for storage (UTF-8 text, no NaN)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class SqlRoomStore:
+    """A :class:`~evaluation_room.ports.RoomStore` on the app's database; owns its transactions."""
+
+    def __init__(self, sessions: scoped_session[Session]) -> None:
+        self.sessions = sessions
+
+    def load(self, room_id: str) -> dict[str, Any]:
+        """Return the stored state (and end the read transaction)."""
+        session = self.sessions()
+        try:
+            text = session.execute(
+                select(EvaluationSession.state).where(EvaluationSession.room_id == room_id)
+            ).scalar_one_or_none()
+        finally:
+            session.rollback()
+        if text is None:
+            raise RoomNotFound("no such room", room_id=room_id)
+        data: dict[str, Any] = json.loads(text)
+        return data
+
+    def save(
+        self,
+        room_id: str,
+        state: dict[str, Any],
+        expected_seq: int | None,
+        events: Sequence[RoomEvent],
+    ) -> None:
+        """Save the state and its events if the stored seq is ``expected_seq``; else StaleState."""
+        if expected_seq is None:
+            raise StaleState("rooms are created by the rooms service", expected=None, stored=None)
+        session = self.sessions()
+        try:
+            now = utcnow()
+            result = session.execute(
+                update(EvaluationSession)
+                .where(EvaluationSession.room_id == room_id, EvaluationSession.seq == expected_seq)
+                .values(state=dumps(state), seq=int(state["seq"]), phase=str(state["phase"]),
+                        updated_at=now)
+                .returning(EvaluationSession.id, EvaluationSession.participant_count)
+            ).first()  # fmt: skip
+            if result is None:
+                raise StaleState("the room was changed by someone else", expected=expected_seq)
+            session_id, count = result
+            write_trail(session, session_id, state, events, known_participants=count)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def write_trail(
+    session: Session,
+    session_id: int,
+    state: dict[str, Any],
+    events: Sequence[RoomEvent],
+    *,
+    known_participants: int,
+    phones: dict[str, str] | None = None,
+) -> None:
+    """Append events, new participants and audit entries for ``state`` in the open transaction."""
+    participants = state["participants"]
+    if len(participants) != known_participants:
+        for p in participants[known_participants:]:
+            session.add(RoomParticipant(
+                session_id=session_id, participant_id=p["participant_id"],
+                user_id=int(p["user_id"]), role=p["role"],
+                phone=(phones or {}).get(p["participant_id"]),
+            ))  # fmt: skip
+        session.execute(
+            update(EvaluationSession)
+            .where(EvaluationSession.id == session_id)
+            .values(participant_count=len(participants))
+        )
+    names = {p["participant_id"]: p["user_id"] for p in participants}
+    usernames: dict[str, str] = {}
+    for e in events:
+        data = e.to_dict()
+        session.add(RoomEventRow(session_id=session_id, seq=e.seq, kind=e.kind, actor_id=e.actor_id,
+                                 occurred_at=e.occurred_at, data=dumps(data["data"])))  # fmt: skip
+        if e.kind in AUDITED_EVENTS:
+            actor = _actor(session, names.get(e.actor_id or ""), usernames)
+            audit.record(session, actor=actor, action=f"room.{e.kind}", object_type="evaluation_session",
+                         object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, data["data"])})  # fmt: skip
+    try:
+        session.flush()
+    except IntegrityError:
+        raise StaleState("the room's events collide with stored ones") from None
+
+
+def _actor(session: Session, user_id: str | None, cache: dict[str, str]) -> str:
+    if user_id is None:
+        return "room"
+    if user_id not in cache:
+        user = session.get(User, int(user_id)) if user_id.isdigit() else None
+        cache[user_id] = user.username if user else f"user:{user_id}"
+    return cache[user_id]
+
+
+def _audit_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    # Scores are kept in room_event; the audit trail records who did what, with digests.
+    drop = {"results", "scores", "form", "bids"}
+    return {k: v for k, v in data.items() if k not in drop}
+
+
+class SqlChatLog:
+    """The room chat in the database (every process sees the same history)."""
+
+    def __init__(self, sessions: scoped_session[Session]) -> None:
+        self.sessions = sessions
+
+    def append(self, room_id: str, participant_id: str, sender: str, text: str) -> dict[str, Any]:
+        """Store one message; return it as JSON-ready data."""
+        session = self.sessions()
+        try:
+            sid = session.execute(
+                select(EvaluationSession.id).where(EvaluationSession.room_id == room_id)
+            ).scalar_one()
+            msg = RoomChatMessage(session_id=sid, participant_id=participant_id, sender=sender,
+                                  text=text, sent_at=utcnow())  # fmt: skip
+            session.add(msg)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return _chat_view(msg.sender, msg.text, msg.sent_at)
+
+    def recent(self, room_id: str, limit: int) -> list[dict[str, Any]]:
+        """Return the newest messages, oldest first."""
+        session = self.sessions()
+        try:
+            rows = session.execute(
+                select(RoomChatMessage.sender, RoomChatMessage.text, RoomChatMessage.sent_at)
+                .join(EvaluationSession, EvaluationSession.id == RoomChatMessage.session_id)
+                .where(EvaluationSession.room_id == room_id)
+                .order_by(RoomChatMessage.id.desc())
+                .limit(limit)
+            ).all()
+        finally:
+            session.rollback()
+        return [_chat_view(*r) for r in reversed(rows)]
+
+
+def _chat_view(sender: str, text: str, sent_at: datetime) -> dict[str, Any]:
+    return {"sender": sender, "text": text, "sent_at": sent_at.isoformat()}
