@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from expertpool.errors import ValidationFailed
@@ -96,40 +96,48 @@ def _specialty_rows(f: _Filters, *columns: Any) -> Select[Any]:
     return stmt
 
 
+# Above this many matches a page is read by walking experts in name order and probing their
+# specialties (dense matches: the first 20 come quickly); below it, the matching ids are collected
+# from the specialty index and sorted (sparse matches: walking would visit too many experts).
+WALK_ABOVE = 1000
+
+
 def search(session: Session, *, specialty: str | None = None, city: str | None = None, status: str | None = None,
            title: str | None = None, name: str | None = None, page: int = 1, per_page: int = PER_PAGE,
            with_counts: bool = True) -> SearchPage:
     """Find experts by specialty prefix, city, status, title and name (name prefix), sorted by name.
 
-    With a specialty prefix every figure comes from the specialty rows and their copied status and
-    city (an index range, see `ExpertSpecialty`); without one, from `expert` directly.
+    With a specialty prefix the figures come from the specialty rows and their copied status and
+    city (an index range, see `ExpertSpecialty`); without one, from `expert` directly. The total is
+    the sum of the counts per city (each expert has one city), so it costs no query of its own.
     """
     f = _filters(specialty, city, status, title, name)
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
     ES = ExpertSpecialty
+    city_stmt: Select[str | None, int]
     if f.prefix:
-        matching: ColumnElement[bool] = Expert.id.in_(_specialty_rows(f, ES.expert_id))
-        total = session.execute(_specialty_rows(f, func.count(ES.expert_id.distinct()))).scalar_one()
+        city_stmt = (_specialty_rows(f, ES.home_region, func.count(ES.expert_id.distinct()))
+                     .group_by(ES.home_region).order_by(ES.home_region))
     else:
-        conds = _expert_conds(f)
-        matching = and_(true(), *conds)
-        total = session.execute(select(func.count()).select_from(Expert).where(*conds)).scalar_one()
+        city_stmt = (select(Expert.home_region, func.count()).where(*_expert_conds(f))
+                     .group_by(Expert.home_region).order_by(Expert.home_region))
+    by_city = [(c or "", n) for c, n in session.execute(city_stmt)]
+    total = sum(n for _, n in by_city)
+    matching: ColumnElement[bool]
+    if not f.prefix:
+        matching = and_(true(), *_expert_conds(f))
+    elif total > WALK_ABOVE:
+        matching = and_(exists().where(ES.expert_id == Expert.id, prefix_match(ES.code, f.prefix)),
+                        *_expert_conds(f))
+    else:
+        matching = Expert.id.in_(_specialty_rows(f, ES.expert_id))
     items = list(session.execute(
         select(Expert).where(matching).options(selectinload(Expert.specialties))
-        .order_by(Expert.name, Expert.id).offset((page - 1) * per_page).limit(per_page)).scalars())
+        .order_by(Expert.name, Expert.id).offset((page - 1) * per_page).limit(per_page)).scalars()) if total else []
     by_specialty: list[tuple[str, int]] = []
-    by_city: list[tuple[str, int]] = []
     if with_counts and total:
         by_specialty = [(c, n) for c, n in session.execute(
             _specialty_rows(f, ES.code, func.count()).group_by(ES.code)
             .order_by(func.count().desc(), ES.code).limit(30))]
-        city_stmt: Select[str | None, int]
-        if f.prefix:
-            city_stmt = (_specialty_rows(f, ES.home_region, func.count(ES.expert_id.distinct()))
-                         .group_by(ES.home_region).order_by(ES.home_region))
-        else:
-            city_stmt = (select(Expert.home_region, func.count()).where(*_expert_conds(f))
-                         .group_by(Expert.home_region).order_by(Expert.home_region))
-        by_city = [(c or "", n) for c, n in session.execute(city_stmt)]
-    return SearchPage(items, total, page, per_page, by_specialty, by_city)
+    return SearchPage(items, total, page, per_page, by_specialty, by_city if with_counts else [])
