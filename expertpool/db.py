@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -59,7 +58,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            poolclass=NullPool if ":memory:" not in url else None,
+            # The default pool keeps connections open between transactions: a new connection costs
+            # the PRAGMAs below and closing the last one checkpoints the WAL (about 5 ms each).
         )
 
         @event.listens_for(engine, "connect")
