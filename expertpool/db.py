@@ -77,7 +77,12 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # psycopg prepares a statement run five times, and PostgreSQL may then switch to a generic plan
+    # that ignores the parameters: for a specialty-prefix range ('B' matches half the pool,
+    # 'A010102' a hundred experts) that plan is wrong for one end or the other (staff search went
+    # from 5 ms to 100+ ms). Always plan with the actual values.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
 
 
 def make_session_factory(engine: Engine) -> scoped_session[Session]:

@@ -146,3 +146,10 @@ def test_search_pages_totals_and_counts_equal_a_plain_computation(db_session: An
                     assert got.by_city == per_city, where
     assert expert_search.search(db_session, specialty="A0", name=pool[0][1][:1]).total == len(
         [p for p in pool if p[1].startswith(pool[0][1][:1]) and any(c.startswith("A0") for c in p[4])])
+
+
+def test_postgresql_plans_every_search_with_its_actual_prefix(db_session: Any) -> None:
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL setting")
+    # A generic plan for a prepared prefix-range query fits either 'B' (half the pool) or 'A010102', never both.
+    assert db_session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
