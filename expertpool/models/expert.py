@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -138,13 +139,29 @@ class Expert(Base):
 
 
 class ExpertSpecialty(Base):
-    """A specialty code (level 3 or 4) held by an expert; draws match by code prefix."""
+    """A specialty code (level 3 or 4) held by an expert; draws match by code prefix.
+
+    `status` and `home_region` copy the expert's own columns so that staff search reads one index
+    range (status, city, code prefix) instead of joining 100,000 experts. Database triggers
+    (migration 0008) keep them equal to the expert row on every insert and update, whatever
+    the path (ORM, bulk insert, raw SQL); the application never writes them. In Python they are
+    deferred and may be stale once loaded: use them in queries, not as attributes.
+    """
 
     __tablename__ = "expert_specialty"
-    __table_args__ = (Index("ix_expert_specialty_code_expert", "code", "expert_id"),)
+    __table_args__ = (
+        Index("ix_expert_specialty_code_expert", "code", "expert_id"),
+        Index("ix_expert_specialty_search_status_region", "status", "home_region", "code", "expert_id"),
+        Index("ix_expert_specialty_search_status", "status", "code", "home_region", "expert_id"),
+        Index("ix_expert_specialty_search_region", "home_region", "code", "expert_id"),
+    )
 
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True)
+    status: Mapped[ExpertStatus | None] = mapped_column(
+        _enum(ExpertStatus), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+    home_region: Mapped[str | None] = mapped_column(
+        String(6), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
 
     expert: Mapped[Expert] = relationship(back_populates="specialties")
 

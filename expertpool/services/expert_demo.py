@@ -110,7 +110,8 @@ def create_experts(session: Session, *, cipher: PiiCipher, count: int, seed: int
             "version": 1, "created_at": now, "updated_at": now,
         })
         for code in sorted(set(rng.sample(codes, rng.randint(1, 3)))):
-            specs.append({"expert_id": eid, "code": code})
+            # status and city are copied for search; the database triggers check the copies.
+            specs.append({"expert_id": eid, "code": code, "status": status.value, "home_region": city})
         started = date(today.year - rng.randint(1, 12), rng.randint(1, 12), 1)
         past = orgs[rng.randrange(len(orgs))]
         jobs.append({"expert_id": eid, "org_code": past[0], "org_name": past[1],
@@ -137,7 +138,24 @@ def create_experts(session: Session, *, cipher: PiiCipher, count: int, seed: int
     audit.record(session, actor=actor, action="demo.experts", object_type="expert", object_id=f"{start_id}..",
                  after={"count": count, "seed": seed})
     session.commit()
+    refresh_statistics(session)
     return count
+
+
+SEARCH_TABLES = ("expert", "expert_specialty", "expert_employment", "expert_avoidance", "expert_leave")
+
+
+def refresh_statistics(session: Session) -> None:
+    """Update the planner's statistics after a bulk load (PostgreSQL also vacuums for index-only scans)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # VACUUM cannot run inside a transaction: use a connection of its own in autocommit mode.
+        with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(SEARCH_TABLES))
+    else:
+        for table in SEARCH_TABLES:
+            session.execute(text(f"ANALYZE {table}"))
+        session.commit()
 
 
 def demo_step(session: Session, seed: int, options: dict[str, int]) -> str:

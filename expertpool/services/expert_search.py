@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from expertpool.errors import ValidationFailed
@@ -38,50 +38,106 @@ class SearchPage:
         return max(1, -(-self.total // self.per_page))
 
 
+@dataclass(frozen=True)
+class _Filters:
+    """The parsed filters: those on the specialty rows (prefix and the copied status and city) and the rest."""
+
+    prefix: str | None
+    city: str | None
+    status: ExpertStatus | None
+    on_expert: list[ColumnElement[bool]]  # title and name: only on `expert`
+
+
 def _filters(specialty: str | None, city: str | None, status: str | None, title: str | None,
-             name: str | None) -> tuple[list[ColumnElement[bool]], str | None]:
-    conds: list[ColumnElement[bool]] = []
+             name: str | None) -> _Filters:
     prefix = (specialty or "").strip().upper() or None
     if prefix and not prefix.isalnum():
         raise ValidationFailed(fields={"specialty": str(_l("Unknown specialty codes: %(codes)s", codes=prefix))})
-    if prefix:
-        conds.append(Expert.id.in_(select(ExpertSpecialty.expert_id).where(prefix_match(ExpertSpecialty.code, prefix))))
-    if city:
-        conds.append(Expert.home_region == city.strip())
+    state = None
     if status:
         try:
-            conds.append(Expert.status == ExpertStatus(status))
+            state = ExpertStatus(status)
         except ValueError:
             raise ValidationFailed(fields={"status": str(_l("Unknown status."))}) from None
+    on_expert: list[ColumnElement[bool]] = []
     if title:
-        conds.append(Expert.title.like("%" + title.strip() + "%"))
+        on_expert.append(Expert.title.like("%" + title.strip() + "%"))
     if name:
-        conds.append(Expert.name.like(name.strip() + "%"))
-    return conds, prefix
+        on_expert.append(Expert.name.like(name.strip() + "%"))
+    return _Filters(prefix, (city or "").strip() or None, state, on_expert)
+
+
+def _expert_conds(f: _Filters) -> list[ColumnElement[bool]]:
+    """Conditions on `expert` alone (no specialty prefix)."""
+    conds = list(f.on_expert)
+    if f.city:
+        conds.append(Expert.home_region == f.city)
+    if f.status:
+        conds.append(Expert.status == f.status)
+    return conds
+
+
+def _specialty_rows(f: _Filters, *columns: Any) -> Select[Any]:
+    """`columns` over the specialty rows that match, read from the copied status and city.
+
+    The filter on status, city and code prefix is one range of an `expert_specialty` index; title
+    and name, when given, add a join with `expert`.
+    """
+    ES = ExpertSpecialty
+    stmt = select(*columns).select_from(ES)
+    if f.prefix:
+        stmt = stmt.where(prefix_match(ES.code, f.prefix))
+    if f.city:
+        stmt = stmt.where(ES.home_region == f.city)
+    if f.status:
+        stmt = stmt.where(ES.status == f.status)
+    if f.on_expert:
+        stmt = stmt.join(Expert, Expert.id == ES.expert_id).where(*f.on_expert)
+    return stmt
+
+
+# Above this many matches a page is read by walking experts in name order and probing their
+# specialties (dense matches: the first 20 come quickly); below it, the matching ids are collected
+# from the specialty index and sorted (sparse matches: walking would visit too many experts).
+WALK_ABOVE = 1000
 
 
 def search(session: Session, *, specialty: str | None = None, city: str | None = None, status: str | None = None,
            title: str | None = None, name: str | None = None, page: int = 1, per_page: int = PER_PAGE,
            with_counts: bool = True) -> SearchPage:
-    """Find experts by specialty prefix, city, status, title and name (name prefix)."""
-    conds, prefix = _filters(specialty, city, status, title, name)
+    """Find experts by specialty prefix, city, status, title and name (name prefix), sorted by name.
+
+    With a specialty prefix the figures come from the specialty rows and their copied status and
+    city (an index range, see `ExpertSpecialty`); without one, from `expert` directly. The total is
+    the sum of the counts per city (each expert has one city), so it costs no query of its own.
+    """
+    f = _filters(specialty, city, status, title, name)
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
-    base: Select[Any] = select(Expert.id).where(*conds)
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    ES = ExpertSpecialty
+    city_stmt: Select[str | None, int]
+    if f.prefix:
+        city_stmt = (_specialty_rows(f, ES.home_region, func.count(ES.expert_id.distinct()))
+                     .group_by(ES.home_region).order_by(ES.home_region))
+    else:
+        city_stmt = (select(Expert.home_region, func.count()).where(*_expert_conds(f))
+                     .group_by(Expert.home_region).order_by(Expert.home_region))
+    by_city = [(c or "", n) for c, n in session.execute(city_stmt)]
+    total = sum(n for _, n in by_city)
+    matching: ColumnElement[bool]
+    if not f.prefix:
+        matching = and_(true(), *_expert_conds(f))
+    elif total > WALK_ABOVE:
+        matching = and_(exists().where(ES.expert_id == Expert.id, prefix_match(ES.code, f.prefix)),
+                        *_expert_conds(f))
+    else:
+        matching = Expert.id.in_(_specialty_rows(f, ES.expert_id))
     items = list(session.execute(
-        select(Expert).where(*conds).options(selectinload(Expert.specialties))
-        .order_by(Expert.name, Expert.id).offset((page - 1) * per_page).limit(per_page)).scalars())
+        select(Expert).where(matching).options(selectinload(Expert.specialties))
+        .order_by(Expert.name, Expert.id).offset((page - 1) * per_page).limit(per_page)).scalars()) if total else []
     by_specialty: list[tuple[str, int]] = []
-    by_city: list[tuple[str, int]] = []
-    if with_counts:
-        spec_stmt = (select(ExpertSpecialty.code, func.count()).join(Expert, Expert.id == ExpertSpecialty.expert_id)
-                     .where(*conds))
-        if prefix:
-            spec_stmt = spec_stmt.where(prefix_match(ExpertSpecialty.code, prefix))
+    if with_counts and total:
         by_specialty = [(c, n) for c, n in session.execute(
-            spec_stmt.group_by(ExpertSpecialty.code).order_by(func.count().desc(), ExpertSpecialty.code).limit(30))]
-        by_city = [(c or "", n) for c, n in session.execute(
-            select(Expert.home_region, func.count()).where(*conds).group_by(Expert.home_region)
-            .order_by(Expert.home_region))]
-    return SearchPage(items, total, page, per_page, by_specialty, by_city)
+            _specialty_rows(f, ES.code, func.count()).group_by(ES.code)
+            .order_by(func.count().desc(), ES.code).limit(30))]
+    return SearchPage(items, total, page, per_page, by_specialty, by_city if with_counts else [])
