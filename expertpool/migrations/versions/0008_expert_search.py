@@ -1,7 +1,7 @@
 """Expert search: status and city copied onto expert_specialty, kept in sync by triggers, with indexes
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-25 18:54:14.398137
 
 Staff search filters by specialty prefix, city and status at once. With the two copied columns one
@@ -22,7 +22,7 @@ import expertpool.db
 
 
 revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
