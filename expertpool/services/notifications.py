@@ -154,13 +154,17 @@ def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delive
     message.attempts += 1
     message.last_error = None
     _release(message)
+    invitation = message.invitation
+    if invitation is not None:
+        # Lock the invitation before inserting the attempt: the attempt's foreign key takes a
+        # KEY SHARE lock on the invitation row, and two workers each holding one while asking for
+        # FOR UPDATE deadlock on PostgreSQL.
+        invitation = session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
+        assert invitation is not None
     invitations.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
                                channel=message.channel, now=now, outbox_id=message.id,
                                invitation_id=message.invitation_id, status=delivery.status)
-    invitation = message.invitation
     if invitation is not None:
-        invitation = session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
-        assert invitation is not None
         if message.kind is OutboxKind.INVITATION_CALL:
             invitation.call_attempts += 1
         if invitation.state is InvitationState.QUEUED:
