@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -58,8 +59,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            # The default pool keeps connections open between transactions: a new connection costs
-            # the PRAGMAs below and closing the last one checkpoints the WAL (about 5 ms each).
+            # A connection per transaction (about 5 ms: the PRAGMAs below, and a WAL checkpoint when
+            # the last one closes). A pool was faster, but threads that never return their session
+            # (background workers, test servers) exhausted it and starved the dispatcher.
+            poolclass=NullPool,
         )
 
         @event.listens_for(engine, "connect")
