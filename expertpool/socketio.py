@@ -15,6 +15,7 @@ from expertpool.services.rooms import (
     RegisteredReplacements,
     SessionIdentity,
     SmsCodeSender,
+    expert_phone_for_user,
 )
 
 
@@ -26,6 +27,8 @@ def init_socketio(app: Flask) -> SocketIO:
     """
     st = app.extensions["expertpool"]
     cfg = st.config
+    # Check-in codes go to the mobile on the expert's record; the panel's number is the fallback.
+    st.services.setdefault("phone_for_user", expert_phone_for_user)
     socketio = SocketIO(
         app,
         async_mode=cfg.socketio_async_mode,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from expertpool.db import Base, UTCDateTime, utcnow
@@ -40,7 +40,8 @@ class RoomParticipant(Base):
     participant_id: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
-    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The mobile for check-in codes, AES-GCM under the personal-data key (`room_participant:<id>:phone`).
+    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class RoomEventRow(Base):

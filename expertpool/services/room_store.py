@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, scoped_session
 from evaluation_room.errors import RoomNotFound, StaleState
 from evaluation_room.model import RoomEvent
 from expertpool.db import utcnow
+from expertpool.extensions import state as app_state
 from expertpool.models import (
     EvaluationSession,
     RoomChatMessage,
@@ -28,6 +29,7 @@ from expertpool.models import (
     User,
 )
 from expertpool.services import audit
+from expertpool.services.pii import PiiCipher
 
 AUDITED_EVENTS = frozenset({
     "room_scheduled", "opened", "check_in_started", "checked_in", "election_started",
@@ -106,12 +108,20 @@ def write_trail(
     """Append events, new participants and audit entries for ``state`` in the open transaction."""
     participants = state["participants"]
     if len(participants) != known_participants:
+        added = []
         for p in participants[known_participants:]:
-            session.add(RoomParticipant(
-                session_id=session_id, participant_id=p["participant_id"],
-                user_id=int(p["user_id"]), role=p["role"],
-                phone=(phones or {}).get(p["participant_id"]),
-            ))  # fmt: skip
+            row = RoomParticipant(session_id=session_id, participant_id=p["participant_id"],
+                                  user_id=int(p["user_id"]), role=p["role"])
+            session.add(row)
+            added.append(row)
+        if phones:
+            session.flush()  # the row ids bind the encrypted phones to their rows
+            cipher = PiiCipher.from_keys(app_state().keys)
+            for row in added:
+                phone = phones.get(row.participant_id)
+                if phone:
+                    row.phone_encrypted = cipher.encrypt(phone, table="room_participant", row_id=row.id,
+                                                         column="phone")
         session.execute(
             update(EvaluationSession)
             .where(EvaluationSession.id == session_id)

@@ -35,6 +35,7 @@ from expertpool.extensions import state
 from expertpool.models import EvaluationSession, RoomParticipant, User
 from expertpool.models import Role as UserRole
 from expertpool.services import demo, users
+from expertpool.services.pii import PiiCipher
 from expertpool.services.room_store import dumps, write_trail
 from notify.base import NotificationError
 from notify.console import ConsoleNotifier
@@ -301,12 +302,15 @@ class SmsCodeSender:
         lookup = state().services.get("phone_for_user")
         phone = lookup(int(member.user_id)) if lookup else None
         if not phone:
-            phone = db.execute(
-                select(RoomParticipant.phone).where(
+            row = db.execute(
+                select(RoomParticipant.id, RoomParticipant.phone_encrypted).where(
                     RoomParticipant.session_id == session_id,
                     RoomParticipant.participant_id == member.participant_id,
                 )
-            ).scalar_one_or_none()
+            ).one_or_none()
+            if row is not None and row.phone_encrypted is not None:
+                phone = PiiCipher.from_keys(state().keys).decrypt(
+                    row.phone_encrypted, table="room_participant", row_id=row.id, column="phone")
         return phone or None
 
 
@@ -401,3 +405,16 @@ def demo_session(session: Session, seed: int, options: dict[str, int]) -> str:
 
 if all(step is not demo_session for _, step in demo.EXTRA_STEPS):
     demo.EXTRA_STEPS.append(("evaluation session", demo_session))
+
+
+def expert_phone_for_user(user_id: int) -> str | None:
+    """The mobile on an expert's record (decrypted), for check-in codes; None for other users."""
+    from expertpool.models import Expert
+    from expertpool.services import experts
+
+    st = state()
+    db = st.sessions()
+    expert = db.execute(select(Expert).where(Expert.user_id == user_id)).scalar_one_or_none()
+    if expert is None or expert.phone_enc is None:
+        return None
+    return experts.clear_pii(expert, PiiCipher.from_keys(st.keys)).get("phone") or None

@@ -24,9 +24,11 @@ PAGE_ERRORS: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def e2e_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Flask]:
+def e2e_app(tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask) -> Iterator[Flask]:
     """An app of its own (no Socket.IO test client has touched its server)."""
-    app = build_app(make_test_config(tmp_path_factory.mktemp("e2e"), database_url))
+    # Every process of a deployment shares the key files (personal data is encrypted with them).
+    app = build_app(make_test_config(tmp_path_factory.mktemp("e2e"), database_url,
+                                     key_dir=str(_app.extensions["expertpool"].config.keys_path)))
     yield app
     app.extensions["expertpool"].engine.dispose()
 

@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('participant_id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('phone_encrypted', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['evaluation_session.id'], name=op.f('fk_room_participant_session_id_evaluation_session')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_room_participant_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_room_participant')),

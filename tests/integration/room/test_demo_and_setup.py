@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -28,3 +29,18 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
     state = json.loads(row.state)
     assert state["phase"] == "scheduled" and len(state["bids"]) == 3 and state["form"] is not None
     assert sorted(p["role"] for p in state["participants"]).count("expert") == 4
+
+
+def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(app: Flask, committee: Any) -> None:
+    from sqlalchemy import text
+
+    from expertpool.services import rooms
+
+    with app.extensions["expertpool"].engine.connect() as conn:
+        raw = conn.execute(text("SELECT * FROM room_participant")).all()
+    dump = repr(raw).encode() + b"".join(v for row in raw for v in row if isinstance(v, bytes | memoryview))
+    assert b"13800000001" not in dump and "13800000001" not in repr(raw)
+    committee.ok("h_gz", "phase", action="open")
+    committee.ok("h_gz", "phase", action="start_check_in")
+    committee.ok("e2", "request_code")
+    assert rooms.notifier_of_app().entries()[-1].to == "+8613800000001"

@@ -17,13 +17,15 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Flask]:
+def live_app(tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask) -> Iterator[Flask]:
     """A second app on the same database that no Socket.IO test client ever touched.
 
     Flask-SocketIO's test client replaces the server's packet sending for good, so real
     clients need a server of their own.
     """
-    app = build_app(make_test_config(tmp_path_factory.mktemp("live"), database_url))
+    # Every process of a deployment shares the key files (personal data is encrypted with them).
+    app = build_app(make_test_config(tmp_path_factory.mktemp("live"), database_url,
+                                     key_dir=str(_app.extensions["expertpool"].config.keys_path)))
     yield app
     app.extensions["expertpool"].engine.dispose()
 
