@@ -13,9 +13,8 @@ import gc
 import json
 import re
 import secrets
-import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import draw
-from draw.cjson import dumps_checked
 from expertpool.config import Config
 from expertpool.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from expertpool.keys import KeyStore
@@ -46,7 +44,12 @@ from expertpool.models import (
 )
 from expertpool.services import audit, draw_ledger, draw_requests, projects, sealing, users
 from expertpool.services.draw_rules import cst_date, timing_errors
-from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
+from expertpool.services.draw_snapshot import (
+    SnapshotWindow,
+    build_candidates,
+    dump_snapshot,
+    load_snapshot_bytes,
+)
 from expertpool.services.terminals import check_terminal_for
 from expertpool.services.texts import msg
 
@@ -226,14 +229,9 @@ def _check_operator(actor: User, terminal: Terminal, project: Project) -> None:
         raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
 
 
-def _snapshot_bytes(pool: Sequence[draw.Candidate]) -> bytes:
-    views = [c.canonical_view() for c in sorted(pool, key=lambda c: c.id)]
-    return zlib.compress(dumps_checked(views), 6)
-
-
 def load_snapshot(d: Draw) -> tuple[draw.Candidate, ...]:
     """The stored candidate snapshot of a draw."""
-    return draw.candidates_from_json(json.loads(zlib.decompress(d.snapshot)))
+    return load_snapshot_bytes(d.snapshot)
 
 
 def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_id: int, keys: KeyStore,
@@ -270,7 +268,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
             session.commit()
             raise Conflict(msg(_l("Not enough eligible experts: %(m)s", m=exc.message)),
                            code="insufficient_pool") from None
-        snapshot = _snapshot_bytes(pool)
+        snapshot = dump_snapshot(pool)
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
     commit_json = draw.canonical_json(prepared.commit.to_json()).decode("utf-8")
     d = Draw(draw_id=draw_id, request_id=req.id, project_id=project.id, status=DrawStatus.COMMITTED,
