@@ -80,3 +80,25 @@ def test_an_appointed_expert_is_not_booked_twice_at_the_same_time(setup: Setup) 
                             note="", now=NOW)
     assert err.value.code == "expert_booked"
     assert appointments.appointments_for(setup.session, other.id)[0].status is AppointmentStatus.REQUESTED
+
+
+def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_page(setup: Setup) -> None:
+    from tests.conftest import csrf_token, login_client
+
+    (expert_id,) = add_experts(setup.app, 1)
+    staff = login_client(setup.app.test_client(), setup.operator)
+    url = f"/projects/{setup.project_id}/appointments"
+    assert "appointments-link" in staff.get(f"/projects/{setup.project_id}").get_data(as_text=True)
+    refused = staff.post(url, data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": "短"})
+    assert refused.status_code == 422 and "书面理由" in refused.get_data(as_text=True)
+    done = staff.post(url, data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": REASON})
+    assert done.status_code == 302
+    (row,) = appointments.appointments_for(setup.session, setup.project_id)
+    supervisor = login_client(setup.app.test_client(), setup.supervisor)
+    page = supervisor.get(url).get_data(as_text=True)
+    assert REASON in page and "非抽取" in page
+    decided = supervisor.post(f"/appointments/{row.id}/decide",
+                              data={"csrf_token": csrf_token(supervisor, url), "decision": "approve", "note": "同意"})
+    assert decided.status_code == 302
+    setup.session.expire_all()
+    assert appointments.appointments_for(setup.session, setup.project_id)[0].status is AppointmentStatus.APPROVED
