@@ -9,13 +9,10 @@ names before the session opens. Invitations, replacements (§9) and seats are in
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,24 +46,13 @@ from expertpool.services.draw_snapshot import (
     build_candidates,
     dump_snapshot,
     load_snapshot_bytes,
+    no_gc,
 )
 from expertpool.services.terminals import check_terminal_for
 from expertpool.services.texts import msg
 
 WITNESS = re.compile(r"[0-9]{6,64}")
 OPENING_LEAD = timedelta(minutes=30)  # the session may be opened this long before the evaluation starts
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Large pools build millions of small objects; the cycle collector only slows that down."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # Reading a draw ------------------------------------------------------------------------------------
@@ -163,7 +149,7 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     doc = draw_requests.engine_request(req, draw_id="preview",
                                        excluded_experts=sorted(invited_for_project(session, req.project_id)))
     request = draw.DrawRequest.from_json(doc)
-    with _no_gc():
+    with no_gc():
         pool = build_candidates(session, _window(req, config, now))
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
@@ -257,7 +243,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
-    with _no_gc():
+    with no_gc():
         pool = build_candidates(session, _window(req, config, now))
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
@@ -437,7 +423,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
     key_id, signer = keys.draw_signing_key()
     witnesses = witnesses_in_order(d)
     try:
-        with _no_gc():
+        with no_gc():
             request = draw.DrawRequest.from_json(json.loads(d.request_json))
             commit = draw.Commit.from_json(json.loads(d.commit_json))
             pool = load_snapshot(d)
@@ -546,7 +532,7 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     d = get_draw(session, draw_id)
     if d.status is not DrawStatus.OPENED:
         raise Conflict(msg(_l("The transcript is released only after the session opens.")), code="not_opened")
-    with _no_gc():
+    with no_gc():
         t = draw.Transcript(
             request=draw.DrawRequest.from_json(json.loads(d.request_json)), candidates=load_snapshot(d),
             secret=open_secret(d, keys), commit=draw.Commit.from_json(json.loads(d.commit_json)),
