@@ -1,22 +1,29 @@
 """Benchmark: candidate snapshot, prepare (snapshot + commitment) and draw on a large pool.
 
-Usage: python bench/draw_snapshot_bench.py --experts 100000 [--database-url postgresql+psycopg://...]
-Creates a scratch database (PostgreSQL) or file (SQLite), bulk-loads experts with specialties,
-employments, avoidances and leave, then times each step over a few repetitions.
+Usage: PYTHONPATH=. python bench/draw_snapshot_bench.py --experts 100000 --draws 20 --concurrent 20 \
+           [--database-url postgresql+psycopg://...]
+Creates a scratch database (PostgreSQL) or file (SQLite), bulk-loads experts with phones,
+specialties, employments, avoidances and leave, then times snapshot, prepare and draw over
+`--draws` sequential draws (p50/p95), and `--concurrent` complete draws started at once in
+threads (draws per minute).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import itertools
+import os
 import random
-import statistics
 import tempfile
+import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
 
 from expertpool.models import (
     Centre,
@@ -28,7 +35,9 @@ from expertpool.models import (
     Specialty,
 )
 from expertpool.services.draw_rules import CST, DrawRules
+from expertpool.services.pii import PiiCipher
 from tests.conftest import (
+    PASSWORD,
     build_app,
     create_scratch_postgres,
     drop_scratch_postgres,
@@ -39,8 +48,8 @@ from tests.integration.projects.conftest import credit_code, project_payload
 NOW = datetime(2026, 6, 3, 9, 0, tzinfo=CST)
 
 
-def load(session: object, n: int) -> None:
-    """Bulk-insert n active experts with 1-3 specialties, one past employment, some avoidance and leave."""
+def load(session: object, n: int, cipher: PiiCipher) -> None:
+    """Bulk-insert n active experts with a phone, 1-3 specialties, one past employment, some avoidance and leave."""
     rng = random.Random(7)
     codes = [c for c in session.execute(select(Specialty.code).where(Specialty.code.like("A01%"))).scalars()  # type: ignore[attr-defined]
              if len(c) >= 5]
@@ -48,7 +57,8 @@ def load(session: object, n: int) -> None:
     experts, specs, jobs, avoid, leave = [], [], [], [], []
     for i in range(1, n + 1):
         experts.append({"id": i, "name": f"专家{i}", "status": "active", "home_region": rng.choice(regions),
-                        "employer_code": credit_code(1000 + i % 5000), "employer_name": "x", "version": 1})
+                        "employer_code": credit_code(1000 + i % 5000), "employer_name": "x", "version": 1,
+                        "phone_enc": cipher.encrypt(f"+86139{i:08d}", table="expert", row_id=i, column="phone")})
         for code in rng.sample(codes, rng.randint(1, 3)):
             specs.append({"expert_id": i, "code": code})
         jobs.append({"expert_id": i, "org_code": credit_code(20000 + i % 7000), "org_name": "x",
@@ -65,15 +75,87 @@ def load(session: object, n: int) -> None:
     session.commit()  # type: ignore[attr-defined]
 
 
+def percentile(xs: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation between the sorted values."""
+    ys = sorted(xs)
+    k = (len(ys) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ys) - 1)
+    return ys[lo] + (ys[hi] - ys[lo]) * (k - lo)
+
+
+def summary(name: str, xs: list[float]) -> str:
+    """One line: p50, p95 and max of a list of durations."""
+    return (f"{name}: p50 {percentile(xs, 50):.2f} s, p95 {percentile(xs, 95):.2f} s, max {max(xs):.2f} s "
+            f"over {len(xs)}")
+
+
+class Bench:
+    """The app, the people and the terminal of one benchmark run, and one timed draw."""
+
+    def __init__(self, app: Any) -> None:
+        from expertpool.services import terminals, users, venues
+
+        self.app = app
+        self.st = app.extensions["expertpool"]
+        s = self.st.sessions()
+        self.operator_id = users.create_user(s, actor="b", username="operator1", display_name="o",
+                                             password=PASSWORD, role="centre_staff", centre_code="440100").id
+        users.create_user(s, actor="b", username="supervisor1", display_name="s", password=PASSWORD,
+                          role="supervisor", centre_code=None)
+        self.centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
+        venues.create_venue(s, actor="b", centre_code="440100", name="大厅", seats=20)
+        self.terminal_id = terminals.register_terminal(s, actor="b", centre_code="440100", name="T")[1].id
+        self.counter = itertools.count(1)
+
+    def one_draw(self) -> tuple[float, float]:
+        """Request, prepare, witness and draw one project (in this thread's session); returns (prepare, draw) s."""
+        from expertpool.models import Terminal, User
+        from expertpool.services import draw_requests, draws, projects
+
+        st = self.st
+        s = st.sessions()
+        n = next(self.counter)
+        op = s.get(User, self.operator_id)
+        term = s.get(Terminal, self.terminal_id)
+        p = projects.create_project(s, actor="b", owner_centre_id=self.centre_id,
+                                    data=project_payload(code=f"B-{n}"), now=NOW)
+        projects.add_bidder(s, actor="b", project_id=p.id, credit_code=credit_code(20001), name="b")
+        projects.mark_ready(s, actor="b", project_id=p.id)
+        req = draw_requests.create_draw_request(
+            s, actor=op, terminal=term, project_id=p.id, rules=DrawRules.from_config(st.config), now=NOW,
+            data={"groups": [{"specialties": ["A01"], "count": 5, "backups": 5}], "distinct_employers": True})
+        t = time.perf_counter()
+        d = draws.prepare_draw(s, actor=op, terminal=term, request_id=req.id, keys=st.keys, config=st.config, now=NOW)
+        prepare = time.perf_counter() - t
+        draws.witness_operator(s, draw_id=d.draw_id, actor=op, terminal=term, digits=f"{n:06d}1", now=NOW)
+        draws.witness_supervisor(s, draw_id=d.draw_id, terminal=term, username="supervisor1", password=PASSWORD,
+                                 digits=f"{n:06d}2", now=NOW)
+        t = time.perf_counter()
+        d = draws.run_draw(s, draw_id=d.draw_id, actor=op, terminal=term, keys=st.keys, config=st.config, now=NOW)
+        run = time.perf_counter() - t
+        assert d.status.value == "sealed", d.reason
+        return prepare, run
+
+    def in_thread(self, out: list[tuple[float, float]], errors: list[BaseException]) -> None:
+        """One draw in a worker thread with its own app context and session."""
+        with self.app.app_context():
+            try:
+                out.append(self.one_draw())
+            except BaseException as exc:  # reported by the caller
+                errors.append(exc)
+            finally:
+                self.st.sessions.remove()
+
+
 def main() -> None:
     """Run the benchmark and print one line per measure."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--experts", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--draws", type=int, default=20, help="sequential draws timed one by one")
+    parser.add_argument("--concurrent", type=int, default=20, help="draws started at once in threads (0: skip)")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    from expertpool.models import Terminal, User  # noqa: F401  (models registered)
-    from expertpool.services import draw_requests, draws, projects, terminals, users
     from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
 
     base = args.database_url
@@ -85,43 +167,46 @@ def main() -> None:
             st = app.extensions["expertpool"]
             s = st.sessions()
             t0 = time.perf_counter()
-            load(s, args.experts)
-            print(f"load {args.experts} experts: {time.perf_counter() - t0:.1f} s")
+            load(s, args.experts, PiiCipher.from_keys(st.keys))
+            print(f"database {make_url(url).get_backend_name()}; load {args.experts} experts: "
+                  f"{time.perf_counter() - t0:.1f} s")
             gc.freeze()
-            op = users.create_user(s, actor="b", username="operator1", display_name="o", password="password-123",
-                                   role="centre_staff", centre_code="440100")
-            users.create_user(s, actor="b", username="supervisor1", display_name="s", password="password-123",
-                              role="supervisor", centre_code=None)
-            centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
-            _tok, term = terminals.register_terminal(s, actor="b", centre_code="440100", name="T")
+            bench = Bench(app)
             window = SnapshotWindow(starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=2, hours=4),
                                     now_at=NOW, lookback_years=3, frequency_window_days=90)
+            print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             snap, prep, run = [], [], []
-            for r in range(args.repeat):
+            for _ in range(args.draws):
                 t = time.perf_counter()
                 build_candidates(s, window)
+                s.commit()
                 snap.append(time.perf_counter() - t)
-                p = projects.create_project(s, actor="b", owner_centre_id=centre_id,
-                                            data=project_payload(code=f"B-{r}"), now=NOW)
-                projects.add_bidder(s, actor="b", project_id=p.id, credit_code=credit_code(20001), name="b")
-                projects.mark_ready(s, actor="b", project_id=p.id)
-                req = draw_requests.create_draw_request(
-                    s, actor=op, terminal=term, project_id=p.id, rules=DrawRules.from_config(st.config), now=NOW,
-                    data={"groups": [{"specialties": ["A01"], "count": 5, "backups": 5}], "distinct_employers": True})
+                p, r = bench.one_draw()
+                prep.append(p)
+                run.append(r)
+            print(summary("snapshot (7 queries -> candidates)", snap))
+            print(summary("prepare (snapshot + commitment + seal + ledger)", prep))
+            print(summary("draw (last witness -> sealed record + invitations)", run))
+            print(f"load average after the sequential draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            if args.concurrent:
+                st.sessions.remove()
+                out: list[tuple[float, float]] = []
+                errors: list[BaseException] = []
+                threads = [threading.Thread(target=bench.in_thread, args=(out, errors))
+                           for _ in range(args.concurrent)]
                 t = time.perf_counter()
-                d = draws.prepare_draw(s, actor=op, terminal=term, request_id=req.id, keys=st.keys,
-                                       config=st.config, now=NOW)
-                prep.append(time.perf_counter() - t)
-                draws.witness_operator(s, draw_id=d.draw_id, actor=op, terminal=term, digits="123456", now=NOW)
-                draws.witness_supervisor(s, draw_id=d.draw_id, terminal=term, username="supervisor1",
-                                         password="password-123", digits="654321", now=NOW)
-                t = time.perf_counter()
-                d = draws.run_draw(s, draw_id=d.draw_id, actor=op, terminal=term, keys=st.keys, config=st.config,
-                                   now=NOW)
-                run.append(time.perf_counter() - t)
-                assert d.status.value == "sealed", d.reason
-            for name, xs in (("snapshot", snap), ("prepare (snapshot+commit)", prep), ("draw (seal+invite)", run)):
-                print(f"{name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s over {len(xs)}")
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+                wall = time.perf_counter() - t
+                if errors:
+                    raise errors[0]
+                print(f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): {wall:.1f} s, "
+                      f"{len(out) / wall * 60:.1f} draws per minute")
+                print(summary("  prepare under that load", [p for p, _ in out]))
+                print(summary("  draw under that load", [r for _, r in out]))
+                print(f"load average after the concurrent draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             st.sessions.remove()
             st.engine.dispose()
     finally:

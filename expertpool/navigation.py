@@ -33,6 +33,7 @@ MENU: list[MenuItem] = [
              "expert_search"),
     MenuItem("projects.project_list", _l("Projects"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "projects"),
     MenuItem("projects.terminal_enrol", _l("Draw terminal"), frozenset({R.CENTRE_STAFF}), "terminal"),
+    MenuItem("draws.draw_list", _l("Draws"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR}), "draws"),
     MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
     MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),

@@ -1,6 +1,7 @@
 """All models, imported so that the metadata is complete for Alembic."""
 
 from expertpool.db import Base
+from expertpool.models.appointment import Appointment, AppointmentStatus
 from expertpool.models.audit import AuditEntry, AuditHead
 from expertpool.models.draw import (
     DrawGroup,
@@ -56,6 +57,8 @@ from expertpool.models.user import ApiToken, Centre, Role, User
 __all__ = [
     "ApiToken",
     "ApplicationVersion",
+    "Appointment",
+    "AppointmentStatus",
     "AuditEntry",
     "AuditHead",
     "AvoidanceKind",

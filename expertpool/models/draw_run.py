@@ -76,7 +76,7 @@ class Draw(Base):
     supervisor_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     request_json: Mapped[str] = mapped_column(Text)  # the draw-v1 request, canonical JSON
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib(cjson(candidates sorted by id))
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib(JSON candidate rows): draw_snapshot.dump_snapshot
     commit_json: Mapped[str] = mapped_column(Text)
     commit_signature: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(32))

@@ -1,4 +1,4 @@
-"""Draw pages at the terminal: preview, prepare, witnesses, draw, abandon, opening, panel, transcript."""
+"""Draw pages at the terminal: preview, prepare, witnesses, draw, abandon, opening, panel, transcript; appointments."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 
 import draw
 from expertpool.access import actor_label, require_centre, require_user, roles
-from expertpool.errors import AppError, Forbidden
+from expertpool.errors import AppError, Forbidden, NotFound
 from expertpool.extensions import config, db, state
 from expertpool.models import Draw, DrawRequestStatus, DrawStatus, Project, Role
 from expertpool.routes.projects import now, terminal_of_request
+from expertpool.services import appointments as appointments_service
 from expertpool.services import draw_requests, draws, panels
 
 bp = Blueprint("draws", __name__)
@@ -174,3 +175,45 @@ def transcript(draw_id: str) -> Response:
     doc = draws.transcript(db(), draw_id=d.draw_id, actor=actor_label(), keys=state().keys)
     return Response(draw.canonical_json(doc), mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename={d.draw_id}.json"})
+
+
+# Special projects: direct appointment (not drawn) ------------------------------------------------
+
+@bp.route("/projects/<int:project_id>/appointments", methods=["GET", "POST"])
+@roles(Role.CENTRE_STAFF, Role.SUPERVISOR)
+def appointments(project_id: int) -> Any:
+    """A special project's directly appointed experts: staff record them with a reason, supervisors decide."""
+    project = db().get(Project, project_id)
+    if project is None:
+        raise NotFound()
+    user = require_user()
+    require_centre(user, project.owner_centre_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            expert_id = int(request.form.get("expert_id", "") or "0")
+        except ValueError:
+            expert_id = 0
+        try:
+            appointments_service.request_appointment(db(), actor=user, project_id=project.id, expert_id=expert_id,
+                                                     reason=request.form.get("reason", ""), now=now())
+        except AppError as exc:
+            db().rollback()
+            errors = exc.fields or {"form": exc.message}
+        else:
+            flash(_("The appointment is recorded and waits for a supervisor's approval."), "success")
+            return redirect(url_for("draws.appointments", project_id=project.id))
+    rows = appointments_service.appointments_for(db(), project.id)
+    return render_template("draws/appointments.html", project=project, rows=rows, errors=errors, form=request.form,
+                           role=user.role), (422 if errors else 200)
+
+
+@bp.route("/appointments/<int:appointment_id>/decide", methods=["POST"])
+@roles(Role.SUPERVISOR)
+def appointment_decide(appointment_id: int) -> Any:
+    """A supervisor approves or refuses a direct appointment."""
+    row = appointments_service.decide(db(), actor=require_user(), appointment_id=appointment_id,
+                                      approve=request.form.get("decision") == "approve",
+                                      note=request.form.get("note", ""), now=now())
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("draws.appointments", project_id=row.project_id))

@@ -61,6 +61,9 @@ def _register_project_step() -> None:
     from expertpool.services import demo_projects
 
     EXTRA_STEPS.append(("projects", demo_projects.run_step))
+    from expertpool.services import demo_draws
+
+    EXTRA_STEPS.append(("draws", demo_draws.run_step))
 
 
 _register_project_step()

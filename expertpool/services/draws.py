@@ -9,14 +9,10 @@ names before the session opens. Invitations, replacements (§9) and seats are in
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import secrets
-import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import draw
-from draw.cjson import dumps_checked
 from expertpool.config import Config
 from expertpool.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from expertpool.keys import KeyStore
@@ -46,24 +41,18 @@ from expertpool.models import (
 )
 from expertpool.services import audit, draw_ledger, draw_requests, projects, sealing, users
 from expertpool.services.draw_rules import cst_date, timing_errors
-from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
+from expertpool.services.draw_snapshot import (
+    SnapshotWindow,
+    build_candidates,
+    dump_snapshot,
+    load_snapshot_bytes,
+    no_gc,
+)
 from expertpool.services.terminals import check_terminal_for
 from expertpool.services.texts import msg
 
 WITNESS = re.compile(r"[0-9]{6,64}")
 OPENING_LEAD = timedelta(minutes=30)  # the session may be opened this long before the evaluation starts
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Large pools build millions of small objects; the cycle collector only slows that down."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # Reading a draw ------------------------------------------------------------------------------------
@@ -160,7 +149,7 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     doc = draw_requests.engine_request(req, draw_id="preview",
                                        excluded_experts=sorted(invited_for_project(session, req.project_id)))
     request = draw.DrawRequest.from_json(doc)
-    with _no_gc():
+    with no_gc():
         pool = build_candidates(session, _window(req, config, now))
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
@@ -226,14 +215,9 @@ def _check_operator(actor: User, terminal: Terminal, project: Project) -> None:
         raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
 
 
-def _snapshot_bytes(pool: Sequence[draw.Candidate]) -> bytes:
-    views = [c.canonical_view() for c in sorted(pool, key=lambda c: c.id)]
-    return zlib.compress(dumps_checked(views), 6)
-
-
 def load_snapshot(d: Draw) -> tuple[draw.Candidate, ...]:
     """The stored candidate snapshot of a draw."""
-    return draw.candidates_from_json(json.loads(zlib.decompress(d.snapshot)))
+    return load_snapshot_bytes(d.snapshot)
 
 
 def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_id: int, keys: KeyStore,
@@ -259,7 +243,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
-    with _no_gc():
+    with no_gc():
         pool = build_candidates(session, _window(req, config, now))
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
@@ -270,7 +254,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
             session.commit()
             raise Conflict(msg(_l("Not enough eligible experts: %(m)s", m=exc.message)),
                            code="insufficient_pool") from None
-        snapshot = _snapshot_bytes(pool)
+        snapshot = dump_snapshot(pool)
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
     commit_json = draw.canonical_json(prepared.commit.to_json()).decode("utf-8")
     d = Draw(draw_id=draw_id, request_id=req.id, project_id=project.id, status=DrawStatus.COMMITTED,
@@ -439,7 +423,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
     key_id, signer = keys.draw_signing_key()
     witnesses = witnesses_in_order(d)
     try:
-        with _no_gc():
+        with no_gc():
             request = draw.DrawRequest.from_json(json.loads(d.request_json))
             commit = draw.Commit.from_json(json.loads(d.commit_json))
             pool = load_snapshot(d)
@@ -548,7 +532,7 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     d = get_draw(session, draw_id)
     if d.status is not DrawStatus.OPENED:
         raise Conflict(msg(_l("The transcript is released only after the session opens.")), code="not_opened")
-    with _no_gc():
+    with no_gc():
         t = draw.Transcript(
             request=draw.DrawRequest.from_json(json.loads(d.request_json)), candidates=load_snapshot(d),
             secret=open_secret(d, keys), commit=draw.Commit.from_json(json.loads(d.commit_json)),

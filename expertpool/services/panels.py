@@ -10,7 +10,6 @@ opening: supervisors see everyone, a centre's staff only the experts seated at t
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -173,7 +172,9 @@ def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequest, *
 
 def _employers(d: Draw) -> dict[str, str]:
     """Employers from the committed snapshot (the data the draw used)."""
-    return {c["id"]: c["employer"] for c in json.loads(zlib.decompress(d.snapshot))}
+    from expertpool.services.draw_snapshot import employers_in_snapshot
+
+    return employers_in_snapshot(d.snapshot)
 
 
 def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, employers: Mapping[str, str],

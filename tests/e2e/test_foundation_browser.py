@@ -13,20 +13,21 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 MENUS = {
     "expert": ["home", "rooms", "specialties", "my_application", "my_leave"],
     "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search"],
-    "centre_staff": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "terminal", "invitations"],
-    "supervisor": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "invitations", "audit"],
+    "centre_staff": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "terminal", "draws",
+                     "invitations"],
+    "supervisor": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "draws", "invitations", "audit"],
     "admin": ["home", "rooms", "specialties", "centres", "review_queue", "expert_search", "projects", "terminals", "venues",
               "users", "invitations", "outbox", "audit"],
 }
 ZH = {"home": "首页", "rooms": "评标会议", "specialties": "专业分类", "centres": "交易中心", "users": "用户", "audit": "审计日志",
       "my_application": "我的申请", "my_leave": "我的请假", "review_queue": "待审申请", "expert_search": "专家查询",
       "projects": "项目", "terminal": "抽取终端", "terminals": "终端管理", "venues": "评标场地",
-      "invitations": "专家邀请", "outbox": "发件箱"}
+      "invitations": "专家邀请", "outbox": "发件箱", "draws": "抽取记录"}
 EN = {"home": "Home", "rooms": "Evaluation sessions", "specialties": "Specialties", "centres": "Trading centres", "users": "Users",
       "audit": "Audit trail", "my_application": "My application", "my_leave": "My leave",
       "review_queue": "Review queue", "expert_search": "Expert search", "projects": "Projects",
       "terminal": "Draw terminal", "terminals": "Terminals", "venues": "Venues", "invitations": "Invitations",
-      "outbox": "Outbox"}
+      "outbox": "Outbox", "draws": "Draws"}
 
 
 def _log_in(page: Any, base: str, username: str) -> None:

@@ -103,6 +103,8 @@ EXPECTED: dict[str, set[str]] = {
     "draws.open_session": {CS},
     "draws.panel": {CS, SV},
     "draws.transcript": {SV, AD},
+    "draws.appointments": {CS, SV},
+    "draws.appointment_decide": {SV},
     # Provider callbacks are @public but answer 403 to any request without a valid Twilio
     # signature, so here (unsigned) every role is refused.
     "webhooks.voice": set(),

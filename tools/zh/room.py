@@ -27,7 +27,7 @@ T = {
 "You are checked in.": "您已签到。", "Vote": "投票", "You have voted.": "您已投票。", "Score sheet": "评分表",
 "Bidder": "投标人", "Objective (computed)": "客观分（系统计算）", "Submit my scores": "提交我的评分", "Your sheet is submitted.": "您的评分已提交。", "Deviation flags": "偏离标记",
 "Score": "分数", "Mean": "均值", "Deviation %": "偏离 %", "Explanation": "书面说明", "Explain": "提交说明",
-"New value": "新分数", "Note": "说明", "Revise": "修改", "Results": "汇总结果", "Total": "总分",
+"New value": "新分数", "Revise": "修改", "Results": "汇总结果", "Total": "总分",
 "Candidates": "推荐中标候选人", "Amend a score": "更正分数", "Item": "评分项", "Sign the report": "签署评标报告",
 "Agree": "同意", "Dissent": "不同意", "Reasons": "理由", "Digest": "摘要", "Host console": "主持人控制台",
 "Bids": "开标记录", "Set bids": "录入开标记录",

@@ -121,16 +121,19 @@ class Setup:
         return self.run(d.draw_id)
 
 
-def make_setup(app: Flask, make_user: Callable[..., Any], *, seats: int = 20) -> Setup:
+def make_setup(app: Flask, make_user: Callable[..., Any], *, seats: int = 20, now: datetime = NOW,
+               evaluation: datetime = EVALUATION) -> Setup:
     """Build a ready Guangzhou project with two bidders, a venue with seats, a terminal and the people."""
     session = app.extensions["expertpool"].sessions()
-    clock = Clock(NOW)
+    clock = Clock(now)
     app.extensions["expertpool"].services["clock"] = clock
     operator = make_user(role="centre_staff", centre="440100")
     supervisor = make_user(role="supervisor")
     centre_id = session.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
     project = projects.create_project(session, actor="test", owner_centre_id=centre_id,
-                                      data=project_payload(main_centre="440100"), now=NOW)
+                                      data=project_payload(main_centre="440100",
+                                                           evaluation_start=f"{evaluation.astimezone(CST):%Y-%m-%dT%H:%M}"),
+                                      now=now)
     for code in BIDDERS:
         projects.add_bidder(session, actor="test", project_id=project.id, credit_code=code, name="投标人")
     projects.mark_ready(session, actor="test", project_id=project.id)
