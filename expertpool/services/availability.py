@@ -45,6 +45,8 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
         raise ValidationFailed(fields={"end_on": str(_l("The end lies before the start."))})
     if end_on < today:
         raise ValidationFailed(fields={"end_on": str(_l("The period is already over."))})
+    # One declaration at a time per expert, so two overlapping requests cannot both pass the check.
+    session.execute(select(Expert.id).where(Expert.id == expert.id).with_for_update())
     overlap = session.execute(select(ExpertLeave).where(
         ExpertLeave.expert_id == expert.id, ExpertLeave.start_on <= end_on, ExpertLeave.end_on >= start_on)).first()
     if overlap is not None:

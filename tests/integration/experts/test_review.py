@@ -217,3 +217,26 @@ def test_a_returned_application_resubmitted_twice_at_once_is_submitted_once(any_
     assert sorted(type(r).__name__ for r in results) in (["Conflict", "ExpertStatus"],
                                                           ["ExpertStatus", "IllegalTransition"]), results
     assert [v.number for v in experts.versions(any_app.extensions["expertpool"].sessions(), expert_id)] == [1, 2]
+
+
+def test_two_overlapping_leave_requests_at_once_store_one_period(any_app: Flask) -> None:
+    from datetime import timedelta
+
+    from expertpool.models import ExpertLeave
+    from expertpool.services import availability
+
+    user, expert_id, (r1,), _ = _setup(any_app, 1)
+    session = any_app.extensions["expertpool"].sessions()
+    review.decide(session, reviewer=session.get(User, r1), expert_id=expert_id, decision="approve", opinion="同意")
+    any_app.extensions["expertpool"].sessions.remove()
+    start = utcnow().date() + timedelta(days=10)
+
+    def declare(days: int) -> Callable[[Any], Any]:
+        return lambda s: availability.declare_leave(s, actor=s.get(User, user.id), expert_id=expert_id,
+                                                    start_on=start, end_on=start + timedelta(days=days)).id
+
+    results = _race(any_app, [declare(3), declare(5)])
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert sum(isinstance(r, ValidationFailed) for r in results) == 1, results
+    session = any_app.extensions["expertpool"].sessions()
+    assert len(session.execute(select(ExpertLeave).where(ExpertLeave.expert_id == expert_id)).all()) == 1
