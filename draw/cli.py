@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse arguments, run the command, map errors to one line and an exit code."""
     args = build_parser().parse_args(argv)
     # A one-shot process building millions of acyclic objects: the cyclic collector would
-    # rescan them repeatedly for nothing (see docs/benchmarks-draw.md).
+    # rescan them repeatedly for nothing (see docs/benchmarks.md).
     gc.disable()
     try:
         code: int = args.handler(args)
