@@ -8,6 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 import evaluation_room
+from expertpool.services.room_conflicts import ProjectConflictChecker
 from expertpool.services.room_store import SqlChatLog, SqlRoomStore
 from expertpool.services.rooms import (
     PasswordAuthenticator,
@@ -29,6 +30,8 @@ def init_socketio(app: Flask) -> SocketIO:
     cfg = st.config
     # Check-in codes go to the mobile on the expert's record; the panel's number is the fallback.
     st.services.setdefault("phone_for_user", expert_phone_for_user)
+    # The conflict check runs again at check-in against current records.
+    st.services.setdefault("room_conflicts", ProjectConflictChecker())
     socketio = SocketIO(
         app,
         async_mode=cfg.socketio_async_mode,
