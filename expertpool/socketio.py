@@ -30,6 +30,7 @@ def init_socketio(app: Flask) -> SocketIO:
         app,
         async_mode=cfg.socketio_async_mode,
         message_queue=cfg.redis_url or None,
+        channel=cfg.socketio_channel,
         logger=False,
         engineio_logger=False,
     )
