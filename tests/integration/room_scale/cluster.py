@@ -63,6 +63,7 @@ class Cluster:
     channel: str = field(default_factory=lambda: f"expertpool-test-{uuid.uuid4().hex[:10]}")
     ports: list[int] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def urls(self) -> list[str]:
@@ -72,7 +73,7 @@ class Cluster:
     def start(self) -> Cluster:
         """Start every process and wait until each answers."""
         self.ports = [free_port() for _ in range(self.size)]
-        env = server_env(self.config, self.redis_url, self.channel)
+        env = server_env(self.config, self.redis_url, self.channel, **self.extra_env)
         for i, port in enumerate(self.ports):
             with (self.log_dir / f"server-{i}.log").open("wb") as log:
                 self.procs.append(subprocess.Popen(
