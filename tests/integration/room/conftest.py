@@ -81,7 +81,8 @@ class Committee:
         if self.server_app is None:
             notifier = rooms.notifier_of_app()
         else:
-            notifier = self.server_app.extensions["expertpool"].services["room_console_notifier"]
+            services = self.server_app.extensions["expertpool"].services
+            notifier = services.get("notifier") or services["room_console_notifier"]
         body = notifier.entries()[-1].body
         return "".join(ch for ch in body.split("签到码为")[1][:6])
 
