@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -121,6 +121,20 @@ def make_engine(url: str) -> Engine:
     # from 5 ms to 100+ ms). Always plan with the actual values.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection for one or two plain reads, in autocommit on PostgreSQL.
+
+    Without a transaction PostgreSQL needs no BEGIN and ROLLBACK round trips: for the reads
+    that precede every room event (the login check, the room's state) that is two of the three
+    round trips each. SQLite keeps its transaction (its BEGIN costs nothing over the network).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def make_session_factory(engine: Engine) -> scoped_session[Session]:

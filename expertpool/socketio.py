@@ -37,7 +37,7 @@ def init_socketio(app: Flask) -> SocketIO:
     evaluation_room.init_app(
         app,
         socketio,
-        store=SqlRoomStore(st.sessions),
+        store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine),
         codes=SmsCodeSender(),
         authenticator=PasswordAuthenticator(),
         identity=SessionIdentity(),
