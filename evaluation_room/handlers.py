@@ -373,7 +373,7 @@ def personal_room(room_id: str, participant_id: str) -> str:
 
 def participant_ids(room: EvaluationRoom) -> list[str]:
     """Ids of every participant of the room, replaced ones included."""
-    return [str(p["participant_id"]) for p in room.to_state()["participants"]]
+    return room.participant_ids()
 
 
 def chat_sender(room: EvaluationRoom, participant_id: str) -> tuple[str, str]:
@@ -383,8 +383,7 @@ def chat_sender(room: EvaluationRoom, participant_id: str) -> tuple[str, str]:
         raise NotAllowed("supervisors observe without speaking")
     if p.role.is_committee:
         return participant_id, p.alias or ""
-    venues = {v["venue_id"]: v["name"] for v in room.to_state()["venues"]}
-    return participant_id, f"主持人（{venues.get(p.venue_id or '', '')}）"
+    return participant_id, f"主持人（{room.venue_name(p.venue_id)}）"
 
 
 def safely(fn: Callable[[Any], Ack], *, propagate: bool = False) -> Callable[[Any], Ack]:

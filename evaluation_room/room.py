@@ -263,6 +263,14 @@ class EvaluationRoom:
         """Return a participant (a copy) or raise :class:`NotOnPanel`."""
         return copy.deepcopy(self._find(participant_id))
 
+    def participant_ids(self) -> list[str]:
+        """Ids of every participant, replaced ones included (cheaper than ``to_state()``)."""
+        return [p.participant_id for p in self._s.participants]
+
+    def venue_name(self, venue_id: str | None) -> str:
+        """The name of a venue ("" when unknown)."""
+        return next((v.name for v in self._s.venues if v.venue_id == venue_id), "")
+
     def participant_for_user(self, user_id: str) -> str:
         """Return the id of the user's active participant; raise if absent or replaced."""
         mine = [p for p in self._s.participants if p.user_id == user_id]

@@ -117,6 +117,12 @@ def create_app(config: Config | None = None) -> Flask:
     from expertpool.socketio import init_socketio
 
     init_socketio(app)
+    if config.proxy_fix_hops:
+        # Outermost, so that Socket.IO connections see the client's address too.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.proxy_fix_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -52,6 +52,7 @@ class Config:
     default_locale: str = "zh"
     public_base_url: str = "http://127.0.0.1:5000"
     session_cookie_secure: bool = False
+    proxy_fix_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); 0: none
     login_rate_limit: str = "5 per minute"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -95,6 +96,7 @@ class Config:
     drop_extremes: bool = False
     checkin_code_ttl_minutes: int = 10
     socketio_async_mode: str = "threading"
+    socketio_channel: str = "expertpool"  # Redis pub/sub channel shared by the processes of one site
 
     def __post_init__(self) -> None:
         if self.database_url:
@@ -117,6 +119,8 @@ class Config:
                 "EXPERTPOOL_NOTIFIER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
                 "and TWILIO_FROM_NUMBER"
             )
+        if self.proxy_fix_hops < 0:
+            raise ConfigError("EXPERTPOOL_PROXY_FIX_HOPS must be 0 or more")
         if self.socketio_async_mode not in ("threading", "gevent"):
             raise ConfigError("EXPERTPOOL_SOCKETIO_ASYNC_MODE must be threading or gevent")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -53,6 +55,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+log = logging.getLogger(__name__)
+
+
+def gevent_is_patched() -> bool:
+    """Whether gevent has monkey-patched ``select`` in this process (gunicorn ``-k gevent``)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("select"))
+
+
+def cooperate_with_gevent() -> bool:
+    """Make psycopg wait through gevent's hub when gevent is patched; True when a change was needed.
+
+    psycopg 3.3 picks its wait function when ``psycopg.waiting`` is first imported: the C
+    ``wait_c`` (which calls poll() in C and so blocks every greenlet of the process while a query
+    runs) unless gevent has already patched ``select``. Gunicorn's gevent worker patches before
+    loading the app, but anything that imported psycopg earlier (``--preload``, a plugin, a
+    sitecustomize) would leave ``wait_c`` in place. Then switch to the pure-Python ``wait_poll``
+    (``select.poll`` is gevent's) and the gevent selector for connecting.
+    """
+    if not gevent_is_patched():
+        return False
+    import selectors
+
+    from psycopg import waiting
+
+    module: Any = waiting
+    if module.wait is module.wait_poll and module.DefaultSelector is selectors.DefaultSelector:
+        return False
+    log.warning("psycopg was imported before gevent patched select: switching to its Python wait")
+    module.wait = module.wait_poll
+    module._ready = module._ready_poll
+    module.DefaultSelector = selectors.DefaultSelector
+    return True
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE transactions."""
     if url.startswith("sqlite"):
@@ -80,12 +117,27 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    cooperate_with_gevent()
     # psycopg prepares a statement run five times, and PostgreSQL may then switch to a generic plan
     # that ignores the parameters: for a specialty-prefix range ('B' matches half the pool,
     # 'A010102' a hundred experts) that plan is wrong for one end or the other (staff search went
     # from 5 ms to 100+ ms). Always plan with the actual values.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection for one or two plain reads, in autocommit on PostgreSQL.
+
+    Without a transaction PostgreSQL needs no BEGIN and ROLLBACK round trips: for the reads
+    that precede every room event (the login check, the room's state) that is two of the three
+    round trips each. SQLite keeps its transaction (its BEGIN costs nothing over the network).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def make_session_factory(engine: Engine) -> scoped_session[Session]:

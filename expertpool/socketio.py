@@ -36,13 +36,14 @@ def init_socketio(app: Flask) -> SocketIO:
         app,
         async_mode=cfg.socketio_async_mode,
         message_queue=cfg.redis_url or None,
+        channel=cfg.socketio_channel,
         logger=False,
         engineio_logger=False,
     )
     evaluation_room.init_app(
         app,
         socketio,
-        store=SqlRoomStore(st.sessions),
+        store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine),
         codes=SmsCodeSender(),
         authenticator=PasswordAuthenticator(),
         identity=SessionIdentity(),

@@ -201,6 +201,7 @@ ERROR_TEXTS = {
     "stale_sequence": _l("The session changed meanwhile: check and try again."),
     "stale_state": _l("The session was busy: please send again."),
     "code_not_delivered": _l("The check-in code could not be sent."),
+    "not_acknowledged": _l("Not confirmed by the server (connection lost?): check and send again."),
     "internal_error": _l("An unexpected error occurred; it has been logged."),
 }  # fmt: skip
 

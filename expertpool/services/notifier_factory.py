@@ -14,6 +14,7 @@ from flask import Flask
 import notify
 from expertpool.config import Config
 from expertpool.services.invitations import NotifyContext
+from expertpool.services.leader import AdvisoryLeader
 from expertpool.services.notifications import run_worker
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,12 @@ def worker_id(prefix: str = "worker") -> str:
 
 
 class InProcessWorker:
-    """The dispatcher as a daemon thread of the web process (the embedded default)."""
+    """The dispatcher as a daemon thread of the web process (the embedded default).
+
+    With several web processes on PostgreSQL only the one holding the ``notify-dispatcher``
+    advisory lock dispatches; the others wait and take over when it dies (claims are exclusive
+    anyway, so a short overlap would send nothing twice).
+    """
 
     def __init__(self, app: Flask, notifier: notify.Notifier, interval_seconds: float = 1.0) -> None:
         self.app = app
@@ -61,12 +67,16 @@ class InProcessWorker:
 
     def _run(self) -> None:
         st = self.app.extensions["expertpool"]
+        leader = AdvisoryLeader(st.engine, "notify-dispatcher")
         with self.app.app_context():
             try:
+                if not leader.wait_until_leader(self.stop_event):
+                    return
                 run_worker(st.sessions, self.notifier, stop=self.stop_event,
                            ctx=NotifyContext(st.config, st.keys), worker_id=worker_id("embedded"),
                            interval_seconds=self.interval_seconds)
             finally:
+                leader.release()
                 st.sessions.remove()
 
     def stop(self, timeout: float = 5.0) -> None:

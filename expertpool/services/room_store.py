@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from evaluation_room.errors import RoomNotFound, StaleState
 from evaluation_room.model import RoomEvent
-from expertpool.db import utcnow
+from expertpool.db import read_connection, utcnow
 from expertpool.extensions import state as app_state
 from expertpool.models import (
     EvaluationSession,
@@ -49,18 +49,24 @@ def dumps(data: Any) -> str:
 class SqlRoomStore:
     """A :class:`~evaluation_room.ports.RoomStore` on the app's database; owns its transactions."""
 
-    def __init__(self, sessions: scoped_session[Session]) -> None:
+    def __init__(self, sessions: scoped_session[Session], engine: Engine | None = None) -> None:
         self.sessions = sessions
+        self.engine = engine
 
     def load(self, room_id: str) -> dict[str, Any]:
         """Return the stored state (and end the read transaction)."""
-        session = self.sessions()
-        try:
-            text = session.execute(
-                select(EvaluationSession.state).where(EvaluationSession.room_id == room_id)
-            ).scalar_one_or_none()
-        finally:
-            session.rollback()
+        query = select(EvaluationSession.state).where(EvaluationSession.room_id == room_id)
+        if self.engine is not None:
+            # Every room event loads the state: a pooled autocommit read is cheaper than an ORM
+            # session (PostgreSQL; on SQLite the store is built without the engine).
+            with read_connection(self.engine) as conn:
+                text = conn.execute(query).scalar_one_or_none()
+        else:
+            session = self.sessions()
+            try:
+                text = session.execute(query).scalar_one_or_none()
+            finally:
+                session.rollback()
         if text is None:
             raise RoomNotFound("no such room", room_id=room_id)
         data: dict[str, Any] = json.loads(text)

@@ -13,7 +13,11 @@
   let codeAccepted = false;
   const keys = {};
 
-  const socket = io("/room", { transports: ["websocket"], withCredentials: true });
+  // One origin: behind the site's proxy (nginx, docs/deploy.md) a reconnect reaches a surviving
+  // server process, and the "connect" handler re-joins for a full snapshot.
+  const socket = io("/room", { transports: ["websocket"], withCredentials: true,
+                               reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+  const ACK_TIMEOUT_MS = 10000;
 
   function join() {
     socket.emit("join", { room_id: cfg.room_id }, (ack) => {
@@ -30,7 +34,10 @@
 
   function send(event, payload, after) {
     payload = Object.assign({ room_id: cfg.room_id }, payload || {});
-    socket.emit(event, payload, (ack) => {
+    // An action whose acknowledgement never comes (its server died) may or may not be saved: say
+    // so, and the fresh snapshot after the reconnect shows which; sending again is safe.
+    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
+      if (err) { showError({ code: "not_acknowledged" }); return; }
       if (!ack.ok) { showError(ack.error); return; }
       clearError();
       if (after) after(ack);

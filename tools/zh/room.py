@@ -54,4 +54,5 @@ T = {
 "The session changed meanwhile: check and try again.": "会议状态已变化，请核对后重试。",
 "The session was busy: please send again.": "系统繁忙，请重新提交。",
 "The check-in code could not be sent.": "签到码发送失败。",
+"Not confirmed by the server (connection lost?): check and send again.": "服务器未确认（连接可能已中断），请核对后重新提交。",
 }

@@ -34,7 +34,8 @@ def test_the_embedded_worker_thread_sends_queued_invitations_and_stops(app: Flas
             if statuses == {OutboxStatus.SENT}:
                 break
             # Poll gently: on SQLite every transaction takes the write lock, and a tight loop
-            # would starve the worker thread of it.
+            # would starve the worker thread of it (end the transaction before sleeping).
+            session.rollback()
             time.sleep(0.3)
         session.rollback()
     finally:
