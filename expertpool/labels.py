@@ -24,9 +24,27 @@ def role_label(value: str) -> str:
         return value
 
 
+# Project, draw-request, draw and appointment states and project kinds share one vocabulary.
+STATE_LABELS = {
+    "draft": _l("Draft"), "ready": _l("Ready to draw"), "drawn": _l("Drawn"), "opened": _l("Opened"),
+    "awarded": _l("Awarded"), "validated": _l("Validated"), "committed": _l("Committed"), "sealed": _l("Sealed"),
+    "abandoned": _l("Abandoned"), "failed": _l("Failed"), "requested": _l("Requested"),
+    "approved": _l("Approved"), "refused": _l("Refused"),
+    "works": _l("Works"), "goods": _l("Goods"), "services": _l("Services"),
+}
+
+
+def state_label(value: object) -> str:
+    """The translated name of a state or kind (an enum or its value); unknown values as they are."""
+    key = str(getattr(value, "value", value))
+    label = STATE_LABELS.get(key)
+    return str(label) if label is not None else key
+
+
 def register_filters(app: Flask) -> None:
     """Install the label filters in Jinja."""
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["state_label"] = state_label
     register_expert_filters(app)
 
 
