@@ -56,8 +56,7 @@ class FailoverMember:
     def fail_over(self, deadline_seconds: float = 20.0) -> None:
         """Drop the connection and connect to the next server that answers (full snapshot on join)."""
         self.failovers += 1
-        with contextlib.suppress(Exception):
-            self.sio.disconnect()
+        close(self.sio)
         end = time.monotonic() + deadline_seconds
         while time.monotonic() < end:
             self.index = (self.index + 1) % len(self.urls)
@@ -65,9 +64,8 @@ class FailoverMember:
             try:
                 self._connect(self.urls[self.index])
                 return
-            except Exception:
-                with contextlib.suppress(Exception):
-                    self.sio.disconnect()
+            except Exception:  # try the next server
+                close(self.sio)
                 time.sleep(0.2)
         raise NoServer(f"no server of {self.urls} answered")
 
@@ -98,3 +96,15 @@ class FailoverMember:
     def disconnect(self) -> None:
         """Close the connection."""
         self.sio.disconnect()
+
+
+def close(sio: socketio.Client) -> None:
+    """Close a client whose server may be gone, its websocket included (no socket left open)."""
+    with contextlib.suppress(Exception):
+        sio.disconnect()
+    with contextlib.suppress(Exception):
+        sio.eio.disconnect(abort=True)
+    ws = getattr(sio.eio, "ws", None)
+    if ws is not None:
+        with contextlib.suppress(Exception):
+            ws.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import make_url
 
 from expertpool.config import Config
 
@@ -75,11 +76,14 @@ class Cluster:
         self.ports = [free_port() for _ in range(self.size)]
         env = server_env(self.config, self.redis_url, self.channel, **self.extra_env)
         for i, port in enumerate(self.ports):
+            # Each process names its database connections (pg_stat_activity.application_name).
+            url = make_url(self.config.database_url).update_query_dict({"application_name": f"expertpool-{i}"})
+            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
             with (self.log_dir / f"server-{i}.log").open("wb") as log:
                 self.procs.append(subprocess.Popen(
                     [GUNICORN, "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "--no-control-socket",
                      "--graceful-timeout", "2", "--log-level", "warning", "expertpool.wsgi:app"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 ))  # fmt: skip
         for i in range(self.size):
             self.wait_ready(i)

@@ -52,17 +52,38 @@ def test_a_score_sent_through_one_process_reaches_clients_on_the_other(
         stop_quietly([e1_a, e1_b, e2_b, host_b])
 
 
-def test_only_one_process_runs_the_outbox_dispatcher(scoring_committee: Committee, cluster: Cluster) -> None:
-    engine = scoring_committee.app.extensions["expertpool"].engine
-    query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")  # fmt: skip
-    with engine.connect() as conn:
-        assert conn.execute(query).scalar() == 1
-        holder = conn.execute(text(
-            "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())")).scalar()  # fmt: skip
-    assert holder is not None
+DISPATCHER_LEADERS = text(
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+"""Processes holding an advisory lock on the test's database: only the dispatcher's leader takes one."""
+
+
+def dispatcher_leaders(committee: Committee) -> list[str]:
+    """The application names (``expertpool-<i>``) of the processes holding the dispatcher's lock."""
+    with committee.app.extensions["expertpool"].engine.connect() as conn:
+        return sorted(conn.execute(DISPATCHER_LEADERS).scalars())
+
+
+def test_only_one_process_runs_the_outbox_dispatcher_and_the_other_takes_over_when_it_dies(
+    scoring_committee: Committee, cluster: Cluster
+) -> None:
+    leaders = dispatcher_leaders(scoring_committee)
+    assert len(leaders) == 1 and leaders[0] in ("expertpool-0", "expertpool-1"), leaders
+    leader = int(leaders[0].rsplit("-", 1)[1])
+    cluster.kill(leader)
+    # The other process was waiting; it asks again every 5 s.
+    assert wait_until(lambda: dispatcher_leaders(scoring_committee) == [f"expertpool-{1 - leader}"], 12)
+
+
+def wait_until(predicate: Any, seconds: float) -> bool:
+    """Poll ``predicate`` until true (True) or the time is up (False)."""
+    end = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_clients_of_a_killed_process_fail_over_and_lose_no_acknowledged_score(
