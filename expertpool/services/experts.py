@@ -91,6 +91,22 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return str(value).strip() if value is not None else ""
 
 
+def _org_row(row: Any, where: str, errors: dict[str, str], required: str) -> tuple[str, str] | None:
+    """Check the organisation part of one listed row; returns (field prefix, credit code or "")."""
+    if not isinstance(row, Mapping):
+        errors[where] = str(_l("Expected an object."))
+        return None
+    prefix = where + "."
+    try:
+        code = identity.check_credit_code(_text(row, "org_code"))
+    except InvalidIdentifier as exc:
+        errors[prefix + "org_code"] = str(exc)
+        code = ""
+    if not _text(row, "org_name"):
+        errors[prefix + "org_name"] = required
+    return prefix, code
+
+
 def _date(raw: Any) -> date | None:
     if raw in (None, ""):
         return None
@@ -216,17 +232,10 @@ def check_application(data: Mapping[str, Any], *, ref: Reference, config: Config
     if data.get("employment") is not None:
         rows = []
         for i, row in enumerate(data.get("employment") or []):
-            if not isinstance(row, Mapping):
-                errors[f"employment.{i}"] = str(_l("Expected an object."))
+            org = _org_row(row, f"employment.{i}", errors, required)
+            if org is None:
                 continue
-            prefix = f"employment.{i}."
-            try:
-                code = identity.check_credit_code(_text(row, "org_code"))
-            except InvalidIdentifier as exc:
-                errors[prefix + "org_code"] = str(exc)
-                code = ""
-            if not _text(row, "org_name"):
-                errors[prefix + "org_name"] = required
+            prefix, code = org
             try:
                 start, end = _date(row.get("start_on")), _date(row.get("end_on"))
             except InvalidIdentifier as exc:
@@ -244,17 +253,10 @@ def check_application(data: Mapping[str, Any], *, ref: Reference, config: Config
     if data.get("avoidances") is not None:
         avoid = []
         for i, row in enumerate(data.get("avoidances") or []):
-            if not isinstance(row, Mapping):
-                errors[f"avoidances.{i}"] = str(_l("Expected an object."))
+            org = _org_row(row, f"avoidances.{i}", errors, required)
+            if org is None:
                 continue
-            prefix = f"avoidances.{i}."
-            try:
-                code = identity.check_credit_code(_text(row, "org_code"))
-            except InvalidIdentifier as exc:
-                errors[prefix + "org_code"] = str(exc)
-                code = ""
-            if not _text(row, "org_name"):
-                errors[prefix + "org_name"] = required
+            prefix, code = org
             try:
                 kind = AvoidanceKind(_text(row, "kind") or "declared")
             except ValueError:
