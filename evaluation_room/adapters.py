@@ -39,6 +39,17 @@ class InMemoryRoomStore:
             data: dict[str, Any] = json.loads(self._rooms[room_id][1])
             return data
 
+    def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
+        """Return None while the stored seq is ``known_seq``, else the stored state."""
+        with self._lock:
+            stored = self._rooms.get(room_id)
+            if stored is None:
+                raise RoomNotFound("no such room", room_id=room_id)
+            if stored[0] == known_seq:
+                return None
+            data: dict[str, Any] = json.loads(stored[1])
+            return data
+
     def save(
         self,
         room_id: str,

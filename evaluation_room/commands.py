@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from evaluation_room.cache import RoomSlot
 from evaluation_room.errors import RoomError, StaleState
 from evaluation_room.ports import Clock, RoomStore
 from evaluation_room.room import EvaluationRoom
@@ -31,15 +32,20 @@ def run_command(
     command: Callable[[EvaluationRoom], T],
     *,
     retries: int = 3,
+    slot: RoomSlot | None = None,
 ) -> tuple[T, EvaluationRoom]:
     """Apply ``command`` to the stored room and save it; return its result and the saved room.
 
     A :class:`RoomError` that recorded something (``is_state_changed``, e.g. a wrong check-in
     code) is saved before it is re-raised. Nothing is saved when the command changed nothing.
+
+    With a ``slot`` (the caller holds that room's lock in a :class:`RoomCache`) the cached room
+    is used when the store's ``seq`` has not moved on, and the room is cached again once saved;
+    a room whose command failed, or whose save lost the race, is dropped and loaded afresh.
     """
     attempt = 0
     while True:
-        room = EvaluationRoom.from_state(store.load(room_id), clock)
+        room = _load(store, room_id, clock, slot)
         seen = room.seq
         try:
             result = command(room)
@@ -53,6 +59,8 @@ def run_command(
                     raise
                 attempt += 1
                 continue
+            if slot is not None:
+                slot.put(room)
             raise
         if room.seq != seen:
             try:
@@ -62,4 +70,16 @@ def run_command(
                     raise
                 attempt += 1
                 continue
+        if slot is not None:
+            slot.put(room)
         return result, room
+
+
+def _load(store: RoomStore, room_id: str, clock: Clock, slot: RoomSlot | None) -> EvaluationRoom:
+    cached = slot.take() if slot is not None else None
+    if cached is not None:
+        state = store.load_changed(room_id, cached.seq)
+        if state is None:
+            return cached
+        return EvaluationRoom.from_state(state, clock)
+    return EvaluationRoom.from_state(store.load(room_id), clock)

@@ -140,6 +140,17 @@ class StaleSequence(RoomError):
     code = "stale_sequence"
 
 
+class StaleRequest(RoomError):
+    """The member's client sent this change before one the room has already applied.
+
+    Clients number their changes (``req``, increasing per participant); a change that arrives
+    after a newer one from the same participant (a retry after a timeout, a reordered delivery)
+    is refused so that it cannot overwrite the newer, acknowledged value.
+    """
+
+    code = "stale_request"
+
+
 class StaleState(RoomError):
     """The store refused a save: another process saved a newer state first (optimistic lock)."""
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from evaluation_room._codec import decode
+from evaluation_room.cache import RoomCache
 from evaluation_room.commands import run_command
 from evaluation_room.errors import InvalidInput, NotAllowed, RoomError
 from evaluation_room.model import MemberRef, ParticipantSpec, Role
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/room"
 MAX_CHAT_CHARS = 500
 Ack = dict[str, Any]
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Identity(Protocol):
@@ -113,6 +116,8 @@ class RoomHandlers:
     join_room: Callable[[str], None] = lambda _name: None
     retries: int = 10
     """Re-runs of a command whose save lost an optimistic race (members scoring at once)."""
+    rooms: RoomCache = field(default_factory=RoomCache)
+    """Decoded rooms of this process and their locks (:mod:`evaluation_room.cache`)."""
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -122,26 +127,49 @@ class RoomHandlers:
             raise Unauthenticated("please log in again")
         return user_id
 
-    def _act(self, payload: Any, action: Callable[[EvaluationRoom, str], Any]) -> tuple[Any, EvaluationRoom]:
-        """Run ``action(room, participant_id)`` for the current user; push snapshots if changed."""
+    def _act(
+        self,
+        payload: Any,
+        action: Callable[[EvaluationRoom, str], R],
+        respond: Callable[[R, EvaluationRoom], T] | None = None,
+        *,
+        ordered: bool = True,
+    ) -> T:
+        """Run ``action(room, participant_id)`` for the current user and answer from the result.
+
+        The room's lock in this process is held from the load to the answer: the command, the
+        save, the snapshots pushed after a change and ``respond(result, room)`` (default: the
+        acknowledgement ``{"ok": true, "seq": n}``) all see the room exactly as saved. With
+        ``ordered`` a ``req`` in the payload is the participant's request number
+        (:meth:`EvaluationRoom.request`): a change older than one already applied is refused.
+        """
         user_id = self._user()
         room_id = _text(payload, "room_id")
         seen = payload.get("seq")
+        req = payload.get("req") if ordered else None
         loaded: list[int] = []
 
-        def command(room: EvaluationRoom) -> Any:
+        def command(room: EvaluationRoom) -> R:
             loaded[:] = [room.seq]
             pid = room.participant_for_user(user_id)
             if seen is not None:
                 if not isinstance(seen, int) or isinstance(seen, bool):
                     raise InvalidInput("seq must be an integer", fields={"seq": "integer"})
                 room.expect_seq(seen)
-            return action(room, pid)
+            if req is None:
+                return action(room, pid)
+            with room.request(pid, req):
+                return action(room, pid)
 
-        result, room = run_command(self.store, room_id, self.clock, command, retries=self.retries)
-        if room.seq != loaded[0]:
-            self.push(room)
-        return result, room
+        with self.rooms.hold(room_id) as slot:
+            result, room = run_command(
+                self.store, room_id, self.clock, command, retries=self.retries, slot=slot
+            )
+            if room.seq != loaded[0]:
+                self.push(room)
+            if respond is None:
+                return cast(T, {"ok": True, "seq": room.seq})
+            return respond(result, room)
 
     def push(self, room: EvaluationRoom) -> None:
         """Emit each participant their own snapshot of ``room``."""
@@ -158,91 +186,110 @@ class RoomHandlers:
 
     def join(self, payload: Any) -> Ack:
         """Join a room's channels; the acknowledgement holds the full snapshot and recent chat."""
-        pid, room = self._act(payload, lambda r, pid: pid)
-        self.join_room(chat_room(room.room_id))
-        self.join_room(personal_room(room.room_id, pid))
-        snap = room.snapshot(pid)
-        chat = self.chat.recent(room.room_id, 50) if self.chat else []
-        return {"ok": True, "seq": room.seq, "snapshot": snap, "chat": chat}
+
+        def respond(pid: str, room: EvaluationRoom) -> Ack:
+            self.join_room(chat_room(room.room_id))
+            self.join_room(personal_room(room.room_id, pid))
+            return {"ok": True, "seq": room.seq, "snapshot": room.snapshot(pid)}
+
+        ack: Ack = self._act(payload, lambda r, pid: pid, respond, ordered=False)
+        ack["chat"] = self.chat.recent(_text(payload, "room_id"), 50) if self.chat else []
+        return ack
 
     def snapshot(self, payload: Any) -> Ack:
         """Return the viewer's current snapshot (after a gap or on demand)."""
-        pid, room = self._act(payload, lambda r, pid: pid)
-        return {"ok": True, "seq": room.seq, "snapshot": room.snapshot(pid)}
+        return self._act(
+            payload,
+            lambda r, pid: pid,
+            lambda pid, room: {"ok": True, "seq": room.seq, "snapshot": room.snapshot(pid)},
+            ordered=False,
+        )
 
     def scores(self, payload: Any) -> Ack:
         """Return every member's scores by alias; refused until every member has submitted."""
-        result, room = self._act(payload, lambda r, pid: r.visible_scores(pid))
-        return {"ok": True, "seq": room.seq, "scores": result}
+        return self._act(
+            payload,
+            lambda r, pid: r.visible_scores(pid),
+            lambda result, room: {"ok": True, "seq": room.seq, "scores": result},
+            ordered=False,
+        )
 
     def report(self, payload: Any) -> Ack:
         """Return the report being signed (body and digest) to a participant."""
-        body, room = self._act(payload, lambda r, pid: r.report_body())
-        return {"ok": True, "seq": room.seq, "report": body, "report_digest": room.report_digest}
+        return self._act(
+            payload,
+            lambda r, pid: r.report_body(),
+            lambda body, room: {"ok": True, "seq": room.seq, "report": body,
+                                "report_digest": room.report_digest},
+            ordered=False,
+        )  # fmt: skip
 
     # --- check-in ---------------------------------------------------------------------------
 
     def request_code(self, payload: Any) -> Ack:
         """Issue a one-time check-in code (to oneself, or by a venue host) and send it by SMS."""
         member = payload.get("member") if isinstance(payload, Mapping) else None
-        issued, room = self._act(
-            payload, lambda r, pid: (r.issue_check_in_code(pid, member or pid), member or pid)
+
+        def issue(r: EvaluationRoom, pid: str) -> tuple[tuple[str, datetime], MemberRef]:
+            target = member or pid
+            return r.issue_check_in_code(pid, target), r.participant(target).ref()
+
+        (code, expires_at), ref, seq = self._act(
+            payload, issue, lambda issued, room: (*issued, room.seq)
         )
-        (code, expires_at), member_id = issued
-        self.codes.send_check_in_code(room.room_id, room.participant(member_id).ref(), code, expires_at)
-        return {"ok": True, "seq": room.seq, "expires_at": _iso(expires_at)}
+        # Sent after the room holding the code's hash is saved, outside the room's lock.
+        self.codes.send_check_in_code(_text(payload, "room_id"), ref, code, expires_at)
+        return {"ok": True, "seq": seq, "expires_at": _iso(expires_at)}
 
     def enter_code(self, payload: Any) -> Ack:
         """The member enters the code they received."""
         code = _text(payload, "code")
-        return self._ok(self._act(payload, lambda r, pid: r.enter_check_in_code(pid, code)))
+        return self._act(payload, lambda r, pid: r.enter_check_in_code(pid, code))
 
     def confirm_identity(self, payload: Any) -> Ack:
         """The host at the member's venue confirms the person and the seat."""
         member, seat = _text(payload, "member"), _text(payload, "seat")
-        outcome, room = self._act(
+        return self._act(
             payload,
             lambda r, pid: r.confirm_identity(pid, member, seat, self.conflicts, self.replacements),
-        )
-        return {"ok": True, "seq": room.seq, "is_checked_in": outcome.is_checked_in,
-                "conflict": outcome.conflict}  # fmt: skip
+            lambda outcome, room: {"ok": True, "seq": room.seq, "is_checked_in": outcome.is_checked_in,
+                                   "conflict": outcome.conflict},
+        )  # fmt: skip
 
     # --- committee --------------------------------------------------------------------------
 
     def vote(self, payload: Any) -> Ack:
         """Vote for a leader (candidate alias)."""
         candidate = _text(payload, "candidate")
-        return self._ok(self._act(payload, lambda r, pid: r.vote(pid, candidate)))
+        return self._act(payload, lambda r, pid: r.vote(pid, candidate))
 
     def enter_scores(self, payload: Any) -> Ack:
         """Save draft scores."""
         scores = _mapping(payload, "scores")
-        return self._ok(self._act(payload, lambda r, pid: r.enter_scores(pid, scores)))
+        return self._act(payload, lambda r, pid: r.enter_scores(pid, scores))
 
     def submit_sheet(self, payload: Any) -> Ack:
         """Submit the sheet (with any last scores)."""
         scores = _mapping(payload, "scores", required=False)
-        return self._ok(self._act(payload, lambda r, pid: r.submit_sheet(pid, scores)))
+        return self._act(payload, lambda r, pid: r.submit_sheet(pid, scores))
 
     def explain_deviation(self, payload: Any) -> Ack:
         """Explain a flagged score."""
         flag_id, text = _text(payload, "flag_id"), _text(payload, "explanation")
-        return self._ok(self._act(payload, lambda r, pid: r.explain_deviation(pid, flag_id, text)))
+        return self._act(payload, lambda r, pid: r.explain_deviation(pid, flag_id, text))
 
     def revise_score(self, payload: Any) -> Ack:
         """Revise a flagged score during deviation review."""
         bidder, item, note = _text(payload, "bidder"), _text(payload, "item_id"), _text(payload, "note")
         value = _value(payload)
-        return self._ok(
-            self._act(payload, lambda r, pid: r.revise_score(pid, bidder, item, value, note))
-        )
+        return self._act(payload, lambda r, pid: r.revise_score(pid, bidder, item, value, note))
 
     def amend_score(self, payload: Any) -> Ack:
         """Amend a score after totals for an allowed reason."""
         bidder, item, note = _text(payload, "bidder"), _text(payload, "item_id"), _text(payload, "note")
         reason, value = _text(payload, "reason"), _value(payload)
-        return self._ok(
-            self._act(payload, lambda r, pid: r.amend_score(pid, bidder, item, value, reason, note))
+        return self._act(
+            payload, lambda r, pid: r.amend_score(pid, bidder, item, value, reason, note)
         )
 
     def sign(self, payload: Any) -> Ack:
@@ -252,12 +299,10 @@ class RoomHandlers:
         reasons = payload.get("reasons") or ""
         if not isinstance(reasons, str):
             raise InvalidInput("reasons must be text", fields={"reasons": "text"})
-        return self._ok(
-            self._act(
-                payload,
-                lambda r, pid: r.sign(pid, verdict=verdict, reasons=reasons, report_digest=digest,
-                                      password=password, authenticator=self.authenticator),
-            )
+        return self._act(
+            payload,
+            lambda r, pid: r.sign(pid, verdict=verdict, reasons=reasons, report_digest=digest,
+                                  password=password, authenticator=self.authenticator),
         )  # fmt: skip
 
     # --- hosts ------------------------------------------------------------------------------
@@ -265,7 +310,7 @@ class RoomHandlers:
     def set_form(self, payload: Any) -> Ack:
         """Set the score form (main host)."""
         form = _decode_input(ScoreForm, _mapping(payload, "form"), "form")
-        return self._ok(self._act(payload, lambda r, pid: r.set_form(pid, form)))
+        return self._act(payload, lambda r, pid: r.set_form(pid, form))
 
     def set_bids(self, payload: Any) -> Ack:
         """Enter or import the opened bids (main host)."""
@@ -274,23 +319,23 @@ class RoomHandlers:
             raise InvalidInput("bids must be a list", fields={"bids": "list"})
         bids = [_decode_input(Bid, b, "bids") for b in raw]
         note = payload.get("note") or ""
-        return self._ok(self._act(payload, lambda r, pid: r.set_bids(pid, bids, str(note))))
+        return self._act(payload, lambda r, pid: r.set_bids(pid, bids, str(note)))
 
     def phase(self, payload: Any) -> Ack:
         """Move the session on: open, start_check_in, start_election, start_scoring, ..."""
         action = _text(payload, "action")
         if action not in PHASE_ACTIONS:
             raise InvalidInput("unknown action", fields={"action": ", ".join(PHASE_ACTIONS)})
-        return self._ok(self._act(payload, lambda r, pid: getattr(r, action)(pid)))
+        return self._act(payload, lambda r, pid: getattr(r, action)(pid))
 
     def pause(self, payload: Any) -> Ack:
         """Pause the session (any host) with a reason."""
         reason = _text(payload, "reason")
-        return self._ok(self._act(payload, lambda r, pid: r.pause(pid, reason)))
+        return self._act(payload, lambda r, pid: r.pause(pid, reason))
 
     def resume(self, payload: Any) -> Ack:
         """Resume the paused session (main host)."""
-        return self._ok(self._act(payload, lambda r, pid: r.resume(pid)))
+        return self._act(payload, lambda r, pid: r.resume(pid))
 
     def replace_member(self, payload: Any) -> Ack:
         """Replace a member by the draw's rule (main host); the provider names the replacement."""
@@ -303,15 +348,20 @@ class RoomHandlers:
             r.replace_member(pid, member, spec, reason)
             return spec.participant_id
 
-        new_id, room = self._act(payload, replace)
-        return {"ok": True, "seq": room.seq, "replacement": room.participant(new_id).alias}
+        return self._act(
+            payload,
+            replace,
+            lambda new_id, room: {"ok": True, "seq": room.seq,
+                                  "replacement": room.participant(new_id).alias},
+        )  # fmt: skip
 
     def record_refusal(self, payload: Any) -> Ack:
         """A host records a member's refusal to sign (with a reason it counts as dissent)."""
         member = _text(payload, "member")
         reason = payload.get("reason")
-        return self._ok(
-            self._act(payload, lambda r, pid: r.record_refusal(pid, member, reason if isinstance(reason, str) else None))
+        return self._act(
+            payload,
+            lambda r, pid: r.record_refusal(pid, member, reason if isinstance(reason, str) else None),
         )
 
     # --- chat -------------------------------------------------------------------------------
@@ -321,14 +371,14 @@ class RoomHandlers:
         if self.chat is None:
             raise NotAllowed("chat is not available")
         text = _text(payload, "text")[:MAX_CHAT_CHARS]
-        sender, room = self._act(payload, lambda r, pid: chat_sender(r, pid))
-        message = self.chat.append(room.room_id, sender[0], sender[1], text)
-        self.emitter.emit("chat", message, to=chat_room(room.room_id), namespace=NAMESPACE)
-        return {"ok": True, "seq": room.seq}
-
-    @staticmethod
-    def _ok(outcome: tuple[Any, EvaluationRoom]) -> Ack:
-        return {"ok": True, "seq": outcome[1].seq}
+        room_id = _text(payload, "room_id")
+        (pid, label), seq = self._act(
+            payload, lambda r, pid: chat_sender(r, pid), lambda sender, room: (sender, room.seq),
+            ordered=False,
+        )  # fmt: skip
+        message = self.chat.append(room_id, pid, label, text)
+        self.emitter.emit("chat", message, to=chat_room(room_id), namespace=NAMESPACE)
+        return {"ok": True, "seq": seq}
 
 
 PHASE_ACTIONS = ("open", "start_check_in", "start_election", "start_scoring", "finalise",

@@ -29,6 +29,14 @@ class RoomStore(Protocol):
         """Return the stored state or raise :class:`~evaluation_room.errors.RoomNotFound`."""
         ...
 
+    def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
+        """Return None while the stored ``seq`` is ``known_seq``, else the stored state.
+
+        One cheap question before each command when the caller holds a decoded copy
+        (:class:`~evaluation_room.cache.RoomCache`); raises ``RoomNotFound`` like :meth:`load`.
+        """
+        ...
+
     def save(
         self,
         room_id: str,

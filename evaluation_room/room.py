@@ -25,7 +25,8 @@ then phase (``illegal_transition`` / ``scoring_closed``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,6 +51,7 @@ from evaluation_room.errors import (
     RoomPaused,
     ScoresHidden,
     ScoringClosed,
+    StaleRequest,
     StaleSequence,
     TooManyAttempts,
 )
@@ -135,6 +137,8 @@ class RoomState:
     signatures: dict[str, Signature] = field(default_factory=dict)
     final_report_digest: str | None = None
     next_alias: int = 1
+    requests: dict[str, int] = field(default_factory=dict)
+    """The last applied request number of each participant (see :meth:`EvaluationRoom.accept_request`)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class EvaluationRoom:
         self._s = state
         self._clock = clock
         self.pending_events: list[RoomEvent] = []
+        self._request: tuple[str, int] | None = None
 
     # --- construction and persistence -------------------------------------------------------
 
@@ -288,6 +293,33 @@ class EvaluationRoom:
                 "the room changed since you last saw it", seen_seq=seen_seq, seq=self._s.seq
             )
 
+    @contextmanager
+    def request(self, participant_id: str, req: object) -> Iterator[None]:
+        """Make the changes inside the block as the participant's request number ``req``.
+
+        Numbers must increase per participant: one not above the last applied number raises
+        :class:`StaleRequest` (details ``last_request``), so a change that arrives after a newer
+        one of the same participant (a retry after a timeout, a reordered delivery) cannot
+        overwrite it. The number is recorded with the block's first event; a block that changes
+        nothing records nothing.
+        """
+        if not isinstance(req, int) or isinstance(req, bool) or req < 1:
+            raise InvalidInput("req must be a positive integer", fields={"req": "positive integer"})
+        last = self._s.requests.get(participant_id, 0)
+        if req <= last:
+            raise StaleRequest(
+                "a newer change of yours was already applied", req=req, last_request=last
+            )
+        self._request = (participant_id, req)
+        try:
+            yield
+        finally:
+            self._request = None
+
+    def last_request(self, participant_id: str) -> int:
+        """The participant's last applied request number (0 when none)."""
+        return self._s.requests.get(participant_id, 0)
+
     # --- internals --------------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -300,6 +332,9 @@ class EvaluationRoom:
         now = self._now()
         self._s.seq += 1
         self._s.updated_at = now
+        if self._request is not None:
+            pid, req = self._request
+            self._s.requests[pid] = max(req, self._s.requests.get(pid, 0))
         self.pending_events.append(
             RoomEvent(self._s.seq, self._s.room_id, kind, actor_id, now, encode(data))
         )
@@ -1106,6 +1141,7 @@ class EvaluationRoom:
                 "venue_id": viewer.venue_id,
                 "status": viewer.status,
                 "is_leader": viewer.participant_id == s.leader_id,
+                "last_request": s.requests.get(viewer.participant_id, 0),
             },
         }
         if viewer.status is not Status.ACTIVE:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, Table, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -41,6 +41,10 @@ AUDITED_EVENTS = frozenset({
 """Room events that also enter the hash-chained audit trail (drafts and votes do not)."""
 
 
+_SESSIONS = cast(Table, EvaluationSession.__table__)
+_EVENTS = cast(Table, RoomEventRow.__table__)
+
+
 def dumps(data: Any) -> str:
     """Serialise JSON for storage (UTF-8 text, no NaN)."""
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -55,22 +59,39 @@ class SqlRoomStore:
 
     def load(self, room_id: str) -> dict[str, Any]:
         """Return the stored state (and end the read transaction)."""
-        query = select(EvaluationSession.state).where(EvaluationSession.room_id == room_id)
+        row = self._read(select(EvaluationSession.state).where(EvaluationSession.room_id == room_id))
+        if row is None:
+            raise RoomNotFound("no such room", room_id=room_id)
+        data: dict[str, Any] = json.loads(row[0])
+        return data
+
+    def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
+        """Return None while the stored seq is ``known_seq`` (the state is not even sent), else the state."""
+        table = _SESSIONS.c
+        row = self._read(
+            select(table.seq, case((table.seq == known_seq, None), else_=table.state))
+            .where(table.room_id == room_id)
+        )  # fmt: skip
+        if row is None:
+            raise RoomNotFound("no such room", room_id=room_id)
+        if row[0] == known_seq:
+            return None
+        data: dict[str, Any] = json.loads(row[1])
+        return data
+
+    def _read(self, query: Select[Any]) -> tuple[Any, ...] | None:
         if self.engine is not None:
-            # Every room event loads the state: a pooled autocommit read is cheaper than an ORM
+            # Every room event reads the room: a pooled autocommit read is cheaper than an ORM
             # session (PostgreSQL; on SQLite the store is built without the engine).
             with read_connection(self.engine) as conn:
-                text = conn.execute(query).scalar_one_or_none()
+                row = conn.execute(query).first()
         else:
             session = self.sessions()
             try:
-                text = session.execute(query).scalar_one_or_none()
+                row = session.execute(query).first()
             finally:
                 session.rollback()
-        if text is None:
-            raise RoomNotFound("no such room", room_id=room_id)
-        data: dict[str, Any] = json.loads(text)
-        return data
+        return None if row is None else tuple(row)
 
     def save(
         self,
@@ -85,12 +106,15 @@ class SqlRoomStore:
         session = self.sessions()
         try:
             now = utcnow()
+            table = _SESSIONS.c
+            # A Core statement: the ORM's bulk update would evaluate the WHERE clause against
+            # every EvaluationSession in the session (there are none) at a real cost per event.
             result = session.execute(
-                update(EvaluationSession)
-                .where(EvaluationSession.room_id == room_id, EvaluationSession.seq == expected_seq)
+                update(_SESSIONS)
+                .where(table.room_id == room_id, table.seq == expected_seq)
                 .values(state=dumps(state), seq=int(state["seq"]), phase=str(state["phase"]),
                         updated_at=now)
-                .returning(EvaluationSession.id, EvaluationSession.participant_count)
+                .returning(table.id, table.participant_count)
             ).first()  # fmt: skip
             if result is None:
                 raise StaleState("the room was changed by someone else", expected=expected_seq)
@@ -135,15 +159,17 @@ def write_trail(
         )
     names = {p["participant_id"]: p["user_id"] for p in participants}
     usernames: dict[str, str] = {}
-    for e in events:
-        data = e.to_dict()
-        session.add(RoomEventRow(session_id=session_id, seq=e.seq, kind=e.kind, actor_id=e.actor_id,
-                                 occurred_at=e.occurred_at, data=dumps(data["data"])))  # fmt: skip
-        if e.kind in AUDITED_EVENTS:
-            actor = _actor(session, names.get(e.actor_id or ""), usernames)
-            audit.record(session, actor=actor, action=f"room.{e.kind}", object_type="evaluation_session",
-                         object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, data["data"])})  # fmt: skip
+    rows = [{"session_id": session_id, "seq": e.seq, "kind": e.kind, "actor_id": e.actor_id,
+             "occurred_at": e.occurred_at, "data": dumps(e.to_dict()["data"])} for e in events]  # fmt: skip
     try:
+        if rows:
+            # One INSERT for the lot (Core: no unit-of-work flush for append-only rows).
+            session.execute(insert(_EVENTS), rows)
+        for e in events:
+            if e.kind in AUDITED_EVENTS:
+                actor = _actor(session, names.get(e.actor_id or ""), usernames)
+                audit.record(session, actor=actor, action=f"room.{e.kind}", object_type="evaluation_session",
+                             object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, e.to_dict()["data"])})  # fmt: skip
         session.flush()
     except IntegrityError:
         raise StaleState("the room's events collide with stored ones") from None
