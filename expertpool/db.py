@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -90,7 +92,40 @@ def cooperate_with_gevent() -> bool:
     return True
 
 
-def make_engine(url: str) -> Engine:
+PING_AFTER_IDLE_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle for longer is pinged before it is handed out."""
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a pooled connection before reuse only when it sat idle for ``idle_seconds`` or more.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip (and, under gevent, a greenlet
+    switch) before every query of a busy server, three per room event. A connection that went
+    back to the pool milliseconds ago is as good as the last query found it; one left idle may
+    have been cut by a restart or a firewall, so it is pinged (the dialect's own ping) and, if
+    dead, the pool discards it and hands out a fresh one. A connection that dies while in use
+    fails that one statement, as it would with ``pool_pre_ping``, and SQLAlchemy then
+    invalidates the pool.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection died while idle") from exc
+        if not alive:
+            raise DisconnectionError("a pooled connection died while idle")
+
+
+def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     """Create the engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE transactions."""
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -122,8 +157,10 @@ def make_engine(url: str) -> Engine:
     # that ignores the parameters: for a specialty-prefix range ('B' matches half the pool,
     # 'A010102' a hundred experts) that plan is wrong for one end or the other (staff search went
     # from 5 ms to 100+ ms). Always plan with the actual values.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
+                           connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+    ping_idle_connections(engine, ping_after_idle)
+    return engine
 
 
 @contextmanager

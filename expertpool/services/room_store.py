@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Select, Table, case, insert, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -45,6 +45,21 @@ _SESSIONS = cast(Table, EvaluationSession.__table__)
 _EVENTS = cast(Table, RoomEventRow.__table__)
 
 
+# Built once: every room event runs these, and building and cache-keying a statement per call
+# was a visible share of a busy server's time.
+_LOAD_CHANGED = select(
+    _SESSIONS.c.seq,
+    case((_SESSIONS.c.seq == bindparam("known_seq"), None), else_=_SESSIONS.c.state),
+).where(_SESSIONS.c.room_id == bindparam("room_id"))
+_SAVE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.room_id == bindparam("b_room_id"), _SESSIONS.c.seq == bindparam("b_expected"))
+    .values(state=bindparam("b_state"), seq=bindparam("b_seq"), phase=bindparam("b_phase"),
+            updated_at=bindparam("b_now"))
+    .returning(_SESSIONS.c.id, _SESSIONS.c.participant_count)
+)  # fmt: skip
+
+
 def dumps(data: Any) -> str:
     """Serialise JSON for storage (UTF-8 text, no NaN)."""
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -67,11 +82,7 @@ class SqlRoomStore:
 
     def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
         """Return None while the stored seq is ``known_seq`` (the state is not even sent), else the state."""
-        table = _SESSIONS.c
-        row = self._read(
-            select(table.seq, case((table.seq == known_seq, None), else_=table.state))
-            .where(table.room_id == room_id)
-        )  # fmt: skip
+        row = self._read(_LOAD_CHANGED, {"room_id": room_id, "known_seq": known_seq})
         if row is None:
             raise RoomNotFound("no such room", room_id=room_id)
         if row[0] == known_seq:
@@ -79,16 +90,16 @@ class SqlRoomStore:
         data: dict[str, Any] = json.loads(row[1])
         return data
 
-    def _read(self, query: Select[Any]) -> tuple[Any, ...] | None:
+    def _read(self, query: Select[Any], params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
         if self.engine is not None:
             # Every room event reads the room: a pooled autocommit read is cheaper than an ORM
             # session (PostgreSQL; on SQLite the store is built without the engine).
             with read_connection(self.engine) as conn:
-                row = conn.execute(query).first()
+                row = conn.execute(query, params).first()
         else:
             session = self.sessions()
             try:
-                row = session.execute(query).first()
+                row = session.execute(query, params).first()
             finally:
                 session.rollback()
         return None if row is None else tuple(row)
@@ -106,16 +117,12 @@ class SqlRoomStore:
         session = self.sessions()
         try:
             now = utcnow()
-            table = _SESSIONS.c
             # A Core statement: the ORM's bulk update would evaluate the WHERE clause against
             # every EvaluationSession in the session (there are none) at a real cost per event.
-            result = session.execute(
-                update(_SESSIONS)
-                .where(table.room_id == room_id, table.seq == expected_seq)
-                .values(state=dumps(state), seq=int(state["seq"]), phase=str(state["phase"]),
-                        updated_at=now)
-                .returning(table.id, table.participant_count)
-            ).first()  # fmt: skip
+            result = session.execute(_SAVE, {
+                "b_room_id": room_id, "b_expected": expected_seq, "b_state": dumps(state),
+                "b_seq": int(state["seq"]), "b_phase": str(state["phase"]), "b_now": now,
+            }).first()  # fmt: skip
             if result is None:
                 raise StaleState("the room was changed by someone else", expected=expected_seq)
             session_id, count = result

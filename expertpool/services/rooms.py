@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import session as flask_session
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from evaluation_room._codec import decode
@@ -228,6 +228,10 @@ def all_sessions(session: Session) -> list[EvaluationSession]:
 # --- the room's collaborators -----------------------------------------------------------------
 
 
+_LOGIN_QUERY = select(User.is_active, User.password_changed_at).where(User.id == bindparam("uid"))
+"""The login check of every room event (built once)."""
+
+
 class SessionIdentity:
     """The user of the Socket.IO event: the login cookie, re-checked against the database."""
 
@@ -236,20 +240,20 @@ class SessionIdentity:
         uid = flask_session.get("uid")
         if uid is None:
             return None
-        query = select(User.is_active, User.password_changed_at).where(User.id == uid)
+        query, params = _LOGIN_QUERY, {"uid": uid}
         st = state()
         if st.config.is_sqlite:
             # One writer at a time: stay in the thread's session (a second connection would wait).
             db = st.sessions()
             try:
-                row = db.execute(query).first()
+                row = db.execute(query, params).first()
             finally:
                 db.rollback()
         else:
             # A plain autocommit read, no ORM session: this runs before every room event and took
             # a quarter of a busy server's time through Session.get().
             with read_connection(st.engine) as conn:
-                row = conn.execute(query).first()
+                row = conn.execute(query, params).first()
         ok = row is not None and row.is_active and flask_session.get("pw") == row.password_changed_at.isoformat()
         return str(uid) if ok else None
 

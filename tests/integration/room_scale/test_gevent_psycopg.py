@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -47,3 +48,43 @@ def test_queries_of_four_greenlets_overlap_even_when_psycopg_was_imported_before
     assert out.returncode == 0, out.stderr
     # Four half-second queries one after the other would take 2 s.
     assert float(out.stdout.strip().splitlines()[-1]) < 1.5, out.stdout
+
+
+def test_a_connection_killed_while_idle_is_replaced_and_a_busy_one_is_not_pinged() -> None:
+    from sqlalchemy import create_engine, event, text
+    from sqlalchemy.pool import NullPool
+
+    from expertpool.db import make_engine
+
+    base = postgres_url()
+    engine = make_engine(base, ping_after_idle=0.2)
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+
+    def counting_ping(dbapi_conn: object) -> bool:
+        pings.append(1)
+        return real_ping(dbapi_conn)
+
+    engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    connects: list[int] = []
+    event.listen(engine.pool, "connect", lambda *_: connects.append(1))
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        for _ in range(20):  # reused at once: no ping, no new connection
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
+        assert (len(pings), len(connects)) == (0, 1)
+        killer = create_engine(base, poolclass=NullPool)
+        with killer.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        time.sleep(0.3)
+        # The idle connection is pinged, found dead, dropped and replaced; the second is new.
+        with engine.connect() as conn, engine.connect() as conn2:
+            pids = {conn.execute(text("SELECT pg_backend_pid()")).scalar_one(),
+                    conn2.execute(text("SELECT pg_backend_pid()")).scalar_one()}  # fmt: skip
+        assert pid not in pids
+        assert (len(pings), len(connects)) == (1, 3)
+    finally:
+        engine.dispose()
