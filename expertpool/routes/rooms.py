@@ -200,6 +200,7 @@ ERROR_TEXTS = {
     "digest_mismatch": _l("The report changed: reload before signing."),
     "stale_sequence": _l("The session changed meanwhile: check and try again."),
     "stale_state": _l("The session was busy: please send again."),
+    "stale_request": _l("A newer change of yours was already saved; this older one was not applied."),
     "code_not_delivered": _l("The check-in code could not be sent."),
     "not_acknowledged": _l("Not confirmed by the server (connection lost?): check and send again."),
     "internal_error": _l("An unexpected error occurred; it has been logged."),

@@ -11,6 +11,11 @@
   const SCORING_ON = ["scoring"];
   let snap = null;
   let codeAccepted = false;
+  // Every change carries this participant's next request number; the server refuses one older
+  // than a change it already applied (a late delivery after a timeout must not overwrite a newer
+  // value). The counter resumes from the server's last_request after every (re)join.
+  let lastReq = 0;
+  const UNORDERED = ["chat", "join", "snapshot", "scores", "report"];
   const keys = {};
 
   // One origin: behind the site's proxy (nginx, docs/deploy.md) a reconnect reaches a surviving
@@ -34,11 +39,17 @@
 
   function send(event, payload, after) {
     payload = Object.assign({ room_id: cfg.room_id }, payload || {});
+    if (UNORDERED.indexOf(event) < 0) payload.req = ++lastReq;
     // An action whose acknowledgement never comes (its server died) may or may not be saved: say
     // so, and the fresh snapshot after the reconnect shows which; sending again is safe.
     socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
       if (err) { showError({ code: "not_acknowledged" }); return; }
-      if (!ack.ok) { showError(ack.error); return; }
+      if (!ack.ok) {
+        const d = ack.error.details;
+        if (d && d.last_request > lastReq) lastReq = d.last_request;
+        showError(ack.error);
+        return;
+      }
       clearError();
       if (after) after(ack);
       // A gap: our change is saved but its snapshot has not arrived yet; ask for it.
@@ -87,6 +98,7 @@
   function render(s, force) {
     if (force) Object.keys(keys).forEach((k) => { keys[k] = null; });
     snap = s;
+    if (s.viewer && s.viewer.last_request > lastReq) lastReq = s.viewer.last_request;
     const role = s.viewer.role;
     const phase = phaseOf(s);
     $("[data-testid=phase]").textContent = T["phase_" + s.phase] || s.phase;

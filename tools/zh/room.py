@@ -52,6 +52,7 @@ T = {
 "Too many attempts: the host must verify you in person.": "尝试次数过多，请由主持人现场核验。",
 "Password not confirmed.": "密码验证未通过。", "The report changed: reload before signing.": "报告已变更，请刷新后再签字。",
 "The session changed meanwhile: check and try again.": "会议状态已变化，请核对后重试。",
+"A newer change of yours was already saved; this older one was not applied.": "您较新的修改已保存，这次较早的修改未被采用。",
 "The session was busy: please send again.": "系统繁忙，请重新提交。",
 "The check-in code could not be sent.": "签到码发送失败。",
 "Not confirmed by the server (connection lost?): check and send again.": "服务器未确认（连接可能已中断），请核对后重新提交。",
