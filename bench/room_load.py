@@ -1,7 +1,8 @@
 """Load benchmark of the evaluation room (issue #8): many sessions scoring and chatting at once.
 
 Usage: python bench/room_load.py [--sessions 50 100 200] [--processes 1 2] [--duration 60]
-       [--score-interval 10] [--chat-interval 60] [--database-url URL] [--redis-url URL]
+       [--score-interval 10] [--chat-interval 60] [--placement room|spread]
+       [--database-url URL] [--redis-url URL]
 
 A scratch PostgreSQL database is created next to ``--database-url`` (default
 postgresql+psycopg://postgres@127.0.0.1:5432/test) and dropped afterwards. It holds
@@ -10,6 +11,8 @@ checked in, with a leader, in the scoring phase. For every ``--processes`` value
 served by P gunicorn processes (``-k gevent -w 1``, loopback ports; with P > 1 they share
 ``--redis-url`` on a channel of their own), and for every ``--sessions`` value N, N × 9
 python-socketio AsyncClients (websocket) connect, join, and for ``--duration`` seconds:
+(with several processes, ``--placement room`` puts all nine clients of a session on one
+process, as the proxy's room affinity does; ``spread`` splits every session over them)
 
 * each expert saves a score (``enter_scores``, one cell, a new value, with its next request
   number ``req``) every ``--score-interval`` seconds on average (exponential gaps), and chats
@@ -301,7 +304,7 @@ class Participant:
     async def connect(self) -> bool:
         """Connect and join; False on failure."""
         try:
-            await self.sio.connect(self.url, headers={"Cookie": f"session={self.person.cookie}"},
+            await self.sio.connect(f"{self.url}?room={self.person.room_id}", headers={"Cookie": f"session={self.person.cookie}"},
                                    namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=20)  # fmt: skip
             ack = await self.sio.call("join", {"room_id": self.person.room_id}, namespace=NAMESPACE, timeout=20)
         except Exception as exc:
@@ -381,7 +384,11 @@ async def run_load(people: list[list[Person]], urls: list[str], args: argparse.N
     """Connect everyone, run the scripted load, verify; return the stats and the elapsed time."""
     stats = Stats()
     rng = random.Random(8)
-    parts = [Participant(p, urls[(n * 9 + i) % len(urls)], stats, random.Random(rng.random()))
+    if args.placement == "room":  # as the proxy places them (deploy/nginx-site.conf): by room
+        where = [[urls[n % len(urls)]] * len(group) for n, group in enumerate(people)]
+    else:  # every session split over the processes: the worst case for the room cache
+        where = [[urls[(n * 9 + i) % len(urls)] for i in range(len(group))] for n, group in enumerate(people)]
+    parts = [Participant(p, where[n][i], stats, random.Random(rng.random()))
              for n, group in enumerate(people) for i, p in enumerate(group)]  # fmt: skip
     gate = asyncio.Semaphore(50)
 
@@ -431,6 +438,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--score-interval", type=float, default=10)
     parser.add_argument("--chat-interval", type=float, default=60)
+    parser.add_argument("--placement", choices=["room", "spread"], default="room",
+                        help="with several processes: a session's clients on one process (as the proxy "
+                             "places them), or spread over all of them")  # fmt: skip
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
@@ -455,7 +465,7 @@ def main() -> None:
                     cpu0 = {pid: cpu_seconds(pid) for pid in workers}
                     me0 = resource.getrusage(resource.RUSAGE_SELF)
                     load0 = os.getloadavg()[0]
-                    print(f"\n== {count} process(es){' + Redis' if count > 1 else ''}, {n} sessions "
+                    print(f"\n== {count} process(es){' + Redis, placement ' + args.placement if count > 1 else ''}, {n} sessions "
                           f"({n * 9} clients), load average before {load0:.2f}", flush=True)  # fmt: skip
                     stats, elapsed = asyncio.run(run_load(people[:n], servers.urls, args))
                     me1 = resource.getrusage(resource.RUSAGE_SELF)

@@ -19,8 +19,10 @@
   const keys = {};
 
   // One origin: behind the site's proxy (nginx, docs/deploy.md) a reconnect reaches a surviving
-  // server process, and the "connect" handler re-joins for a full snapshot.
+  // server process, and the "connect" handler re-joins for a full snapshot. The room id in the
+  // query lets the proxy send everyone of this session to the same process.
   const socket = io("/room", { transports: ["websocket"], withCredentials: true,
+                               query: { room: cfg.room_id },
                                reconnectionDelay: 500, reconnectionDelayMax: 3000 });
   const ACK_TIMEOUT_MS = 10000;
 

@@ -46,7 +46,8 @@ class FailoverMember:
             self.snapshots.append(snap)
 
     def _connect(self, url: str) -> None:
-        self.sio.connect(url, headers=self.headers, namespaces=[NAMESPACE], transports=["websocket"],
+        # The room in the query, as the room page sends it: the proxy keys its affinity on it.
+        self.sio.connect(f"{url}?room={self.room_id}", headers=self.headers, namespaces=[NAMESPACE], transports=["websocket"],
                          wait_timeout=5)  # fmt: skip
         ack = self.sio.call("join", {"room_id": self.room_id}, namespace=NAMESPACE, timeout=self.ack_timeout)
         if not ack.get("ok"):

@@ -108,11 +108,10 @@ def test_websockets_through_nginx_reach_both_processes_and_survive_the_loss_of_o
     scoring_committee: Committee, proxied_cluster: Cluster, nginx: str
 ) -> None:
     c = scoring_committee
-    page = requests.get(nginx + "/login", timeout=5)
-    assert page.status_code == 200
-    upstream = proxied_cluster.ports.index(int(page.headers["X-Upstream"].rsplit(":", 1)[1]))
+    assert requests.get(nginx + "/login", timeout=5).status_code == 200
+    upstream = upstream_of(nginx, proxied_cluster, c.room_id)
     other = 1 - upstream
-    # e1 through the proxy (lands on `upstream` by ip_hash); e1's second device directly on the other.
+    # e1 through the proxy (lands on `upstream`, the room's process); e1's second device directly on the other.
     e1 = FailoverMember([nginx], cookie_of(c, "e1"), c.room_id)
     e1_direct = FailoverMember(proxied_cluster.urls, cookie_of(c, "e1"), c.room_id, first=other)
     try:
@@ -134,6 +133,22 @@ def test_websockets_through_nginx_reach_both_processes_and_survive_the_loss_of_o
         assert requests.get(nginx + "/login", timeout=5).status_code == 200
     finally:
         stop_quietly([e1, e1_direct])
+
+
+def upstream_of(nginx: str, cluster: Cluster, room: str) -> int:
+    """The process the proxy sends a room's Socket.IO requests to (an Engine.IO handshake)."""
+    reply = requests.get(f"{nginx}/socket.io/", params={"room": room, "EIO": "4", "transport": "polling"}, timeout=5)
+    return cluster.ports.index(int(reply.headers["X-Upstream"].rsplit(":", 1)[1]))
+
+
+def test_the_proxy_keeps_each_room_on_one_process_and_spreads_rooms_over_both(
+    proxied_cluster: Cluster, nginx: str
+) -> None:
+    rooms = [f"r{uuid.uuid4().hex[:16]}" for _ in range(24)]
+    placed = {room: upstream_of(nginx, proxied_cluster, room) for room in rooms}
+    assert set(placed.values()) == {0, 1}  # 24 rooms on one process: odds 2 in 16 million
+    for room in rooms[:8]:
+        assert {upstream_of(nginx, proxied_cluster, room) for _ in range(3)} == {placed[room]}
 
 
 def test_the_app_behind_the_proxy_sees_the_client_address_from_x_forwarded_for(
