@@ -10,6 +10,7 @@ Nothing here imports Flask, SQLAlchemy or the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def init_app(
     replacements: ReplacementProvider | None = None,
     clock: Clock | None = None,
     chat: ChatLog | None = None,
+    emit_many: Callable[[str, list[tuple[str, Any]], str], None] | None = None,
 ) -> RoomHandlers:
     """Register the room's Socket.IO events on ``socketio`` (namespace ``/room``) for ``app``.
 
@@ -63,6 +65,7 @@ def init_app(
         emitter=socketio,
         chat=chat,
         join_room=lambda name: join_room(name, namespace=NAMESPACE),
+        emit_many=emit_many,
     )
     socketio.on_event("connect", handlers.connect, namespace=NAMESPACE)
     for event, method in EVENTS.items():

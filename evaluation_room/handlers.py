@@ -116,6 +116,9 @@ class RoomHandlers:
     join_room: Callable[[str], None] = lambda _name: None
     retries: int = 10
     """Re-runs of a command whose save lost an optimistic race (members scoring at once)."""
+    emit_many: Callable[[str, list[tuple[str, Any]], str], None] | None = None
+    """Emits one event to several Socket.IO rooms, each with its own payload, at once (the
+    app's message queue then carries one message per change instead of one per viewer)."""
     rooms: RoomCache = field(default_factory=RoomCache)
     """Decoded rooms of this process and their locks (:mod:`evaluation_room.cache`)."""
 
@@ -172,11 +175,13 @@ class RoomHandlers:
             return respond(result, room)
 
     def push(self, room: EvaluationRoom) -> None:
-        """Emit each participant their own snapshot of ``room``."""
-        for pid in participant_ids(room):
-            self.emitter.emit(
-                "snapshot", room.snapshot(pid), to=personal_room(room.room_id, pid), namespace=NAMESPACE
-            )
+        """Emit each participant their own snapshot of ``room`` (in one batch when the app can)."""
+        items = [(personal_room(room.room_id, pid), room.snapshot(pid)) for pid in participant_ids(room)]
+        if self.emit_many is not None:
+            self.emit_many("snapshot", items, NAMESPACE)
+            return
+        for to, snap in items:
+            self.emitter.emit("snapshot", snap, to=to, namespace=NAMESPACE)
 
     # --- joining and reading ----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from flask import Flask, request
 from flask_socketio import SocketIO
+from socketio import Manager, RedisManager
 from socketio.packet import Packet
 
 import evaluation_room
@@ -95,6 +96,44 @@ def _release_routing_exception(_exc: BaseException | None = None) -> None:
     request.routing_exception = None
 
 
+class BatchingRedisManager(RedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, plus one message for several rooms' payloads.
+
+    A room change pushes a personal snapshot to each of its nine or so participants. Emitted one
+    by one, that is nine Redis publishes (each a round trip) and nine messages every other
+    process must read; :meth:`emit_many` publishes them as one ``emit`` message carrying a
+    ``batch``, which each process (this one included) delivers to its own clients.
+    """
+
+    def emit_many(self, event: str, items: list[tuple[str, Any]], namespace: str) -> None:
+        """Emit ``event`` with each payload to its Socket.IO room, on every process."""
+        message = {"method": "emit", "event": event, "namespace": namespace,
+                   "batch": [[room, data] for room, data in items], "host_id": self.host_id}  # fmt: skip
+        self._handle_emit(message)
+        self._publish(message)
+
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        batch = message.get("batch")
+        if batch is None:
+            super()._handle_emit(message)
+            return
+        for room, data in batch:
+            Manager.emit(self, message["event"], data, namespace=message.get("namespace"), room=room)
+
+
+def emit_many_of(socketio: SocketIO) -> Any:
+    """The batch emit of the server's manager, or one emit after the other without a queue."""
+    manager = socketio.server.manager
+    if isinstance(manager, BatchingRedisManager):
+        return manager.emit_many
+
+    def one_by_one(event: str, items: list[tuple[str, Any]], namespace: str) -> None:
+        for room, data in items:
+            socketio.emit(event, data, to=room, namespace=namespace)
+
+    return one_by_one
+
+
 def init_socketio(app: Flask) -> SocketIO:
     """Create the SocketIO server (explicit async mode; Redis queue when configured) and the room.
 
@@ -108,11 +147,11 @@ def init_socketio(app: Flask) -> SocketIO:
     # The conflict check runs again at check-in against current records.
     st.services.setdefault("room_conflicts", ProjectConflictChecker())
     app.teardown_request(_release_routing_exception)
+    queue = {"client_manager": BatchingRedisManager(cfg.redis_url, channel=cfg.socketio_channel)} if cfg.redis_url else {}
     socketio = SocketIO(
         app,
         async_mode=cfg.socketio_async_mode,
-        message_queue=cfg.redis_url or None,
-        channel=cfg.socketio_channel,
+        **queue,
         logger=False,
         engineio_logger=False,
         serializer=JsonPacket,
@@ -128,6 +167,7 @@ def init_socketio(app: Flask) -> SocketIO:
         conflicts=RegisteredConflicts(),
         replacements=RegisteredReplacements(),
         chat=SqlChatLog(st.sessions),
+        emit_many=emit_many_of(socketio),
     )
 
     def serve(host: str, port: int) -> None:
