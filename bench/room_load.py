@@ -11,13 +11,15 @@ checked in, with a leader, in the scoring phase. For every ``--processes`` value
 served by P gunicorn processes (``-k gevent -w 1``, loopback ports; with P > 1 they share
 ``--redis-url`` on a channel of their own), and for every ``--sessions`` value N, N × 9
 python-socketio AsyncClients (websocket) connect, join, and for ``--duration`` seconds:
-(with several processes, ``--placement room`` puts all nine clients of a session on one
-process, as the proxy's room affinity does; ``spread`` splits every session over them)
 
 * each expert saves a score (``enter_scores``, one cell, a new value, with its next request
   number ``req``) every ``--score-interval`` seconds on average (exponential gaps), and chats
   every ``--chat-interval`` seconds;
 * each host chats every ``--chat-interval`` seconds.
+
+With several processes, ``--placement room`` (the default) puts all nine clients of a session
+on one process, as the proxy's room affinity does (deploy/nginx-site.conf); ``spread`` splits
+every session over the processes, the worst case for the per-process room cache.
 
 Reported per run: connections held at the end, score acknowledgement p50/p99/max, broadcast
 latency (emit of a score → a snapshot with that seq at each other client of the session;
