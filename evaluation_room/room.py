@@ -334,7 +334,7 @@ class EvaluationRoom:
         self._s.updated_at = now
         if self._request is not None:
             pid, req = self._request
-            self._s.requests[pid] = max(req, self._s.requests.get(pid, 0))
+            self._s.requests[pid] = req  # above the last one: request() checked
         self.pending_events.append(
             RoomEvent(self._s.seq, self._s.room_id, kind, actor_id, now, encode(data))
         )

@@ -62,7 +62,7 @@ class JsonPacket(Packet):  # type: ignore[misc]
         self._text: str | None = None
         if binary is None and encoded_packet is None and data is not None:
             try:
-                self._text = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+                self._text = FastJson.dumps(data)
                 binary = False
             except TypeError:
                 pass
@@ -121,19 +121,6 @@ class BatchingRedisManager(RedisManager):  # type: ignore[misc]
             Manager.emit(self, message["event"], data, namespace=message.get("namespace"), room=room)
 
 
-def emit_many_of(socketio: SocketIO) -> Any:
-    """The batch emit of the server's manager, or one emit after the other without a queue."""
-    manager = socketio.server.manager
-    if isinstance(manager, BatchingRedisManager):
-        return manager.emit_many
-
-    def one_by_one(event: str, items: list[tuple[str, Any]], namespace: str) -> None:
-        for room, data in items:
-            socketio.emit(event, data, to=room, namespace=namespace)
-
-    return one_by_one
-
-
 def init_socketio(app: Flask) -> SocketIO:
     """Create the SocketIO server (explicit async mode; Redis queue when configured) and the room.
 
@@ -167,7 +154,8 @@ def init_socketio(app: Flask) -> SocketIO:
         conflicts=RegisteredConflicts(),
         replacements=RegisteredReplacements(),
         chat=SqlChatLog(st.sessions),
-        emit_many=emit_many_of(socketio),
+        # Without Redis there is nothing to batch: the handlers emit one snapshot after another.
+        emit_many=manager.emit_many if isinstance(manager := socketio.server.manager, BatchingRedisManager) else None,
     )
 
     def serve(host: str, port: int) -> None:

@@ -166,17 +166,18 @@ def write_trail(
         )
     names = {p["participant_id"]: p["user_id"] for p in participants}
     usernames: dict[str, str] = {}
+    data = [e.to_dict()["data"] for e in events]
     rows = [{"session_id": session_id, "seq": e.seq, "kind": e.kind, "actor_id": e.actor_id,
-             "occurred_at": e.occurred_at, "data": dumps(e.to_dict()["data"])} for e in events]  # fmt: skip
+             "occurred_at": e.occurred_at, "data": dumps(d)} for e, d in zip(events, data, strict=True)]  # fmt: skip
     try:
         if rows:
             # One INSERT for the lot (Core: no unit-of-work flush for append-only rows).
             session.execute(insert(_EVENTS), rows)
-        for e in events:
+        for e, d in zip(events, data, strict=True):
             if e.kind in AUDITED_EVENTS:
                 actor = _actor(session, names.get(e.actor_id or ""), usernames)
                 audit.record(session, actor=actor, action=f"room.{e.kind}", object_type="evaluation_session",
-                             object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, e.to_dict()["data"])})  # fmt: skip
+                             object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, d)})  # fmt: skip
         session.flush()
     except IntegrityError:
         raise StaleState("the room's events collide with stored ones") from None
