@@ -25,17 +25,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
-from expertpool.models import (
-    Centre,
+from expertpool.accounts.models import Centre
+from expertpool.core.pii import PiiCipher
+from expertpool.draws.rules import CST, DrawRules
+from expertpool.experts.models import (
     Expert,
     ExpertAvoidance,
     ExpertEmployment,
     ExpertLeave,
     ExpertSpecialty,
-    Specialty,
 )
-from expertpool.services.draw_rules import CST, DrawRules
-from expertpool.services.pii import PiiCipher
+from expertpool.reference.models import Specialty
 from tests.conftest import (
     PASSWORD,
     build_app,
@@ -94,7 +94,8 @@ class Bench:
     """The app, the people and the terminal of one benchmark run, and one timed draw."""
 
     def __init__(self, app: Any) -> None:
-        from expertpool.services import terminals, users, venues
+        from expertpool.accounts import users
+        from expertpool.projects import terminals, venues
 
         self.app = app
         self.st = app.extensions["expertpool"]
@@ -110,8 +111,11 @@ class Bench:
 
     def one_draw(self) -> tuple[float, float]:
         """Request, prepare, witness and draw one project (in this thread's session); returns (prepare, draw) s."""
-        from expertpool.models import Terminal, User
-        from expertpool.services import draw_requests, draws, projects
+        from expertpool.accounts.models import User
+        from expertpool.draws import protocol as draws
+        from expertpool.draws import requests as draw_requests
+        from expertpool.projects import projects
+        from expertpool.projects.models import Terminal
 
         st = self.st
         s = st.sessions()
@@ -156,7 +160,7 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20, help="draws started at once in threads (0: skip)")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
+    from expertpool.draws.snapshot import SnapshotWindow, build_candidates
 
     base = args.database_url
     url = create_scratch_postgres(base) if base.startswith("postgresql") else \

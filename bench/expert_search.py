@@ -18,12 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from expertpool import migrate
+from expertpool.accounts.models import Role, User
 from expertpool.app import create_app
-from expertpool.config import Config
-from expertpool.models import Role, User
-from expertpool.services import expert_demo, expert_search, experts, identity, reference
-from expertpool.services.pii import PiiCipher
+from expertpool.core import migrate
+from expertpool.core.config import Config
+from expertpool.core.pii import PiiCipher
+from expertpool.demo import experts as expert_demo
+from expertpool.experts import applications as experts
+from expertpool.experts import identity
+from expertpool.experts import search as expert_search
+from expertpool.reference import catalogue as reference
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 

@@ -43,12 +43,13 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 import notify
-from expertpool import migrate
 from expertpool.app import create_app
-from expertpool.config import Config
-from expertpool.models import Invitation, InvitationState, OutboxMessage, OutboxStatus
-from expertpool.services import invitations, notifications
-from expertpool.services.invitations import NotifyContext
+from expertpool.core import migrate
+from expertpool.core.config import Config
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.models import Invitation, InvitationState, OutboxMessage, OutboxStatus
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,

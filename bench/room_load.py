@@ -105,10 +105,12 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
     from evaluation_room.adapters import SystemClock
     from evaluation_room.commands import run_command
     from evaluation_room.handlers import NoConflicts, NoReplacements
-    from expertpool import migrate
+    from expertpool.accounts import users
     from expertpool.app import create_app
-    from expertpool.services import reference, rooms, users
-    from expertpool.services.room_store import SqlRoomStore
+    from expertpool.core import migrate
+    from expertpool.reference import catalogue as reference
+    from expertpool.rooms import sessions as rooms
+    from expertpool.rooms.store import SqlRoomStore
 
     app = create_app(config)
     st = app.extensions["expertpool"]
@@ -432,7 +434,7 @@ def pct(values: list[float], q: float) -> str:
 
 def main() -> None:
     """Run the benchmark matrix and print one block per run."""
-    from expertpool.config import Config
+    from expertpool.core.config import Config
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 100, 200])

@@ -12,16 +12,31 @@ from flask_babel import Babel
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from expertpool.access import check_declared, init_access
-from expertpool.config import Config
-from expertpool.db import make_engine, make_session_factory
-from expertpool.errors import register_error_handlers
-from expertpool.extensions import AppState, csrf, limiter
-from expertpool.keys import KeyStore
-from expertpool.labels import register_filters
-from expertpool.services import audit, users
-
-LOCALES = ("zh", "en")
+from expertpool.accounts import admin as admin_pages
+from expertpool.accounts import api as accounts_api
+from expertpool.accounts import pages as account_pages
+from expertpool.accounts import users
+from expertpool.accounts.access import check_declared, init_access
+from expertpool.core import audit
+from expertpool.core.config import Config
+from expertpool.core.db import make_engine, make_session_factory
+from expertpool.core.errors import register_error_handlers
+from expertpool.core.keys import KeyStore
+from expertpool.core.labels import register_filters
+from expertpool.core.state import AppState, csrf, limiter
+from expertpool.core.state import config as current_config
+from expertpool.core.texts import LOCALES
+from expertpool.draws import pages as draw_pages
+from expertpool.experts import api as experts_api
+from expertpool.experts import pages as expert_pages
+from expertpool.home import pages as home_pages
+from expertpool.notifications import pages as notification_pages
+from expertpool.notifications import webhooks
+from expertpool.projects import api as projects_api
+from expertpool.projects import pages as project_pages
+from expertpool.projects import terminal_pages
+from expertpool.reference import pages as reference_pages
+from expertpool.rooms import pages as room_pages
 
 
 def _secret_key(config: Config) -> str:
@@ -43,9 +58,21 @@ def select_locale() -> str:
     user = g.get("user")
     if user is not None and user.locale in LOCALES:
         return str(user.locale)
-    from expertpool.extensions import config
+    return current_config().default_locale
 
-    return config().default_locale
+
+def register_blueprints(app: Flask) -> None:
+    """Register every feature's pages and APIs; JSON APIs take bearer tokens and are exempt from CSRF."""
+    for blueprint in (
+        account_pages.bp, home_pages.bp, reference_pages.bp, admin_pages.bp, project_pages.bp,
+        terminal_pages.bp, draw_pages.bp, expert_pages.bp, room_pages.bp, notification_pages.bp,
+        webhooks.links,
+    ):
+        app.register_blueprint(blueprint)
+    for api in (accounts_api.bp, experts_api.bp, projects_api.bp, webhooks.bp):
+        # provider callbacks are authenticated by their signature instead
+        app.register_blueprint(api)
+        csrf.exempt(api)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -101,20 +128,18 @@ def create_app(config: Config | None = None) -> Flask:
     register_filters(app)
     init_access(app)
 
-    from expertpool.routes import register_blueprints
-
-    register_blueprints(app, csrf)
+    register_blueprints(app)
     check_declared(app)
 
-    from expertpool.services.notifier_factory import init_notifications
+    from expertpool.notifications.notifier import init_notifications
 
     init_notifications(app)
 
-    from expertpool.extensions import state
-    from expertpool.services.panels import install_hooks
+    from expertpool.core.state import state
+    from expertpool.draws.panels import install_hooks
 
     install_hooks(lambda: state().keys)
-    from expertpool.socketio import init_socketio
+    from expertpool.rooms.socketio import init_socketio
 
     init_socketio(app)
     if config.proxy_fix_hops:

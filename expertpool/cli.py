@@ -11,9 +11,9 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from expertpool.config import Config, ConfigError
-from expertpool.extensions import AppState, state
-from expertpool.keys import KeyFileError
+from expertpool.core.config import Config, ConfigError
+from expertpool.core.keys import KeyFileError
+from expertpool.core.state import AppState, state
 
 
 def _create_app() -> Flask:
@@ -42,7 +42,7 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Migrate the database to the newest schema."""
-    from expertpool import migrate
+    from expertpool.core import migrate
 
     migrate.upgrade(_st().engine, revision)
     click.echo(f"database at {revision}: {_st().engine.url.render_as_string(hide_password=True)}")
@@ -52,7 +52,7 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_check() -> None:
     """Fail when the models and the migrations disagree."""
-    from expertpool import migrate
+    from expertpool.core import migrate
 
     migrate.check(_st().engine)
     click.echo("models and migrations agree")
@@ -62,7 +62,7 @@ def db_check() -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the current revision."""
-    from expertpool import migrate
+    from expertpool.core import migrate
 
     migrate.current(_st().engine)
 
@@ -81,7 +81,7 @@ def reference() -> None:
 @with_appcontext
 def reference_load(spec_file: Path | None, region_file: Path | None) -> None:
     """Import the specialty classification and the regions, reporting every defect."""
-    from expertpool.services import reference as ref
+    from expertpool.reference import catalogue as ref
 
     session = _st().sessions()
     for loader, rows in (
@@ -103,10 +103,11 @@ def reference_load(spec_file: Path | None, region_file: Path | None) -> None:
 @with_appcontext
 def demo(reset: bool, experts: int, seed: int) -> None:
     """Load deterministic demo data (safe to run twice) and print the demo logins."""
-    from expertpool import migrate
-    from expertpool.models import Base, Specialty
-    from expertpool.services import demo as demo_service
-    from expertpool.services import reference as ref
+    from expertpool.core import migrate
+    from expertpool.core.db import Base
+    from expertpool.demo import runner as demo_service
+    from expertpool.reference import catalogue as ref
+    from expertpool.reference.models import Specialty
 
     st = _st()
     if reset:
@@ -140,7 +141,7 @@ def audit() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Recompute the hash chain and check it against the signed checkpoints."""
-    from expertpool.services import audit as audit_service
+    from expertpool.core import audit as audit_service
 
     st = _st()
     problems = audit_service.verify(st.sessions(), st.config.checkpoint_path, st.keys.audit_key())
@@ -155,8 +156,8 @@ def audit_verify() -> None:
 @with_appcontext
 def audit_checkpoint() -> None:
     """Write a signed checkpoint of the current chain head."""
-    from expertpool.models import AuditHead
-    from expertpool.services import audit as audit_service
+    from expertpool.core import audit as audit_service
+    from expertpool.core.models import AuditHead
 
     st = _st()
     head = st.sessions().get(AuditHead, 1)
@@ -181,8 +182,8 @@ def users() -> None:
 @with_appcontext
 def users_create(username: str, display_name: str, role: str, centre: str | None, password: str) -> None:
     """Create a user."""
-    from expertpool.errors import ValidationFailed
-    from expertpool.services import users as user_service
+    from expertpool.accounts import users as user_service
+    from expertpool.core.errors import ValidationFailed
 
     try:
         user_service.create_user(_st().sessions(), actor="cli", username=username, display_name=display_name,
@@ -196,7 +197,7 @@ def users_create(username: str, display_name: str, role: str, centre: str | None
 @with_appcontext
 def users_list() -> None:
     """List users with role and centre."""
-    from expertpool.models import User
+    from expertpool.accounts.models import User
 
     for user in _st().sessions().execute(select(User).order_by(User.username)).scalars():
         centre = user.centre.region_code if user.centre else "-"
@@ -210,8 +211,8 @@ def users_list() -> None:
 @with_appcontext
 def users_set_role(username: str, role: str, centre: str | None) -> None:
     """Change a user's role (and centre)."""
-    from expertpool.errors import ValidationFailed
-    from expertpool.services import users as user_service
+    from expertpool.accounts import users as user_service
+    from expertpool.core.errors import ValidationFailed
 
     session = _st().sessions()
     user = user_service.get_by_username(session, username)
@@ -229,7 +230,7 @@ def users_set_role(username: str, role: str, centre: str | None) -> None:
 @with_appcontext
 def users_deactivate(username: str) -> None:
     """Disable a user's login."""
-    from expertpool.services import users as user_service
+    from expertpool.accounts import users as user_service
 
     session = _st().sessions()
     user = user_service.get_by_username(session, username)
@@ -245,8 +246,8 @@ def users_deactivate(username: str) -> None:
 @with_appcontext
 def users_set_password(username: str, password: str) -> None:
     """Set a new password."""
-    from expertpool.errors import ValidationFailed
-    from expertpool.services import users as user_service
+    from expertpool.accounts import users as user_service
+    from expertpool.core.errors import ValidationFailed
 
     session = _st().sessions()
     user = user_service.get_by_username(session, username)
@@ -275,7 +276,7 @@ def keys_init() -> None:
 @with_appcontext
 def keys_rotate() -> None:
     """Start a new personal-data key and re-encrypt every stored value under it."""
-    from expertpool.services import pii
+    from expertpool.core import pii
 
     st = _st()
     new_id = st.keys.rotate_pii()
@@ -288,7 +289,7 @@ def keys_rotate() -> None:
 @with_appcontext
 def maintenance() -> None:
     """Daily upkeep: retire at the age cap, start and end leave, end expired suspensions."""
-    from expertpool.services import availability
+    from expertpool.experts import availability
 
     st = _st()
     report = availability.run_maintenance(st.sessions(), config=st.config)
@@ -324,9 +325,9 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     import signal
     import threading
 
-    from expertpool.services import notifications
-    from expertpool.services.invitations import NotifyContext
-    from expertpool.services.notifier_factory import NOTIFIER, worker_id
+    from expertpool.notifications import dispatcher as notifications
+    from expertpool.notifications.invitations import NotifyContext
+    from expertpool.notifications.notifier import NOTIFIER, worker_id
 
     st = _st()
     notifier = st.services[NOTIFIER]
@@ -362,7 +363,7 @@ def draws() -> None:
 @with_appcontext
 def draws_list() -> None:
     """One line per draw: draw id, status, project code, request, prepared at (UTC)."""
-    from expertpool.services import draws as draw_service
+    from expertpool.draws import protocol as draw_service
 
     for d in draw_service.list_draws(_st().sessions()):
         click.echo(f"{d.draw_id} {d.status.value} {d.request.project.code} request={d.request_id} "
@@ -375,8 +376,8 @@ def draws_list() -> None:
 def draws_export(draw_id: str) -> None:
     """Write the draw-v1 transcript of an opened draw to stdout (canonical JSON, no newline)."""
     import draw as engine
-    from expertpool.errors import AppError
-    from expertpool.services import draws as draw_service
+    from expertpool.core.errors import AppError
+    from expertpool.draws import protocol as draw_service
 
     try:
         doc = draw_service.transcript(_st().sessions(), draw_id=draw_id, actor="cli", keys=_st().keys)
@@ -391,7 +392,7 @@ def draws_export(draw_id: str) -> None:
 @with_appcontext
 def draws_verify_ledger() -> None:
     """Recompute the hash chain of the draw ledger; exit 1 with one line per problem."""
-    from expertpool.services import draw_ledger
+    from expertpool.draws import ledger as draw_ledger
 
     problems = draw_ledger.verify_ledger(_st().sessions())
     for p in problems:
@@ -433,7 +434,7 @@ def serve_app(app: Any, host: str, port: int) -> None:
 
 def main() -> None:
     """Entry point: settings and key-file problems are one line, not a traceback."""
-    from expertpool.errors import AppError
+    from expertpool.core.errors import AppError
 
     try:
         cli.main(prog_name="expertpool")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 
 from expertpool.app import create_app
-from expertpool.db import cooperate_with_gevent
-from expertpool.services.notifier_factory import WORKER
+from expertpool.core.db import cooperate_with_gevent
+from expertpool.notifications.notifier import WORKER
 
 GC_THRESHOLDS = (50_000, 20, 10)
 

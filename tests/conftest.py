@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import close_all_sessions
 
-from expertpool.config import Config
+from expertpool.core.config import Config
 
 REQUIRE_SERVICES = os.environ.get("EXPERTPOOL_REQUIRE_SERVICES") == "1"
 PASSWORD = "password-123"
@@ -94,9 +94,9 @@ def make_test_config(instance: Path, database_url: str, **overrides: Any) -> Con
 
 def build_app(config: Config) -> Flask:
     """Create, migrate and seed an app with reference data."""
-    from expertpool import migrate
     from expertpool.app import create_app
-    from expertpool.services import reference
+    from expertpool.core import migrate
+    from expertpool.reference import catalogue as reference
 
     app = create_app(config)
     st = app.extensions["expertpool"]
@@ -119,8 +119,8 @@ def _app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterato
 
 def clean_database(app: Flask) -> None:
     """Empty every table but the reference data and restart the audit chain."""
-    from expertpool.models import Base
-    from expertpool.services.audit import GENESIS
+    from expertpool.core.audit import GENESIS
+    from expertpool.core.db import Base
 
     st = app.extensions["expertpool"]
     st.sessions.remove()
@@ -143,7 +143,7 @@ def clean_database(app: Flask) -> None:
 @pytest.fixture()
 def app(_app: Flask) -> Iterator[Flask]:
     """The shared app with an empty database (reference data kept) for each test."""
-    from expertpool.extensions import limiter
+    from expertpool.core.state import limiter
 
     clean_database(_app)
     limiter.reset()
@@ -168,7 +168,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture()
 def make_user(app: Flask) -> Callable[..., Any]:
     """Factory: `make_user(role="expert", centre="440100", username=None)`."""
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     counter = {"n": 0}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from expertpool import models
-from expertpool.config import Config
-from expertpool.db import make_engine
+from expertpool import schema
+from expertpool.core.config import Config
+from expertpool.core.db import make_engine
 
-target_metadata = models.Base.metadata
+target_metadata = schema.Base.metadata
 
 
 def _url() -> str:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from expertpool.services import invitations, notifications
-from expertpool.services.notifier_factory import NOTIFIER
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.notifier import NOTIFIER
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e

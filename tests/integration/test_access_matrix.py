@@ -143,7 +143,7 @@ def test_every_route_is_in_the_expectation_table(app: Flask) -> None:
 
 
 def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: Any) -> None:
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     app.config["WTF_CSRF_ENABLED"] = False
     app.config["EXPERTPOOL_SWALLOW_500"] = True

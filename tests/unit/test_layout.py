@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from expertpool.config import Config, ConfigError
+from expertpool.core.config import Config, ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from expertpool.config import Config
-from expertpool.keys import KeyStore
-from expertpool.services.pii import DecryptionFailed, PiiCipher, normalise_phone
+from expertpool.core.config import Config
+from expertpool.core.keys import KeyStore
+from expertpool.core.pii import DecryptionFailed, PiiCipher, normalise_phone
 
 
 @pytest.fixture()

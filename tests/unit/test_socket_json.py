@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from socketio import packet
 
-from expertpool.socketio import FastJson, JsonPacket
+from expertpool.rooms.socketio import FastJson, JsonPacket
 
 SNAPSHOT = {"room_id": "r1", "seq": 12, "phase": "scoring", "viewer": {"alias": "专家1", "last_request": 0},
             "scores": {"B001": {"tech": "40.5"}}, "flags": None, "ok": True, "list": [1, "二", None]}  # fmt: skip

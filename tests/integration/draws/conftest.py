@@ -11,10 +11,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.models import Centre, Expert, ExpertSpecialty, ExpertStatus, Project
-from expertpool.services import projects, terminals, venues
-from expertpool.services.draw_rules import CST, DrawRules
-from expertpool.services.pii import PiiCipher
+from expertpool.accounts.models import Centre
+from expertpool.core.pii import PiiCipher
+from expertpool.draws.rules import CST, DrawRules
+from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.projects import projects, terminals, venues
+from expertpool.projects.models import Project
 from tests.conftest import PASSWORD
 from tests.integration.projects.conftest import Clock, credit_code, project_payload
 
@@ -82,7 +84,7 @@ class Setup:
 
     def request(self, groups: list[dict[str, Any]] | None = None, **extra: Any) -> int:
         """Create a validated draw request; returns its id."""
-        from expertpool.services import draw_requests
+        from expertpool.draws import requests as draw_requests
 
         data = {"groups": groups or [{"specialties": ["A01"], "count": 5, "backups": 3}], **extra}
         req = draw_requests.create_draw_request(self.session, actor=self.operator, terminal=self.terminal,
@@ -92,14 +94,14 @@ class Setup:
 
     def prepare(self, request_id: int) -> Any:
         """Prepare the draw of a request at the terminal."""
-        from expertpool.services import draws
+        from expertpool.draws import protocol as draws
 
         return draws.prepare_draw(self.session, actor=self.operator, terminal=self.terminal, request_id=request_id,
                                   keys=self.keys, config=self.config, now=self.clock.now)
 
     def witness(self, draw_id: str, operator_digits: str = "314159", supervisor_digits: str = "271828") -> None:
         """Both witnesses enter their digits."""
-        from expertpool.services import draws
+        from expertpool.draws import protocol as draws
 
         draws.witness_operator(self.session, draw_id=draw_id, actor=self.operator, terminal=self.terminal,
                                digits=operator_digits, now=self.clock.now)
@@ -109,7 +111,7 @@ class Setup:
 
     def run(self, draw_id: str) -> Any:
         """Run the draw."""
-        from expertpool.services import draws
+        from expertpool.draws import protocol as draws
 
         return draws.run_draw(self.session, draw_id=draw_id, actor=self.operator, terminal=self.terminal,
                               keys=self.keys, config=self.config, now=self.clock.now)

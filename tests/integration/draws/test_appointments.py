@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from expertpool.errors import Conflict, Forbidden, ValidationFailed
-from expertpool.models import AppointmentStatus, AuditEntry, SeatBooking
-from expertpool.services import appointments
+from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
+from expertpool.core.models import AuditEntry
+from expertpool.projects import appointments
+from expertpool.projects.models import AppointmentStatus, SeatBooking
 from tests.integration.draws.conftest import BIDDERS, NOW, Setup, add_experts
 
 pytestmark = pytest.mark.integration
@@ -65,7 +66,7 @@ def test_only_another_person_who_is_a_supervisor_decides_and_only_once(setup: Se
 
 
 def test_an_appointed_expert_is_not_booked_twice_at_the_same_time(setup: Setup) -> None:
-    from expertpool.services import projects
+    from expertpool.projects import projects
     from tests.integration.projects.conftest import project_payload
 
     (expert_id,) = add_experts(setup.app, 1)

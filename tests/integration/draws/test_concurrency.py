@@ -12,9 +12,14 @@ from flask import Flask
 from sqlalchemy import select
 
 import draw
-from expertpool.models import Centre, DrawStatus, SeatBooking
-from expertpool.services import draws, panels, projects, terminals, users, venues
-from expertpool.services.draw_rules import DrawRules
+from expertpool.accounts import users
+from expertpool.accounts.models import Centre
+from expertpool.draws import panels
+from expertpool.draws import protocol as draws
+from expertpool.draws.models import DrawStatus
+from expertpool.draws.rules import DrawRules
+from expertpool.projects import projects, terminals, venues
+from expertpool.projects.models import SeatBooking
 from tests.conftest import PASSWORD
 from tests.integration.draws.conftest import BIDDERS, EVALUATION, NOW, add_experts
 from tests.integration.projects.conftest import project_payload
@@ -46,7 +51,7 @@ def _in_threads(app: Flask, jobs: list[Any]) -> list[BaseException]:
 
 
 def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(pg_app: Flask) -> None:
-    from expertpool.services import draw_requests
+    from expertpool.draws import requests as draw_requests
 
     st = pg_app.extensions["expertpool"]
     s = st.sessions()
@@ -77,7 +82,8 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
 
     def runner(draw_id: str) -> Any:
         def job(session: Any) -> None:
-            from expertpool.models import Terminal, User
+            from expertpool.accounts.models import User
+            from expertpool.projects.models import Terminal
 
             draws.run_draw(session, draw_id=draw_id, actor=session.get(User, op_id),
                            terminal=session.get(Terminal, term_id), keys=st.keys, config=st.config, now=NOW)

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from expertpool.cli import cli
-from expertpool.models import Draw, DrawStatus, Project, ProjectStatus
+from expertpool.draws.models import Draw, DrawStatus
+from expertpool.projects.models import Project, ProjectStatus
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.db import utcnow
-from expertpool.models import DrawInvitee, Invitation, InvitationState, InviteeStatus
-from expertpool.services import draws, notifications
-from expertpool.services.draw_rules import CST
-from expertpool.services.notifier_factory import NOTIFIER
+from expertpool.core.db import utcnow
+from expertpool.draws import protocol as draws
+from expertpool.draws.models import DrawInvitee, InviteeStatus
+from expertpool.draws.rules import CST
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications.models import Invitation, InvitationState
+from expertpool.notifications.notifier import NOTIFIER
 from tests.fakes.twilio_api import FAKE_AUTH_TOKEN, FakeTwilioApi, client_transport, fake_twilio_api
 from tests.integration.draws.conftest import Setup, add_experts, expert_phone, make_setup
 from tests.integration.notifications.conftest import wire_twilio

@@ -12,8 +12,10 @@ from flask.testing import FlaskClient
 
 import draw
 from expertpool.cli import cli
-from expertpool.models import DrawInvitee, DrawRequest
-from expertpool.services import draws, panels, terminals
+from expertpool.draws import panels
+from expertpool.draws import protocol as draws
+from expertpool.draws.models import DrawInvitee, DrawRequest
+from expertpool.projects import terminals
 from tests.conftest import PASSWORD, csrf_token, login_client
 from tests.integration.draws.conftest import (
     EVALUATION,
@@ -113,7 +115,7 @@ def test_staff_and_supervisors_see_no_drawn_name_phone_or_id_before_opening(setu
 def test_a_wrong_supervisor_password_at_the_terminal_is_shown_and_recorded(setup: Setup) -> None:
     from sqlalchemy import select
 
-    from expertpool.models import AuditEntry
+    from expertpool.core.models import AuditEntry
 
     add_experts(setup.app, 9)
     seen: list[str] = []

@@ -13,23 +13,23 @@ import pytest
 from sqlalchemy import select
 
 import draw
-from expertpool.errors import Conflict, Forbidden, ValidationFailed
-from expertpool.models import (
+from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
+from expertpool.draws import ledger as draw_ledger
+from expertpool.draws import panels
+from expertpool.draws import protocol as draws
+from expertpool.draws.models import (
     Draw,
     DrawInvitee,
     DrawRequest,
     DrawRequestStatus,
     DrawStatus,
-    ExpertAvoidance,
-    ExpertEmployment,
-    ExpertLeave,
     InviteeStatus,
     LedgerKind,
-    ProjectStatus,
-    SeatBooking,
 )
-from expertpool.services import draw_ledger, draws, panels, venues
-from expertpool.services.draw_snapshot import SnapshotWindow, build_candidates
+from expertpool.draws.snapshot import SnapshotWindow, build_candidates
+from expertpool.experts.models import ExpertAvoidance, ExpertEmployment, ExpertLeave
+from expertpool.projects import venues
+from expertpool.projects.models import ProjectStatus, SeatBooking
 from tests.conftest import PASSWORD
 from tests.integration.draws.conftest import (
     BIDDERS,
@@ -104,7 +104,7 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
                                      .order_by(DrawInvitee.id)).scalars().all()
     assert [str(i.expert_id) for i in invitees] == list(result.groups[0].primaries)
     assert draws.progress(d) == [{"group": "g1", "seats": 5, "accepted": 0, "invited": 5}]
-    from expertpool.models import Invitation
+    from expertpool.notifications.models import Invitation
 
     queued = setup.session.execute(select(Invitation).where(Invitation.draw_id == d.draw_id)
                                    .order_by(Invitation.rank)).scalars().all()
@@ -197,7 +197,7 @@ def test_drawing_before_the_witnesses_and_reusing_a_commitment_are_refused(setup
 
 
 def test_a_draw_from_another_centres_terminal_is_refused(setup: Setup) -> None:
-    from expertpool.services import terminals
+    from expertpool.projects import terminals
 
     add_experts(setup.app, 9)
     rid = setup.request()

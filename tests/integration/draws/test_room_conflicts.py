@@ -9,14 +9,9 @@ import pytest
 from flask import Flask
 
 from evaluation_room.model import MemberRef, Role
-from expertpool.models import (
-    AvoidanceKind,
-    EvaluationSession,
-    Expert,
-    ExpertAvoidance,
-    ExpertStatus,
-)
-from expertpool.services.room_conflicts import ProjectConflictChecker
+from expertpool.experts.models import AvoidanceKind, Expert, ExpertAvoidance, ExpertStatus
+from expertpool.rooms.conflicts import ProjectConflictChecker
+from expertpool.rooms.models import EvaluationSession
 from tests.integration.draws.conftest import BIDDERS, Setup, add_experts
 
 pytestmark = pytest.mark.integration

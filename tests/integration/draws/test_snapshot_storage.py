@@ -9,15 +9,16 @@ from datetime import timedelta
 import pytest
 
 import draw
-from expertpool.models import DrawStatus, ExpertStatus
-from expertpool.services import draws
-from expertpool.services.draw_snapshot import (
+from expertpool.draws import protocol as draws
+from expertpool.draws.models import DrawStatus
+from expertpool.draws.snapshot import (
     SnapshotWindow,
     build_candidates,
     dump_snapshot,
     employers_in_snapshot,
     load_snapshot_bytes,
 )
+from expertpool.experts.models import ExpertStatus
 from tests.integration.draws.conftest import EVALUATION, NOW, Setup, add_experts
 
 pytestmark = pytest.mark.integration

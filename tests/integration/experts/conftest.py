@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from expertpool.services import experts, identity
-from expertpool.services.pii import PiiCipher
+from expertpool.core.pii import PiiCipher
+from expertpool.experts import applications as experts
+from expertpool.experts import identity
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\x3e\x00" + b"\x00" * 100

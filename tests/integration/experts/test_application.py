@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from expertpool.errors import Forbidden, IllegalTransition, ValidationFailed
-from expertpool.models import ApplicationVersion, AuditEntry, EvidenceFile, Expert, ExpertStatus
-from expertpool.services import experts, identity
+from expertpool.core.errors import Forbidden, IllegalTransition, ValidationFailed
+from expertpool.core.models import AuditEntry
+from expertpool.experts import applications as experts
+from expertpool.experts import identity
+from expertpool.experts.models import ApplicationVersion, EvidenceFile, Expert, ExpertStatus
 from tests.integration.experts.conftest import ELF, PDF, valid_input
 
 pytestmark = pytest.mark.integration
@@ -155,7 +157,7 @@ def test_mislabelled_unknown_or_oversized_evidence_is_refused(db_session: Any, m
 
 def test_versions_accumulate_across_resubmissions(db_session: Any, applicant: Any, make_user: Any,
                                                   cipher: Any, cfg: Any) -> None:
-    from expertpool.services import review
+    from expertpool.experts import review
 
     user, expert = applicant()
     reviewer = make_user(role="reviewer")

@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from expertpool.db import utcnow
-from expertpool.errors import ValidationFailed
-from expertpool.models import AuditEntry, Expert, ExpertStatus
-from expertpool.services import availability, expert_search, experts, identity, pii, review
+from expertpool.core import pii
+from expertpool.core.db import utcnow
+from expertpool.core.errors import ValidationFailed
+from expertpool.core.models import AuditEntry
+from expertpool.experts import applications as experts
+from expertpool.experts import availability, identity, review
+from expertpool.experts import search as expert_search
+from expertpool.experts.models import Expert, ExpertStatus
 
 pytestmark = pytest.mark.integration
 TODAY = utcnow().date()
@@ -125,8 +129,8 @@ def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, 
 
     from sqlalchemy import select
 
-    from expertpool.models import Invitation, OutboxMessage
-    from expertpool.services import invitations
+    from expertpool.notifications import invitations
+    from expertpool.notifications.models import Invitation, OutboxMessage
 
     _, expert = applicant()
     invitation = invitations.enqueue_invitation(

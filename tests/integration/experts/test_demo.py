@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from expertpool.models import Expert, ExpertSpecialty, ExpertStatus, Specialty
-from expertpool.services import expert_demo, expert_search, experts, identity
+from expertpool.demo import experts as expert_demo
+from expertpool.experts import applications as experts
+from expertpool.experts import identity
+from expertpool.experts import search as expert_search
+from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.reference.models import Specialty
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.db import utcnow
-from expertpool.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
-from expertpool.models import AuditEntry, Expert, ExpertStatus, ReviewDecision, User
-from expertpool.services import experts, review, users
-from expertpool.services.pii import PiiCipher
+from expertpool.accounts import users
+from expertpool.accounts.models import User
+from expertpool.core.db import utcnow
+from expertpool.core.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from expertpool.core.models import AuditEntry
+from expertpool.core.pii import PiiCipher
+from expertpool.experts import applications as experts
+from expertpool.experts import review
+from expertpool.experts.models import Expert, ExpertStatus, ReviewDecision
 from tests.integration.experts.conftest import PDF, valid_input
 
 pytestmark = pytest.mark.integration
@@ -222,8 +226,8 @@ def test_a_returned_application_resubmitted_twice_at_once_is_submitted_once(any_
 def test_two_overlapping_leave_requests_at_once_store_one_period(any_app: Flask) -> None:
     from datetime import timedelta
 
-    from expertpool.models import ExpertLeave
-    from expertpool.services import availability
+    from expertpool.experts import availability
+    from expertpool.experts.models import ExpertLeave
 
     user, expert_id, (r1,), _ = _setup(any_app, 1)
     session = any_app.extensions["expertpool"].sessions()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from expertpool.services import users
+from expertpool.accounts import users
 from tests.conftest import csrf_token
 from tests.integration.experts.conftest import ELF, PDF, valid_input
 
@@ -68,7 +68,7 @@ def test_the_api_takes_an_application_from_draft_to_approval(db_session: Any, ma
 
 def test_staff_pages_mask_personal_data_and_reviewers_reveal_it_with_a_reason(
         db_session: Any, applicant: Any, make_user: Any, login: Any, client: Any, cipher: Any) -> None:
-    from expertpool.services import experts
+    from expertpool.experts import applications as experts
 
     _, expert = applicant()
     clear = experts.clear_pii(expert, cipher)

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from expertpool.db import utcnow
-from expertpool.models import Expert, ExpertStatus
-from expertpool.services import availability, expert_demo, expert_search, review
+from expertpool.core.db import utcnow
+from expertpool.demo import experts as expert_demo
+from expertpool.experts import availability, review
+from expertpool.experts import search as expert_search
+from expertpool.experts.models import Expert, ExpertStatus
 
 pytestmark = pytest.mark.integration
 TODAY = utcnow().date()
@@ -53,7 +55,7 @@ def test_specialty_rows_follow_the_application_through_draft_submission_and_appr
 
 def test_a_returned_application_with_a_new_city_and_specialties_moves_its_rows(
         db_session: Any, applicant: Any, reviewer: Any, cipher: Any, cfg: Any) -> None:
-    from expertpool.services import experts
+    from expertpool.experts import applications as experts
 
     user, expert = applicant(specialties=["A010102"], home_region="440100")
     review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="return", opinion="补充材料")

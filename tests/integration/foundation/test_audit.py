@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from expertpool.models import AuditEntry, AuditHead
-from expertpool.services import audit
-from expertpool.services.audit import _entry_hash  # the forger knows the (public) hash recipe
+from expertpool.core import audit
+from expertpool.core.audit import _entry_hash  # the forger knows the (public) hash recipe
+from expertpool.core.models import AuditEntry, AuditHead
 from tests.integration.test_cli import _run
 
 pytestmark = pytest.mark.integration
@@ -252,7 +252,7 @@ def _assert_one_unbroken_chain(app: Flask, expected: int, verify_problems: list[
 
 @pytest.mark.needs_postgres
 def test_concurrent_appends_on_postgresql_form_one_unbroken_chain(pg_app: Flask) -> None:
-    from expertpool.extensions import limiter
+    from expertpool.core.state import limiter
 
     limiter.reset()
     _hammer(pg_app, threads=8, per_thread=6)

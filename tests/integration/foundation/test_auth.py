@@ -10,8 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.db import utcnow
-from expertpool.models import ApiToken, AuditEntry
+from expertpool.accounts.models import ApiToken
+from expertpool.core.db import utcnow
+from expertpool.core.models import AuditEntry
 from tests.conftest import PASSWORD, csrf_token
 
 pytestmark = pytest.mark.integration
@@ -229,7 +230,7 @@ def test_logout_ends_the_session_and_keeps_the_language(client: FlaskClient, mak
 
 def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client: FlaskClient, make_user: Any,
                                                                   login: Any, db_session: Any) -> None:
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     user = make_user(role="expert")
     other = login(Flask.test_client(client.application), user)

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from expertpool.errors import Conflict, ValidationFailed
+from expertpool.core.errors import Conflict, ValidationFailed
 from tests.conftest import csrf_token
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def _raise(kind: str) -> str:
 @pytest.fixture(scope="module")
 def raising_app(_app: Flask) -> Iterator[Flask]:
     """A second app on the same database with test-only routes (the shared app's routes stay as reviewed)."""
-    from expertpool.access import public
+    from expertpool.accounts.access import public
     from expertpool.app import create_app
 
     extra = create_app(_app.extensions["expertpool"].config)

@@ -12,8 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 
-from expertpool.models import AuditEntry, Specialty
-from expertpool.services import reference, users
+from expertpool.accounts import users
+from expertpool.core.models import AuditEntry
+from expertpool.reference import catalogue as reference
+from expertpool.reference.models import Specialty
 from tests.integration.test_cli import _run
 
 pytestmark = pytest.mark.integration
@@ -112,7 +114,7 @@ def test_the_command_loads_a_newer_table_from_a_file(app: Flask, tmp_path: Path)
 
 
 def test_an_unreadable_table_is_refused_before_anything_is_loaded(tmp_path: Path) -> None:
-    from expertpool.errors import ValidationFailed
+    from expertpool.core.errors import ValidationFailed
 
     path = tmp_path / "broken.json"
     path.write_text('{"not": "a list"}', encoding="utf-8")

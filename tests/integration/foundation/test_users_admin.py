@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.models import AuditEntry, Role, User
+from expertpool.accounts.models import Role, User
+from expertpool.core.models import AuditEntry
 from tests.conftest import PASSWORD, csrf_token
 
 pytestmark = pytest.mark.integration
@@ -172,7 +173,7 @@ def test_supervisors_see_every_centre(client: FlaskClient, make_user: Any, login
 
 
 def test_the_region_data_gives_twenty_one_city_centres_and_shundes(db_session: Any) -> None:
-    from expertpool.models import Centre
+    from expertpool.accounts.models import Centre
 
     codes = set(db_session.execute(select(Centre.region_code)).scalars())
     assert len(codes) == 22
@@ -181,7 +182,7 @@ def test_the_region_data_gives_twenty_one_city_centres_and_shundes(db_session: A
 
 def test_a_role_change_takes_effect_on_the_next_request(client: FlaskClient, make_user: Any, login: Any,
                                                         db_session: Any) -> None:
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     make_user(role="admin")  # someone must stay administrator
     user = make_user(role="admin")

@@ -39,7 +39,7 @@ def _refused(cli: Cli, *args: str) -> str:
 
 
 def test_users_commands_create_change_deactivate_and_list(cli: Cli, app: Flask) -> None:
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     _ok(cli, "users", "create", "zhang.san", "--name", "张三", "--role", "expert", "--password", "first-password-1")
     assert "centre" in _refused(cli, "users", "create", "li.si", "--name", "李四", "--role", "centre_staff",

@@ -11,11 +11,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect
 
-from expertpool.db import utcnow
-from expertpool.models import Invitation, OutboxMessage
-from expertpool.services import invitations, notifications
-from expertpool.services.invitations import NotifyContext
-from expertpool.services.notifier_factory import NOTIFIER
+from expertpool.core.db import utcnow
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.models import Invitation, OutboxMessage
+from expertpool.notifications.notifier import NOTIFIER
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,

@@ -7,7 +7,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from expertpool.models import AuditEntry, ContactAttempt, InvitationState, OutboxKind, OutboxMessage
+from expertpool.core.models import AuditEntry
+from expertpool.notifications.models import (
+    ContactAttempt,
+    InvitationState,
+    OutboxKind,
+    OutboxMessage,
+)
 from tests.integration.notifications.conftest import PUBLIC_BASE_URL, FakeReplacements, TwilioTrial
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expertpool.db import utcnow
-from expertpool.models import InvitationState, OutboxMessage, OutboxStatus
-from expertpool.services import invitations, notifications
-from expertpool.services.invitations import NotifyContext
-from expertpool.services.notifier_factory import NOTIFIER
+from expertpool.core.db import utcnow
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.models import InvitationState, OutboxMessage, OutboxStatus
+from expertpool.notifications.notifier import NOTIFIER
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.notifications.conftest import wire_twilio
 
@@ -93,7 +94,7 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
         session = st.sessions()
         rows = session.execute(select(OutboxMessage.status, OutboxMessage.last_error)).all()
         assert {status for status, _ in rows} == {OutboxStatus.SENT}, rows
-        from expertpool.models import Invitation
+        from expertpool.notifications.models import Invitation
 
         states = set(session.execute(select(Invitation.state)).scalars())
         assert states == {InvitationState.CALLING}

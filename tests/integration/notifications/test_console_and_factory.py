@@ -11,12 +11,13 @@ from flask import Flask
 from sqlalchemy import select
 
 import notify
-from expertpool.config import Config
-from expertpool.errors import NotFound
-from expertpool.models import Invitation, InvitationState, OutboxKind, OutboxMessage
-from expertpool.services import invitations, notifications
-from expertpool.services.invitations import NotifyContext
-from expertpool.services.notifier_factory import NOTIFIER, build_notifier
+from expertpool.core.config import Config
+from expertpool.core.errors import NotFound
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.models import Invitation, InvitationState, OutboxKind, OutboxMessage
+from expertpool.notifications.notifier import NOTIFIER, build_notifier
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FAKE_FROM_NUMBER
 
 pytestmark = pytest.mark.integration

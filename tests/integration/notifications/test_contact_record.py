@@ -10,10 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from expertpool.models import AuditEntry, LedgerKind
-from expertpool.models.project import Project, ProjectKind, ProjectStatus
-from expertpool.models.user import Centre
-from expertpool.services import draw_ledger, users
+from expertpool.accounts import users
+from expertpool.accounts.models import Centre
+from expertpool.core.models import AuditEntry
+from expertpool.draws import ledger as draw_ledger
+from expertpool.draws.models import LedgerKind
+from expertpool.projects.models import Project, ProjectKind, ProjectStatus
 from tests.integration.notifications.conftest import TwilioTrial
 
 pytestmark = pytest.mark.integration
@@ -38,7 +40,7 @@ def _project_with_draw(trial: TwilioTrial, draw_id: str) -> int:
     project_id = project.id
     first, second = trial.new_number(), trial.new_number()
     for rank, (phone, name) in enumerate(zip((first, second), NAMES, strict=True), start=1):
-        from expertpool.services import invitations
+        from expertpool.notifications import invitations
 
         invitations.enqueue_invitation(session, draw_id=draw_id, group_id="G1", expert_id=2000 + rank, rank=rank,
                                        phone=phone, expert_name=name, starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),

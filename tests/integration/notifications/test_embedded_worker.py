@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.models import OutboxMessage, OutboxStatus
-from expertpool.services import invitations
-from expertpool.services.notifier_factory import NOTIFIER, InProcessWorker
+from expertpool.notifications import invitations
+from expertpool.notifications.models import OutboxMessage, OutboxStatus
+from expertpool.notifications.notifier import NOTIFIER, InProcessWorker
 
 pytestmark = pytest.mark.integration
 

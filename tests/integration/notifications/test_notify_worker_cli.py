@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from expertpool.services import invitations
+from expertpool.notifications import invitations
 from tests.conftest import build_app, make_test_config
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from expertpool.models import Invitation, InvitationState
-from expertpool.services import invitations
+from expertpool.notifications import invitations
+from expertpool.notifications.models import Invitation, InvitationState
 from tests.integration.notifications.conftest import STARTS_AT, TwilioTrial
 
 pytestmark = pytest.mark.integration

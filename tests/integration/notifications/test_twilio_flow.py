@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from expertpool.db import utcnow
-from expertpool.models import (
-    AuditEntry,
+from expertpool.core.db import utcnow
+from expertpool.core.models import AuditEntry
+from expertpool.notifications.models import (
     ContactAttempt,
     InvitationState,
     OutboxKind,
@@ -369,7 +369,7 @@ def test_the_one_time_link_accepts_once_and_then_stops_working(trial: TwilioTria
 
 
 def test_nothing_is_written_when_the_callers_transaction_rolls_back(trial: TwilioTrial) -> None:
-    from expertpool.services import invitations
+    from expertpool.notifications import invitations
 
     session = trial.session
     invitations.enqueue_invitation(session, draw_id="D-rollback", group_id="G", expert_id=1, rank=1,
@@ -383,8 +383,8 @@ def test_nothing_is_written_when_the_callers_transaction_rolls_back(trial: Twili
 def test_an_accepted_expert_can_withdraw_with_a_reason_and_is_replaced(
     trial: TwilioTrial, replacements: FakeReplacements
 ) -> None:
-    from expertpool.errors import IllegalTransition
-    from expertpool.services import invitations
+    from expertpool.core.errors import IllegalTransition
+    from expertpool.notifications import invitations
 
     phone = trial.new_number()
     invitation = trial.invite(phone)
@@ -417,8 +417,8 @@ def test_post_signed_webhook_reaches_a_live_server(trial: TwilioTrial, live_serv
 
 
 def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
-    from expertpool.models import Invitation
-    from expertpool.services import invitations
+    from expertpool.notifications import invitations
+    from expertpool.notifications.models import Invitation
 
     phone = trial.new_number()
     invitation = trial.invite(phone)
@@ -433,7 +433,7 @@ def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
 
 
 def test_invitation_states_never_return_to_an_earlier_one() -> None:
-    from expertpool.models.notification import INVITATION_MOVES, InvitationState
+    from expertpool.notifications.models import INVITATION_MOVES, InvitationState
 
     def reachable(start: InvitationState) -> set[InvitationState]:
         seen: set[InvitationState] = set()

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.models import Invitation, OutboxKind, OutboxMessage, OutboxStatus
-from expertpool.services import invitations
+from expertpool.notifications import invitations
+from expertpool.notifications.models import Invitation, OutboxKind, OutboxMessage, OutboxStatus
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,

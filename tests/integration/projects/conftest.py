@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from expertpool.services.codes import credit_code_check_char
-from expertpool.services.draw_rules import CST
+from expertpool.draws.rules import CST
+from expertpool.projects.codes import credit_code_check_char
 
 # Wednesday 3 June 2026, 09:00 in China: the evaluation on Friday 5 June is two working days away.
 NOW = datetime(2026, 6, 3, 9, 0, tzinfo=CST)
@@ -57,7 +57,7 @@ def clock(app: Flask) -> Iterator[Clock]:
 @pytest.fixture()
 def api(app: Flask, make_user: Callable[..., Any], clock: Clock) -> Callable[..., FlaskClient]:
     """`api(role, centre=None)`: a client whose requests carry a fresh bearer token of a new user."""
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     def make(role: str, centre: str | None = None) -> FlaskClient:
         user = make_user(role=role, centre=centre if centre else ("440100" if role == "centre_staff" else None))
@@ -73,7 +73,7 @@ def api(app: Flask, make_user: Callable[..., Any], clock: Clock) -> Callable[...
 @pytest.fixture()
 def terminal(app: Flask) -> tuple[str, Any]:
     """A registered terminal of the Guangzhou centre: (credential, row)."""
-    from expertpool.services import terminals
+    from expertpool.projects import terminals
 
     return terminals.register_terminal(app.extensions["expertpool"].sessions(), actor="test",
                                        centre_code="440100", name="广州终端1")

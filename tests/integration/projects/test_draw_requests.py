@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.models import DrawRequest
-from expertpool.services.draw_rules import CST
+from expertpool.draws.models import DrawRequest
+from expertpool.draws.rules import CST
 from tests.integration.projects.conftest import project_payload
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_a_lawful_request_is_stored_with_its_groups_and_terminal(ready_project: 
 
 def test_the_request_document_for_the_engine_follows_draw_v1(ready_project: tuple[FlaskClient, int],
                                                              terminal: tuple[str, Any], db_session: Any) -> None:
-    from expertpool.services import draw_requests
+    from expertpool.draws import requests as draw_requests
 
     staff, pid = ready_project
     rid = _post(staff, pid, GOOD, terminal[0]).get_json()["id"]
@@ -141,7 +141,7 @@ def test_a_request_from_a_disabled_terminal_is_refused(ready_project: tuple[Flas
 
 
 def test_a_terminal_of_another_centre_is_refused(ready_project: tuple[FlaskClient, int], db_session: Any) -> None:
-    from expertpool.services import terminals
+    from expertpool.projects import terminals
 
     staff, pid = ready_project
     clear, _ = terminals.register_terminal(db_session, actor="t", centre_code="440300", name="深圳终端")
@@ -151,7 +151,7 @@ def test_a_terminal_of_another_centre_is_refused(ready_project: tuple[FlaskClien
 
 def test_staff_of_another_centre_cannot_request_a_draw(ready_project: tuple[FlaskClient, int],
                                                        api: Callable[..., FlaskClient], db_session: Any) -> None:
-    from expertpool.services import terminals
+    from expertpool.projects import terminals
 
     _, pid = ready_project
     clear, _ = terminals.register_terminal(db_session, actor="t", centre_code="440300", name="深圳终端")

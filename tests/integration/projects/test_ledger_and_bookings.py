@@ -12,11 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from expertpool.errors import Conflict
-from expertpool.models import LedgerKind
-from expertpool.services import draw_ledger, venues
-from expertpool.services.draw_rules import CST
-from expertpool.services.venues import BookingWish
+from expertpool.core.errors import Conflict
+from expertpool.draws import ledger as draw_ledger
+from expertpool.draws.models import LedgerKind
+from expertpool.draws.rules import CST
+from expertpool.projects import venues
+from expertpool.projects.venues import BookingWish
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 6, 5, 9, 0, tzinfo=CST)
@@ -71,9 +72,9 @@ def _experts(app: Flask, session: Any, count: int) -> list[int]:
     """Ids of `count` synthetic experts (bookings reference real expert rows)."""
     from sqlalchemy import select
 
-    from expertpool.models import Expert
-    from expertpool.services import expert_demo
-    from expertpool.services.pii import PiiCipher
+    from expertpool.core.pii import PiiCipher
+    from expertpool.demo import experts as expert_demo
+    from expertpool.experts.models import Expert
 
     expert_demo.create_experts(session, cipher=PiiCipher.from_keys(app.extensions["expertpool"].keys), count=count, seed=5)
     session.commit()
@@ -112,7 +113,7 @@ def test_a_seat_and_an_expert_are_never_booked_twice_at_once(app: Flask, db_sess
 def test_the_database_refuses_an_overlap_that_bypasses_the_service(app: Flask, db_session: Any) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from expertpool.models import SeatBooking
+    from expertpool.projects.models import SeatBooking
 
     s1, s2, _ = _venue(db_session)
     e7, e8 = _experts(app, db_session, 2)
@@ -178,7 +179,7 @@ def test_concurrent_bookings_never_double_book_on_postgresql(pg_app: Flask) -> N
 
 def test_admins_register_terminals_whose_credential_is_shown_once(api: Callable[..., FlaskClient],
                                                                    db_session: Any) -> None:
-    from expertpool.models import Terminal
+    from expertpool.projects.models import Terminal
 
     admin = api("admin")
     resp = admin.post("/api/terminals", json={"centre": "440100", "name": "终端A"})

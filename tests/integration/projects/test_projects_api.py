@@ -9,7 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.models import AuditEntry, Project
+from expertpool.core.models import AuditEntry
+from expertpool.projects.models import Project
 from tests.integration.projects.conftest import credit_code, project_payload
 
 pytestmark = pytest.mark.integration
@@ -122,7 +123,7 @@ def test_a_project_without_bidders_cannot_be_ready(api: Callable[..., FlaskClien
 
 
 def _mark_drawn(db_session: Any, pid: int) -> None:
-    from expertpool.services import projects
+    from expertpool.projects import projects
 
     project = projects.lock_for_draw(db_session, pid)
     projects.mark_drawn(db_session, actor="test", project=project)

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from evaluation_room.handlers import NAMESPACE
-from expertpool.services import rooms
+from expertpool.rooms import sessions as rooms
 from tests.conftest import PASSWORD, login_client
 
 

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from expertpool.models import EvaluationSession
-from expertpool.services import demo
+from expertpool.demo import runner as demo
+from expertpool.rooms.models import EvaluationSession
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
 def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(app: Flask, committee: Any) -> None:
     from sqlalchemy import text
 
-    from expertpool.services import rooms
+    from expertpool.rooms import sessions as rooms
 
     with app.extensions["expertpool"].engine.connect() as conn:
         raw = conn.execute(text("SELECT * FROM room_participant")).all()

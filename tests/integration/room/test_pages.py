@@ -11,7 +11,8 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from expertpool.models import AuditEntry, EvaluationSession
+from expertpool.core.models import AuditEntry
+from expertpool.rooms.models import EvaluationSession
 from tests.conftest import PASSWORD, csrf_token, login_client
 from tests.integration.room.conftest import MEMBERS, Committee
 

@@ -11,7 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from evaluation_room.handlers import NAMESPACE
-from expertpool.models import AuditEntry, RoomEventRow
+from expertpool.core.models import AuditEntry
+from expertpool.rooms.models import RoomEventRow
 from tests.conftest import PASSWORD, login_client
 from tests.integration.room.conftest import MEMBERS, Committee
 
@@ -31,7 +32,7 @@ def test_joining_returns_the_full_snapshot_with_its_sequence_number(committee: C
 
 
 def test_a_login_revoked_after_connecting_is_refused_on_the_next_event(committee: Committee, app: Flask) -> None:
-    from expertpool.services import users
+    from expertpool.accounts import users
 
     committee.ok("e1", "join")
     session = app.extensions["expertpool"].sessions()

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from evaluation_room.adapters import SystemClock
 from evaluation_room.commands import run_command
 from evaluation_room.errors import StaleState
-from expertpool.models import RoomEventRow
-from expertpool.services import users
-from expertpool.services.room_store import SqlRoomStore
+from expertpool.accounts import users
+from expertpool.rooms.models import RoomEventRow
+from expertpool.rooms.store import SqlRoomStore
 from tests.conftest import PASSWORD
 from tests.integration.room.conftest import MEMBERS, build_committee
 

@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from sqlalchemy.engine import make_url
 
-from expertpool.config import Config
+from expertpool.core.config import Config
 
 READY_SECONDS = 30
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

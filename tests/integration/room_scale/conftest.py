@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from evaluation_room.handlers import NAMESPACE
-from expertpool.services import users
+from expertpool.accounts import users
 from tests.conftest import PASSWORD, login_client
 from tests.integration.room.conftest import Committee, build_committee
 from tests.integration.room_scale.cluster import Cluster

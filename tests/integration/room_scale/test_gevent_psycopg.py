@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     import gevent
     from psycopg import waiting
     from sqlalchemy import text
-    from expertpool.db import make_engine
+    from expertpool.core.db import make_engine
 
     assert waiting.wait is waiting.wait_c
     engine = make_engine(sys.argv[1])
@@ -54,7 +54,7 @@ def test_a_connection_killed_while_idle_is_replaced_and_a_busy_one_is_not_pinged
     from sqlalchemy import create_engine, event, text
     from sqlalchemy.pool import NullPool
 
-    from expertpool.db import make_engine
+    from expertpool.core.db import make_engine
 
     base = postgres_url()
     engine = make_engine(base, ping_after_idle=0.2)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expertpool.services import identity
-from expertpool.services.identity import InvalidIdentifier
+from expertpool.experts import identity
+from expertpool.experts.identity import InvalidIdentifier
 
 TODAY = date(2026, 6, 1)
 births = st.dates(min_value=date(1930, 1, 1), max_value=date(2000, 12, 31))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expertpool.keys import KeyRing
-from expertpool.services.pii import DecryptionFailed, PiiCipher
+from expertpool.core.keys import KeyRing
+from expertpool.core.pii import DecryptionFailed, PiiCipher
 
 K1, K2 = bytes(range(32)), bytes(range(1, 33))
 CIPHER = PiiCipher(KeyRing("k1", {"k1": K1}), blind_key=b"b" * 32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from expertpool.services.reference import bundled, check_tree
+from expertpool.reference.catalogue import bundled, check_tree
 
 
 def _row(code: str, name: str, parent: str | None, level: int) -> dict[str, Any]:

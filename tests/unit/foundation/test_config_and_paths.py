@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from expertpool.config import Config, ConfigError
-from expertpool.routes.auth import is_local_path
+from expertpool.accounts.pages import is_local_path
+from expertpool.core.config import Config, ConfigError
 
 
 @pytest.mark.parametrize(("env", "fragment"), [

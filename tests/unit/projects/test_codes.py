@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expertpool.services.codes import (
+from expertpool.projects.codes import (
     CHARSET,
     credit_code_check_char,
     is_valid_credit_code,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expertpool.services.draw_rules import (
+from expertpool.draws.rules import (
     CST,
     DrawRules,
     committee_errors,

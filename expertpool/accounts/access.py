@@ -1,0 +1,144 @@
+"""Who may call which route: every view declares its access, and undeclared views are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+
+from expertpool.accounts import users
+from expertpool.accounts.models import Centre, Role, User
+from expertpool.core.errors import Forbidden, Unauthenticated
+from expertpool.core.state import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The access rule of one view: public, or the roles allowed."""
+
+    public: bool
+    roles: frozenset[Role]
+
+
+def public(view: F) -> F:
+    """Anyone, logged in or not."""
+    view._access = Access(True, frozenset())  # type: ignore[attr-defined]
+    return view
+
+
+def login_required(view: F) -> F:
+    """Any logged-in user."""
+    view._access = Access(False, ALL_ROLES)  # type: ignore[attr-defined]
+    return view
+
+
+def roles(*allowed: Role) -> Callable[[F], F]:
+    """Only users holding one of these roles."""
+
+    def wrap(view: F) -> F:
+        view._access = Access(False, frozenset(allowed))  # type: ignore[attr-defined]
+        return view
+
+    return wrap
+
+
+def current_user() -> User | None:
+    """The user of this request, if any."""
+    user: User | None = g.get("user")
+    return user
+
+
+def require_user() -> User:
+    """The user of this request; raises when nobody is logged in."""
+    user = current_user()
+    if user is None:
+        raise Unauthenticated()
+    return user
+
+
+def actor_label() -> str:
+    """How the audit trail names whoever acts in this request."""
+    user = current_user()
+    return user.username if user else "anonymous"
+
+
+def require_centre(user: User, centre: Centre | int | None) -> None:
+    """Centre staff act only for their own centre; other roles are not limited by centre."""
+    if user.role is not Role.CENTRE_STAFF:
+        return
+    centre_id = centre.id if isinstance(centre, Centre) else centre
+    if user.centre_id is None or centre_id != user.centre_id:
+        raise Forbidden(_("You may act only for your own centre."), code="outside_centre")
+
+
+def _load_user() -> None:
+    g.user = None
+    g.auth = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        g.user = users.resolve_token(db(), header[7:].strip())
+        g.auth = "token"
+        return
+    if request.path.startswith("/api/"):
+        # The API is exempt from CSRF, so it must never trust the session cookie.
+        return
+    uid = session.get("uid")
+    if uid is None:
+        return
+    user = db().get(User, uid)
+    stamp = session.get("pw")
+    if user is None or not user.is_active or stamp != user.password_changed_at.isoformat():
+        session.clear()
+        return
+    g.user = user
+    g.auth = "session"
+
+
+def _is_static(endpoint: str) -> bool:
+    """Static files (the app's and any blueprint's) are public: style sheets, scripts, images."""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def _enforce() -> Any:
+    if request.endpoint is None or _is_static(request.endpoint):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    rule: Access | None = getattr(view, "_access", None)
+    if rule is None:
+        raise Forbidden()
+    if rule.public:
+        return None
+    user = current_user()
+    if user is None:
+        if request.path.startswith("/api/") or request.method != "GET":
+            raise Unauthenticated()
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    if user.role not in rule.roles:
+        raise Forbidden()
+    return None
+
+
+def init_access(app: Flask) -> None:
+    """Load the user on every request and enforce each view's declared access."""
+
+    @app.before_request
+    def _before() -> Any:
+        _load_user()
+        if g.get("auth") == "token" and not request.path.startswith("/api/"):
+            raise Forbidden(_("Bearer tokens are accepted only by the JSON API."))
+        return _enforce()
+
+
+
+def check_declared(app: Flask) -> None:
+    """Refuse to start when a view has no access declaration."""
+    missing = [name for name, view in app.view_functions.items()
+               if not _is_static(name) and getattr(view, "_access", None) is None]
+    if missing:
+        raise RuntimeError("views without an access declaration: " + ", ".join(sorted(missing)))

@@ -1,0 +1,69 @@
+"""Users, their roles, the city trading centres and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from expertpool.core.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """The five kinds of user."""
+
+    EXPERT = "expert"
+    REVIEWER = "reviewer"
+    CENTRE_STAFF = "centre_staff"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Centre(Base):
+    """A public-resource trading centre (one per city, plus Shunde's)."""
+
+    __tablename__ = "centre"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class User(Base):
+    """A person who logs in."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    centre: Mapped[Centre | None] = relationship()
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the user holds one of these roles."""
+        return self.role in roles
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,123 @@
+"""Login, logout and the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from expertpool.accounts import users
+from expertpool.accounts.access import login_required, public, require_user
+from expertpool.core.errors import Unauthenticated, ValidationFailed
+from expertpool.core.state import config, db, limiter
+from expertpool.core.texts import LOCALES
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _login_key() -> str:
+    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on "admin".
+    return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
+
+
+def is_local_path(target: str | None) -> bool:
+    """Whether `target` is a path on this site (never another host, however spelled)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    # Browsers read a backslash as a slash ("/\\evil.example") and drop tabs and newlines.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not (parts.scheme or parts.netloc)
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and is_local_path(target) else url_for("main.dashboard")
+
+
+def _fresh_session() -> None:
+    """Drop everything the old session held, the CSRF secret and this request's cached token included."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: config().login_rate_limit, key_func=_login_key, methods=["POST"])
+def login() -> Any:
+    """Show the login form and log in."""
+    error = None
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        try:
+            user = users.login(db(), username, request.form.get("password") or "", request.remote_addr)
+        except Unauthenticated as exc:
+            return render_template("accounts/login.html", error=exc.message, username=username), 401
+        lang = session.get("lang")
+        _fresh_session()
+        session.permanent = False
+        session["uid"] = user.id
+        session["pw"] = user.password_changed_at.isoformat()
+        if lang:
+            session["lang"] = lang
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", error=error)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: config().login_rate_limit, key_func=lambda: f"pw|{session.get('uid')}", methods=["POST"])
+def change_password() -> Any:
+    """Change one's own password; every other session and every API token of the user ends."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = users.change_own_password(db(), user_id=require_user().id,
+                                             current=request.form.get("current_password") or "",
+                                             new=request.form.get("new_password") or "",
+                                             confirm=request.form.get("confirm_password") or "")
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            session["pw"] = user.password_changed_at.isoformat()
+            flash(_("Your password was changed; you were logged out everywhere else."), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("accounts/password.html", errors=errors), (422 if errors else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout() -> Response:
+    """End the session."""
+    lang = session.get("lang")
+    _fresh_session()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+@public
+def set_language(code: str) -> Response:
+    """Switch the interface language."""
+    if code in LOCALES:
+        session["lang"] = code
+    return redirect(_safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, Any]:
+    from flask_babel import get_locale
+
+    from expertpool.accounts.access import current_user
+    from expertpool.home.navigation import menu_for
+
+    user = current_user()
+    return {
+        "current_user": user,
+        "menu": menu_for(user.role if user else None),
+        "current_locale": str(get_locale()),
+    }

@@ -1,0 +1,244 @@
+"""User accounts: creation, roles, centre membership, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import ApiToken, Centre, Role, User
+from expertpool.core import audit
+from expertpool.core.db import utcnow
+from expertpool.core.errors import NotFound, Unauthenticated, ValidationFailed
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so that timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+MIN_PASSWORD = 10
+
+
+def configure_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`); old hashes still verify."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def _user_view(user: User) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "centre": user.centre.region_code if user.centre else None,
+        "is_active": user.is_active,
+    }
+
+
+def _validate(session: Session, username: str, display_name: str, password: str | None,
+              role: str, centre_code: str | None) -> tuple[Role, Centre | None]:
+    fields: dict[str, str] = {}
+    if not USERNAME_RE.match(username or ""):
+        fields["username"] = str(_l("3–64 letters, digits, dot, dash or underscore."))
+    if not (display_name or "").strip():
+        fields["display_name"] = str(_l("Required."))
+    if password is not None and len(password) < MIN_PASSWORD:
+        fields["password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
+    try:
+        role_value = Role(role)
+    except ValueError:
+        fields["role"] = str(_l("Unknown role."))
+        role_value = Role.EXPERT
+    centre = None
+    if centre_code:
+        centre = session.execute(select(Centre).where(Centre.region_code == centre_code)).scalar_one_or_none()
+        if centre is None:
+            fields["centre"] = str(_l("Unknown centre."))
+    if role_value is Role.CENTRE_STAFF and centre is None and "centre" not in fields:
+        fields["centre"] = str(_l("Centre staff must belong to a centre."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    return role_value, centre
+
+
+def create_user(session: Session, *, actor: str, username: str, display_name: str, password: str,
+                role: str, centre_code: str | None = None) -> User:
+    """Create an account; the caller's session is committed here."""
+    role_value, centre = _validate(session, username, display_name, password, role, centre_code)
+    user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
+                role=role_value, centre=centre)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationFailed(fields={"username": str(_l("This username is taken."))}) from None
+    audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+                 after=_user_view(user))
+    session.commit()
+    return user
+
+
+def update_user(session: Session, *, actor: str, user_id: int, display_name: str, role: str,
+                centre_code: str | None, is_active: bool, password: str | None = None) -> User:
+    """Change a user's name, role, centre, active flag and (optionally) password, all or nothing."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    role_value, centre = _validate(session, user.username, display_name, password or None, role, centre_code)
+    if user.role is Role.ADMIN and user.is_active and (role_value is not Role.ADMIN or not is_active):
+        others = session.execute(select(func.count()).select_from(User).where(
+            User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
+        if not others:
+            field = "role" if role_value is not Role.ADMIN else "is_active"
+            raise ValidationFailed(fields={field: str(_l("The last active administrator must stay one."))})
+    before = _user_view(user)
+    user.display_name = display_name.strip()
+    user.role = role_value
+    user.centre = centre
+    user.is_active = is_active
+    session.flush()
+    b, a = audit.diff(before, _user_view(user))
+    if a:
+        audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
+                     before=b, after=a)
+    if password:
+        _replace_password(session, actor, user, password)
+    session.commit()
+    return user
+
+
+def _replace_password(session: Session, actor: str, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars():
+        token.revoked_at = utcnow()
+    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+
+
+def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
+    """Replace a password; existing sessions and tokens of the user end."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))})
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    _replace_password(session, actor, user, password)
+    session.commit()
+    return user
+
+
+def change_own_password(session: Session, *, user_id: int, current: str, new: str, confirm: str) -> User:
+    """A user replaces their own password after proving the current one; other sessions and tokens end."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    fields: dict[str, str] = {}
+    if not check_password(user, current):
+        fields["current_password"] = str(_l("Wrong password."))
+    if len(new) < MIN_PASSWORD:
+        fields["new_password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
+    elif new != confirm:
+        fields["confirm_password"] = str(_l("The two passwords differ."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    _replace_password(session, user.username, user, new)
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Return the active user with these credentials or raise `Unauthenticated`."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated(str(_l("Wrong username or password.")), code="bad_credentials") from None
+    if user is None or not user.is_active:
+        raise Unauthenticated(str(_l("Wrong username or password.")), code="bad_credentials")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """Re-authentication of a logged-in user (e.g. before signing)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, ApiToken]:
+    """Create a bearer token; the clear token is returned once and never stored."""
+    clear = "ep_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(clear), expires_at=utcnow() + timedelta(hours=ttl_hours))
+    session.add(row)
+    audit.record(session, actor=user.username, action="token.issue", object_type="user", object_id=user.id,
+                 after={"expires_at": row.expires_at.isoformat()})
+    session.commit()
+    return clear, row
+
+
+def resolve_token(session: Session, clear: str) -> User:
+    """The user of a valid bearer token, else `Unauthenticated` (expired, revoked or forged)."""
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))).scalar_one_or_none()
+    if row is None:
+        raise Unauthenticated(str(_l("Invalid token.")), code="invalid_token")
+    if row.revoked_at is not None or row.expires_at <= utcnow():
+        raise Unauthenticated(str(_l("The token has expired.")), code="token_expired")
+    if not row.user.is_active:
+        raise Unauthenticated(str(_l("Invalid token.")), code="invalid_token")
+    return row.user
+
+
+def revoke_token(session: Session, clear: str) -> None:
+    """Revoke a bearer token."""
+    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))).scalar_one_or_none()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+
+
+def get_by_username(session: Session, username: str) -> User:
+    """Look a user up by username."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(str(_l("No such user: %(u)s", u=username)))
+    return user
+
+
+
+def login(session: Session, username: str, password: str, ip: str | None) -> User:
+    """Authenticate and record the attempt (failed ones too) in the audit trail."""
+    try:
+        user = authenticate(session, username, password)
+    except Unauthenticated:
+        audit.record(session, actor=username[:100] or "anonymous", action="auth.login_failed",
+                     object_type="user", object_id=username[:100], after={"ip": ip})
+        session.commit()
+        raise
+    audit.record(session, actor=user.username, action="auth.login", object_type="user", object_id=user.id,
+                 after={"ip": ip})
+    session.commit()
+    return user

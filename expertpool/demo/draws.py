@@ -1,0 +1,100 @@
+"""Demo step: one past project of the Guangzhou centre drawn at its terminal, accepted, opened and awarded.
+
+The whole protocol runs as it would have a week ago (the services take the moment as `now`):
+request, prepare, both witnesses, the draw, every invitee accepting, the opening at the session
+start and the award. Its transcript exports (`expertpool draws export`) and verifies under the
+published key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import Centre, User
+from expertpool.core.db import utcnow
+from expertpool.demo.projects import OWNER, demo_credit_code
+from expertpool.draws import protocol as draws
+from expertpool.draws import requests as draw_requests
+from expertpool.draws.rules import CST, DrawRules
+from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.notifications import invitations
+from expertpool.notifications.models import Invitation, InvitationState
+from expertpool.projects import projects
+from expertpool.projects.models import Project, Terminal
+
+CODE = "GZ-DEMO-000"
+SEATS = 5
+BACKUPS = 3
+
+
+def _specialty_prefix(session: Session) -> str | None:
+    """The three-character specialty prefix held by the most active experts (None without enough)."""
+    prefix = func.substr(ExpertSpecialty.code, 1, 3)
+    row = session.execute(
+        select(prefix, func.count(func.distinct(ExpertSpecialty.expert_id)).label("n"))
+        .join(Expert, Expert.id == ExpertSpecialty.expert_id).where(Expert.status == ExpertStatus.ACTIVE)
+        .group_by(prefix).order_by(func.count(func.distinct(ExpertSpecialty.expert_id)).desc(), prefix)
+        .limit(1)).first()
+    if row is None or row[1] < 2 * (SEATS + BACKUPS):
+        return None
+    return str(row[0])
+
+
+def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
+    """Create the awarded demo project once; return a one-line summary with its draw id."""
+    from flask import current_app
+
+    existing = session.execute(select(Project).where(Project.code == CODE)).scalar_one_or_none()
+    if existing is not None:
+        return f"{CODE} exists"
+    prefix = _specialty_prefix(session)
+    operator = session.execute(select(User).where(User.username == "staff.gz")).scalar_one_or_none()
+    supervisor = session.execute(select(User).where(User.username == "supervisor")).scalar_one_or_none()
+    owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
+    terminal = session.execute(select(Terminal).where(Terminal.centre_id == owner.id).order_by(Terminal.id)
+                               ).scalars().first()
+    if prefix is None or operator is None or supervisor is None or terminal is None:
+        return "skipped (too few active experts, or no demo staff, supervisor or terminal)"
+    from expertpool.demo.runner import DEMO_PASSWORD
+
+    st = current_app.extensions["expertpool"]
+    evaluation = datetime.combine((utcnow() - timedelta(days=7)).astimezone(CST).date(), time(9, 0), tzinfo=CST)
+    drawn_at = evaluation - timedelta(hours=20)
+    data = {"code": CODE, "name": "某中学改扩建工程监理（演示：已开标、已定标）", "kind": "services",
+            "budget": "1800000.00", "tenderer_code": demo_credit_code(1), "tenderer_name": "广州市某区教育局",
+            "agency_code": demo_credit_code(2), "agency_name": "广东某招标代理有限公司",
+            "tenderer_representatives": 0, "evaluation_start": f"{evaluation:%Y-%m-%dT%H:%M}",
+            "duration_minutes": 240}
+    project = projects.create_project(session, actor="demo", owner_centre_id=owner.id, data=data,
+                                      now=drawn_at - timedelta(days=3))
+    bidders = [demo_credit_code(900 + b) for b in range(3)]
+    for n, code in enumerate(bidders, start=1):
+        projects.add_bidder(session, actor="demo", project_id=project.id, credit_code=code, name=f"演示监理单位{n}")
+    projects.mark_ready(session, actor="demo", project_id=project.id)
+    req = draw_requests.create_draw_request(
+        session, actor=operator, terminal=terminal, project_id=project.id, rules=DrawRules.from_config(st.config),
+        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]}, now=drawn_at)
+    d = draws.prepare_draw(session, actor=operator, terminal=terminal, request_id=req.id, keys=st.keys,
+                           config=st.config, now=drawn_at)
+    draws.witness_operator(session, draw_id=d.draw_id, actor=operator, terminal=terminal,
+                           digits=f"{seed:04d}31415", now=drawn_at + timedelta(minutes=1))
+    draws.witness_supervisor(session, draw_id=d.draw_id, terminal=terminal, username=supervisor.username,
+                             password=DEMO_PASSWORD, digits=f"{seed:04d}27182", now=drawn_at + timedelta(minutes=2))
+    d = draws.run_draw(session, draw_id=d.draw_id, actor=operator, terminal=terminal, keys=st.keys,
+                       config=st.config, now=drawn_at + timedelta(minutes=3))
+    if d.status.value != "sealed":
+        return f"draw {d.draw_id} failed: {d.reason}"
+    ctx = invitations.NotifyContext.current()
+    for invitation in session.execute(select(Invitation).where(Invitation.draw_id == d.draw_id)
+                                      .order_by(Invitation.rank)).scalars():
+        invitations.move(session, invitation, InvitationState.ACCEPTED, now=drawn_at + timedelta(minutes=30),
+                         ctx=ctx, actor="demo", via="demo")
+    session.commit()
+    draws.open_draw(session, draw_id=d.draw_id, actor=operator, supervisor_username=supervisor.username,
+                    supervisor_password=DEMO_PASSWORD, keys=st.keys, now=evaluation)
+    projects.mark_awarded(session, actor="demo", project_id=project.id, awarded_on=evaluation.date().isoformat(),
+                          winner_code=bidders[0], now=evaluation + timedelta(days=1))
+    return f"{CODE} drawn, opened and awarded; draw {d.draw_id} (expertpool draws export {d.draw_id})"

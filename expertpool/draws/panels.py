@@ -1,0 +1,408 @@
+"""The drawn panel after sealing: invitations in rank order, replacement (draw-v1 §9), seats, viewing.
+
+Invitations go out in the draw's transaction. When an invitee declines, does not answer,
+withdraws, is removed or turns out booked, the next backup of the group is invited by §9 with
+every skip logged; when the backups run out, a supplementary request (补抽) linked to its parent
+is created and waits for an operator and a supervisor at a terminal. Names are shown only after
+opening: supervisors see everyone, a centre's staff only the experts seated at their venues.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import draw
+from expertpool.accounts.models import Role, User
+from expertpool.core import audit
+from expertpool.core.db import utcnow
+from expertpool.core.errors import Conflict, Forbidden, NotFound
+from expertpool.core.keys import KeyStore
+from expertpool.core.texts import msg
+from expertpool.draws.models import (
+    Draw,
+    DrawGroup,
+    DrawInvitee,
+    DrawRequest,
+    DrawRequestStatus,
+    DrawStatus,
+    InviteeStatus,
+)
+from expertpool.draws.rules import cst_date
+from expertpool.experts.models import Expert, ExpertLeave
+from expertpool.projects import venues
+from expertpool.projects.models import Project, Seat, SeatBooking, Venue
+
+ENDED = {
+    InviteeStatus.DECLINED, InviteeStatus.NO_RESPONSE, InviteeStatus.WITHDRAWN,
+    InviteeStatus.REMOVED, InviteeStatus.UNAVAILABLE,
+}
+ACTOR = "draw"
+
+
+def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetime) -> None:
+    """Queue one invitation (SMS and call) in the outbox, in the caller's transaction.
+
+    This is the contact path: the expert's name and phone are decrypted for this one invitee,
+    and the decryption is recorded in the audit trail (without the name or number).
+    """
+    from expertpool.core.pii import PiiCipher
+    from expertpool.notifications import invitations
+
+    ctx = invitations.NotifyContext.current()
+    expert = session.get(Expert, invitee.expert_id)
+    assert expert is not None
+    audit.record(session, actor=ACTOR, action="draw.contact", object_type="draw", object_id=d.draw_id,
+                 after={"group": invitee.group_key, "invitee": invitee.id})
+    phone = ""
+    if expert.phone_enc:
+        phone = PiiCipher.from_keys(ctx.keys).decrypt(expert.phone_enc, table="expert", row_id=expert.id,
+                                                       column="phone")
+    if not phone:
+        audit.record(session, actor=ACTOR, action="draw.no_phone", object_type="draw", object_id=d.draw_id,
+                     after={"invitee": invitee.id})
+        return
+    group = next(g for g in json.loads(d.request_json)["groups"] if g["id"] == invitee.group_key)
+    rank = invitee.position if invitee.is_primary else group["count"] + invitee.position
+    invitations.enqueue_invitation(session, draw_id=d.draw_id, group_id=invitee.group_key,
+                                   expert_id=invitee.expert_id, rank=rank, phone=phone, expert_name=expert.name,
+                                   starts_at=d.request.evaluation_start_at, venue=_venue_label(session, d),
+                                   now=now, ctx=ctx)
+
+
+def _venue_label(session: Session, d: Draw) -> str:
+    """The venue as an invitee hears it: the main centre's first venue (name and address)."""
+    project = session.get(Project, d.project_id)
+    assert project is not None
+    found = venues.list_venues(session, centre_id=project.main_centre_id)
+    if not found:
+        return project.main_centre.name
+    v = found[0]
+    return f"{v.name} {v.address}".strip()
+
+
+REPLACEMENT_REASONS = {
+    "declined": InviteeStatus.DECLINED, "no_response": InviteeStatus.NO_RESPONSE,
+    "unreachable": InviteeStatus.NO_RESPONSE, "withdrawn": InviteeStatus.WITHDRAWN,
+}
+
+
+def on_replacement(session: Session, invitation: Any, reason: str, *, keys: KeyStore) -> bool:
+    """The outbox's replacement hook: the invitee leaves and the next backup is invited (no commit).
+
+    Returns False when the invitation belongs to no draw of ours (the caller falls back).
+    """
+    if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
+        return False
+    status = REPLACEMENT_REASONS.get(reason, InviteeStatus.NO_RESPONSE)
+    try:
+        vacate(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, status=status, reason=reason,
+               keys=keys, now=utcnow())
+    except (Conflict, NotFound) as exc:
+        audit.record(session, actor=ACTOR, action="draw.replacement_skipped", object_type="draw",
+                     object_id=invitation.draw_id, after={"reason": reason, "why": exc.code})
+    return True
+
+
+def on_acceptance(session: Session, invitation: Any, *, keys: KeyStore) -> str | None:
+    """The outbox's seat hook: hold a seat for the accepting expert; returns the venue (no commit)."""
+    try:
+        inv = accept(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, keys=keys, now=utcnow())
+    except (Conflict, NotFound) as exc:
+        audit.record(session, actor=ACTOR, action="draw.seat_refused", object_type="draw",
+                     object_id=invitation.draw_id, after={"why": exc.code})
+        return None
+    if inv.status is not InviteeStatus.ACCEPTED or inv.seat_booking_id is None:
+        return None
+    booking = session.get(SeatBooking, inv.seat_booking_id)
+    assert booking is not None
+    invitation.seat_venue = booking.seat.venue.name
+    invitation.seat_label = str(booking.seat.number)
+    return f"{booking.seat.venue.name} {booking.seat.venue.address}".strip()
+
+
+def install_hooks(keys_of: Any) -> None:
+    """Plug the draw into the outbox: replacement on decline or silence, a seat on acceptance.
+
+    `keys_of()` returns the current application's key store at call time. Invitations that
+    belong to no draw of ours keep the outbox's default behaviour.
+    """
+    from expertpool.notifications import invitations
+
+    invitations.register_replacement_handler(None)
+    invitations.register_seat_assigner(None)
+
+    def replace(s: Session, inv: Any, reason: str) -> None:
+        if not on_replacement(s, inv, reason, keys=keys_of()):
+            default_replace(s, inv, reason)
+
+    def seat(s: Session, inv: Any) -> str | None:
+        if s.execute(select(Draw.id).where(Draw.draw_id == inv.draw_id)).scalar_one_or_none() is None:
+            return default_seat(s, inv)
+        return on_acceptance(s, inv, keys=keys_of())
+
+    default_replace = invitations.register_replacement_handler(replace)
+    default_seat = invitations.register_seat_assigner(seat)
+
+
+def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequest, *, draw_pk: int) -> set[int]:
+    """Experts booked elsewhere or on leave during the evaluation window, among `expert_ids`."""
+    if not expert_ids:
+        return set()
+    booked = set(session.execute(
+        select(SeatBooking.expert_id).where(
+            SeatBooking.expert_id.in_(expert_ids), SeatBooking.released_at.is_(None),
+            SeatBooking.starts_at < req.evaluation_end_at, SeatBooking.ends_at > req.evaluation_start_at)).scalars())
+    first, last = cst_date(req.evaluation_start_at), cst_date(req.evaluation_end_at)
+    leave = set(session.execute(
+        select(ExpertLeave.expert_id).where(ExpertLeave.expert_id.in_(expert_ids), ExpertLeave.start_on <= last,
+                                            ExpertLeave.end_on >= first)).scalars())
+    return booked | leave
+
+
+def _employers(d: Draw) -> dict[str, str]:
+    """Employers from the committed snapshot (the data the draw used)."""
+    from expertpool.draws.snapshot import employers_in_snapshot
+
+    return employers_in_snapshot(d.snapshot)
+
+
+def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, employers: Mapping[str, str],
+                     now: datetime) -> None:
+    """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
+    req = d.request
+    primaries = [int(e) for g in result.groups for e in g.primaries]
+    busy = _is_unavailable(session, primaries, req, draw_pk=d.id)
+    vacated: list[str] = []
+    for g in result.groups:
+        for position, expert in enumerate(g.primaries):
+            inv = DrawInvitee(draw_pk=d.id, group_key=g.group, expert_id=int(expert), is_primary=True,
+                              position=position, invited_at=now, skipped=[])
+            if int(expert) in busy:
+                inv.status, inv.reason, inv.answered_at = InviteeStatus.UNAVAILABLE, "booked_meanwhile", now
+                vacated.append(g.group)
+            session.add(inv)
+            session.flush()
+            if inv.status is InviteeStatus.INVITED:
+                notify_invitee(session, d, inv, now)
+    for group in vacated:
+        _invite_next(session, d, result, group, employers=employers, now=now)
+
+
+def _invite_next(session: Session, d: Draw, result: draw.DrawResult, group: str, *,
+                 employers: Mapping[str, str], now: datetime) -> DrawInvitee | None:
+    """Invite the next backup of a group by §9, or open a supplementary request when none is left."""
+    request = draw.DrawRequest.from_json(json.loads(d.request_json))
+    invitees = list(session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars())
+    invited = {str(i.expert_id) for i in invitees}
+    holding = {str(i.expert_id) for i in invitees if i.status.is_holding}
+    removed = {str(i.expert_id) for i in invitees if i.status is InviteeStatus.REMOVED}
+    backups = [int(e) for e in result.group(group).backups]
+    unavailable = {str(e) for e in _is_unavailable(session, backups, d.request, draw_pk=d.id)}
+    rep = draw.next_invitee(request, result, group, employers, invited=invited, holding=holding,
+                            unavailable=unavailable, removed=removed)
+    skipped = [{"expert_id": s.expert_id, "reason": s.reason.value} for s in rep.skipped]
+    if rep.invitee is None:
+        audit.record(session, actor=ACTOR, action="draw.backups_exhausted", object_type="draw", object_id=d.draw_id,
+                     after={"group": group, "skipped": len(skipped)})
+        _request_supplement(session, d, group, now=now)
+        return None
+    inv = DrawInvitee(draw_pk=d.id, group_key=group, expert_id=int(rep.invitee), is_primary=False,
+                      position=list(result.group(group).backups).index(rep.invitee), invited_at=now, skipped=skipped)
+    session.add(inv)
+    session.flush()
+    audit.record(session, actor=ACTOR, action="draw.replacement", object_type="draw", object_id=d.draw_id,
+                 after={"group": group, "skipped": [s["reason"] for s in skipped]})
+    notify_invitee(session, d, inv, now)
+    return inv
+
+
+def _request_supplement(session: Session, d: Draw, group: str, *, now: datetime) -> DrawRequest | None:
+    """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one waits."""
+    parent = d.request
+    pending = session.execute(select(DrawRequest).where(
+        DrawRequest.parent_id == parent.id,
+        DrawRequest.status.in_([DrawRequestStatus.VALIDATED, DrawRequestStatus.COMMITTED]))).scalars().all()
+    if any(g.group_key == group for r in pending for g in r.groups):
+        return None
+    source = next(g for g in parent.groups if g.group_key == group)
+    holding = session.execute(select(DrawInvitee).where(
+        DrawInvitee.draw_pk == d.id, DrawInvitee.group_key == group,
+        DrawInvitee.status.in_([InviteeStatus.INVITED, InviteeStatus.ACCEPTED]))).scalars().all()
+    vacant = source.count - len(holding)
+    if vacant < 1:
+        return None
+    child = DrawRequest(
+        project_id=parent.project_id, lot_id=parent.lot_id, parent_id=parent.id, is_offsite=parent.is_offsite,
+        distinct_employers=parent.distinct_employers, max_recent_draws=parent.max_recent_draws,
+        frequency_window_days=parent.frequency_window_days, expert_count=vacant, committee_size=vacant,
+        evaluation_start_at=parent.evaluation_start_at, evaluation_end_at=parent.evaluation_end_at,
+        terminal_id=parent.terminal_id, requested_by_id=parent.requested_by_id, created_at=now,
+        groups=[DrawGroup(position=0, group_key=group, specialties=list(source.specialties),
+                          regions_in=list(source.regions_in), regions_out=list(source.regions_out), count=vacant,
+                          backups=source.backups)])
+    session.add(child)
+    session.flush()
+    audit.record(session, actor=ACTOR, action="draw.supplement_requested", object_type="draw_request",
+                 object_id=child.id, after={"parent_id": parent.id, "draw_id": d.draw_id, "group": group,
+                                            "count": vacant})
+    return child
+
+
+def _invitee(session: Session, d: Draw, expert_id: int) -> DrawInvitee:
+    inv = session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id, DrawInvitee.expert_id == expert_id)
+                          .with_for_update()).scalar_one_or_none()
+    if inv is None:
+        raise NotFound()
+    return inv
+
+
+def _locked_draw(session: Session, draw_id: str) -> Draw:
+    d = session.execute(select(Draw).where(Draw.draw_id == draw_id).with_for_update()).scalar_one_or_none()
+    if d is None:
+        raise NotFound()
+    if d.status not in (DrawStatus.SEALED, DrawStatus.OPENED):
+        raise Conflict(msg(_l("This draw has no panel.")), code="no_panel")
+    return d
+
+
+def _result(session: Session, d: Draw, keys: KeyStore, purpose: str) -> draw.DrawResult:
+    """The sealed result through the contact path (recorded in the audit trail, without names)."""
+    from expertpool.draws.protocol import open_result
+
+    audit.record(session, actor=ACTOR, action="draw.decrypt", object_type="draw", object_id=d.draw_id,
+                 after={"purpose": purpose})
+    return open_result(d, keys)
+
+
+def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeStatus, reason: str, keys: KeyStore,
+           now: datetime) -> DrawInvitee | None:
+    """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
+
+    Returns the new invitee, or None when the group's backups ran out (a supplementary request
+    then waits at the terminal). A booking the invitee held is released.
+    """
+    if status not in ENDED:
+        raise Conflict(msg(_l("Not a reason to leave the panel.")), code="bad_status")
+    d = _locked_draw(session, draw_id)
+    inv = _invitee(session, d, expert_id)
+    if not inv.status.is_holding:
+        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
+    if status is InviteeStatus.WITHDRAWN and inv.status is not InviteeStatus.ACCEPTED:
+        status = InviteeStatus.DECLINED
+    inv.status, inv.reason, inv.answered_at = status, reason[:500], now
+    if inv.seat_booking_id is not None:
+        venues.release_booking(session, inv.seat_booking_id)
+    session.flush()
+    result = _result(session, d, keys, "replacement")
+    return _invite_next(session, d, result, inv.group_key, employers=_employers(d), now=now)
+
+
+def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str, reason: str = "",
+                  keys: KeyStore, now: datetime) -> DrawInvitee | None:
+    """Record an invitee's answer and its consequences (seat or replacement); commits.
+
+    `answer` is accepted, declined, no_response, withdrawn, removed or unavailable. Returns the
+    booking's invitee for an acceptance, the new invitee after a replacement, or None.
+    """
+    if answer == InviteeStatus.ACCEPTED.value:
+        accepted = accept(session, draw_id=draw_id, expert_id=expert_id, keys=keys, now=now)
+        session.commit()
+        return accepted
+    try:
+        status = InviteeStatus(answer)
+    except ValueError:
+        raise Conflict(msg(_l("Unknown answer.")), code="bad_status") from None
+    out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, keys=keys,
+                 now=now)
+    session.commit()
+    return out
+
+
+def _venue_centres(project: Project, expert: Expert) -> list[int]:
+    """Where an expert sits: their own city's secondary venue for a remote evaluation, else the main venue."""
+    if project.is_remote:
+        for centre in project.secondary_centres:
+            if centre.region_code == expert.home_region:
+                return [centre.id, project.main_centre_id]
+    return [project.main_centre_id]
+
+
+def accept(session: Session, *, draw_id: str, expert_id: int, keys: KeyStore, now: datetime) -> DrawInvitee:
+    """An invitee accepts: hold a free seat for the evaluation window (no commit).
+
+    An expert already booked elsewhere at that time cannot take the seat: the invitation closes as
+    unavailable and the next backup is invited (the returned invitee is then the closed one).
+    """
+    d = _locked_draw(session, draw_id)
+    inv = _invitee(session, d, expert_id)
+    if inv.status is InviteeStatus.ACCEPTED:
+        return inv
+    if inv.status is not InviteeStatus.INVITED:
+        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
+    project = session.get(Project, d.project_id)
+    expert = session.get(Expert, expert_id)
+    assert project is not None and expert is not None
+    req = d.request
+    for centre_id in _venue_centres(project, expert):
+        for venue in venues.list_venues(session, centre_id=centre_id):
+            for seat in venues.free_seats(session, venue.id, req.evaluation_start_at, req.evaluation_end_at):
+                try:
+                    with session.begin_nested():
+                        made = venues.book_seats(session, [venues.BookingWish(
+                            seat_id=seat.id, expert_id=expert_id, starts_at=req.evaluation_start_at,
+                            ends_at=req.evaluation_end_at)], project_id=project.id, draw_id=d.draw_id)
+                except Conflict as exc:
+                    if exc.code == "expert_booked":
+                        vacate(session, draw_id=draw_id, expert_id=expert_id, status=InviteeStatus.UNAVAILABLE,
+                               reason="booked_meanwhile", keys=keys, now=now)
+                        return inv
+                    continue  # the seat went meanwhile: try the next one
+                inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, made[0].id
+                session.flush()
+                return inv
+    raise Conflict(msg(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
+
+
+def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
+    """The name of the venue where an accepted invitee sits."""
+    if invitee.seat_booking_id is None:
+        return None
+    booking = session.get(SeatBooking, invitee.seat_booking_id)
+    return booking.seat.venue.name if booking else None
+
+
+def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any]]:
+    """After opening: the invitees with names; supervisors see all, staff only those seated at their venues.
+
+    Every view is recorded in the audit trail; commits.
+    """
+    d = session.execute(select(Draw).where(Draw.draw_id == draw_id)).scalar_one_or_none()
+    if d is None:
+        raise NotFound()
+    if d.status is not DrawStatus.OPENED:
+        raise Forbidden(msg(_l("Names are shown only after the session opens.")), code="not_opened")
+    rows = session.execute(
+        select(DrawInvitee, Expert.name, Seat.number, Venue.name, Venue.centre_id)
+        .join(Expert, Expert.id == DrawInvitee.expert_id)
+        .outerjoin(SeatBooking, SeatBooking.id == DrawInvitee.seat_booking_id)
+        .outerjoin(Seat, Seat.id == SeatBooking.seat_id).outerjoin(Venue, Venue.id == Seat.venue_id)
+        .where(DrawInvitee.draw_pk == d.id).order_by(DrawInvitee.group_key, DrawInvitee.id)).all()
+    if viewer.role is Role.SUPERVISOR:
+        visible = rows
+    elif viewer.role is Role.CENTRE_STAFF:
+        visible = [r for r in rows if r[4] is not None and r[4] == viewer.centre_id]
+    else:
+        raise Forbidden()
+    audit.record(session, actor=viewer.username, action="draw.panel_view", object_type="draw", object_id=draw_id,
+                 after={"rows": len(visible)})
+    session.commit()
+    return [{"group": inv.group_key, "expert_id": inv.expert_id, "name": name, "is_primary": inv.is_primary,
+             "status": inv.status.value, "seat": number, "venue": venue}
+            for inv, name, number, venue, _centre in visible]

@@ -1,0 +1,245 @@
+"""The candidate snapshot of a draw (draw-v1 §3), built from the database with set-based queries.
+
+Every expert is a candidate whatever their status: the engine excludes by reason, and the
+exclusion counts belong to the record. Seven queries build the whole pool, whatever its size:
+experts, specialties, leave and bookings overlapping the evaluation window, employments inside
+the look-back window, declared avoidances (own and relatives'), and recent invitations. The
+snapshot is stored compactly (one field array per candidate) and reloaded for the draw.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from draw import Candidate, InvalidInput, candidates_from_json
+from expertpool.draws.models import DrawInvitee
+from expertpool.draws.rules import cst_date
+from expertpool.experts.models import (
+    Expert,
+    ExpertAvoidance,
+    ExpertEmployment,
+    ExpertLeave,
+    ExpertSpecialty,
+    ExpertStatus,
+)
+from expertpool.projects.models import SeatBooking
+
+NO_REGION = "none"  # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+@dataclass(frozen=True)
+class SnapshotWindow:
+    """What the snapshot depends on besides the experts: the evaluation window and the look-backs."""
+
+    starts_at: datetime
+    ends_at: datetime
+    now_at: datetime
+    lookback_years: int
+    frequency_window_days: int
+
+    @property
+    def first_day(self) -> date:
+        """The first evaluation day in China Standard Time."""
+        return cst_date(self.starts_at)
+
+    @property
+    def last_day(self) -> date:
+        """The last evaluation day in China Standard Time (the window is half-open)."""
+        return cst_date(self.ends_at - timedelta(microseconds=1))
+
+    @property
+    def employment_cutoff(self) -> date:
+        """Employments that ended on or after this day count as conflicts."""
+        day = self.first_day
+        try:
+            return day.replace(year=day.year - self.lookback_years)
+        except ValueError:  # 29 February
+            return day.replace(year=day.year - self.lookback_years, day=28)
+
+    @property
+    def frequency_since_at(self) -> datetime:
+        """Invitations from this moment on count towards the frequency cap."""
+        return self.now_at - timedelta(days=self.frequency_window_days)
+
+
+def expert_key(expert_id: int) -> str:
+    """The draw-v1 identifier of an expert (their database id in decimal)."""
+    return str(expert_id)
+
+
+_FIELDS = ("id", "status", "available", "specialties", "region", "employer", "avoid_orgs", "recent_draws")
+_new = object.__new__
+_set = object.__setattr__
+
+
+def trusted_candidate(row: Sequence[Any]) -> Candidate:
+    """A `Candidate` from values already checked against draw-v1 §2-§3, without validating them again.
+
+    Only for values this module built (or stored and reloads): every identifier was matched
+    against the same pattern as the engine's, arrays are tuples, and the commitment's pool digest
+    is recomputed from the candidates by the engine, so a value that differs is still refused.
+    """
+    ident, status, available, specialties, region, employer, avoid_orgs, recent_draws = row
+    candidate = _new(Candidate)
+    _set(candidate, "id", ident)
+    _set(candidate, "status", status)
+    _set(candidate, "available", available)
+    _set(candidate, "specialties", specialties)
+    _set(candidate, "region", region)
+    _set(candidate, "employer", employer)
+    _set(candidate, "avoid_orgs", avoid_orgs)
+    _set(candidate, "recent_draws", recent_draws)
+    return candidate
+
+
+def _identifiers(codes: Sequence[str], known: dict[str, bool]) -> tuple[str, ...]:
+    """The well-formed codes among `codes`, sorted and distinct (`known` memoises the pattern check)."""
+    if len(codes) == 1:  # the common case: no set, no sort
+        code = codes[0]
+        ok = known.get(code)
+        if ok is None:
+            ok = known[code] = bool(code) and _IDENTIFIER.fullmatch(code) is not None
+        return (code,) if ok else ()
+    out = set()
+    for code in codes:
+        ok = known.get(code)
+        if ok is None:
+            ok = known[code] = bool(code) and _IDENTIFIER.fullmatch(code) is not None
+        if ok:
+            out.add(code)
+    return tuple(sorted(out))
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Large pools build hundreds of thousands of small objects; the cycle collector only slows that down."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def build_candidates(session: Session, window: SnapshotWindow) -> list[Candidate]:
+    """Every expert as a draw-v1 candidate, in ascending id order.
+
+    The queries return plain tuples fetched at once (no ORM objects), and the candidates are built
+    from values checked here against the engine's identifier pattern, so the engine does not check
+    them again. The cycle collector is off meanwhile (nothing built here forms cycles).
+    """
+    with no_gc():
+        return _build_candidates(session, window)
+
+
+def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidate]:
+    def rows(stmt: Any) -> Sequence[Any]:
+        return session.connection().execute(stmt).all()
+
+    specialties: dict[int, list[str]] = defaultdict(list)
+    for expert_id, code in rows(select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
+        specialties[expert_id].append(code)
+    on_leave = {row[0] for row in rows(
+        select(ExpertLeave.expert_id).where(ExpertLeave.start_on <= window.last_day,
+                                            ExpertLeave.end_on >= window.first_day).distinct())}
+    booked = {row[0] for row in rows(
+        select(SeatBooking.expert_id).where(SeatBooking.released_at.is_(None),
+                                            SeatBooking.starts_at < window.ends_at,
+                                            SeatBooking.ends_at > window.starts_at).distinct())}
+    avoid: dict[int, list[str]] = defaultdict(list)
+    for expert_id, org in rows(
+            select(ExpertEmployment.expert_id, ExpertEmployment.org_code).where(
+                ExpertEmployment.start_on <= window.last_day,
+                or_(ExpertEmployment.end_on.is_(None), ExpertEmployment.end_on >= window.employment_cutoff))):
+        avoid[expert_id].append(org)
+    for expert_id, org in rows(select(ExpertAvoidance.expert_id, ExpertAvoidance.org_code)):
+        avoid[expert_id].append(org)
+    recent = {expert_id: int(n) for expert_id, n in rows(
+        select(DrawInvitee.expert_id, func.count()).where(DrawInvitee.invited_at >= window.frequency_since_at,
+                                                          DrawInvitee.invited_at <= window.now_at)
+        .group_by(DrawInvitee.expert_id))}
+    unavailable = on_leave | booked
+    known: dict[str, bool] = {"": False}
+    statuses = {s: s.value for s in ExpertStatus}
+    no_codes: tuple[str, ...] = ()
+    get_specialties, get_avoid, get_recent, is_known = specialties.get, avoid.get, recent.get, known.get
+    out: list[Candidate] = []
+    for expert_id, status, region, employer in rows(
+            select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(Expert.id)):
+        codes = get_specialties(expert_id)
+        orgs = get_avoid(expert_id)
+        region = region or ""
+        region_ok = is_known(region)
+        if region_ok is None:
+            region_ok = bool(_identifiers((region,), known))
+        employer = employer or ""
+        employer_ok = is_known(employer)
+        if employer_ok is None:
+            employer_ok = bool(_identifiers((employer,), known))
+        out.append(trusted_candidate((
+            expert_key(expert_id), statuses[status], expert_id not in unavailable,
+            _identifiers(codes, known) if codes else no_codes,
+            region if region_ok else NO_REGION,
+            employer if employer_ok else "",
+            _identifiers(orgs, known) if orgs else no_codes,
+            get_recent(expert_id, 0),
+        )))
+    return out
+
+
+# Storage ---------------------------------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = "draw-v1/candidate-rows"
+
+
+def dump_snapshot(pool: Sequence[Candidate]) -> bytes:
+    """The snapshot as stored: zlib of one JSON object with a row (a field array) per candidate, by id."""
+    rows = [[c.id, c.status, c.available, c.specialties, c.region, c.employer, c.avoid_orgs, c.recent_draws]
+            for c in sorted(pool, key=lambda c: c.id)]
+    doc = {"format": SNAPSHOT_FORMAT, "fields": _FIELDS, "rows": rows}
+    return zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+
+
+def _row_types_fit(row: Any) -> bool:
+    return (type(row) is list and len(row) == 8 and type(row[0]) is str and type(row[1]) is str
+            and type(row[2]) is bool and type(row[3]) is list and type(row[4]) is str and type(row[5]) is str
+            and type(row[6]) is list and type(row[7]) is int)
+
+
+def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
+    """The candidates of a stored snapshot.
+
+    Rows stored by `dump_snapshot` are rebuilt without the engine's per-field validation (the
+    engine recomputes the pool digest from them); anything else, including the older format (an
+    array of candidate objects), goes through the engine's full validation.
+    """
+    doc = json.loads(zlib.decompress(raw))
+    if type(doc) is dict and doc.get("format") == SNAPSHOT_FORMAT and list(doc.get("fields", ())) == list(_FIELDS):
+        rows = doc["rows"]
+        if type(rows) is list and all(_row_types_fit(r) for r in rows):
+            return tuple(trusted_candidate((r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6]), r[7]))
+                         for r in rows)
+        raise InvalidInput("snapshot", "a stored candidate row is out of form")
+    return candidates_from_json(doc)
+
+
+def employers_in_snapshot(raw: bytes) -> dict[str, str]:
+    """Candidate id -> employer code, straight from a stored snapshot (for §9 replacements)."""
+    doc = json.loads(zlib.decompress(raw))
+    if type(doc) is dict and doc.get("format") == SNAPSHOT_FORMAT:
+        return {r[0]: r[5] for r in doc["rows"]}
+    return {c["id"]: c["employer"] for c in doc}

@@ -1,0 +1,273 @@
+"""Experts of the pool: the record, its specialties, history, avoidances, leave, evidence and review trail.
+
+Personal data (ID number, phone) is stored only encrypted (`*_enc`, see services/pii.py) with a
+keyed blind index (`*_bidx`) for uniqueness and look-up. The draw (#5) queries: `expert.status`,
+`expert.home_region`, `expert.employer_code`, `expert_specialty.code` (prefix range),
+`expert_employment.org_code` with `end_on` (look-back window), `expert_avoidance.org_code` and
+`expert_leave` (`start_on`, `end_on`) overlapping the evaluation window; each has an index."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from expertpool.core.db import Base, UTCDateTime, utcnow
+
+
+class ExpertStatus(enum.StrEnum):
+    """Where an expert stands in the lifecycle (DOMAIN.md "Experts and the pool")."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    RETURNED = "returned"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    ON_LEAVE = "on_leave"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+    REMOVED = "removed"
+
+
+class TitleLevel(enum.StrEnum):
+    """Professional title levels; only the two senior levels qualify."""
+
+    FULL_SENIOR = "full_senior"  # 正高级
+    DEPUTY_SENIOR = "deputy_senior"  # 副高级
+    INTERMEDIATE = "intermediate"  # 中级 (refused)
+    JUNIOR = "junior"  # 初级 (refused)
+
+
+class AvoidanceKind(enum.StrEnum):
+    """Why an organisation is declared: the expert's own tie, or a relative's employer."""
+
+    DECLARED = "declared"
+    RELATIVE = "relative"
+
+
+class ChangeStatus(enum.StrEnum):
+    """State of a pending change to an active expert's key facts."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Expert(Base):
+    """One expert's record (an application until approved)."""
+
+    __tablename__ = "expert"
+    __table_args__ = (
+        Index("ix_expert_status_region", "status", "home_region"),
+        Index("ix_expert_region_status", "home_region", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), unique=True, default=None)
+    name: Mapped[str] = mapped_column(String(50), default="", index=True)
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    id_number_bidx: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    title: Mapped[str] = mapped_column(String(100), default="", index=True)
+    title_level: Mapped[TitleLevel | None] = mapped_column(_enum(TitleLevel), default=None)
+    years_experience: Mapped[int | None] = mapped_column(Integer, default=None)
+    birth_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    home_region: Mapped[str | None] = mapped_column(String(6), default=None)
+    employer_code: Mapped[str | None] = mapped_column(String(18), default=None, index=True)
+    employer_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[ExpertStatus] = mapped_column(_enum(ExpertStatus), default=ExpertStatus.DRAFT)
+    suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    has_consented: Mapped[bool] = mapped_column(Boolean, default=False)
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # Every ORM update carries `WHERE version = :v`; a lost race raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    specialties: Mapped[list[ExpertSpecialty]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertSpecialty.code")
+    employments: Mapped[list[ExpertEmployment]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertEmployment.start_on")
+    avoidances: Mapped[list[ExpertAvoidance]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertAvoidance.id")
+    leaves: Mapped[list[ExpertLeave]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertLeave.start_on")
+    evidence: Mapped[list[EvidenceFile]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="EvidenceFile.id")
+
+    @property
+    def specialty_codes(self) -> list[str]:
+        """The specialty codes held, sorted."""
+        return [s.code for s in self.specialties]
+
+    @property
+    def is_editable(self) -> bool:
+        """Whether the applicant may still change the application directly."""
+        return self.status in (ExpertStatus.DRAFT, ExpertStatus.RETURNED)
+
+    @property
+    def is_in_pool(self) -> bool:
+        """Whether the expert belongs to the live pool (active, on leave or suspended)."""
+        return self.status in (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+
+
+class ExpertSpecialty(Base):
+    """A specialty code (level 3 or 4) held by an expert; draws match by code prefix.
+
+    `status` and `home_region` copy the expert's own columns so that staff search reads one index
+    range (status, city, code prefix) instead of joining 100,000 experts. Database triggers
+    (migration 0008) keep them equal to the expert row on every insert and update, whatever
+    the path (ORM, bulk insert, raw SQL); the application never writes them. In Python they are
+    deferred and may be stale once loaded: use them in queries, not as attributes.
+    """
+
+    __tablename__ = "expert_specialty"
+    __table_args__ = (
+        Index("ix_expert_specialty_code_expert", "code", "expert_id"),
+        Index("ix_expert_specialty_search_status_region", "status", "home_region", "code", "expert_id"),
+        Index("ix_expert_specialty_search_status", "status", "code", "home_region", "expert_id"),
+        Index("ix_expert_specialty_search_region", "home_region", "code", "expert_id"),
+    )
+
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True)
+    status: Mapped[ExpertStatus | None] = mapped_column(
+        _enum(ExpertStatus), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+    home_region: Mapped[str | None] = mapped_column(
+        String(6), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+
+    expert: Mapped[Expert] = relationship(back_populates="specialties")
+
+
+class ExpertEmployment(Base):
+    """A past or current employment; `end_on` empty means ongoing."""
+
+    __tablename__ = "expert_employment"
+    __table_args__ = (Index("ix_expert_employment_org_end", "org_code", "end_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    org_code: Mapped[str] = mapped_column(String(18))
+    org_name: Mapped[str] = mapped_column(String(200))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date, default=None)
+
+    expert: Mapped[Expert] = relationship(back_populates="employments")
+
+
+class ExpertAvoidance(Base):
+    """An organisation the expert declares a tie to (own or a relative's): never drawn for it."""
+
+    __tablename__ = "expert_avoidance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    org_code: Mapped[str] = mapped_column(String(18), index=True)
+    org_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[AvoidanceKind] = mapped_column(_enum(AvoidanceKind))
+
+    expert: Mapped[Expert] = relationship(back_populates="avoidances")
+
+
+class ExpertLeave(Base):
+    """A period (inclusive dates) in which the expert is unavailable."""
+
+    __tablename__ = "expert_leave"
+    __table_args__ = (
+        Index("ix_expert_leave_expert_start", "expert_id", "start_on"),
+        Index("ix_expert_leave_window", "start_on", "end_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    expert: Mapped[Expert] = relationship(back_populates="leaves")
+
+
+class EvidenceFile(Base):
+    """An uploaded evidence file, stored outside the database under its SHA-256."""
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    expert: Mapped[Expert] = relationship(back_populates="evidence")
+
+
+class ApplicationVersion(Base):
+    """An immutable snapshot of one submitted version of an application (personal data masked)."""
+
+    __tablename__ = "application_version"
+    __table_args__ = (UniqueConstraint("expert_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[str] = mapped_column(Text)  # canonical JSON
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PendingChange(Base):
+    """An active expert's change to specialties, employer or title, applied only once approved."""
+
+    __tablename__ = "expert_pending_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON of the proposed values
+    status: Mapped[ChangeStatus] = mapped_column(_enum(ChangeStatus), default=ChangeStatus.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    opinion: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class ReviewDecision(Base):
+    """A reviewer's decision on an application or a pending change."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(String(20))  # approve | return | reject
+    opinion: Mapped[str] = mapped_column(String(1000), default="")
+    application_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    pending_change_id: Mapped[int | None] = mapped_column(ForeignKey("expert_pending_change.id"), default=None)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

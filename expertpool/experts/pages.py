@@ -1,0 +1,259 @@
+"""Expert pages: registration, my application, my leave, review queue, staff search, record view."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from expertpool.accounts.access import login_required, public, require_user, roles
+from expertpool.accounts.models import Role, User
+from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed
+from expertpool.core.pii import PiiCipher
+from expertpool.core.state import config, db, limiter, state
+from expertpool.experts import applications as experts
+from expertpool.experts import availability, review
+from expertpool.experts import search as expert_search
+from expertpool.experts.models import EvidenceFile, ExpertStatus, TitleLevel
+from expertpool.reference.models import Region
+
+bp = Blueprint("experts", __name__, url_prefix="/experts", template_folder="templates")
+STAFF = (Role.REVIEWER, Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+ROWS = 3  # employment and avoidance rows on the form
+
+
+def cipher() -> PiiCipher:
+    """The personal-data cipher of this application."""
+    return PiiCipher.from_keys(state().keys)
+
+
+def cities() -> list[Region]:
+    """The 21 cities and Shunde, for selects."""
+    return list(db().execute(select(Region).where(Region.level >= 2).order_by(Region.code)).scalars())
+
+
+def form_input(form: Any) -> dict[str, Any]:
+    """Application input from the HTML form (rows left blank are dropped)."""
+    data: dict[str, Any] = {k: form.get(k, "") for k in experts.SCALARS}
+    data["specialties"] = form.get("specialties", "")
+    data["consent"] = form.get("consent") == "on"
+    data["employment"] = [
+        {k: form.get(f"employment-{i}-{k}", "") for k in ("org_code", "org_name", "start_on", "end_on")}
+        for i in range(ROWS) if form.get(f"employment-{i}-org_code") or form.get(f"employment-{i}-org_name")]
+    data["avoidances"] = [
+        {k: form.get(f"avoidances-{i}-{k}", "") for k in ("org_code", "org_name", "kind")}
+        for i in range(ROWS) if form.get(f"avoidances-{i}-org_code") or form.get(f"avoidances-{i}-org_name")]
+    return data
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def register() -> Any:
+    """A visitor creates an expert account and starts an application."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            expert = experts.register_applicant(db(), username=request.form.get("username", "").strip(),
+                                                password=request.form.get("password", ""),
+                                                display_name=request.form.get("display_name", ""))
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            user = db().get(User, expert.user_id)
+            assert user is not None
+            session.clear()
+            session["uid"] = user.id
+            session["pw"] = user.password_changed_at.isoformat()
+            flash(_("Account created. Fill in your application."), "success")
+            return redirect(url_for("experts.mine"))
+    return render_template("experts/register.html", form=request.form, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@roles(Role.EXPERT)
+def mine() -> Any:
+    """My application: edit the draft, upload evidence, submit; or propose a change once active."""
+    user = require_user()
+    expert = experts.ensure_record(db(), user)
+    errors: dict[str, str] = {}
+    form: Any = request.form
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        try:
+            if action == "change":
+                review.propose_change(db(), config=config(), actor=user, expert_id=expert.id,
+                                      data={k: request.form.get(k, "") for k in review.CHANGE_KEYS})
+                flash(_("Your change was sent for review."), "success")
+            else:
+                experts.save_draft(db(), cipher=cipher(), config=config(), actor=user, expert_id=expert.id,
+                                   data=form_input(request.form))
+                upload = request.files.get("evidence")
+                if upload is not None and upload.filename:
+                    experts.add_evidence(db(), config=config(), actor=user, expert_id=expert.id,
+                                         filename=upload.filename, data=upload.read())
+                if action == "submit":
+                    experts.submit(db(), cipher=cipher(), config=config(), actor=user, expert_id=expert.id)
+                    flash(_("Your application was submitted."), "success")
+                else:
+                    flash(_("Draft saved."), "success")
+        except ValidationFailed as exc:
+            errors = exc.fields
+            flash(_("Some fields are invalid."), "error")
+        except AppError as exc:
+            flash(exc.message, "error")
+        else:
+            return redirect(url_for("experts.mine"))
+    record = experts.view(expert, cipher(), reveal=True)
+    return render_template("experts/mine.html", expert=expert, record=record, form=form if errors else None,
+                           errors=errors, cities=cities(), levels=list(TitleLevel), rows=ROWS,
+                           decisions=review.decisions(db(), expert.id), versions=experts.versions(db(), expert.id),
+                           changes=review.pending_changes(db(), expert.id)), (422 if errors else 200)
+
+
+@bp.route("/me/leave", methods=["GET", "POST"])
+@roles(Role.EXPERT)
+def my_leave() -> Any:
+    """My leave calendar: declare or withdraw unavailable periods."""
+    user = require_user()
+    expert = experts.ensure_record(db(), user)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("cancel"):
+                availability.cancel_leave(db(), actor=user, leave_id=int(request.form["cancel"]))
+            else:
+                start, end = request.form.get("start_on"), request.form.get("end_on")
+                if (start and _date(start) is None) or (end and _date(end) is None):
+                    raise ValidationFailed(fields={"start_on": _("Use a date like 2020-01-31.")})
+                availability.declare_leave(db(), actor=user, expert_id=expert.id, start_on=_date(start),
+                                           end_on=_date(end), reason=request.form.get("reason", ""))
+        except ValidationFailed as exc:
+            errors = exc.fields
+        except AppError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("experts.my_leave"))
+    return render_template("experts/leave.html", expert=expert, errors=errors, form=request.form), (
+        422 if errors else 200)
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def evidence(evidence_id: int) -> Any:
+    """Download an evidence file (its owner and staff)."""
+    user = require_user()
+    row = db().get(EvidenceFile, evidence_id)
+    if row is None:
+        raise NotFound()
+    owner = experts.get_expert(db(), row.expert_id)
+    if owner.user_id != user.id and user.role not in STAFF:
+        raise Forbidden()
+    path = experts.evidence_path(config(), row)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=row.mime, download_name=row.original_name, as_attachment=True)
+
+
+@bp.route("/review")
+@roles(Role.REVIEWER, Role.ADMIN)
+def review_queue() -> Any:
+    """Applications waiting for a decision, with filters; and pending changes."""
+    args = request.args
+    page = review.queue(db(), status=args.get("status") or None, city=args.get("city") or None,
+                        specialty=args.get("specialty") or None, page=args.get("page", 1, type=int))
+    return render_template("experts/queue.html", page=page, args=args, cities=cities(),
+                           statuses=list(ExpertStatus), changes=review.pending_changes(db()))
+
+
+@bp.route("/search")
+@roles(*STAFF)
+def search() -> Any:
+    """Staff search by specialty prefix, city, status, title and name."""
+    args = request.args
+    result = expert_search.search(db(), specialty=args.get("specialty") or None, city=args.get("city") or None,
+                                  status=args.get("status") or None, title=args.get("title") or None,
+                                  name=args.get("name") or None, page=args.get("page", 1, type=int))
+    names = {r.code: r.name for r in cities()}
+    return render_template("experts/search.html", result=result, args=args, cities=cities(), names=names,
+                           statuses=list(ExpertStatus))
+
+
+@bp.route("/<int:expert_id>", methods=["GET", "POST"])
+@roles(*STAFF)
+def record(expert_id: int) -> Any:
+    """One expert for staff: masked personal data, versions, decisions; reviewers decide here."""
+    user = require_user()
+    expert = experts.get_expert(db(), expert_id)
+    revealed: dict[str, str] | None = None
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "reveal":
+                revealed = review.reveal(db(), cipher=cipher(), user=user, expert_id=expert.id,
+                                         reason=request.form.get("reason", ""))
+            elif action in review.DECISIONS:
+                review.decide(db(), reviewer=user, expert_id=expert.id, decision=action,
+                              opinion=request.form.get("opinion", ""),
+                              expected_version=request.form.get("version", type=int))
+                flash(_("Decision recorded."), "success")
+                return redirect(url_for("experts.record", expert_id=expert.id))
+            elif action in ("change_approve", "change_reject"):
+                review.decide_change(db(), reviewer=user, change_id=request.form.get("change", 0, type=int),
+                                     approve=action == "change_approve", opinion=request.form.get("opinion", ""))
+                flash(_("Decision recorded."), "success")
+                return redirect(url_for("experts.record", expert_id=expert.id))
+            elif action == "status":
+                review.change_status(db(), actor=user, expert_id=expert.id, target=request.form.get("status", ""),
+                                     reason=request.form.get("reason", ""), until=_date(request.form.get("until")))
+                flash(_("Saved."), "success")
+                return redirect(url_for("experts.record", expert_id=expert.id))
+            else:
+                raise ValidationFailed(fields={"action": _("Unknown action.")})
+        except ValidationFailed as exc:
+            errors = exc.fields
+        except AppError as exc:
+            flash(exc.message, "error")
+            db().rollback()
+            expert = experts.get_expert(db(), expert_id)
+    data = experts.view(expert, cipher(), reveal=False)
+    if revealed:
+        data.update(revealed)
+    return render_template("experts/record.html", expert=expert, record=data, revealed=revealed, errors=errors,
+                           decisions=review.decisions(db(), expert.id), versions=experts.versions(db(), expert.id),
+                           changes=review.pending_changes(db(), expert.id), user=user,
+                           can_review=user.role in (Role.REVIEWER, Role.ADMIN)), (422 if errors else 200)
+
+
+@bp.route("/<int:expert_id>/versions/<int:number>")
+@login_required
+def version(expert_id: int, number: int) -> Any:
+    """One submitted version of an application (its owner and staff)."""
+    user = require_user()
+    expert = experts.get_expert(db(), expert_id)
+    if expert.user_id != user.id and user.role not in STAFF:
+        raise Forbidden()
+    return render_template("experts/version.html", expert=expert, snap=experts.version(db(), expert_id, number))
+

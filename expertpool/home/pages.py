@@ -1,0 +1,34 @@
+"""The landing page and each role's dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+
+from expertpool.accounts.access import current_user, login_required, public
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+
+@bp.route("/")
+@public
+def index() -> Any:
+    """Send visitors to their dashboard or to the login page."""
+    if current_user() is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard() -> str:
+    """The home page of a logged-in user."""
+    return render_template("home/dashboard.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> dict[str, str]:
+    """Liveness probe for load balancers."""
+    return {"status": "ok"}

@@ -1,0 +1,103 @@
+"""Build the notifier the settings choose, and run the embedded dispatcher thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from typing import Any
+
+from flask import Flask
+
+import notify
+from expertpool.core.config import Config
+from expertpool.core.leader import AdvisoryLeader
+from expertpool.notifications.dispatcher import run_worker
+from expertpool.notifications.invitations import NotifyContext
+
+log = logging.getLogger(__name__)
+
+NOTIFIER = "notifier"
+WORKER = "notify_worker"
+
+
+def build_notifier(config: Config) -> notify.Notifier:
+    """`console` (the embedded default: records, shows on /admin/outbox) or `twilio`."""
+    if config.notifier == "twilio":
+        return notify.TwilioNotifier(
+            account_sid=config.twilio_account_sid,
+            auth_token=config.twilio_auth_token,
+            from_number=config.twilio_from_number,
+            timeout_seconds=float(config.twilio_timeout_seconds),
+            api_base_url=config.twilio_api_base_url or None,
+        )
+    return notify.ConsoleNotifier(own_number=config.twilio_from_number or "+10000000000")
+
+
+def worker_id(prefix: str = "worker") -> str:
+    """A name unique to this process and call, for `locked_by`."""
+    return f"{prefix}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class InProcessWorker:
+    """The dispatcher as a daemon thread of the web process (the embedded default).
+
+    With several web processes on PostgreSQL only the one holding the ``notify-dispatcher``
+    advisory lock dispatches; the others wait and take over when it dies (claims are exclusive
+    anyway, so a short overlap would send nothing twice).
+    """
+
+    def __init__(self, app: Flask, notifier: notify.Notifier, interval_seconds: float = 1.0) -> None:
+        self.app = app
+        self.notifier = notifier
+        self.interval_seconds = interval_seconds
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the thread once."""
+        with self._lock:
+            if self.thread is not None:
+                return
+            self.thread = threading.Thread(target=self._run, name="notify-worker", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        st = self.app.extensions["expertpool"]
+        leader = AdvisoryLeader(st.engine, "notify-dispatcher")
+        with self.app.app_context():
+            try:
+                if not leader.wait_until_leader(self.stop_event):
+                    return
+                run_worker(st.sessions, self.notifier, stop=self.stop_event,
+                           ctx=NotifyContext(st.config, st.keys), worker_id=worker_id("embedded"),
+                           interval_seconds=self.interval_seconds)
+            finally:
+                leader.release()
+                st.sessions.remove()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait for it."""
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
+def init_notifications(app: Flask) -> None:
+    """Store the notifier in the app state; start the embedded worker with the first request."""
+    st = app.extensions["expertpool"]
+    notifier = build_notifier(st.config)
+    st.services[NOTIFIER] = notifier
+    if not st.config.notify_worker_in_process or st.config.testing:
+        return
+    worker = InProcessWorker(app, notifier)
+    st.services[WORKER] = worker
+
+    # Started lazily so that CLI commands (migrations, a separate notify-worker) never run it.
+    @app.before_request
+    def _start_worker() -> Any:
+        worker.start()
+        return None

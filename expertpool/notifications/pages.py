@@ -1,0 +1,76 @@
+"""The administrator's outbox (what was or would be sent, simulated answers) and anonymous progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from expertpool.accounts.access import actor_label, roles
+from expertpool.accounts.models import Role
+from expertpool.core.state import db, state
+from expertpool.draws import contact_record
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.notifier import NOTIFIER
+
+bp = Blueprint("outbox", __name__, template_folder="templates")
+
+STATE_LABELS = {
+    "queued": _l("Queued"), "calling": _l("Contacting"), "accepted": _l("Accepted"),
+    "declined": _l("Declined"), "no_response": _l("No response"), "unreachable": _l("Unreachable"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+@bp.app_template_filter("invitation_state_label")
+def invitation_state_label(value: str | None) -> str:
+    """The translated name of an invitation state."""
+    return str(STATE_LABELS.get(value or "", value or ""))
+
+
+@bp.route("/admin/outbox", endpoint="index")
+@roles(Role.ADMIN)
+def outbox_index() -> str:
+    """Every recent message and call with its attempts; console calls can be answered here."""
+    notifier = state().services.get(NOTIFIER)
+    rows = notifications.outbox_rows(db(), NotifyContext.current())
+    return render_template("notify/outbox.html", rows=rows, provider=getattr(notifier, "provider", ""),
+                           counts=notifications.progress_counts(db()))
+
+
+@bp.route("/admin/outbox/<int:message_id>/simulate", methods=["POST"])
+@roles(Role.ADMIN)
+def simulate(message_id: int) -> Any:
+    """Answer a console message as the expert would."""
+    notifications.simulate(db(), state().services.get(NOTIFIER), message_id,
+                           request.form.get("action", ""), ctx=NotifyContext.current())
+    flash(_("Simulated answer recorded."), "success")
+    return redirect(url_for("outbox.index"))
+
+
+@bp.route("/notifications/progress")
+@roles(Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+def progress() -> str:
+    """How many invitations stand in each state: counts only, never who."""
+    draw_id = request.args.get("draw") or None
+    return render_template("notify/progress.html", counts=notifications.progress_counts(db(), draw_id))
+
+
+@bp.route("/notifications/draws/<draw_id>/record")
+@roles(Role.SUPERVISOR)
+def draw_record(draw_id: str) -> str:
+    """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label())
+    return render_template("notify/record.html", record=record)
+
+
+@bp.route("/api/notifications/draws/<draw_id>/record")
+@roles(Role.SUPERVISOR)
+def draw_record_api(draw_id: str) -> Any:
+    """The same record as JSON (each reading is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label(),
+                                                via="api")
+    return jsonify(record.as_dict())

@@ -1,0 +1,115 @@
+"""Provider callbacks (`/webhooks/twilio/...`) and the expert's one-time answer link (`/i/<token>`).
+
+Callbacks are public but every one must carry a valid `X-Twilio-Signature` for the public URL
+(`Config.public_base_url` + path + query); anything else gets a 403 and an audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+import notify
+from expertpool.accounts.access import public
+from expertpool.core.db import utcnow
+from expertpool.core.errors import NotFound
+from expertpool.core.state import config, db
+from expertpool.notifications import dispatcher as notifications
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import NotifyContext
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio", template_folder="templates")
+links = Blueprint("invitation_link", __name__)
+
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def _signed_path() -> str:
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def _verified(parse: Callable[[Any], notify.WebhookEvent]) -> tuple[notify.WebhookEvent | None, Response | None]:
+    """Check the signature and parse the form; on failure, the response to send instead."""
+    settings = config()
+    url = notify.webhook_url(settings.public_base_url, _signed_path())
+    if not notify.validate_signature(settings.twilio_auth_token, url, request.form,
+                                     request.headers.get("X-Twilio-Signature")):
+        notifications.record_forged_webhook(db(), path=request.path, remote_addr=request.remote_addr)
+        return None, Response("forbidden", status=403, mimetype="text/plain")
+    try:
+        return parse(request.form), None
+    except notify.InvalidWebhook:
+        return None, Response("bad request", status=400, mimetype="text/plain")
+
+
+def _outbox_id() -> int | None:
+    return request.args.get("m", type=int)
+
+
+def _answer(parse: Callable[[Any], notify.WebhookEvent]) -> Response:
+    event, refusal = _verified(parse)
+    if refusal is not None:
+        return refusal
+    assert event is not None
+    twiml = notifications.handle_webhook(db(), event, outbox_id=_outbox_id(), ctx=NotifyContext.current())
+    return Response(twiml or _EMPTY_TWIML, status=200, mimetype="application/xml")
+
+
+@bp.route("/voice", methods=["POST"])
+@public
+def voice() -> Response:
+    """The TwiML of an answered call (a hang-up for a machine)."""
+    return _answer(notify.parse_voice_prompt)
+
+
+@bp.route("/gather", methods=["POST"])
+@public
+def gather() -> Response:
+    """The key pressed during the call: 1 accept, 2 decline, 3 repeat."""
+    return _answer(notify.parse_gather)
+
+
+@bp.route("/call-status", methods=["POST"])
+@public
+def call_status() -> Response:
+    """A call's progress (ringing, answered, completed, no-answer...)."""
+    return _answer(notify.parse_call_status)
+
+
+@bp.route("/sms", methods=["POST"])
+@public
+def sms_inbound() -> Response:
+    """An SMS from an expert (reply 1 or 2)."""
+    return _answer(notify.parse_inbound_sms)
+
+
+@bp.route("/sms-status", methods=["POST"])
+@public
+def sms_status() -> Response:
+    """A message's delivery status."""
+    return _answer(notify.parse_sms_status)
+
+
+@links.route("/i/<token>", methods=["GET", "POST"])
+@public
+def answer(token: str) -> Any:
+    """The one-time link of an invitation SMS: the expert accepts or declines once."""
+    ctx = NotifyContext.current()
+    session = db()
+    now = utcnow()
+    if request.method == "POST":
+        choice = request.form.get("answer")
+        if choice not in ("accept", "decline"):
+            raise NotFound()
+        invitations.answer_by_link(session, token, is_accepted=choice == "accept", now=now, ctx=ctx)
+        message = _("Thank you: you have accepted. A confirmation SMS follows.") if choice == "accept" \
+            else _("Thank you: we have recorded that you cannot attend.")
+        return render_template("notify/answer.html", done=message, summary=None, token=token)
+    invitation = invitations.invitation_by_token(session, token, now=now)
+    summary = invitations.link_summary(ctx, invitation)
+    return render_template("notify/answer.html", done=None, summary=summary, token=token,
+                           when=notify.format_time(summary.starts_at, "zh"))

@@ -1,0 +1,132 @@
+"""Special projects: the tenderer appoints experts directly, with a written reason and a supervisor's approval.
+
+This is the one path where a person names an expert (DOMAIN.md "Evaluation committee"). Centre
+staff of the owning centre record the tenderer's appointment with its reason; a supervisor (another
+person) approves or refuses it. Every step is in the audit trail, marked `"drawn": false`. An
+approved expert holds a seat at the main venue over the evaluation window, under the same
+database guarantees as drawn experts: nobody holds two seats in overlapping windows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import Role, User
+from expertpool.core import audit
+from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from expertpool.core.texts import msg
+from expertpool.experts.models import Expert, ExpertStatus
+from expertpool.projects import venues
+from expertpool.projects.models import Appointment, AppointmentStatus, Project, ProjectStatus
+
+MIN_REASON = 10  # characters: a written reason, not a word
+OPEN_PROJECT = (ProjectStatus.DRAFT, ProjectStatus.READY, ProjectStatus.DRAWN)
+
+
+def appointments_for(session: Session, project_id: int) -> list[Appointment]:
+    """The direct appointments of a project, oldest first."""
+    return list(session.execute(select(Appointment).where(Appointment.project_id == project_id)
+                                .order_by(Appointment.id)).scalars())
+
+
+def _lock_project(session: Session, project_id: int) -> Project:
+    project = session.execute(select(Project).where(Project.id == project_id).with_for_update()).scalar_one_or_none()
+    if project is None:
+        raise NotFound()
+    return project
+
+
+def _conflicts(project: Project, expert: Expert) -> bool:
+    """Whether the expert works for a bidder, the tenderer or the agency (no appointment then either)."""
+    orgs = {b.credit_code for b in project.bidders} | {project.tenderer_code, project.agency_code}
+    return bool(expert.employer_code) and expert.employer_code in orgs
+
+
+def request_appointment(session: Session, *, actor: User, project_id: int, expert_id: int, reason: str,
+                        now: datetime) -> Appointment:
+    """Record the tenderer's direct appointment of an expert with its written reason; commits."""
+    project = _lock_project(session, project_id)
+    if actor.role is not Role.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
+        raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
+    if project.status not in OPEN_PROJECT:
+        raise Conflict(msg(_l("Experts can no longer be appointed to this project.")), code="project_closed")
+    clean = (reason or "").strip()
+    fields: dict[str, str] = {}
+    if len(clean) < MIN_REASON or len(clean) > 2000:
+        fields["reason"] = msg(_l("Give the tenderer's written reason (10 to 2000 characters)."))
+    expert = session.get(Expert, expert_id)
+    if expert is None or expert.status is not ExpertStatus.ACTIVE:
+        fields["expert"] = msg(_l("Only an active expert of the pool can be appointed."))
+    elif _conflicts(project, expert):
+        fields["expert"] = msg(_l("This expert works for a bidder, the tenderer or the agency."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    row = Appointment(project_id=project.id, expert_id=expert_id, reason=clean, requested_by_id=actor.id,
+                      requested_at=now, status=AppointmentStatus.REQUESTED)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(msg(_l("This expert is already appointed to this project.")), code="already_appointed") from None
+    audit.record(session, actor=actor.username, action="appointment.requested", object_type="project",
+                 object_id=project.id, after={"appointment": row.id, "expert_id": expert_id, "reason": clean,
+                                              "drawn": False})
+    session.commit()
+    return row
+
+
+def decide(session: Session, *, actor: User, appointment_id: int, approve: bool, note: str,
+           now: datetime) -> Appointment:
+    """A supervisor approves (the expert takes a seat) or refuses a direct appointment; commits."""
+    row = session.execute(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+                          ).scalar_one_or_none()
+    if row is None:
+        raise NotFound()
+    if actor.role is not Role.SUPERVISOR:
+        raise Forbidden(msg(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor")
+    if actor.id == row.requested_by_id:
+        raise Forbidden(msg(_l("The supervisor must be another person than the one who asked.")),
+                        code="same_person")
+    if row.status is not AppointmentStatus.REQUESTED:
+        raise Conflict(msg(_l("This appointment has already been decided.")), code="already_decided")
+    project = _lock_project(session, row.project_id)
+    clean = (note or "").strip()[:500]
+    if approve:
+        try:
+            row.seat_booking_id = _book_seat(session, project, row.expert_id)
+        except Conflict:
+            session.rollback()
+            raise
+    row.status = AppointmentStatus.APPROVED if approve else AppointmentStatus.REFUSED
+    row.decided_by_id, row.decided_at, row.decision_note = actor.id, now, clean
+    audit.record(session, actor=actor.username, action=f"appointment.{row.status.value}", object_type="project",
+                 object_id=project.id, after={"appointment": row.id, "expert_id": row.expert_id, "note": clean,
+                                              "drawn": False})
+    session.commit()
+    return row
+
+
+def _book_seat(session: Session, project: Project, expert_id: int) -> int:
+    """Hold a free seat at the main venue for the evaluation window (no commit); `Conflict` when impossible."""
+    starts_at = project.evaluation_start_at
+    ends_at = starts_at + timedelta(minutes=project.duration_minutes)
+    for venue in venues.list_venues(session, centre_id=project.main_centre_id):
+        for seat in venues.free_seats(session, venue.id, starts_at, ends_at):
+            try:
+                with session.begin_nested():
+                    made = venues.book_seats(session, [venues.BookingWish(
+                        seat_id=seat.id, expert_id=expert_id, starts_at=starts_at, ends_at=ends_at)],
+                        project_id=project.id)
+            except Conflict as exc:
+                if exc.code == "expert_booked":
+                    raise Conflict(msg(_l("This expert already holds a seat at that time.")),
+                                   code="expert_booked") from None
+                continue
+            return made[0].id
+    raise Conflict(msg(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")

@@ -1,0 +1,437 @@
+"""Projects, lots and bidders: creation and edits until the draw, readiness and the award."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import Centre
+from expertpool.core import audit
+from expertpool.core.db import utcnow
+from expertpool.core.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from expertpool.core.texts import msg
+from expertpool.draws.rules import CST, parse_flag
+from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
+from expertpool.projects.models import (
+    Bidder,
+    Lot,
+    Project,
+    ProjectKind,
+    ProjectStatus,
+    SecondaryVenue,
+)
+
+MAX_BUDGET_FEN = 10**15  # ten trillion yuan: anything above is a typing error
+MAX_DURATION_MINUTES = 7 * 24 * 60
+MAX_REPRESENTATIVES = 20
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+def parse_budget_fen(value: Any) -> int:
+    """Yuan (string or integer, at most two decimals) to fen; ValueError when not a budget."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("missing")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text that reads back as the same float: what was typed
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("not a budget")
+    fen = int(amount * 100)
+    if fen > MAX_BUDGET_FEN:
+        raise ValueError("too large")
+    return fen
+
+
+def parse_moment(value: Any) -> datetime:
+    """An ISO date-time; without an offset it is China Standard Time. Returns aware UTC."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("missing")
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CST)
+    return moment.astimezone(UTC)
+
+
+def _int(value: Any, lo: int, hi: int) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and lo <= value <= hi else None
+
+
+def _text(value: Any, limit: int) -> str:
+    return value.strip()[:limit + 1] if isinstance(value, str) else ""
+
+
+def _centre(session: Session, code: Any) -> Centre | None:
+    if not isinstance(code, str) or not code:
+        return None
+    return session.execute(select(Centre).where(Centre.region_code == code.strip())).scalar_one_or_none()
+
+
+def _codes(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [c for c in value.replace(",", " ").split() if c]
+    if isinstance(value, list) and all(isinstance(c, str) for c in value):
+        return [c.strip() for c in value if c.strip()]
+    return None
+
+
+def _check_org(data: Mapping[str, Any], prefix: str, fields: dict[str, str]) -> tuple[str, str]:
+    code = normalise_credit_code(data.get(f"{prefix}_code") or "") if isinstance(data.get(f"{prefix}_code"), str) else ""
+    name = _text(data.get(f"{prefix}_name"), 200)
+    if not is_valid_credit_code(code):
+        fields[f"{prefix}_code"] = msg(_l("Not a valid unified social credit code (18 characters, check character)."))
+    if not name or len(name) > 200:
+        fields[f"{prefix}_name"] = msg(_l("Required (at most 200 characters)."))
+    return code, name
+
+
+def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_id: int, now: datetime,
+                     project_id: int | None = None) -> dict[str, Any]:
+    """Check every field of a project; return clean values or raise `ValidationFailed` with all errors."""
+    fields: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    code = _text(data.get("code"), 64)
+    if not code or len(code) > 64:
+        fields["code"] = msg(_l("Required (at most 64 characters)."))
+    else:
+        clash = session.execute(select(Project.id).where(Project.code == code)).scalar_one_or_none()
+        if clash is not None and clash != project_id:
+            fields["code"] = msg(_l("Another project has this code."))
+    out["code"] = code
+    name = _text(data.get("name"), 200)
+    if not name or len(name) > 200:
+        fields["name"] = msg(_l("Required (at most 200 characters)."))
+    out["name"] = name
+    try:
+        out["kind"] = ProjectKind(str(data.get("kind")))
+    except ValueError:
+        fields["kind"] = msg(_l("Choose works, goods or services."))
+    try:
+        out["budget_fen"] = parse_budget_fen(data.get("budget"))
+    except ValueError:
+        fields["budget"] = msg(_l("An amount in yuan, at most two decimals, not negative."))
+    out["tenderer_code"], out["tenderer_name"] = _check_org(data, "tenderer", fields)
+    out["agency_code"], out["agency_name"] = _check_org(data, "agency", fields)
+    reps = _int(data.get("tenderer_representatives", 0), 0, MAX_REPRESENTATIVES)
+    if reps is None:
+        fields["tenderer_representatives"] = msg(_l("A whole number from 0 to %(n)d.", n=MAX_REPRESENTATIVES))
+    out["tenderer_representatives"] = reps or 0
+    out["is_complex"] = parse_flag(data.get("is_complex"))
+    try:
+        start = parse_moment(data.get("evaluation_start"))
+    except ValueError:
+        fields["evaluation_start"] = msg(_l("A date and time, e.g. 2026-12-01T09:00 (China Standard Time)."))
+    else:
+        if start <= now:
+            fields["evaluation_start"] = msg(_l("The evaluation must start in the future."))
+        out["evaluation_start_at"] = start
+    duration = _int(data.get("duration_minutes"), 30, MAX_DURATION_MINUTES)
+    if duration is None:
+        fields["duration_minutes"] = msg(_l("Minutes, from 30 to %(n)d.", n=MAX_DURATION_MINUTES))
+    out["duration_minutes"] = duration
+    main = _centre(session, data.get("main_centre")) if data.get("main_centre") else session.get(Centre, owner_centre_id)
+    if main is None:
+        fields["main_centre"] = msg(_l("Unknown centre."))
+    out["main_centre"] = main
+    out["is_remote"] = parse_flag(data.get("is_remote"))
+    secondary_codes = _codes(data.get("secondary_centres"))
+    secondary: list[Centre] = []
+    if secondary_codes is None:
+        fields["secondary_centres"] = msg(_l("A list of centre region codes."))
+    else:
+        for c in dict.fromkeys(secondary_codes):
+            centre = _centre(session, c)
+            if centre is None:
+                fields["secondary_centres"] = msg(_l("Unknown centre: %(c)s", c=c))
+            elif main is not None and centre.id == main.id:
+                fields["secondary_centres"] = msg(_l("The main venue cannot also be a secondary venue."))
+            else:
+                secondary.append(centre)
+        if out["is_remote"] and not secondary and "secondary_centres" not in fields:
+            fields["secondary_centres"] = msg(_l("A remote evaluation needs at least one secondary venue."))
+        if not out["is_remote"] and secondary:
+            fields["secondary_centres"] = msg(_l("Only a remote evaluation has secondary venues."))
+    out["secondary"] = secondary
+    if fields:
+        raise ValidationFailed(fields=fields)
+    return out
+
+
+# Views -------------------------------------------------------------------------------------------
+
+def project_view(p: Project) -> dict[str, Any]:
+    """A project as JSON (also the audit snapshot)."""
+    return {
+        "id": p.id, "code": p.code, "name": p.name, "kind": p.kind.value, "budget": f"{p.budget_cny:.2f}",
+        "budget_fen": p.budget_fen, "is_complex": p.is_complex,
+        "tenderer": {"code": p.tenderer_code, "name": p.tenderer_name},
+        "agency": {"code": p.agency_code, "name": p.agency_name},
+        "tenderer_representatives": p.tenderer_representatives,
+        "evaluation_start_at": p.evaluation_start_at.isoformat(), "duration_minutes": p.duration_minutes,
+        "owner_centre": p.owner_centre.region_code if p.owner_centre else None,
+        "main_centre": p.main_centre.region_code if p.main_centre else None,
+        "is_remote": p.is_remote, "secondary_centres": [c.region_code for c in p.secondary_centres],
+        "status": p.status.value,
+        "awarded_on": p.awarded_on.isoformat() if p.awarded_on else None,
+        "winner": {"code": p.winner_code, "name": p.winner_name} if p.winner_code else None,
+        "lots": [{"id": lot.id, "code": lot.code, "name": lot.name} for lot in p.lots],
+        "bidders": [{"id": b.id, "credit_code": b.credit_code, "name": b.name,
+                     "lot": b.lot.code if b.lot else None} for b in p.bidders],
+    }
+
+
+def _snapshot(p: Project) -> dict[str, Any]:
+    view = project_view(p)
+    view.pop("lots")
+    view.pop("bidders")
+    return view
+
+
+# Queries -----------------------------------------------------------------------------------------
+
+def get_project(session: Session, project_id: int) -> Project:
+    """A project by id, or `NotFound`."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(msg(_l("No such project.")))
+    return project
+
+
+def list_projects(session: Session, *, centre_id: int | None = None) -> list[Project]:
+    """Projects, newest evaluation first; only one centre's when `centre_id` is given."""
+    stmt = select(Project).order_by(Project.evaluation_start_at.desc(), Project.id.desc())
+    if centre_id is not None:
+        stmt = stmt.where(Project.owner_centre_id == centre_id)
+    return list(session.execute(stmt).scalars())
+
+
+def _lock(session: Session, project_id: int) -> Project:
+    """The project row, locked until the end of the transaction (PostgreSQL; SQLite serialises writers)."""
+    project = session.execute(
+        select(Project).where(Project.id == project_id).with_for_update()
+    ).scalar_one_or_none()
+    if project is None:
+        raise NotFound(msg(_l("No such project.")))
+    return project
+
+
+def _require_editable(project: Project) -> None:
+    if not project.status.is_editable:
+        raise Conflict(msg(_l("The project has been drawn; its details and bidders can no longer change.")),
+                       code="project_locked")
+
+
+# Commands ----------------------------------------------------------------------------------------
+
+def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
+    for key in ("code", "name", "kind", "budget_fen", "tenderer_code", "tenderer_name", "agency_code",
+                "agency_name", "tenderer_representatives", "is_complex", "evaluation_start_at",
+                "duration_minutes", "is_remote"):
+        setattr(project, key, values[key])
+    project.main_centre = values["main_centre"]
+    wanted = {c.id for c in values["secondary"]}
+    for sv in list(project.secondary_venues):
+        if sv.centre_id not in wanted:
+            project.secondary_venues.remove(sv)
+    have = {sv.centre_id for sv in project.secondary_venues}
+    for centre in values["secondary"]:
+        if centre.id not in have:
+            project.secondary_venues.append(SecondaryVenue(centre=centre))
+
+
+def create_project(session: Session, *, actor: str, owner_centre_id: int, data: Mapping[str, Any],
+                   now: datetime | None = None) -> Project:
+    """Create a draft project owned by a centre; commits."""
+    values = validate_project(session, data, owner_centre_id=owner_centre_id, now=now or utcnow())
+    project = Project(owner_centre_id=owner_centre_id, status=ProjectStatus.DRAFT)
+    session.add(project)
+    _apply(session, project, values)
+    session.flush()
+    session.refresh(project)
+    audit.record(session, actor=actor, action="project.create", object_type="project", object_id=project.id,
+                 after=_snapshot(project))
+    session.commit()
+    return project
+
+
+def update_project(session: Session, *, actor: str, project_id: int, data: Mapping[str, Any],
+                   now: datetime | None = None) -> Project:
+    """Change a project's details until it is drawn; commits."""
+    project = _lock(session, project_id)
+    _require_editable(project)
+    values = validate_project(session, data, owner_centre_id=project.owner_centre_id, now=now or utcnow(),
+                              project_id=project.id)
+    before = _snapshot(project)
+    _apply(session, project, values)
+    session.flush()
+    b, a = audit.diff(before, _snapshot(project))
+    if a:
+        audit.record(session, actor=actor, action="project.update", object_type="project", object_id=project.id,
+                     before=b, after=a)
+    session.commit()
+    return project
+
+
+def add_lot(session: Session, *, actor: str, project_id: int, code: Any, name: Any) -> Lot:
+    """Add a lot (标段) until the draw; commits."""
+    project = _lock(session, project_id)
+    _require_editable(project)
+    fields: dict[str, str] = {}
+    code_s, name_s = _text(code, 32), _text(name, 200)
+    if not code_s or len(code_s) > 32:
+        fields["code"] = msg(_l("Required (at most 32 characters)."))
+    elif any(lot.code == code_s for lot in project.lots):
+        fields["code"] = msg(_l("This project already has a lot with this code."))
+    if not name_s or len(name_s) > 200:
+        fields["name"] = msg(_l("Required (at most 200 characters)."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    lot = Lot(project=project, code=code_s, name=name_s)
+    session.add(lot)
+    session.flush()
+    audit.record(session, actor=actor, action="project.lot_add", object_type="project", object_id=project.id,
+                 after={"lot": code_s, "name": name_s})
+    session.commit()
+    return lot
+
+
+def remove_lot(session: Session, *, actor: str, project_id: int, lot_id: int) -> None:
+    """Remove a lot and its bidders until the draw; commits."""
+    project = _lock(session, project_id)
+    _require_editable(project)
+    lot = session.get(Lot, lot_id)
+    if lot is None or lot.project_id != project.id:
+        raise NotFound()
+    for bidder in [b for b in project.bidders if b.lot_id == lot.id]:
+        project.bidders.remove(bidder)
+    project.lots.remove(lot)
+    audit.record(session, actor=actor, action="project.lot_remove", object_type="project", object_id=project.id,
+                 before={"lot": lot.code, "name": lot.name})
+    session.commit()
+
+
+def add_bidder(session: Session, *, actor: str, project_id: int, credit_code: Any, name: Any,
+               lot_code: Any = None) -> Bidder:
+    """Add a bidder by unified social credit code (for the project, or one lot) until the draw; commits."""
+    project = _lock(session, project_id)
+    _require_editable(project)
+    fields: dict[str, str] = {}
+    code = normalise_credit_code(credit_code) if isinstance(credit_code, str) else ""
+    name_s = _text(name, 200)
+    if not is_valid_credit_code(code):
+        fields["credit_code"] = msg(_l("Not a valid unified social credit code (18 characters, check character)."))
+    if not name_s or len(name_s) > 200:
+        fields["name"] = msg(_l("Required (at most 200 characters)."))
+    lot = None
+    if lot_code:
+        lot = next((x for x in project.lots if x.code == str(lot_code).strip()), None)
+        if lot is None:
+            fields["lot"] = msg(_l("This project has no such lot."))
+    if not fields and any(b.credit_code == code and b.lot_id == (lot.id if lot else None) for b in project.bidders):
+        fields["credit_code"] = msg(_l("This bidder is already listed."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    bidder = Bidder(project=project, lot=lot, credit_code=code, name=name_s)
+    session.add(bidder)
+    session.flush()
+    audit.record(session, actor=actor, action="project.bidder_add", object_type="project", object_id=project.id,
+                 after={"credit_code": code, "name": name_s, "lot": lot.code if lot else None})
+    session.commit()
+    return bidder
+
+
+def remove_bidder(session: Session, *, actor: str, project_id: int, bidder_id: int) -> None:
+    """Remove a bidder until the draw; commits."""
+    project = _lock(session, project_id)
+    _require_editable(project)
+    bidder = session.get(Bidder, bidder_id)
+    if bidder is None or bidder.project_id != project.id:
+        raise NotFound()
+    project.bidders.remove(bidder)
+    audit.record(session, actor=actor, action="project.bidder_remove", object_type="project",
+                 object_id=project.id, before={"credit_code": bidder.credit_code, "name": bidder.name})
+    session.commit()
+
+
+def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
+    """Declare the project complete for a draw (it needs at least one bidder); commits."""
+    project = _lock(session, project_id)
+    if project.status is not ProjectStatus.DRAFT:
+        raise IllegalTransition(msg(_l("Only a draft project can be made ready.")))
+    if not project.bidders:
+        raise ValidationFailed(fields={"bidders": msg(_l("List the bidders first: the draw avoids them."))})
+    project.status = ProjectStatus.READY
+    audit.record(session, actor=actor, action="project.ready", object_type="project", object_id=project.id,
+                 before={"status": "draft"}, after={"status": "ready"})
+    session.commit()
+    return project
+
+
+def lock_for_draw(session: Session, project_id: int) -> Project:
+    """Lock a ready project inside the caller's draw transaction (no commit); `Conflict` otherwise."""
+    project = _lock(session, project_id)
+    if project.status is not ProjectStatus.READY:
+        raise Conflict(msg(_l("Only a ready project can be drawn (status: %(s)s).", s=project.status.value)),
+                       code="project_not_ready")
+    return project
+
+
+def mark_drawn(session: Session, *, actor: str, project: Project) -> None:
+    """Move a locked ready project to `drawn` inside the caller's draw transaction (no commit)."""
+    if project.status is not ProjectStatus.READY:
+        raise IllegalTransition()
+    project.status = ProjectStatus.DRAWN
+    audit.record(session, actor=actor, action="project.drawn", object_type="project", object_id=project.id,
+                 before={"status": "ready"}, after={"status": "drawn"})
+
+
+def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: Any, winner_code: Any,
+                 now: datetime | None = None) -> Project:
+    """Record the award (date and winning bidder) of a drawn project; commits."""
+    project = _lock(session, project_id)
+    if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
+        raise IllegalTransition(msg(_l("Only a drawn project can be awarded.")))
+    fields: dict[str, str] = {}
+    day: date | None = None
+    try:
+        day = date.fromisoformat(str(awarded_on).strip()) if awarded_on else None
+    except ValueError:
+        day = None
+    today = (now or utcnow()).astimezone(CST).date()
+    if day is None:
+        fields["awarded_on"] = msg(_l("A date, e.g. 2026-12-01."))
+    elif day > today:
+        fields["awarded_on"] = msg(_l("The award date cannot be in the future."))
+    elif day < project.evaluation_start_at.astimezone(CST).date():
+        fields["awarded_on"] = msg(_l("The award cannot precede the evaluation."))
+    code = normalise_credit_code(winner_code) if isinstance(winner_code, str) else ""
+    winner = next((b for b in project.bidders if b.credit_code == code), None)
+    if winner is None:
+        fields["winner"] = msg(_l("The winner must be one of the project's bidders."))
+    if fields:
+        raise ValidationFailed(fields=fields)
+    assert winner is not None and day is not None
+    before = {"status": project.status.value}
+    project.status = ProjectStatus.AWARDED
+    project.awarded_on = day
+    project.winner_code, project.winner_name = winner.credit_code, winner.name
+    audit.record(session, actor=actor, action="project.award", object_type="project", object_id=project.id,
+                 before=before, after={"status": "awarded", "awarded_on": day.isoformat(),
+                                       "winner": winner.credit_code})
+    session.commit()
+    return project

@@ -1,0 +1,82 @@
+"""Administration of draw terminals and venues with numbered seats; the public draw-key page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from expertpool.accounts.access import actor_label, public, roles
+from expertpool.accounts.models import Centre, Role
+from expertpool.core.errors import ValidationFailed
+from expertpool.core.keys import KeyFileError
+from expertpool.core.state import db, state
+from expertpool.projects import terminals, venues
+
+bp = Blueprint("terminals", __name__, template_folder="templates")
+
+
+def _centres() -> list[Centre]:
+    return list(db().execute(select(Centre).order_by(Centre.region_code)).scalars())
+
+
+@bp.route("/admin/terminals", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def terminal_list() -> Any:
+    """List terminals and register a new one; its credential is shown once, on this response only."""
+    errors: dict[str, str] = {}
+    credential = None
+    registered = None
+    if request.method == "POST":
+        try:
+            credential, registered = terminals.register_terminal(
+                db(), actor=actor_label(), centre_code=request.form.get("centre", ""),
+                name=request.form.get("name", ""))
+        except ValidationFailed as exc:
+            errors = exc.fields
+    response = render_template("projects/terminals.html", terminals=terminals.list_terminals(db()),
+                               centres=_centres(), errors=errors, credential=credential, registered=registered,
+                               form=request.form)
+    return response, (422 if errors else 201 if credential else 200), {"Cache-Control": "no-store"}
+
+
+@bp.route("/admin/terminals/<int:terminal_id>/disable", methods=["POST"])
+@roles(Role.ADMIN)
+def terminal_disable(terminal_id: int) -> Any:
+    """Disable a terminal."""
+    terminals.disable_terminal(db(), actor=actor_label(), terminal_id=terminal_id)
+    flash(_("Terminal disabled."), "success")
+    return redirect(url_for("terminals.terminal_list"))
+
+
+@bp.route("/admin/venues", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def venue_list() -> Any:
+    """List venues and create one with numbered seats."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            venue = venues.create_venue(db(), actor=actor_label(), centre_code=request.form.get("centre", ""),
+                                        name=request.form.get("name", ""), address=request.form.get("address", ""),
+                                        seats=request.form.get("seats", ""))
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            flash(_("Venue created with %(n)d seats.", n=len(venue.seats)), "success")
+            return redirect(url_for("terminals.venue_list"))
+    return render_template("projects/venues.html", venues=venues.list_venues(db()), centres=_centres(),
+                           errors=errors, form=request.form), (422 if errors else 200)
+
+
+@bp.route("/keys")
+@public
+def draw_keys() -> Any:
+    """The draw-signing public keys, current and retired, so anyone can verify a transcript."""
+    try:
+        keys = state().keys.draw_public_keys()
+        current = state().keys.draw_signing_key()[0]
+    except KeyFileError:
+        keys, current = {}, None
+    return render_template("draws/keys.html", keys=sorted(keys.items()), current=current)

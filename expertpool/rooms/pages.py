@@ -1,0 +1,232 @@
+"""Remote evaluation pages: session list, creating a session, the room page, the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from expertpool.accounts import users
+from expertpool.accounts.access import actor_label, login_required, require_user, roles
+from expertpool.accounts.models import Role
+from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.state import db
+from expertpool.rooms import report as room_report
+from expertpool.rooms import sessions as rooms
+
+bp = Blueprint("rooms", __name__, url_prefix="/rooms", template_folder="templates", static_folder="static")
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    """Sessions the user takes part in (every session for supervisors and administrators)."""
+    user = require_user()
+    mine = rooms.sessions_of(db(), user)
+    everything = rooms.all_sessions(db()) if user.role in (Role.SUPERVISOR, Role.ADMIN) else []
+    can_create = user.role in rooms.STAFF_ROLES
+    return render_template("rooms/index.html", mine=mine, everything=everything, can_create=can_create)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(Role.CENTRE_STAFF, Role.ADMIN)
+def new() -> Any:
+    """Create a session from an opened panel entered by hand (until draws hand it over)."""
+    user = require_user()
+    values = request.form if request.method == "POST" else {"main_host": user.username}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            panel = _panel_from_form(request.form)
+            row = rooms.create_session(db(), panel, actor=actor_label())
+            return redirect(url_for("rooms.room", room_id=row.room_id))
+        except ValidationFailed as exc:
+            errors = exc.fields or {"panel": exc.message}
+    return render_template("rooms/new.html", values=values, errors=errors), (422 if errors else 200)
+
+
+def _panel_from_form(form: Any) -> rooms.PanelDescription:
+    """Read the session form: members are lines of ``username venue [representative] [seat]``."""
+    errors: dict[str, str] = {}
+    session = db()
+
+    def user_id(username: str, field: str) -> int:
+        try:
+            return users.get_by_username(session, username.strip()).id
+        except NotFound:
+            errors[field] = _("Unknown user: %(name)s", name=username)
+            return 0
+
+    venues = [rooms.VenueSpec("main", form.get("main_venue", "").strip() or _("Main venue"), True)]
+    if form.get("second_venue", "").strip():
+        venues.append(rooms.VenueSpec("second", form["second_venue"].strip()))
+    members: list[rooms.SeatSpec] = []
+    for n, line in enumerate(form.get("members", "").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        venue = parts[1] if len(parts) > 1 else "main"
+        if venue not in {v.venue_id for v in venues}:
+            errors["members"] = _("Line %(n)d: the venue must be main or second", n=n)
+            continue
+        role = "representative" if "representative" in parts[2:] else "expert"
+        seat = next((p for p in parts[2:] if p != "representative"), None)
+        members.append(rooms.SeatSpec(user_id(parts[0], "members"), role, venue, seat))
+    hosts = [rooms.StaffSpec(user_id(form.get("main_host", ""), "main_host"), "main")]
+    if len(venues) > 1:
+        if not form.get("second_host", "").strip():
+            errors["second_host"] = _("The second venue needs a host.")
+        else:
+            hosts.append(rooms.StaffSpec(user_id(form["second_host"], "second_host"), "second"))
+    supervisors = [rooms.StaffSpec(user_id(name, "supervisors"))
+                   for name in form.get("supervisors", "").replace(",", " ").split()]  # fmt: skip
+    for name in ("title", "project_code"):
+        if not form.get(name, "").strip():
+            errors[name] = _("Required.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return rooms.PanelDescription(
+        title=form["title"].strip(), project_code=form["project_code"].strip(),
+        lot=form.get("lot", "1").strip() or "1", venues=venues, members=members, hosts=hosts,
+        supervisors=supervisors, form=rooms.STANDARD_FORM,
+    )  # fmt: skip
+
+
+@bp.route("/<room_id>")
+@login_required
+def room(room_id: str) -> str:
+    """The live room: the expert's scoring page, a host's console or the supervisor's view."""
+    user = require_user()
+    row = rooms.get_session(db(), room_id)
+    pid = rooms.participant_of(row, user)
+    if pid is None:
+        raise NotFound()
+    snap = rooms.room_of(row).snapshot(pid)
+    config = {"room_id": row.room_id, "role": snap["viewer"]["role"], "t": js_texts(),
+              "report_url": url_for("rooms.report", room_id=row.room_id),
+              "standard_form": rooms.STANDARD_FORM}  # fmt: skip
+    return render_template("rooms/room.html", row=row, role=snap["viewer"]["role"], config=config)
+
+
+@bp.route("/<room_id>/report")
+@login_required
+def report(room_id: str) -> str:
+    """The report as HTML (from the start of signing)."""
+    row = _visible(room_id)
+    data = room_report.final_report(row)
+    return render_template("rooms/report.html", row=row, report=data, sections=room_report.sections(data))
+
+
+@bp.route("/<room_id>/report.pdf")
+@login_required
+def report_pdf(room_id: str) -> Response:
+    """The report as a PDF (export recorded in the audit trail)."""
+    row = _visible(room_id)
+    data = room_report.export_pdf(db(), row, actor=actor_label())
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="report-{row.room_id}.pdf"'})  # fmt: skip
+
+
+def _visible(room_id: str) -> Any:
+    user = require_user()
+    row = rooms.get_session(db(), room_id)
+    if rooms.participant_of(row, user) is None and user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise NotFound()
+    return row
+
+
+PHASE_LABELS = {
+    "scheduled": _l("Scheduled"), "opened": _l("Opened"), "check_in": _l("Check-in"),
+    "leader_election": _l("Leader election"), "scoring": _l("Scoring"),
+    "deviation_review": _l("Deviation review"), "finalised": _l("Finalised"),
+    "signing": _l("Signing"), "archived": _l("Archived"), "paused": _l("Paused"),
+}  # fmt: skip
+ROOM_ROLE_LABELS = {
+    "expert": _l("Expert"), "representative": _l("Tenderer's representative"),
+    "host": _l("Host"), "supervisor": _l("Supervisor"),
+}  # fmt: skip
+JS_TEXTS = {
+    "connected": _l("Connected"), "disconnected": _l("Disconnected: reconnecting…"),
+    "members": _l("Committee"), "alias": _l("Alias"), "name": _l("Name"), "venue": _l("Venue"),
+    "seat": _l("Seat"), "status": _l("Status"), "checked_in": _l("Checked in"),
+    "submitted": _l("Submitted"), "signed": _l("Signed"), "leader": _l("Leader"),
+    "yes": _l("Yes"), "no": _l("No"), "replaced": _l("Replaced"), "removed": _l("Removed from the panel"),
+    "issue_code": _l("Send code"), "confirm": _l("Confirm identity"), "replace": _l("Replace"),
+    "reason": _l("Reason"), "refusal": _l("Record refusal"), "check_in": _l("Check-in"),
+    "request_code": _l("Send me a check-in code"), "enter_code": _l("Enter the code"),
+    "code_sent": _l("A code was sent to your mobile."), "waiting_host": _l("Code accepted: the host at your venue will confirm you."),
+    "you_checked_in": _l("You are checked in."), "election": _l("Leader election"),
+    "vote": _l("Vote"), "voted": _l("You have voted."), "sheet": _l("Score sheet"),
+    "bidder": _l("Bidder"), "objective": _l("Objective (computed)"), "save_draft": _l("Save draft"),
+    "submit": _l("Submit my scores"), "sheet_submitted": _l("Your sheet is submitted."),
+    "flags": _l("Deviation flags"), "score": _l("Score"), "mean": _l("Mean"),
+    "deviation": _l("Deviation %"), "explanation": _l("Explanation"), "explain": _l("Explain"),
+    "new_value": _l("New value"), "note": _l("Note"), "revise": _l("Revise"),
+    "results": _l("Results"), "rank": _l("Rank"), "total": _l("Total"),
+    "candidates": _l("Candidates"), "amend": _l("Amend a score"), "item": _l("Item"),
+    "sign": _l("Sign the report"), "agree": _l("Agree"), "dissent": _l("Dissent"),
+    "reasons": _l("Reasons"), "report": _l("Report"), "digest": _l("Digest"),
+    "host_console": _l("Host console"), "bids": _l("Bids"), "import_bids": _l("Set bids"),
+    "bids_help": _l("One bid per line: code, name, price, then checks as name=pass or name=fail"),
+    "form": _l("Score form (JSON)"), "set_form": _l("Set score form"),
+    "open": _l("Open the session"), "start_check_in": _l("Start check-in"),
+    "start_election": _l("Start the election"), "start_scoring": _l("Start scoring"),
+    "finalise": _l("Finalise"), "start_signing": _l("Start signing"), "archive": _l("Archive"),
+    "pause": _l("Pause"), "resume": _l("Resume"), "paused": _l("Paused"),
+    "chat": _l("Chat"), "send": _l("Send"), "phase": _l("Phase"), "observer": _l("Observer view (read-only)"),
+    "signatures": _l("Signatures"), "verdict": _l("Verdict"), "my_role": _l("My part"),
+    "venue_hosts": _l("Hosts"), "price": _l("Price"), "passed": _l("Qualified"),
+    "arithmetic_error": _l("Arithmetic error"), "out_of_range": _l("Out of range"),
+    "objective_disagreement": _l("Objective item disagreement"), "abnormal_score": _l("Abnormal score"),
+    "no_replacement": _l("No replacement is available now"),
+}  # fmt: skip
+ERROR_TEXTS = {
+    "unauthenticated": _l("Your login has ended: log in again."),
+    "not_on_panel": _l("You are not a participant of this session."),
+    "member_replaced": _l("You were replaced and can no longer act in this session."),
+    "not_allowed": _l("You may not do this."),
+    "room_paused": _l("The session is paused."),
+    "illegal_transition": _l("This cannot be done in the current phase."),
+    "scoring_closed": _l("Scoring is closed."),
+    "already_submitted": _l("Already submitted."),
+    "invalid_score": _l("A score is out of range, off the step or missing."),
+    "invalid_input": _l("Some input is missing or invalid."),
+    "scores_hidden": _l("Scores are shown once every member has submitted."),
+    "not_checked_in": _l("Check-in is not complete."),
+    "check_in_code_invalid": _l("Wrong check-in code."),
+    "check_in_code_expired": _l("The check-in code has expired: ask for a new one."),
+    "too_many_attempts": _l("Too many attempts: the host must verify you in person."),
+    "reauthentication_failed": _l("Password not confirmed."),
+    "digest_mismatch": _l("The report changed: reload before signing."),
+    "stale_sequence": _l("The session changed meanwhile: check and try again."),
+    "stale_state": _l("The session was busy: please send again."),
+    "stale_request": _l("A newer change of yours was already saved; this older one was not applied."),
+    "code_not_delivered": _l("The check-in code could not be sent."),
+    "not_acknowledged": _l("Not confirmed by the server (connection lost?): check and send again."),
+    "internal_error": _l("An unexpected error occurred; it has been logged."),
+}  # fmt: skip
+
+
+@bp.app_template_filter("room_phase")
+def room_phase(value: str) -> str:
+    """The translated name of a room phase."""
+    label = PHASE_LABELS.get(value)
+    return str(label) if label is not None else value
+
+
+@bp.app_template_filter("room_role")
+def room_role(value: str) -> str:
+    """The translated name of a room role."""
+    label = ROOM_ROLE_LABELS.get(value)
+    return str(label) if label is not None else value
+
+
+def js_texts() -> dict[str, str]:
+    """The room page's texts in the current language, for its script."""
+    texts = {k: str(v) for k, v in JS_TEXTS.items()}
+    texts.update({f"phase_{k}": str(v) for k, v in PHASE_LABELS.items()})
+    texts.update({f"role_{k}": str(v) for k, v in ROOM_ROLE_LABELS.items()})
+    texts.update({f"err_{k}": str(v) for k, v in ERROR_TEXTS.items()})
+    return texts
