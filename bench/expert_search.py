@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.app import create_app
 from expertpool.core import migrate
 from expertpool.core.config import Config
@@ -80,7 +80,7 @@ def main() -> None:
               f"p95 {times[max(0, int(len(times) * 0.95) - 1)]:.1f} ms over {len(times)} queries")
         people = []
         for i in range(args.submissions):
-            user = User(username=f"bench{i}", display_name="x", password_hash="x", role=Role.EXPERT)
+            user = User(username=f"bench{i}", display_name="x", password_hash="x", role=UserRole.EXPERT)
             s.add(user)
             people.append(user)
         s.commit()

@@ -49,7 +49,12 @@ from expertpool.core.config import Config
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
-from expertpool.notifications.models import Invitation, InvitationState, OutboxMessage, OutboxStatus
+from expertpool.notifications.models import (
+    InvitationRecord,
+    InvitationState,
+    OutboxMessage,
+    OutboxStatus,
+)
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,
@@ -239,7 +244,7 @@ class Simulation:
                                        rank=self.next_rank[key], phone=expert.phone, expert_name="专家",
                                        starts_at=STARTS_AT, venue="广州", now=self.now, ctx=self.ctx)
 
-    def replace(self, session: Any, invitation: Invitation, reason: str) -> None:
+    def replace(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
         """The replacement handler: invite the next backup of the same group, if any is left."""
         queue = self.backups[(invitation.draw_id, invitation.group_id)]
         if not queue:
@@ -299,13 +304,13 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
                                               provider=console.provider)
                 session.commit()
             for draw_id, accepted in session.execute(
-                select(Invitation.draw_id, func.count()).where(Invitation.state == InvitationState.ACCEPTED)
-                .group_by(Invitation.draw_id)
+                select(InvitationRecord.draw_id, func.count()).where(InvitationRecord.state == InvitationState.ACCEPTED)
+                .group_by(InvitationRecord.draw_id)
             ).all():
                 if accepted >= 7 and draw_id not in filled_at:
                     filled_at[draw_id] = (sim.now - t0).total_seconds() / 60
-            is_open = session.execute(select(func.count()).select_from(Invitation).where(
-                Invitation.draw_id.like("S%"), Invitation.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))).scalar_one()
+            is_open = session.execute(select(func.count()).select_from(InvitationRecord).where(
+                InvitationRecord.draw_id.like("S%"), InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))).scalar_one()
             st.sessions.remove()
             if len(filled_at) == draws or (not is_open and not answers_due):
                 break
@@ -317,11 +322,11 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
         invitations.register_replacement_handler(previous)
     wall = time.perf_counter() - wall
     session = st.sessions()
-    ours = Invitation.draw_id.like("S%")
+    ours = InvitationRecord.draw_id.like("S%")
     sent = Counter(kind.value for kind in session.execute(
-        select(OutboxMessage.kind).join(Invitation, OutboxMessage.invitation_id == Invitation.id)
+        select(OutboxMessage.kind).join(InvitationRecord, OutboxMessage.invitation_id == InvitationRecord.id)
         .where(OutboxMessage.status == OutboxStatus.SENT, ours)).scalars())
-    states = Counter(s.value for s in session.execute(select(Invitation.state).where(ours)).scalars())
+    states = Counter(s.value for s in session.execute(select(InvitationRecord.state).where(ours)).scalars())
     st.sessions.remove()
     filled_seats = states.get("accepted", 0)
     times = sorted(filled_at.values())

@@ -1,120 +1,28 @@
-"""Every model of every feature, imported only so that the metadata is complete for Alembic."""
+"""Every feature's models, imported only so that the metadata is complete for Alembic.
 
-from expertpool.accounts.models import ApiToken, Centre, Role, User
+Nothing else imports this module: features import their own models, and each other's through
+the feature's `models` module.
+"""
+
+from expertpool.accounts import models as accounts_models
+from expertpool.core import models as core_models
 from expertpool.core.db import Base
-from expertpool.core.models import AuditEntry, AuditHead
-from expertpool.draws.models import (
-    Draw,
-    DrawGroup,
-    DrawInvitee,
-    DrawLedgerEntry,
-    DrawLedgerHead,
-    DrawRequest,
-    DrawRequestStatus,
-    DrawStatus,
-    InviteeStatus,
-    LedgerKind,
-)
-from expertpool.experts.models import (
-    ApplicationVersion,
-    AvoidanceKind,
-    ChangeStatus,
-    EvidenceFile,
-    Expert,
-    ExpertAvoidance,
-    ExpertEmployment,
-    ExpertLeave,
-    ExpertSpecialty,
-    ExpertStatus,
-    PendingChange,
-    ReviewDecision,
-    TitleLevel,
-)
-from expertpool.notifications.models import (
-    ContactAttempt,
-    Invitation,
-    InvitationState,
-    OutboxChannel,
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
-)
-from expertpool.projects.models import (
-    Appointment,
-    AppointmentStatus,
-    Bidder,
-    Lot,
-    Project,
-    ProjectKind,
-    ProjectStatus,
-    Seat,
-    SeatBooking,
-    SecondaryVenue,
-    Terminal,
-    Venue,
-)
-from expertpool.reference.models import Region, Specialty
-from expertpool.rooms.models import (
-    EvaluationSession,
-    RoomChatMessage,
-    RoomEventRow,
-    RoomParticipant,
+from expertpool.draws import models as draws_models
+from expertpool.experts import models as experts_models
+from expertpool.notifications import models as notifications_models
+from expertpool.projects import models as projects_models
+from expertpool.reference import models as reference_models
+from expertpool.rooms import models as rooms_models
+
+FEATURE_MODELS = (
+    core_models,
+    accounts_models,
+    reference_models,
+    experts_models,
+    projects_models,
+    draws_models,
+    notifications_models,
+    rooms_models,
 )
 
-__all__ = [
-    "ApiToken",
-    "ApplicationVersion",
-    "Appointment",
-    "AppointmentStatus",
-    "AuditEntry",
-    "AuditHead",
-    "AvoidanceKind",
-    "Base",
-    "Bidder",
-    "Centre",
-    "ChangeStatus",
-    "ContactAttempt",
-    "Draw",
-    "DrawGroup",
-    "DrawInvitee",
-    "DrawLedgerEntry",
-    "DrawLedgerHead",
-    "DrawRequest",
-    "DrawRequestStatus",
-    "DrawStatus",
-    "EvaluationSession",
-    "EvidenceFile",
-    "Expert",
-    "ExpertAvoidance",
-    "ExpertEmployment",
-    "ExpertLeave",
-    "ExpertSpecialty",
-    "ExpertStatus",
-    "Invitation",
-    "InvitationState",
-    "InviteeStatus",
-    "LedgerKind",
-    "Lot",
-    "OutboxChannel",
-    "OutboxKind",
-    "OutboxMessage",
-    "OutboxStatus",
-    "PendingChange",
-    "Project",
-    "ProjectKind",
-    "ProjectStatus",
-    "Region",
-    "ReviewDecision",
-    "Role",
-    "RoomChatMessage",
-    "RoomEventRow",
-    "RoomParticipant",
-    "Seat",
-    "SeatBooking",
-    "SecondaryVenue",
-    "Specialty",
-    "Terminal",
-    "TitleLevel",
-    "User",
-    "Venue",
-]
+__all__ = ["FEATURE_MODELS", "Base"]

@@ -10,12 +10,12 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from expertpool.accounts import users
-from expertpool.accounts.models import Centre, Role, User
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core.errors import Forbidden, Unauthenticated
 from expertpool.core.state import db
 
 F = TypeVar("F", bound=Callable[..., Any])
-ALL_ROLES = frozenset(Role)
+ALL_ROLES = frozenset(UserRole)
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Access:
     """The access rule of one view: public, or the roles allowed."""
 
     public: bool
-    roles: frozenset[Role]
+    roles: frozenset[UserRole]
 
 
 def public(view: F) -> F:
@@ -38,7 +38,7 @@ def login_required(view: F) -> F:
     return view
 
 
-def roles(*allowed: Role) -> Callable[[F], F]:
+def roles(*allowed: UserRole) -> Callable[[F], F]:
     """Only users holding one of these roles."""
 
     def wrap(view: F) -> F:
@@ -70,7 +70,7 @@ def actor_label() -> str:
 
 def require_centre(user: User, centre: Centre | int | None) -> None:
     """Centre staff act only for their own centre; other roles are not limited by centre."""
-    if user.role is not Role.CENTRE_STAFF:
+    if user.role is not UserRole.CENTRE_STAFF:
         return
     centre_id = centre.id if isinstance(centre, Centre) else centre
     if user.centre_id is None or centre_id != user.centre_id:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, require_user, roles
-from expertpool.accounts.models import Centre, Role, User
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.models import AuditEntry
 from expertpool.core.state import db
@@ -25,18 +25,18 @@ def _centres() -> list[Centre]:
 
 
 @bp.route("/users", endpoint="users")
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def users_list() -> str:
     """All users, filterable by role."""
     stmt = select(User).order_by(User.username)
     role = request.args.get("role")
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(User.role == Role(role))
-    return render_template("accounts/users.html", users=list(db().execute(stmt).scalars()), roles=list(Role), role=role)
+    if role in {r.value for r in UserRole}:
+        stmt = stmt.where(User.role == UserRole(role))
+    return render_template("accounts/users.html", users=list(db().execute(stmt).scalars()), roles=list(UserRole), role=role)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def user_new() -> Any:
     """Create a user."""
     errors: dict[str, str] = {}
@@ -51,12 +51,12 @@ def user_new() -> Any:
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("accounts/user_form.html", user=None, form=form, errors=errors, roles=list(Role),
+    return render_template("accounts/user_form.html", user=None, form=form, errors=errors, roles=list(UserRole),
                            centres=_centres()), (422 if errors else 200)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def user_edit(user_id: int) -> Any:
     """Change a user's role, centre, name or active flag, or set a new password."""
     user = db().get(User, user_id)
@@ -77,12 +77,12 @@ def user_edit(user_id: int) -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("accounts/user_form.html", user=user, form=form, errors=errors, roles=list(Role),
+    return render_template("accounts/user_form.html", user=user, form=form, errors=errors, roles=list(UserRole),
                            centres=_centres()), (422 if errors else 200)
 
 
 @bp.route("/audit")
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.SUPERVISOR, UserRole.ADMIN)
 def audit() -> str:
     """The audit trail, newest first."""
     session = db()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from expertpool.core.db import Base, UTCDateTime, utcnow
 
 
-class Role(enum.StrEnum):
+class UserRole(enum.StrEnum):
     """The five kinds of user."""
 
     EXPERT = "expert"
@@ -40,7 +40,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
+    role: Mapped[UserRole] = mapped_column(Enum(UserRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8), default=None)
@@ -49,7 +49,7 @@ class User(Base):
 
     centre: Mapped[Centre | None] = relationship()
 
-    def has_role(self, *roles: Role) -> bool:
+    def has_role(self, *roles: UserRole) -> bool:
         """Whether the user holds one of these roles."""
         return self.role in roles
 

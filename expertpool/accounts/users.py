@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import ApiToken, Centre, Role, User
+from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, Unauthenticated, ValidationFailed
@@ -51,7 +51,7 @@ def _user_view(user: User) -> dict[str, object]:
 
 
 def _validate(session: Session, username: str, display_name: str, password: str | None,
-              role: str, centre_code: str | None) -> tuple[Role, Centre | None]:
+              role: str, centre_code: str | None) -> tuple[UserRole, Centre | None]:
     fields: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
         fields["username"] = str(_l("3–64 letters, digits, dot, dash or underscore."))
@@ -60,16 +60,16 @@ def _validate(session: Session, username: str, display_name: str, password: str 
     if password is not None and len(password) < MIN_PASSWORD:
         fields["password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
     try:
-        role_value = Role(role)
+        role_value = UserRole(role)
     except ValueError:
         fields["role"] = str(_l("Unknown role."))
-        role_value = Role.EXPERT
+        role_value = UserRole.EXPERT
     centre = None
     if centre_code:
         centre = session.execute(select(Centre).where(Centre.region_code == centre_code)).scalar_one_or_none()
         if centre is None:
             fields["centre"] = str(_l("Unknown centre."))
-    if role_value is Role.CENTRE_STAFF and centre is None and "centre" not in fields:
+    if role_value is UserRole.CENTRE_STAFF and centre is None and "centre" not in fields:
         fields["centre"] = str(_l("Centre staff must belong to a centre."))
     if fields:
         raise ValidationFailed(fields=fields)
@@ -101,11 +101,11 @@ def update_user(session: Session, *, actor: str, user_id: int, display_name: str
     if user is None:
         raise NotFound()
     role_value, centre = _validate(session, user.username, display_name, password or None, role, centre_code)
-    if user.role is Role.ADMIN and user.is_active and (role_value is not Role.ADMIN or not is_active):
+    if user.role is UserRole.ADMIN and user.is_active and (role_value is not UserRole.ADMIN or not is_active):
         others = session.execute(select(func.count()).select_from(User).where(
-            User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
+            User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
         if not others:
-            field = "role" if role_value is not Role.ADMIN else "is_active"
+            field = "role" if role_value is not UserRole.ADMIN else "is_active"
             raise ValidationFailed(fields={field: str(_l("The last active administrator must stay one."))})
     before = _user_view(user)
     user.display_name = display_name.strip()

@@ -76,7 +76,7 @@ class Conflict(AppError):
     default_message = _l("The record was changed by someone else; reload and try again.")
 
 
-class IllegalTransition(Conflict):
+class TransitionRefused(Conflict):
     """A state machine refused a move."""
 
     code = "illegal_transition"

@@ -5,21 +5,21 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 
 ROLE_LABELS = {
-    Role.EXPERT: _l("Expert"),
-    Role.REVIEWER: _l("Reviewer"),
-    Role.CENTRE_STAFF: _l("Centre staff"),
-    Role.SUPERVISOR: _l("Supervisor"),
-    Role.ADMIN: _l("Administrator"),
+    UserRole.EXPERT: _l("Expert"),
+    UserRole.REVIEWER: _l("Reviewer"),
+    UserRole.CENTRE_STAFF: _l("Centre staff"),
+    UserRole.SUPERVISOR: _l("Supervisor"),
+    UserRole.ADMIN: _l("Administrator"),
 }
 
 
 def role_label(value: str) -> str:
     """The translated name of a role."""
     try:
-        return str(ROLE_LABELS[Role(value)])
+        return str(ROLE_LABELS[UserRole(value)])
     except ValueError:
         return value
 

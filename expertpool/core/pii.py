@@ -123,13 +123,13 @@ def rotate_all(session: Session, cipher: PiiCipher, *, actor: str = "cli", batch
     """Re-encrypt every stored personal value under the current key; commits. Returns values rewritten."""
     from expertpool.core import audit
     from expertpool.experts.models import Expert
-    from expertpool.notifications.models import Invitation, OutboxMessage
+    from expertpool.notifications.models import InvitationRecord, OutboxMessage
 
     rewritten = _rotate_table(session, cipher, Expert, "expert",
                               {"id_number_enc": "id_number", "phone_enc": "phone"}, batch)
     rewritten += _rotate_table(session, cipher, OutboxMessage, "outbox",
                                {"to_encrypted": "to", "body_encrypted": "body"}, batch)
-    rewritten += _rotate_table(session, cipher, Invitation, "invitation",
+    rewritten += _rotate_table(session, cipher, InvitationRecord, "invitation",
                                {"name_encrypted": "name", "phone_encrypted": "phone"}, batch)
     audit.record(session, actor=actor, action="pii.rotate", object_type="key", object_id=cipher.ring.current,
                  after={"values_rewritten": rewritten})

@@ -21,7 +21,7 @@ from expertpool.draws import requests as draw_requests
 from expertpool.draws.rules import CST, DrawRules
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 from expertpool.notifications import invitations
-from expertpool.notifications.models import Invitation, InvitationState
+from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects import projects
 from expertpool.projects.models import Project, Terminal
 
@@ -88,8 +88,8 @@ def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
     if d.status.value != "sealed":
         return f"draw {d.draw_id} failed: {d.reason}"
     ctx = invitations.NotifyContext.current()
-    for invitation in session.execute(select(Invitation).where(Invitation.draw_id == d.draw_id)
-                                      .order_by(Invitation.rank)).scalars():
+    for invitation in session.execute(select(InvitationRecord).where(InvitationRecord.draw_id == d.draw_id)
+                                      .order_by(InvitationRecord.rank)).scalars():
         invitations.move(session, invitation, InvitationState.ACCEPTED, now=drawn_at + timedelta(minutes=30),
                          ctx=ctx, actor="demo", via="demo")
     session.commit()

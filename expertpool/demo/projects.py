@@ -13,7 +13,7 @@ from expertpool.core.db import utcnow
 from expertpool.draws.rules import CST
 from expertpool.projects import projects
 from expertpool.projects.codes import credit_code_check_char
-from expertpool.projects.models import Bidder, Project, Terminal, Venue
+from expertpool.projects.models import Bidder, Project, Terminal, VenueRecord
 from expertpool.projects.terminals import token_hash
 
 OWNER = "440100"  # the Guangzhou centre (demo login staff.gz)
@@ -50,7 +50,7 @@ def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
             session.add(Terminal(centre=centre, name=name, token_hash=token_hash(demo_terminal_credential(seed, code))))
     for code, name, seats in VENUES:
         centre = _centre(session, code)
-        if session.execute(select(Venue).where(Venue.centre_id == centre.id, Venue.name == name)).first() is None:
+        if session.execute(select(VenueRecord).where(VenueRecord.centre_id == centre.id, VenueRecord.name == name)).first() is None:
             from expertpool.projects.venues import create_venue
 
             session.commit()

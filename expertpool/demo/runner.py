@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts import users
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.demo import experts as expert_demo
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -21,17 +21,17 @@ class DemoLogin:
 
     username: str
     display_name: str
-    role: Role
+    role: UserRole
     centre: str | None
 
 
 DEMO_LOGINS = (
-    DemoLogin("admin", "系统管理员", Role.ADMIN, None),
-    DemoLogin("reviewer", "省发改委审核员", Role.REVIEWER, None),
-    DemoLogin("staff.gz", "广州中心工作人员", Role.CENTRE_STAFF, "440100"),
-    DemoLogin("staff.sz", "深圳中心工作人员", Role.CENTRE_STAFF, "440300"),
-    DemoLogin("supervisor", "监督员", Role.SUPERVISOR, None),
-    DemoLogin("expert", "演示专家", Role.EXPERT, None),
+    DemoLogin("admin", "系统管理员", UserRole.ADMIN, None),
+    DemoLogin("reviewer", "省发改委审核员", UserRole.REVIEWER, None),
+    DemoLogin("staff.gz", "广州中心工作人员", UserRole.CENTRE_STAFF, "440100"),
+    DemoLogin("staff.sz", "深圳中心工作人员", UserRole.CENTRE_STAFF, "440300"),
+    DemoLogin("supervisor", "监督员", UserRole.SUPERVISOR, None),
+    DemoLogin("expert", "演示专家", UserRole.EXPERT, None),
 )
 
 # Later features register extra demo steps here: (name, step(session, seed, options)).

@@ -22,7 +22,7 @@ from expertpool.core.errors import Forbidden, NotFound
 from expertpool.draws.models import DrawLedgerEntry
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
-from expertpool.notifications.models import ContactAttempt, Invitation
+from expertpool.notifications.models import ContactAttempt, InvitationRecord
 from expertpool.projects.models import Project, ProjectStatus
 
 
@@ -132,8 +132,8 @@ def draw_contact_record(session: Session, draw_id: str, *, ctx: NotifyContext, a
     if project.status is not ProjectStatus.AWARDED:
         raise Forbidden(str(_l("The contact record opens once the project is awarded.")), code="not_awarded")
     rows = session.execute(
-        select(Invitation).where(Invitation.draw_id == draw_id)
-        .order_by(Invitation.group_id, Invitation.rank, Invitation.id)
+        select(InvitationRecord).where(InvitationRecord.draw_id == draw_id)
+        .order_by(InvitationRecord.group_id, InvitationRecord.rank, InvitationRecord.id)
     ).scalars().all()
     invitees = [InviteeRecord(
         invitation_id=inv.id, group_id=inv.group_id, rank=inv.rank, expert_id=inv.expert_id,

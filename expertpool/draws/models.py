@@ -38,7 +38,7 @@ class DrawRequestStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class DrawRequest(Base):
+class DrawRequestRecord(Base):
     """A validated request for a panel: groups, region rules, avoidance and caps.
 
     It holds only what the requester decided; the candidate snapshot, commitment and result
@@ -97,7 +97,7 @@ class DrawGroup(Base):
     count: Mapped[int] = mapped_column(Integer)
     backups: Mapped[int] = mapped_column(Integer)
 
-    request: Mapped[DrawRequest] = relationship(back_populates="groups")
+    request: Mapped[DrawRequestRecord] = relationship(back_populates="groups")
 
     def as_engine_group(self) -> dict[str, Any]:
         """This group in the draw-v1 request shape (§3)."""
@@ -219,7 +219,7 @@ class Draw(Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     opened_supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
 
-    request: Mapped[DrawRequest] = relationship()
+    request: Mapped[DrawRequestRecord] = relationship()
     invitees: Mapped[list[DrawInvitee]] = relationship(back_populates="draw", order_by="DrawInvitee.id",
                                                        cascade="all, delete-orphan")
 

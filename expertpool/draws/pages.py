@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 import draw
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound
 from expertpool.core.state import config, db, state
 from expertpool.draws import panels
@@ -22,7 +22,7 @@ from expertpool.projects.models import Project
 from expertpool.projects.pages import now, terminal_of_request
 
 bp = Blueprint("draws", __name__, template_folder="templates")
-READERS = (Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 
 
 def _draw(draw_id: str) -> Draw:
@@ -30,7 +30,7 @@ def _draw(draw_id: str) -> Draw:
     project = db().get(Project, d.project_id)
     assert project is not None
     user = require_user()
-    if user.role is Role.CENTRE_STAFF and user.centre_id not in (project.owner_centre_id, project.main_centre_id):
+    if user.role is UserRole.CENTRE_STAFF and user.centre_id not in (project.owner_centre_id, project.main_centre_id):
         require_centre(user, project.owner_centre_id)
     return d
 
@@ -45,7 +45,7 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
     except AppError:
         terminal = None
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
-    is_host = user.role is Role.CENTRE_STAFF and user.centre_id == project.main_centre_id
+    is_host = user.role is UserRole.CENTRE_STAFF and user.centre_id == project.main_centre_id
     return render_template("draws/draw.html", d=d, project=project, digest=draws.commit_digest(d),
                            sealed=json.dumps(json.loads(d.sealed_json), ensure_ascii=False, indent=1)
                            if d.sealed_json else None,
@@ -70,7 +70,7 @@ def _act(d: Draw, action: Any, done: str) -> Any:
 def draw_list() -> str:
     """Draws with their status (never names)."""
     user = require_user()
-    centre_id = user.centre_id if user.role is Role.CENTRE_STAFF else None
+    centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
     return render_template("draws/list.html", draws=draws.list_draws(db(), centre_id=centre_id))
 
 
@@ -84,11 +84,11 @@ def preview(request_id: int) -> str:
     existing = draws.draw_for_request(db(), request_id)
     return render_template("draws/preview.html", req=req, p=result, existing=existing,
                            can_prepare=req.status is DrawRequestStatus.VALIDATED and existing is None
-                           and require_user().role is Role.CENTRE_STAFF)
+                           and require_user().role is UserRole.CENTRE_STAFF)
 
 
 @bp.route("/draw-requests/<int:request_id>/prepare", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def prepare(request_id: int) -> Any:
     """Make the snapshot and the signed commitment at this terminal, then show its digest."""
     req = draw_requests.get_request(db(), request_id)
@@ -107,7 +107,7 @@ def draw_page(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/witness/operator", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def witness_operator(draw_id: str) -> Any:
     """The operator's witness digits."""
     d = _draw(draw_id)
@@ -118,7 +118,7 @@ def witness_operator(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/witness/supervisor", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def witness_supervisor(draw_id: str) -> Any:
     """The supervisor authenticates at this terminal and enters their witness digits."""
     d = _draw(draw_id)
@@ -130,7 +130,7 @@ def witness_supervisor(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/run", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def run(draw_id: str) -> Any:
     """Draw: rank, select, seal and invite."""
     d = _draw(draw_id)
@@ -140,7 +140,7 @@ def run(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/abandon", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def abandon(draw_id: str) -> Any:
     """Abandon a commitment with a reason (it stays in the ledger)."""
     d = _draw(draw_id)
@@ -150,7 +150,7 @@ def abandon(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/open", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def open_session(draw_id: str) -> Any:
     """Open the panel at the session start: the host plus a supervisor's password."""
     d = _draw(draw_id)
@@ -161,7 +161,7 @@ def open_session(draw_id: str) -> Any:
 
 
 @bp.route("/draws/<draw_id>/panel")
-@roles(Role.CENTRE_STAFF, Role.SUPERVISOR)
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
 def panel(draw_id: str) -> str:
     """After opening: supervisors see the whole panel, a centre's host the experts seated at its venues."""
     d = _draw(draw_id)
@@ -170,7 +170,7 @@ def panel(draw_id: str) -> str:
 
 
 @bp.route("/draws/<draw_id>/transcript.json")
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.SUPERVISOR, UserRole.ADMIN)
 def transcript(draw_id: str) -> Response:
     """The draw-v1 transcript after opening (verifiable offline with `python -m draw verify`)."""
     d = _draw(draw_id)
@@ -184,7 +184,7 @@ def transcript(draw_id: str) -> Response:
 # Special projects: direct appointment (not drawn) ------------------------------------------------
 
 @bp.route("/projects/<int:project_id>/appointments", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF, Role.SUPERVISOR)
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
 def appointments(project_id: int) -> Any:
     """A special project's directly appointed experts: staff record them with a reason, supervisors decide."""
     project = db().get(Project, project_id)
@@ -213,7 +213,7 @@ def appointments(project_id: int) -> Any:
 
 
 @bp.route("/appointments/<int:appointment_id>/decide", methods=["POST"])
-@roles(Role.SUPERVISOR)
+@roles(UserRole.SUPERVISOR)
 def appointment_decide(appointment_id: int) -> Any:
     """A supervisor approves or refuses a direct appointment."""
     row = appointments_service.decide(db(), actor=require_user(), appointment_id=appointment_id,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import draw
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound
@@ -29,7 +29,7 @@ from expertpool.draws.models import (
     Draw,
     DrawGroup,
     DrawInvitee,
-    DrawRequest,
+    DrawRequestRecord,
     DrawRequestStatus,
     DrawStatus,
     InviteeStatus,
@@ -37,7 +37,7 @@ from expertpool.draws.models import (
 from expertpool.draws.rules import cst_date
 from expertpool.experts.models import Expert, ExpertLeave
 from expertpool.projects import venues
-from expertpool.projects.models import Project, Seat, SeatBooking, Venue
+from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
 
 ENDED = {
     InviteeStatus.DECLINED, InviteeStatus.NO_RESPONSE, InviteeStatus.WITHDRAWN,
@@ -151,7 +151,7 @@ def install_hooks(keys_of: Any) -> None:
     default_seat = invitations.register_seat_assigner(seat)
 
 
-def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequest, *, draw_pk: int) -> set[int]:
+def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequestRecord, *, draw_pk: int) -> set[int]:
     """Experts booked elsewhere or on leave during the evaluation window, among `expert_ids`."""
     if not expert_ids:
         return set()
@@ -223,12 +223,12 @@ def _invite_next(session: Session, d: Draw, result: draw.DrawResult, group: str,
     return inv
 
 
-def _request_supplement(session: Session, d: Draw, group: str, *, now: datetime) -> DrawRequest | None:
+def _request_supplement(session: Session, d: Draw, group: str, *, now: datetime) -> DrawRequestRecord | None:
     """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one waits."""
     parent = d.request
-    pending = session.execute(select(DrawRequest).where(
-        DrawRequest.parent_id == parent.id,
-        DrawRequest.status.in_([DrawRequestStatus.VALIDATED, DrawRequestStatus.COMMITTED]))).scalars().all()
+    pending = session.execute(select(DrawRequestRecord).where(
+        DrawRequestRecord.parent_id == parent.id,
+        DrawRequestRecord.status.in_([DrawRequestStatus.VALIDATED, DrawRequestStatus.COMMITTED]))).scalars().all()
     if any(g.group_key == group for r in pending for g in r.groups):
         return None
     source = next(g for g in parent.groups if g.group_key == group)
@@ -238,7 +238,7 @@ def _request_supplement(session: Session, d: Draw, group: str, *, now: datetime)
     vacant = source.count - len(holding)
     if vacant < 1:
         return None
-    child = DrawRequest(
+    child = DrawRequestRecord(
         project_id=parent.project_id, lot_id=parent.lot_id, parent_id=parent.id, is_offsite=parent.is_offsite,
         distinct_employers=parent.distinct_employers, max_recent_draws=parent.max_recent_draws,
         frequency_window_days=parent.frequency_window_days, expert_count=vacant, committee_size=vacant,
@@ -389,14 +389,14 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
     if d.status is not DrawStatus.OPENED:
         raise Forbidden(msg(_l("Names are shown only after the session opens.")), code="not_opened")
     rows = session.execute(
-        select(DrawInvitee, Expert.name, Seat.number, Venue.name, Venue.centre_id)
+        select(DrawInvitee, Expert.name, Seat.number, VenueRecord.name, VenueRecord.centre_id)
         .join(Expert, Expert.id == DrawInvitee.expert_id)
         .outerjoin(SeatBooking, SeatBooking.id == DrawInvitee.seat_booking_id)
-        .outerjoin(Seat, Seat.id == SeatBooking.seat_id).outerjoin(Venue, Venue.id == Seat.venue_id)
+        .outerjoin(Seat, Seat.id == SeatBooking.seat_id).outerjoin(VenueRecord, VenueRecord.id == Seat.venue_id)
         .where(DrawInvitee.draw_pk == d.id).order_by(DrawInvitee.group_key, DrawInvitee.id)).all()
-    if viewer.role is Role.SUPERVISOR:
+    if viewer.role is UserRole.SUPERVISOR:
         visible = rows
-    elif viewer.role is Role.CENTRE_STAFF:
+    elif viewer.role is UserRole.CENTRE_STAFF:
         visible = [r for r in rows if r[4] is not None and r[4] == viewer.centre_id]
     else:
         raise Forbidden()

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 import draw
 from expertpool.accounts import users
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
@@ -36,7 +36,7 @@ from expertpool.draws import sealing
 from expertpool.draws.models import (
     Draw,
     DrawInvitee,
-    DrawRequest,
+    DrawRequestRecord,
     DrawRequestStatus,
     DrawStatus,
     LedgerKind,
@@ -132,7 +132,7 @@ class Preview:
         return not self.problems
 
 
-def _window(req: DrawRequest, config: Config, now: datetime) -> SnapshotWindow:
+def _window(req: DrawRequestRecord, config: Config, now: datetime) -> SnapshotWindow:
     return SnapshotWindow(starts_at=req.evaluation_start_at, ends_at=req.evaluation_end_at, now_at=now,
                           lookback_years=config.conflict_lookback_years,
                           frequency_window_days=req.frequency_window_days)
@@ -191,15 +191,15 @@ def new_draw_id(project: Project, now: datetime) -> str:
     return f"D{cst_date(now):%Y%m%d}-P{project.id}-{secrets.token_hex(4)}"
 
 
-def _lock_request(session: Session, request_id: int) -> DrawRequest:
-    req = session.execute(select(DrawRequest).where(DrawRequest.id == request_id).with_for_update()
+def _lock_request(session: Session, request_id: int) -> DrawRequestRecord:
+    req = session.execute(select(DrawRequestRecord).where(DrawRequestRecord.id == request_id).with_for_update()
                           ).scalar_one_or_none()
     if req is None:
         raise NotFound()
     return req
 
 
-def _lock_project(session: Session, req: DrawRequest) -> Project:
+def _lock_project(session: Session, req: DrawRequestRecord) -> Project:
     """The request's project, locked: ready for a first draw, drawn for a supplementary one (补抽)."""
     if req.parent_id is None:
         return projects.lock_for_draw(session, req.project_id)
@@ -210,7 +210,7 @@ def _lock_project(session: Session, req: DrawRequest) -> Project:
 
 
 def _check_operator(actor: User, terminal: Terminal, project: Project) -> None:
-    if actor.role is not Role.CENTRE_STAFF:
+    if actor.role is not UserRole.CENTRE_STAFF:
         raise Forbidden(msg(_l("Only centre staff operate a draw terminal.")))
     check_terminal_for(terminal, project.owner_centre_id)
     if actor.centre_id != project.owner_centre_id:
@@ -338,7 +338,7 @@ def witness_supervisor(session: Session, *, draw_id: str, terminal: Terminal, us
         raise Forbidden(msg(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
     if supervisor.id == d.operator_id:
         raise Forbidden(msg(_l("The supervisor must be another person than the operator.")), code="same_person")
-    if supervisor.role is not Role.SUPERVISOR:
+    if supervisor.role is not UserRole.SUPERVISOR:
         raise Forbidden(msg(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.supervisor_digits is not None:
         raise Conflict(msg(_l("The supervisor's digits are already recorded.")), code="witness_recorded")
@@ -467,7 +467,7 @@ def abandon_draw(session: Session, *, draw_id: str, actor: User, reason: str, no
     d = get_draw(session, draw_id, lock=True)
     project = session.get(Project, d.project_id)
     assert project is not None
-    if actor.role is not Role.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
+    if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
         raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
     clean = (reason or "").strip()
     if not clean or len(clean) > 500:
@@ -496,7 +496,7 @@ def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_usernam
     d = get_draw(session, draw_id, lock=True)
     project = session.get(Project, d.project_id)
     assert project is not None
-    if actor.role is not Role.CENTRE_STAFF or actor.centre_id != project.main_centre_id:
+    if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.main_centre_id:
         raise Forbidden(msg(_l("The session is opened by staff of the main venue's centre.")), code="not_host")
     try:
         supervisor = users.authenticate(session, (supervisor_username or "").strip(), supervisor_password or "")
@@ -505,7 +505,7 @@ def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_usernam
                      object_type="draw", object_id=draw_id, after={"reason": "bad_credentials", "step": "open"})
         session.commit()
         raise Forbidden(msg(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
-    if supervisor.role is not Role.SUPERVISOR or supervisor.id == actor.id:
+    if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
         raise Forbidden(msg(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.status is not DrawStatus.SEALED:
         raise Conflict(msg(_l("Only a sealed draw can be opened, once.")), code="not_sealed")

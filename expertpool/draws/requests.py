@@ -15,7 +15,7 @@ from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.texts import msg
-from expertpool.draws.models import DrawGroup, DrawRequest
+from expertpool.draws.models import DrawGroup, DrawRequestRecord
 from expertpool.draws.rules import (
     DrawRules,
     committee_errors,
@@ -42,7 +42,7 @@ def region_catalogue(session: Session) -> dict[str, str]:
     return {code: name for code, name in session.execute(select(Region.code, Region.name))}
 
 
-def request_view(req: DrawRequest) -> dict[str, Any]:
+def request_view(req: DrawRequestRecord) -> dict[str, Any]:
     """A request as JSON: what was asked, never who was drawn."""
     return {
         "id": req.id, "project_id": req.project_id, "lot": req.lot.code if req.lot else None,
@@ -58,7 +58,7 @@ def request_view(req: DrawRequest) -> dict[str, Any]:
 
 def create_draw_request(session: Session, *, actor: User, terminal: Terminal, project_id: int,
                         data: Mapping[str, Any], rules: DrawRules, now: datetime | None = None,
-                        parent_id: int | None = None) -> DrawRequest:
+                        parent_id: int | None = None) -> DrawRequestRecord:
     """Validate and store a request made at a terminal for a ready project; commits.
 
     Every problem is reported at once as field errors, and nothing is stored unless all pass.
@@ -93,7 +93,7 @@ def create_draw_request(session: Session, *, actor: User, terminal: Terminal, pr
     if errors:
         raise ValidationFailed(fields=errors)
     expert_count = sum(g.count for g in groups)
-    req = DrawRequest(
+    req = DrawRequestRecord(
         project=project, lot=lot, parent_id=parent_id, is_offsite=is_offsite,
         distinct_employers=parse_flag(data.get("distinct_employers")), max_recent_draws=cap,
         frequency_window_days=rules.frequency_window_days, expert_count=expert_count,
@@ -113,15 +113,15 @@ def create_draw_request(session: Session, *, actor: User, terminal: Terminal, pr
     return req
 
 
-def get_request(session: Session, request_id: int) -> DrawRequest:
+def get_request(session: Session, request_id: int) -> DrawRequestRecord:
     """A draw request by id, or `NotFound`."""
-    req = session.get(DrawRequest, request_id)
+    req = session.get(DrawRequestRecord, request_id)
     if req is None:
         raise NotFound()
     return req
 
 
-def engine_request(req: DrawRequest, *, draw_id: str, excluded_experts: Sequence[str] = ()) -> dict[str, Any]:
+def engine_request(req: DrawRequestRecord, *, draw_id: str, excluded_experts: Sequence[str] = ()) -> dict[str, Any]:
     """The draw-v1 request document (§3) for this request; the protocol supplies draw id and exclusions."""
     project = req.project
     bidders = [b for b in project.bidders if req.lot_id is None or b.lot_id in (None, req.lot_id)]

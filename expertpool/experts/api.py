@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from expertpool.accounts.access import require_user as _user
 from expertpool.accounts.access import roles
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import config, db
 from expertpool.experts import applications as experts
@@ -50,14 +50,14 @@ def _day(body: dict[str, Any], key: str) -> date | None:
 
 
 @bp.route("/me", methods=["GET"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def me() -> Any:
     """My record, personal data in clear (it is mine)."""
     return jsonify(experts.view(_mine(), cipher(), reveal=True))
 
 
 @bp.route("/me", methods=["PUT"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def save() -> Any:
     """Save the given fields of my draft (`version` optional for optimistic concurrency)."""
     body = _body()
@@ -67,7 +67,7 @@ def save() -> Any:
 
 
 @bp.route("/me/submit", methods=["POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def submit() -> Any:
     """Submit my application for review."""
     body = request.get_json(silent=True) or {}
@@ -77,7 +77,7 @@ def submit() -> Any:
 
 
 @bp.route("/me/evidence", methods=["POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def upload() -> Any:
     """Attach an evidence file (multipart field `file`)."""
     upload = request.files.get("file")
@@ -89,7 +89,7 @@ def upload() -> Any:
 
 
 @bp.route("/me/leave", methods=["POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def leave() -> Any:
     """Declare an unavailable period."""
     body = _body()
@@ -99,7 +99,7 @@ def leave() -> Any:
 
 
 @bp.route("/me/changes", methods=["POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def propose() -> Any:
     """Propose new specialties, employer or title (active experts)."""
     change = review.propose_change(db(), config=config(), actor=_user(), expert_id=_mine().id, data=_body())
@@ -120,7 +120,7 @@ def search() -> Any:
 
 
 @bp.route("/review-queue", methods=["GET"])
-@roles(Role.REVIEWER, Role.ADMIN)
+@roles(UserRole.REVIEWER, UserRole.ADMIN)
 def queue() -> Any:
     """Applications waiting for a decision (filters: status, city, specialty)."""
     a = request.args
@@ -149,7 +149,7 @@ def version(expert_id: int, number: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/decision", methods=["POST"])
-@roles(Role.REVIEWER, Role.ADMIN)
+@roles(UserRole.REVIEWER, UserRole.ADMIN)
 def decide(expert_id: int) -> Any:
     """Approve, return or reject: `{"decision", "opinion", "version"}`; a stale version is 409."""
     body = _body()
@@ -159,7 +159,7 @@ def decide(expert_id: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/reveal", methods=["POST"])
-@roles(Role.REVIEWER, Role.ADMIN)
+@roles(UserRole.REVIEWER, UserRole.ADMIN)
 def reveal(expert_id: int) -> Any:
     """The clear ID number and phone, with a logged reason."""
     return jsonify(review.reveal(db(), cipher=cipher(), user=_user(), expert_id=expert_id,
@@ -167,7 +167,7 @@ def reveal(expert_id: int) -> Any:
 
 
 @bp.route("/changes/<int:change_id>/decision", methods=["POST"])
-@roles(Role.REVIEWER, Role.ADMIN)
+@roles(UserRole.REVIEWER, UserRole.ADMIN)
 def decide_change(change_id: int) -> Any:
     """Approve or refuse a pending change: `{"approve": bool, "opinion"}`."""
     body = _body()
@@ -177,7 +177,7 @@ def decide_change(change_id: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/status", methods=["POST"])
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.SUPERVISOR, UserRole.ADMIN)
 def set_status(expert_id: int) -> Any:
     """Suspend (with `until`), reinstate, retire or remove: `{"status", "reason", "until"}`."""
     body = _body()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from expertpool.accounts import users
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit, cjson
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
@@ -321,7 +321,7 @@ def ensure_record(session: Session, user: User) -> Expert:
     expert = record_of(session, user)
     if expert is not None:
         return expert
-    if user.role is not Role.EXPERT:
+    if user.role is not UserRole.EXPERT:
         raise Forbidden()
     expert = Expert(user_id=user.id, name=user.display_name, status=ExpertStatus.DRAFT)
     session.add(expert)
@@ -335,7 +335,7 @@ def ensure_record(session: Session, user: User) -> Expert:
 def register_applicant(session: Session, *, username: str, password: str, display_name: str) -> Expert:
     """A visitor creates an expert account and an empty draft application."""
     user = users.create_user(session, actor=username or "anonymous", username=username,
-                             display_name=display_name, password=password, role=Role.EXPERT.value)
+                             display_name=display_name, password=password, role=UserRole.EXPERT.value)
     return ensure_record(session, user)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from expertpool.core.errors import IllegalTransition
+from expertpool.core.errors import TransitionRefused
 from expertpool.core.texts import _l
 from expertpool.experts.models import ExpertStatus
 
@@ -27,13 +27,13 @@ def can(current: ExpertStatus, target: ExpertStatus) -> bool:
     return target in TRANSITIONS[current]
 
 
-def illegal(current: ExpertStatus, target: ExpertStatus | str) -> IllegalTransition:
+def illegal(current: ExpertStatus, target: ExpertStatus | str) -> TransitionRefused:
     """The error for a refused move."""
     name = target.value if isinstance(target, ExpertStatus) else target
-    return IllegalTransition(str(_l("An expert in state %(a)s cannot move to %(b)s.", a=current.value, b=name)))
+    return TransitionRefused(str(_l("An expert in state %(a)s cannot move to %(b)s.", a=current.value, b=name)))
 
 
 def check(current: ExpertStatus, target: ExpertStatus) -> None:
-    """Raise `IllegalTransition` unless the move is allowed."""
+    """Raise `TransitionRefused` unless the move is allowed."""
     if not can(current, target):
         raise illegal(current, target)

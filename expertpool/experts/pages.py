@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from expertpool.accounts.access import login_required, public, require_user, roles
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
@@ -31,7 +31,7 @@ from expertpool.experts.models import EvidenceFile, ExpertStatus, TitleLevel
 from expertpool.reference.models import Region
 
 bp = Blueprint("experts", __name__, url_prefix="/experts", template_folder="templates")
-STAFF = (Role.REVIEWER, Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+STAFF = (UserRole.REVIEWER, UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 ROWS = 3  # employment and avoidance rows on the form
 
 
@@ -91,7 +91,7 @@ def register() -> Any:
 
 
 @bp.route("/me", methods=["GET", "POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def mine() -> Any:
     """My application: edit the draft, upload evidence, submit; or propose a change once active."""
     user = require_user()
@@ -132,7 +132,7 @@ def mine() -> Any:
 
 
 @bp.route("/me/leave", methods=["GET", "POST"])
-@roles(Role.EXPERT)
+@roles(UserRole.EXPERT)
 def my_leave() -> Any:
     """My leave calendar: declare or withdraw unavailable periods."""
     user = require_user()
@@ -177,7 +177,7 @@ def evidence(evidence_id: int) -> Any:
 
 
 @bp.route("/review")
-@roles(Role.REVIEWER, Role.ADMIN)
+@roles(UserRole.REVIEWER, UserRole.ADMIN)
 def review_queue() -> Any:
     """Applications waiting for a decision, with filters; and pending changes."""
     args = request.args
@@ -244,7 +244,7 @@ def record(expert_id: int) -> Any:
     return render_template("experts/record.html", expert=expert, record=data, revealed=revealed, errors=errors,
                            decisions=review.decisions(db(), expert.id), versions=experts.versions(db(), expert.id),
                            changes=review.pending_changes(db(), expert.id), user=user,
-                           can_review=user.role in (Role.REVIEWER, Role.ADMIN)), (422 if errors else 200)
+                           can_review=user.role in (UserRole.REVIEWER, UserRole.ADMIN)), (422 if errors else 200)
 
 
 @bp.route("/<int:expert_id>/versions/<int:number>")

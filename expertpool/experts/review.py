@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit, cjson
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
@@ -37,7 +37,7 @@ PAGE = 50
 
 
 def _require_reviewer(user: User) -> None:
-    if user.role not in (Role.REVIEWER, Role.ADMIN):
+    if user.role not in (UserRole.REVIEWER, UserRole.ADMIN):
         raise Forbidden()
 
 
@@ -266,7 +266,7 @@ def decide_change(session: Session, *, reviewer: User, change_id: int, approve: 
 def change_status(session: Session, *, actor: User, expert_id: int, target: str, reason: str,
                   until: date | None = None, today: date | None = None) -> Expert:
     """Suspend (with an end date), reinstate, retire or remove an expert; supervisors and admins; commits."""
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if actor.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
         raise Forbidden()
     today = today or utcnow().date()
     try:

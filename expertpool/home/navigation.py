@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 
-R = Role
+R = UserRole
 
 
 @dataclass(frozen=True)
@@ -17,14 +17,14 @@ class MenuItem:
 
     endpoint: str
     label: object  # a lazy string
-    roles: frozenset[Role]
+    roles: frozenset[UserRole]
     key: str
 
 
 MENU: list[MenuItem] = [
-    MenuItem("main.dashboard", _l("Home"), frozenset(Role), "home"),
-    MenuItem("rooms.index", _l("Evaluation sessions"), frozenset(Role), "rooms"),
-    MenuItem("reference.specialties", _l("Specialties"), frozenset(Role), "specialties"),
+    MenuItem("main.dashboard", _l("Home"), frozenset(UserRole), "home"),
+    MenuItem("rooms.index", _l("Evaluation sessions"), frozenset(UserRole), "rooms"),
+    MenuItem("reference.specialties", _l("Specialties"), frozenset(UserRole), "specialties"),
     MenuItem("reference.centres", _l("Trading centres"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}), "centres"),
     MenuItem("experts.mine", _l("My application"), frozenset({R.EXPERT}), "my_application"),
     MenuItem("experts.my_leave", _l("My leave"), frozenset({R.EXPERT}), "my_leave"),
@@ -43,7 +43,7 @@ MENU: list[MenuItem] = [
 ]
 
 
-def menu_for(role: Role | None) -> list[MenuItem]:
+def menu_for(role: UserRole | None) -> list[MenuItem]:
     """The entries a role sees, in order (nothing for anonymous visitors)."""
     if role is None:
         return []

@@ -28,7 +28,7 @@ from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
 from expertpool.notifications.models import (
     ContactAttempt,
-    Invitation,
+    InvitationRecord,
     InvitationState,
     OutboxChannel,
     OutboxKind,
@@ -160,7 +160,7 @@ def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delive
         # Lock the invitation before inserting the attempt: the attempt's foreign key takes a
         # KEY SHARE lock on the invitation row, and two workers each holding one while asking for
         # FOR UPDATE deadlock on PostgreSQL.
-        invitation = session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
+        invitation = session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True)
         assert invitation is not None
     invitations.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
                                channel=message.channel, now=now, outbox_id=message.id,
@@ -253,7 +253,7 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
     invitation = message.invitation
     if (exc.is_recipient_problem and invitation is not None
             and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)):
-        invitation = session.get(Invitation, invitation.id, with_for_update=True, populate_existing=True)
+        invitation = session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True)
         assert invitation is not None
         invitations.move(session, invitation, InvitationState.UNREACHABLE, now=now, ctx=ctx,
                          via=message.channel.value)
@@ -378,9 +378,9 @@ def record_forged_webhook(session: Session, *, path: str, remote_addr: str | Non
 
 def progress_counts(session: Session, draw_id: str | None = None) -> dict[str, int]:
     """How many invitations (of one draw, or all) stand in each state: counts only, never who."""
-    stmt = select(Invitation.state, func.count()).group_by(Invitation.state)
+    stmt = select(InvitationRecord.state, func.count()).group_by(InvitationRecord.state)
     if draw_id is not None:
-        stmt = stmt.where(Invitation.draw_id == draw_id)
+        stmt = stmt.where(InvitationRecord.draw_id == draw_id)
     rows = session.execute(stmt).all()
     counts = {state.value: 0 for state in InvitationState}
     for state, count in rows:

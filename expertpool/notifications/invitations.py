@@ -24,13 +24,13 @@ import notify
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
-from expertpool.core.errors import IllegalTransition, NotFound, ValidationFailed
+from expertpool.core.errors import NotFound, TransitionRefused, ValidationFailed
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher, normalise_phone
 from expertpool.notifications.models import (
     INVITATION_MOVES,
     ContactAttempt,
-    Invitation,
+    InvitationRecord,
     InvitationState,
     OutboxChannel,
     OutboxKind,
@@ -54,13 +54,13 @@ MAX_HELP_SMS = 3
 
 ReplacementReason = Literal["declined", "no_response", "unreachable", "withdrawn"]
 #: Called in the caller's transaction when an invitee must be replaced; must not commit.
-ReplacementHandler = Callable[[Session, Invitation, str], None]
+ReplacementHandler = Callable[[Session, InvitationRecord, str], None]
 #: Called in the caller's transaction on acceptance; returns the venue for the confirmation
 #: (None keeps the invitation's venue) and may fill `seat_venue` / `seat_label`.
-SeatAssigner = Callable[[Session, Invitation], str | None]
+SeatAssigner = Callable[[Session, InvitationRecord], str | None]
 
 
-def _default_replacement(session: Session, invitation: Invitation, reason: str) -> None:
+def _default_replacement(session: Session, invitation: InvitationRecord, reason: str) -> None:
     """Until the draw feature plugs in: record that a replacement is needed."""
     audit.record(session, actor=ACTOR, action="invitation.replacement_requested",
                  object_type="invitation", object_id=invitation.id,
@@ -68,7 +68,7 @@ def _default_replacement(session: Session, invitation: Invitation, reason: str) 
                         "rank": invitation.rank, "reason": reason})
 
 
-def _default_seat(session: Session, invitation: Invitation) -> str | None:
+def _default_seat(session: Session, invitation: InvitationRecord) -> str | None:
     """Until the draw feature plugs in: keep the invitation's venue."""
     return None
 
@@ -130,7 +130,7 @@ def _hash_token(token: str) -> str:
 
 def queue_message(session: Session, ctx: NotifyContext, *, key: str, channel: OutboxChannel,
                   kind: OutboxKind, to: str, body: str | None = None,
-                  invitation: Invitation | None = None, not_before: datetime | None = None) -> OutboxMessage:
+                  invitation: InvitationRecord | None = None, not_before: datetime | None = None) -> OutboxMessage:
     """Add one outbox message (recipient and text sealed) in the caller's transaction."""
     existing = session.execute(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
@@ -162,31 +162,31 @@ def message_body(ctx: NotifyContext, message: OutboxMessage) -> str | None:
     return ctx.cipher.decrypt(message.body_encrypted, table="outbox", row_id=message.id, column="body")
 
 
-def invitee_name(ctx: NotifyContext, invitation: Invitation) -> str:
+def invitee_name(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's name (for the voice prompt and the texts only)."""
     assert invitation.name_encrypted is not None
     return ctx.cipher.decrypt(invitation.name_encrypted, table="invitation", row_id=invitation.id, column="name")
 
 
-def invitee_phone(ctx: NotifyContext, invitation: Invitation) -> str:
+def invitee_phone(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's number."""
     assert invitation.phone_encrypted is not None
     return ctx.cipher.decrypt(invitation.phone_encrypted, table="invitation", row_id=invitation.id, column="phone")
 
 
-def _content(ctx: NotifyContext, invitation: Invitation, venue: str | None = None) -> notify.Invitation:
+def _content(ctx: NotifyContext, invitation: InvitationRecord, venue: str | None = None) -> notify.Invitation:
     return notify.Invitation(invitee_name(ctx, invitation), invitation.starts_at,
                              venue or invitation.venue, reply_by=invitation.deadline_at)
 
 
-def _language(invitation: Invitation) -> notify.Language:
+def _language(invitation: InvitationRecord) -> notify.Language:
     return "en" if invitation.language == "en" else "zh"
 
 
 def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_id: int, rank: int,
                        phone: str, expert_name: str, starts_at: datetime, venue: str,
                        language: str = "zh", actor: str = ACTOR, now: datetime | None = None,
-                       ctx: NotifyContext | None = None) -> Invitation:
+                       ctx: NotifyContext | None = None) -> InvitationRecord:
     """Invite one expert: the invitation, its SMS and its first call, in the CALLER's transaction.
 
     Does not commit. `phone` is E.164; `venue` is the session's venue as the expert should hear
@@ -199,7 +199,7 @@ def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_
     if not phone.strip():
         raise ValidationFailed(fields={"phone": "required"})
     token = secrets.token_urlsafe(24)
-    invitation = Invitation(
+    invitation = InvitationRecord(
         draw_id=draw_id, group_id=group_id, expert_id=expert_id, rank=rank,
         state=InvitationState.QUEUED, language="en" if language == "en" else "zh",
         starts_at=starts_at, venue=venue, phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
@@ -228,7 +228,7 @@ def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_
 # ---------------------------------------------------------------------------------------------
 
 
-def _cancel_pending(session: Session, invitation: Invitation) -> None:
+def _cancel_pending(session: Session, invitation: InvitationRecord) -> None:
     for message in session.execute(
         select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id,
                                     OutboxMessage.status == OutboxStatus.PENDING,
@@ -239,7 +239,7 @@ def _cancel_pending(session: Session, invitation: Invitation) -> None:
         message.status = OutboxStatus.CANCELLED
 
 
-def move(session: Session, invitation: Invitation, target: InvitationState, *, now: datetime,
+def move(session: Session, invitation: InvitationRecord, target: InvitationState, *, now: datetime,
          ctx: NotifyContext, actor: str = ACTOR, via: str | None = None,
          reason: str | None = None) -> bool:
     """Move an invitation forward and run the effects; False when it is already there or beyond.
@@ -281,26 +281,26 @@ def move(session: Session, invitation: Invitation, target: InvitationState, *, n
 
 
 def withdraw(session: Session, invitation_id: int, *, reason: str, actor: str,
-             now: datetime | None = None, ctx: NotifyContext | None = None) -> Invitation:
+             now: datetime | None = None, ctx: NotifyContext | None = None) -> InvitationRecord:
     """An accepted expert withdraws before the session, with a reason; a replacement follows."""
     ctx = ctx or NotifyContext.current()
-    invitation = session.get(Invitation, invitation_id, with_for_update=True)
+    invitation = session.get(InvitationRecord, invitation_id, with_for_update=True)
     if invitation is None:
         raise NotFound()
     if not reason.strip():
         raise ValidationFailed(fields={"reason": "required"})
     if not move(session, invitation, InvitationState.WITHDRAWN, now=now or utcnow(), ctx=ctx,
                 actor=actor, via="withdrawal", reason=reason.strip()):
-        raise IllegalTransition(code="invitation_not_accepted")
+        raise TransitionRefused(code="invitation_not_accepted")
     return invitation
 
 
 def expire_overdue(session: Session, *, now: datetime, ctx: NotifyContext) -> int:
     """Mark open invitations past their deadline `no_response` (unless a call is still live)."""
-    stmt = (select(Invitation)
-            .where(Invitation.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
-                   Invitation.deadline_at <= now)
-            .order_by(Invitation.id).limit(100))
+    stmt = (select(InvitationRecord)
+            .where(InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+                   InvitationRecord.deadline_at <= now)
+            .order_by(InvitationRecord.id).limit(100))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     count = 0
@@ -378,10 +378,10 @@ def _call_attempt(session: Session, call_sid: str, outbox_id: int | None, now: d
                           now=now, outbox_id=outbox_id, invitation_id=invitation_id)
 
 
-def _locked_invitation(session: Session, invitation_id: int | None) -> Invitation | None:
+def _locked_invitation(session: Session, invitation_id: int | None) -> InvitationRecord | None:
     if invitation_id is None:
         return None
-    return session.get(Invitation, invitation_id, with_for_update=True, populate_existing=True)
+    return session.get(InvitationRecord, invitation_id, with_for_update=True, populate_existing=True)
 
 
 def handle_voice_prompt(session: Session, event: notify.VoicePrompt, *, outbox_id: int | None,
@@ -445,7 +445,7 @@ def handle_call_status(session: Session, event: notify.CallStatus, *, outbox_id:
     session.flush()
 
 
-def schedule_call_retry(session: Session, invitation: Invitation, *, now: datetime,
+def schedule_call_retry(session: Session, invitation: InvitationRecord, *, now: datetime,
                         ctx: NotifyContext) -> OutboxMessage | None:
     """Queue the next call `call_retry_minutes` from now, while retries and time remain."""
     calls = session.execute(
@@ -485,9 +485,9 @@ def handle_inbound_sms(session: Session, event: notify.InboundSms, *, now: datet
     ).scalar_one_or_none() is not None:
         return  # a repeated callback
     invitation = session.execute(
-        select(Invitation).where(Invitation.phone_index == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
-                                 Invitation.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))
-        .order_by(Invitation.id.desc()).limit(1).with_for_update()
+        select(InvitationRecord).where(InvitationRecord.phone_index == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
+                                 InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))
+        .order_by(InvitationRecord.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
     if invitation is None:
         log.info("SMS from %s matches no open invitation", notify.mask_phone(event.from_number))
@@ -518,9 +518,9 @@ def handle_inbound_sms(session: Session, event: notify.InboundSms, *, now: datet
 
 
 def invitation_by_token(session: Session, token: str, *, now: datetime,
-                        for_update: bool = False) -> Invitation:
+                        for_update: bool = False) -> InvitationRecord:
     """The invitation a one-time link names; NotFound when unknown, used or expired."""
-    stmt = select(Invitation).where(Invitation.link_token_hash == _hash_token(token))
+    stmt = select(InvitationRecord).where(InvitationRecord.link_token_hash == _hash_token(token))
     if for_update:
         stmt = stmt.with_for_update()
     invitation = session.execute(stmt).scalar_one_or_none()
@@ -531,7 +531,7 @@ def invitation_by_token(session: Session, token: str, *, now: datetime,
 
 
 def answer_by_link(session: Session, token: str, *, is_accepted: bool, now: datetime,
-                   ctx: NotifyContext) -> Invitation:
+                   ctx: NotifyContext) -> InvitationRecord:
     """Accept or decline through the one-time link, and commit; the link then stops working."""
     try:
         invitation = invitation_by_token(session, token, now=now, for_update=True)
@@ -545,6 +545,6 @@ def answer_by_link(session: Session, token: str, *, is_accepted: bool, now: date
     return invitation
 
 
-def link_summary(ctx: NotifyContext, invitation: Invitation) -> notify.Invitation:
+def link_summary(ctx: NotifyContext, invitation: InvitationRecord) -> notify.Invitation:
     """What the link page shows the expert: name, time, venue, deadline."""
     return _content(ctx, invitation)

@@ -81,7 +81,7 @@ class OutboxStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # no longer needed (the invitation was answered)
 
 
-class Invitation(Base):
+class InvitationRecord(Base):
     """One drawn expert invited to one evaluation session, in rank order."""
 
     __tablename__ = "invitation"
@@ -143,7 +143,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    invitation: Mapped[Invitation | None] = relationship()
+    invitation: Mapped[InvitationRecord | None] = relationship()
 
 
 class ContactAttempt(Base):
@@ -166,4 +166,4 @@ class ContactAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    invitation: Mapped[Invitation | None] = relationship(back_populates="attempts")
+    invitation: Mapped[InvitationRecord | None] = relationship(back_populates="attempts")

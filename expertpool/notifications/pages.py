@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from expertpool.accounts.access import actor_label, roles
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 from expertpool.core.state import db, state
 from expertpool.draws import contact_record
 from expertpool.notifications import dispatcher as notifications
@@ -32,7 +32,7 @@ def invitation_state_label(value: str | None) -> str:
 
 
 @bp.route("/admin/outbox", endpoint="index")
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def outbox_index() -> str:
     """Every recent message and call with its attempts; console calls can be answered here."""
     notifier = state().services.get(NOTIFIER)
@@ -42,7 +42,7 @@ def outbox_index() -> str:
 
 
 @bp.route("/admin/outbox/<int:message_id>/simulate", methods=["POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def simulate(message_id: int) -> Any:
     """Answer a console message as the expert would."""
     notifications.simulate(db(), state().services.get(NOTIFIER), message_id,
@@ -52,7 +52,7 @@ def simulate(message_id: int) -> Any:
 
 
 @bp.route("/notifications/progress")
-@roles(Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 def progress() -> str:
     """How many invitations stand in each state: counts only, never who."""
     draw_id = request.args.get("draw") or None
@@ -60,7 +60,7 @@ def progress() -> str:
 
 
 @bp.route("/notifications/draws/<draw_id>/record")
-@roles(Role.SUPERVISOR)
+@roles(UserRole.SUPERVISOR)
 def draw_record(draw_id: str) -> str:
     """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
     record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label())
@@ -68,7 +68,7 @@ def draw_record(draw_id: str) -> str:
 
 
 @bp.route("/api/notifications/draws/<draw_id>/record")
-@roles(Role.SUPERVISOR)
+@roles(UserRole.SUPERVISOR)
 def draw_record_api(draw_id: str) -> Any:
     """The same record as JSON (each reading is audited)."""
     record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label(),

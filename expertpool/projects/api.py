@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, state
@@ -38,12 +38,12 @@ def _project(project_id: int) -> Any:
 def project_list() -> Any:
     """Projects visible to the caller."""
     user = require_user()
-    centre_id = user.centre_id if user.role is Role.CENTRE_STAFF else None
+    centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
     return jsonify({"items": [projects.project_view(p) for p in projects.list_projects(db(), centre_id=centre_id)]})
 
 
 @bp.route("/projects", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_create() -> Any:
     """Create a project for the caller's centre."""
     user = require_user()
@@ -62,7 +62,7 @@ def project_get(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>", methods=["PUT"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_update(project_id: int) -> Any:
     """Replace a project's details (until the draw)."""
     _project(project_id)
@@ -71,7 +71,7 @@ def project_update(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/lots", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def lot_add(project_id: int) -> Any:
     """Add a lot."""
     _project(project_id)
@@ -82,7 +82,7 @@ def lot_add(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/lots/<int:lot_id>", methods=["DELETE"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def lot_remove(project_id: int, lot_id: int) -> Any:
     """Remove a lot."""
     _project(project_id)
@@ -91,7 +91,7 @@ def lot_remove(project_id: int, lot_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/bidders", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def bidder_add(project_id: int) -> Any:
     """Add a bidder by unified social credit code."""
     _project(project_id)
@@ -104,7 +104,7 @@ def bidder_add(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/bidders/<int:bidder_id>", methods=["DELETE"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def bidder_remove(project_id: int, bidder_id: int) -> Any:
     """Remove a bidder."""
     _project(project_id)
@@ -113,7 +113,7 @@ def bidder_remove(project_id: int, bidder_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/ready", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
     _project(project_id)
@@ -121,7 +121,7 @@ def project_ready(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/award", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_award(project_id: int) -> Any:
     """Record the award: `awarded_on` (YYYY-MM-DD) and `winner` (a bidder's credit code)."""
     _project(project_id)
@@ -132,7 +132,7 @@ def project_award(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/draw-requests", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def draw_request_create(project_id: int) -> Any:
     """Record a draw request; only from a registered, active terminal (`X-Terminal-Token`)."""
     _project(project_id)
@@ -152,14 +152,14 @@ def draw_request_get(request_id: int) -> Any:
 
 
 @bp.route("/terminals", methods=["GET"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def terminal_list() -> Any:
     """Every terminal (never credentials)."""
     return jsonify({"items": [terminals.terminal_view(t) for t in terminals.list_terminals(db())]})
 
 
 @bp.route("/terminals", methods=["POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def terminal_register() -> Any:
     """Register a terminal: `centre` (region code) and `name`; the credential is in this answer only."""
     body = _body()
@@ -169,7 +169,7 @@ def terminal_register() -> Any:
 
 
 @bp.route("/terminals/<int:terminal_id>/disable", methods=["POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def terminal_disable(terminal_id: int) -> Any:
     """Disable a terminal."""
     return jsonify(terminals.terminal_view(terminals.disable_terminal(db(), actor=actor_label(),
@@ -184,7 +184,7 @@ def venue_list() -> Any:
 
 
 @bp.route("/venues", methods=["POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def venue_create() -> Any:
     """Create a venue: `centre`, `name`, `address`, `seats` (how many, numbered from 1)."""
     body = _body()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.texts import msg
@@ -51,7 +51,7 @@ def request_appointment(session: Session, *, actor: User, project_id: int, exper
                         now: datetime) -> Appointment:
     """Record the tenderer's direct appointment of an expert with its written reason; commits."""
     project = _lock_project(session, project_id)
-    if actor.role is not Role.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
+    if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
         raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
     if project.status not in OPEN_PROJECT:
         raise Conflict(msg(_l("Experts can no longer be appointed to this project.")), code="project_closed")
@@ -88,7 +88,7 @@ def decide(session: Session, *, actor: User, appointment_id: int, approve: bool,
                           ).scalar_one_or_none()
     if row is None:
         raise NotFound()
-    if actor.role is not Role.SUPERVISOR:
+    if actor.role is not UserRole.SUPERVISOR:
         raise Forbidden(msg(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor")
     if actor.id == row.requested_by_id:
         raise Forbidden(msg(_l("The supervisor must be another person than the one who asked.")),

@@ -172,7 +172,7 @@ class Terminal(Base):
     centre: Mapped[Centre] = relationship()
 
 
-class Venue(Base):
+class VenueRecord(Base):
     """An evaluation venue of a centre, with numbered seats (工位)."""
 
     __tablename__ = "venue"
@@ -199,7 +199,7 @@ class Seat(Base):
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
 
-    venue: Mapped[Venue] = relationship(back_populates="seats")
+    venue: Mapped[VenueRecord] = relationship(back_populates="seats")
 
 
 class SeatBooking(Base):

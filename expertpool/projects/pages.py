@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
-from expertpool.accounts.models import Centre, Role
+from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.db import utcnow
 from expertpool.core.errors import AppError, ValidationFailed
 from expertpool.core.state import config, db, state
@@ -21,7 +21,7 @@ from expertpool.projects import projects, terminals
 from expertpool.projects.models import Project, ProjectKind, Terminal
 
 bp = Blueprint("projects", __name__, template_folder="templates")
-READERS = (Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 GROUP_ROWS = 4
 
 
@@ -77,13 +77,13 @@ def _form_values(project: Project | None) -> dict[str, Any]:
 def project_list() -> str:
     """Projects: centre staff see their centre's, supervisors and administrators all."""
     user = require_user()
-    centre_id = user.centre_id if user.role is Role.CENTRE_STAFF else None
+    centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
     return render_template("projects/list.html", projects=projects.list_projects(db(), centre_id=centre_id),
-                           can_edit=user.role is Role.CENTRE_STAFF)
+                           can_edit=user.role is UserRole.CENTRE_STAFF)
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_new() -> Any:
     """Create a project owned by the staff member's centre."""
     user = require_user()
@@ -110,16 +110,16 @@ def project_detail(project_id: int) -> str:
     """One project with its lots, bidders, award and draw requests."""
     project = _project(project_id)
     user = require_user()
-    from expertpool.draws.models import DrawRequest
+    from expertpool.draws.models import DrawRequestRecord
 
-    requests_ = list(db().execute(select(DrawRequest).where(DrawRequest.project_id == project.id)
-                                  .order_by(DrawRequest.id.desc())).scalars())
-    return render_template("projects/detail.html", project=project, can_edit=user.role is Role.CENTRE_STAFF,
+    requests_ = list(db().execute(select(DrawRequestRecord).where(DrawRequestRecord.project_id == project.id)
+                                  .order_by(DrawRequestRecord.id.desc())).scalars())
+    return render_template("projects/detail.html", project=project, can_edit=user.role is UserRole.CENTRE_STAFF,
                            requests=requests_, errors={})
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_edit(project_id: int) -> Any:
     """Change a project's details until it is drawn."""
     project = _project(project_id)
@@ -152,7 +152,7 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
 
 
 @bp.route("/projects/<int:project_id>/lots", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def lot_add(project_id: int) -> Any:
     """Add a lot."""
     return _detail_action(project_id, lambda: projects.add_lot(
@@ -161,7 +161,7 @@ def lot_add(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/lots/<int:lot_id>/delete", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def lot_remove(project_id: int, lot_id: int) -> Any:
     """Remove a lot and its bidders."""
     return _detail_action(project_id, lambda: projects.remove_lot(
@@ -169,7 +169,7 @@ def lot_remove(project_id: int, lot_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/bidders", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def bidder_add(project_id: int) -> Any:
     """Add a bidder by credit code."""
     return _detail_action(project_id, lambda: projects.add_bidder(
@@ -178,7 +178,7 @@ def bidder_add(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/bidders/<int:bidder_id>/delete", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def bidder_remove(project_id: int, bidder_id: int) -> Any:
     """Remove a bidder."""
     return _detail_action(project_id, lambda: projects.remove_bidder(
@@ -186,7 +186,7 @@ def bidder_remove(project_id: int, bidder_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/ready", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
     return _detail_action(project_id, lambda: projects.mark_ready(
@@ -194,7 +194,7 @@ def project_ready(project_id: int) -> Any:
 
 
 @bp.route("/projects/<int:project_id>/award", methods=["POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def project_award(project_id: int) -> Any:
     """Record the award: date and winner."""
     return _detail_action(project_id, lambda: projects.mark_awarded(
@@ -215,7 +215,7 @@ def _groups_from_form() -> list[dict[str, Any]]:
 
 
 @bp.route("/projects/<int:project_id>/draw-requests/new", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def draw_request_new(project_id: int) -> Any:
     """The draw request form; accepted only at a registered terminal of the staff member's centre."""
     project = _project(project_id)
@@ -255,7 +255,7 @@ def draw_request_detail(request_id: int) -> str:
 
 
 @bp.route("/terminal", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF)
+@roles(UserRole.CENTRE_STAFF)
 def terminal_enrol() -> Any:
     """Make this browser a draw terminal by entering the terminal's credential once."""
     errors: dict[str, str] = {}

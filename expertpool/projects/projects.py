@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import Centre
 from expertpool.core import audit
 from expertpool.core.db import utcnow
-from expertpool.core.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from expertpool.core.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
 from expertpool.core.texts import msg
 from expertpool.draws.rules import CST, parse_flag
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
@@ -372,7 +372,7 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
     """Declare the project complete for a draw (it needs at least one bidder); commits."""
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.DRAFT:
-        raise IllegalTransition(msg(_l("Only a draft project can be made ready.")))
+        raise TransitionRefused(msg(_l("Only a draft project can be made ready.")))
     if not project.bidders:
         raise ValidationFailed(fields={"bidders": msg(_l("List the bidders first: the draw avoids them."))})
     project.status = ProjectStatus.READY
@@ -394,7 +394,7 @@ def lock_for_draw(session: Session, project_id: int) -> Project:
 def mark_drawn(session: Session, *, actor: str, project: Project) -> None:
     """Move a locked ready project to `drawn` inside the caller's draw transaction (no commit)."""
     if project.status is not ProjectStatus.READY:
-        raise IllegalTransition()
+        raise TransitionRefused()
     project.status = ProjectStatus.DRAWN
     audit.record(session, actor=actor, action="project.drawn", object_type="project", object_id=project.id,
                  before={"status": "ready"}, after={"status": "drawn"})
@@ -405,7 +405,7 @@ def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: A
     """Record the award (date and winning bidder) of a drawn project; commits."""
     project = _lock(session, project_id)
     if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
-        raise IllegalTransition(msg(_l("Only a drawn project can be awarded.")))
+        raise TransitionRefused(msg(_l("Only a drawn project can be awarded.")))
     fields: dict[str, str] = {}
     day: date | None = None
     try:

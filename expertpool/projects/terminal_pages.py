@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from expertpool.accounts.access import actor_label, public, roles
-from expertpool.accounts.models import Centre, Role
+from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import db, state
@@ -23,7 +23,7 @@ def _centres() -> list[Centre]:
 
 
 @bp.route("/admin/terminals", methods=["GET", "POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def terminal_list() -> Any:
     """List terminals and register a new one; its credential is shown once, on this response only."""
     errors: dict[str, str] = {}
@@ -43,7 +43,7 @@ def terminal_list() -> Any:
 
 
 @bp.route("/admin/terminals/<int:terminal_id>/disable", methods=["POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def terminal_disable(terminal_id: int) -> Any:
     """Disable a terminal."""
     terminals.disable_terminal(db(), actor=actor_label(), terminal_id=terminal_id)
@@ -52,7 +52,7 @@ def terminal_disable(terminal_id: int) -> Any:
 
 
 @bp.route("/admin/venues", methods=["GET", "POST"])
-@roles(Role.ADMIN)
+@roles(UserRole.ADMIN)
 def venue_list() -> Any:
     """List venues and create one with numbered seats."""
     errors: dict[str, str] = {}

@@ -16,21 +16,21 @@ from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, NotFound, ValidationFailed
 from expertpool.core.texts import msg
-from expertpool.projects.models import Seat, SeatBooking, Venue
+from expertpool.projects.models import Seat, SeatBooking, VenueRecord
 
 MAX_SEATS = 500
 # Namespace of the PostgreSQL advisory locks taken per expert (until #3 gives experts a row to lock).
 EXPERT_LOCK_CLASS = 5_003
 
 
-def venue_view(v: Venue) -> dict[str, object]:
+def venue_view(v: VenueRecord) -> dict[str, object]:
     """A venue as JSON."""
     return {"id": v.id, "centre": v.centre.region_code, "name": v.name, "address": v.address,
             "seats": [s.number for s in v.seats]}
 
 
 def create_venue(session: Session, *, actor: str, centre_code: str, name: str, address: str = "",
-                 seats: object = 0) -> Venue:
+                 seats: object = 0) -> VenueRecord:
     """Create a venue of a centre with seats numbered 1..`seats`; commits."""
     fields: dict[str, str] = {}
     centre = session.execute(select(Centre).where(Centre.region_code == (centre_code or "").strip())).scalar_one_or_none()
@@ -47,7 +47,7 @@ def create_venue(session: Session, *, actor: str, centre_code: str, name: str, a
         fields["seats"] = msg(_l("A number of seats from 1 to %(n)d.", n=MAX_SEATS))
     if fields:
         raise ValidationFailed(fields=fields)
-    venue = Venue(centre=centre, name=clean, address=(address or "").strip(),
+    venue = VenueRecord(centre=centre, name=clean, address=(address or "").strip(),
                   seats=[Seat(number=n) for n in range(1, count + 1)])
     session.add(venue)
     try:
@@ -61,19 +61,19 @@ def create_venue(session: Session, *, actor: str, centre_code: str, name: str, a
     return venue
 
 
-def get_venue(session: Session, venue_id: int) -> Venue:
+def get_venue(session: Session, venue_id: int) -> VenueRecord:
     """A venue by id, or `NotFound`."""
-    venue = session.get(Venue, venue_id)
+    venue = session.get(VenueRecord, venue_id)
     if venue is None:
         raise NotFound()
     return venue
 
 
-def list_venues(session: Session, *, centre_id: int | None = None) -> list[Venue]:
+def list_venues(session: Session, *, centre_id: int | None = None) -> list[VenueRecord]:
     """Venues by centre and name."""
-    stmt = select(Venue).join(Centre).order_by(Centre.region_code, Venue.name)
+    stmt = select(VenueRecord).join(Centre).order_by(Centre.region_code, VenueRecord.name)
     if centre_id is not None:
-        stmt = stmt.where(Venue.centre_id == centre_id)
+        stmt = stmt.where(VenueRecord.centre_id == centre_id)
     return list(session.execute(stmt).scalars())
 
 

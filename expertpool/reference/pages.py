@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from expertpool.accounts.access import login_required, require_centre, require_user, roles
-from expertpool.accounts.models import Centre, Role, User
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core.errors import NotFound
 from expertpool.core.state import db
 from expertpool.reference import catalogue as reference
@@ -31,7 +31,7 @@ def specialties() -> str:
 
 
 @bp.route("/centres")
-@roles(Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 def centres() -> str:
     """The trading centres of the province."""
     rows = list(db().execute(select(Centre).order_by(Centre.region_code)).scalars())
@@ -39,7 +39,7 @@ def centres() -> str:
 
 
 @bp.route("/centres/<code>")
-@roles(Role.CENTRE_STAFF, Role.SUPERVISOR, Role.ADMIN)
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 def centre(code: str) -> str:
     """One centre and its staff; centre staff see only their own centre."""
     session = db()

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
-from expertpool.accounts.models import Role
+from expertpool.accounts.models import UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.state import db
 from expertpool.rooms import report as room_report
@@ -25,13 +25,13 @@ def index() -> str:
     """Sessions the user takes part in (every session for supervisors and administrators)."""
     user = require_user()
     mine = rooms.sessions_of(db(), user)
-    everything = rooms.all_sessions(db()) if user.role in (Role.SUPERVISOR, Role.ADMIN) else []
+    everything = rooms.all_sessions(db()) if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN) else []
     can_create = user.role in rooms.STAFF_ROLES
     return render_template("rooms/index.html", mine=mine, everything=everything, can_create=can_create)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles(Role.CENTRE_STAFF, Role.ADMIN)
+@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
 def new() -> Any:
     """Create a session from an opened panel entered by hand (until draws hand it over)."""
     user = require_user()
@@ -132,7 +132,7 @@ def report_pdf(room_id: str) -> Response:
 def _visible(room_id: str) -> Any:
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    if rooms.participant_of(row, user) is None and user.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if rooms.participant_of(row, user) is None and user.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
         raise NotFound()
     return row
 

@@ -30,8 +30,7 @@ from evaluation_room.ports import ConflictChecker, ReplacementProvider
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, ScoreForm, ScoringSettings
 from expertpool.accounts import users
-from expertpool.accounts.models import Role as UserRole
-from expertpool.accounts.models import User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core.db import read_connection, utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher

@@ -21,7 +21,7 @@ from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawInvitee, InviteeStatus
 from expertpool.draws.rules import CST
 from expertpool.notifications import dispatcher as notifications
-from expertpool.notifications.models import Invitation, InvitationState
+from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.notifications.notifier import NOTIFIER
 from tests.fakes.twilio_api import FAKE_AUTH_TOKEN, FakeTwilioApi, client_transport, fake_twilio_api
 from tests.integration.draws.conftest import Setup, add_experts, expert_phone, make_setup
@@ -98,7 +98,7 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
         {"group": "g1", "seats": 5, "accepted": 5, "invited": 0}]
 
     # The outbox agrees, call by call: the machine was called twice, the silent one until the deadline.
-    rows = {str(r.expert_id): r for r in session.execute(select(Invitation)).scalars()}
+    rows = {str(r.expert_id): r for r in session.execute(select(InvitationRecord)).scalars()}
     assert rows[primaries[3]].state is InvitationState.ACCEPTED
     assert rows[primaries[4]].state is InvitationState.NO_RESPONSE
     calls_to = [c["to"] for c in api.calls.values()]

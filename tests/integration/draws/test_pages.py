@@ -14,7 +14,7 @@ import draw
 from expertpool.cli import cli
 from expertpool.draws import panels
 from expertpool.draws import protocol as draws
-from expertpool.draws.models import DrawInvitee, DrawRequest
+from expertpool.draws.models import DrawInvitee, DrawRequestRecord
 from expertpool.projects import terminals
 from tests.conftest import PASSWORD, csrf_token, login_client
 from tests.integration.draws.conftest import (
@@ -138,7 +138,7 @@ def test_preparing_without_a_terminal_is_refused(setup: Setup) -> None:
     token = csrf_token(client, "/draws")
     resp = client.post(f"/draw-requests/{rid}/prepare", data={"csrf_token": token})
     assert resp.status_code == 403
-    assert setup.session.get(DrawRequest, rid).status.value == "validated"
+    assert setup.session.get(DrawRequestRecord, rid).status.value == "validated"
 
 
 def test_the_preview_page_explains_an_infeasible_request_with_numbers(setup: Setup) -> None:

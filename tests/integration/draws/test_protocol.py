@@ -20,7 +20,7 @@ from expertpool.draws import protocol as draws
 from expertpool.draws.models import (
     Draw,
     DrawInvitee,
-    DrawRequest,
+    DrawRequestRecord,
     DrawRequestStatus,
     DrawStatus,
     InviteeStatus,
@@ -104,10 +104,10 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
                                      .order_by(DrawInvitee.id)).scalars().all()
     assert [str(i.expert_id) for i in invitees] == list(result.groups[0].primaries)
     assert draws.progress(d) == [{"group": "g1", "seats": 5, "accepted": 0, "invited": 5}]
-    from expertpool.notifications.models import Invitation
+    from expertpool.notifications.models import InvitationRecord
 
-    queued = setup.session.execute(select(Invitation).where(Invitation.draw_id == d.draw_id)
-                                   .order_by(Invitation.rank)).scalars().all()
+    queued = setup.session.execute(select(InvitationRecord).where(InvitationRecord.draw_id == d.draw_id)
+                                   .order_by(InvitationRecord.rank)).scalars().all()
     assert [(str(i.expert_id), i.rank) for i in queued] == [(e, n) for n, e in enumerate(result.groups[0].primaries)]
     with pytest.raises(Forbidden):
         panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor)
@@ -216,7 +216,7 @@ def test_an_insufficient_pool_is_refused_with_numbers_and_nothing_committed(setu
         setup.prepare(rid)
     assert err.value.code == "insufficient_pool" and "needs 5" in err.value.message and "only 4" in err.value.message
     assert draws.draw_for_request(setup.session, rid) is None
-    assert setup.session.get(DrawRequest, rid).status is DrawRequestStatus.FAILED
+    assert setup.session.get(DrawRequestRecord, rid).status is DrawRequestStatus.FAILED
 
 
 def test_an_infeasible_draw_fails_and_stays_in_the_ledger_with_its_reason(setup: Setup) -> None:
@@ -272,7 +272,7 @@ def test_a_decline_invites_the_next_backup_and_exhaustion_requests_a_supplement(
     again = panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=backup, answer="no_response",
                                  keys=setup.keys, now=NOW)
     assert again is None
-    child = setup.session.execute(select(DrawRequest).where(DrawRequest.parent_id == d.request_id)).scalar_one()
+    child = setup.session.execute(select(DrawRequestRecord).where(DrawRequestRecord.parent_id == d.request_id)).scalar_one()
     assert (child.expert_count, child.groups[0].count, child.status) == (1, 1, DrawRequestStatus.VALIDATED)
     add_experts(setup.app, 3, start=50)
     c = setup.prepare(child.id)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from expertpool.core.errors import Forbidden, IllegalTransition, ValidationFailed
+from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.models import AuditEntry
 from expertpool.experts import applications as experts
 from expertpool.experts import identity
@@ -100,10 +100,10 @@ def test_a_complete_application_is_submitted_with_a_kept_version(db_session: Any
 def test_a_submitted_application_can_no_longer_be_edited(db_session: Any, applicant: Any, cipher: Any,
                                                          cfg: Any) -> None:
     user, expert = applicant()
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
                            data={"name": "改名"})
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         experts.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
 
 

@@ -130,7 +130,7 @@ def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, 
     from sqlalchemy import select
 
     from expertpool.notifications import invitations
-    from expertpool.notifications.models import Invitation, OutboxMessage
+    from expertpool.notifications.models import InvitationRecord, OutboxMessage
 
     _, expert = applicant()
     invitation = invitations.enqueue_invitation(
@@ -144,7 +144,7 @@ def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, 
     expected = 2 + 2 + sum((m.to_encrypted is not None) + (m.body_encrypted is not None) for m in messages)
     assert pii.rotate_all(db_session, rotated) == expected
     db_session.expire_all()
-    row = db_session.get(Invitation, invitation.id)
+    row = db_session.get(InvitationRecord, invitation.id)
     assert rotated.key_id_of(row.name_encrypted) == new_id == rotated.key_id_of(row.phone_encrypted)
     assert rotated.decrypt(row.phone_encrypted, table="invitation", row_id=row.id, column="phone") == "+8613812340001"
     for m in db_session.execute(select(OutboxMessage)).scalars():

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from expertpool.accounts import users
 from expertpool.accounts.models import User
 from expertpool.core.db import utcnow
-from expertpool.core.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from expertpool.core.errors import Conflict, Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.models import AuditEntry
 from expertpool.core.pii import PiiCipher
 from expertpool.experts import applications as experts
@@ -49,7 +49,7 @@ def test_a_rejected_application_cannot_be_approved_later(db_session: Any, applic
     _, expert = applicant()
     reviewer = make_user(role="reviewer")
     review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="reject", opinion="职称不符")
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="approve")
 
 
@@ -124,7 +124,7 @@ def test_suspension_needs_an_end_date_and_follows_the_lifecycle(db_session: Any,
                                                                 make_user: Any) -> None:
     _, expert = applicant()
     supervisor = make_user(role="supervisor")
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         review.change_status(db_session, actor=supervisor, expert_id=expert.id, target="suspended", reason="违规",
                              until=utcnow().date() + timedelta(days=30))
     review.decide(db_session, reviewer=make_user(role="reviewer"), expert_id=expert.id, decision="approve")
@@ -134,7 +134,7 @@ def test_suspension_needs_an_end_date_and_follows_the_lifecycle(db_session: Any,
     review.change_status(db_session, actor=supervisor, expert_id=expert.id, target="suspended", reason="违规",
                          until=utcnow().date() + timedelta(days=30))
     review.change_status(db_session, actor=supervisor, expert_id=expert.id, target="removed", reason="严重违规")
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         review.change_status(db_session, actor=supervisor, expert_id=expert.id, target="active", reason="x")
 
 

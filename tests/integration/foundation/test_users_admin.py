@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.accounts.models import Role, User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core.models import AuditEntry
 from tests.conftest import PASSWORD, csrf_token
 
@@ -35,7 +35,7 @@ def test_an_admin_creates_a_centre_staff_user_in_pages(admin_client: FlaskClient
                  password="long-enough-pw", role="centre_staff", centre="440600")
     assert resp.status_code == 302
     user = db_session.execute(select(User).where(User.username == "staff.fs")).scalar_one()
-    assert user.role is Role.CENTRE_STAFF
+    assert user.role is UserRole.CENTRE_STAFF
     assert user.centre is not None and user.centre.region_code == "440600"
     entry = db_session.execute(select(AuditEntry).where(AuditEntry.action == "user.create")
                                .order_by(AuditEntry.seq.desc())).scalars().first()
@@ -80,7 +80,7 @@ def test_an_admin_edits_role_and_centre_and_the_audit_keeps_before_and_after(
                  centre="440300", is_active="on")
     assert resp.status_code == 302
     db_session.refresh(user)
-    assert user.role is Role.CENTRE_STAFF and user.centre.region_code == "440300"
+    assert user.role is UserRole.CENTRE_STAFF and user.centre.region_code == "440300"
     entry = db_session.execute(select(AuditEntry).where(AuditEntry.action == "user.update")).scalar_one()
     assert '"role":"expert"' in entry.before and '"role":"centre_staff"' in entry.after
 
@@ -93,7 +93,7 @@ def test_making_someone_centre_staff_without_a_centre_fails_and_changes_nothing(
     assert resp.status_code == 422
     assert 'data-field-error="centre"' in resp.get_data(as_text=True)
     db_session.refresh(user)
-    assert (user.role, user.display_name) == (Role.EXPERT, user.username)
+    assert (user.role, user.display_name) == (UserRole.EXPERT, user.username)
 
 
 def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
@@ -105,7 +105,7 @@ def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
     assert resp.status_code == 422
     assert 'data-field-error="password"' in resp.get_data(as_text=True)
     db_session.refresh(user)
-    assert (user.role, user.display_name) == (Role.EXPERT, user.username)
+    assert (user.role, user.display_name) == (UserRole.EXPERT, user.username)
     assert _count(db_session, AuditEntry) == audit_before
 
 
@@ -205,7 +205,7 @@ def test_the_last_active_administrator_cannot_demote_or_deactivate_themselves(
     assert resp.status_code == 422
     assert 'data-field-error="is_active"' in resp.get_data(as_text=True)
     db_session.refresh(admin)
-    assert admin.role is Role.ADMIN and admin.is_active
+    assert admin.role is UserRole.ADMIN and admin.is_active
     make_user(role="admin")  # with a second administrator, the first may step down
     assert _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="expert", centre="",
                  is_active="on").status_code == 302

@@ -15,7 +15,7 @@ from expertpool.core.db import utcnow
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
-from expertpool.notifications.models import Invitation, OutboxMessage
+from expertpool.notifications.models import InvitationRecord, OutboxMessage
 from expertpool.notifications.notifier import NOTIFIER
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
@@ -56,7 +56,7 @@ class TwilioTrial:
         return f"+86{next(self.numbers)}"
 
     def invite(self, phone: str | None = None, *, rank: int = 1, now: datetime | None = None,
-               draw_id: str = "D-1") -> Invitation:
+               draw_id: str = "D-1") -> InvitationRecord:
         """Queue one invitation and commit, as the draw will."""
         session = self.session
         invitation = invitations.enqueue_invitation(
@@ -80,15 +80,15 @@ class TwilioTrial:
         """Drive every new call through the app's webhooks."""
         return self.api.play_calls(self.transport())
 
-    def reload(self, invitation: Invitation) -> Invitation:
+    def reload(self, invitation: InvitationRecord) -> InvitationRecord:
         """The invitation as stored now."""
         session = self.session
         session.expire_all()
-        found = session.get(Invitation, key_of(invitation))
+        found = session.get(InvitationRecord, key_of(invitation))
         assert found is not None
         return found
 
-    def messages(self, invitation: Invitation) -> list[OutboxMessage]:
+    def messages(self, invitation: InvitationRecord) -> list[OutboxMessage]:
         """The outbox messages of an invitation, oldest first."""
         from sqlalchemy import select
 
@@ -151,7 +151,7 @@ class FakeReplacements:
 
     calls: list[tuple[int, str]] = field(default_factory=list)
 
-    def __call__(self, session: Any, invitation: Invitation, reason: str) -> None:
+    def __call__(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
         """Record one request."""
         self.calls.append((key_of(invitation), reason))
 

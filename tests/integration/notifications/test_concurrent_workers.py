@@ -94,9 +94,9 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
         session = st.sessions()
         rows = session.execute(select(OutboxMessage.status, OutboxMessage.last_error)).all()
         assert {status for status, _ in rows} == {OutboxStatus.SENT}, rows
-        from expertpool.notifications.models import Invitation
+        from expertpool.notifications.models import InvitationRecord
 
-        states = set(session.execute(select(Invitation.state)).scalars())
+        states = set(session.execute(select(InvitationRecord.state)).scalars())
         assert states == {InvitationState.CALLING}
     finally:
         st.sessions.remove()

@@ -16,14 +16,19 @@ from expertpool.core.errors import NotFound
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
-from expertpool.notifications.models import Invitation, InvitationState, OutboxKind, OutboxMessage
+from expertpool.notifications.models import (
+    InvitationRecord,
+    InvitationState,
+    OutboxKind,
+    OutboxMessage,
+)
 from expertpool.notifications.notifier import NOTIFIER, build_notifier
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FAKE_FROM_NUMBER
 
 pytestmark = pytest.mark.integration
 
 
-def _invite_and_send(app: Flask, phone: str) -> tuple[Invitation, list[OutboxMessage]]:
+def _invite_and_send(app: Flask, phone: str) -> tuple[InvitationRecord, list[OutboxMessage]]:
     st = app.extensions["expertpool"]
     session = st.sessions()
     invitation = invitations.enqueue_invitation(
@@ -56,7 +61,7 @@ def test_a_simulated_sms_reply_2_declines_through_the_same_handlers(app: Flask) 
     st = app.extensions["expertpool"]
     notifications.simulate(st.sessions(), st.services[NOTIFIER], sms.id, "sms-2", ctx=NotifyContext.current())
     st.sessions().expire_all()
-    stored = st.sessions().get(Invitation, invitation.id)
+    stored = st.sessions().get(InvitationRecord, invitation.id)
     assert stored is not None and stored.state is InvitationState.DECLINED and stored.answered_via == "sms"
 
 
@@ -66,7 +71,7 @@ def test_a_simulated_machine_then_no_answer_never_accepts(app: Flask) -> None:
     st = app.extensions["expertpool"]
     notifications.simulate(st.sessions(), st.services[NOTIFIER], call.id, "machine", ctx=NotifyContext.current())
     st.sessions().expire_all()
-    stored = st.sessions().get(Invitation, invitation.id)
+    stored = st.sessions().get(InvitationRecord, invitation.id)
     assert stored is not None and stored.state is InvitationState.CALLING
     calls = st.sessions().execute(select(OutboxMessage).where(
         OutboxMessage.invitation_id == invitation.id, OutboxMessage.kind == OutboxKind.INVITATION_CALL)).scalars().all()

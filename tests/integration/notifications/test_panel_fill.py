@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from expertpool.notifications import invitations
-from expertpool.notifications.models import Invitation, InvitationState
+from expertpool.notifications.models import InvitationRecord, InvitationState
 from tests.integration.notifications.conftest import STARTS_AT, TwilioTrial
 
 pytestmark = pytest.mark.integration
@@ -23,12 +23,12 @@ class FakeDraw:
     backups: list[tuple[int, str]]
     replaced: list[tuple[int, str]] = field(default_factory=list)
 
-    def invite(self, session: Any, rank: int, phone: str) -> Invitation:
+    def invite(self, session: Any, rank: int, phone: str) -> InvitationRecord:
         return invitations.enqueue_invitation(session, draw_id="D-panel", group_id="G1", expert_id=rank,
                                               rank=rank, phone=phone, expert_name=f"专家{rank}",
                                               starts_at=STARTS_AT, venue="广州主场")
 
-    def replace(self, session: Any, invitation: Invitation, reason: str) -> None:
+    def replace(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
         """The replacement handler: invite the next backup in the same transaction."""
         self.replaced.append((invitation.rank, reason))
         if self.backups:
@@ -58,7 +58,7 @@ def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(trial: 
         invitations.register_replacement_handler(previous)
     session = trial.session
     session.expire_all()
-    rows = session.execute(select(Invitation).order_by(Invitation.rank)).scalars().all()
+    rows = session.execute(select(InvitationRecord).order_by(InvitationRecord.rank)).scalars().all()
     states = {row.rank: row.state for row in rows}
     assert states == {1: InvitationState.ACCEPTED, 2: InvitationState.ACCEPTED, 3: InvitationState.DECLINED,
                       4: InvitationState.ACCEPTED, 5: InvitationState.NO_RESPONSE,

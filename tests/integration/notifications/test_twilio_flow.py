@@ -383,7 +383,7 @@ def test_nothing_is_written_when_the_callers_transaction_rolls_back(trial: Twili
 def test_an_accepted_expert_can_withdraw_with_a_reason_and_is_replaced(
     trial: TwilioTrial, replacements: FakeReplacements
 ) -> None:
-    from expertpool.core.errors import IllegalTransition
+    from expertpool.core.errors import TransitionRefused
     from expertpool.notifications import invitations
 
     phone = trial.new_number()
@@ -397,7 +397,7 @@ def test_an_accepted_expert_can_withdraw_with_a_reason_and_is_replaced(
     stored = trial.reload(invitation)
     assert stored.state is InvitationState.WITHDRAWN and stored.withdrawal_reason == "生病"
     assert replacements.calls == [(key_of(invitation), "withdrawn")]
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(TransitionRefused):
         invitations.withdraw(session, key_of(invitation), reason="again", actor="expert1")
     session.rollback()
 
@@ -418,13 +418,13 @@ def test_post_signed_webhook_reaches_a_live_server(trial: TwilioTrial, live_serv
 
 def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
     from expertpool.notifications import invitations
-    from expertpool.notifications.models import Invitation
+    from expertpool.notifications.models import InvitationRecord
 
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.dispatch()  # the first call is queued at the provider and not finished
     session = trial.session
-    stored = session.get(Invitation, key_of(invitation))
+    stored = session.get(InvitationRecord, key_of(invitation))
     assert invitations.schedule_call_retry(session, stored, now=utcnow(), ctx=trial.ctx) is not None
     session.commit()
     report = trial.dispatch(trial.later(trial.ctx.config.call_retry_minutes + 1))

@@ -16,7 +16,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from expertpool.notifications import invitations
-from expertpool.notifications.models import Invitation, OutboxKind, OutboxMessage, OutboxStatus
+from expertpool.notifications.models import (
+    InvitationRecord,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,
@@ -120,5 +125,5 @@ def test_a_worker_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_
     reconciled = next(m for m in rows if m.provider_sid == in_flight_sid)
     assert reconciled.kind is OutboxKind.INVITATION_CALL and reconciled.attempts == 1
     assert len({m.provider_sid for m in rows}) == len(rows)
-    assert set(session.execute(select(Invitation.call_attempts)).scalars()) == {1}
+    assert set(session.execute(select(InvitationRecord.call_attempts)).scalars()) == {1}
     st.sessions.remove()

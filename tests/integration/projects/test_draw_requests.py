@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from expertpool.draws.models import DrawRequest
+from expertpool.draws.models import DrawRequestRecord
 from expertpool.draws.rules import CST
 from tests.integration.projects.conftest import project_payload
 
@@ -25,7 +25,7 @@ def _post(staff: FlaskClient, pid: int, body: dict[str, Any], token: str | None)
 
 
 def _requests(db_session: Any) -> int:
-    return db_session.execute(select(func.count()).select_from(DrawRequest)).scalar_one()
+    return db_session.execute(select(func.count()).select_from(DrawRequestRecord)).scalar_one()
 
 
 def test_a_lawful_request_is_stored_with_its_groups_and_terminal(ready_project: tuple[FlaskClient, int],
