@@ -26,8 +26,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 from expertpool.accounts.models import Centre
+from expertpool.core.calendar import CST
 from expertpool.core.pii import PiiCipher
-from expertpool.draws.rules import CST, DrawRules
+from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import (
     Expert,
     ExpertAvoidance,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+import notify
 from expertpool.accounts import admin as admin_pages
 from expertpool.accounts import api as accounts_api
 from expertpool.accounts import pages as account_pages
@@ -26,17 +29,33 @@ from expertpool.core.labels import register_filters
 from expertpool.core.state import AppState, csrf, limiter
 from expertpool.core.state import config as current_config
 from expertpool.core.texts import LOCALES
+from expertpool.draws import api as draws_api
 from expertpool.draws import pages as draw_pages
+from expertpool.draws import panels
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.home import pages as home_pages
 from expertpool.notifications import pages as notification_pages
 from expertpool.notifications import webhooks
+from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
+from expertpool.notifications.notifier import install as install_notifications
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
+from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
 from expertpool.rooms import pages as room_pages
+from expertpool.rooms.adapters import (
+    ExpertPhones,
+    PasswordAuthenticator,
+    SessionIdentity,
+    SmsCodeSender,
+)
+from expertpool.rooms.conflicts import ProjectConflictChecker
+from expertpool.rooms.replacements import DrawReplacements
+from expertpool.rooms.socketio import RoomCollaborators, init_socketio
+from expertpool.rooms.store import SqlChatLog, SqlRoomStore
 
 
 def _secret_key(config: Config) -> str:
@@ -69,14 +88,40 @@ def register_blueprints(app: Flask) -> None:
         webhooks.links,
     ):
         app.register_blueprint(blueprint)
-    for api in (accounts_api.bp, experts_api.bp, projects_api.bp, webhooks.bp):
+    for api in (accounts_api.bp, reference_api.bp, experts_api.bp, projects_api.bp, draws_api.bp, webhooks.bp):
         # provider callbacks are authenticated by their signature instead
         app.register_blueprint(api)
         csrf.exempt(api)
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build a configured application; nothing connects before the first request."""
+def build_room_collaborators(st: AppState, notifier: notify.Notifier) -> RoomCollaborators:
+    """The evaluation room's adapters over this application's database, keys and notifier."""
+    cfg = st.config
+    return RoomCollaborators(
+        store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine, st.keys),
+        codes=SmsCodeSender(st.sessions, notifier, ExpertPhones(st.keys), st.keys),
+        authenticator=PasswordAuthenticator(st.sessions),
+        identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),
+        # The conflict check runs again at check-in against current records.
+        conflicts=ProjectConflictChecker(st.sessions, lookback_years=cfg.conflict_lookback_years),
+        replacements=DrawReplacements(st.sessions),
+        chat=SqlChatLog(st.sessions),
+    )
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    notifier: notify.Notifier | None = None,
+    room: Callable[[AppState, notify.Notifier], RoomCollaborators] = build_room_collaborators,
+) -> Flask:
+    """Build a configured application; nothing connects before the first request.
+
+    Every collaborator is built here and handed to the feature that uses it: the notifier (the
+    one the settings choose unless `notifier` is given), the notification context with the
+    draw's invitation callbacks, the embedded dispatcher, and the room's adapters (`room`
+    builds them; tests pass their own).
+    """
     config = config or Config.from_env()
     Path(config.instance_path).mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(config.instance_path).resolve()))
@@ -98,7 +143,8 @@ def create_app(config: Config | None = None) -> Flask:
     engine = make_engine(config.effective_database_url)
     sessions = make_session_factory(engine)
     keys = KeyStore(config)
-    app.extensions["expertpool"] = AppState(config=config, engine=engine, sessions=sessions, keys=keys)
+    st = AppState(config=config, engine=engine, sessions=sessions, keys=keys)
+    app.extensions["expertpool"] = st
 
     @event.listens_for(sessions, "after_commit")
     def _checkpoint(sess: Session) -> None:
@@ -131,21 +177,14 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     check_declared(app)
 
-    from expertpool.notifications.notifier import init_notifications
-
-    init_notifications(app)
-
-    from expertpool.core.state import state
-    from expertpool.draws.panels import install_hooks
-
-    install_hooks(lambda: state().keys)
-    from expertpool.rooms.socketio import init_socketio
-
-    init_socketio(app)
+    notifier = notifier or build_notifier(config)
+    notify_ctx = NotifyContext(config, keys, panels.INVITATION_CALLBACKS)
+    embedded = config.notify_worker_in_process and not config.testing
+    worker = InProcessWorker(app, notifier, notify_ctx) if embedded else None
+    install_notifications(app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker))
+    init_socketio(app, config, room(st, notifier))
     if config.proxy_fix_hops:
         # Outermost, so that Socket.IO connections see the client's address too.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = config.proxy_fix_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 

@@ -12,7 +12,7 @@ import gc
 
 from expertpool.app import create_app
 from expertpool.core.db import cooperate_with_gevent
-from expertpool.notifications.notifier import WORKER
+from expertpool.notifications.notifier import services_of
 
 GC_THRESHOLDS = (50_000, 20, 10)
 
@@ -25,6 +25,6 @@ app = create_app()
 # collection every few seconds, each stopping every greenlet for 100-300 ms (docs/benchmarks.md).
 gc.freeze()
 gc.set_threshold(*GC_THRESHOLDS)
-_worker = app.extensions["expertpool"].services.get(WORKER)
+_worker = services_of(app).worker
 if _worker is not None:
     _worker.start()

@@ -1,4 +1,4 @@
-"""The JSON API: bearer tokens, the current user, reference data."""
+"""The JSON API of accounts: bearer tokens and the current user."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from flask_babel import gettext as _
 
 from expertpool.accounts import users
 from expertpool.accounts.access import login_required, public, require_user
-from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import config, db, limiter
-from expertpool.reference import catalogue as reference
-from expertpool.reference.models import Specialty
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -54,33 +52,3 @@ def me() -> Any:
     user = require_user()
     return jsonify({"username": user.username, "display_name": user.display_name, "role": user.role.value,
                     "centre": user.centre.region_code if user.centre else None})
-
-
-def _spec(s: Specialty) -> dict[str, Any]:
-    return {"code": s.code, "name": s.name, "parent": s.parent_code, "level": s.level, "retired": s.is_retired}
-
-
-@bp.route("/specialties")
-@login_required
-def specialties() -> Any:
-    """Search (`q`) or list the children of `parent` (the categories by default)."""
-    session = db()
-    query = request.args.get("q")
-    if query:
-        return jsonify({"items": [_spec(s) for s in reference.search_specialties(session, query)]})
-    parent = request.args.get("parent") or None
-    if parent is not None and session.get(Specialty, parent) is None:
-        raise NotFound()
-    return jsonify({"items": [_spec(s) for s in reference.children(session, parent)]})
-
-
-@bp.route("/specialties/<code>")
-@login_required
-def specialty(code: str) -> Any:
-    """One code with its path and children."""
-    session = db()
-    node = session.get(Specialty, code)
-    if node is None:
-        raise NotFound()
-    return jsonify({**_spec(node), "path": [_spec(s) for s in reference.ancestors(session, code)],
-                    "children": [_spec(s) for s in reference.children(session, code)]})

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from expertpool.accounts import users
 from expertpool.accounts.access import login_required, public, require_user
+from expertpool.accounts.labels import role_label
 from expertpool.core.errors import Unauthenticated, ValidationFailed
 from expertpool.core.state import config, db, limiter
 from expertpool.core.texts import LOCALES
@@ -108,16 +109,4 @@ def set_language(code: str) -> Response:
     return redirect(_safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))
 
 
-@bp.app_context_processor
-def _inject() -> dict[str, Any]:
-    from flask_babel import get_locale
-
-    from expertpool.accounts.access import current_user
-    from expertpool.home.navigation import menu_for
-
-    user = current_user()
-    return {
-        "current_user": user,
-        "menu": menu_for(user.role if user else None),
-        "current_locale": str(get_locale()),
-    }
+bp.add_app_template_filter(role_label, "role_label")

@@ -1,28 +1,13 @@
-"""Translated labels for enumerations shown in pages."""
+"""Translated labels shared by every feature's pages: states, kinds, China Standard Time."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from expertpool.accounts.models import UserRole
-
-ROLE_LABELS = {
-    UserRole.EXPERT: _l("Expert"),
-    UserRole.REVIEWER: _l("Reviewer"),
-    UserRole.CENTRE_STAFF: _l("Centre staff"),
-    UserRole.SUPERVISOR: _l("Supervisor"),
-    UserRole.ADMIN: _l("Administrator"),
-}
-
-
-def role_label(value: str) -> str:
-    """The translated name of a role."""
-    try:
-        return str(ROLE_LABELS[UserRole(value)])
-    except ValueError:
-        return value
-
+from expertpool.core.calendar import CST
 
 # Project, draw-request, draw and appointment states and project kinds share one vocabulary.
 STATE_LABELS = {
@@ -41,34 +26,12 @@ def state_label(value: object) -> str:
     return str(label) if label is not None else key
 
 
+def cst_filter(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware UTC moment shown in China Standard Time."""
+    return moment.astimezone(CST).strftime(fmt) if moment else ""
+
+
 def register_filters(app: Flask) -> None:
-    """Install the label filters in Jinja."""
-    app.jinja_env.filters["role_label"] = role_label
+    """Install the shared label filters in Jinja (features install their own on their blueprints)."""
     app.jinja_env.filters["state_label"] = state_label
-    register_expert_filters(app)
-
-
-EXPERT_STATUS_LABELS = {
-    "draft": _l("Draft"), "submitted": _l("Submitted"), "under_review": _l("Under review"),
-    "returned": _l("Returned for changes"), "active": _l("Active"), "rejected": _l("Rejected"),
-    "on_leave": _l("On leave"), "suspended": _l("Suspended"), "retired": _l("Retired"), "removed": _l("Removed"),
-}
-TITLE_LEVEL_LABELS = {"full_senior": _l("Full senior"), "deputy_senior": _l("Deputy senior"),
-                      "intermediate": _l("Intermediate"), "junior": _l("Junior")}
-AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organisation")}
-DECISION_LABELS = {"approve": _l("Approved"), "return": _l("Returned for changes"), "reject": _l("Rejected")}
-
-
-def _label(table: dict[str, object]) -> object:
-    def label(value: str) -> str:
-        return str(table.get(value, value))
-
-    return label
-
-
-def register_expert_filters(app: Flask) -> None:
-    """Install the label filters of the expert pages."""
-    app.jinja_env.filters["expert_status_label"] = _label(EXPERT_STATUS_LABELS)
-    app.jinja_env.filters["title_level_label"] = _label(TITLE_LEVEL_LABELS)
-    app.jinja_env.filters["avoidance_label"] = _label(AVOIDANCE_LABELS)
-    app.jinja_env.filters["decision_label"] = _label(DECISION_LABELS)
+    app.jinja_env.filters["cst"] = cst_filter

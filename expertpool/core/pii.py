@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from expertpool.core import audit
 from expertpool.core.keys import KeyRing, KeyStore
 
 NONCE_BYTES = 12
@@ -90,9 +92,18 @@ def normalise_phone(number: str) -> str:
     return ("+" if text.startswith("+") else "") + "".join(ch for ch in text if ch.isdigit())
 
 
-def _rotate_table(session: Session, cipher: PiiCipher, model: Any, table: str, columns: dict[str, str],
-                  batch: int) -> int:
-    """Re-encrypt the given `{attribute: column}` of every row of one table; commits per batch."""
+@dataclass(frozen=True)
+class EncryptedTable:
+    """A table's encrypted personal data: `{attribute: column name used in the associated data}`."""
+
+    model: Any
+    table: str
+    columns: dict[str, str]
+
+
+def _rotate_table(session: Session, cipher: PiiCipher, spec: EncryptedTable, batch: int) -> int:
+    """Re-encrypt the encrypted columns of every row of one table; commits per batch."""
+    model, table, columns = spec.model, spec.table, spec.columns
     rewritten = 0
     last_id = 0
     attrs = list(columns)
@@ -119,18 +130,14 @@ def _rotate_table(session: Session, cipher: PiiCipher, model: Any, table: str, c
         session.commit()
 
 
-def rotate_all(session: Session, cipher: PiiCipher, *, actor: str = "cli", batch: int = 500) -> int:
-    """Re-encrypt every stored personal value under the current key; commits. Returns values rewritten."""
-    from expertpool.core import audit
-    from expertpool.experts.models import Expert
-    from expertpool.notifications.models import InvitationRecord, OutboxMessage
+def rotate_all(session: Session, cipher: PiiCipher, tables: Sequence[EncryptedTable], *, actor: str = "cli",
+               batch: int = 500) -> int:
+    """Re-encrypt every stored personal value of `tables` under the current key; commits.
 
-    rewritten = _rotate_table(session, cipher, Expert, "expert",
-                              {"id_number_enc": "id_number", "phone_enc": "phone"}, batch)
-    rewritten += _rotate_table(session, cipher, OutboxMessage, "outbox",
-                               {"to_encrypted": "to", "body_encrypted": "body"}, batch)
-    rewritten += _rotate_table(session, cipher, InvitationRecord, "invitation",
-                               {"name_encrypted": "name", "phone_encrypted": "phone"}, batch)
+    Each feature lists its encrypted columns (`PII_TABLES` in its models); the caller passes them
+    all. Returns how many values were rewritten.
+    """
+    rewritten = sum(_rotate_table(session, cipher, spec, batch) for spec in tables)
     audit.record(session, actor=actor, action="pii.rotate", object_type="key", object_id=cipher.ring.current,
                  after={"values_rewritten": rewritten})
     session.commit()

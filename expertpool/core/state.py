@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from flask_limiter import Limiter
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 from expertpool.core.config import Config
+from expertpool.core.db import utcnow
 from expertpool.core.keys import KeyStore
 
 csrf = CSRFProtect()
@@ -21,13 +23,17 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @dataclass
 class AppState:
-    """What one application instance owns: settings, engine, sessions, keys and adapters."""
+    """What every feature of one application shares: settings, engine, sessions, keys, clock.
+
+    Feature collaborators (the notifier, the room's adapters, ...) are not kept here: `create_app`
+    builds them and hands them to the feature that uses them.
+    """
 
     config: Config
     engine: Engine
     sessions: scoped_session[Session]
     keys: KeyStore
-    services: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utcnow
 
 
 def state() -> AppState:
@@ -43,3 +49,8 @@ def db() -> Session:
 def config() -> Config:
     """The settings of the current application."""
     return state().config
+
+
+def now() -> datetime:
+    """The current application's clock (tests install a fixed one in `AppState.clock`)."""
+    return state().clock()

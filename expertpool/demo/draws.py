@@ -14,11 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre, User
+from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
+from expertpool.demo.accounts import DEMO_PASSWORD
+from expertpool.demo.context import DemoContext
 from expertpool.demo.projects import OWNER, demo_credit_code
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
-from expertpool.draws.rules import CST, DrawRules
+from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 from expertpool.notifications import invitations
 from expertpool.notifications.models import InvitationRecord, InvitationState
@@ -43,10 +46,8 @@ def _specialty_prefix(session: Session) -> str | None:
     return str(row[0])
 
 
-def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
+def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
     """Create the awarded demo project once; return a one-line summary with its draw id."""
-    from flask import current_app
-
     existing = session.execute(select(Project).where(Project.code == CODE)).scalar_one_or_none()
     if existing is not None:
         return f"{CODE} exists"
@@ -58,9 +59,7 @@ def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
                                ).scalars().first()
     if prefix is None or operator is None or supervisor is None or terminal is None:
         return "skipped (too few active experts, or no demo staff, supervisor or terminal)"
-    from expertpool.demo.runner import DEMO_PASSWORD
-
-    st = current_app.extensions["expertpool"]
+    st = ctx
     evaluation = datetime.combine((utcnow() - timedelta(days=7)).astimezone(CST).date(), time(9, 0), tzinfo=CST)
     drawn_at = evaluation - timedelta(hours=20)
     data = {"code": CODE, "name": "某中学改扩建工程监理（演示：已开标、已定标）", "kind": "services",
@@ -84,14 +83,13 @@ def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
     draws.witness_supervisor(session, draw_id=d.draw_id, terminal=terminal, username=supervisor.username,
                              password=DEMO_PASSWORD, digits=f"{seed:04d}27182", now=drawn_at + timedelta(minutes=2))
     d = draws.run_draw(session, draw_id=d.draw_id, actor=operator, terminal=terminal, keys=st.keys,
-                       config=st.config, now=drawn_at + timedelta(minutes=3))
+                       config=st.config, now=drawn_at + timedelta(minutes=3), ctx=ctx.notify)
     if d.status.value != "sealed":
         return f"draw {d.draw_id} failed: {d.reason}"
-    ctx = invitations.NotifyContext.current()
     for invitation in session.execute(select(InvitationRecord).where(InvitationRecord.draw_id == d.draw_id)
                                       .order_by(InvitationRecord.rank)).scalars():
         invitations.move(session, invitation, InvitationState.ACCEPTED, now=drawn_at + timedelta(minutes=30),
-                         ctx=ctx, actor="demo", via="demo")
+                         ctx=ctx.notify, actor="demo", via="demo")
     session.commit()
     draws.open_draw(session, draw_id=d.draw_id, actor=operator, supervisor_username=supervisor.username,
                     supervisor_password=DEMO_PASSWORD, keys=st.keys, now=evaluation)

@@ -18,6 +18,7 @@ from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.pii import PiiCipher
+from expertpool.demo.context import DemoContext
 from expertpool.experts import identity
 from expertpool.experts.models import (
     Expert,
@@ -158,11 +159,9 @@ def refresh_statistics(session: Session) -> None:
         session.commit()
 
 
-def demo_step(session: Session, seed: int, options: dict[str, int]) -> str:
+def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
     """The `expertpool demo` step: link the demo expert login to an active record, then add the pool."""
-    from flask import current_app
-
-    cipher = PiiCipher.from_keys(current_app.extensions["expertpool"].keys)
+    cipher = PiiCipher.from_keys(ctx.keys)
     login = session.execute(select(User).where(User.username == "expert")).scalar_one_or_none()
     lines = []
     if login is not None and session.execute(select(Expert.id).where(Expert.user_id == login.id)).first() is None:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre
+from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
-from expertpool.draws.rules import CST
+from expertpool.demo.context import DemoContext
 from expertpool.projects import projects
 from expertpool.projects.codes import credit_code_check_char
 from expertpool.projects.models import Bidder, Project, Terminal, VenueRecord
@@ -41,7 +42,7 @@ def _start(now: datetime, days: int) -> str:
     return (now.astimezone(CST) + timedelta(days=days)).strftime("%Y-%m-%dT09:00")
 
 
-def run_step(session: Session, seed: int, options: dict[str, int]) -> str:
+def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
     """Create what is missing; return a one-line summary with the terminal credentials."""
     for code in TERMINAL_CENTRES:
         centre = _centre(session, code)

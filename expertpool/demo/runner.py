@@ -1,70 +1,38 @@
-"""Deterministic demo data: one account per role (later issues add experts, projects, draws)."""
+"""Deterministic demo data, step by step: accounts, experts, projects, a past draw, a room.
+
+Every step is safe to run twice. The steps get what they need (settings, keys, the
+notification context) from the `DemoContext` the command builds; nothing is looked up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expertpool.accounts import users
-from expertpool.accounts.models import User, UserRole
-from expertpool.demo import experts as expert_demo
+from expertpool.demo import draws as demo_draws
+from expertpool.demo import experts as demo_experts
+from expertpool.demo import projects as demo_projects
+from expertpool.demo import rooms as demo_rooms
+from expertpool.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD, ensure_accounts
+from expertpool.demo.context import DemoContext
 
-DEMO_PASSWORD = "demo-pass-2026"
+Step = Callable[[Session, DemoContext, int, dict[str, int]], str]
 
-
-@dataclass(frozen=True)
-class DemoLogin:
-    """A fixed demo account."""
-
-    username: str
-    display_name: str
-    role: UserRole
-    centre: str | None
-
-
-DEMO_LOGINS = (
-    DemoLogin("admin", "系统管理员", UserRole.ADMIN, None),
-    DemoLogin("reviewer", "省发改委审核员", UserRole.REVIEWER, None),
-    DemoLogin("staff.gz", "广州中心工作人员", UserRole.CENTRE_STAFF, "440100"),
-    DemoLogin("staff.sz", "深圳中心工作人员", UserRole.CENTRE_STAFF, "440300"),
-    DemoLogin("supervisor", "监督员", UserRole.SUPERVISOR, None),
-    DemoLogin("expert", "演示专家", UserRole.EXPERT, None),
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("experts", demo_experts.demo_step),
+    ("projects", demo_projects.run_step),
+    ("draws", demo_draws.run_step),
+    ("evaluation session", demo_rooms.demo_session),
 )
 
-# Later features register extra demo steps here: (name, step(session, seed, options)).
-EXTRA_STEPS: list[tuple[str, Callable[[Session, int, dict[str, int]], str]]] = [
-    ("experts", expert_demo.demo_step),
-]
+__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]
 
 
-def ensure_accounts(session: Session) -> list[DemoLogin]:
-    """Create the demo accounts that do not exist yet."""
-    existing = set(session.execute(select(User.username)).scalars())
-    for login in DEMO_LOGINS:
-        if login.username not in existing:
-            users.create_user(session, actor="demo", username=login.username, display_name=login.display_name,
-                              password=DEMO_PASSWORD, role=login.role.value, centre_code=login.centre)
-    return list(DEMO_LOGINS)
-
-
-def run(session: Session, *, seed: int = 2016, options: dict[str, int] | None = None) -> list[str]:
+def run(session: Session, ctx: DemoContext, *, seed: int = 2016,
+        options: dict[str, int] | None = None) -> list[str]:
     """Create the demo data; running it twice changes nothing. Returns one line per step."""
     lines = [f"accounts: {len(ensure_accounts(session))}"]
-    for name, step in EXTRA_STEPS:
-        lines.append(f"{name}: {step(session, seed, options or {})}")
+    for name, step in STEPS:
+        lines.append(f"{name}: {step(session, ctx, seed, options or {})}")
     return lines
-
-
-def _register_project_step() -> None:
-    from expertpool.demo import projects as demo_projects
-
-    EXTRA_STEPS.append(("projects", demo_projects.run_step))
-    from expertpool.demo import draws as demo_draws
-
-    EXTRA_STEPS.append(("draws", demo_draws.run_step))
-
-
-_register_project_step()

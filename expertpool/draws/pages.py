@@ -5,24 +5,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import draw
-from expertpool.accounts.access import actor_label, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.errors import AppError, Forbidden, NotFound
-from expertpool.core.state import config, db, state
-from expertpool.draws import panels
+from expertpool.core.errors import AppError, Forbidden, ValidationFailed
+from expertpool.core.keys import KeyFileError
+from expertpool.core.state import config, db, now, state
+from expertpool.draws import contact_record, panels
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
-from expertpool.draws.models import Draw, DrawRequestStatus, DrawStatus
-from expertpool.projects import appointments as appointments_service
+from expertpool.draws.models import Draw, DrawRequestRecord, DrawRequestStatus, DrawStatus
+from expertpool.draws.rules import DrawRules
+from expertpool.notifications.notifier import notification_services
+from expertpool.projects import projects
 from expertpool.projects.models import Project
-from expertpool.projects.pages import now, terminal_of_request
+from expertpool.projects.terminal_pages import terminal_from_request
 
 bp = Blueprint("draws", __name__, template_folder="templates")
 READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
+
+
+@bp.app_template_global()
+def draw_requests_of(project_id: int) -> list[DrawRequestRecord]:
+    """A project's draw requests, newest first (shown on the project page)."""
+    return draw_requests.requests_of_project(db(), project_id)
 
 
 def _draw(draw_id: str) -> Draw:
@@ -41,7 +50,7 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
     assert project is not None
     terminal = None
     try:
-        terminal = terminal_of_request()
+        terminal = terminal_from_request()
     except AppError:
         terminal = None
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
@@ -93,7 +102,7 @@ def prepare(request_id: int) -> Any:
     """Make the snapshot and the signed commitment at this terminal, then show its digest."""
     req = draw_requests.get_request(db(), request_id)
     require_centre(require_user(), req.project.owner_centre_id)
-    d = draws.prepare_draw(db(), actor=require_user(), terminal=terminal_of_request(), request_id=request_id,
+    d = draws.prepare_draw(db(), actor=require_user(), terminal=terminal_from_request(), request_id=request_id,
                            keys=state().keys, config=config(), now=now())
     flash(_("Commitment recorded. Note its fingerprint before entering any digits."), "success")
     return redirect(url_for("draws.draw_page", draw_id=d.draw_id))
@@ -112,7 +121,7 @@ def witness_operator(draw_id: str) -> Any:
     """The operator's witness digits."""
     d = _draw(draw_id)
     return _act(d, lambda: draws.witness_operator(db(), draw_id=draw_id, actor=require_user(),
-                                                  terminal=terminal_of_request(),
+                                                  terminal=terminal_from_request(),
                                                   digits=request.form.get("digits", ""), now=now()),
                 _("The operator's digits are recorded."))
 
@@ -122,7 +131,7 @@ def witness_operator(draw_id: str) -> Any:
 def witness_supervisor(draw_id: str) -> Any:
     """The supervisor authenticates at this terminal and enters their witness digits."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.witness_supervisor(db(), draw_id=draw_id, terminal=terminal_of_request(),
+    return _act(d, lambda: draws.witness_supervisor(db(), draw_id=draw_id, terminal=terminal_from_request(),
                                                     username=request.form.get("username", ""),
                                                     password=request.form.get("password", ""),
                                                     digits=request.form.get("digits", ""), now=now()),
@@ -135,7 +144,7 @@ def run(draw_id: str) -> Any:
     """Draw: rank, select, seal and invite."""
     d = _draw(draw_id)
     return _act(d, lambda: draws.run_draw(db(), draw_id=draw_id, actor=require_user(),
-                                          terminal=terminal_of_request(), keys=state().keys, config=config(),
+                                          terminal=terminal_from_request(), keys=state().keys, config=config(),
                                           now=now()), _("The draw is done."))
 
 
@@ -181,43 +190,90 @@ def transcript(draw_id: str) -> Response:
                     headers={"Content-Disposition": f"attachment; filename={d.draw_id}.json"})
 
 
-# Special projects: direct appointment (not drawn) ------------------------------------------------
+# Draw requests (at a registered terminal of the owning centre) -----------------------------------
 
-@bp.route("/projects/<int:project_id>/appointments", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
-def appointments(project_id: int) -> Any:
-    """A special project's directly appointed experts: staff record them with a reason, supervisors decide."""
-    project = db().get(Project, project_id)
-    if project is None:
-        raise NotFound()
-    user = require_user()
-    require_centre(user, project.owner_centre_id)
+GROUP_ROWS = 4
+
+
+def _groups_from_form() -> list[dict[str, Any]]:
+    groups = []
+    for i in range(GROUP_ROWS):
+        specs = (request.form.get(f"group{i}_specialties") or "").strip()
+        if not specs and not request.form.get(f"group{i}_count"):
+            continue
+        groups.append({"specialties": specs, "count": request.form.get(f"group{i}_count", ""),
+                       "backups": request.form.get(f"group{i}_backups") or "0",
+                       "regions_in": request.form.get(f"group{i}_regions_in", "")})
+    return groups
+
+
+@bp.route("/projects/<int:project_id>/draw-requests/new", methods=["GET", "POST"])
+@roles(UserRole.CENTRE_STAFF)
+def draw_request_new(project_id: int) -> Any:
+    """The draw request form; accepted only at a registered terminal of the staff member's centre."""
+    project = projects.get_project(db(), project_id)
+    require_centre(require_user(), project.owner_centre_id)
     errors: dict[str, str] = {}
+    terminal_error: AppError | None = None
+    try:
+        terminal = terminal_from_request()
+    except AppError as exc:
+        terminal, terminal_error = None, exc
     if request.method == "POST":
+        if terminal is None:
+            assert terminal_error is not None
+            raise terminal_error
+        data: dict[str, Any] = {k: request.form.get(k) for k in request.form}
+        data["groups"] = _groups_from_form()
         try:
-            expert_id = int(request.form.get("expert_id", "") or "0")
-        except ValueError:
-            expert_id = 0
-        try:
-            appointments_service.request_appointment(db(), actor=user, project_id=project.id, expert_id=expert_id,
-                                                     reason=request.form.get("reason", ""), now=now())
-        except AppError as exc:
-            db().rollback()
-            errors = exc.fields or {"form": exc.message}
+            req = draw_requests.create_draw_request(db(), actor=require_user(), terminal=terminal,
+                                                    project_id=project.id, data=data,
+                                                    rules=DrawRules.from_config(config()), now=now())
+        except ValidationFailed as exc:
+            errors = exc.fields
         else:
-            flash(_("The appointment is recorded and waits for a supervisor's approval."), "success")
-            return redirect(url_for("draws.appointments", project_id=project.id))
-    rows = appointments_service.appointments_for(db(), project.id)
-    return render_template("projects/appointments.html", project=project, rows=rows, errors=errors, form=request.form,
-                           role=user.role), (422 if errors else 200)
+            flash(_("Draw request recorded."), "success")
+            return redirect(url_for("draws.draw_request_detail", request_id=req.id))
+    return render_template("draws/request_form.html", project=project, errors=errors, form=request.form,
+                           terminal=terminal, terminal_error=terminal_error, rows=GROUP_ROWS,
+                           frequency_cap=config().frequency_cap), (422 if errors else 200)
 
 
-@bp.route("/appointments/<int:appointment_id>/decide", methods=["POST"])
+@bp.route("/draw-requests/<int:request_id>")
+@roles(*READERS)
+def draw_request_detail(request_id: int) -> str:
+    """One draw request: groups and rules (never names)."""
+    req = draw_requests.get_request(db(), request_id)
+    require_centre(require_user(), req.project.owner_centre_id)
+    return render_template("draws/request.html", req=req)
+
+
+# The contact record, for auditors after the award --------------------------------------------------
+
+@bp.route("/notifications/draws/<draw_id>/record")
 @roles(UserRole.SUPERVISOR)
-def appointment_decide(appointment_id: int) -> Any:
-    """A supervisor approves or refuses a direct appointment."""
-    row = appointments_service.decide(db(), actor=require_user(), appointment_id=appointment_id,
-                                      approve=request.form.get("decision") == "approve",
-                                      note=request.form.get("note", ""), now=now())
-    flash(_("Decision recorded."), "success")
-    return redirect(url_for("draws.appointments", project_id=row.project_id))
+def contact_record_page(draw_id: str) -> str:
+    """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=notification_services().ctx, actor=actor_label())
+    return render_template("draws/contact_record.html", record=record)
+
+
+@bp.route("/api/notifications/draws/<draw_id>/record")
+@roles(UserRole.SUPERVISOR)
+def contact_record_api(draw_id: str) -> Any:
+    """The same record as JSON (each reading is audited)."""
+    record = contact_record.draw_contact_record(db(), draw_id, ctx=notification_services().ctx, actor=actor_label(),
+                                                via="api")
+    return jsonify(record.as_dict())
+
+
+@bp.route("/keys")
+@public
+def draw_keys() -> Any:
+    """The draw-signing public keys, current and retired, so anyone can verify a transcript."""
+    try:
+        keys = state().keys.draw_public_keys()
+        current = state().keys.draw_signing_key()[0]
+    except KeyFileError:
+        keys, current = {}, None
+    return render_template("draws/keys.html", keys=sorted(keys.items()), current=current)

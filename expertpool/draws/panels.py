@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 import draw
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
+from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound
 from expertpool.core.keys import KeyStore
+from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import msg
+from expertpool.draws import sealing
 from expertpool.draws.models import (
     Draw,
     DrawGroup,
@@ -34,8 +37,11 @@ from expertpool.draws.models import (
     DrawStatus,
     InviteeStatus,
 )
-from expertpool.draws.rules import cst_date
+from expertpool.draws.snapshot import employers_in_snapshot
 from expertpool.experts.models import Expert, ExpertLeave
+from expertpool.notifications import invitations
+from expertpool.notifications.invitations import InvitationCallbacks, NotifyContext
+from expertpool.notifications.models import InvitationRecord
 from expertpool.projects import venues
 from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
 
@@ -46,16 +52,12 @@ ENDED = {
 ACTOR = "draw"
 
 
-def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetime) -> None:
+def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetime, ctx: NotifyContext) -> None:
     """Queue one invitation (SMS and call) in the outbox, in the caller's transaction.
 
     This is the contact path: the expert's name and phone are decrypted for this one invitee,
     and the decryption is recorded in the audit trail (without the name or number).
     """
-    from expertpool.core.pii import PiiCipher
-    from expertpool.notifications import invitations
-
-    ctx = invitations.NotifyContext.current()
     expert = session.get(Expert, invitee.expert_id)
     assert expert is not None
     audit.record(session, actor=ACTOR, action="draw.contact", object_type="draw", object_id=d.draw_id,
@@ -93,27 +95,35 @@ REPLACEMENT_REASONS = {
 }
 
 
-def on_replacement(session: Session, invitation: Any, reason: str, *, keys: KeyStore) -> bool:
-    """The outbox's replacement hook: the invitee leaves and the next backup is invited (no commit).
+def on_replacement(session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext) -> None:
+    """The outbox's replacement callback: the invitee leaves and the next backup is invited (no commit).
 
-    Returns False when the invitation belongs to no draw of ours (the caller falls back).
+    An invitation that belongs to no draw of ours is only recorded as needing a replacement.
     """
     if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
-        return False
+        audit.record(session, actor=invitations.ACTOR, action="invitation.replacement_requested",
+                     object_type="invitation", object_id=invitation.id,
+                     after={"draw_id": invitation.draw_id, "group_id": invitation.group_id,
+                            "rank": invitation.rank, "reason": reason})
+        return
     status = REPLACEMENT_REASONS.get(reason, InviteeStatus.NO_RESPONSE)
     try:
         vacate(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, status=status, reason=reason,
-               keys=keys, now=utcnow())
+               ctx=ctx, now=utcnow())
     except (Conflict, NotFound) as exc:
         audit.record(session, actor=ACTOR, action="draw.replacement_skipped", object_type="draw",
                      object_id=invitation.draw_id, after={"reason": reason, "why": exc.code})
-    return True
 
 
-def on_acceptance(session: Session, invitation: Any, *, keys: KeyStore) -> str | None:
-    """The outbox's seat hook: hold a seat for the accepting expert; returns the venue (no commit)."""
+def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
+    """The outbox's seat callback: hold a seat for the accepting expert; returns the venue (no commit).
+
+    An invitation that belongs to no draw of ours keeps its own venue (None).
+    """
+    if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
+        return None
     try:
-        inv = accept(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, keys=keys, now=utcnow())
+        inv = accept(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, ctx=ctx, now=utcnow())
     except (Conflict, NotFound) as exc:
         audit.record(session, actor=ACTOR, action="draw.seat_refused", object_type="draw",
                      object_id=invitation.draw_id, after={"why": exc.code})
@@ -121,34 +131,15 @@ def on_acceptance(session: Session, invitation: Any, *, keys: KeyStore) -> str |
     if inv.status is not InviteeStatus.ACCEPTED or inv.seat_booking_id is None:
         return None
     booking = session.get(SeatBooking, inv.seat_booking_id)
-    assert booking is not None
+    if booking is None:
+        raise NotFound()
     invitation.seat_venue = booking.seat.venue.name
     invitation.seat_label = str(booking.seat.number)
     return f"{booking.seat.venue.name} {booking.seat.venue.address}".strip()
 
 
-def install_hooks(keys_of: Any) -> None:
-    """Plug the draw into the outbox: replacement on decline or silence, a seat on acceptance.
-
-    `keys_of()` returns the current application's key store at call time. Invitations that
-    belong to no draw of ours keep the outbox's default behaviour.
-    """
-    from expertpool.notifications import invitations
-
-    invitations.register_replacement_handler(None)
-    invitations.register_seat_assigner(None)
-
-    def replace(s: Session, inv: Any, reason: str) -> None:
-        if not on_replacement(s, inv, reason, keys=keys_of()):
-            default_replace(s, inv, reason)
-
-    def seat(s: Session, inv: Any) -> str | None:
-        if s.execute(select(Draw.id).where(Draw.draw_id == inv.draw_id)).scalar_one_or_none() is None:
-            return default_seat(s, inv)
-        return on_acceptance(s, inv, keys=keys_of())
-
-    default_replace = invitations.register_replacement_handler(replace)
-    default_seat = invitations.register_seat_assigner(seat)
+INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_acceptance)
+"""What the outbox does for a draw's invitations: a seat on acceptance, the next backup otherwise."""
 
 
 def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequestRecord, *, draw_pk: int) -> set[int]:
@@ -168,13 +159,11 @@ def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequestRec
 
 def _employers(d: Draw) -> dict[str, str]:
     """Employers from the committed snapshot (the data the draw used)."""
-    from expertpool.draws.snapshot import employers_in_snapshot
-
     return employers_in_snapshot(d.snapshot)
 
 
 def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, employers: Mapping[str, str],
-                     now: datetime) -> None:
+                     now: datetime, ctx: NotifyContext) -> None:
     """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
     req = d.request
     primaries = [int(e) for g in result.groups for e in g.primaries]
@@ -190,13 +179,13 @@ def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, empl
             session.add(inv)
             session.flush()
             if inv.status is InviteeStatus.INVITED:
-                notify_invitee(session, d, inv, now)
+                notify_invitee(session, d, inv, now, ctx)
     for group in vacated:
-        _invite_next(session, d, result, group, employers=employers, now=now)
+        _invite_next(session, d, result, group, employers=employers, now=now, ctx=ctx)
 
 
 def _invite_next(session: Session, d: Draw, result: draw.DrawResult, group: str, *,
-                 employers: Mapping[str, str], now: datetime) -> DrawInvitee | None:
+                 employers: Mapping[str, str], now: datetime, ctx: NotifyContext) -> DrawInvitee | None:
     """Invite the next backup of a group by §9, or open a supplementary request when none is left."""
     request = draw.DrawRequest.from_json(json.loads(d.request_json))
     invitees = list(session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars())
@@ -219,7 +208,7 @@ def _invite_next(session: Session, d: Draw, result: draw.DrawResult, group: str,
     session.flush()
     audit.record(session, actor=ACTOR, action="draw.replacement", object_type="draw", object_id=d.draw_id,
                  after={"group": group, "skipped": [s["reason"] for s in skipped]})
-    notify_invitee(session, d, inv, now)
+    notify_invitee(session, d, inv, now, ctx)
     return inv
 
 
@@ -274,15 +263,13 @@ def _locked_draw(session: Session, draw_id: str) -> Draw:
 
 def _result(session: Session, d: Draw, keys: KeyStore, purpose: str) -> draw.DrawResult:
     """The sealed result through the contact path (recorded in the audit trail, without names)."""
-    from expertpool.draws.protocol import open_result
-
     audit.record(session, actor=ACTOR, action="draw.decrypt", object_type="draw", object_id=d.draw_id,
                  after={"purpose": purpose})
-    return open_result(d, keys)
+    return sealing.open_result(d, keys)
 
 
-def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeStatus, reason: str, keys: KeyStore,
-           now: datetime) -> DrawInvitee | None:
+def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeStatus, reason: str,
+           ctx: NotifyContext, now: datetime) -> DrawInvitee | None:
     """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
 
     Returns the new invitee, or None when the group's backups ran out (a supplementary request
@@ -300,26 +287,26 @@ def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeSta
     if inv.seat_booking_id is not None:
         venues.release_booking(session, inv.seat_booking_id)
     session.flush()
-    result = _result(session, d, keys, "replacement")
-    return _invite_next(session, d, result, inv.group_key, employers=_employers(d), now=now)
+    result = _result(session, d, ctx.keys, "replacement")
+    return _invite_next(session, d, result, inv.group_key, employers=_employers(d), now=now, ctx=ctx)
 
 
 def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str, reason: str = "",
-                  keys: KeyStore, now: datetime) -> DrawInvitee | None:
+                  ctx: NotifyContext, now: datetime) -> DrawInvitee | None:
     """Record an invitee's answer and its consequences (seat or replacement); commits.
 
     `answer` is accepted, declined, no_response, withdrawn, removed or unavailable. Returns the
     booking's invitee for an acceptance, the new invitee after a replacement, or None.
     """
     if answer == InviteeStatus.ACCEPTED.value:
-        accepted = accept(session, draw_id=draw_id, expert_id=expert_id, keys=keys, now=now)
+        accepted = accept(session, draw_id=draw_id, expert_id=expert_id, ctx=ctx, now=now)
         session.commit()
         return accepted
     try:
         status = InviteeStatus(answer)
     except ValueError:
         raise Conflict(msg(_l("Unknown answer.")), code="bad_status") from None
-    out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, keys=keys,
+    out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, ctx=ctx,
                  now=now)
     session.commit()
     return out
@@ -334,7 +321,7 @@ def _venue_centres(project: Project, expert: Expert) -> list[int]:
     return [project.main_centre_id]
 
 
-def accept(session: Session, *, draw_id: str, expert_id: int, keys: KeyStore, now: datetime) -> DrawInvitee:
+def accept(session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext, now: datetime) -> DrawInvitee:
     """An invitee accepts: hold a free seat for the evaluation window (no commit).
 
     An expert already booked elsewhere at that time cannot take the seat: the invitation closes as
@@ -361,7 +348,7 @@ def accept(session: Session, *, draw_id: str, expert_id: int, keys: KeyStore, no
                 except Conflict as exc:
                     if exc.code == "expert_booked":
                         vacate(session, draw_id=draw_id, expert_id=expert_id, status=InviteeStatus.UNAVAILABLE,
-                               reason="booked_meanwhile", keys=keys, now=now)
+                               reason="booked_meanwhile", ctx=ctx, now=now)
                         return inv
                     continue  # the seat went meanwhile: try the next one
                 inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, made[0].id

@@ -26,13 +26,14 @@ import draw
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
+from expertpool.core.calendar import cst_date
 from expertpool.core.config import Config
 from expertpool.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from expertpool.core.keys import KeyStore
 from expertpool.core.texts import msg
 from expertpool.draws import ledger as draw_ledger
+from expertpool.draws import panels, sealing
 from expertpool.draws import requests as draw_requests
-from expertpool.draws import sealing
 from expertpool.draws.models import (
     Draw,
     DrawInvitee,
@@ -41,7 +42,7 @@ from expertpool.draws.models import (
     DrawStatus,
     LedgerKind,
 )
-from expertpool.draws.rules import cst_date, timing_errors
+from expertpool.draws.rules import timing_errors
 from expertpool.draws.snapshot import (
     SnapshotWindow,
     build_candidates,
@@ -49,6 +50,7 @@ from expertpool.draws.snapshot import (
     load_snapshot_bytes,
     no_gc,
 )
+from expertpool.notifications.invitations import NotifyContext
 from expertpool.projects import projects
 from expertpool.projects.models import Project, ProjectStatus, Terminal
 from expertpool.projects.terminals import check_terminal_for
@@ -364,23 +366,6 @@ def witnesses_in_order(d: Draw) -> list[str]:
 
 # The draw ------------------------------------------------------------------------------------------
 
-def _draw_key(d: Draw, keys: KeyStore) -> bytes:
-    return sealing.unwrap_draw_key(keys.sealing_key(), d.draw_id, d.wrapped_key)
-
-
-def open_secret(d: Draw, keys: KeyStore) -> str:
-    """The draw's secret (only for the draw itself and, after opening, the transcript)."""
-    return sealing.open_value(_draw_key(d, keys), d.draw_id, "secret", d.secret_enc).decode("ascii")
-
-
-def open_result(d: Draw, keys: KeyStore) -> draw.DrawResult:
-    """The sealed result (callers record the decryption in the audit trail)."""
-    if d.result_enc is None:
-        raise Conflict(msg(_l("This draw has no result.")), code="no_result")
-    raw = sealing.open_value(_draw_key(d, keys), d.draw_id, "result", d.result_enc)
-    return draw.DrawResult.from_json(json.loads(raw))
-
-
 def _fail(session: Session, d: Draw, *, actor: str, supervisor: str | None, code: str, reason: str,
           now: datetime) -> None:
     draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.FAILED,
@@ -395,14 +380,12 @@ def _fail(session: Session, d: Draw, *, actor: str, supervisor: str | None, code
 
 
 def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal, keys: KeyStore, config: Config,
-             now: datetime) -> Draw:
+             now: datetime, ctx: NotifyContext) -> Draw:
     """Rank and select after both witnesses (§6-§8), seal, and queue the invitations; commits.
 
     An infeasible request, or a stored snapshot that no longer matches the commitment, closes
     the draw as failed with its reason in the ledger (the returned draw says so).
     """
-    from expertpool.draws import panels
-
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
         raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
@@ -429,7 +412,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
             request = draw.DrawRequest.from_json(json.loads(d.request_json))
             commit = draw.Commit.from_json(json.loads(d.commit_json))
             pool = load_snapshot(d)
-            secret = open_secret(d, keys)
+            secret = sealing.open_secret(d, keys)
             if key_id != d.key_id:
                 raise draw.InvalidInput("key_id", f"the signing key changed from {d.key_id} to {key_id}")
             result = draw.select(request, pool, secret, commit, witnesses, None)
@@ -446,7 +429,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
                              terminal_id=terminal.id, signature=sealed_signature, key_id=key_id,
                              request_id=d.request_id)
     d.sealed_json, d.sealed_signature = sealed_json, sealed_signature
-    d.result_enc = sealing.seal_value(_draw_key(d, keys), d.draw_id, "result",
+    d.result_enc = sealing.seal_value(sealing.draw_key(d, keys), d.draw_id, "result",
                                       draw.canonical_json(result.to_json()))
     d.status, d.drawn_at = DrawStatus.SEALED, now
     d.request.status = DrawRequestStatus.SEALED
@@ -457,7 +440,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
     audit.record(session, actor=actor.username, action="draw.sealed", object_type="draw", object_id=d.draw_id,
                  after={"result_digest": sealed.result_digest, "supervisor": supervisor_name,
                         "attempt": result.attempt})
-    panels.invite_primaries(session, d, result, employers=draw.employers_of(pool), now=now)
+    panels.invite_primaries(session, d, result, employers=draw.employers_of(pool), now=now, ctx=ctx)
     session.commit()
     return d
 
@@ -511,8 +494,8 @@ def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_usernam
         raise Conflict(msg(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     if now < d.request.evaluation_start_at - OPENING_LEAD:
         raise Conflict(msg(_l("The panel opens only at the start of the session.")), code="too_early")
-    result = open_result(d, keys)
-    secret = open_secret(d, keys)
+    result = sealing.open_result(d, keys)
+    secret = sealing.open_secret(d, keys)
     sealed = json.loads(d.sealed_json or "{}")
     if draw.result_digest(secret, result) != sealed.get("result_digest"):
         raise Conflict(msg(_l("The stored result does not match the sealed record.")), code="seal_mismatch")
@@ -537,9 +520,9 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     with no_gc():
         t = draw.Transcript(
             request=draw.DrawRequest.from_json(json.loads(d.request_json)), candidates=load_snapshot(d),
-            secret=open_secret(d, keys), commit=draw.Commit.from_json(json.loads(d.commit_json)),
+            secret=sealing.open_secret(d, keys), commit=draw.Commit.from_json(json.loads(d.commit_json)),
             witnesses=tuple(json.loads(d.sealed_json or "{}").get("witnesses", ())), beacon=None,
-            result=open_result(d, keys), public_key=d.public_key, commit_signature=d.commit_signature,
+            result=sealing.open_result(d, keys), public_key=d.public_key, commit_signature=d.commit_signature,
             sealed_signature=d.sealed_signature or "")
         out = t.to_json()
     audit.record(session, actor=actor, action="draw.export", object_type="draw", object_id=draw_id, after={})

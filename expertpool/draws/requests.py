@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import audit
+from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.forms import parse_flag
 from expertpool.core.texts import msg
 from expertpool.draws.models import DrawGroup, DrawRequestRecord
 from expertpool.draws.rules import (
     DrawRules,
     committee_errors,
-    cst_date,
-    parse_flag,
     parse_frequency_cap,
     parse_groups,
     parse_regions,
@@ -137,3 +137,10 @@ def engine_request(req: DrawRequestRecord, *, draw_id: str, excluded_experts: Se
         "distinct_employers": req.distinct_employers,
         "groups": [g.as_engine_group() for g in req.groups],
     }
+
+
+def requests_of_project(session: Session, project_id: int) -> list[DrawRequestRecord]:
+    """A project's draw requests, newest first."""
+    stmt = (select(DrawRequestRecord).where(DrawRequestRecord.project_id == project_id)
+            .order_by(DrawRequestRecord.id.desc()))
+    return list(session.execute(stmt).scalars())

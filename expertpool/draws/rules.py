@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
-import chinese_calendar
+from expertpool.core.calendar import CalendarNotCovered, cst_date, working_days_between
 
-CST = timezone(timedelta(hours=8), "CST")
 GROUP_KEY_PREFIX = "g"
 MAX_GROUPS = 20
 MAX_PREFIXES = 20
@@ -87,34 +86,6 @@ def committee_errors(*, expert_count: int, representatives: int, budget_fen: int
 
 
 # Timing ------------------------------------------------------------------------------------------
-
-class CalendarNotCovered(ValueError):
-    """The official holiday calendar has no data for a date."""
-
-
-def is_working_day(day: date) -> bool:
-    """Whether `day` is a working day in the official calendar (holidays and make-up days)."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        raise CalendarNotCovered(f"the official holiday calendar does not cover {day.year}") from None
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days `d` with `start <= d < end` (0 when `end <= start`)."""
-    count = 0
-    day = start
-    while day < end:
-        if is_working_day(day):
-            count += 1
-        day += timedelta(days=1)
-    return count
-
-
-def cst_date(moment: datetime) -> date:
-    """The calendar day of an aware moment in China Standard Time."""
-    return moment.astimezone(CST).date()
-
 
 def timing_errors(*, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int) -> dict[str, str]:
     """Check that a draw now is before the evaluation and within `lead_working_days` working days of it.
@@ -230,11 +201,3 @@ def parse_frequency_cap(value: Any, rules: DrawRules, errors: dict[str, str]) ->
         errors["max_recent_draws"] = "a whole number ≥ 0 (0: no cap)"
         return None
     return cap or None
-
-
-def parse_flag(value: Any) -> bool:
-    """A checkbox or JSON boolean."""
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes", "on")
-    return bool(value)
-

@@ -6,10 +6,18 @@ purpose (`draw-v1:<draw id>:<purpose>`), so a value copied to another draw or fi
 
 from __future__ import annotations
 
+import json
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask_babel import lazy_gettext as _l
+
+import draw
+from expertpool.core.errors import Conflict
+from expertpool.core.keys import KeyStore
+from expertpool.core.texts import msg
+from expertpool.draws.models import Draw
 
 NONCE_BYTES = 12
 
@@ -53,3 +61,21 @@ def seal_value(draw_key: bytes, draw_id: str, purpose: str, clear: bytes) -> byt
 def open_value(draw_key: bytes, draw_id: str, purpose: str, blob: bytes) -> bytes:
     """Decrypt one value of a draw; `SealBroken` on any mismatch."""
     return _open(draw_key, blob, _ad(draw_id, purpose))
+
+
+def draw_key(d: Draw, keys: KeyStore) -> bytes:
+    """The draw's own key, unwrapped with the sealing key file."""
+    return unwrap_draw_key(keys.sealing_key(), d.draw_id, d.wrapped_key)
+
+
+def open_secret(d: Draw, keys: KeyStore) -> str:
+    """The draw's secret (only for the draw itself and, after opening, the transcript)."""
+    return open_value(draw_key(d, keys), d.draw_id, "secret", d.secret_enc).decode("ascii")
+
+
+def open_result(d: Draw, keys: KeyStore) -> draw.DrawResult:
+    """The sealed result (callers record the decryption in the audit trail)."""
+    if d.result_enc is None:
+        raise Conflict(msg(_l("This draw has no result.")), code="no_result")
+    raw = open_value(draw_key(d, keys), d.draw_id, "result", d.result_enc)
+    return draw.DrawResult.from_json(json.loads(raw))

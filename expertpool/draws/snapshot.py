@@ -24,8 +24,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from draw import Candidate, InvalidInput, candidates_from_json
+from expertpool.core.calendar import cst_date
 from expertpool.draws.models import DrawInvitee
-from expertpool.draws.rules import cst_date
 from expertpool.experts.models import (
     Expert,
     ExpertAvoidance,

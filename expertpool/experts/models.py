@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.pii import EncryptedTable
 
 
 class ExpertStatus(enum.StrEnum):
@@ -271,3 +272,7 @@ class ReviewDecision(Base):
     application_number: Mapped[int | None] = mapped_column(Integer, default=None)
     pending_change_id: Mapped[int | None] = mapped_column(ForeignKey("expert_pending_change.id"), default=None)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+PII_TABLES = (EncryptedTable(Expert, "expert", {"id_number_enc": "id_number", "phone_enc": "phone"}),)
+"""The experts' encrypted personal data (for key rotation)."""

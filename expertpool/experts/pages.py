@@ -25,7 +25,7 @@ from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFail
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.experts import applications as experts
-from expertpool.experts import availability, review
+from expertpool.experts import availability, labels, review
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import EvidenceFile, ExpertStatus, TitleLevel
 from expertpool.reference.models import Region
@@ -257,3 +257,5 @@ def version(expert_id: int, number: int) -> Any:
         raise Forbidden()
     return render_template("experts/version.html", expert=expert, snap=experts.version(db(), expert_id, number))
 
+
+labels.register_filters(bp)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import get_locale
 
 from expertpool.accounts.access import current_user, login_required, public
+from expertpool.home.navigation import menu_for
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
@@ -32,3 +34,14 @@ def dashboard() -> str:
 def healthz() -> dict[str, str]:
     """Liveness probe for load balancers."""
     return {"status": "ok"}
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, Any]:
+    """What every page's layout needs: the user, their menu and the interface language."""
+    user = current_user()
+    return {
+        "current_user": user,
+        "menu": menu_for(user.role if user else None),
+        "current_locale": str(get_locale()),
+    }

@@ -307,9 +307,8 @@ def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, no
 
 def dispatch_once(session_factory: SessionFactory, notifier: notify.Notifier,
                   now: datetime | None = None, worker_id: str = "worker", batch: int = 20, *,
-                  ctx: NotifyContext | None = None) -> DispatchReport:
+                  ctx: NotifyContext) -> DispatchReport:
     """One pass: expire overdue invitations, claim due messages, send or reconcile each."""
-    ctx = ctx or NotifyContext.current()
     now = now or utcnow()
     report = DispatchReport()
     # A session of its own, never the caller's thread-local one (which it would expire and close).

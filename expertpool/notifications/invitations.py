@@ -1,8 +1,8 @@
 """Invitations of drawn experts: queueing, the forward-only state machine, and provider callbacks.
 
-The draw feature calls `enqueue_invitation` inside its own transaction and registers a
-replacement handler (`register_replacement_handler`) and a seat assigner
-(`register_seat_assigner`). Webhook routes and the console simulation hand parsed events to the
+The draw feature calls `enqueue_invitation` inside its own transaction; what happens on
+acceptance or replacement comes with the `NotifyContext` as its `InvitationCallbacks`, which
+`create_app` builds from the draw feature. Webhook routes and the console simulation hand parsed events to the
 `handle_*` functions. Nothing here commits: callers own the transaction.
 """
 
@@ -12,10 +12,9 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -53,60 +52,44 @@ ACTOR = "notify"
 MAX_HELP_SMS = 3
 
 ReplacementReason = Literal["declined", "no_response", "unreachable", "withdrawn"]
-#: Called in the caller's transaction when an invitee must be replaced; must not commit.
-ReplacementHandler = Callable[[Session, InvitationRecord, str], None]
-#: Called in the caller's transaction on acceptance; returns the venue for the confirmation
-#: (None keeps the invitation's venue) and may fill `seat_venue` / `seat_label`.
-SeatAssigner = Callable[[Session, InvitationRecord], str | None]
 
 
-def _default_replacement(session: Session, invitation: InvitationRecord, reason: str) -> None:
-    """Until the draw feature plugs in: record that a replacement is needed."""
-    audit.record(session, actor=ACTOR, action="invitation.replacement_requested",
-                 object_type="invitation", object_id=invitation.id,
-                 after={"draw_id": invitation.draw_id, "group_id": invitation.group_id,
-                        "rank": invitation.rank, "reason": reason})
+class ReplacementHandler(Protocol):
+    """Called in the caller's transaction when an invitee must be replaced; must not commit."""
+
+    def __call__(self, session: Session, invitation: InvitationRecord, reason: str,
+                 ctx: NotifyContext) -> None: ...
 
 
-def _default_seat(session: Session, invitation: InvitationRecord) -> str | None:
-    """Until the draw feature plugs in: keep the invitation's venue."""
-    return None
+class SeatAssigner(Protocol):
+    """Called in the caller's transaction on acceptance; must not commit.
+
+    Returns the venue for the confirmation (None keeps the invitation's venue) and may fill
+    `seat_venue` / `seat_label`.
+    """
+
+    def __call__(self, session: Session, invitation: InvitationRecord,
+                 ctx: NotifyContext) -> str | None: ...
 
 
-_hooks: dict[str, Callable[..., object]] = {
-    "replacement": _default_replacement,
-    "seat": _default_seat,
-}
+@dataclass(frozen=True)
+class InvitationCallbacks:
+    """What the feature that invites (the draw) does when an invitee accepts or must be replaced."""
 
-
-def register_replacement_handler(fn: ReplacementHandler | None) -> ReplacementHandler:
-    """Install the replacement handler (None restores the default); returns the previous one."""
-    previous = _hooks["replacement"]
-    _hooks["replacement"] = fn or _default_replacement
-    return previous  # type: ignore[return-value]
-
-
-def register_seat_assigner(fn: SeatAssigner | None) -> SeatAssigner:
-    """Install the seat assigner (None restores the default no-op); returns the previous one."""
-    previous = _hooks["seat"]
-    _hooks["seat"] = fn or _default_seat
-    return previous  # type: ignore[return-value]
+    replace: ReplacementHandler
+    seat: SeatAssigner
 
 
 @dataclass(frozen=True)
 class NotifyContext:
-    """What the notification services need besides a session: settings and keys."""
+    """What the notification services need besides a session: settings, keys and callbacks.
+
+    Built once by `create_app` and handed to every caller; nothing looks it up at run time.
+    """
 
     config: Config
     keys: KeyStore
-
-    @classmethod
-    def current(cls) -> NotifyContext:
-        """The context of the current Flask application."""
-        from expertpool.core.state import state
-
-        st = state()
-        return cls(st.config, st.keys)
+    callbacks: InvitationCallbacks
 
     @property
     def cipher(self) -> PiiCipher:
@@ -186,13 +169,12 @@ def _language(invitation: InvitationRecord) -> notify.Language:
 def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_id: int, rank: int,
                        phone: str, expert_name: str, starts_at: datetime, venue: str,
                        language: str = "zh", actor: str = ACTOR, now: datetime | None = None,
-                       ctx: NotifyContext | None = None) -> InvitationRecord:
+                       ctx: NotifyContext) -> InvitationRecord:
     """Invite one expert: the invitation, its SMS and its first call, in the CALLER's transaction.
 
     Does not commit. `phone` is E.164; `venue` is the session's venue as the expert should hear
     it (never a bidder). The deadline is `Config.response_deadline_minutes` after `now`.
     """
-    ctx = ctx or NotifyContext.current()
     now = now or utcnow()
     if starts_at.tzinfo is None:
         raise ValidationFailed(fields={"starts_at": "must be timezone-aware"})
@@ -262,8 +244,7 @@ def move(session: Session, invitation: InvitationRecord, target: InvitationState
                  after={"state": target.value, "via": via, **({"reason": reason} if reason else {})})
     if target is InvitationState.ACCEPTED:
         _cancel_pending(session, invitation)
-        seat: SeatAssigner = _hooks["seat"]  # type: ignore[assignment]
-        venue = seat(session, invitation) or invitation.seat_venue or invitation.venue
+        venue = ctx.callbacks.seat(session, invitation, ctx) or invitation.seat_venue or invitation.venue
         invitation.seat_venue = venue
         text = notify.confirmation_sms(_content(ctx, invitation, venue),
                                        contact=ctx.config.centre_contact_phone,
@@ -274,16 +255,14 @@ def move(session: Session, invitation: InvitationRecord, target: InvitationState
                       not_before=now)
     elif target is not InvitationState.CALLING:
         _cancel_pending(session, invitation)
-        replace: ReplacementHandler = _hooks["replacement"]  # type: ignore[assignment]
-        replace(session, invitation, target.value)
+        ctx.callbacks.replace(session, invitation, target.value, ctx)
     session.flush()
     return True
 
 
 def withdraw(session: Session, invitation_id: int, *, reason: str, actor: str,
-             now: datetime | None = None, ctx: NotifyContext | None = None) -> InvitationRecord:
+             now: datetime | None = None, ctx: NotifyContext) -> InvitationRecord:
     """An accepted expert withdraws before the session, with a reason; a replacement follows."""
-    ctx = ctx or NotifyContext.current()
     invitation = session.get(InvitationRecord, invitation_id, with_for_update=True)
     if invitation is None:
         raise NotFound()

@@ -13,6 +13,7 @@ from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.pii import EncryptedTable
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
@@ -167,3 +168,10 @@ class ContactAttempt(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     invitation: Mapped[InvitationRecord | None] = relationship(back_populates="attempts")
+
+
+PII_TABLES = (
+    EncryptedTable(OutboxMessage, "outbox", {"to_encrypted": "to", "body_encrypted": "body"}),
+    EncryptedTable(InvitationRecord, "invitation", {"name_encrypted": "name", "phone_encrypted": "phone"}),
+)
+"""Recipients, texts, names and numbers of the outbox and invitations (for key rotation)."""

@@ -1,4 +1,5 @@
-"""Build the notifier the settings choose, and run the embedded dispatcher thread."""
+"""The notification feature's collaborators: the notifier the settings choose, the embedded
+dispatcher thread, and the typed bundle `create_app` hands to the feature's pages."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import os
 import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
 import notify
 from expertpool.core.config import Config
@@ -19,8 +21,7 @@ from expertpool.notifications.invitations import NotifyContext
 
 log = logging.getLogger(__name__)
 
-NOTIFIER = "notifier"
-WORKER = "notify_worker"
+EXTENSION = "expertpool.notifications"
 
 
 def build_notifier(config: Config) -> notify.Notifier:
@@ -49,9 +50,11 @@ class InProcessWorker:
     anyway, so a short overlap would send nothing twice).
     """
 
-    def __init__(self, app: Flask, notifier: notify.Notifier, interval_seconds: float = 1.0) -> None:
+    def __init__(self, app: Flask, notifier: notify.Notifier, ctx: NotifyContext,
+                 interval_seconds: float = 1.0) -> None:
         self.app = app
         self.notifier = notifier
+        self.ctx = ctx
         self.interval_seconds = interval_seconds
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -73,7 +76,7 @@ class InProcessWorker:
                 if not leader.wait_until_leader(self.stop_event):
                     return
                 run_worker(st.sessions, self.notifier, stop=self.stop_event,
-                           ctx=NotifyContext(st.config, st.keys), worker_id=worker_id("embedded"),
+                           ctx=self.ctx, worker_id=worker_id("embedded"),
                            interval_seconds=self.interval_seconds)
             finally:
                 leader.release()
@@ -86,18 +89,35 @@ class InProcessWorker:
             self.thread.join(timeout)
 
 
-def init_notifications(app: Flask) -> None:
-    """Store the notifier in the app state; start the embedded worker with the first request."""
-    st = app.extensions["expertpool"]
-    notifier = build_notifier(st.config)
-    st.services[NOTIFIER] = notifier
-    if not st.config.notify_worker_in_process or st.config.testing:
+@dataclass
+class NotificationServices:
+    """What the notification feature works with, built once by `create_app`."""
+
+    ctx: NotifyContext
+    notifier: notify.Notifier
+    worker: InProcessWorker | None = None
+
+
+def install(app: Flask, services: NotificationServices) -> None:
+    """Hand the feature its collaborators; start the embedded worker with the first request."""
+    app.extensions[EXTENSION] = services
+    worker = services.worker
+    if worker is None:
         return
-    worker = InProcessWorker(app, notifier)
-    st.services[WORKER] = worker
 
     # Started lazily so that CLI commands (migrations, a separate notify-worker) never run it.
     @app.before_request
     def _start_worker() -> Any:
         worker.start()
         return None
+
+
+def services_of(app: Flask) -> NotificationServices:
+    """The notification collaborators of `app`."""
+    found: NotificationServices = app.extensions[EXTENSION]
+    return found
+
+
+def notification_services() -> NotificationServices:
+    """The notification collaborators of the current application (for pages and commands)."""
+    return services_of(current_app)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from expertpool.accounts.access import actor_label, roles
+from expertpool.accounts.access import roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.state import db, state
-from expertpool.draws import contact_record
+from expertpool.core.state import db
 from expertpool.notifications import dispatcher as notifications
-from expertpool.notifications.invitations import NotifyContext
-from expertpool.notifications.notifier import NOTIFIER
+from expertpool.notifications.notifier import notification_services
 
 bp = Blueprint("outbox", __name__, template_folder="templates")
 
@@ -35,9 +33,10 @@ def invitation_state_label(value: str | None) -> str:
 @roles(UserRole.ADMIN)
 def outbox_index() -> str:
     """Every recent message and call with its attempts; console calls can be answered here."""
-    notifier = state().services.get(NOTIFIER)
-    rows = notifications.outbox_rows(db(), NotifyContext.current())
-    return render_template("notify/outbox.html", rows=rows, provider=getattr(notifier, "provider", ""),
+    services = notification_services()
+    notifier = services.notifier
+    rows = notifications.outbox_rows(db(), services.ctx)
+    return render_template("notifications/outbox.html", rows=rows, provider=getattr(notifier, "provider", ""),
                            counts=notifications.progress_counts(db()))
 
 
@@ -45,8 +44,8 @@ def outbox_index() -> str:
 @roles(UserRole.ADMIN)
 def simulate(message_id: int) -> Any:
     """Answer a console message as the expert would."""
-    notifications.simulate(db(), state().services.get(NOTIFIER), message_id,
-                           request.form.get("action", ""), ctx=NotifyContext.current())
+    services = notification_services()
+    notifications.simulate(db(), services.notifier, message_id, request.form.get("action", ""), ctx=services.ctx)
     flash(_("Simulated answer recorded."), "success")
     return redirect(url_for("outbox.index"))
 
@@ -56,21 +55,4 @@ def simulate(message_id: int) -> Any:
 def progress() -> str:
     """How many invitations stand in each state: counts only, never who."""
     draw_id = request.args.get("draw") or None
-    return render_template("notify/progress.html", counts=notifications.progress_counts(db(), draw_id))
-
-
-@bp.route("/notifications/draws/<draw_id>/record")
-@roles(UserRole.SUPERVISOR)
-def draw_record(draw_id: str) -> str:
-    """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
-    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label())
-    return render_template("notify/record.html", record=record)
-
-
-@bp.route("/api/notifications/draws/<draw_id>/record")
-@roles(UserRole.SUPERVISOR)
-def draw_record_api(draw_id: str) -> Any:
-    """The same record as JSON (each reading is audited)."""
-    record = contact_record.draw_contact_record(db(), draw_id, ctx=NotifyContext.current(), actor=actor_label(),
-                                                via="api")
-    return jsonify(record.as_dict())
+    return render_template("notifications/progress.html", counts=notifications.progress_counts(db(), draw_id))

@@ -19,7 +19,7 @@ from expertpool.core.errors import NotFound
 from expertpool.core.state import config, db
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.notifier import notification_services
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio", template_folder="templates")
 links = Blueprint("invitation_link", __name__)
@@ -55,7 +55,7 @@ def _answer(parse: Callable[[Any], notify.WebhookEvent]) -> Response:
     if refusal is not None:
         return refusal
     assert event is not None
-    twiml = notifications.handle_webhook(db(), event, outbox_id=_outbox_id(), ctx=NotifyContext.current())
+    twiml = notifications.handle_webhook(db(), event, outbox_id=_outbox_id(), ctx=notification_services().ctx)
     return Response(twiml or _EMPTY_TWIML, status=200, mimetype="application/xml")
 
 
@@ -98,7 +98,7 @@ def sms_status() -> Response:
 @public
 def answer(token: str) -> Any:
     """The one-time link of an invitation SMS: the expert accepts or declines once."""
-    ctx = NotifyContext.current()
+    ctx = notification_services().ctx
     session = db()
     now = utcnow()
     if request.method == "POST":
@@ -108,8 +108,8 @@ def answer(token: str) -> Any:
         invitations.answer_by_link(session, token, is_accepted=choice == "accept", now=now, ctx=ctx)
         message = _("Thank you: you have accepted. A confirmation SMS follows.") if choice == "accept" \
             else _("Thank you: we have recorded that you cannot attend.")
-        return render_template("notify/answer.html", done=message, summary=None, token=token)
+        return render_template("notifications/answer.html", done=message, summary=None, token=token)
     invitation = invitations.invitation_by_token(session, token, now=now)
     summary = invitations.link_summary(ctx, invitation)
-    return render_template("notify/answer.html", done=None, summary=summary, token=token,
+    return render_template("notifications/answer.html", done=None, summary=summary, token=token,
                            when=notify.format_time(summary.starts_at, "zh"))

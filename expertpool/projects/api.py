@@ -1,4 +1,4 @@
-"""The JSON API for projects, lots, bidders, awards, draw requests, terminals, venues and keys."""
+"""The JSON API for projects, lots, bidders, awards, terminals and venues."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, require_centre, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.keys import KeyFileError
-from expertpool.core.state import config, db, state
-from expertpool.draws import requests as draw_requests
-from expertpool.draws.rules import DrawRules
+from expertpool.core.state import db, now
 from expertpool.projects import projects, terminals, venues
-from expertpool.projects.pages import READERS, now, terminal_of_request
+from expertpool.projects.pages import READERS
 
 bp = Blueprint("projects_api", __name__, url_prefix="/api")
 
@@ -131,26 +128,6 @@ def project_award(project_id: int) -> Any:
     return jsonify(projects.project_view(project))
 
 
-@bp.route("/projects/<int:project_id>/draw-requests", methods=["POST"])
-@roles(UserRole.CENTRE_STAFF)
-def draw_request_create(project_id: int) -> Any:
-    """Record a draw request; only from a registered, active terminal (`X-Terminal-Token`)."""
-    _project(project_id)
-    terminal = terminal_of_request()
-    req = draw_requests.create_draw_request(db(), actor=require_user(), terminal=terminal, project_id=project_id,
-                                            data=_body(), rules=DrawRules.from_config(config()), now=now())
-    return jsonify(draw_requests.request_view(req)), 201
-
-
-@bp.route("/draw-requests/<int:request_id>", methods=["GET"])
-@roles(*READERS)
-def draw_request_get(request_id: int) -> Any:
-    """One draw request (never names)."""
-    req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
-    return jsonify(draw_requests.request_view(req))
-
-
 @bp.route("/terminals", methods=["GET"])
 @roles(UserRole.ADMIN)
 def terminal_list() -> Any:
@@ -192,14 +169,3 @@ def venue_create() -> Any:
                                 name=str(body.get("name", "")), address=str(body.get("address", "")),
                                 seats=body.get("seats"))
     return jsonify(venues.venue_view(venue)), 201
-
-
-@bp.route("/keys", methods=["GET"])
-@public
-def draw_keys() -> Any:
-    """The draw-signing public keys (base64 raw Ed25519) by key id, and which one signs now."""
-    keys = state().keys
-    try:
-        return jsonify({"current": keys.draw_signing_key()[0], "keys": keys.draw_public_keys()})
-    except KeyFileError:
-        return jsonify({"current": None, "keys": {}})

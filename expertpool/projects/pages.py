@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,35 +11,16 @@ from sqlalchemy import select
 
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
 from expertpool.accounts.models import Centre, UserRole
-from expertpool.core.db import utcnow
-from expertpool.core.errors import AppError, ValidationFailed
-from expertpool.core.state import config, db, state
-from expertpool.draws import requests as draw_requests
-from expertpool.draws.rules import CST, DrawRules
+from expertpool.core.calendar import CST
+from expertpool.core.errors import AppError, NotFound, ValidationFailed
+from expertpool.core.state import config, db, now
+from expertpool.projects import appointments as appointments_service
 from expertpool.projects import projects, terminals
-from expertpool.projects.models import Project, ProjectKind, Terminal
+from expertpool.projects.models import Project, ProjectKind
+from expertpool.projects.terminal_pages import terminal_from_request
 
 bp = Blueprint("projects", __name__, template_folder="templates")
 READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
-GROUP_ROWS = 4
-
-
-def now() -> datetime:
-    """The application's clock (tests install a fixed one in `AppState.services["clock"]`)."""
-    clock: Callable[[], datetime] = state().services.get("clock", utcnow)
-    return clock()
-
-
-def terminal_of_request() -> Terminal:
-    """The registered, active terminal this request comes from (header or terminal cookie)."""
-    clear = request.headers.get(terminals.HEADER) or request.cookies.get(terminals.COOKIE)
-    return terminals.resolve_terminal(db(), clear)
-
-
-@bp.app_template_filter("cst")
-def cst_filter(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An aware UTC moment shown in China Standard Time."""
-    return moment.astimezone(CST).strftime(fmt) if moment else ""
 
 
 def _project(project_id: int) -> Project:
@@ -110,12 +90,8 @@ def project_detail(project_id: int) -> str:
     """One project with its lots, bidders, award and draw requests."""
     project = _project(project_id)
     user = require_user()
-    from expertpool.draws.models import DrawRequestRecord
-
-    requests_ = list(db().execute(select(DrawRequestRecord).where(DrawRequestRecord.project_id == project.id)
-                                  .order_by(DrawRequestRecord.id.desc())).scalars())
     return render_template("projects/detail.html", project=project, can_edit=user.role is UserRole.CENTRE_STAFF,
-                           requests=requests_, errors={})
+                           errors={})
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
@@ -145,7 +121,7 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
         action()
     except ValidationFailed as exc:
         db().rollback()
-        return render_template("projects/detail.html", project=project, can_edit=True, requests=[],
+        return render_template("projects/detail.html", project=project, can_edit=True,
                                errors=exc.fields, form=request.form), 422
     flash(done, "success")
     return redirect(url_for("projects.project_detail", project_id=project.id))
@@ -202,58 +178,6 @@ def project_award(project_id: int) -> Any:
         winner_code=request.form.get("winner"), now=now()), _("Award recorded."))
 
 
-def _groups_from_form() -> list[dict[str, Any]]:
-    groups = []
-    for i in range(GROUP_ROWS):
-        specs = (request.form.get(f"group{i}_specialties") or "").strip()
-        if not specs and not request.form.get(f"group{i}_count"):
-            continue
-        groups.append({"specialties": specs, "count": request.form.get(f"group{i}_count", ""),
-                       "backups": request.form.get(f"group{i}_backups") or "0",
-                       "regions_in": request.form.get(f"group{i}_regions_in", "")})
-    return groups
-
-
-@bp.route("/projects/<int:project_id>/draw-requests/new", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF)
-def draw_request_new(project_id: int) -> Any:
-    """The draw request form; accepted only at a registered terminal of the staff member's centre."""
-    project = _project(project_id)
-    errors: dict[str, str] = {}
-    terminal_error: AppError | None = None
-    try:
-        terminal = terminal_of_request()
-    except AppError as exc:
-        terminal, terminal_error = None, exc
-    if request.method == "POST":
-        if terminal is None:
-            assert terminal_error is not None
-            raise terminal_error
-        data: dict[str, Any] = {k: request.form.get(k) for k in request.form}
-        data["groups"] = _groups_from_form()
-        try:
-            req = draw_requests.create_draw_request(db(), actor=require_user(), terminal=terminal,
-                                                    project_id=project.id, data=data,
-                                                    rules=DrawRules.from_config(config()), now=now())
-        except ValidationFailed as exc:
-            errors = exc.fields
-        else:
-            flash(_("Draw request recorded."), "success")
-            return redirect(url_for("projects.draw_request_detail", request_id=req.id))
-    return render_template("draws/request_form.html", project=project, errors=errors, form=request.form,
-                           terminal=terminal, terminal_error=terminal_error, rows=GROUP_ROWS,
-                           frequency_cap=config().frequency_cap), (422 if errors else 200)
-
-
-@bp.route("/draw-requests/<int:request_id>")
-@roles(*READERS)
-def draw_request_detail(request_id: int) -> str:
-    """One draw request: groups and rules (never names)."""
-    req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
-    return render_template("draws/request.html", req=req)
-
-
 @bp.route("/terminal", methods=["GET", "POST"])
 @roles(UserRole.CENTRE_STAFF)
 def terminal_enrol() -> Any:
@@ -261,7 +185,7 @@ def terminal_enrol() -> Any:
     errors: dict[str, str] = {}
     current = None
     try:
-        current = terminal_of_request()
+        current = terminal_from_request()
     except AppError:
         current = None
     if request.method == "POST":
@@ -278,3 +202,46 @@ def terminal_enrol() -> Any:
                                 samesite="Strict", secure=config().session_cookie_secure)
             return response
     return render_template("projects/terminal.html", current=current, errors=errors), (422 if errors else 200)
+
+
+# Special projects: direct appointment (not drawn) ------------------------------------------------
+
+
+@bp.route("/projects/<int:project_id>/appointments", methods=["GET", "POST"])
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
+def appointments(project_id: int) -> Any:
+    """A special project's directly appointed experts: staff record them with a reason, supervisors decide."""
+    project = db().get(Project, project_id)
+    if project is None:
+        raise NotFound()
+    user = require_user()
+    require_centre(user, project.owner_centre_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            expert_id = int(request.form.get("expert_id", "") or "0")
+        except ValueError:
+            expert_id = 0
+        try:
+            appointments_service.request_appointment(db(), actor=user, project_id=project.id, expert_id=expert_id,
+                                                     reason=request.form.get("reason", ""), now=now())
+        except AppError as exc:
+            db().rollback()
+            errors = exc.fields or {"form": exc.message}
+        else:
+            flash(_("The appointment is recorded and waits for a supervisor's approval."), "success")
+            return redirect(url_for("projects.appointments", project_id=project.id))
+    rows = appointments_service.appointments_for(db(), project.id)
+    return render_template("projects/appointments.html", project=project, rows=rows, errors=errors, form=request.form,
+                           role=user.role), (422 if errors else 200)
+
+
+@bp.route("/appointments/<int:appointment_id>/decide", methods=["POST"])
+@roles(UserRole.SUPERVISOR)
+def appointment_decide(appointment_id: int) -> Any:
+    """A supervisor approves or refuses a direct appointment."""
+    row = appointments_service.decide(db(), actor=require_user(), appointment_id=appointment_id,
+                                      approve=request.form.get("decision") == "approve",
+                                      note=request.form.get("note", ""), now=now())
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("projects.appointments", project_id=row.project_id))

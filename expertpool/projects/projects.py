@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre
 from expertpool.core import audit
+from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
+from expertpool.core.forms import parse_flag
 from expertpool.core.texts import msg
-from expertpool.draws.rules import CST, parse_flag
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.projects.models import (
     Bidder,

@@ -1,4 +1,4 @@
-"""Administration of draw terminals and venues with numbered seats; the public draw-key page."""
+"""Administration of draw terminals and venues with numbered seats; recognising a terminal."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from expertpool.accounts.access import actor_label, public, roles
+from expertpool.accounts.access import actor_label, roles
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.keys import KeyFileError
-from expertpool.core.state import db, state
+from expertpool.core.state import db
 from expertpool.projects import terminals, venues
+from expertpool.projects.models import Terminal
 
 bp = Blueprint("terminals", __name__, template_folder="templates")
 
@@ -70,13 +70,7 @@ def venue_list() -> Any:
                            errors=errors, form=request.form), (422 if errors else 200)
 
 
-@bp.route("/keys")
-@public
-def draw_keys() -> Any:
-    """The draw-signing public keys, current and retired, so anyone can verify a transcript."""
-    try:
-        keys = state().keys.draw_public_keys()
-        current = state().keys.draw_signing_key()[0]
-    except KeyFileError:
-        keys, current = {}, None
-    return render_template("draws/keys.html", keys=sorted(keys.items()), current=current)
+def terminal_from_request() -> Terminal:
+    """The registered, active terminal this request comes from (header or terminal cookie)."""
+    clear = request.headers.get(terminals.HEADER) or request.cookies.get(terminals.COOKIE)
+    return terminals.resolve_terminal(db(), clear)

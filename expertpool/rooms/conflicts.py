@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, scoped_session
 
 from evaluation_room.model import MemberRef, Role
+from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
-from expertpool.core.state import state
-from expertpool.draws.rules import cst_date
 from expertpool.experts.models import Expert, ExpertAvoidance, ExpertEmployment, ExpertStatus
 from expertpool.projects.models import Bidder, Project
 from expertpool.rooms.models import EvaluationSession
@@ -26,12 +26,15 @@ SERVING = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE)
 class ProjectConflictChecker:
     """`evaluation_room.ports.ConflictChecker` over the expert records and the project's organisations."""
 
+    def __init__(self, sessions: scoped_session[Session], *, lookback_years: int) -> None:
+        self.sessions = sessions
+        self.lookback_years = lookback_years
+
     def find_conflict(self, room_id: str, member: MemberRef) -> str | None:
         """A reason code (`not_active`, `employer_conflict`, `avoidance_conflict`) or None."""
         if member.role is not Role.EXPERT:
             return None
-        st = state()
-        db = st.sessions()
+        db = self.sessions()
         try:
             row = db.execute(select(EvaluationSession.project_id).where(EvaluationSession.room_id == room_id)).first()
             expert = db.execute(select(Expert).where(Expert.user_id == int(member.user_id))).scalar_one_or_none()
@@ -48,7 +51,7 @@ class ProjectConflictChecker:
             if expert.employer_code and expert.employer_code in orgs:
                 return "employer_conflict"
             today = cst_date(utcnow())
-            cutoff = today - timedelta(days=365 * st.config.conflict_lookback_years)
+            cutoff = today - timedelta(days=365 * self.lookback_years)
             former = db.execute(select(ExpertEmployment.org_code).where(
                 ExpertEmployment.expert_id == expert.id, ExpertEmployment.org_code.in_(orgs),
                 or_(ExpertEmployment.end_on.is_(None), ExpertEmployment.end_on >= cutoff))).first()

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.pii import EncryptedTable
 
 
 class EvaluationSession(Base):
@@ -70,3 +71,7 @@ class RoomChatMessage(Base):
     sender: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+PII_TABLES = (EncryptedTable(RoomParticipant, "room_participant", {"phone_encrypted": "phone"}),)
+"""Room participants' mobiles (for key rotation)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -12,16 +13,15 @@ from socketio import Manager, RedisManager
 from socketio.packet import Packet
 
 import evaluation_room
-from expertpool.rooms.conflicts import ProjectConflictChecker
-from expertpool.rooms.sessions import (
-    PasswordAuthenticator,
-    RegisteredConflicts,
-    RegisteredReplacements,
-    SessionIdentity,
-    SmsCodeSender,
-    expert_phone_for_user,
+from evaluation_room.handlers import ChatLog, Identity
+from evaluation_room.ports import (
+    Authenticator,
+    CodeSender,
+    ConflictChecker,
+    ReplacementProvider,
+    RoomStore,
 )
-from expertpool.rooms.store import SqlChatLog, SqlRoomStore
+from expertpool.core.config import Config
 
 
 class FastJson:
@@ -121,18 +121,26 @@ class BatchingRedisManager(RedisManager):  # type: ignore[misc]
             Manager.emit(self, message["event"], data, namespace=message.get("namespace"), room=room)
 
 
-def init_socketio(app: Flask) -> SocketIO:
+@dataclass(frozen=True)
+class RoomCollaborators:
+    """Everything the room's Socket.IO handlers work with, built by `create_app`."""
+
+    store: RoomStore
+    codes: CodeSender
+    authenticator: Authenticator
+    identity: Identity
+    conflicts: ConflictChecker
+    replacements: ReplacementProvider
+    chat: ChatLog
+
+
+def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> SocketIO:
     """Create the SocketIO server (explicit async mode; Redis queue when configured) and the room.
 
     ``app.extensions["expertpool_serve"]`` then serves HTTP and websockets together, which
     ``expertpool quickstart`` uses.
     """
-    st = app.extensions["expertpool"]
-    cfg = st.config
-    # Check-in codes go to the mobile on the expert's record; the panel's number is the fallback.
-    st.services.setdefault("phone_for_user", expert_phone_for_user)
-    # The conflict check runs again at check-in against current records.
-    st.services.setdefault("room_conflicts", ProjectConflictChecker())
+    cfg = config
     app.teardown_request(_release_routing_exception)
     queue = {"client_manager": BatchingRedisManager(cfg.redis_url, channel=cfg.socketio_channel)} if cfg.redis_url else {}
     socketio = SocketIO(
@@ -147,13 +155,13 @@ def init_socketio(app: Flask) -> SocketIO:
     evaluation_room.init_app(
         app,
         socketio,
-        store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine),
-        codes=SmsCodeSender(),
-        authenticator=PasswordAuthenticator(),
-        identity=SessionIdentity(),
-        conflicts=RegisteredConflicts(),
-        replacements=RegisteredReplacements(),
-        chat=SqlChatLog(st.sessions),
+        store=room.store,
+        codes=room.codes,
+        authenticator=room.authenticator,
+        identity=room.identity,
+        conflicts=room.conflicts,
+        replacements=room.replacements,
+        chat=room.chat,
         # Without Redis there is nothing to batch: the handlers emit one snapshot after another.
         emit_many=manager.emit_many if isinstance(manager := socketio.server.manager, BatchingRedisManager) else None,
     )

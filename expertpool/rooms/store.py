@@ -22,8 +22,8 @@ from evaluation_room.model import RoomEvent
 from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.core.db import read_connection, utcnow
+from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
-from expertpool.core.state import state as app_state
 from expertpool.rooms.models import (
     EvaluationSession,
     RoomChatMessage,
@@ -68,9 +68,10 @@ def dumps(data: Any) -> str:
 class SqlRoomStore:
     """A :class:`~evaluation_room.ports.RoomStore` on the app's database; owns its transactions."""
 
-    def __init__(self, sessions: scoped_session[Session], engine: Engine | None = None) -> None:
+    def __init__(self, sessions: scoped_session[Session], engine: Engine | None, keys: KeyStore) -> None:
         self.sessions = sessions
         self.engine = engine
+        self.keys = keys
 
     def load(self, room_id: str) -> dict[str, Any]:
         """Return the stored state (and end the read transaction)."""
@@ -126,7 +127,7 @@ class SqlRoomStore:
             if result is None:
                 raise StaleState("the room was changed by someone else", expected=expected_seq)
             session_id, count = result
-            write_trail(session, session_id, state, events, known_participants=count)
+            write_trail(session, session_id, state, events, known_participants=count, keys=self.keys)
             session.commit()
         except BaseException:
             session.rollback()
@@ -141,6 +142,7 @@ def write_trail(
     *,
     known_participants: int,
     phones: dict[str, str] | None = None,
+    keys: KeyStore,
 ) -> None:
     """Append events, new participants and audit entries for ``state`` in the open transaction."""
     participants = state["participants"]
@@ -153,7 +155,7 @@ def write_trail(
             added.append(row)
         if phones:
             session.flush()  # the row ids bind the encrypted phones to their rows
-            cipher = PiiCipher.from_keys(app_state().keys)
+            cipher = PiiCipher.from_keys(keys)
             for row in added:
                 phone = phones.get(row.participant_id)
                 if phone:

@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from expertpool.accounts.models import Centre
+from expertpool.core.calendar import CST
 from expertpool.core.pii import PiiCipher
-from expertpool.draws.rules import CST, DrawRules
+from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.models import Project

@@ -16,10 +16,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawInvitee, InviteeStatus
-from expertpool.draws.rules import CST
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.notifications.notifier import NOTIFIER

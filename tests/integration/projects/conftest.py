@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from expertpool.draws.rules import CST
+from expertpool.core.calendar import CST
 from expertpool.projects.codes import credit_code_check_char
 
 # Wednesday 3 June 2026, 09:00 in China: the evaluation on Friday 5 June is two working days away.

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from expertpool.core.calendar import CST
 from expertpool.draws.models import DrawRequestRecord
-from expertpool.draws.rules import CST
 from tests.integration.projects.conftest import project_payload
 
 pytestmark = pytest.mark.integration

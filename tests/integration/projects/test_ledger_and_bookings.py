@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from expertpool.core.calendar import CST
 from expertpool.core.errors import Conflict
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws.models import LedgerKind
-from expertpool.draws.rules import CST
 from expertpool.projects import venues
 from expertpool.projects.venues import BookingWish
 

@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from expertpool.core.calendar import CST, working_days_between
 from expertpool.draws.rules import (
-    CST,
     DrawRules,
     committee_errors,
     committee_minimum,
     parse_frequency_cap,
     parse_groups,
     timing_errors,
-    working_days_between,
 )
 
 RULES = DrawRules()

@@ -1,0 +1,23 @@
+"""Translated names of user roles."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from expertpool.accounts.models import UserRole
+
+ROLE_LABELS = {
+    UserRole.EXPERT: _l("Expert"),
+    UserRole.REVIEWER: _l("Reviewer"),
+    UserRole.CENTRE_STAFF: _l("Centre staff"),
+    UserRole.SUPERVISOR: _l("Supervisor"),
+    UserRole.ADMIN: _l("Administrator"),
+}
+
+
+def role_label(value: str) -> str:
+    """The translated name of a role."""
+    try:
+        return str(ROLE_LABELS[UserRole(value)])
+    except ValueError:
+        return value

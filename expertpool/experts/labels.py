@@ -1,0 +1,33 @@
+"""Translated labels of the expert pages: statuses, title levels, avoidances, decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+EXPERT_STATUS_LABELS = {
+    "draft": _l("Draft"), "submitted": _l("Submitted"), "under_review": _l("Under review"),
+    "returned": _l("Returned for changes"), "active": _l("Active"), "rejected": _l("Rejected"),
+    "on_leave": _l("On leave"), "suspended": _l("Suspended"), "retired": _l("Retired"), "removed": _l("Removed"),
+}
+TITLE_LEVEL_LABELS = {"full_senior": _l("Full senior"), "deputy_senior": _l("Deputy senior"),
+                      "intermediate": _l("Intermediate"), "junior": _l("Junior")}
+AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organisation")}
+DECISION_LABELS = {"approve": _l("Approved"), "return": _l("Returned for changes"), "reject": _l("Rejected")}
+
+
+def _label(table: dict[str, object]) -> Callable[[str], str]:
+    def label(value: str) -> str:
+        return str(table.get(value, value))
+
+    return label
+
+
+def register_filters(bp: Blueprint) -> None:
+    """Install the label filters of the expert pages (for every page of the app)."""
+    bp.add_app_template_filter(_label(EXPERT_STATUS_LABELS), "expert_status_label")
+    bp.add_app_template_filter(_label(TITLE_LEVEL_LABELS), "title_level_label")
+    bp.add_app_template_filter(_label(AVOIDANCE_LABELS), "avoidance_label")
+    bp.add_app_template_filter(_label(DECISION_LABELS), "decision_label")
