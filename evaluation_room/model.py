@@ -46,6 +46,8 @@ PAUSABLE_PHASES = frozenset(
 SCORES_VISIBLE_PHASES = frozenset(
     {Phase.DEVIATION_REVIEW, Phase.FINALISED, Phase.SIGNING, Phase.ARCHIVED}
 )
+SETUP_PHASES = frozenset({Phase.SCHEDULED, Phase.OPENED, Phase.CHECK_IN, Phase.LEADER_ELECTION})
+"""Phases before scoring: the form and bids may still change, objective scores are not shown."""
 
 
 class Role(StrEnum):

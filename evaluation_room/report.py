@@ -4,6 +4,10 @@ The *body* holds everything the committee decided (scores by alias, aggregates, 
 flags, amendments); its digest is ``sha256`` over canonical JSON: keys sorted, no
 whitespace, UTF-8, decimals as strings. Members sign the body's digest; the final report adds
 the signatures and its own digest, which goes into the audit trail.
+
+:func:`body_from_state` gathers the body's sections from a room's state (members, sheets and
+flags by alias; bid corrections and score amendments as versions); :func:`final_report` adds
+the signatures, in alias order, to the body frozen when signing started.
 """
 
 from __future__ import annotations
@@ -13,6 +17,14 @@ import json
 from typing import Any
 
 from evaluation_room._codec import encode
+from evaluation_room.errors import IllegalTransition
+from evaluation_room.state import (
+    RoomState,
+    alias_of,
+    current_bids,
+    find_participant,
+    room_results,
+)
 
 REPORT_VERSION = 1
 
@@ -68,3 +80,77 @@ def build_final_report(body: dict[str, Any], signatures: list[dict[str, Any]]) -
     report = {"body": body, "body_digest": digest(body), "signatures": encode(signatures)}
     report["report_digest"] = digest(report)
     return report
+
+
+def body_from_state(s: RoomState) -> dict[str, Any]:
+    """Assemble the report body from a room's current state (see :func:`build_report_body`)."""
+    members = [
+        {"alias": p.alias, "status": p.status, "replaces": alias_of(s, p.replaces),
+         "removal_reason": p.removal_reason}
+        for p in s.participants if p.role.is_committee
+    ]  # fmt: skip
+    sheets = {
+        alias_of(s, m) or m: {"scores": sh.current(), "is_voided": sh.voided_at is not None}
+        for m, sh in s.sheets.items()
+        if sh.submitted_at is not None
+    }
+    flags = [
+        {"member": alias_of(s, f.member_id), "bidder_code": f.bidder_code, "item_id": f.item_id,
+         "score": f.score, "mean": f.mean, "deviation_pct": f.deviation_pct,
+         "status": f.status, "explanation": f.explanation}
+        for f in s.flags.values()
+    ]  # fmt: skip
+    return build_report_body(
+        room_id=s.room_id,
+        project=s.project,
+        form=s.form,
+        bids=current_bids(s),
+        members=members,
+        sheets=sheets,
+        results=room_results(s),
+        flags=flags,
+        amendments=_amendments(s),
+        leader_alias=alias_of(s, s.leader_id),
+        finalised_at=s.finalised_at,
+    )
+
+
+def frozen_body(s: RoomState) -> dict[str, Any]:
+    """The report body frozen when signing started (raises :class:`IllegalTransition` before)."""
+    if s.report_body is None:
+        raise IllegalTransition("the report is fixed when signing starts")
+    return s.report_body
+
+
+def final_report(s: RoomState) -> dict[str, Any]:
+    """The frozen body with the signatures (in alias order) and the digests."""
+    sigs = [
+        {"member": sig.alias, "signed_at": sig.signed_at, "report_digest": sig.report_digest,
+         "verdict": sig.verdict, "reasons": sig.reasons, "is_refusal": sig.is_refusal}
+        for sig in sorted(s.signatures.values(), key=lambda sig: _alias_number(s, sig.member_id))
+    ]  # fmt: skip
+    return build_final_report(frozen_body(s), sigs)
+
+
+def _alias_number(s: RoomState, participant_id: str) -> int:
+    return find_participant(s, participant_id).alias_number or 0
+
+
+def _amendments(s: RoomState) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for member_id, sheet in sorted(s.sheets.items()):
+        for bidder, items in sorted(sheet.entries.items()):
+            for item_id, versions in sorted(items.items()):
+                for v in versions[1:]:
+                    out.append(
+                        {"member": alias_of(s, member_id), "bidder_code": bidder,
+                         "item_id": item_id, "value": v.value, "reason": v.reason,
+                         "note": v.note, "set_at": v.set_at}
+                    )  # fmt: skip
+    for code, bid_versions in sorted(s.bids.items()):
+        for bv in bid_versions[1:]:
+            out.append(
+                {"bidder_code": code, "bid": bv.bid, "reason": bv.reason, "note": bv.note,
+                 "entered_at": bv.entered_at}
+            )  # fmt: skip
+    return out

@@ -5,7 +5,9 @@ finalised → signing → archived``; ``paused`` can be entered from any phase b
 and ``signing`` and locks every action until the main venue's host resumes it into the phase
 it paused. Every change bumps ``seq`` by one and appends a :class:`RoomEvent` to
 ``pending_events``; the app saves :meth:`EvaluationRoom.to_state` with those events under
-optimistic locking on ``seq`` (see :mod:`evaluation_room.commands`).
+optimistic locking on ``seq`` (see :mod:`evaluation_room.commands`). The state record lives in
+:mod:`evaluation_room.state`, what each viewer sees in :mod:`evaluation_room.views` and the
+report's assembly in :mod:`evaluation_room.report`; the room's methods delegate to them.
 
 Who may do what:
 
@@ -27,12 +29,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from evaluation_room import report as report_mod
+from evaluation_room import views
 from evaluation_room._codec import decode, encode
 from evaluation_room.checkin import issue_code, verify_code
 from evaluation_room.election import Election
@@ -49,7 +52,6 @@ from evaluation_room.errors import (
     NotOnPanel,
     ReauthenticationFailed,
     RoomPaused,
-    ScoresHidden,
     ScoringClosed,
     StaleRequest,
     StaleSequence,
@@ -58,7 +60,7 @@ from evaluation_room.errors import (
 from evaluation_room.model import (
     ALIAS_FORMAT,
     PAUSABLE_PHASES,
-    SCORES_VISIBLE_PHASES,
+    SETUP_PHASES,
     AmendReason,
     BidVersion,
     Flag,
@@ -81,16 +83,27 @@ from evaluation_room.scoring import (
     Bid,
     Results,
     ScoreForm,
-    compute_results,
     find_deviations,
     missing_entries,
-    objective_scores,
     parse_entries,
     validate_bids,
     validate_form,
 )
+from evaluation_room.state import (
+    STATE_SCHEMA,
+    RoomState,
+    active_sheets,
+    alias_of,
+    current_bids,
+    effective_phase,
+    find_active,
+    find_participant,
+    main_venue,
+    room_results,
+    seated_committee,
+    submitted_scores,
+)
 
-STATE_SCHEMA = 1
 REPLACEABLE_PHASES = frozenset(
     {
         Phase.SCHEDULED,
@@ -104,41 +117,6 @@ REPLACEABLE_PHASES = frozenset(
 CHECK_IN_PHASES = frozenset(
     {Phase.CHECK_IN, Phase.LEADER_ELECTION, Phase.SCORING, Phase.DEVIATION_REVIEW}
 )
-SETUP_PHASES = frozenset({Phase.SCHEDULED, Phase.OPENED, Phase.CHECK_IN, Phase.LEADER_ELECTION})
-
-
-@dataclass
-class RoomState:
-    """Everything the room knows; :meth:`EvaluationRoom.to_state` serialises exactly this."""
-
-    room_id: str
-    project: dict[str, str]
-    settings: RoomSettings
-    venues: list[Venue]
-    participants: list[Participant]
-    committee_size: int
-    created_at: datetime
-    updated_at: datetime
-    schema: int = STATE_SCHEMA
-    seq: int = 0
-    phase: Phase = Phase.SCHEDULED
-    paused_from: Phase | None = None
-    pause_reason: str = ""
-    form: ScoreForm | None = None
-    bids: dict[str, list[BidVersion]] = field(default_factory=dict)
-    election: Election | None = None
-    leader_id: str | None = None
-    scoring_bidders: list[str] = field(default_factory=list)
-    sheets: dict[str, Sheet] = field(default_factory=dict)
-    flags: dict[str, Flag] = field(default_factory=dict)
-    finalised_at: datetime | None = None
-    report_body: dict[str, Any] | None = None
-    report_digest: str | None = None
-    signatures: dict[str, Signature] = field(default_factory=dict)
-    final_report_digest: str | None = None
-    next_alias: int = 1
-    requests: dict[str, int] = field(default_factory=dict)
-    """The last applied request number of each participant (see :meth:`EvaluationRoom.accept_request`)."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +225,7 @@ class EvaluationRoom:
     @property
     def effective_phase(self) -> Phase:
         """The phase the room is in, or was in before it was paused."""
-        return self._s.paused_from or self._s.phase
+        return effective_phase(self._s)
 
     @property
     def leader_id(self) -> str | None:
@@ -364,19 +342,13 @@ class EvaluationRoom:
         return [v.venue_id for v in self._s.venues]
 
     def _main_venue(self) -> Venue:
-        return next(v for v in self._s.venues if v.is_main)
+        return main_venue(self._s)
 
     def _find(self, participant_id: str) -> Participant:
-        for p in self._s.participants:
-            if p.participant_id == participant_id:
-                return p
-        raise NotOnPanel("not a participant of this room", participant_id=participant_id)
+        return find_participant(self._s, participant_id)
 
     def _actor(self, actor_id: str) -> Participant:
-        p = self._find(actor_id)
-        if p.status is not Status.ACTIVE:
-            raise MemberReplaced("you were replaced and can no longer act in this room")
-        return p
+        return find_active(self._s, actor_id)
 
     def _unpaused(self) -> None:
         if self._s.phase is Phase.PAUSED:
@@ -413,7 +385,7 @@ class EvaluationRoom:
         self._emit(kind, actor_id, from_phase=frm, phase=to, **data)
 
     def _committee(self) -> list[Participant]:
-        return [p for p in self._s.participants if p.role.is_committee and p.status is Status.ACTIVE]
+        return seated_committee(self._s)
 
     def _require_full_committee(self, *, checked_in: bool) -> None:
         committee = self._committee()
@@ -429,19 +401,16 @@ class EvaluationRoom:
                 raise NotCheckedIn("not every member has checked in", missing=missing)
 
     def _bids(self) -> list[Bid]:
-        return [versions[-1].bid for versions in self._s.bids.values()]
+        return current_bids(self._s)
 
     def _active_sheets(self) -> dict[str, Sheet]:
-        ids = {p.participant_id for p in self._committee()}
-        return {m: s for m, s in self._s.sheets.items() if m in ids and s.voided_at is None}
+        return active_sheets(self._s)
 
     def _submitted(self) -> dict[str, dict[str, dict[str, Decimal]]]:
-        return {m: s.current() for m, s in self._active_sheets().items() if s.submitted_at}
+        return submitted_scores(self._s)
 
     def _alias(self, participant_id: str | None) -> str | None:
-        if participant_id is None:
-            return None
-        return self._find(participant_id).alias
+        return alias_of(self._s, participant_id)
 
     def _form(self) -> ScoreForm:
         if self._s.form is None:
@@ -553,7 +522,7 @@ class EvaluationRoom:
         """finalised → signing: freezes the report body and its digest."""
         self._staff_actor(actor_id, main_only=True, leader_ok=True)
         self._phase_is(Phase.FINALISED, action="start signing")
-        body = self._build_report_body()
+        body = report_mod.body_from_state(self._s)
         self._s.report_body = body
         self._s.report_digest = report_mod.digest(body)
         self._move(Phase.SIGNING, actor_id, "signing_started", report_digest=self._s.report_digest)
@@ -965,92 +934,19 @@ class EvaluationRoom:
             old=old, new=new, reason=why, note=note, results=self.results(),
         )  # fmt: skip
 
-    # --- results and report -----------------------------------------------------------------
+    # --- results and report (see evaluation_room.report) ------------------------------------
 
     def results(self) -> Results | None:
         """Aggregates, totals and ranking, once every member has submitted (else None)."""
-        if self.effective_phase not in SCORES_VISIBLE_PHASES or self._s.form is None:
-            return None
-        return compute_results(
-            self._s.form, self._bids(), self._submitted(), self._s.settings.scoring
-        )
-
-    def visible_scores(self, viewer_id: str) -> dict[str, Any]:
-        """Every member's current scores by alias, or :class:`ScoresHidden` before all submit."""
-        self._actor(viewer_id)
-        if self.effective_phase not in SCORES_VISIBLE_PHASES:
-            raise ScoresHidden("scores are shown once every member has submitted")
-        scores = {self._alias(m): sc for m, sc in self._submitted().items()}
-        out: dict[str, Any] = encode(scores)
-        return out
-
-    def _amendments(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for member_id, sheet in sorted(self._s.sheets.items()):
-            for bidder, items in sorted(sheet.entries.items()):
-                for item_id, versions in sorted(items.items()):
-                    for v in versions[1:]:
-                        out.append(
-                            {"member": self._alias(member_id), "bidder_code": bidder,
-                             "item_id": item_id, "value": v.value, "reason": v.reason,
-                             "note": v.note, "set_at": v.set_at}
-                        )  # fmt: skip
-        for code, bid_versions in sorted(self._s.bids.items()):
-            for bv in bid_versions[1:]:
-                out.append(
-                    {"bidder_code": code, "bid": bv.bid, "reason": bv.reason, "note": bv.note,
-                     "entered_at": bv.entered_at}
-                )  # fmt: skip
-        return out
-
-    def _build_report_body(self) -> dict[str, Any]:
-        members = [
-            {"alias": p.alias, "status": p.status, "replaces": self._alias(p.replaces),
-             "removal_reason": p.removal_reason}
-            for p in self._s.participants if p.role.is_committee
-        ]  # fmt: skip
-        sheets = {
-            self._alias(m) or m: {"scores": s.current(), "is_voided": s.voided_at is not None}
-            for m, s in self._s.sheets.items()
-            if s.submitted_at is not None
-        }
-        flags = [
-            {"member": self._alias(f.member_id), "bidder_code": f.bidder_code, "item_id": f.item_id,
-             "score": f.score, "mean": f.mean, "deviation_pct": f.deviation_pct,
-             "status": f.status, "explanation": f.explanation}
-            for f in self._s.flags.values()
-        ]  # fmt: skip
-        return report_mod.build_report_body(
-            room_id=self._s.room_id,
-            project=self._s.project,
-            form=self._s.form,
-            bids=self._bids(),
-            members=members,
-            sheets=sheets,
-            results=self.results(),
-            flags=flags,
-            amendments=self._amendments(),
-            leader_alias=self._alias(self._s.leader_id),
-            finalised_at=self._s.finalised_at,
-        )
+        return room_results(self._s)
 
     def report_body(self) -> dict[str, Any]:
         """The frozen report body being signed (raises before signing starts)."""
-        if self._s.report_body is None:
-            raise IllegalTransition("the report is fixed when signing starts")
-        return self._s.report_body
+        return report_mod.frozen_body(self._s)
 
     def final_report(self) -> dict[str, Any]:
         """The report body with signatures and digests (for rendering and the audit trail)."""
-        sigs = [
-            {"member": s.alias, "signed_at": s.signed_at, "report_digest": s.report_digest,
-             "verdict": s.verdict, "reasons": s.reasons, "is_refusal": s.is_refusal}
-            for s in sorted(self._s.signatures.values(), key=lambda s: self._alias_number(s.member_id))
-        ]  # fmt: skip
-        return report_mod.build_final_report(self.report_body(), sigs)
-
-    def _alias_number(self, participant_id: str) -> int:
-        return self._find(participant_id).alias_number or 0
+        return report_mod.final_report(self._s)
 
     # --- signing ----------------------------------------------------------------------------
 
@@ -1113,7 +1009,7 @@ class EvaluationRoom:
             verdict=verdict, reasons=reasons, report_digest=sig.report_digest,
         )  # fmt: skip
 
-    # --- snapshots --------------------------------------------------------------------------
+    # --- what each viewer sees (see evaluation_room.views) ----------------------------------
 
     def snapshot(self, viewer_id: str) -> dict[str, Any]:
         """Return what ``viewer_id`` may see now, as JSON-serialisable data with ``seq``.
@@ -1123,148 +1019,11 @@ class EvaluationRoom:
         of members booked at their venue once opened; supervisors see every name once opened;
         before opening nobody sees another member's name.
         """
-        viewer = self._find(viewer_id)
-        s = self._s
-        phase = self.effective_phase
-        base: dict[str, Any] = {
-            "room_id": s.room_id,
-            "seq": s.seq,
-            "phase": s.phase,
-            "paused_from": s.paused_from,
-            "pause_reason": s.pause_reason,
-            "project": s.project,
-            "viewer": {
-                "participant_id": viewer.participant_id,
-                "role": viewer.role,
-                "alias": viewer.alias,
-                "name": viewer.name,
-                "venue_id": viewer.venue_id,
-                "status": viewer.status,
-                "is_leader": viewer.participant_id == s.leader_id,
-                "last_request": s.requests.get(viewer.participant_id, 0),
-            },
-        }
-        if viewer.status is not Status.ACTIVE:
-            minimal: dict[str, Any] = encode(base)
-            return minimal
-        is_opened = phase is not Phase.SCHEDULED
-        is_main_host = viewer.role is Role.HOST and viewer.venue_id == self._main_venue().venue_id
-        venues = s.venues
-        if viewer.role is Role.HOST and not is_opened:
-            venues = [v for v in s.venues if v.venue_id == viewer.venue_id]
-        base["venues"] = venues
-        base["hosts"] = [
-            {"name": p.name, "venue_id": p.venue_id}
-            for p in s.participants
-            if p.role is Role.HOST and any(v.venue_id == p.venue_id for v in venues)
-        ]
-        base["members"] = self._members_view(viewer, is_opened)
-        base["form"] = s.form
-        base["bids"] = self._bids() if (is_opened or is_main_host) else None
-        base["scoring_bidders"] = s.scoring_bidders
-        base["election"] = self._election_view(viewer)
-        base["leader"] = self._alias(s.leader_id)
-        if viewer.role.is_committee:
-            sheet = s.sheets.get(viewer.participant_id)
-            base["my_sheet"] = (
-                {"scores": sheet.current(), "submitted_at": sheet.submitted_at}
-                if sheet and sheet.voided_at is None
-                else None
-            )
-        is_visible = phase in SCORES_VISIBLE_PHASES
-        base["objective"] = (
-            objective_scores(s.form, self._scoring_bids(), s.settings.scoring.decimals)
-            if s.form and phase not in SETUP_PHASES
-            else None
-        )
-        base["scores"] = (
-            {self._alias(m): sc for m, sc in self._submitted().items()} if is_visible else None
-        )
-        base["results"] = self.results() if is_visible else None
-        base["flags"] = (
-            [
-                {"flag_id": f.flag_id if f.member_id == viewer_id or not viewer.role.is_committee
-                 else None, "member": self._alias(f.member_id), "bidder_code": f.bidder_code,
-                 "item_id": f.item_id, "score": f.score, "mean": f.mean,
-                 "deviation_pct": f.deviation_pct, "status": f.status,
-                 "explanation": f.explanation}
-                for f in s.flags.values() if f.status is not FlagStatus.VOIDED
-            ]
-            if is_visible
-            else None
-        )  # fmt: skip
-        base["report_digest"] = s.report_digest
-        base["final_report_digest"] = s.final_report_digest
-        base["signatures"] = [
-            {"member": sig.alias, "verdict": sig.verdict, "reasons": sig.reasons,
-             "signed_at": sig.signed_at, "is_refusal": sig.is_refusal}
-            for sig in s.signatures.values()
-        ]  # fmt: skip
-        out: dict[str, Any] = encode(base)
-        return out
+        return views.snapshot(self._s, viewer_id)
 
-    def _scoring_bids(self) -> list[Bid]:
-        return [b for b in self._bids() if b.bidder_code in self._s.scoring_bidders]
-
-    def _members_view(self, viewer: Participant, is_opened: bool) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        submitted = set(self._submitted())
-        for p in self._s.participants:
-            if not p.role.is_committee:
-                continue
-            is_self = p.participant_id == viewer.participant_id
-            if not is_opened and not is_self:
-                if viewer.role.is_committee:
-                    continue
-                if viewer.role is Role.HOST and p.venue_id != viewer.venue_id:
-                    continue
-            entry: dict[str, Any] = {
-                "alias": p.alias,
-                "status": p.status,
-                "is_checked_in": p.is_checked_in,
-                "has_submitted": p.participant_id in submitted,
-                "has_signed": p.participant_id in self._s.signatures,
-                "is_leader": p.participant_id == self._s.leader_id,
-                "replaces": self._alias(p.replaces),
-            }
-            if not viewer.role.is_committee:
-                entry.update(
-                    participant_id=p.participant_id,
-                    role=p.role,
-                    venue_id=p.venue_id,
-                    seat=p.check_in.seat or p.seat,
-                    has_valid_code=p.check_in.code_verified_at is not None,
-                )
-            shows_name = is_self or (
-                is_opened
-                and (
-                    viewer.role is Role.SUPERVISOR
-                    or (viewer.role is Role.HOST and p.venue_id == viewer.venue_id)
-                )
-            )
-            if shows_name:
-                entry["name"] = p.name
-            out.append(entry)
-        return out
-
-    def _election_view(self, viewer: Participant) -> dict[str, Any] | None:
-        e = self._s.election
-        if e is None:
-            return None
-        return {
-            "electorate": [self._alias(m) for m in e.electorate],
-            "rounds": [
-                {
-                    "number": r.number,
-                    "voted": [self._alias(m) for m in r.votes],
-                    "my_vote": self._alias(r.votes.get(viewer.participant_id)),
-                    "counts": {self._alias(k): v for k, v in r.counts.items()} or None,
-                }
-                for r in e.rounds
-            ],
-            "leader": self._alias(e.leader),
-            "decided_by": e.decided_by,
-        }
+    def visible_scores(self, viewer_id: str) -> dict[str, Any]:
+        """Every member's current scores by alias, or :class:`ScoresHidden` before all submit."""
+        return views.visible_scores(self._s, viewer_id)
 
 
 def _require_text(value: str | None, name: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from evaluation_room._codec import decode, encode
 from evaluation_room.model import Phase
-from evaluation_room.room import RoomState
+from evaluation_room.state import RoomState
 from tests.unit.room.support import RoomDriver
 
 
