@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
 import time
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -193,3 +194,8 @@ def session_scope(factory: scoped_session[Session]) -> Iterator[Session]:
         raise
     finally:
         factory.remove()
+
+
+def enum_column(cls: type[enum.Enum], length: int = 20) -> Enum:
+    """An enumeration stored as its values in a plain string column (no database enum type)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -20,12 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
 from expertpool.projects.models import Lot, Project, Terminal
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class DrawRequestStatus(enum.StrEnum):
@@ -55,7 +50,7 @@ class DrawRequestRecord(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), default=None)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("draw_request.id"), default=None)  # 补抽
-    status: Mapped[DrawRequestStatus] = mapped_column(_enum(DrawRequestStatus),
+    status: Mapped[DrawRequestStatus] = mapped_column(enum_column(DrawRequestStatus),
                                                       default=DrawRequestStatus.VALIDATED)
     is_offsite: Mapped[bool] = mapped_column(Boolean, default=False)
     distinct_employers: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -129,7 +124,7 @@ class DrawLedgerEntry(Base):
     draw_id: Mapped[str] = mapped_column(String(64), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("draw_request.id"), default=None)
-    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind))
+    kind: Mapped[LedgerKind] = mapped_column(enum_column(LedgerKind))
     payload: Mapped[str] = mapped_column(Text)
     signature: Mapped[str | None] = mapped_column(String(200), default=None)  # base64 Ed25519
     key_id: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -151,8 +146,6 @@ class DrawLedgerHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class DrawStatus(enum.StrEnum):
@@ -191,7 +184,7 @@ class Draw(Base):
     draw_id: Mapped[str] = mapped_column(String(64), unique=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("draw_request.id"), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    status: Mapped[DrawStatus] = mapped_column(_enum(DrawStatus), default=DrawStatus.COMMITTED)
+    status: Mapped[DrawStatus] = mapped_column(enum_column(DrawStatus), default=DrawStatus.COMMITTED)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
@@ -241,7 +234,7 @@ class DrawInvitee(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
     is_primary: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(Integer)  # rank within the group's primaries or backups
-    status: Mapped[InviteeStatus] = mapped_column(_enum(InviteeStatus), default=InviteeStatus.INVITED)
+    status: Mapped[InviteeStatus] = mapped_column(enum_column(InviteeStatus), default=InviteeStatus.INVITED)
     reason: Mapped[str] = mapped_column(String(500), default="")
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # backups passed over (§9)
     seat_booking_id: Mapped[int | None] = mapped_column(ForeignKey("seat_booking.id"), default=None)

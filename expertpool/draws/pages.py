@@ -145,7 +145,7 @@ def run(draw_id: str) -> Any:
     d = _draw(draw_id)
     return _act(d, lambda: draws.run_draw(db(), draw_id=draw_id, actor=require_user(),
                                           terminal=terminal_from_request(), keys=state().keys, config=config(),
-                                          now=now()), _("The draw is done."))
+                                          now=now(), ctx=notification_services().ctx), _("The draw is done."))
 
 
 @bp.route("/draws/<draw_id>/abandon", methods=["POST"])

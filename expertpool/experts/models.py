@@ -14,7 +14,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     FetchedValue,
     ForeignKey,
     Index,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
 from expertpool.core.pii import EncryptedTable
 
 
@@ -69,8 +68,6 @@ class ChangeStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Expert(Base):
@@ -91,13 +88,13 @@ class Expert(Base):
     phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     email: Mapped[str] = mapped_column(String(254), default="")
     title: Mapped[str] = mapped_column(String(100), default="", index=True)
-    title_level: Mapped[TitleLevel | None] = mapped_column(_enum(TitleLevel), default=None)
+    title_level: Mapped[TitleLevel | None] = mapped_column(enum_column(TitleLevel), default=None)
     years_experience: Mapped[int | None] = mapped_column(Integer, default=None)
     birth_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
     home_region: Mapped[str | None] = mapped_column(String(6), default=None)
     employer_code: Mapped[str | None] = mapped_column(String(18), default=None, index=True)
     employer_name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[ExpertStatus] = mapped_column(_enum(ExpertStatus), default=ExpertStatus.DRAFT)
+    status: Mapped[ExpertStatus] = mapped_column(enum_column(ExpertStatus), default=ExpertStatus.DRAFT)
     suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     has_consented: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -159,7 +156,7 @@ class ExpertSpecialty(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True)
     status: Mapped[ExpertStatus | None] = mapped_column(
-        _enum(ExpertStatus), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+        enum_column(ExpertStatus), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
     home_region: Mapped[str | None] = mapped_column(
         String(6), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
 
@@ -191,7 +188,7 @@ class ExpertAvoidance(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     org_code: Mapped[str] = mapped_column(String(18), index=True)
     org_name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[AvoidanceKind] = mapped_column(_enum(AvoidanceKind))
+    kind: Mapped[AvoidanceKind] = mapped_column(enum_column(AvoidanceKind))
 
     expert: Mapped[Expert] = relationship(back_populates="avoidances")
 
@@ -252,7 +249,7 @@ class PendingChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON of the proposed values
-    status: Mapped[ChangeStatus] = mapped_column(_enum(ChangeStatus), default=ChangeStatus.PENDING, index=True)
+    status: Mapped[ChangeStatus] = mapped_column(enum_column(ChangeStatus), default=ChangeStatus.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -9,15 +9,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
 from expertpool.core.pii import EncryptedTable
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class InvitationState(enum.StrEnum):
@@ -93,7 +89,7 @@ class InvitationRecord(Base):
     group_id: Mapped[str] = mapped_column(String(64), default="")
     expert_id: Mapped[int] = mapped_column(Integer, index=True)  # FK added with the expert records
     rank: Mapped[int] = mapped_column(Integer)
-    state: Mapped[InvitationState] = mapped_column(_enum(InvitationState), default=InvitationState.QUEUED)
+    state: Mapped[InvitationState] = mapped_column(enum_column(InvitationState), default=InvitationState.QUEUED)
     language: Mapped[str] = mapped_column(String(8), default="zh")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     venue: Mapped[str] = mapped_column(String(200))
@@ -126,12 +122,12 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    channel: Mapped[OutboxChannel] = mapped_column(_enum(OutboxChannel, 10))
-    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind, 30))
+    channel: Mapped[OutboxChannel] = mapped_column(enum_column(OutboxChannel, 10))
+    kind: Mapped[OutboxKind] = mapped_column(enum_column(OutboxKind, 30))
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True, default=None)
     to_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # SMS text
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus), default=OutboxStatus.PENDING)
     provider: Mapped[str | None] = mapped_column(String(20), default=None)
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,7 +151,7 @@ class ContactAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True, default=None)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"), index=True, default=None)
-    channel: Mapped[OutboxChannel] = mapped_column(_enum(OutboxChannel, 10))
+    channel: Mapped[OutboxChannel] = mapped_column(enum_column(OutboxChannel, 10))
     provider: Mapped[str] = mapped_column(String(20))
     sid: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str | None] = mapped_column(String(20), default=None)  # provider words, advanced

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.accounts.models import Centre
-from expertpool.core.db import Base, UTCDateTime, utcnow
+from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class ProjectKind(enum.StrEnum):
@@ -47,8 +47,6 @@ class ProjectStatus(enum.StrEnum):
         return self in (ProjectStatus.DRAFT, ProjectStatus.READY)
 
 
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Project(Base):
@@ -64,7 +62,7 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[ProjectKind] = mapped_column(_enum(ProjectKind))
+    kind: Mapped[ProjectKind] = mapped_column(enum_column(ProjectKind))
     budget_fen: Mapped[int] = mapped_column(BigInteger)  # CNY in fen (1/100 yuan): never a float
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
     tenderer_code: Mapped[str] = mapped_column(String(18))
@@ -77,7 +75,7 @@ class Project(Base):
     owner_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
     main_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
     is_remote: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[ProjectStatus] = mapped_column(_enum(ProjectStatus), default=ProjectStatus.DRAFT)
+    status: Mapped[ProjectStatus] = mapped_column(enum_column(ProjectStatus), default=ProjectStatus.DRAFT)
     awarded_on: Mapped[date | None] = mapped_column(Date, default=None)
     winner_code: Mapped[str | None] = mapped_column(String(18), default=None)
     winner_name: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -12,7 +12,7 @@ from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
-from expertpool.core.state import db
+from expertpool.core.state import config, db, state
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
@@ -40,7 +40,8 @@ def new() -> Any:
     if request.method == "POST":
         try:
             panel = _panel_from_form(request.form)
-            row = rooms.create_session(db(), panel, actor=actor_label())
+            row = rooms.create_session(db(), panel, actor=actor_label(), settings=rooms.room_settings(config()),
+                                       keys=state().keys)
             return redirect(url_for("rooms.room", room_id=row.room_id))
         except ValidationFailed as exc:
             errors = exc.fields or {"panel": exc.message}

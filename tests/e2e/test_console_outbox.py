@@ -10,7 +10,7 @@ from flask import Flask
 
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.notifier import NOTIFIER
+from expertpool.notifications.notifier import services_of
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +24,9 @@ def test_admin_answers_a_simulated_call_with_1_and_the_invitation_is_accepted(
     session = st.sessions()
     invitations.enqueue_invitation(session, draw_id="D-e2e", group_id="G", expert_id=9, rank=1,
                                    phone="+8613500000009", expert_name="孙七", venue="广州主场",
-                                   starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+                                   starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(app).ctx)
     session.commit()
-    report = notifications.dispatch_once(st.sessions, st.services[NOTIFIER])
+    report = notifications.dispatch_once(st.sessions, services_of(app).notifier, ctx=services_of(app).ctx)
     assert report.sent == 2
 
     page.goto(live_server.url + "/login")
@@ -44,6 +44,6 @@ def test_admin_answers_a_simulated_call_with_1_and_the_invitation_is_accepted(
     assert state_cell.get_attribute("data-invitation-state") == "accepted"
     assert "1" in page.locator("tr[data-kind=invitation_call]").inner_text()
 
-    notifications.dispatch_once(st.sessions, st.services[NOTIFIER])
+    notifications.dispatch_once(st.sessions, services_of(app).notifier, ctx=services_of(app).ctx)
     page.reload()
     assert page.locator("tr[data-kind=confirmation_sms]").count() == 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from expertpool.core.db import utcnow
 from tests.conftest import PASSWORD
 from tests.integration.draws.conftest import add_experts, expert_name, expert_phone, make_setup
 
@@ -36,7 +37,7 @@ def scene(app: Flask, make_user: Callable[..., Any]) -> Any:
     ids = add_experts(app, POOL)
     yield Scene(project_id=s.project_id, terminal_token=s.terminal_token, operator=s.operator.username,
                 supervisor=s.supervisor.username, expert_ids=tuple(ids))
-    app.extensions["expertpool"].services.pop("clock", None)
+    app.extensions["expertpool"].clock = utcnow
 
 
 def _log_in(page: Any, base: str, username: str) -> None:

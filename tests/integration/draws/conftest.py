@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from expertpool.accounts.models import Centre
 from expertpool.core.calendar import CST
+from expertpool.core.db import utcnow
 from expertpool.core.pii import PiiCipher
 from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.notifications.notifier import services_of
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.models import Project
 from tests.conftest import PASSWORD
@@ -83,6 +85,11 @@ class Setup:
         """The settings."""
         return self.app.extensions["expertpool"].config
 
+    @property
+    def notify_ctx(self) -> Any:
+        """The notification context the app was built with."""
+        return services_of(self.app).ctx
+
     def request(self, groups: list[dict[str, Any]] | None = None, **extra: Any) -> int:
         """Create a validated draw request; returns its id."""
         from expertpool.draws import requests as draw_requests
@@ -115,7 +122,7 @@ class Setup:
         from expertpool.draws import protocol as draws
 
         return draws.run_draw(self.session, draw_id=draw_id, actor=self.operator, terminal=self.terminal,
-                              keys=self.keys, config=self.config, now=self.clock.now)
+                              keys=self.keys, config=self.config, now=self.clock.now, ctx=self.notify_ctx)
 
     def full_draw(self, **kw: Any) -> Any:
         """Request, prepare, witness and run; returns the draw."""
@@ -129,7 +136,7 @@ def make_setup(app: Flask, make_user: Callable[..., Any], *, seats: int = 20, no
     """Build a ready Guangzhou project with two bidders, a venue with seats, a terminal and the people."""
     session = app.extensions["expertpool"].sessions()
     clock = Clock(now)
-    app.extensions["expertpool"].services["clock"] = clock
+    app.extensions["expertpool"].clock = clock
     operator = make_user(role="centre_staff", centre="440100")
     supervisor = make_user(role="supervisor")
     centre_id = session.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
@@ -150,7 +157,7 @@ def make_setup(app: Flask, make_user: Callable[..., Any], *, seats: int = 20, no
 def setup(app: Flask, make_user: Callable[..., Any]) -> Iterator[Setup]:
     """A ready project, venue, terminal, operator and supervisor on the shared test app."""
     yield make_setup(app, make_user)
-    app.extensions["expertpool"].services.pop("clock", None)
+    app.extensions["expertpool"].clock = utcnow
 
 
 def project_of(s: Setup) -> Project:

@@ -14,10 +14,11 @@ from sqlalchemy import select
 import draw
 from expertpool.accounts import users
 from expertpool.accounts.models import Centre
-from expertpool.draws import panels
+from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawStatus
 from expertpool.draws.rules import DrawRules
+from expertpool.notifications.notifier import services_of
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.models import SeatBooking
 from tests.conftest import PASSWORD
@@ -86,7 +87,8 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
             from expertpool.projects.models import Terminal
 
             draws.run_draw(session, draw_id=draw_id, actor=session.get(User, op_id),
-                           terminal=session.get(Terminal, term_id), keys=st.keys, config=st.config, now=NOW)
+                           terminal=session.get(Terminal, term_id), keys=st.keys, config=st.config, now=NOW,
+                           ctx=services_of(pg_app).ctx)
         return job
 
     assert _in_threads(pg_app, [runner(x) for x in draw_ids]) == []
@@ -97,10 +99,10 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
     def acceptor(draw_id: str) -> Any:
         def job(session: Any) -> None:
             d = draws.get_draw(session, draw_id)
-            for expert in draws.open_result(d, st.keys).groups[0].primaries:
+            for expert in sealing.open_result(d, st.keys).groups[0].primaries:
                 try:
                     panels.record_answer(session, draw_id=draw_id, expert_id=int(expert), answer="accepted",
-                                         keys=st.keys, now=NOW)
+                                         ctx=services_of(pg_app).ctx, now=NOW)
                 except Exception:
                     session.rollback()  # closed meanwhile by a replacement: fine
         return job

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
 from expertpool.draws import protocol as draws
+from expertpool.draws import sealing
 from expertpool.draws.models import DrawInvitee, InviteeStatus
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications.models import InvitationRecord, InvitationState
-from expertpool.notifications.notifier import NOTIFIER
+from expertpool.notifications.notifier import services_of
 from tests.fakes.twilio_api import FAKE_AUTH_TOKEN, FakeTwilioApi, client_transport, fake_twilio_api
 from tests.integration.draws.conftest import Setup, add_experts, expert_phone, make_setup
 from tests.integration.notifications.conftest import wire_twilio
@@ -45,7 +46,7 @@ def live_setup(app: Flask, make_user: Callable[..., Any], fake_twilio_api: FakeT
         yield make_setup(app, make_user, now=now, evaluation=evaluation)
     finally:
         restore()
-        app.extensions["expertpool"].services.pop("clock", None)
+        app.extensions["expertpool"].clock = utcnow
 
 
 def _phone(n_of: dict[int, int], expert_id: str) -> str:
@@ -59,7 +60,7 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
     n_of = {expert_id: n for n, expert_id in enumerate(ids, start=1)}
     d = s.full_draw(groups=[{"specialties": ["A01"], "count": 5, "backups": 3}])
     assert d.status.value == "sealed", d.reason
-    result = draws.open_result(d, s.keys).group("g1")
+    result = sealing.open_result(d, s.keys).group("g1")
     primaries, backups = list(result.primaries), list(result.backups)
     assert len(primaries) == 5 and len(backups) == 3
     scripts = [["accept"], ["accept"], ["decline"], ["machine", "accept"], ["silence"] * 4]
@@ -74,8 +75,8 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
     start = utcnow()
     for step in range(10):
         s.session.commit()  # the test's own transaction must not hold SQLite's write lock
-        notifications.dispatch_once(st.sessions, st.services[NOTIFIER], start + timedelta(minutes=step * (retry + 1)),
-                                    "w1", 50)
+        notifications.dispatch_once(st.sessions, services_of(s.app).notifier,
+                                    start + timedelta(minutes=step * (retry + 1)), "w1", 50, ctx=services_of(s.app).ctx)
         api.play_calls(transport)
 
     session = s.session

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 import draw
 from expertpool.cli import cli
-from expertpool.draws import panels
+from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawInvitee, DrawRequestRecord
 from expertpool.projects import terminals
@@ -83,11 +83,11 @@ def test_staff_and_supervisors_see_no_drawn_name_phone_or_id_before_opening(setu
     setup.session.expire_all()
     assert draws.get_draw(setup.session, d.draw_id).status.value == "sealed"
     # Answers and replacements happen meanwhile.
-    result = draws.open_result(draws.get_draw(setup.session, d.draw_id), setup.keys)
+    result = sealing.open_result(draws.get_draw(setup.session, d.draw_id), setup.keys)
     panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=int(result.groups[0].primaries[0]),
-                         answer="accepted", keys=setup.keys, now=setup.clock.now)
+                         answer="accepted", ctx=setup.notify_ctx, now=setup.clock.now)
     panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=int(result.groups[0].primaries[1]),
-                         answer="declined", keys=setup.keys, now=setup.clock.now)
+                         answer="declined", ctx=setup.notify_ctx, now=setup.clock.now)
     for client in (staff, supervisor):
         _draw_pages(client, d)
         assert client.get(f"/draws/{d.draw_id}/panel").status_code == 403

@@ -15,7 +15,7 @@ from sqlalchemy import select
 import draw
 from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
 from expertpool.draws import ledger as draw_ledger
-from expertpool.draws import panels
+from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import (
     Draw,
@@ -90,7 +90,7 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
     add_experts(setup.app, 12)
     d = setup.prepare(setup.request())
     assert d.status is DrawStatus.COMMITTED and len(draws.commit_digest(d)) == 64
-    assert b"secret" not in d.secret_enc and draws.open_secret(d, setup.keys) not in d.commit_json
+    assert b"secret" not in d.secret_enc and sealing.open_secret(d, setup.keys) not in d.commit_json
     setup.witness(d.draw_id)
     d = setup.run(d.draw_id)
     assert d.status is DrawStatus.SEALED, d.reason
@@ -99,7 +99,7 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
     assert kinds == [LedgerKind.COMMIT, LedgerKind.SEALED]
     sealed = json.loads(d.sealed_json)
     assert draw.verify_sealed(sealed, d.public_key, d.commit_signature, d.sealed_signature) == []
-    result = draws.open_result(d, setup.keys)
+    result = sealing.open_result(d, setup.keys)
     invitees = setup.session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)
                                      .order_by(DrawInvitee.id)).scalars().all()
     assert [str(i.expert_id) for i in invitees] == list(result.groups[0].primaries)
@@ -263,14 +263,14 @@ def test_an_abandoned_commitment_stays_in_the_ledger(setup: Setup) -> None:
 def test_a_decline_invites_the_next_backup_and_exhaustion_requests_a_supplement(setup: Setup) -> None:
     add_experts(setup.app, 7)
     d = setup.full_draw(groups=[{"specialties": ["A01"], "count": 5, "backups": 1}])
-    result = draws.open_result(d, setup.keys)
+    result = sealing.open_result(d, setup.keys)
     primary = int(result.groups[0].primaries[0])
     backup = int(result.groups[0].backups[0])
     new = panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=primary, answer="declined",
-                               keys=setup.keys, now=NOW)
+                               ctx=setup.notify_ctx, now=NOW)
     assert new is not None and new.expert_id == backup and not new.is_primary
     again = panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=backup, answer="no_response",
-                                 keys=setup.keys, now=NOW)
+                                 ctx=setup.notify_ctx, now=NOW)
     assert again is None
     child = setup.session.execute(select(DrawRequestRecord).where(DrawRequestRecord.parent_id == d.request_id)).scalar_one()
     assert (child.expert_count, child.groups[0].count, child.status) == (1, 1, DrawRequestStatus.VALIDATED)
@@ -286,10 +286,10 @@ def test_a_decline_invites_the_next_backup_and_exhaustion_requests_a_supplement(
 def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setup: Setup) -> None:
     add_experts(setup.app, 8)
     d = setup.full_draw(groups=[{"specialties": ["A01"], "count": 5, "backups": 3}])
-    result = draws.open_result(d, setup.keys)
+    result = sealing.open_result(d, setup.keys)
     first, second = (int(e) for e in result.groups[0].primaries[:2])
     inv = panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=first, answer="accepted",
-                               keys=setup.keys, now=NOW)
+                               ctx=setup.notify_ctx, now=NOW)
     assert inv is not None and inv.status is InviteeStatus.ACCEPTED
     booking = setup.session.get(SeatBooking, inv.seat_booking_id)
     assert booking.expert_id == first and booking.draw_id == d.draw_id
@@ -298,7 +298,7 @@ def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setu
     other = venues.create_venue(s, actor="t", centre_code="440300", name="深圳评标室", seats=2)
     venues.book_seats(s, [venues.BookingWish(other.seats[0].id, second, EVALUATION, EVALUATION + timedelta(hours=1))])
     s.commit()
-    closed = panels.record_answer(s, draw_id=d.draw_id, expert_id=second, answer="accepted", keys=setup.keys, now=NOW)
+    closed = panels.record_answer(s, draw_id=d.draw_id, expert_id=second, answer="accepted", ctx=setup.notify_ctx, now=NOW)
     assert closed is not None and closed.status is InviteeStatus.UNAVAILABLE
     invited = s.execute(select(DrawInvitee.expert_id).where(DrawInvitee.draw_pk == d.id)).scalars().all()
     assert int(result.groups[0].backups[0]) in invited

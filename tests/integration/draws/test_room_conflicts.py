@@ -17,6 +17,11 @@ from tests.integration.draws.conftest import BIDDERS, Setup, add_experts
 pytestmark = pytest.mark.integration
 
 
+def _checker(app: Flask) -> ProjectConflictChecker:
+    st = app.extensions["expertpool"]
+    return ProjectConflictChecker(st.sessions, lookback_years=st.config.conflict_lookback_years)
+
+
 def _member(app: Flask, setup: Setup, make_user: Any, **expert: Any) -> tuple[str, MemberRef]:
     session = setup.session
     user = make_user(role="expert")
@@ -34,12 +39,12 @@ def _member(app: Flask, setup: Setup, make_user: Any, **expert: Any) -> tuple[st
 
 def test_a_clean_expert_passes_the_check_again(app: Flask, setup: Setup, make_user: Any) -> None:
     room_id, member = _member(app, setup, make_user)
-    assert ProjectConflictChecker().find_conflict(room_id, member) is None
+    assert _checker(app).find_conflict(room_id, member) is None
 
 
 def test_an_expert_now_employed_by_a_bidder_is_found(app: Flask, setup: Setup, make_user: Any) -> None:
     room_id, member = _member(app, setup, make_user, employer_code=BIDDERS[0])
-    assert ProjectConflictChecker().find_conflict(room_id, member) == "employer_conflict"
+    assert _checker(app).find_conflict(room_id, member) == "employer_conflict"
 
 
 def test_a_new_declared_avoidance_or_a_suspension_is_found(app: Flask, setup: Setup, make_user: Any) -> None:
@@ -48,15 +53,15 @@ def test_a_new_declared_avoidance_or_a_suspension_is_found(app: Flask, setup: Se
     expert = session.query(Expert).filter(Expert.user_id == int(member.user_id)).one()
     session.add(ExpertAvoidance(expert_id=expert.id, org_code=BIDDERS[1], org_name="亲属单位", kind=AvoidanceKind.RELATIVE))
     session.commit()
-    assert ProjectConflictChecker().find_conflict(room_id, member) == "avoidance_conflict"
+    assert _checker(app).find_conflict(room_id, member) == "avoidance_conflict"
     expert.status = ExpertStatus.SUSPENDED
     session.commit()
-    assert ProjectConflictChecker().find_conflict(room_id, member) == "not_active"
+    assert _checker(app).find_conflict(room_id, member) == "not_active"
 
 
 def test_representatives_and_sessions_without_a_project_are_not_checked(app: Flask, setup: Setup,
                                                                         make_user: Any) -> None:
     room_id, member = _member(app, setup, make_user, employer_code=BIDDERS[0])
     rep = MemberRef(member.participant_id, member.user_id, Role.REPRESENTATIVE, "main")
-    assert ProjectConflictChecker().find_conflict(room_id, rep) is None
-    assert ProjectConflictChecker().find_conflict("no-such-room", member) is None
+    assert _checker(app).find_conflict(room_id, rep) is None
+    assert _checker(app).find_conflict("no-such-room", member) is None

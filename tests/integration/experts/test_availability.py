@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from expertpool.cli import PII_TABLES
 from expertpool.core import pii
 from expertpool.core.db import utcnow
 from expertpool.core.errors import ValidationFailed
@@ -16,6 +17,7 @@ from expertpool.experts import applications as experts
 from expertpool.experts import availability, identity, review
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert, ExpertStatus
+from expertpool.notifications.notifier import services_of
 
 pytestmark = pytest.mark.integration
 TODAY = utcnow().date()
@@ -113,7 +115,7 @@ def test_key_rotation_reencrypts_every_value_and_keeps_them_readable(app: Any, d
     keys = app.extensions["expertpool"].keys
     new_id = keys.rotate_pii()
     rotated = pii.PiiCipher.from_keys(keys)
-    assert pii.rotate_all(db_session, rotated) == 2
+    assert pii.rotate_all(db_session, rotated, PII_TABLES) == 2
     db_session.expire_all()
     row = db_session.get(Expert, expert.id)
     assert rotated.key_id_of(row.id_number_enc) == new_id == rotated.key_id_of(row.phone_enc)
@@ -135,14 +137,15 @@ def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, 
     _, expert = applicant()
     invitation = invitations.enqueue_invitation(
         db_session, draw_id="d-rot", group_id="g1", expert_id=expert.id, rank=1, phone="+8613812340001",
-        expert_name="王五", starts_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC), venue="广州中心一号厅")
+        expert_name="王五", starts_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC), venue="广州中心一号厅",
+        ctx=services_of(app).ctx)
     db_session.commit()
     keys = app.extensions["expertpool"].keys
     new_id = keys.rotate_pii()
     rotated = pii.PiiCipher.from_keys(keys)
     messages = list(db_session.execute(select(OutboxMessage)).scalars())
     expected = 2 + 2 + sum((m.to_encrypted is not None) + (m.body_encrypted is not None) for m in messages)
-    assert pii.rotate_all(db_session, rotated) == expected
+    assert pii.rotate_all(db_session, rotated, PII_TABLES) == expected
     db_session.expire_all()
     row = db_session.get(InvitationRecord, invitation.id)
     assert rotated.key_id_of(row.name_encrypted) == new_id == rotated.key_id_of(row.phone_encrypted)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +14,9 @@ from sqlalchemy import inspect
 from expertpool.core.db import utcnow
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.invitations import NotifyContext, ReplacementHandler
 from expertpool.notifications.models import InvitationRecord, OutboxMessage
-from expertpool.notifications.notifier import NOTIFIER
+from expertpool.notifications.notifier import services_of
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,
@@ -49,7 +49,7 @@ class TwilioTrial:
     @property
     def notifier(self) -> Any:
         """The app's notifier (a real TwilioNotifier pointed at the fake)."""
-        return self.app.extensions["expertpool"].services[NOTIFIER]
+        return services_of(self.app).notifier
 
     def new_number(self) -> str:
         """A fresh mainland mobile number in E.164."""
@@ -62,7 +62,7 @@ class TwilioTrial:
         invitation = invitations.enqueue_invitation(
             session, draw_id=draw_id, group_id="G1", expert_id=1000 + rank, rank=rank,
             phone=phone or self.new_number(), expert_name="李四", starts_at=STARTS_AT,
-            venue="广州主场评标室", now=now)
+            venue="广州主场评标室", now=now, ctx=self.ctx)
         session.commit()
         return invitation
 
@@ -70,7 +70,7 @@ class TwilioTrial:
         """One dispatcher pass with the app's notifier (the test's own transaction ended first)."""
         self.session.commit()  # on SQLite an open transaction holds the write lock
         return notifications.dispatch_once(self.app.extensions["expertpool"].sessions, self.notifier,
-                                           now or utcnow(), worker_id, 50)
+                                           now or utcnow(), worker_id, 50, ctx=self.ctx)
 
     def transport(self) -> Any:
         """Signed callbacks into the app through a test client."""
@@ -109,7 +109,7 @@ class TwilioTrial:
     @property
     def ctx(self) -> NotifyContext:
         """The notification context of the app."""
-        return NotifyContext.current()
+        return services_of(self.app).ctx
 
 
 def key_of(row: Any) -> int:
@@ -122,15 +122,17 @@ def key_of(row: Any) -> int:
 def wire_twilio(app: Flask, api: FakeTwilioApi, *, timeout_seconds: float = 1.0) -> Callable[[], None]:
     """Switch an app to Twilio against `api`; returns the function restoring it."""
     st = app.extensions["expertpool"]
-    old_config, old_notifier = st.config, st.services.get(NOTIFIER)
+    services = services_of(app)
+    old_config, old_notifier, old_ctx = st.config, services.notifier, services.ctx
     st.config = old_config.replace(notifier="twilio", twilio_account_sid=FAKE_ACCOUNT_SID,
                                    twilio_auth_token=FAKE_AUTH_TOKEN, twilio_from_number=FAKE_FROM_NUMBER,
                                    twilio_api_base_url=api.base_url, public_base_url=PUBLIC_BASE_URL)
-    st.services[NOTIFIER] = twilio_notifier_for(api, timeout_seconds=timeout_seconds)
+    services.notifier = twilio_notifier_for(api, timeout_seconds=timeout_seconds)
+    services.ctx = replace(old_ctx, config=st.config)
 
     def restore() -> None:
         st.config = old_config
-        st.services[NOTIFIER] = old_notifier
+        services.notifier, services.ctx = old_notifier, old_ctx
 
     return restore
 
@@ -151,17 +153,29 @@ class FakeReplacements:
 
     calls: list[tuple[int, str]] = field(default_factory=list)
 
-    def __call__(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
+    def __call__(self, session: Any, invitation: InvitationRecord, reason: str, ctx: NotifyContext) -> None:
         """Record one request."""
         self.calls.append((key_of(invitation), reason))
 
 
+def replacement_handler(app: Flask, handler: ReplacementHandler) -> Callable[[], None]:
+    """Make `handler` the app's replacement callback; returns the function restoring the wired one."""
+    services = services_of(app)
+    wired = services.ctx
+    services.ctx = replace(wired, callbacks=replace(wired.callbacks, replace=handler))
+
+    def restore() -> None:
+        services.ctx = replace(services.ctx, callbacks=wired.callbacks)
+
+    return restore
+
+
 @pytest.fixture()
-def replacements() -> Iterator[FakeReplacements]:
+def replacements(app: Flask) -> Iterator[FakeReplacements]:
     """Installed as the replacement handler for one test."""
     fake = FakeReplacements()
-    previous = invitations.register_replacement_handler(fake)
+    restore = replacement_handler(app, fake)
     try:
         yield fake
     finally:
-        invitations.register_replacement_handler(previous)
+        restore()

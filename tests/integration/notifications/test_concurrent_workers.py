@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from expertpool.core.db import utcnow
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
 from expertpool.notifications.models import InvitationState, OutboxMessage, OutboxStatus
-from expertpool.notifications.notifier import NOTIFIER
+from expertpool.notifications.notifier import services_of
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.notifications.conftest import wire_twilio
 
@@ -55,11 +54,11 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
         for rank, phone in enumerate(phones, start=1):
             invitations.enqueue_invitation(session, draw_id="D-par", group_id="G", expert_id=rank, rank=rank,
                                            phone=phone, expert_name="专家", venue="广州",
-                                           starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+                                           starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(pg_app).ctx)
         session.commit()
         st.sessions.remove()
-        ctx = NotifyContext(st.config, st.keys)
-        notifier = st.services[NOTIFIER]
+        ctx = services_of(pg_app).ctx
+        notifier = services_of(pg_app).notifier
         claimed: Counter[str] = Counter()
         errors: list[BaseException] = []
         start = threading.Barrier(2)

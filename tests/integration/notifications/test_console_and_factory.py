@@ -15,14 +15,13 @@ from expertpool.core.config import Config
 from expertpool.core.errors import NotFound
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
 from expertpool.notifications.models import (
     InvitationRecord,
     InvitationState,
     OutboxKind,
     OutboxMessage,
 )
-from expertpool.notifications.notifier import NOTIFIER, build_notifier
+from expertpool.notifications.notifier import build_notifier, services_of
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FAKE_FROM_NUMBER
 
 pytestmark = pytest.mark.integration
@@ -33,9 +32,9 @@ def _invite_and_send(app: Flask, phone: str) -> tuple[InvitationRecord, list[Out
     session = st.sessions()
     invitation = invitations.enqueue_invitation(
         session, draw_id="D-console", group_id="G", expert_id=3, rank=1, phone=phone,
-        expert_name="周八", venue="珠海分会场", starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+        expert_name="周八", venue="珠海分会场", starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(app).ctx)
     session.commit()
-    notifications.dispatch_once(st.sessions, st.services[NOTIFIER])
+    notifications.dispatch_once(st.sessions, services_of(app).notifier, ctx=services_of(app).ctx)
     session.expire_all()
     messages = list(session.execute(select(OutboxMessage).where(
         OutboxMessage.invitation_id == invitation.id).order_by(OutboxMessage.id)).scalars())
@@ -51,15 +50,15 @@ def test_the_settings_choose_the_console_or_the_twilio_notifier(tmp_path: Any) -
     assert FAKE_AUTH_TOKEN not in repr(twilio)
 
 
-def test_the_app_keeps_its_notifier_in_the_services(app: Flask) -> None:
-    assert isinstance(app.extensions["expertpool"].services[NOTIFIER], notify.ConsoleNotifier)
+def test_create_app_builds_the_notifier_the_settings_choose(app: Flask) -> None:
+    assert isinstance(services_of(app).notifier, notify.ConsoleNotifier)
 
 
 def test_a_simulated_sms_reply_2_declines_through_the_same_handlers(app: Flask) -> None:
     invitation, messages = _invite_and_send(app, "+8613400000001")
     sms = next(m for m in messages if m.kind is OutboxKind.INVITATION_SMS)
     st = app.extensions["expertpool"]
-    notifications.simulate(st.sessions(), st.services[NOTIFIER], sms.id, "sms-2", ctx=NotifyContext.current())
+    notifications.simulate(st.sessions(), services_of(app).notifier, sms.id, "sms-2", ctx=services_of(app).ctx)
     st.sessions().expire_all()
     stored = st.sessions().get(InvitationRecord, invitation.id)
     assert stored is not None and stored.state is InvitationState.DECLINED and stored.answered_via == "sms"
@@ -69,7 +68,7 @@ def test_a_simulated_machine_then_no_answer_never_accepts(app: Flask) -> None:
     invitation, messages = _invite_and_send(app, "+8613400000002")
     call = next(m for m in messages if m.kind is OutboxKind.INVITATION_CALL)
     st = app.extensions["expertpool"]
-    notifications.simulate(st.sessions(), st.services[NOTIFIER], call.id, "machine", ctx=NotifyContext.current())
+    notifications.simulate(st.sessions(), services_of(app).notifier, call.id, "machine", ctx=services_of(app).ctx)
     st.sessions().expire_all()
     stored = st.sessions().get(InvitationRecord, invitation.id)
     assert stored is not None and stored.state is InvitationState.CALLING
@@ -81,7 +80,7 @@ def test_a_simulated_machine_then_no_answer_never_accepts(app: Flask) -> None:
 def test_simulating_an_unknown_message_is_not_found(app: Flask) -> None:
     st = app.extensions["expertpool"]
     with pytest.raises(NotFound):
-        notifications.simulate(st.sessions(), st.services[NOTIFIER], 999_999, "1", ctx=NotifyContext.current())
+        notifications.simulate(st.sessions(), services_of(app).notifier, 999_999, "1", ctx=services_of(app).ctx)
 
 
 def test_logs_and_the_progress_page_never_show_the_name_or_the_number(

@@ -44,7 +44,7 @@ def _project_with_draw(trial: TwilioTrial, draw_id: str) -> int:
 
         invitations.enqueue_invitation(session, draw_id=draw_id, group_id="G1", expert_id=2000 + rank, rank=rank,
                                        phone=phone, expert_name=name, starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),
-                                       venue="广州主场评标室")
+                                       venue="广州主场评标室", ctx=trial.ctx)
     session.commit()
     trial.api.script_calls(first, "machine", "accept")
     trial.api.script_calls(second, "decline")

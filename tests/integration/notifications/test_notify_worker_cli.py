@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from expertpool.notifications import invitations
+from expertpool.notifications.notifier import services_of
 from tests.conftest import build_app, make_test_config
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
@@ -39,7 +40,7 @@ def test_the_worker_command_sends_the_outbox_and_stops_on_sigterm(
         session = st.sessions()
         invitations.enqueue_invitation(session, draw_id="D-cli", group_id="G", expert_id=7, rank=1,
                                        phone="+8613600000001", expert_name="赵六", venue="佛山",
-                                       starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+                                       starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(app).ctx)
         session.commit()
         st.sessions.remove()
     st.engine.dispose()

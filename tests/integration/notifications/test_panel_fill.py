@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from expertpool.notifications import invitations
 from expertpool.notifications.models import InvitationRecord, InvitationState
-from tests.integration.notifications.conftest import STARTS_AT, TwilioTrial
+from tests.integration.notifications.conftest import STARTS_AT, TwilioTrial, replacement_handler
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,9 @@ class FakeDraw:
     def invite(self, session: Any, rank: int, phone: str) -> InvitationRecord:
         return invitations.enqueue_invitation(session, draw_id="D-panel", group_id="G1", expert_id=rank,
                                               rank=rank, phone=phone, expert_name=f"专家{rank}",
-                                              starts_at=STARTS_AT, venue="广州主场")
+                                              starts_at=STARTS_AT, venue="广州主场", ctx=self.trial.ctx)
 
-    def replace(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
+    def replace(self, session: Any, invitation: InvitationRecord, reason: str, ctx: Any) -> None:
         """The replacement handler: invite the next backup in the same transaction."""
         self.replaced.append((invitation.rank, reason))
         if self.backups:
@@ -44,7 +44,7 @@ def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(trial: 
     for rank, outcomes in scripts.items():
         api.script_calls(phones[rank], *outcomes)
     draw = FakeDraw(trial, backups=[(6, phones[6]), (7, phones[7])])
-    previous = invitations.register_replacement_handler(draw.replace)
+    restore = replacement_handler(trial.app, draw.replace)
     try:
         session = trial.session
         for rank in range(1, 6):
@@ -55,7 +55,7 @@ def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(trial: 
             trial.dispatch(trial.later(step * (minutes + 1)))
             trial.play()
     finally:
-        invitations.register_replacement_handler(previous)
+        restore()
     session = trial.session
     session.expire_all()
     rows = session.execute(select(InvitationRecord).order_by(InvitationRecord.rank)).scalars().all()

@@ -374,7 +374,7 @@ def test_nothing_is_written_when_the_callers_transaction_rolls_back(trial: Twili
     session = trial.session
     invitations.enqueue_invitation(session, draw_id="D-rollback", group_id="G", expert_id=1, rank=1,
                                    phone=trial.new_number(), expert_name="王五",
-                                   starts_at=utcnow() + timedelta(days=2), venue="深圳")
+                                   starts_at=utcnow() + timedelta(days=2), venue="深圳", ctx=trial.ctx)
     session.rollback()
     assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
     assert trial.dispatch().claimed == 0
@@ -392,13 +392,13 @@ def test_an_accepted_expert_can_withdraw_with_a_reason_and_is_replaced(
     trial.dispatch()
     trial.play()
     session = trial.session
-    invitations.withdraw(session, key_of(invitation), reason="生病", actor="expert1")
+    invitations.withdraw(session, key_of(invitation), reason="生病", actor="expert1", ctx=trial.ctx)
     session.commit()
     stored = trial.reload(invitation)
     assert stored.state is InvitationState.WITHDRAWN and stored.withdrawal_reason == "生病"
     assert replacements.calls == [(key_of(invitation), "withdrawn")]
     with pytest.raises(TransitionRefused):
-        invitations.withdraw(session, key_of(invitation), reason="again", actor="expert1")
+        invitations.withdraw(session, key_of(invitation), reason="again", actor="expert1", ctx=trial.ctx)
     session.rollback()
 
 

@@ -22,6 +22,7 @@ from expertpool.notifications.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from expertpool.notifications.notifier import services_of
 from tests.fakes.twilio_api import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,
@@ -74,7 +75,7 @@ def test_a_worker_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_
     for rank, phone in enumerate(PHONES, start=1):
         invitations.enqueue_invitation(session, draw_id="D-kill", group_id="G", expert_id=rank, rank=rank,
                                        phone=phone, expert_name="专家", venue="广州",
-                                       starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC))
+                                       starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(pg_app).ctx)
     session.commit()
     st.sessions.remove()
     # The first call is created at the provider, but its answer is slow: the kill lands meanwhile.

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from expertpool.core.calendar import CST
+from expertpool.core.db import utcnow
 from expertpool.projects.codes import credit_code_check_char
 
 # Wednesday 3 June 2026, 09:00 in China: the evaluation on Friday 5 June is two working days away.
@@ -36,7 +37,7 @@ def project_payload(**overrides: Any) -> dict[str, Any]:
 
 
 class Clock:
-    """A settable clock installed in the app (routes read `AppState.services["clock"]`)."""
+    """A settable clock installed in the app (routes read `AppState.clock`)."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -49,9 +50,9 @@ class Clock:
 def clock(app: Flask) -> Iterator[Clock]:
     """The app's clock, fixed at NOW."""
     fixed = Clock(NOW)
-    app.extensions["expertpool"].services["clock"] = fixed
+    app.extensions["expertpool"].clock = fixed
     yield fixed
-    app.extensions["expertpool"].services.pop("clock", None)
+    app.extensions["expertpool"].clock = utcnow
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from evaluation_room.handlers import NAMESPACE
+from expertpool.notifications.notifier import services_of
 from expertpool.rooms import sessions as rooms
 from tests.conftest import PASSWORD, login_client
 
@@ -17,7 +18,7 @@ from tests.conftest import PASSWORD, login_client
 def rooms_notifier(app: Flask) -> Any:
     """The notifier a server app sends check-in codes with."""
     with app.app_context():
-        return rooms.notifier_of_app()
+        return services_of(app).notifier
 
 FORM: dict[str, Any] = {
     "items": [
@@ -85,7 +86,7 @@ class Committee:
     def console_code(self) -> str:
         """The code in the newest console SMS."""
         if self.server_app is None:
-            notifier = rooms.notifier_of_app()
+            notifier = services_of(self.app).notifier
         else:
             notifier = rooms_notifier(self.server_app)
         body = notifier.entries()[-1].body
@@ -143,8 +144,8 @@ def build_committee(app: Flask, make_user: Callable[..., Any]) -> Committee:
         supervisors=[rooms.StaffSpec(people["sup"].id)],
         form=FORM,
     )  # fmt: skip
-    session = app.extensions["expertpool"].sessions()
-    row = rooms.create_session(session, panel, actor="test")
+    st = app.extensions["expertpool"]
+    row = rooms.create_session(st.sessions(), panel, actor="test", settings=rooms.room_settings(st.config), keys=st.keys)
     return Committee(app, row.room_id, people)
 
 

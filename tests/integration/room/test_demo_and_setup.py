@@ -10,6 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from expertpool.demo import runner as demo
+from expertpool.demo.context import DemoContext
+from expertpool.notifications.notifier import services_of
 from expertpool.rooms.models import EvaluationSession
 
 pytestmark = pytest.mark.integration
@@ -21,10 +23,12 @@ def test_the_socketio_server_uses_the_configured_async_mode_and_serves_quickstar
 
 
 def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_nothing(app: Flask) -> None:
-    session = app.extensions["expertpool"].sessions()
-    lines = demo.run(session)
+    st = app.extensions["expertpool"]
+    session = st.sessions()
+    ctx = DemoContext(config=st.config, keys=st.keys, notify=services_of(app).ctx)
+    lines = demo.run(session, ctx)
     assert any(line.startswith("evaluation session: session ") for line in lines)
-    assert "evaluation session: exists" in demo.run(session)
+    assert "evaluation session: exists" in demo.run(session, ctx)
     row = session.execute(select(EvaluationSession)).scalar_one()
     state = json.loads(row.state)
     assert state["phase"] == "scheduled" and len(state["bids"]) == 3 and state["form"] is not None
@@ -34,7 +38,6 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
 def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(app: Flask, committee: Any) -> None:
     from sqlalchemy import text
 
-    from expertpool.rooms import sessions as rooms
 
     with app.extensions["expertpool"].engine.connect() as conn:
         raw = conn.execute(text("SELECT * FROM room_participant")).all()
@@ -43,4 +46,4 @@ def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(app
     committee.ok("h_gz", "phase", action="open")
     committee.ok("h_gz", "phase", action="start_check_in")
     committee.ok("e2", "request_code")
-    assert rooms.notifier_of_app().entries()[-1].to == "+8613800000001"
+    assert services_of(committee.app).notifier.entries()[-1].to == "+8613800000001"

@@ -155,11 +155,12 @@ def test_a_replaced_member_can_no_longer_send_scores(committee: Committee, app: 
         def draw_replacement(self, room_id: str, removed: Any, reason: str) -> ParticipantSpec:
             return ParticipantSpec("p-new", str(newcomer.id), "替补专家", Role.EXPERT, removed.venue_id, "S9")
 
-    app.extensions["expertpool"].services["room_replacements"] = FakeReplacements()
+    handlers = app.extensions["evaluation_room"]
+    wired, handlers.replacements = handlers.replacements, FakeReplacements()
     try:
         ack = committee.ok("h_gz", "replace_member", member=committee.pid("e2"), reason="身体不适")
     finally:
-        app.extensions["expertpool"].services.pop("room_replacements")
+        handlers.replacements = wired
     assert ack["replacement"] == "专家6"
     sent = committee.emit("e2", "enter_scores", scores={"B001": {"tech": "40"}})
     assert sent["error"]["code"] == "member_replaced"

@@ -37,7 +37,7 @@ def race(app: Flask) -> None:
     pids = {m: committee.pid(m) for m in MEMBERS}
     for c in committee.clients.values():
         c.disconnect("/room")
-    store = SqlRoomStore(app.extensions["expertpool"].sessions)
+    store = SqlRoomStore(app.extensions["expertpool"].sessions, None, app.extensions["expertpool"].keys)
     acked: dict[str, list[str]] = {m: [] for m in MEMBERS}
     stale: list[str] = []
     start = threading.Barrier(len(MEMBERS))
