@@ -422,7 +422,7 @@ if all(step is not demo_session for _, step in demo.EXTRA_STEPS):
 
 def expert_phone_for_user(user_id: int) -> str | None:
     """The mobile on an expert's record (decrypted), for check-in codes; None for other users."""
-    from expertpool.experts import applications as experts
+    from expertpool.experts import records
     from expertpool.experts.models import Expert
 
     st = state()
@@ -430,4 +430,4 @@ def expert_phone_for_user(user_id: int) -> str | None:
     expert = db.execute(select(Expert).where(Expert.user_id == user_id)).scalar_one_or_none()
     if expert is None or expert.phone_enc is None:
         return None
-    return experts.clear_pii(expert, PiiCipher.from_keys(st.keys)).get("phone") or None
+    return records.clear_pii(expert, PiiCipher.from_keys(st.keys)).get("phone") or None
