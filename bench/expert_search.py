@@ -24,8 +24,7 @@ from expertpool.core import migrate
 from expertpool.core.config import Config
 from expertpool.core.pii import PiiCipher
 from expertpool.demo import experts as expert_demo
-from expertpool.experts import applications as experts
-from expertpool.experts import identity
+from expertpool.experts import applications, evidence, identity
 from expertpool.experts import search as expert_search
 from expertpool.reference import catalogue as reference
 
@@ -92,11 +91,13 @@ def main() -> None:
         data["employer_code"] = identity.make_credit_code("91440101MA59ABCD0")
         t0 = time.perf_counter()
         for i, user in enumerate(people):
-            e = experts.ensure_record(s, user)
+            e = applications.ensure_record(s, user)
             body = dict(data, id_number=identity.make_id_number("440183", __import__("datetime").date(1960 + i % 30, 1 + i % 12, 1 + i % 28), i))
-            experts.save_draft(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id, data=body)
-            experts.add_evidence(s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf", data=PDF)
-            experts.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
+            applications.save_draft(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id,
+                                    data=body)
+            evidence.add_evidence(s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf",
+                                  data=PDF)
+            applications.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
         dt = time.perf_counter() - t0
         print(f"applications (create, save, evidence, submit) per second, one thread: {len(people) / dt:.1f}")
 

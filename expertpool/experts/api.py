@@ -13,8 +13,7 @@ from expertpool.accounts.access import roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import config, db
-from expertpool.experts import applications as experts
-from expertpool.experts import availability, review
+from expertpool.experts import applications, availability, evidence, records, review
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert
 from expertpool.experts.pages import STAFF, cipher
@@ -30,7 +29,7 @@ def _body() -> dict[str, Any]:
 
 
 def _mine() -> Expert:
-    return experts.ensure_record(db(), _user())
+    return applications.ensure_record(db(), _user())
 
 
 def _row(e: Expert) -> dict[str, Any]:
@@ -53,7 +52,7 @@ def _day(body: dict[str, Any], key: str) -> date | None:
 @roles(UserRole.EXPERT)
 def me() -> Any:
     """My record, personal data in clear (it is mine)."""
-    return jsonify(experts.view(_mine(), cipher(), reveal=True))
+    return jsonify(records.view(_mine(), cipher(), reveal=True))
 
 
 @bp.route("/me", methods=["PUT"])
@@ -61,9 +60,10 @@ def me() -> Any:
 def save() -> Any:
     """Save the given fields of my draft (`version` optional for optimistic concurrency)."""
     body = _body()
-    expert = experts.save_draft(db(), cipher=cipher(), config=config(), actor=_user(), expert_id=_mine().id,
-                                data=body, expected_version=body.get("version"))
-    return jsonify(experts.view(expert, cipher(), reveal=True))
+    expert = applications.save_draft(db(), cipher=cipher(), config=config(), actor=_user(),
+                                     expert_id=_mine().id, data=body,
+                                     expected_version=body.get("version"))
+    return jsonify(records.view(expert, cipher(), reveal=True))
 
 
 @bp.route("/me/submit", methods=["POST"])
@@ -71,9 +71,10 @@ def save() -> Any:
 def submit() -> Any:
     """Submit my application for review."""
     body = request.get_json(silent=True) or {}
-    expert = experts.submit(db(), cipher=cipher(), config=config(), actor=_user(), expert_id=_mine().id,
-                            expected_version=body.get("version") if isinstance(body, dict) else None)
-    return jsonify(experts.view(expert, cipher(), reveal=True))
+    expert = applications.submit(
+        db(), cipher=cipher(), config=config(), actor=_user(), expert_id=_mine().id,
+        expected_version=body.get("version") if isinstance(body, dict) else None)
+    return jsonify(records.view(expert, cipher(), reveal=True))
 
 
 @bp.route("/me/evidence", methods=["POST"])
@@ -83,8 +84,8 @@ def upload() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationFailed(fields={"evidence": _("Choose a file.")})
-    row = experts.add_evidence(db(), config=config(), actor=_user(), expert_id=_mine().id,
-                               filename=upload.filename, data=upload.read())
+    row = evidence.add_evidence(db(), config=config(), actor=_user(), expert_id=_mine().id,
+                                filename=upload.filename, data=upload.read())
     return jsonify({"id": row.id, "sha256": row.sha256, "mime": row.mime, "size": row.size}), 201
 
 
@@ -133,9 +134,9 @@ def queue() -> Any:
 @roles(*STAFF)
 def record(expert_id: int) -> Any:
     """One expert, personal data masked, with versions and decisions."""
-    expert = experts.get_expert(db(), expert_id)
-    return jsonify({**experts.view(expert, cipher()),
-                    "versions": [v.number for v in experts.versions(db(), expert_id)],
+    expert = records.get_expert(db(), expert_id)
+    return jsonify({**records.view(expert, cipher()),
+                    "versions": [v.number for v in records.versions(db(), expert_id)],
                     "decisions": [{"decision": d.decision, "opinion": d.opinion, "at": d.decided_at.isoformat(),
                                    "application_number": d.application_number}
                                   for d in review.decisions(db(), expert_id)]})
@@ -145,7 +146,7 @@ def record(expert_id: int) -> Any:
 @roles(*STAFF)
 def version(expert_id: int, number: int) -> Any:
     """One submitted version."""
-    return jsonify(experts.version(db(), expert_id, number))
+    return jsonify(records.version(db(), expert_id, number))
 
 
 @bp.route("/<int:expert_id>/decision", methods=["POST"])

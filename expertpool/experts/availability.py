@@ -14,8 +14,7 @@ from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
 from expertpool.core.texts import _l
-from expertpool.experts import applications as experts
-from expertpool.experts import lifecycle
+from expertpool.experts import lifecycle, records
 from expertpool.experts.models import Expert, ExpertLeave, ExpertStatus
 
 S = ExpertStatus
@@ -31,7 +30,7 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
                   reason: str = "", today: date | None = None) -> ExpertLeave:
     """Add an unavailable period; reversed, past or overlapping ranges are refused; commits."""
     today = today or utcnow().date()
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     if expert.user_id != actor.id:
         raise Forbidden()
     if expert.status not in POOL:
@@ -54,7 +53,7 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
         ExpertLeave.expert_id == expert.id, ExpertLeave.start_on <= end_on, ExpertLeave.end_on >= start_on)).first()
     if overlap is not None:
         raise ValidationFailed(fields={"start_on": str(_l("This period overlaps another leave."))})
-    with experts.guarded(session):
+    with records.guarded(session):
         leave = ExpertLeave(start_on=start_on, end_on=end_on, reason=(reason or "").strip()[:200])
         expert.leaves.append(leave)
         before = expert.status
@@ -75,12 +74,12 @@ def cancel_leave(session: Session, *, actor: User, leave_id: int, today: date | 
     leave = session.get(ExpertLeave, leave_id)
     if leave is None:
         raise NotFound()
-    expert = experts.get_expert(session, leave.expert_id)
+    expert = records.get_expert(session, leave.expert_id)
     if expert.user_id != actor.id:
         raise Forbidden()
     if leave.end_on < today:
         raise ValidationFailed(fields={"leave": str(_l("The period is already over."))})
-    with experts.guarded(session):
+    with records.guarded(session):
         before = expert.status
         expert.leaves.remove(leave)
         if expert.status is S.ON_LEAVE and leave.start_on <= today:

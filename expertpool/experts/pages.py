@@ -24,9 +24,10 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
-from expertpool.experts import applications as experts
-from expertpool.experts import availability, labels, review
+from expertpool.experts import applications, availability, labels, records, review
+from expertpool.experts import evidence as expert_evidence
 from expertpool.experts import search as expert_search
+from expertpool.experts.form import SCALARS
 from expertpool.experts.models import EvidenceFile, ExpertStatus, TitleLevel
 from expertpool.reference.models import Region
 
@@ -47,7 +48,7 @@ def cities() -> list[Region]:
 
 def form_input(form: Any) -> dict[str, Any]:
     """Application input from the HTML form (rows left blank are dropped)."""
-    data: dict[str, Any] = {k: form.get(k, "") for k in experts.SCALARS}
+    data: dict[str, Any] = {k: form.get(k, "") for k in SCALARS}
     data["specialties"] = form.get("specialties", "")
     data["consent"] = form.get("consent") == "on"
     data["employment"] = [
@@ -74,9 +75,10 @@ def register() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            expert = experts.register_applicant(db(), username=request.form.get("username", "").strip(),
-                                                password=request.form.get("password", ""),
-                                                display_name=request.form.get("display_name", ""))
+            expert = applications.register_applicant(
+                db(), username=request.form.get("username", "").strip(),
+                password=request.form.get("password", ""),
+                display_name=request.form.get("display_name", ""))
         except ValidationFailed as exc:
             errors = exc.fields
         else:
@@ -95,7 +97,7 @@ def register() -> Any:
 def mine() -> Any:
     """My application: edit the draft, upload evidence, submit; or propose a change once active."""
     user = require_user()
-    expert = experts.ensure_record(db(), user)
+    expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
     form: Any = request.form
     if request.method == "POST":
@@ -106,14 +108,16 @@ def mine() -> Any:
                                       data={k: request.form.get(k, "") for k in review.CHANGE_KEYS})
                 flash(_("Your change was sent for review."), "success")
             else:
-                experts.save_draft(db(), cipher=cipher(), config=config(), actor=user, expert_id=expert.id,
-                                   data=form_input(request.form))
+                applications.save_draft(db(), cipher=cipher(), config=config(), actor=user,
+                                        expert_id=expert.id, data=form_input(request.form))
                 upload = request.files.get("evidence")
                 if upload is not None and upload.filename:
-                    experts.add_evidence(db(), config=config(), actor=user, expert_id=expert.id,
-                                         filename=upload.filename, data=upload.read())
+                    expert_evidence.add_evidence(db(), config=config(), actor=user,
+                                                 expert_id=expert.id, filename=upload.filename,
+                                                 data=upload.read())
                 if action == "submit":
-                    experts.submit(db(), cipher=cipher(), config=config(), actor=user, expert_id=expert.id)
+                    applications.submit(db(), cipher=cipher(), config=config(), actor=user,
+                                        expert_id=expert.id)
                     flash(_("Your application was submitted."), "success")
                 else:
                     flash(_("Draft saved."), "success")
@@ -124,10 +128,12 @@ def mine() -> Any:
             flash(exc.message, "error")
         else:
             return redirect(url_for("experts.mine"))
-    record = experts.view(expert, cipher(), reveal=True)
-    return render_template("experts/mine.html", expert=expert, record=record, form=form if errors else None,
-                           errors=errors, cities=cities(), levels=list(TitleLevel), rows=ROWS,
-                           decisions=review.decisions(db(), expert.id), versions=experts.versions(db(), expert.id),
+    record = records.view(expert, cipher(), reveal=True)
+    return render_template("experts/mine.html", expert=expert, record=record,
+                           form=form if errors else None, errors=errors, cities=cities(),
+                           levels=list(TitleLevel), rows=ROWS,
+                           decisions=review.decisions(db(), expert.id),
+                           versions=records.versions(db(), expert.id),
                            changes=review.pending_changes(db(), expert.id)), (422 if errors else 200)
 
 
@@ -136,7 +142,7 @@ def mine() -> Any:
 def my_leave() -> Any:
     """My leave calendar: declare or withdraw unavailable periods."""
     user = require_user()
-    expert = experts.ensure_record(db(), user)
+    expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
@@ -167,10 +173,10 @@ def evidence(evidence_id: int) -> Any:
     row = db().get(EvidenceFile, evidence_id)
     if row is None:
         raise NotFound()
-    owner = experts.get_expert(db(), row.expert_id)
+    owner = records.get_expert(db(), row.expert_id)
     if owner.user_id != user.id and user.role not in STAFF:
         raise Forbidden()
-    path = experts.evidence_path(config(), row)
+    path = expert_evidence.evidence_path(config(), row)
     if not path.exists():
         abort(404)
     return send_file(path, mimetype=row.mime, download_name=row.original_name, as_attachment=True)
@@ -205,7 +211,7 @@ def search() -> Any:
 def record(expert_id: int) -> Any:
     """One expert for staff: masked personal data, versions, decisions; reviewers decide here."""
     user = require_user()
-    expert = experts.get_expert(db(), expert_id)
+    expert = records.get_expert(db(), expert_id)
     revealed: dict[str, str] | None = None
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -237,12 +243,13 @@ def record(expert_id: int) -> Any:
         except AppError as exc:
             flash(exc.message, "error")
             db().rollback()
-            expert = experts.get_expert(db(), expert_id)
-    data = experts.view(expert, cipher(), reveal=False)
+            expert = records.get_expert(db(), expert_id)
+    data = records.view(expert, cipher(), reveal=False)
     if revealed:
         data.update(revealed)
-    return render_template("experts/record.html", expert=expert, record=data, revealed=revealed, errors=errors,
-                           decisions=review.decisions(db(), expert.id), versions=experts.versions(db(), expert.id),
+    return render_template("experts/record.html", expert=expert, record=data, revealed=revealed,
+                           errors=errors, decisions=review.decisions(db(), expert.id),
+                           versions=records.versions(db(), expert.id),
                            changes=review.pending_changes(db(), expert.id), user=user,
                            can_review=user.role in (UserRole.REVIEWER, UserRole.ADMIN)), (422 if errors else 200)
 
@@ -252,10 +259,11 @@ def record(expert_id: int) -> Any:
 def version(expert_id: int, number: int) -> Any:
     """One submitted version of an application (its owner and staff)."""
     user = require_user()
-    expert = experts.get_expert(db(), expert_id)
+    expert = records.get_expert(db(), expert_id)
     if expert.user_id != user.id and user.role not in STAFF:
         raise Forbidden()
-    return render_template("experts/version.html", expert=expert, snap=experts.version(db(), expert_id, number))
+    return render_template("experts/version.html", expert=expert,
+                           snap=records.version(db(), expert_id, number))
 
 
 labels.register_filters(bp)

@@ -18,8 +18,8 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import _l
-from expertpool.experts import applications as experts
-from expertpool.experts import lifecycle
+from expertpool.experts import lifecycle, records
+from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
     ApplicationVersion,
     ChangeStatus,
@@ -79,9 +79,9 @@ def queue(session: Session, *, status: str | None = None, city: str | None = Non
 def start_review(session: Session, *, reviewer: User, expert_id: int) -> Expert:
     """Take a submitted application into review; commits."""
     _require_reviewer(reviewer)
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     lifecycle.check(expert.status, ExpertStatus.UNDER_REVIEW)
-    with experts.guarded(session):
+    with records.guarded(session):
         expert.status = ExpertStatus.UNDER_REVIEW
         session.flush()
         audit.record(session, actor=reviewer.username, action="expert.start_review", object_type="expert",
@@ -106,7 +106,7 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
         raise ValidationFailed(fields={"opinion": str(_l("Give the applicant your opinion or reason."))})
     if len(opinion) > 1000:
         raise ValidationFailed(fields={"opinion": str(_l("At most 1000 characters."))})
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     if expected_version is not None and expected_version != expert.version:
         raise Conflict()
     before = expert.status
@@ -118,7 +118,7 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
         current = step
     number = session.execute(select(func.max(ApplicationVersion.number))
                              .where(ApplicationVersion.expert_id == expert.id)).scalar_one()
-    with experts.guarded(session):
+    with records.guarded(session):
         expert.status = current
         expert.status_reason = opinion
         if current is ExpertStatus.ACTIVE:
@@ -152,9 +152,9 @@ def decisions(session: Session, expert_id: int) -> list[ReviewDecision]:
 
 def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, reason: str) -> dict[str, str]:
     """The clear ID number and phone for a reviewer who gives a reason (audited); commits."""
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     if expert.user_id == user.id:
-        return experts.clear_pii(expert, cipher)
+        return records.clear_pii(expert, cipher)
     _require_reviewer(user)
     reason = (reason or "").strip()
     if len(reason) < 4:
@@ -162,7 +162,7 @@ def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, r
     audit.record(session, actor=user.username, action="expert.reveal_pii", object_type="expert",
                  object_id=expert.id, after={"reason": reason[:500]})
     session.commit()
-    return experts.clear_pii(expert, cipher)
+    return records.clear_pii(expert, cipher)
 
 
 # Pending changes of active experts -------------------------------------------------------------
@@ -174,7 +174,7 @@ def propose_change(session: Session, *, config: Config, actor: User, expert_id: 
                    data: Mapping[str, Any], today: date | None = None) -> PendingChange:
     """An expert in the pool proposes new specialties, employer or title; reviewed before it applies."""
     today = today or utcnow().date()
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     if expert.user_id != actor.id:
         raise Forbidden()
     if not expert.is_in_pool:
@@ -185,8 +185,8 @@ def propose_change(session: Session, *, config: Config, actor: User, expert_id: 
     if ("employer_code" in given) != ("employer_name" in given):
         missing = "employer_name" if "employer_code" in given else "employer_code"
         raise ValidationFailed(fields={missing: str(_l("Required."))})
-    ref = experts.load_reference(session, experts._codes_in(given))
-    app = experts.check_application(given, ref=ref, config=config, today=today, complete=False)
+    ref = load_reference(session, codes_in(given))
+    app = check_application(given, ref=ref, config=config, today=today, complete=False)
     open_change = session.execute(select(PendingChange).where(
         PendingChange.expert_id == expert.id, PendingChange.status == ChangeStatus.PENDING)).scalar_one_or_none()
     if open_change is not None:
@@ -223,11 +223,11 @@ def decide_change(session: Session, *, reviewer: User, change_id: int, approve: 
     opinion = (opinion or "").strip()
     if not approve and not opinion:
         raise ValidationFailed(fields={"opinion": str(_l("Give the applicant your opinion or reason."))})
-    expert = experts.get_expert(session, change.expert_id)
+    expert = records.get_expert(session, change.expert_id)
     payload = json.loads(change.payload)
     before = {k: getattr(expert, k) if k != "specialties" else expert.specialty_codes for k in payload}
     before = {k: (v.value if hasattr(v, "value") else v) for k, v in before.items()}
-    with experts.guarded(session):
+    with records.guarded(session):
         change.status = ChangeStatus.APPROVED if approve else ChangeStatus.REJECTED
         change.decided_by_id = reviewer.id
         change.decided_at = utcnow()
@@ -283,11 +283,11 @@ def change_status(session: Session, *, actor: User, expert_id: int, target: str,
         fields["until"] = str(_l("A suspension needs an end date after today."))
     if fields:
         raise ValidationFailed(fields=fields)
-    expert = experts.get_expert(session, expert_id)
+    expert = records.get_expert(session, expert_id)
     lifecycle.check(expert.status, status)
     before = {"status": expert.status.value,
               "suspended_until": expert.suspended_until.isoformat() if expert.suspended_until else None}
-    with experts.guarded(session):
+    with records.guarded(session):
         expert.status = status
         expert.status_reason = reason
         expert.suspended_until = until if status is ExpertStatus.SUSPENDED else None

@@ -10,8 +10,7 @@ import pytest
 from flask import Flask
 
 from expertpool.core.pii import PiiCipher
-from expertpool.experts import applications as experts
-from expertpool.experts import identity
+from expertpool.experts import applications, evidence, identity
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\x3e\x00" + b"\x00" * 100
@@ -63,13 +62,15 @@ def applicant(app: Flask, db_session: Any, make_user: Callable[..., Any], cipher
     def make(submit: bool = True, **overrides: Any) -> tuple[Any, Any]:
         counter["n"] += 1
         user = make_user(role="expert")
-        expert = experts.ensure_record(db_session, user)
-        experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                           data=valid_input(counter["n"] + 100 * user.id, **overrides))
-        experts.add_evidence(db_session, config=cfg, actor=user, expert_id=expert.id, filename="职称证书.pdf",
-                             data=PDF + str(user.id).encode())
+        expert = applications.ensure_record(db_session, user)
+        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
+                                expert_id=expert.id,
+                                data=valid_input(counter["n"] + 100 * user.id, **overrides))
+        evidence.add_evidence(db_session, config=cfg, actor=user, expert_id=expert.id,
+                              filename="职称证书.pdf", data=PDF + str(user.id).encode())
         if submit:
-            experts.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
+            applications.submit(db_session, cipher=cipher, config=cfg, actor=user,
+                                expert_id=expert.id)
         return user, expert
 
     return make

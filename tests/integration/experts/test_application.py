@@ -9,8 +9,7 @@ from sqlalchemy import select, text
 
 from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.models import AuditEntry
-from expertpool.experts import applications as experts
-from expertpool.experts import identity
+from expertpool.experts import applications, evidence, identity, records
 from expertpool.experts.models import ApplicationVersion, EvidenceFile, Expert, ExpertStatus
 from tests.integration.experts.conftest import ELF, PDF, valid_input
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def _draft(db_session: Any, make_user: Any) -> tuple[Any, Expert]:
     user = make_user(role="expert")
-    return user, experts.ensure_record(db_session, user)
+    return user, applications.ensure_record(db_session, user)
 
 
 def _fresh(db_session: Any, expert_id: int) -> dict[str, Any]:
@@ -53,8 +52,8 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(db_session: Any,
     user, expert = _draft(db_session, make_user)
     before = _fresh(db_session, expert.id)
     with pytest.raises(ValidationFailed) as info:
-        experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                           data=valid_input(9, **bad))
+        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
+                                expert_id=expert.id, data=valid_input(9, **bad))
     assert field in info.value.fields
     assert _fresh(db_session, expert.id) == before
 
@@ -62,10 +61,10 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(db_session: Any,
 def test_submitting_with_missing_fields_lists_each_of_them(db_session: Any, make_user: Any, cipher: Any,
                                                            cfg: Any) -> None:
     user, expert = _draft(db_session, make_user)
-    experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                       data={"name": "李四", "email": "l@example.cn"})
+    applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
+                            data={"name": "李四", "email": "l@example.cn"})
     with pytest.raises(ValidationFailed) as info:
-        experts.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
+        applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
     assert {"id_number", "phone", "specialties", "employer_code", "consent", "evidence"} <= set(info.value.fields)
     db_session.expire_all()
     assert db_session.get(Expert, expert.id).status is ExpertStatus.DRAFT
@@ -74,13 +73,13 @@ def test_submitting_with_missing_fields_lists_each_of_them(db_session: Any, make
 def test_an_id_number_already_in_the_pool_is_refused(db_session: Any, applicant: Any, make_user: Any,
                                                      cipher: Any, cfg: Any) -> None:
     _, first = applicant()
-    taken = experts.clear_pii(first, cipher)["id_number"]
+    taken = records.clear_pii(first, cipher)["id_number"]
     user, expert = _draft(db_session, make_user)
     with pytest.raises(ValidationFailed) as info:
-        experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                           data=valid_input(50, id_number=taken))
+        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
+                                expert_id=expert.id, data=valid_input(50, id_number=taken))
     assert "already in the pool" in info.value.fields["id_number"]
-    assert experts.find_by_id_number(db_session, cipher, taken).id == first.id
+    assert records.find_by_id_number(db_session, cipher, taken).id == first.id
 
 
 def test_a_complete_application_is_submitted_with_a_kept_version(db_session: Any, applicant: Any,
@@ -89,8 +88,8 @@ def test_a_complete_application_is_submitted_with_a_kept_version(db_session: Any
     assert expert.status is ExpertStatus.SUBMITTED
     assert expert.birth_date.isoformat() == "1970-03-15"
     assert expert.specialty_codes == ["A0101", "A010102"]
-    (version,) = experts.versions(db_session, expert.id)
-    snap = experts.version(db_session, expert.id, 1)
+    (version,) = records.versions(db_session, expert.id)
+    snap = records.version(db_session, expert.id, 1)
     assert version.number == 1 and snap["status"] == "submitted"
     assert "*" in snap["id_number"] and "*" in snap["phone"]
     actions = set(db_session.execute(select(AuditEntry.action)).scalars())
@@ -101,10 +100,10 @@ def test_a_submitted_application_can_no_longer_be_edited(db_session: Any, applic
                                                          cfg: Any) -> None:
     user, expert = applicant()
     with pytest.raises(TransitionRefused):
-        experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                           data={"name": "改名"})
+        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
+                                expert_id=expert.id, data={"name": "改名"})
     with pytest.raises(TransitionRefused):
-        experts.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
+        applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
 
 
 def test_someone_else_cannot_edit_an_application(db_session: Any, applicant: Any, make_user: Any, cipher: Any,
@@ -112,14 +111,14 @@ def test_someone_else_cannot_edit_an_application(db_session: Any, applicant: Any
     _, expert = applicant(submit=False)
     intruder = make_user(role="expert")
     with pytest.raises(Forbidden):
-        experts.save_draft(db_session, cipher=cipher, config=cfg, actor=intruder, expert_id=expert.id,
-                           data={"name": "x"})
+        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=intruder,
+                                expert_id=expert.id, data={"name": "x"})
 
 
 def test_raw_tables_hold_neither_id_numbers_nor_phones_in_clear(db_session: Any, applicant: Any,
                                                                cipher: Any) -> None:
     _, expert = applicant()
-    pii = experts.clear_pii(expert, cipher)
+    pii = records.clear_pii(expert, cipher)
     digits = pii["phone"].lstrip("+")
     dump = []
     for table in ("expert", "application_version", "audit_entry", "review_decision"):
@@ -135,8 +134,8 @@ def test_evidence_is_stored_under_its_hash_outside_the_database(db_session: Any,
     _, expert = applicant(submit=False)
     (row,) = db_session.execute(select(EvidenceFile).where(EvidenceFile.expert_id == expert.id)).scalars()
     assert row.mime == "application/pdf"
-    assert experts.evidence_path(cfg, row).read_bytes().startswith(b"%PDF")
-    assert experts.evidence_path(cfg, row).name == row.sha256
+    assert evidence.evidence_path(cfg, row).read_bytes().startswith(b"%PDF")
+    assert evidence.evidence_path(cfg, row).name == row.sha256
 
 
 @pytest.mark.parametrize(("name", "data"), [
@@ -150,7 +149,8 @@ def test_mislabelled_unknown_or_oversized_evidence_is_refused(db_session: Any, m
     user, expert = _draft(db_session, make_user)
     small = cfg.replace(evidence_max_bytes=32 * 1024)
     with pytest.raises(ValidationFailed) as info:
-        experts.add_evidence(db_session, config=small, actor=user, expert_id=expert.id, filename=name, data=data)
+        evidence.add_evidence(db_session, config=small, actor=user, expert_id=expert.id,
+                              filename=name, data=data)
     assert "evidence" in info.value.fields
     assert db_session.execute(select(EvidenceFile)).first() is None
 
@@ -162,10 +162,10 @@ def test_versions_accumulate_across_resubmissions(db_session: Any, applicant: An
     user, expert = applicant()
     reviewer = make_user(role="reviewer")
     review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="return", opinion="补充证书")
-    experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                       data={"title": "教授级高级工程师", "title_level": "full_senior"})
-    experts.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
-    assert [v.number for v in experts.versions(db_session, expert.id)] == [1, 2]
-    assert experts.version(db_session, expert.id, 1)["title"] == "高级工程师"
-    assert experts.version(db_session, expert.id, 2)["title"] == "教授级高级工程师"
+    applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
+                            data={"title": "教授级高级工程师", "title_level": "full_senior"})
+    applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
+    assert [v.number for v in records.versions(db_session, expert.id)] == [1, 2]
+    assert records.version(db_session, expert.id, 1)["title"] == "高级工程师"
+    assert records.version(db_session, expert.id, 2)["title"] == "教授级高级工程师"
     assert db_session.execute(select(ApplicationVersion)).all()

@@ -13,8 +13,7 @@ from expertpool.core import pii
 from expertpool.core.db import utcnow
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.models import AuditEntry
-from expertpool.experts import applications as experts
-from expertpool.experts import availability, identity, review
+from expertpool.experts import availability, identity, records, review
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.notifications.notifier import services_of
@@ -111,7 +110,7 @@ def test_search_filters_by_prefix_city_status_title_and_name_with_counts(db_sess
 def test_key_rotation_reencrypts_every_value_and_keeps_them_readable(app: Any, db_session: Any, applicant: Any,
                                                                       cipher: Any) -> None:
     _, expert = applicant()
-    clear = experts.clear_pii(expert, cipher)
+    clear = records.clear_pii(expert, cipher)
     keys = app.extensions["expertpool"].keys
     new_id = keys.rotate_pii()
     rotated = pii.PiiCipher.from_keys(keys)
@@ -119,10 +118,10 @@ def test_key_rotation_reencrypts_every_value_and_keeps_them_readable(app: Any, d
     db_session.expire_all()
     row = db_session.get(Expert, expert.id)
     assert rotated.key_id_of(row.id_number_enc) == new_id == rotated.key_id_of(row.phone_enc)
-    assert experts.clear_pii(row, rotated) == clear
+    assert records.clear_pii(row, rotated) == clear
     assert row.version == expert.version
-    assert experts.find_by_id_number(db_session, rotated, clear["id_number"]).id == expert.id
-    assert [e.id for e in experts.find_by_phone(db_session, rotated, clear["phone"])] == [expert.id]
+    assert records.find_by_id_number(db_session, rotated, clear["id_number"]).id == expert.id
+    assert [e.id for e in records.find_by_phone(db_session, rotated, clear["phone"])] == [expert.id]
 
 
 def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(app: Any, db_session: Any, applicant: Any,

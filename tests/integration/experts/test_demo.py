@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from expertpool.demo import experts as expert_demo
-from expertpool.experts import applications as experts
-from expertpool.experts import identity
+from expertpool.experts import identity, records
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 from expertpool.reference.models import Specialty
@@ -23,7 +22,7 @@ def test_demo_experts_are_valid_cover_every_state_and_share_employers(db_session
     assert len(rows) == 400
     assert {e.status for e in rows} == set(ExpertStatus)
     for e in rows[:50]:
-        pii = experts.clear_pii(e, cipher)
+        pii = records.clear_pii(e, cipher)
         assert identity.check_id_number(pii["id_number"], e.created_at.date())[1] == e.birth_date
         assert identity.check_mobile(pii["phone"]) == pii["phone"]
         assert identity.check_credit_code(e.employer_code) == e.employer_code

@@ -17,8 +17,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.models import AuditEntry
 from expertpool.core.pii import PiiCipher
-from expertpool.experts import applications as experts
-from expertpool.experts import review
+from expertpool.experts import applications, evidence, records, review
 from expertpool.experts.models import Expert, ExpertStatus, ReviewDecision
 from tests.integration.experts.conftest import PDF, valid_input
 
@@ -83,7 +82,7 @@ def test_revealing_personal_data_needs_a_reason_and_is_audited(db_session: Any, 
     with pytest.raises(ValidationFailed):
         review.reveal(db_session, cipher=cipher, user=reviewer, expert_id=expert.id, reason="")
     clear = review.reveal(db_session, cipher=cipher, user=reviewer, expert_id=expert.id, reason="核实身份证件")
-    assert clear["id_number"].endswith(experts.clear_pii(expert, cipher)["id_number"][-4:])
+    assert clear["id_number"].endswith(records.clear_pii(expert, cipher)["id_number"][-4:])
     entry = db_session.execute(select(AuditEntry).where(AuditEntry.action == "expert.reveal_pii")).scalar_one()
     assert entry.actor == reviewer.username and "核实身份证件" in entry.after
     with pytest.raises(Forbidden):
@@ -171,11 +170,12 @@ def _setup(app: Flask, n_reviewers: int = 2) -> tuple[Any, int, list[int], Any]:
     tag = utcnow().strftime("%H%M%S%f")
     user = users.create_user(session, actor="test", username=f"exp{tag}", display_name="专家",
                              password="password-123", role="expert")
-    expert = experts.ensure_record(session, user)
-    experts.save_draft(session, cipher=cipher, config=st.config, actor=user, expert_id=expert.id,
-                       data=valid_input(int(tag[-3:])))
-    experts.add_evidence(session, config=st.config, actor=user, expert_id=expert.id, filename="a.pdf", data=PDF)
-    experts.submit(session, cipher=cipher, config=st.config, actor=user, expert_id=expert.id)
+    expert = applications.ensure_record(session, user)
+    applications.save_draft(session, cipher=cipher, config=st.config, actor=user,
+                            expert_id=expert.id, data=valid_input(int(tag[-3:])))
+    evidence.add_evidence(session, config=st.config, actor=user, expert_id=expert.id,
+                          filename="a.pdf", data=PDF)
+    applications.submit(session, cipher=cipher, config=st.config, actor=user, expert_id=expert.id)
     reviewers = [users.create_user(session, actor="test", username=f"rev{i}{tag}", display_name="审核",
                                    password="password-123", role="reviewer").id for i in range(n_reviewers)]
     return user, expert.id, reviewers, cipher
@@ -214,13 +214,14 @@ def test_a_returned_application_resubmitted_twice_at_once_is_submitted_once(any_
     any_app.extensions["expertpool"].sessions.remove()
 
     def resubmit(s: Any) -> Any:
-        return experts.submit(s, cipher=cipher, config=cfg, actor=s.get(User, user.id), expert_id=expert_id,
-                              expected_version=version).status
+        return applications.submit(s, cipher=cipher, config=cfg, actor=s.get(User, user.id),
+                                   expert_id=expert_id, expected_version=version).status
 
     results = _race(any_app, [resubmit, resubmit])
     assert sorted(type(r).__name__ for r in results) in (["Conflict", "ExpertStatus"],
                                                           ["ExpertStatus", "IllegalTransition"]), results
-    assert [v.number for v in experts.versions(any_app.extensions["expertpool"].sessions(), expert_id)] == [1, 2]
+    assert [v.number for v in records.versions(any_app.extensions["expertpool"].sessions(),
+                                               expert_id)] == [1, 2]
 
 
 def test_two_overlapping_leave_requests_at_once_store_one_period(any_app: Flask) -> None:

@@ -68,10 +68,10 @@ def test_the_api_takes_an_application_from_draft_to_approval(db_session: Any, ma
 
 def test_staff_pages_mask_personal_data_and_reviewers_reveal_it_with_a_reason(
         db_session: Any, applicant: Any, make_user: Any, login: Any, client: Any, cipher: Any) -> None:
-    from expertpool.experts import applications as experts
+    from expertpool.experts import records
 
     _, expert = applicant()
-    clear = experts.clear_pii(expert, cipher)
+    clear = records.clear_pii(expert, cipher)
     login(client, make_user(role="centre_staff"))
     page = client.get(f"/experts/{expert.id}").get_data(as_text=True)
     assert clear["id_number"] not in page and clear["id_number"][-4:] in page

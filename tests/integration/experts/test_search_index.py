@@ -55,13 +55,13 @@ def test_specialty_rows_follow_the_application_through_draft_submission_and_appr
 
 def test_a_returned_application_with_a_new_city_and_specialties_moves_its_rows(
         db_session: Any, applicant: Any, reviewer: Any, cipher: Any, cfg: Any) -> None:
-    from expertpool.experts import applications as experts
+    from expertpool.experts import applications
 
     user, expert = applicant(specialties=["A010102"], home_region="440100")
     review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="return", opinion="补充材料")
     assert {c[1] for c in copies(db_session, expert.id)} == {"returned"}
-    experts.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                       data={"home_region": "440606", "specialties": ["A010103", "B0101"]})
+    applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
+                            data={"home_region": "440606", "specialties": ["A010103", "B0101"]})
     assert copies(db_session, expert.id) == {("A010103", "returned", "440606"), ("B0101", "returned", "440606")}
     assert expert_search.search(db_session, specialty="A0101", city="440100").total == 0
     assert [e.id for e in expert_search.search(db_session, specialty="B01", city="440606").items] == [expert.id]
