@@ -219,7 +219,7 @@ def test_a_returned_application_resubmitted_twice_at_once_is_submitted_once(any_
 
     results = _race(any_app, [resubmit, resubmit])
     assert sorted(type(r).__name__ for r in results) in (["Conflict", "ExpertStatus"],
-                                                          ["ExpertStatus", "IllegalTransition"]), results
+                                                          ["ExpertStatus", "TransitionRefused"]), results
     assert [v.number for v in records.versions(any_app.extensions["expertpool"].sessions(),
                                                expert_id)] == [1, 2]
 
