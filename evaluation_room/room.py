@@ -755,7 +755,8 @@ class EvaluationRoom:
         member = self._member_actor(actor_id)
         self._phase_is(Phase.LEADER_ELECTION, action="vote")
         election = self._s.election
-        assert election is not None
+        if election is None:
+            raise IllegalTransition("no election is under way", action="vote")
         cand = self._member_by_ref(candidate)
         before = len(election.rounds)
         st = self._s.settings
@@ -998,9 +999,11 @@ class EvaluationRoom:
     def _record_signature(
         self, actor_id: str, member: Participant, verdict: Verdict, reasons: str, *, is_refusal: bool
     ) -> None:
-        assert member.alias is not None and self._s.report_digest is not None
+        digest = self._s.report_digest
+        if member.alias is None or digest is None:
+            raise IllegalTransition("the report is not frozen for signing", action="sign")
         sig = Signature(
-            member.participant_id, member.alias, self._now(), self._s.report_digest, verdict,
+            member.participant_id, member.alias, self._now(), digest, verdict,
             reasons, is_refusal, actor_id,
         )  # fmt: skip
         self._s.signatures[member.participant_id] = sig

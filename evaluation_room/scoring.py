@@ -316,7 +316,8 @@ def objective_scores(
     qualified = [b for b in bids if b.is_qualified]
     out: dict[str, dict[str, Decimal]] = {b.bidder_code: {} for b in qualified}
     for item in form.objective:
-        assert item.formula is not None  # validate_form guarantees it
+        if item.formula is None:  # validate_form refuses such a form; a stored one may be older
+            raise UnknownFormula(f"objective item {item.item_id} names no formula")
         raw = get_formula(item.formula)(item, qualified)
         for code, value in raw.items():
             clamped = min(max(value, item.minimum), item.maximum)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from expertpool.accounts.models import UserRole
+from expertpool.core.texts import _l
 
 ROLE_LABELS = {
     UserRole.EXPERT: _l("Expert"),

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, Unauthenticated, ValidationFailed
+from expertpool.core.texts import _l
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so that timing does not reveal usernames.

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from expertpool.core.texts import _l
+
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
 
 
 class AppError(Exception):
@@ -88,6 +92,21 @@ class RateLimited(AppError):
     code = "rate_limited"
     http_status = 429
     default_message = _l("Too many attempts; wait a minute and try again.")
+
+
+class BrokenInvariant(AppError):
+    """Something the code relies on does not hold (a row the database promises is missing, a value
+    that validation guaranteed is absent): a bug or damaged data, never the user's input."""
+
+    code = "broken_invariant"
+    http_status = 500
+
+
+def must_exist(value: T | None, error: type[AppError] = NotFound) -> T:
+    """`value`, or the typed error (`NotFound` unless told) when it is None."""
+    if value is None:
+        raise error()
+    return value
 
 
 def wants_json() -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
 from expertpool.core.calendar import CST
+from expertpool.core.texts import _l
 
 # Project, draw-request, draw and appointment states and project kinds share one vocabulary.
 STATE_LABELS = {

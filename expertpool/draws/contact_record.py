@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import notify
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, NotFound
+from expertpool.core.texts import _l
 from expertpool.draws.models import DrawLedgerEntry
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from expertpool.core import cjson
 from expertpool.core.audit import GENESIS, Problem
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, ValidationFailed
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.draws.models import DrawLedgerEntry, DrawLedgerHead, LedgerKind
 
 CLOSING = frozenset({LedgerKind.SEALED, LedgerKind.ABANDONED, LedgerKind.FAILED})
@@ -74,15 +73,15 @@ def append_entry(session: Session, *, draw_id: str, project_id: int, kind: Ledge
         session.flush()
     kinds = {e.kind for e in entries_for(session, draw_id)}
     if kind is LedgerKind.COMMIT and kinds:
-        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused")
     if kind in CLOSING:
         if LedgerKind.COMMIT not in kinds:
-            raise Conflict(msg(_l("No commitment has been recorded for this draw.")), code="no_commitment")
+            raise Conflict(str(_l("No commitment has been recorded for this draw.")), code="no_commitment")
         if kinds & CLOSING:
-            raise Conflict(msg(_l("This draw is already closed.")), code="draw_closed")
+            raise Conflict(str(_l("This draw is already closed.")), code="draw_closed")
     if kind is LedgerKind.OPENED and (LedgerKind.SEALED not in kinds or LedgerKind.OPENED in kinds):
-        raise Conflict(msg(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
+        raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     at = utcnow()
     seq = head.seq + 1
     digest = entry_hash(seq=seq, draw_id=draw_id, project_id=project_id, request_id=request_id, kind=kind.value,
@@ -96,7 +95,7 @@ def append_entry(session: Session, *, draw_id: str, project_id: int, kind: Ledge
             session.add(entry)
             session.flush()
     except IntegrityError:
-        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused") from None
     head.seq = seq
     head.hash = digest

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 import draw
 from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.errors import AppError, Forbidden, ValidationFailed
+from expertpool.core.errors import AppError, Forbidden, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
 from expertpool.draws import contact_record, panels
@@ -36,8 +36,7 @@ def draw_requests_of(project_id: int) -> list[DrawRequestRecord]:
 
 def _draw(draw_id: str) -> Draw:
     d = draws.get_draw(db(), draw_id)
-    project = db().get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(db().get(Project, d.project_id))
     user = require_user()
     if user.role is UserRole.CENTRE_STAFF and user.centre_id not in (project.owner_centre_id, project.main_centre_id):
         require_centre(user, project.owner_centre_id)
@@ -46,8 +45,7 @@ def _draw(draw_id: str) -> Draw:
 
 def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     user = require_user()
-    project = db().get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(db().get(Project, d.project_id))
     terminal = None
     try:
         terminal = terminal_from_request()
@@ -221,8 +219,7 @@ def draw_request_new(project_id: int) -> Any:
         terminal, terminal_error = None, exc
     if request.method == "POST":
         if terminal is None:
-            assert terminal_error is not None
-            raise terminal_error
+            raise terminal_error or Forbidden()
         data: dict[str, Any] = {k: request.form.get(k) for k in request.form}
         data["groups"] = _groups_from_form()
         try:

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,10 +22,10 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
-from expertpool.core.errors import Conflict, Forbidden, NotFound
+from expertpool.core.errors import Conflict, Forbidden, NotFound, must_exist
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.draws import sealing
 from expertpool.draws.models import (
     Draw,
@@ -58,8 +57,7 @@ def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetim
     This is the contact path: the expert's name and phone are decrypted for this one invitee,
     and the decryption is recorded in the audit trail (without the name or number).
     """
-    expert = session.get(Expert, invitee.expert_id)
-    assert expert is not None
+    expert = must_exist(session.get(Expert, invitee.expert_id))
     audit.record(session, actor=ACTOR, action="draw.contact", object_type="draw", object_id=d.draw_id,
                  after={"group": invitee.group_key, "invitee": invitee.id})
     phone = ""
@@ -80,8 +78,7 @@ def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetim
 
 def _venue_label(session: Session, d: Draw) -> str:
     """The venue as an invitee hears it: the main centre's first venue (name and address)."""
-    project = session.get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(session.get(Project, d.project_id))
     found = venues.list_venues(session, centre_id=project.main_centre_id)
     if not found:
         return project.main_centre.name
@@ -257,7 +254,7 @@ def _locked_draw(session: Session, draw_id: str) -> Draw:
     if d is None:
         raise NotFound()
     if d.status not in (DrawStatus.SEALED, DrawStatus.OPENED):
-        raise Conflict(msg(_l("This draw has no panel.")), code="no_panel")
+        raise Conflict(str(_l("This draw has no panel.")), code="no_panel")
     return d
 
 
@@ -276,11 +273,11 @@ def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeSta
     then waits at the terminal). A booking the invitee held is released.
     """
     if status not in ENDED:
-        raise Conflict(msg(_l("Not a reason to leave the panel.")), code="bad_status")
+        raise Conflict(str(_l("Not a reason to leave the panel.")), code="bad_status")
     d = _locked_draw(session, draw_id)
     inv = _invitee(session, d, expert_id)
     if not inv.status.is_holding:
-        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
+        raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
     if status is InviteeStatus.WITHDRAWN and inv.status is not InviteeStatus.ACCEPTED:
         status = InviteeStatus.DECLINED
     inv.status, inv.reason, inv.answered_at = status, reason[:500], now
@@ -305,7 +302,7 @@ def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str
     try:
         status = InviteeStatus(answer)
     except ValueError:
-        raise Conflict(msg(_l("Unknown answer.")), code="bad_status") from None
+        raise Conflict(str(_l("Unknown answer.")), code="bad_status") from None
     out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, ctx=ctx,
                  now=now)
     session.commit()
@@ -332,10 +329,9 @@ def accept(session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext
     if inv.status is InviteeStatus.ACCEPTED:
         return inv
     if inv.status is not InviteeStatus.INVITED:
-        raise Conflict(msg(_l("This invitation is already closed.")), code="invitation_closed")
-    project = session.get(Project, d.project_id)
-    expert = session.get(Expert, expert_id)
-    assert project is not None and expert is not None
+        raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
+    project = must_exist(session.get(Project, d.project_id))
+    expert = must_exist(session.get(Expert, expert_id))
     req = d.request
     for centre_id in _venue_centres(project, expert):
         for venue in venues.list_venues(session, centre_id=centre_id):
@@ -354,7 +350,7 @@ def accept(session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext
                 inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, made[0].id
                 session.flush()
                 return inv
-    raise Conflict(msg(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
+    raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
 
 
 def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
@@ -374,7 +370,7 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
     if d is None:
         raise NotFound()
     if d.status is not DrawStatus.OPENED:
-        raise Forbidden(msg(_l("Names are shown only after the session opens.")), code="not_opened")
+        raise Forbidden(str(_l("Names are shown only after the session opens.")), code="not_opened")
     rows = session.execute(
         select(DrawInvitee, Expert.name, Seat.number, VenueRecord.name, VenueRecord.centre_id)
         .join(Expert, Expert.id == DrawInvitee.expert_id)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,9 +27,16 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.calendar import cst_date
 from expertpool.core.config import Config
-from expertpool.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from expertpool.core.errors import (
+    BrokenInvariant,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from expertpool.core.keys import KeyStore
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws import panels, sealing
 from expertpool.draws import requests as draw_requests
@@ -207,16 +213,16 @@ def _lock_project(session: Session, req: DrawRequestRecord) -> Project:
         return projects.lock_for_draw(session, req.project_id)
     project = session.execute(select(Project).where(Project.id == req.project_id).with_for_update()).scalar_one()
     if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
-        raise Conflict(msg(_l("A supplementary draw needs a drawn project.")), code="project_not_drawn")
+        raise Conflict(str(_l("A supplementary draw needs a drawn project.")), code="project_not_drawn")
     return project
 
 
 def _check_operator(actor: User, terminal: Terminal, project: Project) -> None:
     if actor.role is not UserRole.CENTRE_STAFF:
-        raise Forbidden(msg(_l("Only centre staff operate a draw terminal.")))
+        raise Forbidden(str(_l("Only centre staff operate a draw terminal.")))
     check_terminal_for(terminal, project.owner_centre_id)
     if actor.centre_id != project.owner_centre_id:
-        raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
+        raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
 
 
 def load_snapshot(d: Draw) -> tuple[draw.Candidate, ...]:
@@ -235,7 +241,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
     project = _lock_project(session, req)
     _check_operator(actor, terminal, project)
     if req.status is not DrawRequestStatus.VALIDATED or draw_for_request(session, req.id) is not None:
-        raise Conflict(msg(_l("This request has already been used for a draw; make a new request.")),
+        raise Conflict(str(_l("This request has already been used for a draw; make a new request.")),
                        code="request_used")
     errors = timing_errors(now_at=now, evaluation_start_at=req.evaluation_start_at,
                            lead_working_days=config.draw_lead_working_days)
@@ -256,7 +262,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
             audit.record(session, actor=actor.username, action="draw.insufficient_pool", object_type="draw_request",
                          object_id=req.id, after={"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible})
             session.commit()
-            raise Conflict(msg(_l("Not enough eligible experts: %(m)s", m=exc.message)),
+            raise Conflict(str(_l("Not enough eligible experts: %(m)s", m=exc.message)),
                            code="insufficient_pool") from None
         snapshot = dump_snapshot(pool)
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
@@ -271,7 +277,7 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(msg(_l("This request has already been used for a draw; make a new request.")),
+        raise Conflict(str(_l("This request has already been used for a draw; make a new request.")),
                        code="request_used") from None
     draw_ledger.append_entry(session, draw_id=draw_id, project_id=project.id, kind=LedgerKind.COMMIT,
                              payload=commit_json, operator=actor.username, terminal_id=terminal.id,
@@ -290,10 +296,10 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
 def _open_for_witnesses(session: Session, draw_id: str, terminal: Terminal) -> Draw:
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused")
     if d.terminal_id != terminal.id:
-        raise Forbidden(msg(_l("Witnesses enter their digits at the terminal where the commitment was shown.")),
+        raise Forbidden(str(_l("Witnesses enter their digits at the terminal where the commitment was shown.")),
                         code="terminal_other")
     return d
 
@@ -301,9 +307,9 @@ def _open_for_witnesses(session: Session, draw_id: str, terminal: Terminal) -> D
 def _check_digits(digits: str, other: str | None) -> str:
     clean = (digits or "").strip()
     if not WITNESS.fullmatch(clean):
-        raise ValidationFailed(fields={"digits": msg(_l("Enter 6 to 64 digits (0-9)."))})
+        raise ValidationFailed(fields={"digits": str(_l("Enter 6 to 64 digits (0-9)."))})
     if other is not None and clean == other:
-        raise ValidationFailed(fields={"digits": msg(_l("The two witnesses must enter different digits."))})
+        raise ValidationFailed(fields={"digits": str(_l("The two witnesses must enter different digits."))})
     return clean
 
 
@@ -312,9 +318,9 @@ def witness_operator(session: Session, *, draw_id: str, actor: User, terminal: T
     """Record the operator's witness digits (after the commitment was shown); commits."""
     d = _open_for_witnesses(session, draw_id, terminal)
     if actor.id != d.operator_id:
-        raise Forbidden(msg(_l("Only the operator who prepared this draw enters the operator's digits.")))
+        raise Forbidden(str(_l("Only the operator who prepared this draw enters the operator's digits.")))
     if d.operator_digits is not None:
-        raise Conflict(msg(_l("The operator's digits are already recorded.")), code="witness_recorded")
+        raise Conflict(str(_l("The operator's digits are already recorded.")), code="witness_recorded")
     d.operator_digits = _check_digits(digits, d.supervisor_digits)
     d.operator_witnessed_at = now
     audit.record(session, actor=actor.username, action="draw.witness", object_type="draw", object_id=draw_id,
@@ -337,13 +343,13 @@ def witness_supervisor(session: Session, *, draw_id: str, terminal: Terminal, us
         audit.record(session, actor=(username or "?")[:100], action="draw.supervisor_refused", object_type="draw",
                      object_id=draw_id, after={"reason": "bad_credentials", "terminal": terminal.name})
         session.commit()
-        raise Forbidden(msg(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
+        raise Forbidden(str(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
     if supervisor.id == d.operator_id:
-        raise Forbidden(msg(_l("The supervisor must be another person than the operator.")), code="same_person")
+        raise Forbidden(str(_l("The supervisor must be another person than the operator.")), code="same_person")
     if supervisor.role is not UserRole.SUPERVISOR:
-        raise Forbidden(msg(_l("This account is not a supervisor.")), code="not_supervisor")
+        raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.supervisor_digits is not None:
-        raise Conflict(msg(_l("The supervisor's digits are already recorded.")), code="witness_recorded")
+        raise Conflict(str(_l("The supervisor's digits are already recorded.")), code="witness_recorded")
     d.supervisor_digits = _check_digits(digits, d.operator_digits)
     d.supervisor_id = supervisor.id
     d.supervisor_authenticated_at = now
@@ -388,21 +394,22 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
     """
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(msg(_l("This commitment has already been used; a commitment serves one draw.")),
+        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
                        code="commitment_reused")
     if d.terminal_id != terminal.id:
-        raise Forbidden(msg(_l("The draw runs at the terminal where the commitment was shown.")),
+        raise Forbidden(str(_l("The draw runs at the terminal where the commitment was shown.")),
                         code="terminal_other")
     if actor.id != d.operator_id:
-        raise Forbidden(msg(_l("Only the operator who prepared this draw runs it.")))
+        raise Forbidden(str(_l("Only the operator who prepared this draw runs it.")))
     if d.operator_digits is None or d.supervisor_digits is None:
-        raise Conflict(msg(_l("Both the operator and a supervisor must enter their digits first.")),
+        raise Conflict(str(_l("Both the operator and a supervisor must enter their digits first.")),
                        code="witnesses_missing")
     errors = timing_errors(now_at=now, evaluation_start_at=d.request.evaluation_start_at,
                            lead_working_days=config.draw_lead_working_days)
     if errors:
         raise ValidationFailed(fields=errors)
-    assert d.supervisor_id is not None
+    if d.supervisor_id is None:
+        raise BrokenInvariant()
     supervisor = session.get(User, d.supervisor_id)
     supervisor_name = supervisor.username if supervisor else None
     key_id, signer = keys.draw_signing_key()
@@ -433,8 +440,7 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
                                       draw.canonical_json(result.to_json()))
     d.status, d.drawn_at = DrawStatus.SEALED, now
     d.request.status = DrawRequestStatus.SEALED
-    project = session.get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(session.get(Project, d.project_id))
     if project.status is ProjectStatus.READY:
         projects.mark_drawn(session, actor=actor.username, project=project)
     audit.record(session, actor=actor.username, action="draw.sealed", object_type="draw", object_id=d.draw_id,
@@ -448,15 +454,14 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
 def abandon_draw(session: Session, *, draw_id: str, actor: User, reason: str, now: datetime) -> Draw:
     """Close a commitment without drawing; it stays in the ledger with the reason; commits."""
     d = get_draw(session, draw_id, lock=True)
-    project = session.get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(session.get(Project, d.project_id))
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
-        raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
+        raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
     clean = (reason or "").strip()
     if not clean or len(clean) > 500:
-        raise ValidationFailed(fields={"reason": msg(_l("Give the reason (at most 500 characters)."))})
+        raise ValidationFailed(fields={"reason": str(_l("Give the reason (at most 500 characters)."))})
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(msg(_l("Only a commitment not yet drawn can be abandoned.")), code="draw_closed")
+        raise Conflict(str(_l("Only a commitment not yet drawn can be abandoned.")), code="draw_closed")
     draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.ABANDONED,
                              payload={"draw_id": d.draw_id, "reason": clean}, operator=actor.username,
                              terminal_id=d.terminal_id, request_id=d.request_id)
@@ -477,28 +482,27 @@ def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_usernam
     The result is checked against the sealed digest, and the secret and result go to the ledger.
     """
     d = get_draw(session, draw_id, lock=True)
-    project = session.get(Project, d.project_id)
-    assert project is not None
+    project = must_exist(session.get(Project, d.project_id))
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.main_centre_id:
-        raise Forbidden(msg(_l("The session is opened by staff of the main venue's centre.")), code="not_host")
+        raise Forbidden(str(_l("The session is opened by staff of the main venue's centre.")), code="not_host")
     try:
         supervisor = users.authenticate(session, (supervisor_username or "").strip(), supervisor_password or "")
     except Unauthenticated:
         audit.record(session, actor=(supervisor_username or "?")[:100], action="draw.supervisor_refused",
                      object_type="draw", object_id=draw_id, after={"reason": "bad_credentials", "step": "open"})
         session.commit()
-        raise Forbidden(msg(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
+        raise Forbidden(str(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
     if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
-        raise Forbidden(msg(_l("This account is not a supervisor.")), code="not_supervisor")
+        raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.status is not DrawStatus.SEALED:
-        raise Conflict(msg(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
+        raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     if now < d.request.evaluation_start_at - OPENING_LEAD:
-        raise Conflict(msg(_l("The panel opens only at the start of the session.")), code="too_early")
+        raise Conflict(str(_l("The panel opens only at the start of the session.")), code="too_early")
     result = sealing.open_result(d, keys)
     secret = sealing.open_secret(d, keys)
     sealed = json.loads(d.sealed_json or "{}")
     if draw.result_digest(secret, result) != sealed.get("result_digest"):
-        raise Conflict(msg(_l("The stored result does not match the sealed record.")), code="seal_mismatch")
+        raise Conflict(str(_l("The stored result does not match the sealed record.")), code="seal_mismatch")
     draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.OPENED,
                              payload={"draw_id": d.draw_id, "secret": secret, "result": result.to_json()},
                              operator=actor.username, supervisor=supervisor.username, request_id=d.request_id)
@@ -516,7 +520,7 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     """The full draw-v1 transcript of an opened draw (each export in the audit trail); commits."""
     d = get_draw(session, draw_id)
     if d.status is not DrawStatus.OPENED:
-        raise Conflict(msg(_l("The transcript is released only after the session opens.")), code="not_opened")
+        raise Conflict(str(_l("The transcript is released only after the session opens.")), code="not_opened")
     with no_gc():
         t = draw.Transcript(
             request=draw.DrawRequest.from_json(json.loads(d.request_json)), candidates=load_snapshot(d),

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,7 @@ from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.forms import parse_flag
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.draws.models import DrawGroup, DrawRequestRecord
 from expertpool.draws.rules import (
     DrawRules,
@@ -72,9 +71,9 @@ def create_draw_request(session: Session, *, actor: User, terminal: Terminal, pr
     if lot_code:
         lot = next((x for x in project.lots if x.code == str(lot_code).strip()), None)
         if lot is None:
-            errors["lot"] = msg(_l("This project has no such lot."))
+            errors["lot"] = str(_l("This project has no such lot."))
     elif project.lots:
-        errors["lot"] = msg(_l("Choose the lot the panel is for."))
+        errors["lot"] = str(_l("Choose the lot the panel is for."))
     regions = region_catalogue(session)
     is_offsite = parse_flag(data.get("is_offsite"))
     regions_in = parse_regions(data.get("regions_in"), regions, "regions_in", errors)

@@ -11,12 +11,11 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask_babel import lazy_gettext as _l
 
 import draw
 from expertpool.core.errors import Conflict
 from expertpool.core.keys import KeyStore
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.draws.models import Draw
 
 NONCE_BYTES = 12
@@ -76,6 +75,6 @@ def open_secret(d: Draw, keys: KeyStore) -> str:
 def open_result(d: Draw, keys: KeyStore) -> draw.DrawResult:
     """The sealed result (callers record the decryption in the audit trail)."""
     if d.result_enc is None:
-        raise Conflict(msg(_l("This draw has no result.")), code="no_result")
+        raise Conflict(str(_l("This draw has no result.")), code="no_result")
     raw = open_value(draw_key(d, keys), d.draw_id, "result", d.result_enc)
     return draw.DrawResult.from_json(json.loads(raw))

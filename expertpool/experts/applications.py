@@ -22,7 +22,7 @@ from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
 from expertpool.core.pii import PiiCipher
-from expertpool.core.texts import _l
+from expertpool.core.texts import translated
 from expertpool.experts import lifecycle, records
 from expertpool.experts.form import Application, check_application, codes_in, load_reference
 from expertpool.experts.models import (
@@ -64,7 +64,7 @@ def register_applicant(session: Session, *, username: str, password: str,
 # Drafts ---------------------------------------------------------------------------------------
 
 def _id_number_taken() -> ValidationFailed:
-    return ValidationFailed(fields={"id_number": str(_l("This ID number is already in the pool."))})
+    return ValidationFailed(fields={"id_number": str(translated("This ID number is already in the pool."))})
 
 
 def save_draft(session: Session, *, cipher: PiiCipher, config: Config, actor: User, expert_id: int,
@@ -142,7 +142,7 @@ def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, 
     except ValidationFailed as exc:
         fields.update(exc.fields)
     if not expert.evidence:
-        fields["evidence"] = str(_l("Attach at least one evidence file."))
+        fields["evidence"] = str(translated("Attach at least one evidence file."))
     if fields:
         raise ValidationFailed(fields=fields)
     number = 1 + len(list(session.execute(

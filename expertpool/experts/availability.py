@@ -12,8 +12,8 @@ from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
-from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
-from expertpool.core.texts import _l
+from expertpool.core.errors import BrokenInvariant, Forbidden, NotFound, ValidationFailed
+from expertpool.core.texts import translated
 from expertpool.experts import lifecycle, records
 from expertpool.experts.models import Expert, ExpertLeave, ExpertStatus
 
@@ -37,22 +37,23 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
         raise lifecycle.illegal(expert.status, "leave")
     fields = {}
     if start_on is None:
-        fields["start_on"] = str(_l("Required."))
+        fields["start_on"] = str(translated("Required."))
     if end_on is None:
-        fields["end_on"] = str(_l("Required."))
+        fields["end_on"] = str(translated("Required."))
     if fields:
         raise ValidationFailed(fields=fields)
-    assert start_on is not None and end_on is not None
+    if start_on is None or end_on is None:
+        raise BrokenInvariant()
     if end_on < start_on:
-        raise ValidationFailed(fields={"end_on": str(_l("The end lies before the start."))})
+        raise ValidationFailed(fields={"end_on": str(translated("The end lies before the start."))})
     if end_on < today:
-        raise ValidationFailed(fields={"end_on": str(_l("The period is already over."))})
+        raise ValidationFailed(fields={"end_on": str(translated("The period is already over."))})
     # One declaration at a time per expert, so two overlapping requests cannot both pass the check.
     session.execute(select(Expert.id).where(Expert.id == expert.id).with_for_update())
     overlap = session.execute(select(ExpertLeave).where(
         ExpertLeave.expert_id == expert.id, ExpertLeave.start_on <= end_on, ExpertLeave.end_on >= start_on)).first()
     if overlap is not None:
-        raise ValidationFailed(fields={"start_on": str(_l("This period overlaps another leave."))})
+        raise ValidationFailed(fields={"start_on": str(translated("This period overlaps another leave."))})
     with records.guarded(session):
         leave = ExpertLeave(start_on=start_on, end_on=end_on, reason=(reason or "").strip()[:200])
         expert.leaves.append(leave)
@@ -78,7 +79,7 @@ def cancel_leave(session: Session, *, actor: User, leave_id: int, today: date | 
     if expert.user_id != actor.id:
         raise Forbidden()
     if leave.end_on < today:
-        raise ValidationFailed(fields={"leave": str(_l("The period is already over."))})
+        raise ValidationFailed(fields={"leave": str(translated("The period is already over."))})
     with records.guarded(session):
         before = expert.status
         expert.leaves.remove(leave)

@@ -17,7 +17,7 @@ from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.errors import NotFound, ValidationFailed
-from expertpool.core.texts import _l
+from expertpool.core.texts import translated
 from expertpool.experts import records
 from expertpool.experts.models import EvidenceFile
 
@@ -32,16 +32,16 @@ def _refused(message: str) -> ValidationFailed:
 def sniff_evidence(filename: str, data: bytes, max_bytes: int) -> str:
     """The MIME type of an acceptable evidence file, sniffed from its content; raises otherwise."""
     if not data:
-        raise _refused(str(_l("The file is empty.")))
+        raise _refused(str(translated("The file is empty.")))
     if len(data) > max_bytes:
-        raise _refused(str(_l("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024))))
+        raise _refused(str(translated("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024))))
     kind = filetype.guess(data)
     mime = kind.mime if kind else ""
     if mime not in EVIDENCE_TYPES:
-        raise _refused(str(_l("Only PDF, JPEG and PNG files are accepted.")))
+        raise _refused(str(translated("Only PDF, JPEG and PNG files are accepted.")))
     ext = Path(filename or "").suffix.lower().lstrip(".")
     if ext and ext not in EVIDENCE_TYPES[mime]:
-        raise _refused(str(_l("The file's content does not match its name.")))
+        raise _refused(str(translated("The file's content does not match its name.")))
     return mime
 
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.core.config import Config
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.experts import identity
 from expertpool.experts.identity import InvalidIdentifier
 from expertpool.experts.models import AvoidanceKind, TitleLevel
@@ -127,7 +126,7 @@ class Refused(Exception):
 
 def _say(message: LazyString, values: Mapping[str, object]) -> str:
     """A table message in the request's language, its placeholders filled."""
-    text = msg(message)
+    text = str(message)
     return text % values if values else text
 
 
@@ -258,7 +257,7 @@ def read_consent(raw: Any, ctx: Context) -> bool:
 def _org(row: Any, where: str, errors: dict[str, str]) -> str | None:
     """Check the organisation of one listed row: its credit code ("" when refused), or None."""
     if not isinstance(row, Mapping):
-        errors[where] = msg(_l("Expected an object."))
+        errors[where] = str(_l("Expected an object."))
         return None
     try:
         code = identity.check_credit_code(_text(row.get("org_code")))
@@ -266,7 +265,7 @@ def _org(row: Any, where: str, errors: dict[str, str]) -> str | None:
         errors[f"{where}.org_code"] = str(exc)
         code = ""
     if not _text(row.get("org_name")):
-        errors[f"{where}.org_name"] = msg(REQUIRED)
+        errors[f"{where}.org_name"] = str(REQUIRED)
     return code
 
 
@@ -276,7 +275,7 @@ def _day(raw: Any) -> date | None:
     try:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
-        raise Refused(msg(_l("Use a date like 2020-01-31."))) from None
+        raise Refused(str(_l("Use a date like 2020-01-31."))) from None
 
 
 def read_employment(raw: Any, ctx: Context) -> list[EmploymentRow]:
@@ -293,11 +292,11 @@ def read_employment(raw: Any, ctx: Context) -> list[EmploymentRow]:
             errors[f"{i}.start_on"] = str(exc)
             continue
         if start is None:
-            errors[f"{i}.start_on"] = msg(REQUIRED)
+            errors[f"{i}.start_on"] = str(REQUIRED)
         elif start > ctx.today:
-            errors[f"{i}.start_on"] = msg(_l("The start lies in the future."))
+            errors[f"{i}.start_on"] = str(_l("The start lies in the future."))
         elif end is not None and end < start:
-            errors[f"{i}.end_on"] = msg(_l("The end lies before the start."))
+            errors[f"{i}.end_on"] = str(_l("The end lies before the start."))
         else:
             rows.append(EmploymentRow(code, _text(row.get("org_name")), start, end))
     if errors:
@@ -316,7 +315,7 @@ def read_avoidances(raw: Any, ctx: Context) -> list[AvoidanceRow]:
         try:
             kind = AvoidanceKind(_text(row.get("kind")) or "declared")
         except ValueError:
-            errors[f"{i}.kind"] = msg(_l("Unknown kind."))
+            errors[f"{i}.kind"] = str(_l("Unknown kind."))
             continue
         rows.append(AvoidanceRow(code, _text(row.get("org_name")), kind))
     if errors:
@@ -420,7 +419,7 @@ def read_field(spec: FieldSpec, raw: Any, ctx: Context) -> Any:
     except ValueError:
         if spec.invalid is None:
             raise
-        raise Refused(msg(spec.invalid)) from None
+        raise Refused(str(spec.invalid)) from None
     for check in spec.checks:
         values = check.broken(value, ctx)
         if values is not None:
@@ -440,7 +439,7 @@ def check_application(data: Mapping[str, Any], *, ref: Reference, config: Config
     for spec in FIELDS:
         if not spec.given(data, spec.name):
             if complete and spec.required:
-                errors[spec.name] = msg(spec.missing)
+                errors[spec.name] = str(spec.missing)
             continue
         try:
             value = read_field(spec, data.get(spec.name), ctx)

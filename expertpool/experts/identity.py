@@ -10,7 +10,7 @@ from datetime import date
 
 import phonenumbers
 
-from expertpool.core.texts import _l
+from expertpool.core.texts import translated
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -33,7 +33,7 @@ def birth_date_of(id_number: str) -> date:
     try:
         return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
-        raise InvalidIdentifier(str(_l("The birth date in the ID number is impossible."))) from None
+        raise InvalidIdentifier(str(translated("The birth date in the ID number is impossible."))) from None
 
 
 def age_on(birth: date, today: date) -> int:
@@ -45,14 +45,14 @@ def check_id_number(raw: str, today: date) -> tuple[str, date]:
     """Normalise and check a national ID number; returns it with the birth date."""
     value = (raw or "").strip().upper()
     if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise InvalidIdentifier(str(_l("An ID number has 17 digits and a check digit or X.")))
+        raise InvalidIdentifier(str(translated("An ID number has 17 digits and a check digit or X.")))
     if not value[:17].isascii():
-        raise InvalidIdentifier(str(_l("An ID number has 17 digits and a check digit or X.")))
+        raise InvalidIdentifier(str(translated("An ID number has 17 digits and a check digit or X.")))
     birth = birth_date_of(value)
     if birth.year < 1900 or birth > today:
-        raise InvalidIdentifier(str(_l("The birth date in the ID number is impossible.")))
+        raise InvalidIdentifier(str(translated("The birth date in the ID number is impossible.")))
     if id_check_char(value[:17]) != value[17]:
-        raise InvalidIdentifier(str(_l("The check digit of the ID number is wrong.")))
+        raise InvalidIdentifier(str(translated("The check digit of the ID number is wrong.")))
     return value, birth
 
 
@@ -72,9 +72,9 @@ def check_credit_code(raw: str) -> str:
     """Normalise and check a unified social credit code."""
     value = (raw or "").strip().upper()
     if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
-        raise InvalidIdentifier(str(_l("A credit code has 18 characters (digits and capitals except I, O, S, V, Z).")))
+        raise InvalidIdentifier(str(translated("A credit code has 18 characters (digits and capitals except I, O, S, V, Z).")))
     if uscc_check_char(value[:17]) != value[17]:
-        raise InvalidIdentifier(str(_l("The check character of the credit code is wrong.")))
+        raise InvalidIdentifier(str(translated("The check character of the credit code is wrong.")))
     return value
 
 
@@ -89,11 +89,11 @@ def check_mobile(raw: str) -> str:
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise InvalidIdentifier(str(_l("Not a phone number."))) from None
+        raise InvalidIdentifier(str(translated("Not a phone number."))) from None
     if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) != "CN":
-        raise InvalidIdentifier(str(_l("Give a mainland China mobile number.")))
+        raise InvalidIdentifier(str(translated("Give a mainland China mobile number.")))
     if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
-        raise InvalidIdentifier(str(_l("Give a mainland China mobile number.")))
+        raise InvalidIdentifier(str(translated("Give a mainland China mobile number.")))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
+
+from expertpool.core.texts import _l
 
 EXPERT_STATUS_LABELS = {
     "draft": _l("Draft"), "submitted": _l("Submitted"), "under_review": _l("Under review"),
@@ -18,7 +19,7 @@ AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organi
 DECISION_LABELS = {"approve": _l("Approved"), "return": _l("Returned for changes"), "reject": _l("Rejected")}
 
 
-def _label(table: dict[str, object]) -> Callable[[str], str]:
+def _label(table: Mapping[str, object]) -> Callable[[str], str]:
     def label(value: str) -> str:
         return str(table.get(value, value))
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from expertpool.accounts.access import login_required, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
-from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed
+from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.experts import applications, availability, labels, records, review
@@ -82,8 +82,7 @@ def register() -> Any:
         except ValidationFailed as exc:
             errors = exc.fields
         else:
-            user = db().get(User, expert.user_id)
-            assert user is not None
+            user = must_exist(db().get(User, expert.user_id))
             session.clear()
             session["uid"] = user.id
             session["pw"] = user.password_changed_at.isoformat()

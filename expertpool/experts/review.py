@@ -17,7 +17,7 @@ from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
-from expertpool.core.texts import _l
+from expertpool.core.texts import translated
 from expertpool.experts import lifecycle, records
 from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
@@ -59,7 +59,7 @@ def queue(session: Session, *, status: str | None = None, city: str | None = Non
         try:
             stmt = stmt.where(Expert.status == ExpertStatus(status))
         except ValueError:
-            raise ValidationFailed(fields={"status": str(_l("Unknown status."))}) from None
+            raise ValidationFailed(fields={"status": str(translated("Unknown status."))}) from None
     else:
         stmt = stmt.where(Expert.status.in_(QUEUE_STATES))
     if city:
@@ -100,12 +100,12 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
     """
     _require_reviewer(reviewer)
     if decision not in DECISIONS:
-        raise ValidationFailed(fields={"decision": str(_l("Choose approve, return or reject."))})
+        raise ValidationFailed(fields={"decision": str(translated("Choose approve, return or reject."))})
     opinion = (opinion or "").strip()
     if decision != "approve" and not opinion:
-        raise ValidationFailed(fields={"opinion": str(_l("Give the applicant your opinion or reason."))})
+        raise ValidationFailed(fields={"opinion": str(translated("Give the applicant your opinion or reason."))})
     if len(opinion) > 1000:
-        raise ValidationFailed(fields={"opinion": str(_l("At most 1000 characters."))})
+        raise ValidationFailed(fields={"opinion": str(translated("At most 1000 characters."))})
     expert = records.get_expert(session, expert_id)
     if expected_version is not None and expected_version != expert.version:
         raise Conflict()
@@ -158,7 +158,7 @@ def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, r
     _require_reviewer(user)
     reason = (reason or "").strip()
     if len(reason) < 4:
-        raise ValidationFailed(fields={"reason": str(_l("Say why you need to see the personal data."))})
+        raise ValidationFailed(fields={"reason": str(translated("Say why you need to see the personal data."))})
     audit.record(session, actor=user.username, action="expert.reveal_pii", object_type="expert",
                  object_id=expert.id, after={"reason": reason[:500]})
     session.commit()
@@ -181,16 +181,16 @@ def propose_change(session: Session, *, config: Config, actor: User, expert_id: 
         raise lifecycle.illegal(expert.status, "pending change")
     given = {k: data[k] for k in CHANGE_KEYS if data.get(k) not in (None, "", [])}
     if not given:
-        raise ValidationFailed(fields={"specialties": str(_l("Change at least one of specialties, employer or title."))})
+        raise ValidationFailed(fields={"specialties": str(translated("Change at least one of specialties, employer or title."))})
     if ("employer_code" in given) != ("employer_name" in given):
         missing = "employer_name" if "employer_code" in given else "employer_code"
-        raise ValidationFailed(fields={missing: str(_l("Required."))})
+        raise ValidationFailed(fields={missing: str(translated("Required."))})
     ref = load_reference(session, codes_in(given))
     app = check_application(given, ref=ref, config=config, today=today, complete=False)
     open_change = session.execute(select(PendingChange).where(
         PendingChange.expert_id == expert.id, PendingChange.status == ChangeStatus.PENDING)).scalar_one_or_none()
     if open_change is not None:
-        raise Conflict(str(_l("A change is already waiting for review.")), code="change_pending")
+        raise Conflict(str(translated("A change is already waiting for review.")), code="change_pending")
     payload: dict[str, Any] = {k: (v.value if hasattr(v, "value") else v) for k, v in app.values.items()}
     if app.specialties is not None:
         payload["specialties"] = app.specialties
@@ -219,10 +219,10 @@ def decide_change(session: Session, *, reviewer: User, change_id: int, approve: 
     if change is None:
         raise NotFound()
     if change.status is not ChangeStatus.PENDING:
-        raise Conflict(str(_l("This change was already decided.")))
+        raise Conflict(str(translated("This change was already decided.")))
     opinion = (opinion or "").strip()
     if not approve and not opinion:
-        raise ValidationFailed(fields={"opinion": str(_l("Give the applicant your opinion or reason."))})
+        raise ValidationFailed(fields={"opinion": str(translated("Give the applicant your opinion or reason."))})
     expert = records.get_expert(session, change.expert_id)
     payload = json.loads(change.payload)
     before = {k: getattr(expert, k) if k != "specialties" else expert.specialty_codes for k in payload}
@@ -272,15 +272,15 @@ def change_status(session: Session, *, actor: User, expert_id: int, target: str,
     try:
         status = ExpertStatus(target)
     except ValueError:
-        raise ValidationFailed(fields={"status": str(_l("Unknown status."))}) from None
+        raise ValidationFailed(fields={"status": str(translated("Unknown status."))}) from None
     if status not in (ExpertStatus.SUSPENDED, ExpertStatus.ACTIVE, ExpertStatus.RETIRED, ExpertStatus.REMOVED):
-        raise ValidationFailed(fields={"status": str(_l("Unknown status."))})
+        raise ValidationFailed(fields={"status": str(translated("Unknown status."))})
     reason = (reason or "").strip()
     fields = {}
     if not reason:
-        fields["reason"] = str(_l("Required."))
+        fields["reason"] = str(translated("Required."))
     if status is ExpertStatus.SUSPENDED and (until is None or until <= today):
-        fields["until"] = str(_l("A suspension needs an end date after today."))
+        fields["until"] = str(translated("A suspension needs an end date after today."))
     if fields:
         raise ValidationFailed(fields=fields)
     expert = records.get_expert(session, expert_id)

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.texts import _l
+from expertpool.core.texts import translated
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 
 PER_PAGE = 20
@@ -52,13 +52,13 @@ def _filters(specialty: str | None, city: str | None, status: str | None, title:
              name: str | None) -> _Filters:
     prefix = (specialty or "").strip().upper() or None
     if prefix and not prefix.isalnum():
-        raise ValidationFailed(fields={"specialty": str(_l("Unknown specialty codes: %(codes)s", codes=prefix))})
+        raise ValidationFailed(fields={"specialty": str(translated("Unknown specialty codes: %(codes)s", codes=prefix))})
     state = None
     if status:
         try:
             state = ExpertStatus(status)
         except ValueError:
-            raise ValidationFailed(fields={"status": str(_l("Unknown status."))}) from None
+            raise ValidationFailed(fields={"status": str(translated("Unknown status."))}) from None
     on_expert: list[ColumnElement[bool]] = []
     if title:
         on_expert.append(Expert.title.like("%" + title.strip() + "%"))

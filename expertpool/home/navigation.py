@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from expertpool.accounts.models import UserRole
+from expertpool.core.texts import _l
 
 R = UserRole
 

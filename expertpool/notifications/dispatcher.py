@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 import notify
 from expertpool.core import audit
 from expertpool.core.db import utcnow
-from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.errors import NotFound, ValidationFailed, must_exist
+from expertpool.core.texts import _l
 from expertpool.notifications import invitations
 from expertpool.notifications.invitations import NotifyContext
 from expertpool.notifications.models import (
@@ -136,8 +136,7 @@ def _claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease
 
 
 def _load(session: Session, message_id: int) -> OutboxMessage:
-    message = session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
-    assert message is not None
+    message = must_exist(session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True))
     return message
 
 
@@ -160,8 +159,7 @@ def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delive
         # Lock the invitation before inserting the attempt: the attempt's foreign key takes a
         # KEY SHARE lock on the invitation row, and two workers each holding one while asking for
         # FOR UPDATE deadlock on PostgreSQL.
-        invitation = session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True)
-        assert invitation is not None
+        invitation = must_exist(session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True))
     invitations.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
                                channel=message.channel, now=now, outbox_id=message.id,
                                invitation_id=message.invitation_id, status=delivery.status)
@@ -182,8 +180,7 @@ def _error_summary(exc: notify.NotificationError) -> str:
 def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: datetime,
           ctx: NotifyContext, report: DispatchReport) -> bool:
     """Send one claimed message and store the outcome; False when sending must stop (auth)."""
-    message = session.get(OutboxMessage, claim.message_id)
-    assert message is not None
+    message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = invitations.message_to(ctx, message)
     body = invitations.message_body(ctx, message)
     channel, message_id = message.channel, message.id
@@ -253,8 +250,7 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
     invitation = message.invitation
     if (exc.is_recipient_problem and invitation is not None
             and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)):
-        invitation = session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True)
-        assert invitation is not None
+        invitation = must_exist(session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True))
         invitations.move(session, invitation, InvitationState.UNREACHABLE, now=now, ctx=ctx,
                          via=message.channel.value)
     session.commit()
@@ -264,8 +260,7 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
 def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: datetime,
                ctx: NotifyContext, report: DispatchReport) -> None:
     """Ask the provider whether a send of unknown outcome exists; adopt it, or allow a resend."""
-    message = session.get(OutboxMessage, claim.message_id)
-    assert message is not None
+    message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = invitations.message_to(ctx, message)
     body = invitations.message_body(ctx, message)
     since = (message.sending_at or message.created_at) - CLOCK_SLACK

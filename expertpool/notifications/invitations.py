@@ -23,7 +23,7 @@ import notify
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
-from expertpool.core.errors import NotFound, TransitionRefused, ValidationFailed
+from expertpool.core.errors import BrokenInvariant, NotFound, TransitionRefused, ValidationFailed
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher, normalise_phone
 from expertpool.notifications.models import (
@@ -134,7 +134,8 @@ def queue_message(session: Session, ctx: NotifyContext, *, key: str, channel: Ou
 
 def message_to(ctx: NotifyContext, message: OutboxMessage) -> str:
     """The recipient's number of a message."""
-    assert message.to_encrypted is not None
+    if message.to_encrypted is None:
+        raise BrokenInvariant()
     return ctx.cipher.decrypt(message.to_encrypted, table="outbox", row_id=message.id, column="to")
 
 
@@ -147,13 +148,15 @@ def message_body(ctx: NotifyContext, message: OutboxMessage) -> str | None:
 
 def invitee_name(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's name (for the voice prompt and the texts only)."""
-    assert invitation.name_encrypted is not None
+    if invitation.name_encrypted is None:
+        raise BrokenInvariant()
     return ctx.cipher.decrypt(invitation.name_encrypted, table="invitation", row_id=invitation.id, column="name")
 
 
 def invitee_phone(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's number."""
-    assert invitation.phone_encrypted is not None
+    if invitation.phone_encrypted is None:
+        raise BrokenInvariant()
     return ctx.cipher.decrypt(invitation.phone_encrypted, table="invitation", row_id=invitation.id, column="phone")
 
 

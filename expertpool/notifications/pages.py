@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from expertpool.accounts.access import roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.state import db
+from expertpool.core.texts import _l
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications.notifier import notification_services
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 import notify
 from expertpool.accounts.access import public
 from expertpool.core.db import utcnow
-from expertpool.core.errors import NotFound
+from expertpool.core.errors import BrokenInvariant, NotFound
 from expertpool.core.state import config, db
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
@@ -54,7 +54,8 @@ def _answer(parse: Callable[[Any], notify.WebhookEvent]) -> Response:
     event, refusal = _verified(parse)
     if refusal is not None:
         return refusal
-    assert event is not None
+    if event is None:
+        raise BrokenInvariant()
     twiml = notifications.handle_webhook(db(), event, outbox_id=_outbox_id(), ctx=notification_services().ctx)
     return Response(twiml or _EMPTY_TWIML, status=200, mimetype="application/xml")
 

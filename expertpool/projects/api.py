@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.errors import ValidationFailed
+from expertpool.core.errors import Forbidden, ValidationFailed, must_exist
 from expertpool.core.state import db, now
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.pages import READERS
@@ -45,8 +45,8 @@ def project_create() -> Any:
     """Create a project for the caller's centre."""
     user = require_user()
     body = _body()
-    assert user.centre_id is not None
-    project = projects.create_project(db(), actor=actor_label(), owner_centre_id=user.centre_id, data=body,
+    centre_id = must_exist(user.centre_id, Forbidden)
+    project = projects.create_project(db(), actor=actor_label(), owner_centre_id=centre_id, data=body,
                                       now=now())
     return jsonify(projects.project_view(project)), 201
 

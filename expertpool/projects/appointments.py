@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.projects import venues
 from expertpool.projects.models import Appointment, AppointmentStatus, Project, ProjectStatus
@@ -52,18 +51,18 @@ def request_appointment(session: Session, *, actor: User, project_id: int, exper
     """Record the tenderer's direct appointment of an expert with its written reason; commits."""
     project = _lock_project(session, project_id)
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
-        raise Forbidden(msg(_l("You may act only for your own centre.")), code="outside_centre")
+        raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
     if project.status not in OPEN_PROJECT:
-        raise Conflict(msg(_l("Experts can no longer be appointed to this project.")), code="project_closed")
+        raise Conflict(str(_l("Experts can no longer be appointed to this project.")), code="project_closed")
     clean = (reason or "").strip()
     fields: dict[str, str] = {}
     if len(clean) < MIN_REASON or len(clean) > 2000:
-        fields["reason"] = msg(_l("Give the tenderer's written reason (10 to 2000 characters)."))
+        fields["reason"] = str(_l("Give the tenderer's written reason (10 to 2000 characters)."))
     expert = session.get(Expert, expert_id)
     if expert is None or expert.status is not ExpertStatus.ACTIVE:
-        fields["expert"] = msg(_l("Only an active expert of the pool can be appointed."))
+        fields["expert"] = str(_l("Only an active expert of the pool can be appointed."))
     elif _conflicts(project, expert):
-        fields["expert"] = msg(_l("This expert works for a bidder, the tenderer or the agency."))
+        fields["expert"] = str(_l("This expert works for a bidder, the tenderer or the agency."))
     if fields:
         raise ValidationFailed(fields=fields)
     row = Appointment(project_id=project.id, expert_id=expert_id, reason=clean, requested_by_id=actor.id,
@@ -73,7 +72,7 @@ def request_appointment(session: Session, *, actor: User, project_id: int, exper
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(msg(_l("This expert is already appointed to this project.")), code="already_appointed") from None
+        raise Conflict(str(_l("This expert is already appointed to this project.")), code="already_appointed") from None
     audit.record(session, actor=actor.username, action="appointment.requested", object_type="project",
                  object_id=project.id, after={"appointment": row.id, "expert_id": expert_id, "reason": clean,
                                               "drawn": False})
@@ -89,12 +88,12 @@ def decide(session: Session, *, actor: User, appointment_id: int, approve: bool,
     if row is None:
         raise NotFound()
     if actor.role is not UserRole.SUPERVISOR:
-        raise Forbidden(msg(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor")
+        raise Forbidden(str(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor")
     if actor.id == row.requested_by_id:
-        raise Forbidden(msg(_l("The supervisor must be another person than the one who asked.")),
+        raise Forbidden(str(_l("The supervisor must be another person than the one who asked.")),
                         code="same_person")
     if row.status is not AppointmentStatus.REQUESTED:
-        raise Conflict(msg(_l("This appointment has already been decided.")), code="already_decided")
+        raise Conflict(str(_l("This appointment has already been decided.")), code="already_decided")
     project = _lock_project(session, row.project_id)
     clean = (note or "").strip()[:500]
     if approve:
@@ -125,8 +124,8 @@ def _book_seat(session: Session, project: Project, expert_id: int) -> int:
                         project_id=project.id)
             except Conflict as exc:
                 if exc.code == "expert_booked":
-                    raise Conflict(msg(_l("This expert already holds a seat at that time.")),
+                    raise Conflict(str(_l("This expert already holds a seat at that time.")),
                                    code="expert_booked") from None
                 continue
             return made[0].id
-    raise Conflict(msg(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
+    raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.calendar import CST
-from expertpool.core.errors import AppError, NotFound, ValidationFailed
+from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.state import config, db, now
 from expertpool.projects import appointments as appointments_service
 from expertpool.projects import projects, terminals
@@ -72,8 +72,7 @@ def project_new() -> Any:
     if request.method == "POST":
         values = _form_data()
         try:
-            assert user.centre_id is not None
-            project = projects.create_project(db(), actor=actor_label(), owner_centre_id=user.centre_id,
+            project = projects.create_project(db(), actor=actor_label(), owner_centre_id=must_exist(user.centre_id, Forbidden),
                                               data=values, now=now())
         except ValidationFailed as exc:
             errors = exc.fields

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,9 +14,15 @@ from expertpool.accounts.models import Centre
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
-from expertpool.core.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
+from expertpool.core.errors import (
+    BrokenInvariant,
+    Conflict,
+    NotFound,
+    TransitionRefused,
+    ValidationFailed,
+)
 from expertpool.core.forms import parse_flag
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.projects.models import (
     Bidder,
@@ -95,9 +100,9 @@ def _check_org(data: Mapping[str, Any], prefix: str, fields: dict[str, str]) -> 
     code = normalise_credit_code(data.get(f"{prefix}_code") or "") if isinstance(data.get(f"{prefix}_code"), str) else ""
     name = _text(data.get(f"{prefix}_name"), 200)
     if not is_valid_credit_code(code):
-        fields[f"{prefix}_code"] = msg(_l("Not a valid unified social credit code (18 characters, check character)."))
+        fields[f"{prefix}_code"] = str(_l("Not a valid unified social credit code (18 characters, check character)."))
     if not name or len(name) > 200:
-        fields[f"{prefix}_name"] = msg(_l("Required (at most 200 characters)."))
+        fields[f"{prefix}_name"] = str(_l("Required (at most 200 characters)."))
     return code, name
 
 
@@ -108,65 +113,65 @@ def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_
     out: dict[str, Any] = {}
     code = _text(data.get("code"), 64)
     if not code or len(code) > 64:
-        fields["code"] = msg(_l("Required (at most 64 characters)."))
+        fields["code"] = str(_l("Required (at most 64 characters)."))
     else:
         clash = session.execute(select(Project.id).where(Project.code == code)).scalar_one_or_none()
         if clash is not None and clash != project_id:
-            fields["code"] = msg(_l("Another project has this code."))
+            fields["code"] = str(_l("Another project has this code."))
     out["code"] = code
     name = _text(data.get("name"), 200)
     if not name or len(name) > 200:
-        fields["name"] = msg(_l("Required (at most 200 characters)."))
+        fields["name"] = str(_l("Required (at most 200 characters)."))
     out["name"] = name
     try:
         out["kind"] = ProjectKind(str(data.get("kind")))
     except ValueError:
-        fields["kind"] = msg(_l("Choose works, goods or services."))
+        fields["kind"] = str(_l("Choose works, goods or services."))
     try:
         out["budget_fen"] = parse_budget_fen(data.get("budget"))
     except ValueError:
-        fields["budget"] = msg(_l("An amount in yuan, at most two decimals, not negative."))
+        fields["budget"] = str(_l("An amount in yuan, at most two decimals, not negative."))
     out["tenderer_code"], out["tenderer_name"] = _check_org(data, "tenderer", fields)
     out["agency_code"], out["agency_name"] = _check_org(data, "agency", fields)
     reps = _int(data.get("tenderer_representatives", 0), 0, MAX_REPRESENTATIVES)
     if reps is None:
-        fields["tenderer_representatives"] = msg(_l("A whole number from 0 to %(n)d.", n=MAX_REPRESENTATIVES))
+        fields["tenderer_representatives"] = str(_l("A whole number from 0 to %(n)d.", n=MAX_REPRESENTATIVES))
     out["tenderer_representatives"] = reps or 0
     out["is_complex"] = parse_flag(data.get("is_complex"))
     try:
         start = parse_moment(data.get("evaluation_start"))
     except ValueError:
-        fields["evaluation_start"] = msg(_l("A date and time, e.g. 2026-12-01T09:00 (China Standard Time)."))
+        fields["evaluation_start"] = str(_l("A date and time, e.g. 2026-12-01T09:00 (China Standard Time)."))
     else:
         if start <= now:
-            fields["evaluation_start"] = msg(_l("The evaluation must start in the future."))
+            fields["evaluation_start"] = str(_l("The evaluation must start in the future."))
         out["evaluation_start_at"] = start
     duration = _int(data.get("duration_minutes"), 30, MAX_DURATION_MINUTES)
     if duration is None:
-        fields["duration_minutes"] = msg(_l("Minutes, from 30 to %(n)d.", n=MAX_DURATION_MINUTES))
+        fields["duration_minutes"] = str(_l("Minutes, from 30 to %(n)d.", n=MAX_DURATION_MINUTES))
     out["duration_minutes"] = duration
     main = _centre(session, data.get("main_centre")) if data.get("main_centre") else session.get(Centre, owner_centre_id)
     if main is None:
-        fields["main_centre"] = msg(_l("Unknown centre."))
+        fields["main_centre"] = str(_l("Unknown centre."))
     out["main_centre"] = main
     out["is_remote"] = parse_flag(data.get("is_remote"))
     secondary_codes = _codes(data.get("secondary_centres"))
     secondary: list[Centre] = []
     if secondary_codes is None:
-        fields["secondary_centres"] = msg(_l("A list of centre region codes."))
+        fields["secondary_centres"] = str(_l("A list of centre region codes."))
     else:
         for c in dict.fromkeys(secondary_codes):
             centre = _centre(session, c)
             if centre is None:
-                fields["secondary_centres"] = msg(_l("Unknown centre: %(c)s", c=c))
+                fields["secondary_centres"] = str(_l("Unknown centre: %(c)s", c=c))
             elif main is not None and centre.id == main.id:
-                fields["secondary_centres"] = msg(_l("The main venue cannot also be a secondary venue."))
+                fields["secondary_centres"] = str(_l("The main venue cannot also be a secondary venue."))
             else:
                 secondary.append(centre)
         if out["is_remote"] and not secondary and "secondary_centres" not in fields:
-            fields["secondary_centres"] = msg(_l("A remote evaluation needs at least one secondary venue."))
+            fields["secondary_centres"] = str(_l("A remote evaluation needs at least one secondary venue."))
         if not out["is_remote"] and secondary:
-            fields["secondary_centres"] = msg(_l("Only a remote evaluation has secondary venues."))
+            fields["secondary_centres"] = str(_l("Only a remote evaluation has secondary venues."))
     out["secondary"] = secondary
     if fields:
         raise ValidationFailed(fields=fields)
@@ -209,7 +214,7 @@ def get_project(session: Session, project_id: int) -> Project:
     """A project by id, or `NotFound`."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(msg(_l("No such project.")))
+        raise NotFound(str(_l("No such project.")))
     return project
 
 
@@ -227,13 +232,13 @@ def _lock(session: Session, project_id: int) -> Project:
         select(Project).where(Project.id == project_id).with_for_update()
     ).scalar_one_or_none()
     if project is None:
-        raise NotFound(msg(_l("No such project.")))
+        raise NotFound(str(_l("No such project.")))
     return project
 
 
 def _require_editable(project: Project) -> None:
     if not project.status.is_editable:
-        raise Conflict(msg(_l("The project has been drawn; its details and bidders can no longer change.")),
+        raise Conflict(str(_l("The project has been drawn; its details and bidders can no longer change.")),
                        code="project_locked")
 
 
@@ -295,11 +300,11 @@ def add_lot(session: Session, *, actor: str, project_id: int, code: Any, name: A
     fields: dict[str, str] = {}
     code_s, name_s = _text(code, 32), _text(name, 200)
     if not code_s or len(code_s) > 32:
-        fields["code"] = msg(_l("Required (at most 32 characters)."))
+        fields["code"] = str(_l("Required (at most 32 characters)."))
     elif any(lot.code == code_s for lot in project.lots):
-        fields["code"] = msg(_l("This project already has a lot with this code."))
+        fields["code"] = str(_l("This project already has a lot with this code."))
     if not name_s or len(name_s) > 200:
-        fields["name"] = msg(_l("Required (at most 200 characters)."))
+        fields["name"] = str(_l("Required (at most 200 characters)."))
     if fields:
         raise ValidationFailed(fields=fields)
     lot = Lot(project=project, code=code_s, name=name_s)
@@ -335,16 +340,16 @@ def add_bidder(session: Session, *, actor: str, project_id: int, credit_code: An
     code = normalise_credit_code(credit_code) if isinstance(credit_code, str) else ""
     name_s = _text(name, 200)
     if not is_valid_credit_code(code):
-        fields["credit_code"] = msg(_l("Not a valid unified social credit code (18 characters, check character)."))
+        fields["credit_code"] = str(_l("Not a valid unified social credit code (18 characters, check character)."))
     if not name_s or len(name_s) > 200:
-        fields["name"] = msg(_l("Required (at most 200 characters)."))
+        fields["name"] = str(_l("Required (at most 200 characters)."))
     lot = None
     if lot_code:
         lot = next((x for x in project.lots if x.code == str(lot_code).strip()), None)
         if lot is None:
-            fields["lot"] = msg(_l("This project has no such lot."))
+            fields["lot"] = str(_l("This project has no such lot."))
     if not fields and any(b.credit_code == code and b.lot_id == (lot.id if lot else None) for b in project.bidders):
-        fields["credit_code"] = msg(_l("This bidder is already listed."))
+        fields["credit_code"] = str(_l("This bidder is already listed."))
     if fields:
         raise ValidationFailed(fields=fields)
     bidder = Bidder(project=project, lot=lot, credit_code=code, name=name_s)
@@ -373,9 +378,9 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
     """Declare the project complete for a draw (it needs at least one bidder); commits."""
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.DRAFT:
-        raise TransitionRefused(msg(_l("Only a draft project can be made ready.")))
+        raise TransitionRefused(str(_l("Only a draft project can be made ready.")))
     if not project.bidders:
-        raise ValidationFailed(fields={"bidders": msg(_l("List the bidders first: the draw avoids them."))})
+        raise ValidationFailed(fields={"bidders": str(_l("List the bidders first: the draw avoids them."))})
     project.status = ProjectStatus.READY
     audit.record(session, actor=actor, action="project.ready", object_type="project", object_id=project.id,
                  before={"status": "draft"}, after={"status": "ready"})
@@ -387,7 +392,7 @@ def lock_for_draw(session: Session, project_id: int) -> Project:
     """Lock a ready project inside the caller's draw transaction (no commit); `Conflict` otherwise."""
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.READY:
-        raise Conflict(msg(_l("Only a ready project can be drawn (status: %(s)s).", s=project.status.value)),
+        raise Conflict(str(_l("Only a ready project can be drawn (status: %(s)s).", s=project.status.value)),
                        code="project_not_ready")
     return project
 
@@ -406,7 +411,7 @@ def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: A
     """Record the award (date and winning bidder) of a drawn project; commits."""
     project = _lock(session, project_id)
     if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
-        raise TransitionRefused(msg(_l("Only a drawn project can be awarded.")))
+        raise TransitionRefused(str(_l("Only a drawn project can be awarded.")))
     fields: dict[str, str] = {}
     day: date | None = None
     try:
@@ -415,18 +420,19 @@ def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: A
         day = None
     today = (now or utcnow()).astimezone(CST).date()
     if day is None:
-        fields["awarded_on"] = msg(_l("A date, e.g. 2026-12-01."))
+        fields["awarded_on"] = str(_l("A date, e.g. 2026-12-01."))
     elif day > today:
-        fields["awarded_on"] = msg(_l("The award date cannot be in the future."))
+        fields["awarded_on"] = str(_l("The award date cannot be in the future."))
     elif day < project.evaluation_start_at.astimezone(CST).date():
-        fields["awarded_on"] = msg(_l("The award cannot precede the evaluation."))
+        fields["awarded_on"] = str(_l("The award cannot precede the evaluation."))
     code = normalise_credit_code(winner_code) if isinstance(winner_code, str) else ""
     winner = next((b for b in project.bidders if b.credit_code == code), None)
     if winner is None:
-        fields["winner"] = msg(_l("The winner must be one of the project's bidders."))
+        fields["winner"] = str(_l("The winner must be one of the project's bidders."))
     if fields:
         raise ValidationFailed(fields=fields)
-    assert winner is not None and day is not None
+    if winner is None or day is None:
+        raise BrokenInvariant()
     before = {"status": project.status.value}
     project.status = ProjectStatus.AWARDED
     project.awarded_on = day

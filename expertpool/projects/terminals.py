@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from expertpool.accounts.models import Centre
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.projects.models import Terminal
 
 TOKEN_PREFIX = "term_"
@@ -39,10 +38,10 @@ def register_terminal(session: Session, *, actor: str, centre_code: str, name: s
     fields: dict[str, str] = {}
     centre = session.execute(select(Centre).where(Centre.region_code == (centre_code or "").strip())).scalar_one_or_none()
     if centre is None:
-        fields["centre"] = msg(_l("Unknown centre."))
+        fields["centre"] = str(_l("Unknown centre."))
     clean = (name or "").strip()
     if not clean or len(clean) > 100:
-        fields["name"] = msg(_l("Required (at most 100 characters)."))
+        fields["name"] = str(_l("Required (at most 100 characters)."))
     if fields:
         raise ValidationFailed(fields=fields)
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -52,7 +51,7 @@ def register_terminal(session: Session, *, actor: str, centre_code: str, name: s
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise ValidationFailed(fields={"name": msg(_l("This centre already has a terminal with this name."))}) from None
+        raise ValidationFailed(fields={"name": str(_l("This centre already has a terminal with this name."))}) from None
     audit.record(session, actor=actor, action="terminal.register", object_type="terminal", object_id=terminal.id,
                  after={"centre": centre.region_code if centre else None, "name": clean})
     session.commit()
@@ -81,17 +80,17 @@ def list_terminals(session: Session) -> list[Terminal]:
 def resolve_terminal(session: Session, clear: str | None) -> Terminal:
     """The registered, active terminal holding this credential; `Forbidden` otherwise (no commit)."""
     if not clear:
-        raise Forbidden(msg(_l("Draws are accepted only from a registered draw terminal.")),
+        raise Forbidden(str(_l("Draws are accepted only from a registered draw terminal.")),
                         code="terminal_required")
     terminal = session.execute(select(Terminal).where(Terminal.token_hash == token_hash(clear))).scalar_one_or_none()
     if terminal is None:
-        raise Forbidden(msg(_l("This terminal is not registered.")), code="terminal_unregistered")
+        raise Forbidden(str(_l("This terminal is not registered.")), code="terminal_unregistered")
     if not terminal.is_active:
-        raise Forbidden(msg(_l("This terminal has been disabled.")), code="terminal_disabled")
+        raise Forbidden(str(_l("This terminal has been disabled.")), code="terminal_disabled")
     return terminal
 
 
 def check_terminal_for(terminal: Terminal, centre_id: int | None) -> None:
     """Staff draw only at a terminal of their own centre."""
     if centre_id is not None and terminal.centre_id != centre_id:
-        raise Forbidden(msg(_l("This terminal belongs to another centre.")), code="terminal_other_centre")
+        raise Forbidden(str(_l("This terminal belongs to another centre.")), code="terminal_other_centre")

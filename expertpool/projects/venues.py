@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -15,7 +14,7 @@ from expertpool.accounts.models import Centre
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, NotFound, ValidationFailed
-from expertpool.core.texts import msg
+from expertpool.core.texts import _l
 from expertpool.projects.models import Seat, SeatBooking, VenueRecord
 
 MAX_SEATS = 500
@@ -35,16 +34,16 @@ def create_venue(session: Session, *, actor: str, centre_code: str, name: str, a
     fields: dict[str, str] = {}
     centre = session.execute(select(Centre).where(Centre.region_code == (centre_code or "").strip())).scalar_one_or_none()
     if centre is None:
-        fields["centre"] = msg(_l("Unknown centre."))
+        fields["centre"] = str(_l("Unknown centre."))
     clean = (name or "").strip()
     if not clean or len(clean) > 100:
-        fields["name"] = msg(_l("Required (at most 100 characters)."))
+        fields["name"] = str(_l("Required (at most 100 characters)."))
     if len((address or "").strip()) > 200:
-        fields["address"] = msg(_l("At most 200 characters."))
+        fields["address"] = str(_l("At most 200 characters."))
     count = int(seats) if isinstance(seats, int) and not isinstance(seats, bool) else (
         int(seats) if isinstance(seats, str) and seats.strip().isdigit() else -1)
     if not 1 <= count <= MAX_SEATS:
-        fields["seats"] = msg(_l("A number of seats from 1 to %(n)d.", n=MAX_SEATS))
+        fields["seats"] = str(_l("A number of seats from 1 to %(n)d.", n=MAX_SEATS))
     if fields:
         raise ValidationFailed(fields=fields)
     venue = VenueRecord(centre=centre, name=clean, address=(address or "").strip(),
@@ -54,7 +53,7 @@ def create_venue(session: Session, *, actor: str, centre_code: str, name: str, a
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise ValidationFailed(fields={"name": msg(_l("This centre already has a venue with this name."))}) from None
+        raise ValidationFailed(fields={"name": str(_l("This centre already has a venue with this name."))}) from None
     audit.record(session, actor=actor, action="venue.create", object_type="venue", object_id=venue.id,
                  after={"centre": centre.region_code if centre else None, "name": clean, "seats": count})
     session.commit()
@@ -112,7 +111,7 @@ def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: i
     fields: dict[str, str] = {}
     for i, w in enumerate(wishes):
         if w.starts_at.tzinfo is None or w.ends_at.tzinfo is None or w.ends_at <= w.starts_at:
-            fields[f"bookings[{i}]"] = msg(_l("A window is two aware times, the end after the start."))
+            fields[f"bookings[{i}]"] = str(_l("A window is two aware times, the end after the start."))
     if fields:
         raise ValidationFailed(fields=fields)
     seat_ids = sorted({w.seat_id for w in wishes})
@@ -120,7 +119,7 @@ def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: i
         select(Seat).where(Seat.id.in_(seat_ids)).order_by(Seat.id).with_for_update()).scalars()}
     missing = [s for s in seat_ids if s not in seats]
     if missing:
-        raise NotFound(msg(_l("No such seat: %(ids)s", ids=", ".join(map(str, missing)))))
+        raise NotFound(str(_l("No such seat: %(ids)s", ids=", ".join(map(str, missing)))))
     if session.get_bind().dialect.name == "postgresql":
         for expert_id in sorted({w.expert_id for w in wishes}):
             session.execute(text("SELECT pg_advisory_xact_lock(:c, :e)"), {"c": EXPERT_LOCK_CLASS, "e": expert_id})
@@ -129,13 +128,13 @@ def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: i
         for other in wishes[:i]:
             if other.starts_at < w.ends_at and w.starts_at < other.ends_at:
                 if other.seat_id == w.seat_id:
-                    raise Conflict(msg(_l("This seat is already booked at that time.")), code="seat_taken")
+                    raise Conflict(str(_l("This seat is already booked at that time.")), code="seat_taken")
                 if other.expert_id == w.expert_id:
-                    raise Conflict(msg(_l("This expert is already booked at that time.")), code="expert_booked")
+                    raise Conflict(str(_l("This expert is already booked at that time.")), code="expert_booked")
         if _overlapping(session, SeatBooking.seat_id, w.seat_id, w.starts_at, w.ends_at):
-            raise Conflict(msg(_l("This seat is already booked at that time.")), code="seat_taken")
+            raise Conflict(str(_l("This seat is already booked at that time.")), code="seat_taken")
         if _overlapping(session, SeatBooking.expert_id, w.expert_id, w.starts_at, w.ends_at):
-            raise Conflict(msg(_l("This expert is already booked at that time.")), code="expert_booked")
+            raise Conflict(str(_l("This expert is already booked at that time.")), code="expert_booked")
         made.append(SeatBooking(seat_id=w.seat_id, expert_id=w.expert_id, starts_at=w.starts_at,
                                 ends_at=w.ends_at, project_id=project_id, draw_id=draw_id))
     try:
@@ -144,7 +143,7 @@ def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: i
             session.flush()
     except IntegrityError as exc:
         code = "expert_booked" if "expert_id" in str(exc.orig) else "seat_taken"
-        raise Conflict(msg(_l("The booking collides with another one made meanwhile.")), code=code) from None
+        raise Conflict(str(_l("The booking collides with another one made meanwhile.")), code=code) from None
     return made
 
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.state import config, db, state
+from expertpool.core.texts import _l
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
