@@ -34,6 +34,7 @@ from expertpool.core.errors import (
     NotFound,
     Unauthenticated,
     ValidationFailed,
+    must_exist,
 )
 from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
