@@ -16,6 +16,7 @@ from expertpool.projects import projects
 from expertpool.projects.codes import credit_code_check_char
 from expertpool.projects.models import Bidder, Project, Terminal, VenueRecord
 from expertpool.projects.terminals import token_hash
+from expertpool.projects.venues import create_venue
 
 OWNER = "440100"  # the Guangzhou centre (demo login staff.gz)
 TERMINAL_CENTRES = ("440100", "440300")
@@ -52,7 +53,6 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
     for code, name, seats in VENUES:
         centre = _centre(session, code)
         if session.execute(select(VenueRecord).where(VenueRecord.centre_id == centre.id, VenueRecord.name == name)).first() is None:
-            from expertpool.projects.venues import create_venue
 
             session.commit()
             create_venue(session, actor="demo", centre_code=code, name=name, seats=seats)

@@ -11,6 +11,7 @@ from flask import Flask, request
 from flask_socketio import SocketIO
 from socketio import Manager, RedisManager
 from socketio.packet import Packet
+from werkzeug.serving import run_simple
 
 import evaluation_room
 from evaluation_room.handlers import ChatLog, Identity
@@ -171,7 +172,6 @@ def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> Socket
             # socketio.run() would call app.run(), which Flask ignores inside its own CLI; the
             # Socket.IO middleware already wraps app.wsgi_app, so serve it with werkzeug directly
             # (websockets work through simple-websocket).
-            from werkzeug.serving import run_simple
 
             run_simple(host, port, app, threaded=True, use_reloader=False)
         else:
