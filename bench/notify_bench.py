@@ -48,7 +48,7 @@ from expertpool.core import migrate
 from expertpool.core.config import Config
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import (
     InvitationRecord,
     InvitationState,

@@ -37,7 +37,7 @@ from expertpool.experts import pages as expert_pages
 from expertpool.home import pages as home_pages
 from expertpool.notifications import pages as notification_pages
 from expertpool.notifications import webhooks
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
 from expertpool.notifications.notifier import install as install_notifications
 from expertpool.projects import api as projects_api
@@ -85,7 +85,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         account_pages.bp, home_pages.bp, reference_pages.bp, admin_pages.bp, project_pages.bp,
         terminal_pages.bp, draw_pages.bp, expert_pages.bp, room_pages.bp, notification_pages.bp,
-        webhooks.links,
+        webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
     for api in (accounts_api.bp, reference_api.bp, experts_api.bp, projects_api.bp, draws_api.bp, webhooks.bp):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from expertpool.core.config import Config
 from expertpool.core.keys import KeyStore
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.context import NotifyContext
 
 
 @dataclass(frozen=True)

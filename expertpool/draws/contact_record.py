@@ -20,8 +20,8 @@ from expertpool.core import audit
 from expertpool.core.errors import Forbidden, NotFound
 from expertpool.core.texts import _l
 from expertpool.draws.models import DrawLedgerEntry
-from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications import outbox
+from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import ContactAttempt, InvitationRecord
 from expertpool.projects.models import Project, ProjectStatus
 
@@ -137,8 +137,8 @@ def draw_contact_record(session: Session, draw_id: str, *, ctx: NotifyContext, a
     ).scalars().all()
     invitees = [InviteeRecord(
         invitation_id=inv.id, group_id=inv.group_id, rank=inv.rank, expert_id=inv.expert_id,
-        name=invitations.invitee_name(ctx, inv),
-        phone_masked=notify.mask_phone(invitations.invitee_phone(ctx, inv)),
+        name=outbox.invitee_name(ctx, inv),
+        phone_masked=notify.mask_phone(outbox.invitee_phone(ctx, inv)),
         state=inv.state.value, answered_via=inv.answered_via, answered_at=inv.answered_at,
         deadline_at=inv.deadline_at, withdrawal_reason=inv.withdrawal_reason, seat_venue=inv.seat_venue,
         attempts=[_attempt(a) for a in inv.attempts],

@@ -38,8 +38,8 @@ from expertpool.draws.models import (
 )
 from expertpool.draws.snapshot import employers_in_snapshot
 from expertpool.experts.models import Expert, ExpertLeave
-from expertpool.notifications import invitations
-from expertpool.notifications.invitations import InvitationCallbacks, NotifyContext
+from expertpool.notifications import context, invitations
+from expertpool.notifications.context import InvitationCallbacks, NotifyContext
 from expertpool.notifications.models import InvitationRecord
 from expertpool.projects import venues
 from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
@@ -98,7 +98,7 @@ def on_replacement(session: Session, invitation: InvitationRecord, reason: str, 
     An invitation that belongs to no draw of ours is only recorded as needing a replacement.
     """
     if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
-        audit.record(session, actor=invitations.ACTOR, action="invitation.replacement_requested",
+        audit.record(session, actor=context.ACTOR, action="invitation.replacement_requested",
                      object_type="invitation", object_id=invitation.id,
                      after={"draw_id": invitation.draw_id, "group_id": invitation.group_id,
                             "rank": invitation.rank, "reason": reason})

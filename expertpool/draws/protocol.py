@@ -57,7 +57,7 @@ from expertpool.draws.snapshot import (
     load_snapshot_bytes,
     no_gc,
 )
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects
 from expertpool.projects.models import Project, ProjectStatus, Terminal
 from expertpool.projects.terminals import check_terminal_for

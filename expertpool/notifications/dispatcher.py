@@ -24,8 +24,8 @@ from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed, must_exist
 from expertpool.core.texts import _l
-from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext
+from expertpool.notifications import callbacks, context, invitations, outbox
+from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import (
     ContactAttempt,
     InvitationRecord,
@@ -160,7 +160,7 @@ def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delive
         # KEY SHARE lock on the invitation row, and two workers each holding one while asking for
         # FOR UPDATE deadlock on PostgreSQL.
         invitation = must_exist(session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True))
-    invitations.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
+    callbacks.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
                                channel=message.channel, now=now, outbox_id=message.id,
                                invitation_id=message.invitation_id, status=delivery.status)
     if invitation is not None:
@@ -181,17 +181,17 @@ def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: da
           ctx: NotifyContext, report: DispatchReport) -> bool:
     """Send one claimed message and store the outcome; False when sending must stop (auth)."""
     message = must_exist(session.get(OutboxMessage, claim.message_id))
-    to = invitations.message_to(ctx, message)
-    body = invitations.message_body(ctx, message)
+    to = outbox.message_to(ctx, message)
+    body = outbox.message_body(ctx, message)
     channel, message_id = message.channel, message.id
     session.rollback()  # no transaction is held while the provider is called
     try:
         if channel is OutboxChannel.SMS:
-            delivery = notifier.send_sms(to, body or "", status_callback=ctx.url(invitations.SMS_STATUS_PATH))
+            delivery = notifier.send_sms(to, body or "", status_callback=ctx.url(context.SMS_STATUS_PATH))
         else:
             delivery = notifier.place_call(
-                to, twiml_url=ctx.url(invitations.VOICE_PATH, m=message_id),
-                status_callback=ctx.url(invitations.CALL_STATUS_PATH, m=message_id),
+                to, twiml_url=ctx.url(context.VOICE_PATH, m=message_id),
+                status_callback=ctx.url(context.CALL_STATUS_PATH, m=message_id),
                 machine_detection=True)
     except notify.UnknownOutcome as exc:
         message = _load(session, claim.message_id)
@@ -222,7 +222,7 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
     if exc.kind is notify.FailureKind.AUTH:
         message.status = OutboxStatus.PENDING
         message.next_attempt_at = now + AUTH_PAUSE
-        audit.record(session, actor=invitations.ACTOR, action="notify.provider_auth_failed",
+        audit.record(session, actor=context.ACTOR, action="notify.provider_auth_failed",
                      object_type="outbox_message", object_id=message.id,
                      after={"provider": exc.provider, "code": exc.code})
         session.commit()
@@ -261,8 +261,8 @@ def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, no
                ctx: NotifyContext, report: DispatchReport) -> None:
     """Ask the provider whether a send of unknown outcome exists; adopt it, or allow a resend."""
     message = must_exist(session.get(OutboxMessage, claim.message_id))
-    to = invitations.message_to(ctx, message)
-    body = invitations.message_body(ctx, message)
+    to = outbox.message_to(ctx, message)
+    body = outbox.message_body(ctx, message)
     since = (message.sending_at or message.created_at) - CLOCK_SLACK
     channel = message.channel
     session.rollback()
@@ -404,8 +404,8 @@ def outbox_rows(session: Session, ctx: NotifyContext, *, limit: int = 100) -> li
             select(ContactAttempt).where(ContactAttempt.outbox_id == message.id).order_by(ContactAttempt.id)
         ).scalars())
         rows.append(OutboxRow(
-            message=message, to_masked=notify.mask_phone(invitations.message_to(ctx, message)),
-            body=invitations.message_body(ctx, message),
+            message=message, to_masked=notify.mask_phone(outbox.message_to(ctx, message)),
+            body=outbox.message_body(ctx, message),
             invitation_state=message.invitation.state.value if message.invitation else None,
             attempts=attempts,
             is_live_call=message.channel is OutboxChannel.VOICE and any(not a.is_final for a in attempts),
@@ -435,7 +435,7 @@ def simulate(session: Session, notifier: Any, message_id: int, action: str, *,
     try:
         if action.startswith("sms-"):
             text = {"sms-1": "1", "sms-2": "2", "sms-other": "?"}[action]
-            events.append(notifier.simulate_sms_reply(invitations.message_to(ctx, message), text))
+            events.append(notifier.simulate_sms_reply(outbox.message_to(ctx, message), text))
         elif message.channel is not OutboxChannel.VOICE:
             raise ValidationFailed(fields={"action": "not a call"})
         elif action == "machine":
@@ -455,15 +455,15 @@ def apply_event(session: Session, event: notify.WebhookEvent, *, outbox_id: int 
                 now: datetime, ctx: NotifyContext, provider: str = "twilio") -> str | None:
     """Hand one parsed callback to its handler; returns TwiML when the event asks for some."""
     if isinstance(event, notify.VoicePrompt):
-        return invitations.handle_voice_prompt(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        return callbacks.handle_voice_prompt(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
     if isinstance(event, notify.GatherResult):
-        return invitations.handle_gather(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        return callbacks.handle_gather(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
     if isinstance(event, notify.CallStatus):
-        invitations.handle_call_status(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        callbacks.handle_call_status(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
     elif isinstance(event, notify.InboundSms):
-        invitations.handle_inbound_sms(session, event, now=now, ctx=ctx, provider=provider)
+        callbacks.handle_inbound_sms(session, event, now=now, ctx=ctx, provider=provider)
     else:
-        invitations.handle_sms_status(session, event, now=now)
+        callbacks.handle_sms_status(session, event, now=now)
     return None
 
 

@@ -16,8 +16,8 @@ from flask import Flask, current_app
 import notify
 from expertpool.core.config import Config
 from expertpool.core.leader import AdvisoryLeader
+from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.dispatcher import run_worker
-from expertpool.notifications.invitations import NotifyContext
 
 log = logging.getLogger(__name__)
 

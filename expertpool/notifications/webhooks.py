@@ -18,11 +18,11 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import BrokenInvariant, NotFound
 from expertpool.core.state import config, db
 from expertpool.notifications import dispatcher as notifications
-from expertpool.notifications import invitations
+from expertpool.notifications import links
 from expertpool.notifications.notifier import notification_services
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio", template_folder="templates")
-links = Blueprint("invitation_link", __name__)
+link_bp = Blueprint("invitation_link", __name__)
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
@@ -95,7 +95,7 @@ def sms_status() -> Response:
     return _answer(notify.parse_sms_status)
 
 
-@links.route("/i/<token>", methods=["GET", "POST"])
+@link_bp.route("/i/<token>", methods=["GET", "POST"])
 @public
 def answer(token: str) -> Any:
     """The one-time link of an invitation SMS: the expert accepts or declines once."""
@@ -106,11 +106,11 @@ def answer(token: str) -> Any:
         choice = request.form.get("answer")
         if choice not in ("accept", "decline"):
             raise NotFound()
-        invitations.answer_by_link(session, token, is_accepted=choice == "accept", now=now, ctx=ctx)
+        links.answer_by_link(session, token, is_accepted=choice == "accept", now=now, ctx=ctx)
         message = _("Thank you: you have accepted. A confirmation SMS follows.") if choice == "accept" \
             else _("Thank you: we have recorded that you cannot attend.")
         return render_template("notifications/answer.html", done=message, summary=None, token=token)
-    invitation = invitations.invitation_by_token(session, token, now=now)
-    summary = invitations.link_summary(ctx, invitation)
+    invitation = links.invitation_by_token(session, token, now=now)
+    summary = links.link_summary(ctx, invitation)
     return render_template("notifications/answer.html", done=None, summary=summary, token=token,
                            when=notify.format_time(summary.starts_at, "zh"))

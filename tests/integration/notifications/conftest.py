@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from expertpool.core.db import utcnow
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.invitations import NotifyContext, ReplacementHandler
+from expertpool.notifications.context import NotifyContext, ReplacementHandler
 from expertpool.notifications.models import InvitationRecord, OutboxMessage
 from expertpool.notifications.notifier import services_of
 from tests.fakes.twilio_api import (

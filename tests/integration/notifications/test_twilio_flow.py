@@ -417,7 +417,6 @@ def test_post_signed_webhook_reaches_a_live_server(trial: TwilioTrial, live_serv
 
 
 def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
-    from expertpool.notifications import invitations
     from expertpool.notifications.models import InvitationRecord
 
     phone = trial.new_number()
@@ -425,7 +424,9 @@ def test_at_most_one_call_per_invitation_is_live(trial: TwilioTrial) -> None:
     trial.dispatch()  # the first call is queued at the provider and not finished
     session = trial.session
     stored = session.get(InvitationRecord, key_of(invitation))
-    assert invitations.schedule_call_retry(session, stored, now=utcnow(), ctx=trial.ctx) is not None
+    from expertpool.notifications import callbacks
+
+    assert callbacks.schedule_call_retry(session, stored, now=utcnow(), ctx=trial.ctx) is not None
     session.commit()
     report = trial.dispatch(trial.later(trial.ctx.config.call_retry_minutes + 1))
     assert report.postponed == 1 and report.sent == 0
