@@ -1,32 +1,35 @@
 """The evaluation report as data, and its canonical digest (what members sign).
 
 The *body* holds everything the committee decided (scores by alias, aggregates, ranking,
-flags, amendments); its digest is ``sha256`` over canonical JSON: keys sorted, no
-whitespace, UTF-8, decimals as strings. Members sign the body's digest; the final report adds
-the signatures and its own digest, which goes into the audit trail.
+flags, amendments); its digest is ``sha256`` over canonical JSON (:mod:`draw.cjson`, the one
+canonical JSON of the code base: keys sorted, no whitespace, UTF-8) of the body converted by
+:func:`evaluation_room._codec.encode` (decimals as strings, datetimes ISO-8601, enums by
+value). Members sign the body's digest; the final report adds the signatures and its own
+digest, which goes into the audit trail.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
+from draw import cjson
 from evaluation_room._codec import encode
 
 REPORT_VERSION = 1
 
 
 def canonical_json(data: Any) -> bytes:
-    """Serialise ``data`` canonically: sorted keys, compact separators, UTF-8, no floats."""
-    return json.dumps(
-        encode(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """Serialise ``data`` canonically: the room's types encoded, then :func:`draw.cjson.dumps`.
+
+    A type the codec does not know (floats included) raises ``TypeError``; an integer beyond
+    2^53 or a lone surrogate raises :class:`draw.errors.NotCanonical`.
+    """
+    return cjson.dumps(encode(data))
 
 
 def digest(data: Any) -> str:
     """Return the hex sha256 of the canonical JSON of ``data``."""
-    return hashlib.sha256(canonical_json(data)).hexdigest()
+    return cjson.digest(encode(data))
 
 
 def build_report_body(

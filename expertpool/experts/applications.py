@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from draw import cjson
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
-from expertpool.core import audit, cjson
+from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -526,8 +527,8 @@ def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, 
         expert.status = ExpertStatus.SUBMITTED
         expert.submitted_at = utcnow()
         session.flush()
-        session.add(ApplicationVersion(expert_id=expert.id, number=number,
-                                       snapshot=cjson.dumps(snapshot(expert, cipher))))
+        kept = cjson.dumps(snapshot(expert, cipher)).decode("utf-8")
+        session.add(ApplicationVersion(expert_id=expert.id, number=number, snapshot=kept))
         audit.record(session, actor=actor.username, action="expert.submit", object_type="expert",
                      object_id=expert.id, before={"status": before.value},
                      after={"status": expert.status.value, "application_number": number})
