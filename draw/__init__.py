@@ -29,7 +29,7 @@ from draw.engine import (
     select,
     sign_sealed,
 )
-from draw.errors import DrawError, Infeasible, InsufficientPool, InvalidInput
+from draw.errors import DrawError, Infeasible, InsufficientPool, InvalidInput, NotCanonical
 from draw.explain import Explanation, explain_transcript
 from draw.model import (
     VERSION,
@@ -66,6 +66,7 @@ __all__ = [
     "Infeasible",
     "InsufficientPool",
     "InvalidInput",
+    "NotCanonical",
     "PreparedCommit",
     "Reason",
     "Replacement",

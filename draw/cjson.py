@@ -1,4 +1,17 @@
-"""Canonical JSON (draw-v1 §2): sorted keys, no whitespace, UTF-8, no floats, |int| < 2^53."""
+"""Canonical JSON (draw-v1 §2): sorted keys, no whitespace, UTF-8, no floats, |int| < 2^53.
+
+This is the one canonical JSON of the code base: the draw engine and its verifier, and the
+application for everything it hashes or signs (audit entries and checkpoints, draw-ledger
+entries and their payloads, evaluation-room report digests) all serialise through `dumps`.
+Its bytes are those of ``json.dumps(value, sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` in UTF-8, which is what the application's own canonical JSON produced
+before it was folded into this module, so chains and digests made earlier still verify.
+
+Nothing is converted: a value of any other type (datetime, date, Decimal, enum member, tuple,
+float, ...) raises `NotCanonical` (an `InvalidInput`), naming where it is. Callers convert
+their types explicitly first (``.isoformat()``, ``.value``, ``str(decimal)``; the room's
+report goes through ``evaluation_room._codec.encode``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +19,14 @@ import hashlib
 import json
 from typing import Any
 
-from draw.errors import InvalidInput
+from draw.errors import InvalidInput, NotCanonical
 
 MAX_SAFE = 2**53
 """Integers must have an absolute value below this bound."""
 
 
 def check(value: Any, path: str = "$") -> None:
-    """Raise InvalidInput unless `value` holds only the JSON types draw-v1 allows."""
+    """Raise NotCanonical unless `value` holds only the JSON types draw-v1 allows."""
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
@@ -24,19 +37,19 @@ def check(value: Any, path: str = "$") -> None:
             continue
         elif kind is int:
             if not -MAX_SAFE < item < MAX_SAFE:
-                raise InvalidInput(where, "integer out of range (|n| must be below 2^53)")
+                raise NotCanonical(where, "integer out of range (|n| must be below 2^53)")
         elif kind is float:
-            raise InvalidInput(where, "floats are not allowed")
+            raise NotCanonical(where, "floats are not allowed")
         elif kind is list:
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
         elif kind is dict:
             for key, v in item.items():
                 if type(key) is not str:
-                    raise InvalidInput(where, "object keys must be strings")
+                    raise NotCanonical(where, "object keys must be strings")
                 _check_text(key, where)
                 stack.append((v, f"{where}.{key}"))
         else:
-            raise InvalidInput(where, f"type {kind.__name__} is not allowed in canonical JSON")
+            raise NotCanonical(where, f"type {kind.__name__} is not allowed in canonical JSON")
 
 
 def _check_text(text: str, where: str) -> None:
@@ -45,11 +58,11 @@ def _check_text(text: str, where: str) -> None:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInput(where, "string is not valid Unicode (lone surrogate)") from None
+            raise NotCanonical(where, "string is not valid Unicode (lone surrogate)") from None
 
 
 def dumps(value: Any) -> bytes:
-    """Return cjson(value), refusing floats, large integers and other types."""
+    """Return cjson(value), raising NotCanonical for floats, large integers and other types."""
     check(value)
     return dumps_checked(value)
 

@@ -24,6 +24,16 @@ class InvalidInput(DrawError):
         self.reason = message
 
 
+class NotCanonical(InvalidInput):
+    """A value canonical JSON cannot encode (draw-v1 §2), named by its path.
+
+    Only null, booleans, integers with |n| < 2^53, strings (valid Unicode) and arrays and
+    objects with string keys of these are allowed: a float, a datetime, a Decimal, an enum
+    member, a tuple or any other object is refused rather than converted, so that whoever
+    hashes a value decides how its types become JSON.
+    """
+
+
 class InsufficientPool(DrawError):
     """A group (or all groups together) needs more primaries than there are eligible experts."""
 

@@ -1,9 +1,11 @@
 """The evaluation report as data, and its canonical digest (what members sign).
 
 The *body* holds everything the committee decided (scores by alias, aggregates, ranking,
-flags, amendments); its digest is ``sha256`` over canonical JSON: keys sorted, no
-whitespace, UTF-8, decimals as strings. Members sign the body's digest; the final report adds
-the signatures and its own digest, which goes into the audit trail.
+flags, amendments); its digest is ``sha256`` over canonical JSON (:mod:`draw.cjson`, the one
+canonical JSON of the code base: keys sorted, no whitespace, UTF-8) of the body converted by
+:func:`evaluation_room._codec.encode` (decimals as strings, datetimes ISO-8601, enums by
+value). Members sign the body's digest; the final report adds the signatures and its own
+digest, which goes into the audit trail.
 
 :func:`body_from_state` gathers the body's sections from a room's state (members, sheets and
 flags by alias; bid corrections and score amendments as versions); :func:`final_report` adds
@@ -12,10 +14,9 @@ the signatures, in alias order, to the body frozen when signing started.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
+from draw import cjson
 from evaluation_room._codec import encode
 from evaluation_room.errors import IllegalTransition
 from evaluation_room.state import (
@@ -30,15 +31,17 @@ REPORT_VERSION = 1
 
 
 def canonical_json(data: Any) -> bytes:
-    """Serialise ``data`` canonically: sorted keys, compact separators, UTF-8, no floats."""
-    return json.dumps(
-        encode(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """Serialise ``data`` canonically: the room's types encoded, then :func:`draw.cjson.dumps`.
+
+    A type the codec does not know (floats included) raises ``TypeError``; an integer beyond
+    2^53 or a lone surrogate raises :class:`draw.errors.NotCanonical`.
+    """
+    return cjson.dumps(encode(data))
 
 
 def digest(data: Any) -> str:
     """Return the hex sha256 of the canonical JSON of ``data``."""
-    return hashlib.sha256(canonical_json(data)).hexdigest()
+    return cjson.digest(encode(data))
 
 
 def build_report_body(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expertpool.core import cjson
+from draw import cjson
 from expertpool.core.db import utcnow
 from expertpool.core.models import AuditEntry, AuditHead
 
@@ -37,7 +36,7 @@ def _entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: st
         "after": after,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(cjson.dumps(body).encode("utf-8")).hexdigest()
+    return cjson.digest(body)
 
 
 def record(session: Session, *, actor: str, action: str, object_type: str, object_id: Any,
@@ -50,8 +49,8 @@ def record(session: Session, *, actor: str, action: str, object_type: str, objec
         session.flush()
     at = utcnow()
     seq = head.seq + 1
-    before_s = cjson.dumps(before or {})
-    after_s = cjson.dumps(after or {})
+    before_s = cjson.dumps(before or {}).decode("utf-8")
+    after_s = cjson.dumps(after or {}).decode("utf-8")
     digest = _entry_hash(seq, at, actor, action, object_type, str(object_id), before_s, after_s, head.hash)
     entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, object_type=object_type,
                        object_id=str(object_id), before=before_s, after=after_s,
@@ -74,7 +73,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
 # Checkpoints -------------------------------------------------------------------
 
 def _checkpoint_body(seq: int, digest: str, at: str) -> bytes:
-    return cjson.dumps({"seq": seq, "hash": digest, "at": at}).encode("utf-8")
+    return cjson.dumps({"seq": seq, "hash": digest, "at": at})
 
 
 def write_checkpoint(path: Path, key: Ed25519PrivateKey, seq: int, digest: str) -> None:

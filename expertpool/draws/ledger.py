@@ -1,12 +1,11 @@
 """The draw ledger: an append-only, hash-chained record of commitments, sealed records and outcomes.
 
 Payloads are stored exactly as given (the canonical JSON produced by `draw/`, or a document that is
-serialised here with `expertpool.core.cjson`), so signatures over them keep verifying.
+serialised here with the same canonical JSON, `draw.cjson`), so signatures over them keep verifying.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from expertpool.core import cjson
+from draw import cjson
 from expertpool.core.audit import GENESIS, Problem
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, ValidationFailed
@@ -34,7 +33,7 @@ def entry_hash(*, seq: int, draw_id: str, project_id: int, request_id: int | Non
             "payload": payload, "signature": signature, "key_id": key_id, "terminal_id": terminal_id,
             "operator": operator, "supervisor": supervisor, "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "prev_hash": prev_hash}
-    return hashlib.sha256(cjson.dumps(body).encode("utf-8")).hexdigest()
+    return cjson.digest(body)
 
 
 def _payload_text(payload: str | Mapping[str, Any] | Sequence[Any]) -> str:
@@ -44,7 +43,7 @@ def _payload_text(payload: str | Mapping[str, Any] | Sequence[Any]) -> str:
         except json.JSONDecodeError:
             raise ValidationFailed(fields={"payload": "not JSON"}) from None
         return payload
-    return cjson.dumps(payload)
+    return cjson.dumps(payload).decode("utf-8")
 
 
 def entries_for(session: Session, draw_id: str) -> list[DrawLedgerEntry]:

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from draw import cjson
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
-from expertpool.core import audit, cjson
+from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
@@ -152,8 +153,8 @@ def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, 
         expert.status = ExpertStatus.SUBMITTED
         expert.submitted_at = utcnow()
         session.flush()
-        session.add(ApplicationVersion(expert_id=expert.id, number=number,
-                                       snapshot=cjson.dumps(records.snapshot(expert, cipher))))
+        kept = cjson.dumps(records.snapshot(expert, cipher)).decode("utf-8")
+        session.add(ApplicationVersion(expert_id=expert.id, number=number, snapshot=kept))
         audit.record(session, actor=actor.username, action="expert.submit", object_type="expert",
                      object_id=expert.id, before={"status": before.value},
                      after={"status": expert.status.value, "application_number": number})

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from draw import cjson
 from expertpool.accounts.models import User, UserRole
-from expertpool.core import audit, cjson
+from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -194,7 +195,7 @@ def propose_change(session: Session, *, config: Config, actor: User, expert_id: 
     payload: dict[str, Any] = {k: (v.value if hasattr(v, "value") else v) for k, v in app.values.items()}
     if app.specialties is not None:
         payload["specialties"] = app.specialties
-    change = PendingChange(expert_id=expert.id, payload=cjson.dumps(payload))
+    change = PendingChange(expert_id=expert.id, payload=cjson.dumps(payload).decode("utf-8"))
     session.add(change)
     session.flush()
     audit.record(session, actor=actor.username, action="expert.propose_change", object_type="expert",
