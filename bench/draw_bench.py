@@ -77,9 +77,30 @@ def make_inputs(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "max_recent_draws": 7,
         "distinct_employers": True,
         "groups": [
-            {"id": "works", "specialties": ["A"], "regions_in": [], "regions_out": [], "count": 5, "backups": 5},
-            {"id": "goods", "specialties": ["B"], "regions_in": [], "regions_out": ["440100"], "count": 3, "backups": 3},
-            {"id": "cost", "specialties": ["C"], "regions_in": [], "regions_out": [], "count": 2, "backups": 2},
+            {
+                "id": "works",
+                "specialties": ["A"],
+                "regions_in": [],
+                "regions_out": [],
+                "count": 5,
+                "backups": 5,
+            },
+            {
+                "id": "goods",
+                "specialties": ["B"],
+                "regions_in": [],
+                "regions_out": ["440100"],
+                "count": 3,
+                "backups": 3,
+            },
+            {
+                "id": "cost",
+                "specialties": ["C"],
+                "regions_in": [],
+                "regions_out": [],
+                "count": 2,
+                "backups": 2,
+            },
         ],
     }
     return request, candidates
@@ -103,15 +124,35 @@ def measure(n: int) -> dict[str, Any]:
     request = timed(run, "validate", DrawRequest.from_json, request_json)
     pool = timed(run, "validate", candidates_from_json, pool_json)
     eligibility = timed(run, "eligibility", evaluate_eligibility, request, pool)
-    commit = timed(run, "commit", build_commit, request, (), secret, committed_at="2026-11-28T09:00:00Z", eligibility=eligibility)
+    commit = timed(
+        run,
+        "commit",
+        build_commit,
+        request,
+        (),
+        secret,
+        committed_at="2026-11-28T09:00:00Z",
+        eligibility=eligibility,
+    )
     commit_sig = timed(run, "sign", sign_json, commit.to_json(), signer)
     key = _derive_key(secret, commit.digest, witnesses, None)
     result = timed(run, "select", select_from_eligibility, request, eligibility, key)
     sealed = timed(run, "seal", build_sealed, commit, witnesses, None, result, secret)
     sealed_sig = timed(run, "sign", sign_sealed, sealed, signer)
     transcript = timed(
-        run, "transcript", build_transcript, request, eligibility.candidates, secret, commit, witnesses, None, result,
-        public_key=public_key_b64(signer), commit_signature=commit_sig, sealed_signature=sealed_sig,
+        run,
+        "transcript",
+        build_transcript,
+        request,
+        eligibility.candidates,
+        secret,
+        commit,
+        witnesses,
+        None,
+        result,
+        public_key=public_key_b64(signer),
+        commit_signature=commit_sig,
+        sealed_signature=sealed_sig,
     )
     transcript_json = timed(run, "transcript", transcript.to_json)
     verify: dict[str, float] = {}
@@ -126,7 +167,9 @@ def measure(n: int) -> dict[str, Any]:
     ]
     start = time.perf_counter()
     ordered = sorted(pool_json, key=lambda c: c["id"])
-    hashlib.sha256(json.dumps(ordered, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    hashlib.sha256(
+        json.dumps(ordered, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
     for message in pairs:
         hmac.digest(key, message, "sha256")
     floor = time.perf_counter() - start
@@ -154,11 +197,17 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         if argv[2:] == ["--gc-off"]:
             gc.disable()
-        print(json.dumps({**measure(int(argv[1])), "gc": "off" if argv[2:] else "on"}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {**measure(int(argv[1])), "gc": "off" if argv[2:] else "on"}, ensure_ascii=False
+            )
+        )
         return
     flags = [a for a in argv if a == "--gc-off"]
     for n in [int(a) for a in argv if a not in flags] or [10_000, 100_000, 1_000_000]:
-        done = subprocess.run([sys.executable, __file__, "--one", str(n), *flags], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), *flags], capture_output=True, text=True
+        )
         print(done.stdout.strip() or done.stderr.strip(), flush=True)
 
 

@@ -52,27 +52,68 @@ NOW = datetime(2026, 6, 3, 9, 0, tzinfo=CST)
 def load(session: object, n: int, cipher: PiiCipher) -> None:
     """Bulk-insert n active experts with a phone, 1-3 specialties, one past employment, some avoidance and leave."""
     rng = random.Random(7)
-    codes = [c for c in session.execute(select(Specialty.code).where(Specialty.code.like("A01%"))).scalars()  # type: ignore[attr-defined]
-             if len(c) >= 5]
+    codes = [
+        c
+        for c in session.execute(
+            select(Specialty.code).where(Specialty.code.like("A01%"))
+        ).scalars()  # type: ignore[attr-defined]
+        if len(c) >= 5
+    ]
     regions = ["440100", "440300", "440600", "441900", "442000"]
     experts, specs, jobs, avoid, leave = [], [], [], [], []
     for i in range(1, n + 1):
-        experts.append({"id": i, "name": f"专家{i}", "status": "active", "home_region": rng.choice(regions),
-                        "employer_code": credit_code(1000 + i % 5000), "employer_name": "x", "version": 1,
-                        "phone_enc": cipher.encrypt(f"+86139{i:08d}", table="expert", row_id=i, column="phone")})
+        experts.append(
+            {
+                "id": i,
+                "name": f"专家{i}",
+                "status": "active",
+                "home_region": rng.choice(regions),
+                "employer_code": credit_code(1000 + i % 5000),
+                "employer_name": "x",
+                "version": 1,
+                "phone_enc": cipher.encrypt(
+                    f"+86139{i:08d}", table="expert", row_id=i, column="phone"
+                ),
+            }
+        )
         for code in rng.sample(codes, rng.randint(1, 3)):
             specs.append({"expert_id": i, "code": code})
-        jobs.append({"expert_id": i, "org_code": credit_code(20000 + i % 7000), "org_name": "x",
-                     "start_on": date(2015, 1, 1), "end_on": date(2024, 1, 1)})
+        jobs.append(
+            {
+                "expert_id": i,
+                "org_code": credit_code(20000 + i % 7000),
+                "org_name": "x",
+                "start_on": date(2015, 1, 1),
+                "end_on": date(2024, 1, 1),
+            }
+        )
         if i % 10 == 0:
-            avoid.append({"expert_id": i, "org_code": credit_code(30000 + i % 3000), "org_name": "x",
-                          "kind": "relative"})
+            avoid.append(
+                {
+                    "expert_id": i,
+                    "org_code": credit_code(30000 + i % 3000),
+                    "org_name": "x",
+                    "kind": "relative",
+                }
+            )
         if i % 25 == 0:
-            leave.append({"expert_id": i, "start_on": date(2026, 6, 4), "end_on": date(2026, 6, 6), "reason": ""})
-    for model, rows in ((Expert, experts), (ExpertSpecialty, specs), (ExpertEmployment, jobs),
-                        (ExpertAvoidance, avoid), (ExpertLeave, leave)):
+            leave.append(
+                {
+                    "expert_id": i,
+                    "start_on": date(2026, 6, 4),
+                    "end_on": date(2026, 6, 6),
+                    "reason": "",
+                }
+            )
+    for model, rows in (
+        (Expert, experts),
+        (ExpertSpecialty, specs),
+        (ExpertEmployment, jobs),
+        (ExpertAvoidance, avoid),
+        (ExpertLeave, leave),
+    ):
         for k in range(0, len(rows), 5000):
-            session.execute(insert(model), rows[k:k + 5000])  # type: ignore[attr-defined]
+            session.execute(insert(model), rows[k : k + 5000])  # type: ignore[attr-defined]
     session.commit()  # type: ignore[attr-defined]
 
 
@@ -87,8 +128,10 @@ def percentile(xs: list[float], q: float) -> float:
 
 def summary(name: str, xs: list[float]) -> str:
     """One line: p50, p95 and max of a list of durations."""
-    return (f"{name}: p50 {percentile(xs, 50):.2f} s, p95 {percentile(xs, 95):.2f} s, max {max(xs):.2f} s "
-            f"over {len(xs)}")
+    return (
+        f"{name}: p50 {percentile(xs, 50):.2f} s, p95 {percentile(xs, 95):.2f} s, max {max(xs):.2f} s "
+        f"over {len(xs)}"
+    )
 
 
 class Bench:
@@ -101,13 +144,31 @@ class Bench:
         self.app = app
         self.st = app.extensions["expertpool"]
         s = self.st.sessions()
-        self.operator_id = users.create_user(s, actor="b", username="operator1", display_name="o",
-                                             password=PASSWORD, role="centre_staff", centre_code="440100").id
-        users.create_user(s, actor="b", username="supervisor1", display_name="s", password=PASSWORD,
-                          role="supervisor", centre_code=None)
-        self.centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
+        self.operator_id = users.create_user(
+            s,
+            actor="b",
+            username="operator1",
+            display_name="o",
+            password=PASSWORD,
+            role="centre_staff",
+            centre_code="440100",
+        ).id
+        users.create_user(
+            s,
+            actor="b",
+            username="supervisor1",
+            display_name="s",
+            password=PASSWORD,
+            role="supervisor",
+            centre_code=None,
+        )
+        self.centre_id = s.execute(
+            select(Centre.id).where(Centre.region_code == "440100")
+        ).scalar_one()
         venues.create_venue(s, actor="b", centre_code="440100", name="大厅", seats=20)
-        self.terminal_id = terminals.register_terminal(s, actor="b", centre_code="440100", name="T")[1].id
+        self.terminal_id = terminals.register_terminal(
+            s, actor="b", centre_code="440100", name="T"
+        )[1].id
         self.counter = itertools.count(1)
 
     def one_draw(self) -> tuple[float, float]:
@@ -123,21 +184,48 @@ class Bench:
         n = next(self.counter)
         op = s.get(User, self.operator_id)
         term = s.get(Terminal, self.terminal_id)
-        p = projects.create_project(s, actor="b", owner_centre_id=self.centre_id,
-                                    data=project_payload(code=f"B-{n}"), now=NOW)
+        p = projects.create_project(
+            s,
+            actor="b",
+            owner_centre_id=self.centre_id,
+            data=project_payload(code=f"B-{n}"),
+            now=NOW,
+        )
         projects.add_bidder(s, actor="b", project_id=p.id, credit_code=credit_code(20001), name="b")
         projects.mark_ready(s, actor="b", project_id=p.id)
         req = draw_requests.create_draw_request(
-            s, actor=op, terminal=term, project_id=p.id, rules=DrawRules.from_config(st.config), now=NOW,
-            data={"groups": [{"specialties": ["A01"], "count": 5, "backups": 5}], "distinct_employers": True})
+            s,
+            actor=op,
+            terminal=term,
+            project_id=p.id,
+            rules=DrawRules.from_config(st.config),
+            now=NOW,
+            data={
+                "groups": [{"specialties": ["A01"], "count": 5, "backups": 5}],
+                "distinct_employers": True,
+            },
+        )
         t = time.perf_counter()
-        d = draws.prepare_draw(s, actor=op, terminal=term, request_id=req.id, keys=st.keys, config=st.config, now=NOW)
+        d = draws.prepare_draw(
+            s, actor=op, terminal=term, request_id=req.id, keys=st.keys, config=st.config, now=NOW
+        )
         prepare = time.perf_counter() - t
-        draws.witness_operator(s, draw_id=d.draw_id, actor=op, terminal=term, digits=f"{n:06d}1", now=NOW)
-        draws.witness_supervisor(s, draw_id=d.draw_id, terminal=term, username="supervisor1", password=PASSWORD,
-                                 digits=f"{n:06d}2", now=NOW)
+        draws.witness_operator(
+            s, draw_id=d.draw_id, actor=op, terminal=term, digits=f"{n:06d}1", now=NOW
+        )
+        draws.witness_supervisor(
+            s,
+            draw_id=d.draw_id,
+            terminal=term,
+            username="supervisor1",
+            password=PASSWORD,
+            digits=f"{n:06d}2",
+            now=NOW,
+        )
         t = time.perf_counter()
-        d = draws.run_draw(s, draw_id=d.draw_id, actor=op, terminal=term, keys=st.keys, config=st.config, now=NOW)
+        d = draws.run_draw(
+            s, draw_id=d.draw_id, actor=op, terminal=term, keys=st.keys, config=st.config, now=NOW
+        )
         run = time.perf_counter() - t
         assert d.status.value == "sealed", d.reason
         return prepare, run
@@ -158,14 +246,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--experts", type=int, default=10_000)
     parser.add_argument("--draws", type=int, default=20, help="sequential draws timed one by one")
-    parser.add_argument("--concurrent", type=int, default=20, help="draws started at once in threads (0: skip)")
+    parser.add_argument(
+        "--concurrent", type=int, default=20, help="draws started at once in threads (0: skip)"
+    )
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
     from expertpool.draws.snapshot import SnapshotWindow, build_candidates
 
     base = args.database_url
-    url = create_scratch_postgres(base) if base.startswith("postgresql") else \
-        "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite")
+    url = (
+        create_scratch_postgres(base)
+        if base.startswith("postgresql")
+        else "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite")
+    )
     try:
         app = build_app(make_test_config(Path(tempfile.mkdtemp()) / "instance", url))
         with app.app_context():
@@ -173,12 +266,19 @@ def main() -> None:
             s = st.sessions()
             t0 = time.perf_counter()
             load(s, args.experts, PiiCipher.from_keys(st.keys))
-            print(f"database {make_url(url).get_backend_name()}; load {args.experts} experts: "
-                  f"{time.perf_counter() - t0:.1f} s")
+            print(
+                f"database {make_url(url).get_backend_name()}; load {args.experts} experts: "
+                f"{time.perf_counter() - t0:.1f} s"
+            )
             gc.freeze()
             bench = Bench(app)
-            window = SnapshotWindow(starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=2, hours=4),
-                                    now_at=NOW, lookback_years=3, frequency_window_days=90)
+            window = SnapshotWindow(
+                starts_at=NOW + timedelta(days=2),
+                ends_at=NOW + timedelta(days=2, hours=4),
+                now_at=NOW,
+                lookback_years=3,
+                frequency_window_days=90,
+            )
             print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             snap, prep, run = [], [], []
             for _ in range(args.draws):
@@ -192,13 +292,17 @@ def main() -> None:
             print(summary("snapshot (7 queries -> candidates)", snap))
             print(summary("prepare (snapshot + commitment + seal + ledger)", prep))
             print(summary("draw (last witness -> sealed record + invitations)", run))
-            print(f"load average after the sequential draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(
+                f"load average after the sequential draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            )
             if args.concurrent:
                 st.sessions.remove()
                 out: list[tuple[float, float]] = []
                 errors: list[BaseException] = []
-                threads = [threading.Thread(target=bench.in_thread, args=(out, errors))
-                           for _ in range(args.concurrent)]
+                threads = [
+                    threading.Thread(target=bench.in_thread, args=(out, errors))
+                    for _ in range(args.concurrent)
+                ]
                 t = time.perf_counter()
                 for th in threads:
                     th.start()
@@ -207,11 +311,15 @@ def main() -> None:
                 wall = time.perf_counter() - t
                 if errors:
                     raise errors[0]
-                print(f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): {wall:.1f} s, "
-                      f"{len(out) / wall * 60:.1f} draws per minute")
+                print(
+                    f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): {wall:.1f} s, "
+                    f"{len(out) / wall * 60:.1f} draws per minute"
+                )
                 print(summary("  prepare under that load", [p for p, _ in out]))
                 print(summary("  draw under that load", [r for _, r in out]))
-                print(f"load average after the concurrent draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+                print(
+                    f"load average after the concurrent draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+                )
             st.sessions.remove()
             st.engine.dispose()
     finally:

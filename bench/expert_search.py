@@ -40,7 +40,9 @@ def main() -> None:
     ap.add_argument("--submissions", type=int, default=200)
     args = ap.parse_args()
     instance = tempfile.mkdtemp(prefix="bench-experts-")
-    app = create_app(Config(instance_path=instance, database_url=args.database_url, secret_key="b" * 32))
+    app = create_app(
+        Config(instance_path=instance, database_url=args.database_url, secret_key="b" * 32)
+    )
     st = app.extensions["expertpool"]
     st.keys.init()
     migrate.upgrade(st.engine)
@@ -51,9 +53,13 @@ def main() -> None:
         cipher = PiiCipher.from_keys(st.keys)
         t0 = time.perf_counter()
         expert_demo.create_experts(s, cipher=cipher, count=args.experts, seed=1)
-        gen = time.perf_counter() - t0  # includes ANALYZE (and VACUUM on PostgreSQL) of the loaded tables
-        print(f"database: {st.engine.dialect.name}; experts: {args.experts}; generation: {gen:.1f} s; "
-              f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        gen = (
+            time.perf_counter() - t0
+        )  # includes ANALYZE (and VACUUM on PostgreSQL) of the loaded tables
+        print(
+            f"database: {st.engine.dialect.name}; experts: {args.experts}; generation: {gen:.1f} s; "
+            f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         rng = random.Random(5)
         cities = ["440100", "440300", "440606", "441900", "440500", "445200"]
         prefixes = ["A01", "A0101", "A02", "B", "C01", "A010102"]
@@ -61,13 +67,20 @@ def main() -> None:
             times = []
             for _ in range(args.queries):
                 q0 = time.perf_counter()
-                expert_search.search(s, specialty=rng.choice(prefixes), city=rng.choice(cities),
-                                     status="active", with_counts=counts)
+                expert_search.search(
+                    s,
+                    specialty=rng.choice(prefixes),
+                    city=rng.choice(cities),
+                    status="active",
+                    with_counts=counts,
+                )
                 times.append((time.perf_counter() - q0) * 1000)
             times.sort()
             p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
-            print(f"search specialty-prefix+city (counts={counts}): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-                  f"over {args.queries} queries")
+            print(
+                f"search specialty-prefix+city (counts={counts}): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                f"over {args.queries} queries"
+            )
         # For information (not the figure): the same prefixes across all cities, with counts.
         times = []
         for _ in range(max(1, args.queries // 4)):
@@ -75,31 +88,53 @@ def main() -> None:
             expert_search.search(s, specialty=rng.choice(prefixes), status="active")
             times.append((time.perf_counter() - q0) * 1000)
         times.sort()
-        print(f"search specialty-prefix, all cities (counts=True): p50 {statistics.median(times):.1f} ms, "
-              f"p95 {times[max(0, int(len(times) * 0.95) - 1)]:.1f} ms over {len(times)} queries")
+        print(
+            f"search specialty-prefix, all cities (counts=True): p50 {statistics.median(times):.1f} ms, "
+            f"p95 {times[max(0, int(len(times) * 0.95) - 1)]:.1f} ms over {len(times)} queries"
+        )
         people = []
         for i in range(args.submissions):
-            user = User(username=f"bench{i}", display_name="x", password_hash="x", role=UserRole.EXPERT)
+            user = User(
+                username=f"bench{i}", display_name="x", password_hash="x", role=UserRole.EXPERT
+            )
             s.add(user)
             people.append(user)
         s.commit()
-        data = {"name": "测试", "phone": "13800000000", "email": "a@b.cn", "title": "高级工程师",
-                "title_level": "deputy_senior", "years_experience": 20, "specialties": ["A010102"],
-                "home_region": "440100", "employer_code": "91440101MA59ABCD0" + "", "employer_name": "单位",
-                "consent": True}
+        data = {
+            "name": "测试",
+            "phone": "13800000000",
+            "email": "a@b.cn",
+            "title": "高级工程师",
+            "title_level": "deputy_senior",
+            "years_experience": 20,
+            "specialties": ["A010102"],
+            "home_region": "440100",
+            "employer_code": "91440101MA59ABCD0" + "",
+            "employer_name": "单位",
+            "consent": True,
+        }
 
         data["employer_code"] = identity.make_credit_code("91440101MA59ABCD0")
         t0 = time.perf_counter()
         for i, user in enumerate(people):
             e = applications.ensure_record(s, user)
-            body = dict(data, id_number=identity.make_id_number("440183", __import__("datetime").date(1960 + i % 30, 1 + i % 12, 1 + i % 28), i))
-            applications.save_draft(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id,
-                                    data=body)
-            evidence.add_evidence(s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf",
-                                  data=PDF)
+            body = dict(
+                data,
+                id_number=identity.make_id_number(
+                    "440183", __import__("datetime").date(1960 + i % 30, 1 + i % 12, 1 + i % 28), i
+                ),
+            )
+            applications.save_draft(
+                s, cipher=cipher, config=st.config, actor=user, expert_id=e.id, data=body
+            )
+            evidence.add_evidence(
+                s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf", data=PDF
+            )
             applications.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
         dt = time.perf_counter() - t0
-        print(f"applications (create, save, evidence, submit) per second, one thread: {len(people) / dt:.1f}")
+        print(
+            f"applications (create, save, evidence, submit) per second, one thread: {len(people) / dt:.1f}"
+        )
 
 
 if __name__ == "__main__":

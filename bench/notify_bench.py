@@ -85,14 +85,21 @@ def drop_scratch(scratch_url: str, base_url: str) -> None:
     """Drop a database made by `create_scratch`."""
     admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(scratch_url).database}" WITH (FORCE)'))
+        conn.execute(
+            text(f'DROP DATABASE IF EXISTS "{make_url(scratch_url).database}" WITH (FORCE)')
+        )
     admin.dispose()
 
 
 def build(database_url: str, instance: str) -> Any:
     """A migrated app on `database_url` (console notifier, no embedded worker)."""
-    config = Config(instance_path=instance, database_url=database_url, secret_key="bench-" + "x" * 26,
-                    notify_worker_in_process=False, public_base_url=PUBLIC)
+    config = Config(
+        instance_path=instance,
+        database_url=database_url,
+        secret_key="bench-" + "x" * 26,
+        notify_worker_in_process=False,
+        public_base_url=PUBLIC,
+    )
     app = create_app(config)
     st = app.extensions["expertpool"]
     st.keys.init()
@@ -108,8 +115,18 @@ def enqueue(app: Any, ctx: NotifyContext, count: int, draw_id: str, phone_base: 
     for i in range(count):
         phone = f"+86{phone_base + i}"
         phones.append(phone)
-        invitations.enqueue_invitation(session, draw_id=draw_id, group_id="G", expert_id=i + 1, rank=i + 1,
-                                       phone=phone, expert_name="专家", starts_at=STARTS_AT, venue="广州", ctx=ctx)
+        invitations.enqueue_invitation(
+            session,
+            draw_id=draw_id,
+            group_id="G",
+            expert_id=i + 1,
+            rank=i + 1,
+            phone=phone,
+            expert_name="专家",
+            starts_at=STARTS_AT,
+            venue="广州",
+            ctx=ctx,
+        )
     session.commit()
     st.sessions.remove()
     return phones
@@ -119,9 +136,19 @@ def pending(app: Any) -> int:
     """Messages not yet sent or given up."""
     st = app.extensions["expertpool"]
     try:
-        return int(st.sessions().execute(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.UNKNOWN]))
-        ).scalar_one())
+        return int(
+            st.sessions()
+            .execute(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_(
+                        [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.UNKNOWN]
+                    )
+                )
+            )
+            .scalar_one()
+        )
     finally:
         st.sessions.remove()
 
@@ -129,8 +156,9 @@ def pending(app: Any) -> int:
 # -- 1. throughput --------------------------------------------------------------------------------
 
 
-def run_threads(app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int, messages: int,
-                base: int) -> float:
+def run_threads(
+    app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int, messages: int, base: int
+) -> float:
     """Send `messages` with `workers` dispatcher threads; returns messages per second."""
     enqueue(app, ctx, messages // 2, f"T{workers}-{base}", base)
     st = app.extensions["expertpool"]
@@ -144,7 +172,9 @@ def run_threads(app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int, 
             with app.app_context():
                 barrier.wait()
                 while True:
-                    report = notifications.dispatch_once(st.sessions, notifier, None, name, 10, ctx=ctx)
+                    report = notifications.dispatch_once(
+                        st.sessions, notifier, None, name, 10, ctx=ctx
+                    )
                     if report.claimed == 0:
                         if pending(app) == 0:
                             break
@@ -168,8 +198,15 @@ def run_threads(app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int, 
     return messages / elapsed
 
 
-def run_processes(app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int, messages: int,
-                  base: int, instance: str) -> float:
+def run_processes(
+    app: Any,
+    api: FakeTwilioApi,
+    ctx: NotifyContext,
+    workers: int,
+    messages: int,
+    base: int,
+    instance: str,
+) -> float:
     """Send `messages` with `workers` `expertpool notify-worker` processes; returns messages per second.
 
     Measured at the fake: from the first request received to the last (process start-up excluded).
@@ -177,15 +214,38 @@ def run_processes(app: Any, api: FakeTwilioApi, ctx: NotifyContext, workers: int
     enqueue(app, ctx, messages // 2, f"P{workers}-{base}", base)
     config = app.extensions["expertpool"].config
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EXPERTPOOL_"))}
-    env.update({"DATABASE_URL": config.database_url, "EXPERTPOOL_INSTANCE_PATH": instance,
-                "SECRET_KEY": config.secret_key, "EXPERTPOOL_NOTIFIER": "twilio",
-                "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN,
-                "TWILIO_FROM_NUMBER": FAKE_FROM_NUMBER, "TWILIO_API_BASE_URL": api.base_url,
-                "EXPERTPOOL_PUBLIC_BASE_URL": PUBLIC})
+    env.update(
+        {
+            "DATABASE_URL": config.database_url,
+            "EXPERTPOOL_INSTANCE_PATH": instance,
+            "SECRET_KEY": config.secret_key,
+            "EXPERTPOOL_NOTIFIER": "twilio",
+            "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": FAKE_FROM_NUMBER,
+            "TWILIO_API_BASE_URL": api.base_url,
+            "EXPERTPOOL_PUBLIC_BASE_URL": PUBLIC,
+        }
+    )
     before = len(api.requests)
-    procs = [subprocess.Popen([sys.executable, "-m", "expertpool.cli", "notify-worker", "--interval", "0.05",
-                               "--batch", "10"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "expertpool.cli",
+                "notify-worker",
+                "--interval",
+                "0.05",
+                "--batch",
+                "10",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     try:
         while pending(app):
             time.sleep(0.05)
@@ -229,8 +289,11 @@ class Simulation:
         """Draw an expert's behaviour from the seeded generator."""
         r = self.rng.random()
         answer = "accept" if r < 0.5 else "decline" if r < 0.8 else "silent"
-        expert = Expert(phone=f"+86139{expert_id:08d}", answer=answer,
-                        pickup_call=1 if self.rng.random() < 0.8 else 2)
+        expert = Expert(
+            phone=f"+86139{expert_id:08d}",
+            answer=answer,
+            pickup_call=1 if self.rng.random() < 0.8 else 2,
+        )
         self.experts[expert.phone] = expert
         return expert
 
@@ -240,9 +303,19 @@ class Simulation:
         expert = self.new_expert(expert_id)
         key = (draw_id, group_id)
         self.next_rank[key] = self.next_rank.get(key, 0) + 1
-        invitations.enqueue_invitation(session, draw_id=draw_id, group_id=group_id, expert_id=expert_id,
-                                       rank=self.next_rank[key], phone=expert.phone, expert_name="专家",
-                                       starts_at=STARTS_AT, venue="广州", now=self.now, ctx=self.ctx)
+        invitations.enqueue_invitation(
+            session,
+            draw_id=draw_id,
+            group_id=group_id,
+            expert_id=expert_id,
+            rank=self.next_rank[key],
+            phone=expert.phone,
+            expert_name="专家",
+            starts_at=STARTS_AT,
+            venue="广州",
+            now=self.now,
+            ctx=self.ctx,
+        )
 
     def replace(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
         """The replacement handler: invite the next backup of the same group, if any is left."""
@@ -278,7 +351,9 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
     wall = time.perf_counter()
     try:
         while sim.now < t0 + timedelta(hours=24):
-            while notifications.dispatch_once(st.sessions, console, sim.now, "sim", 500, ctx=ctx).claimed:
+            while notifications.dispatch_once(
+                st.sessions, console, sim.now, "sim", 500, ctx=ctx
+            ).claimed:
                 pass
             # New calls ring: decide now how and when each one ends.
             for entry in console.entries():
@@ -295,50 +370,84 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
                 answers_due[sim.now + timedelta(minutes=delay)].append((entry.sid, action))
             session = st.sessions()
             for sid, action in answers_due.pop(sim.now, []):
-                events = (console.simulate_call_end(sid, "no-answer") if action == "no-answer"
-                          else console.simulate_keypress(sid, action))
-                outbox_id = session.execute(select(OutboxMessage.id).where(
-                    OutboxMessage.provider_sid == sid)).scalar_one()
+                events = (
+                    console.simulate_call_end(sid, "no-answer")
+                    if action == "no-answer"
+                    else console.simulate_keypress(sid, action)
+                )
+                outbox_id = session.execute(
+                    select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid)
+                ).scalar_one()
                 for event in events:
-                    notifications.apply_event(session, event, outbox_id=outbox_id, now=sim.now, ctx=ctx,
-                                              provider=console.provider)
+                    notifications.apply_event(
+                        session,
+                        event,
+                        outbox_id=outbox_id,
+                        now=sim.now,
+                        ctx=ctx,
+                        provider=console.provider,
+                    )
                 session.commit()
             for draw_id, accepted in session.execute(
-                select(InvitationRecord.draw_id, func.count()).where(InvitationRecord.state == InvitationState.ACCEPTED)
+                select(InvitationRecord.draw_id, func.count())
+                .where(InvitationRecord.state == InvitationState.ACCEPTED)
                 .group_by(InvitationRecord.draw_id)
             ).all():
                 if accepted >= 7 and draw_id not in filled_at:
                     filled_at[draw_id] = (sim.now - t0).total_seconds() / 60
-            is_open = session.execute(select(func.count()).select_from(InvitationRecord).where(
-                InvitationRecord.draw_id.like("S%"), InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))).scalar_one()
+            is_open = session.execute(
+                select(func.count())
+                .select_from(InvitationRecord)
+                .where(
+                    InvitationRecord.draw_id.like("S%"),
+                    InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+                )
+            ).scalar_one()
             st.sessions.remove()
             if len(filled_at) == draws or (not is_open and not answers_due):
                 break
             sim.now += timedelta(minutes=1)
         # The last confirmations still go out.
-        while notifications.dispatch_once(st.sessions, console, sim.now, "sim", 500, ctx=ctx).claimed:
+        while notifications.dispatch_once(
+            st.sessions, console, sim.now, "sim", 500, ctx=ctx
+        ).claimed:
             pass
     finally:
         invitations.register_replacement_handler(previous)
     wall = time.perf_counter() - wall
     session = st.sessions()
     ours = InvitationRecord.draw_id.like("S%")
-    sent = Counter(kind.value for kind in session.execute(
-        select(OutboxMessage.kind).join(InvitationRecord, OutboxMessage.invitation_id == InvitationRecord.id)
-        .where(OutboxMessage.status == OutboxStatus.SENT, ours)).scalars())
-    states = Counter(s.value for s in session.execute(select(InvitationRecord.state).where(ours)).scalars())
+    sent = Counter(
+        kind.value
+        for kind in session.execute(
+            select(OutboxMessage.kind)
+            .join(InvitationRecord, OutboxMessage.invitation_id == InvitationRecord.id)
+            .where(OutboxMessage.status == OutboxStatus.SENT, ours)
+        ).scalars()
+    )
+    states = Counter(
+        s.value for s in session.execute(select(InvitationRecord.state).where(ours)).scalars()
+    )
     st.sessions.remove()
     filled_seats = states.get("accepted", 0)
     times = sorted(filled_at.values())
     return {
-        "draws": draws, "seats": 7 * draws, "filled_draws": len(filled_at), "filled_seats": filled_seats,
-        "invitations": sum(states.values()), "states": dict(states), "messages": dict(sent),
+        "draws": draws,
+        "seats": 7 * draws,
+        "filled_draws": len(filled_at),
+        "filled_seats": filled_seats,
+        "invitations": sum(states.values()),
+        "states": dict(states),
+        "messages": dict(sent),
         "messages_total": sum(sent.values()),
-        "messages_per_filled_seat": sum(sent.values()) / filled_seats if filled_seats else float("nan"),
+        "messages_per_filled_seat": sum(sent.values()) / filled_seats
+        if filled_seats
+        else float("nan"),
         "fill_p50_min": statistics.median(times) if times else float("nan"),
         "fill_p95_min": times[max(0, round(0.95 * len(times)) - 1)] if times else float("nan"),
         "fill_max_min": times[-1] if times else float("nan"),
-        "backups_exhausted": sim.exhausted, "simulated_minutes": (sim.now - t0).total_seconds() / 60,
+        "backups_exhausted": sim.exhausted,
+        "simulated_minutes": (sim.now - t0).total_seconds() / 60,
         "wall_seconds": wall,
     }
 
@@ -346,7 +455,9 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
 def main() -> None:
     """Run the benchmarks and print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--seed", type=int, default=6)
@@ -361,24 +472,35 @@ def main() -> None:
         with app.app_context():
             st = app.extensions["expertpool"]
             if not args.skip_throughput:
-                twilio_config = st.config.replace(notifier="twilio", twilio_account_sid=FAKE_ACCOUNT_SID,
-                                                  twilio_auth_token=FAKE_AUTH_TOKEN,
-                                                  twilio_from_number=FAKE_FROM_NUMBER)
+                twilio_config = st.config.replace(
+                    notifier="twilio",
+                    twilio_account_sid=FAKE_ACCOUNT_SID,
+                    twilio_auth_token=FAKE_AUTH_TOKEN,
+                    twilio_from_number=FAKE_FROM_NUMBER,
+                )
                 ctx = NotifyContext(twilio_config, st.keys)
                 with FakeTwilioApi() as api:
                     base = 13700000000
                     for workers in (1, 2):
                         rate = run_threads(app, api, ctx, workers, args.messages, base)
                         base += args.messages
-                        print(f"throughput, {workers} thread(s): {rate:.1f} messages/s ({args.messages} messages)")
+                        print(
+                            f"throughput, {workers} thread(s): {rate:.1f} messages/s ({args.messages} messages)"
+                        )
                     for workers in (1, 2):
                         rate = run_processes(app, api, ctx, workers, args.messages, base, instance)
                         base += args.messages
-                        print(f"throughput, {workers} process(es): {rate:.1f} messages/s ({args.messages} messages)")
+                        print(
+                            f"throughput, {workers} process(es): {rate:.1f} messages/s ({args.messages} messages)"
+                        )
             if not args.skip_simulation:
                 result = simulate(app, args.draws, args.seed)
                 for key, value in result.items():
-                    print(f"simulation {key}: {value:.1f}" if isinstance(value, float) else f"simulation {key}: {value}")
+                    print(
+                        f"simulation {key}: {value:.1f}"
+                        if isinstance(value, float)
+                        else f"simulation {key}: {value}"
+                    )
     finally:
         app.extensions["expertpool"].sessions.remove()
         app.extensions["expertpool"].engine.dispose()

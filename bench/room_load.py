@@ -65,6 +65,7 @@ STEP_MAX = {"tech": 100, "service": 40}  # maximum / step (0.5) of the standard 
 
 # --- setup -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Person:
     """One participant of one session: the session cookie and the role."""
@@ -124,25 +125,61 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
         store, clock = SqlRoomStore(st.sessions), SystemClock()
         client = app.test_client()
         for n in range(sessions):
-            experts = [users.create_user(db, actor="bench", username=f"s{n}e{i}", display_name=f"专家{n}-{i}",
-                                         password="password-123", role="expert") for i in range(EXPERTS)]
-            hosts = [users.create_user(db, actor="bench", username=f"s{n}h{c}", display_name=f"主持人{n}-{c}",
-                                       password="password-123", role="centre_staff", centre_code=centre)
-                     for c, centre in (("gz", "440100"), ("sz", "440300"))]  # fmt: skip
+            experts = [
+                users.create_user(
+                    db,
+                    actor="bench",
+                    username=f"s{n}e{i}",
+                    display_name=f"专家{n}-{i}",
+                    password="password-123",
+                    role="expert",
+                )
+                for i in range(EXPERTS)
+            ]
+            hosts = [
+                users.create_user(
+                    db,
+                    actor="bench",
+                    username=f"s{n}h{c}",
+                    display_name=f"主持人{n}-{c}",
+                    password="password-123",
+                    role="centre_staff",
+                    centre_code=centre,
+                )
+                for c, centre in (("gz", "440100"), ("sz", "440300"))
+            ]
             panel = rooms.PanelDescription(
-                title=f"压测项目{n}", project_code=f"BENCH-{n:04d}", lot="1",
+                title=f"压测项目{n}",
+                project_code=f"BENCH-{n:04d}",
+                lot="1",
                 venues=[rooms.VenueSpec("gz", "广州主场", True), rooms.VenueSpec("sz", "深圳副场")],
-                members=[rooms.SeatSpec(u.id, "expert", VENUE_OF[i], f"S{i}", f"+8613800{n:04d}{i:02d}")
-                         for i, u in enumerate(experts)],
+                members=[
+                    rooms.SeatSpec(u.id, "expert", VENUE_OF[i], f"S{i}", f"+8613800{n:04d}{i:02d}")
+                    for i, u in enumerate(experts)
+                ],
                 hosts=[rooms.StaffSpec(hosts[0].id, "gz"), rooms.StaffSpec(hosts[1].id, "sz")],
                 form=rooms.STANDARD_FORM,
-                bids=[{"bidder_code": "B001", "bidder_name": "甲公司", "price": "1000000", "checks": {}},
-                      {"bidder_code": "B002", "bidder_name": "乙公司", "price": "950000", "checks": {}}],
-            )  # fmt: skip
+                bids=[
+                    {
+                        "bidder_code": "B001",
+                        "bidder_name": "甲公司",
+                        "price": "1000000",
+                        "checks": {},
+                    },
+                    {
+                        "bidder_code": "B002",
+                        "bidder_name": "乙公司",
+                        "price": "950000",
+                        "checks": {},
+                    },
+                ],
+            )
             room_id = rooms.create_session(db, panel, actor="bench").room_id
             expert_ids, host_ids = [str(u.id) for u in experts], [str(u.id) for u in hosts]
 
-            def to_scoring(r: Any, expert_ids: list[str] = expert_ids, host_ids: list[str] = host_ids) -> None:
+            def to_scoring(
+                r: Any, expert_ids: list[str] = expert_ids, host_ids: list[str] = host_ids
+            ) -> None:
                 main, second = (r.participant_for_user(h) for h in host_ids)
                 pids = [r.participant_for_user(e) for e in expert_ids]
                 r.open(main)
@@ -150,8 +187,13 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
                 for i, pid in enumerate(pids):
                     code, _ = r.issue_check_in_code(pid, pid)
                     r.enter_check_in_code(pid, code)
-                    r.confirm_identity(main if VENUE_OF[i] == "gz" else second, pid, f"S{i}",
-                                       NoConflicts(), NoReplacements())  # fmt: skip
+                    r.confirm_identity(
+                        main if VENUE_OF[i] == "gz" else second,
+                        pid,
+                        f"S{i}",
+                        NoConflicts(),
+                        NoReplacements(),
+                    )
                 r.start_election(main)
                 for pid in pids:
                     r.vote(pid, "专家1")
@@ -175,6 +217,7 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
 
 # --- servers ---------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     """A free loopback port."""
     with socket.socket() as s:
@@ -194,7 +237,9 @@ class Servers:
         """The worker process of each gunicorn master."""
         pids = []
         for p in self.procs:
-            out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+            out = subprocess.run(
+                ["pgrep", "-P", str(p.pid)], capture_output=True, text=True
+            ).stdout.split()
             pids.extend(int(x) for x in out[:1])
         return pids
 
@@ -211,14 +256,23 @@ def start_servers(count: int, config: Any, redis_url: str, workdir: Path) -> Ser
     import requests
 
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPERTPOOL_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({
-        "DATABASE_URL": config.database_url, "SECRET_KEY": config.secret_key,
-        "EXPERTPOOL_INSTANCE_PATH": config.instance_path, "EXPERTPOOL_SOCKETIO_ASYNC_MODE": "gevent",
-        "EXPERTPOOL_SOCKETIO_CHANNEL": f"expertpool-bench-{uuid.uuid4().hex[:8]}",
-        "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "false", "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    })  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("EXPERTPOOL_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": config.database_url,
+            "SECRET_KEY": config.secret_key,
+            "EXPERTPOOL_INSTANCE_PATH": config.instance_path,
+            "EXPERTPOOL_SOCKETIO_ASYNC_MODE": "gevent",
+            "EXPERTPOOL_SOCKETIO_CHANNEL": f"expertpool-bench-{uuid.uuid4().hex[:8]}",
+            "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "false",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+    )
     if count > 1:
         env["REDIS_URL"] = redis_url
     procs, urls, logs = [], [], []
@@ -226,10 +280,29 @@ def start_servers(count: int, config: Any, redis_url: str, workdir: Path) -> Ser
         port = free_port()
         log = workdir / f"server-{count}-{i}.log"
         with log.open("wb") as out:
-            procs.append(subprocess.Popen(
-                [gunicorn, "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-                 "--worker-connections", "4000", "--log-level", "warning", "expertpool.wsgi:app"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
+            procs.append(
+                subprocess.Popen(
+                    [
+                        gunicorn,
+                        "-k",
+                        "gevent",
+                        "-w",
+                        "1",
+                        "-b",
+                        f"127.0.0.1:{port}",
+                        "--no-control-socket",
+                        "--worker-connections",
+                        "4000",
+                        "--log-level",
+                        "warning",
+                        "expertpool.wsgi:app",
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         urls.append(f"http://127.0.0.1:{port}")
         logs.append(log)
     servers = Servers(procs, urls, logs)
@@ -258,6 +331,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 # --- load ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Stats:
@@ -308,9 +382,16 @@ class Participant:
     async def connect(self) -> bool:
         """Connect and join; False on failure."""
         try:
-            await self.sio.connect(f"{self.url}?room={self.person.room_id}", headers={"Cookie": f"session={self.person.cookie}"},
-                                   namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=20)  # fmt: skip
-            ack = await self.sio.call("join", {"room_id": self.person.room_id}, namespace=NAMESPACE, timeout=20)
+            await self.sio.connect(
+                f"{self.url}?room={self.person.room_id}",
+                headers={"Cookie": f"session={self.person.cookie}"},
+                namespaces=[NAMESPACE],
+                transports=["websocket"],
+                wait_timeout=20,
+            )
+            ack = await self.sio.call(
+                "join", {"room_id": self.person.room_id}, namespace=NAMESPACE, timeout=20
+            )
         except Exception as exc:
             self.stats.errors[f"connect:{exc.__class__.__name__}"] += 1
             return False
@@ -324,7 +405,9 @@ class Participant:
         """Emit with a 10 s acknowledgement timeout; None (counted) when none comes."""
         payload["room_id"] = self.person.room_id
         try:
-            ack: dict[str, Any] = await self.sio.call(event, payload, namespace=NAMESPACE, timeout=10)
+            ack: dict[str, Any] = await self.sio.call(
+                event, payload, namespace=NAMESPACE, timeout=10
+            )
         except Exception as exc:
             self.stats.errors[f"{event}:{exc.__class__.__name__}"] += 1
             return None
@@ -355,7 +438,9 @@ class Participant:
             value = f"{(self.values[cell] % STEP_MAX[cell[1]]) / 2:.1f}"
             started = time.monotonic()
             self.req += 1
-            ack = await self.call("enter_scores", {"scores": {cell[0]: {cell[1]: value}}, "req": self.req})
+            ack = await self.call(
+                "enter_scores", {"scores": {cell[0]: {cell[1]: value}}, "req": self.req}
+            )
             if ack and ack.get("ok"):
                 self.stats.acks.append(time.monotonic() - started)
                 self.stats.sent_at[(self.person.room_id, int(ack["seq"]))] = started
@@ -384,16 +469,24 @@ class Participant:
                 self.stats.lost += 1
 
 
-async def run_load(people: list[list[Person]], urls: list[str], args: argparse.Namespace) -> tuple[Stats, float]:
+async def run_load(
+    people: list[list[Person]], urls: list[str], args: argparse.Namespace
+) -> tuple[Stats, float]:
     """Connect everyone, run the scripted load, verify; return the stats and the elapsed time."""
     stats = Stats()
     rng = random.Random(8)
     if args.placement == "room":  # as the proxy places them (deploy/nginx-site.conf): by room
         where = [[urls[n % len(urls)]] * len(group) for n, group in enumerate(people)]
     else:  # every session split over the processes: the worst case for the room cache
-        where = [[urls[(n * 9 + i) % len(urls)] for i in range(len(group))] for n, group in enumerate(people)]
-    parts = [Participant(p, where[n][i], stats, random.Random(rng.random()))
-             for n, group in enumerate(people) for i, p in enumerate(group)]  # fmt: skip
+        where = [
+            [urls[(n * 9 + i) % len(urls)] for i in range(len(group))]
+            for n, group in enumerate(people)
+        ]
+    parts = [
+        Participant(p, where[n][i], stats, random.Random(rng.random()))
+        for n, group in enumerate(people)
+        for i, p in enumerate(group)
+    ]
     gate = asyncio.Semaphore(50)
 
     async def connect(p: Participant) -> bool:
@@ -436,16 +529,24 @@ def main() -> None:
     """Run the benchmark matrix and print one block per run."""
     from expertpool.core.config import Config
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--score-interval", type=float, default=10)
     parser.add_argument("--chat-interval", type=float, default=60)
-    parser.add_argument("--placement", choices=["room", "spread"], default="room",
-                        help="with several processes: a session's clients on one process (as the proxy "
-                             "places them), or spread over all of them")  # fmt: skip
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--placement",
+        choices=["room", "spread"],
+        default="room",
+        help="with several processes: a session's clients on one process (as the proxy "
+        "places them), or spread over all of them",
+    )
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     if max(args.sessions) > MAX_SESSIONS:
@@ -455,12 +556,20 @@ def main() -> None:
     scratch = scratch_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="room-bench-"))
     try:
-        config = Config(instance_path=str(workdir / "instance"), database_url=scratch,
-                        secret_key="bench-" + secrets.token_hex(16), notify_worker_in_process=False,
-                        argon2_time_cost=1, argon2_memory_kib=1024)  # fmt: skip
+        config = Config(
+            instance_path=str(workdir / "instance"),
+            database_url=scratch,
+            secret_key="bench-" + secrets.token_hex(16),
+            notify_worker_in_process=False,
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+        )
         t0 = time.monotonic()
         people = prepare(config, max(args.sessions))
-        print(f"prepared {len(people)} sessions at the scoring phase in {time.monotonic() - t0:.1f} s", flush=True)
+        print(
+            f"prepared {len(people)} sessions at the scoring phase in {time.monotonic() - t0:.1f} s",
+            flush=True,
+        )
         for count in args.processes:
             servers = start_servers(count, config, args.redis_url, workdir)
             try:
@@ -469,22 +578,33 @@ def main() -> None:
                     cpu0 = {pid: cpu_seconds(pid) for pid in workers}
                     me0 = resource.getrusage(resource.RUSAGE_SELF)
                     load0 = os.getloadavg()[0]
-                    print(f"\n== {count} process(es){' + Redis, placement ' + args.placement if count > 1 else ''}, {n} sessions "
-                          f"({n * 9} clients), load average before {load0:.2f}", flush=True)  # fmt: skip
+                    print(
+                        f"\n== {count} process(es){' + Redis, placement ' + args.placement if count > 1 else ''}, {n} sessions "
+                        f"({n * 9} clients), load average before {load0:.2f}",
+                        flush=True,
+                    )
                     stats, elapsed = asyncio.run(run_load(people[:n], servers.urls, args))
                     me1 = resource.getrusage(resource.RUSAGE_SELF)
                     gen_cpu = (me1.ru_utime - me0.ru_utime + me1.ru_stime - me0.ru_stime) / elapsed
                     server_cpu = [(cpu_seconds(pid) - cpu0[pid]) / elapsed for pid in workers]
-                    print(f"  connections held {stats.connected}/{n * 9}; scores acknowledged {stats.scores_acked} "
-                          f"({stats.scores_acked / elapsed:.1f}/s) in {elapsed:.0f} s")
-                    print(f"  ack ms p50 {pct(stats.acks, 0.5)} p99 {pct(stats.acks, 0.99)} max {pct(stats.acks, 1.0)}; "
-                          f"broadcast ms p50 {pct(stats.broadcast, 0.5)} p99 {pct(stats.broadcast, 0.99)} "
-                          f"({len(stats.broadcast)} snapshots); chat ms p50 {pct(stats.chat, 0.5)} "
-                          f"p99 {pct(stats.chat, 0.99)}")
-                    print(f"  errors {dict(stats.errors) or 0}; lost acknowledged scores {stats.lost}")
-                    print(f"  CPU (share of one core): load generator {gen_cpu:.2f}, servers "
-                          f"{', '.join(f'{c:.2f}' for c in server_cpu)}; load average after {os.getloadavg()[0]:.2f}",
-                          flush=True)  # fmt: skip
+                    print(
+                        f"  connections held {stats.connected}/{n * 9}; scores acknowledged {stats.scores_acked} "
+                        f"({stats.scores_acked / elapsed:.1f}/s) in {elapsed:.0f} s"
+                    )
+                    print(
+                        f"  ack ms p50 {pct(stats.acks, 0.5)} p99 {pct(stats.acks, 0.99)} max {pct(stats.acks, 1.0)}; "
+                        f"broadcast ms p50 {pct(stats.broadcast, 0.5)} p99 {pct(stats.broadcast, 0.99)} "
+                        f"({len(stats.broadcast)} snapshots); chat ms p50 {pct(stats.chat, 0.5)} "
+                        f"p99 {pct(stats.chat, 0.99)}"
+                    )
+                    print(
+                        f"  errors {dict(stats.errors) or 0}; lost acknowledged scores {stats.lost}"
+                    )
+                    print(
+                        f"  CPU (share of one core): load generator {gen_cpu:.2f}, servers "
+                        f"{', '.join(f'{c:.2f}' for c in server_cpu)}; load average after {os.getloadavg()[0]:.2f}",
+                        flush=True,
+                    )
             finally:
                 servers.stop()
     finally:

@@ -119,6 +119,8 @@ def loads(data: bytes | str) -> Any:
             parse_constant=_refuse_constant,
         )
     except json.JSONDecodeError as exc:
-        raise InvalidInput("", f"malformed JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
+        raise InvalidInput(
+            "", f"malformed JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+        ) from None
     except RecursionError:
         raise InvalidInput("", "malformed JSON: nested too deeply") from None

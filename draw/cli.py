@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="run a draw and print its transcript")
     run.add_argument("input", metavar="INPUT.json")
-    run.add_argument("--signing-key", required=True, metavar="KEYFILE", help="64 hex digits: the Ed25519 seed")
+    run.add_argument(
+        "--signing-key", required=True, metavar="KEYFILE", help="64 hex digits: the Ed25519 seed"
+    )
     run.set_defaults(handler=_cmd_run)
     verify = commands.add_parser("verify", help="check a transcript (draw-v1 §10)")
     verify.add_argument("transcript", metavar="TRANSCRIPT.json")

@@ -57,9 +57,7 @@ def exclusion_reason(candidate: Candidate, request: DrawRequest) -> Reason | Non
     return _reason(candidate, orgs, set(request.excluded_experts), request.max_recent_draws)
 
 
-def _reason(
-    c: Candidate, orgs: set[str], excluded: set[str], cap: int | None
-) -> Reason | None:
+def _reason(c: Candidate, orgs: set[str], excluded: set[str], cap: int | None) -> Reason | None:
     """The rules of §4 in their order; the first that applies wins."""
     if c.status != "active":
         return Reason.NOT_ACTIVE

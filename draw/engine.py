@@ -128,7 +128,9 @@ def _derive_key(
 
 def rank(key: bytes, attempt: int, group_id: str, expert_id: str) -> str:
     """rank(t, g, e): lowercase hex HMAC(key, cjson(["draw-v1/rank", t, g, e]))."""
-    return hmac.new(key, cjson.dumps(["draw-v1/rank", attempt, group_id, expert_id]), hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, cjson.dumps(["draw-v1/rank", attempt, group_id, expert_id]), hashlib.sha256
+    ).hexdigest()
 
 
 def order(key: bytes, attempt: int, group_id: str, eligible: Iterable[str]) -> list[str]:
@@ -177,9 +179,7 @@ def select_from_eligibility(
         employers = {c.id: c.employer for c in eligibility.candidates}
         _refuse_impossible_employers(request, eligibility, employers)
     total = sum(g.count for g in request.groups)
-    rankers = [
-        _Ranker(key, g.id, eligibility.eligible[g.id]) for g in request.groups
-    ]
+    rankers = [_Ranker(key, g.id, eligibility.eligible[g.id]) for g in request.groups]
     for attempt in range(MAX_ATTEMPTS):
         heads = [
             r.first(attempt, g.count + g.backups + total)
@@ -255,7 +255,15 @@ def select(
     if recomputed != commit:
         fields = [
             name
-            for name in ("draw_id", "request_digest", "pool_digest", "excluded_digest", "eligible", "secret_digest", "version")
+            for name in (
+                "draw_id",
+                "request_digest",
+                "pool_digest",
+                "excluded_digest",
+                "eligible",
+                "secret_digest",
+                "version",
+            )
             if getattr(recomputed, name) != getattr(commit, name)
         ]
         raise InvalidInput("commit", "inputs do not match the commitment: " + ", ".join(fields))

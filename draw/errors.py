@@ -41,7 +41,9 @@ class InsufficientPool(DrawError):
 
     def __init__(self, group: str | None, needed: int, eligible: int) -> None:
         scope = f"group {group}" if group is not None else "total"
-        super().__init__(f"{scope} needs {needed} primaries but only {eligible} experts are eligible")
+        super().__init__(
+            f"{scope} needs {needed} primaries but only {eligible} experts are eligible"
+        )
         self.group = group
         self.needed = needed
         self.eligible = eligible

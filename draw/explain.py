@@ -72,7 +72,10 @@ def explain_transcript(transcript: Any, simulations: int = SIMULATIONS) -> Expla
     exact = _chances_are_exact(request, eligibility)
     if exact:
         chances = {
-            g.id: {e: Fraction(g.count, len(eligibility.eligible[g.id])) for e in eligibility.eligible[g.id]}
+            g.id: {
+                e: Fraction(g.count, len(eligibility.eligible[g.id]))
+                for e in eligibility.eligible[g.id]
+            }
             for g in request.groups
         }
     else:
@@ -127,7 +130,12 @@ def _ranked_panel(
     if type(secret) is not str:
         return {}
     try:
-        key = _derive_key(secret, cjson.digest(commit.to_json()), list(transcript.get("witnesses") or []), transcript.get("beacon"))
+        key = _derive_key(
+            secret,
+            cjson.digest(commit.to_json()),
+            list(transcript.get("witnesses") or []),
+            transcript.get("beacon"),
+        )
     except (ValueError, TypeError):
         return {}
     panel: dict[str, tuple[tuple[RankedExpert, ...], ...]] = {}
@@ -184,7 +192,10 @@ def _simulate(
     for i in range(simulations):
         stream = _Stream(hashlib.sha256(f"draw-v1/explain:{request.draw_id}:{i}".encode()).digest())
         for _ in range(MAX_ATTEMPTS):
-            chosen = [_sample(pool, g.count, stream) for g, pool in zip(request.groups, pools, strict=True)]
+            chosen = [
+                _sample(pool, g.count, stream)
+                for g, pool in zip(request.groups, pools, strict=True)
+            ]
             everyone = [e for ids in chosen for e in ids]
             if len(set(everyone)) != len(everyone):
                 continue
@@ -293,6 +304,12 @@ def render(explanation: Explanation, lang: str = "en") -> str:
     for g in explanation.groups:
         lines.append(f"  {g.group}:")
         for expert, chance in g.chances:
-            shown = f"{chance.numerator}/{chance.denominator}" if explanation.chances_are_exact else "~"
-            lines.append(f"    {expert} {_percent(chance)} ({shown})" if shown != "~" else f"    {expert} ~{_percent(chance)}")
+            shown = (
+                f"{chance.numerator}/{chance.denominator}" if explanation.chances_are_exact else "~"
+            )
+            lines.append(
+                f"    {expert} {_percent(chance)} ({shown})"
+                if shown != "~"
+                else f"    {expert} ~{_percent(chance)}"
+            )
     return "\n".join(lines)

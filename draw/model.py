@@ -180,7 +180,9 @@ def require_beacon(value: Any, beacon_round: str | None, path: str = "beacon") -
             raise InvalidInput(path, "a beacon was given but no beacon round was committed")
         return None
     if value is None:
-        raise InvalidInput(path, f"the committed beacon round {beacon_round!r} needs its beacon value")
+        raise InvalidInput(
+            path, f"the committed beacon round {beacon_round!r} needs its beacon value"
+        )
     return require_text(value, path, non_empty=True)
 
 
@@ -554,7 +556,11 @@ class GroupResult:
 
     def to_json(self) -> dict[str, Any]:
         """Return the group result as its JSON object."""
-        return {"group": self.group, "primaries": list(self.primaries), "backups": list(self.backups)}
+        return {
+            "group": self.group,
+            "primaries": list(self.primaries),
+            "backups": list(self.backups),
+        }
 
 
 @dataclass(frozen=True, slots=True)

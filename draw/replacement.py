@@ -16,7 +16,9 @@ class SkipReason(StrEnum):
     ALREADY_INVITED = "already_invited"  # §9 (a): invited before for this draw, in any group
     REMOVED = "removed"  # removed from this draw: never invited again
     UNAVAILABLE = "unavailable"  # §9 (b): booked or on leave meanwhile
-    SHARED_EMPLOYER = "shared_employer"  # §9 (c): same employer as someone holding or invited to a seat
+    SHARED_EMPLOYER = (
+        "shared_employer"  # §9 (c): same employer as someone holding or invited to a seat
+    )
 
 
 @dataclass(frozen=True, slots=True)

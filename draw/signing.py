@@ -73,5 +73,7 @@ def key_from_seed_hex(text: str, path: str = "signing key") -> Ed25519PrivateKey
     """Build an Ed25519 private key from its 32-byte seed written as 64 hex digits."""
     seed = text.strip()
     if _SEED_HEX.fullmatch(seed) is None:
-        raise InvalidInput(path, f"must hold a 32-byte seed as 64 hex digits (found {len(seed)} characters)")
+        raise InvalidInput(
+            path, f"must hold a 32-byte seed as 64 hex digits (found {len(seed)} characters)"
+        )
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))

@@ -107,22 +107,67 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
         report.add(Step.FORM, str(key), "unexpected key")
     if "version" in t and t["version"] != VERSION:
         report.add(Step.FORM, "version", f"must be {VERSION!r}, got {t['version']!r}")
-    request = report.parse(Step.FORM, "request", lambda: DrawRequest.from_json(t["request"])) if "request" in t else None
+    request = (
+        report.parse(Step.FORM, "request", lambda: DrawRequest.from_json(t["request"]))
+        if "request" in t
+        else None
+    )
     candidates = _parse_candidates(report, t["candidates"]) if "candidates" in t else None
-    secret = report.parse(Step.FORM, "secret", lambda: require_secret(t["secret"])) if "secret" in t else None
-    commit = report.parse(Step.FORM, "commit", lambda: Commit.from_json(t["commit"])) if "commit" in t else None
-    witnesses = report.parse(Step.FORM, "witnesses", lambda: require_witnesses(t["witnesses"])) if "witnesses" in t else None
+    secret = (
+        report.parse(Step.FORM, "secret", lambda: require_secret(t["secret"]))
+        if "secret" in t
+        else None
+    )
+    commit = (
+        report.parse(Step.FORM, "commit", lambda: Commit.from_json(t["commit"]))
+        if "commit" in t
+        else None
+    )
+    witnesses = (
+        report.parse(Step.FORM, "witnesses", lambda: require_witnesses(t["witnesses"]))
+        if "witnesses" in t
+        else None
+    )
     beacon_ok = False
     if "beacon" in t and commit is not None:
-        beacon_ok = report.parse(Step.FORM, "beacon", lambda: require_beacon(t["beacon"], commit.beacon_round) or True) is not None
-    result = report.parse(Step.FORM, "result", lambda: DrawResult.from_json(t["result"])) if "result" in t else None
-    public_key = report.parse(Step.FORM, "public_key", lambda: _base64_text(t["public_key"], 32, "public_key")) if "public_key" in t else None
+        beacon_ok = (
+            report.parse(
+                Step.FORM,
+                "beacon",
+                lambda: require_beacon(t["beacon"], commit.beacon_round) or True,
+            )
+            is not None
+        )
+    result = (
+        report.parse(Step.FORM, "result", lambda: DrawResult.from_json(t["result"]))
+        if "result" in t
+        else None
+    )
+    public_key = (
+        report.parse(
+            Step.FORM, "public_key", lambda: _base64_text(t["public_key"], 32, "public_key")
+        )
+        if "public_key" in t
+        else None
+    )
     commit_sig = sealed_sig = None
     if "signatures" in t:
-        sigs = report.parse(Step.FORM, "signatures", lambda: require_object(t["signatures"], SIGNATURE_KEYS, "signatures"))
+        sigs = report.parse(
+            Step.FORM,
+            "signatures",
+            lambda: require_object(t["signatures"], SIGNATURE_KEYS, "signatures"),
+        )
         if sigs is not None:
-            commit_sig = report.parse(Step.FORM, "signatures.commit", lambda: _base64_text(sigs["commit"], 64, "signatures.commit"))
-            sealed_sig = report.parse(Step.FORM, "signatures.sealed", lambda: _base64_text(sigs["sealed"], 64, "signatures.sealed"))
+            commit_sig = report.parse(
+                Step.FORM,
+                "signatures.commit",
+                lambda: _base64_text(sigs["commit"], 64, "signatures.commit"),
+            )
+            sealed_sig = report.parse(
+                Step.FORM,
+                "signatures.sealed",
+                lambda: _base64_text(sigs["sealed"], 64, "signatures.sealed"),
+            )
 
     # §10.2 signatures -------------------------------------------------------------------
     if expected_public_key is not None and t.get("public_key") != expected_public_key:
@@ -130,16 +175,24 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
     raw_commit = t.get("commit")
     if public_key is not None and commit_sig is not None and _is_canonical(raw_commit):
         if not verify_json(raw_commit, commit_sig, public_key):
-            report.add(Step.SIGNATURE, "signatures.commit", "does not verify over commit under public_key")
+            report.add(
+                Step.SIGNATURE, "signatures.commit", "does not verify over commit under public_key"
+            )
     else:
-        report.add(Step.SIGNATURE, "signatures.commit", "not checked: public key, signature or commit malformed")
+        report.add(
+            Step.SIGNATURE,
+            "signatures.commit",
+            "not checked: public key, signature or commit malformed",
+        )
 
     # §10.3 commitment -------------------------------------------------------------------
     eligibility: Eligibility | None = None
     if request is not None and candidates is not None and secret is not None and commit is not None:
         eligibility = _check_commit(report, request, candidates, secret, commit, t["commit"])
     else:
-        report.add(Step.COMMIT, "commit", "not recomputed: request, candidates, secret or commit malformed")
+        report.add(
+            Step.COMMIT, "commit", "not recomputed: request, candidates, secret or commit malformed"
+        )
 
     # §10.4 result -----------------------------------------------------------------------
     if (
@@ -151,13 +204,20 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
         and beacon_ok
         and result is not None
     ):
-        _check_result(report, request, eligibility, secret, t["commit"], witnesses, t["beacon"], result)
+        _check_result(
+            report, request, eligibility, secret, t["commit"], witnesses, t["beacon"], result
+        )
     else:
         report.add(Step.RESULT, "result", "not recomputed: an input it depends on is malformed")
 
     # §10.5 sealed record ----------------------------------------------------------------
     parts = [t.get("commit"), t.get("witnesses"), t.get("beacon"), t.get("secret"), t.get("result")]
-    if public_key is not None and sealed_sig is not None and all(k in t for k in ("commit", "witnesses", "beacon", "secret", "result")) and _is_canonical(parts):
+    if (
+        public_key is not None
+        and sealed_sig is not None
+        and all(k in t for k in ("commit", "witnesses", "beacon", "secret", "result"))
+        and _is_canonical(parts)
+    ):
         sealed = {
             "version": VERSION,
             "commit": t["commit"],
@@ -166,9 +226,17 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
             "result_digest": cjson.digest(["draw-v1/result", t["secret"], t["result"]]),
         }
         if not verify_json(sealed, sealed_sig, public_key):
-            report.add(Step.SEALED, "signatures.sealed", "does not sign the sealed record rebuilt from this transcript")
+            report.add(
+                Step.SEALED,
+                "signatures.sealed",
+                "does not sign the sealed record rebuilt from this transcript",
+            )
     else:
-        report.add(Step.SEALED, "signatures.sealed", "not checked: the sealed record cannot be rebuilt from malformed parts")
+        report.add(
+            Step.SEALED,
+            "signatures.sealed",
+            "not checked: the sealed record cannot be rebuilt from malformed parts",
+        )
     return report.failures
 
 
@@ -187,13 +255,21 @@ def _parse_candidates(report: _Report, raw: Any) -> tuple[Candidate, ...] | None
             if bad <= MAX_REPORTED_CANDIDATES:
                 report.add(Step.FORM, error.field, error.reason)
     if bad > MAX_REPORTED_CANDIDATES:
-        report.add(Step.FORM, "candidates", f"{bad - MAX_REPORTED_CANDIDATES} more malformed candidates")
+        report.add(
+            Step.FORM, "candidates", f"{bad - MAX_REPORTED_CANDIDATES} more malformed candidates"
+        )
     if bad:
         return None
     for i in range(1, len(parsed)):
         if not parsed[i - 1].id < parsed[i].id:
-            problem = "duplicate id" if parsed[i - 1].id == parsed[i].id else "not in ascending id order"
-            report.add(Step.FORM, f"candidates[{i}].id", f"{problem} ({parsed[i - 1].id!r} then {parsed[i].id!r})")
+            problem = (
+                "duplicate id" if parsed[i - 1].id == parsed[i].id else "not in ascending id order"
+            )
+            report.add(
+                Step.FORM,
+                f"candidates[{i}].id",
+                f"{problem} ({parsed[i - 1].id!r} then {parsed[i].id!r})",
+            )
             return None
     return tuple(parsed)
 
@@ -224,14 +300,26 @@ def _check_commit(
         if key == "eligible":
             given = raw_commit["eligible"]
             if len(given) != len(value):
-                report.add(Step.COMMIT, "commit.eligible", f"has {len(given)} groups, recomputed {len(value)}")
+                report.add(
+                    Step.COMMIT,
+                    "commit.eligible",
+                    f"has {len(given)} groups, recomputed {len(value)}",
+                )
                 continue
             for i, (mine, theirs) in enumerate(zip(value, given, strict=True)):
                 for name in ("group", "count", "digest"):
                     if mine[name] != theirs[name]:
-                        report.add(Step.COMMIT, f"commit.eligible[{i}].{name}", f"recomputed {mine[name]!r}, transcript has {theirs[name]!r}")
+                        report.add(
+                            Step.COMMIT,
+                            f"commit.eligible[{i}].{name}",
+                            f"recomputed {mine[name]!r}, transcript has {theirs[name]!r}",
+                        )
         elif raw_commit[key] != value:
-            report.add(Step.COMMIT, f"commit.{key}", f"recomputed {value!r}, transcript has {raw_commit[key]!r}")
+            report.add(
+                Step.COMMIT,
+                f"commit.{key}",
+                f"recomputed {value!r}, transcript has {raw_commit[key]!r}",
+            )
     return eligibility
 
 
@@ -253,9 +341,17 @@ def _check_result(
         report.add(Step.RESULT, "result", f"the replay is infeasible: {error.message}")
         return
     if replayed.attempt != result.attempt:
-        report.add(Step.RESULT, "result.attempt", f"replay accepts attempt {replayed.attempt}, transcript has {result.attempt}")
+        report.add(
+            Step.RESULT,
+            "result.attempt",
+            f"replay accepts attempt {replayed.attempt}, transcript has {result.attempt}",
+        )
     if len(replayed.groups) != len(result.groups):
-        report.add(Step.RESULT, "result.groups", f"has {len(result.groups)} groups, the request has {len(replayed.groups)}")
+        report.add(
+            Step.RESULT,
+            "result.groups",
+            f"has {len(result.groups)} groups, the request has {len(replayed.groups)}",
+        )
         return
     for i, (mine, theirs) in enumerate(zip(replayed.groups, result.groups, strict=True)):
         for name in ("group", "primaries", "backups"):
@@ -289,22 +385,53 @@ def verify_sealed(
     matches the commitment and the released result matches `result_digest`.
     """
     report = _Report()
-    if type(sealed) is not dict or sealed.keys() != {"version", "commit", "witnesses", "beacon", "result_digest"}:
-        report.add(Step.FORM, "sealed", "must be an object with version, commit, witnesses, beacon, result_digest")
+    if type(sealed) is not dict or sealed.keys() != {
+        "version",
+        "commit",
+        "witnesses",
+        "beacon",
+        "result_digest",
+    }:
+        report.add(
+            Step.FORM,
+            "sealed",
+            "must be an object with version, commit, witnesses, beacon, result_digest",
+        )
         return report.failures
     if sealed["version"] != VERSION:
         report.add(Step.FORM, "sealed.version", f"must be {VERSION!r}")
-    commit = report.parse(Step.FORM, "sealed.commit", lambda: Commit.from_json(sealed["commit"], "sealed.commit"))
-    report.parse(Step.FORM, "sealed.witnesses", lambda: require_witnesses(sealed["witnesses"], "sealed.witnesses"))
+    commit = report.parse(
+        Step.FORM, "sealed.commit", lambda: Commit.from_json(sealed["commit"], "sealed.commit")
+    )
+    report.parse(
+        Step.FORM,
+        "sealed.witnesses",
+        lambda: require_witnesses(sealed["witnesses"], "sealed.witnesses"),
+    )
     if commit is not None:
-        report.parse(Step.FORM, "sealed.beacon", lambda: require_beacon(sealed["beacon"], commit.beacon_round, "sealed.beacon"))
+        report.parse(
+            Step.FORM,
+            "sealed.beacon",
+            lambda: require_beacon(sealed["beacon"], commit.beacon_round, "sealed.beacon"),
+        )
     if not _is_canonical(sealed) or not verify_json(sealed["commit"], commit_signature, public_key):
-        report.add(Step.SIGNATURE, "signatures.commit", "does not verify over the commit under public_key")
+        report.add(
+            Step.SIGNATURE, "signatures.commit", "does not verify over the commit under public_key"
+        )
     if not _is_canonical(sealed) or not verify_json(sealed, sealed_signature, public_key):
-        report.add(Step.SEALED, "signatures.sealed", "does not verify over the sealed record under public_key")
+        report.add(
+            Step.SEALED,
+            "signatures.sealed",
+            "does not verify over the sealed record under public_key",
+        )
     if secret is not None and commit is not None:
         if cjson.digest(["draw-v1/secret", commit.draw_id, secret]) != commit.secret_digest:
             report.add(Step.COMMIT, "secret", "does not match commit.secret_digest")
-        if not _is_canonical(result) or cjson.digest(["draw-v1/result", secret, result]) != sealed["result_digest"]:
-            report.add(Step.SEALED, "result_digest", "the released result does not match result_digest")
+        if (
+            not _is_canonical(result)
+            or cjson.digest(["draw-v1/result", secret, result]) != sealed["result_digest"]
+        ):
+            report.add(
+                Step.SEALED, "result_digest", "the released result does not match result_digest"
+            )
     return report.failures

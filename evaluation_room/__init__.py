@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         RoomStore,
     )
 
+
 def init_app(
     app: Any,
     socketio: Any,

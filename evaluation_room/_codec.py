@@ -82,7 +82,11 @@ def _field_encoder(tp: Any) -> Fn:
         return lambda v: None if v is None else inner(v)
     if origin is list or origin is tuple:
         targs = typing.get_args(tp)
-        item = _field_encoder(targs[0]) if origin is list or (len(targs) == 2 and targs[1] is Ellipsis) else encode
+        item = (
+            _field_encoder(targs[0])
+            if origin is list or (len(targs) == 2 and targs[1] is Ellipsis)
+            else encode
+        )
         return lambda v: [item(x) for x in v] if type(v) is list or type(v) is tuple else encode(v)
     if origin is dict:
         val = _field_encoder(typing.get_args(tp)[1])

@@ -89,4 +89,3 @@ def break_tie(tied: list[str], rule: TieRule, seed: str) -> str:
         return tied[0]
     digest = hashlib.sha256(f"{seed}|{','.join(sorted(tied))}".encode()).digest()
     return tied[int.from_bytes(digest, "big") % len(tied)]
-

@@ -13,7 +13,9 @@ class RoomError(Exception):
     """True when the room recorded something before refusing (e.g. a wrong code attempt):
     the caller must still save the room, then report the error."""
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, fields: dict[str, str] | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: dict[str, str] = dict(fields or {})

@@ -176,7 +176,9 @@ class RoomHandlers:
 
     def push(self, room: EvaluationRoom) -> None:
         """Emit each participant their own snapshot of ``room`` (in one batch when the app can)."""
-        items = [(personal_room(room.room_id, pid), room.snapshot(pid)) for pid in participant_ids(room)]
+        items = [
+            (personal_room(room.room_id, pid), room.snapshot(pid)) for pid in participant_ids(room)
+        ]
         if self.emit_many is not None:
             self.emit_many("snapshot", items, NAMESPACE)
             return
@@ -224,10 +226,14 @@ class RoomHandlers:
         return self._act(
             payload,
             lambda r, pid: r.report_body(),
-            lambda body, room: {"ok": True, "seq": room.seq, "report": body,
-                                "report_digest": room.report_digest},
+            lambda body, room: {
+                "ok": True,
+                "seq": room.seq,
+                "report": body,
+                "report_digest": room.report_digest,
+            },
             ordered=False,
-        )  # fmt: skip
+        )
 
     # --- check-in ---------------------------------------------------------------------------
 
@@ -257,9 +263,13 @@ class RoomHandlers:
         return self._act(
             payload,
             lambda r, pid: r.confirm_identity(pid, member, seat, self.conflicts, self.replacements),
-            lambda outcome, room: {"ok": True, "seq": room.seq, "is_checked_in": outcome.is_checked_in,
-                                   "conflict": outcome.conflict},
-        )  # fmt: skip
+            lambda outcome, room: {
+                "ok": True,
+                "seq": room.seq,
+                "is_checked_in": outcome.is_checked_in,
+                "conflict": outcome.conflict,
+            },
+        )
 
     # --- committee --------------------------------------------------------------------------
 
@@ -285,13 +295,21 @@ class RoomHandlers:
 
     def revise_score(self, payload: Any) -> Ack:
         """Revise a flagged score during deviation review."""
-        bidder, item, note = _text(payload, "bidder"), _text(payload, "item_id"), _text(payload, "note")
+        bidder, item, note = (
+            _text(payload, "bidder"),
+            _text(payload, "item_id"),
+            _text(payload, "note"),
+        )
         value = _value(payload)
         return self._act(payload, lambda r, pid: r.revise_score(pid, bidder, item, value, note))
 
     def amend_score(self, payload: Any) -> Ack:
         """Amend a score after totals for an allowed reason."""
-        bidder, item, note = _text(payload, "bidder"), _text(payload, "item_id"), _text(payload, "note")
+        bidder, item, note = (
+            _text(payload, "bidder"),
+            _text(payload, "item_id"),
+            _text(payload, "note"),
+        )
         reason, value = _text(payload, "reason"), _value(payload)
         return self._act(
             payload, lambda r, pid: r.amend_score(pid, bidder, item, value, reason, note)
@@ -306,9 +324,15 @@ class RoomHandlers:
             raise InvalidInput("reasons must be text", fields={"reasons": "text"})
         return self._act(
             payload,
-            lambda r, pid: r.sign(pid, verdict=verdict, reasons=reasons, report_digest=digest,
-                                  password=password, authenticator=self.authenticator),
-        )  # fmt: skip
+            lambda r, pid: r.sign(
+                pid,
+                verdict=verdict,
+                reasons=reasons,
+                report_digest=digest,
+                password=password,
+                authenticator=self.authenticator,
+            ),
+        )
 
     # --- hosts ------------------------------------------------------------------------------
 
@@ -347,7 +371,9 @@ class RoomHandlers:
         member, reason = _text(payload, "member"), _text(payload, "reason")
 
         def replace(r: EvaluationRoom, pid: str) -> str:
-            spec = self.replacements.draw_replacement(r.room_id, r.participant(member).ref(), reason)
+            spec = self.replacements.draw_replacement(
+                r.room_id, r.participant(member).ref(), reason
+            )
             if spec is None:
                 raise NotAllowed("no replacement is available now")
             r.replace_member(pid, member, spec, reason)
@@ -356,9 +382,12 @@ class RoomHandlers:
         return self._act(
             payload,
             replace,
-            lambda new_id, room: {"ok": True, "seq": room.seq,
-                                  "replacement": room.participant(new_id).alias},
-        )  # fmt: skip
+            lambda new_id, room: {
+                "ok": True,
+                "seq": room.seq,
+                "replacement": room.participant(new_id).alias,
+            },
+        )
 
     def record_refusal(self, payload: Any) -> Ack:
         """A host records a member's refusal to sign (with a reason it counts as dissent)."""
@@ -366,7 +395,9 @@ class RoomHandlers:
         reason = payload.get("reason")
         return self._act(
             payload,
-            lambda r, pid: r.record_refusal(pid, member, reason if isinstance(reason, str) else None),
+            lambda r, pid: r.record_refusal(
+                pid, member, reason if isinstance(reason, str) else None
+            ),
         )
 
     # --- chat -------------------------------------------------------------------------------
@@ -378,16 +409,25 @@ class RoomHandlers:
         text = _text(payload, "text")[:MAX_CHAT_CHARS]
         room_id = _text(payload, "room_id")
         (pid, label), seq = self._act(
-            payload, lambda r, pid: chat_sender(r, pid), lambda sender, room: (sender, room.seq),
+            payload,
+            lambda r, pid: chat_sender(r, pid),
+            lambda sender, room: (sender, room.seq),
             ordered=False,
-        )  # fmt: skip
+        )
         message = self.chat.append(room_id, pid, label, text)
         self.emitter.emit("chat", message, to=chat_room(room_id), namespace=NAMESPACE)
         return {"ok": True, "seq": seq}
 
 
-PHASE_ACTIONS = ("open", "start_check_in", "start_election", "start_scoring", "finalise",
-                 "start_signing", "archive")  # fmt: skip
+PHASE_ACTIONS = (
+    "open",
+    "start_check_in",
+    "start_election",
+    "start_scoring",
+    "finalise",
+    "start_signing",
+    "archive",
+)
 
 EVENTS = {
     "join": "join",
@@ -459,8 +499,13 @@ def safely(fn: Callable[[Any], Ack], *, propagate: bool = False) -> Callable[[An
             if propagate:
                 raise
             log.exception("room event %s failed", getattr(fn, "__name__", "?"))
-            return {"ok": False, "error": {"code": "internal_error",
-                                           "message": "an unexpected error occurred; it has been logged"}}
+            return {
+                "ok": False,
+                "error": {
+                    "code": "internal_error",
+                    "message": "an unexpected error occurred; it has been logged",
+                },
+            }
 
     handler.__name__ = getattr(fn, "__name__", "handler")
     handler.__doc__ = fn.__doc__

@@ -88,21 +88,33 @@ def build_final_report(body: dict[str, Any], signatures: list[dict[str, Any]]) -
 def body_from_state(s: RoomState) -> dict[str, Any]:
     """Assemble the report body from a room's current state (see :func:`build_report_body`)."""
     members = [
-        {"alias": p.alias, "status": p.status, "replaces": alias_of(s, p.replaces),
-         "removal_reason": p.removal_reason}
-        for p in s.participants if p.role.is_committee
-    ]  # fmt: skip
+        {
+            "alias": p.alias,
+            "status": p.status,
+            "replaces": alias_of(s, p.replaces),
+            "removal_reason": p.removal_reason,
+        }
+        for p in s.participants
+        if p.role.is_committee
+    ]
     sheets = {
         alias_of(s, m) or m: {"scores": sh.current(), "is_voided": sh.voided_at is not None}
         for m, sh in s.sheets.items()
         if sh.submitted_at is not None
     }
     flags = [
-        {"member": alias_of(s, f.member_id), "bidder_code": f.bidder_code, "item_id": f.item_id,
-         "score": f.score, "mean": f.mean, "deviation_pct": f.deviation_pct,
-         "status": f.status, "explanation": f.explanation}
+        {
+            "member": alias_of(s, f.member_id),
+            "bidder_code": f.bidder_code,
+            "item_id": f.item_id,
+            "score": f.score,
+            "mean": f.mean,
+            "deviation_pct": f.deviation_pct,
+            "status": f.status,
+            "explanation": f.explanation,
+        }
         for f in s.flags.values()
-    ]  # fmt: skip
+    ]
     return build_report_body(
         room_id=s.room_id,
         project=s.project,
@@ -128,10 +140,16 @@ def frozen_body(s: RoomState) -> dict[str, Any]:
 def final_report(s: RoomState) -> dict[str, Any]:
     """The frozen body with the signatures (in alias order) and the digests."""
     sigs = [
-        {"member": sig.alias, "signed_at": sig.signed_at, "report_digest": sig.report_digest,
-         "verdict": sig.verdict, "reasons": sig.reasons, "is_refusal": sig.is_refusal}
+        {
+            "member": sig.alias,
+            "signed_at": sig.signed_at,
+            "report_digest": sig.report_digest,
+            "verdict": sig.verdict,
+            "reasons": sig.reasons,
+            "is_refusal": sig.is_refusal,
+        }
         for sig in sorted(s.signatures.values(), key=lambda sig: _alias_number(s, sig.member_id))
-    ]  # fmt: skip
+    ]
     return build_final_report(frozen_body(s), sigs)
 
 
@@ -146,14 +164,25 @@ def _amendments(s: RoomState) -> list[dict[str, Any]]:
             for item_id, versions in sorted(items.items()):
                 for v in versions[1:]:
                     out.append(
-                        {"member": alias_of(s, member_id), "bidder_code": bidder,
-                         "item_id": item_id, "value": v.value, "reason": v.reason,
-                         "note": v.note, "set_at": v.set_at}
-                    )  # fmt: skip
+                        {
+                            "member": alias_of(s, member_id),
+                            "bidder_code": bidder,
+                            "item_id": item_id,
+                            "value": v.value,
+                            "reason": v.reason,
+                            "note": v.note,
+                            "set_at": v.set_at,
+                        }
+                    )
     for code, bid_versions in sorted(s.bids.items()):
         for bv in bid_versions[1:]:
             out.append(
-                {"bidder_code": code, "bid": bv.bid, "reason": bv.reason, "note": bv.note,
-                 "entered_at": bv.entered_at}
-            )  # fmt: skip
+                {
+                    "bidder_code": code,
+                    "bid": bv.bid,
+                    "reason": bv.reason,
+                    "note": bv.note,
+                    "entered_at": bv.entered_at,
+                }
+            )
     return out

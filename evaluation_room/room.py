@@ -354,7 +354,9 @@ class EvaluationRoom:
         if self._s.phase is Phase.PAUSED:
             raise RoomPaused("the session is paused")
 
-    def _staff_actor(self, actor_id: str, *, main_only: bool, leader_ok: bool = False) -> Participant:
+    def _staff_actor(
+        self, actor_id: str, *, main_only: bool, leader_ok: bool = False
+    ) -> Participant:
         p = self._actor(actor_id)
         self._unpaused()
         if leader_ok and p.participant_id == self._s.leader_id:
@@ -514,7 +516,9 @@ class EvaluationRoom:
         self._phase_is(Phase.DEVIATION_REVIEW, action="finalise")
         open_flags = [f.flag_id for f in self._s.flags.values() if f.status is FlagStatus.OPEN]
         if open_flags:
-            raise NotAllowed("some flagged scores need an explanation or a revision", flags=open_flags)
+            raise NotAllowed(
+                "some flagged scores need an explanation or a revision", flags=open_flags
+            )
         self._s.finalised_at = self._now()
         self._move(Phase.FINALISED, actor_id, "finalised", results=self.results())
 
@@ -531,7 +535,9 @@ class EvaluationRoom:
         """signing → archived once every member has signed (or a refusal was recorded)."""
         self._staff_actor(actor_id, main_only=True)
         self._phase_is(Phase.SIGNING, action="archive")
-        unsigned = [p.alias for p in self._committee() if p.participant_id not in self._s.signatures]
+        unsigned = [
+            p.alias for p in self._committee() if p.participant_id not in self._s.signatures
+        ]
         if unsigned:
             raise NotAllowed("not every member has signed", unsigned=unsigned)
         self._s.final_report_digest = self.final_report()["report_digest"]
@@ -579,7 +585,9 @@ class EvaluationRoom:
         if not old.role.is_committee or old.replaced_by is not None:
             raise NotAllowed("only a seated or removed committee member can be replaced")
         if not replacement.role.is_committee:
-            raise InvalidInput("the replacement must be a committee member", fields={"role": "committee"})
+            raise InvalidInput(
+                "the replacement must be a committee member", fields={"role": "committee"}
+            )
         self._check_spec(replacement)
         self._seat_replacement(actor_id, old, replacement, reason, Status.REPLACED)
 
@@ -684,7 +692,9 @@ class EvaluationRoom:
         member = self._check_in_target(actor, member_id)
         st = self._s.settings
         if member.check_in.codes_issued >= st.code_max_issues:
-            raise TooManyAttempts("too many codes issued: the host must verify the member in person")
+            raise TooManyAttempts(
+                "too many codes issued: the host must verify the member in person"
+            )
         code, record = issue_code(self._now(), timedelta(seconds=st.code_ttl_seconds))
         member.check_in.code = record
         member.check_in.codes_issued += 1
@@ -737,9 +747,7 @@ class EvaluationRoom:
         ci.checked_in_at = self._now()
         ci.venue_id = member.venue_id
         ci.seat = seat
-        self._emit(
-            "checked_in", actor_id, member=member.alias, venue_id=member.venue_id, seat=seat
-        )
+        self._emit("checked_in", actor_id, member=member.alias, venue_id=member.venue_id, seat=seat)
         return CheckInOutcome(True)
 
     # --- election ---------------------------------------------------------------------------
@@ -760,7 +768,9 @@ class EvaluationRoom:
         cand = self._member_by_ref(candidate)
         before = len(election.rounds)
         st = self._s.settings
-        election.cast(member.participant_id, cand.participant_id, st.election_tie_rule, st.election_seed)
+        election.cast(
+            member.participant_id, cand.participant_id, st.election_tie_rule, st.election_seed
+        )
         self._emit("vote_cast", actor_id, voter=member.alias, candidate=cand.alias)
         rnd = election.rounds[before - 1]
         if rnd.counts:
@@ -855,9 +865,16 @@ class EvaluationRoom:
             f = self._s.flags.get(fid)
             if f is None or f.status in (FlagStatus.CLEARED, FlagStatus.VOIDED):
                 self._s.flags[fid] = Flag(
-                    fid, d.member_id, d.bidder_code, d.item_id, d.score, d.mean,
-                    d.deviation_pct, FlagStatus.OPEN, now,
-                )  # fmt: skip
+                    fid,
+                    d.member_id,
+                    d.bidder_code,
+                    d.item_id,
+                    d.score,
+                    d.mean,
+                    d.deviation_pct,
+                    FlagStatus.OPEN,
+                    now,
+                )
                 continue
             if f.score != d.score:
                 f.status, f.explanation, f.resolved_at = FlagStatus.OPEN, "", None
@@ -880,9 +897,14 @@ class EvaluationRoom:
         _require_text(explanation, "explanation")
         f.status, f.explanation, f.resolved_at = FlagStatus.EXPLAINED, explanation, self._now()
         self._emit(
-            "deviation_explained", actor_id, member=member.alias, flag_id=flag_id,
-            bidder_code=f.bidder_code, item_id=f.item_id, explanation=explanation,
-        )  # fmt: skip
+            "deviation_explained",
+            actor_id,
+            member=member.alias,
+            flag_id=flag_id,
+            bidder_code=f.bidder_code,
+            item_id=f.item_id,
+            explanation=explanation,
+        )
 
     def _change_score(
         self, actor_id: str, bidder: str, item_id: str, value: object, reason: str, note: str
@@ -896,12 +918,16 @@ class EvaluationRoom:
         versions = sheet.entries[bidder][item_id]
         old = versions[-1].value
         if new == old:
-            raise InvalidScore("the score is unchanged", fields={f"{bidder}.{item_id}": "unchanged"})
+            raise InvalidScore(
+                "the score is unchanged", fields={f"{bidder}.{item_id}": "unchanged"}
+            )
         _require_text(note, "note")
         versions.append(ScoreVersion(new, self._now(), reason, note))
         return member, old, new
 
-    def revise_score(self, actor_id: str, bidder: str, item_id: str, value: object, note: str) -> None:
+    def revise_score(
+        self, actor_id: str, bidder: str, item_id: str, value: object, note: str
+    ) -> None:
         """Revise a submitted score during deviation review (kept as a new version)."""
         self._member_actor(actor_id)
         if self._s.phase is not Phase.DEVIATION_REVIEW:
@@ -910,9 +936,15 @@ class EvaluationRoom:
             actor_id, bidder, item_id, value, "deviation_revision", note
         )
         self._emit(
-            "score_revised", actor_id, member=member.alias, bidder_code=bidder, item_id=item_id,
-            old=old, new=new, note=note,
-        )  # fmt: skip
+            "score_revised",
+            actor_id,
+            member=member.alias,
+            bidder_code=bidder,
+            item_id=item_id,
+            old=old,
+            new=new,
+            note=note,
+        )
         self._recompute_flags()
 
     def amend_score(
@@ -931,9 +963,17 @@ class EvaluationRoom:
         why = _amend_reason(reason)
         member, old, new = self._change_score(actor_id, bidder, item_id, value, why.value, note)
         self._emit(
-            "score_amended", actor_id, member=member.alias, bidder_code=bidder, item_id=item_id,
-            old=old, new=new, reason=why, note=note, results=self.results(),
-        )  # fmt: skip
+            "score_amended",
+            actor_id,
+            member=member.alias,
+            bidder_code=bidder,
+            item_id=item_id,
+            old=old,
+            new=new,
+            reason=why,
+            note=note,
+            results=self.results(),
+        )
 
     # --- results and report (see evaluation_room.report) ------------------------------------
 
@@ -997,20 +1037,36 @@ class EvaluationRoom:
         self._record_signature(actor_id, member, verdict, (reason or "").strip(), is_refusal=True)
 
     def _record_signature(
-        self, actor_id: str, member: Participant, verdict: Verdict, reasons: str, *, is_refusal: bool
+        self,
+        actor_id: str,
+        member: Participant,
+        verdict: Verdict,
+        reasons: str,
+        *,
+        is_refusal: bool,
     ) -> None:
         digest = self._s.report_digest
         if member.alias is None or digest is None:
             raise IllegalTransition("the report is not frozen for signing", action="sign")
         sig = Signature(
-            member.participant_id, member.alias, self._now(), digest, verdict,
-            reasons, is_refusal, actor_id,
-        )  # fmt: skip
+            member.participant_id,
+            member.alias,
+            self._now(),
+            digest,
+            verdict,
+            reasons,
+            is_refusal,
+            actor_id,
+        )
         self._s.signatures[member.participant_id] = sig
         self._emit(
-            "refusal_recorded" if is_refusal else "signed", actor_id, member=member.alias,
-            verdict=verdict, reasons=reasons, report_digest=sig.report_digest,
-        )  # fmt: skip
+            "refusal_recorded" if is_refusal else "signed",
+            actor_id,
+            member=member.alias,
+            verdict=verdict,
+            reasons=reasons,
+            report_digest=sig.report_digest,
+        )
 
     # --- what each viewer sees (see evaluation_room.views) ----------------------------------
 

@@ -199,7 +199,9 @@ def parse_entries(
     problems: dict[str, str] = {}
     out: dict[str, dict[str, Decimal]] = {}
     if not isinstance(raw, Mapping):
-        raise InvalidScore("scores must map bidder codes to items", fields={"scores": "not a mapping"})
+        raise InvalidScore(
+            "scores must map bidder codes to items", fields={"scores": "not a mapping"}
+        )
     subjective = {i.item_id: i for i in form.subjective}
     for bidder, items in raw.items():
         if bidder not in bidder_codes:
@@ -400,10 +402,20 @@ def compute_results(
             values = [s[code][item.item_id] for s in sheets.values()]
             subj[item.item_id] = quantize(aggregate(values, drop), d)
         weights = {i.item_id: i.weight for i in form.items}
-        obj_total = quantize(sum((v * weights[k] for k, v in objective[code].items()), Decimal(0)), d)
+        obj_total = quantize(
+            sum((v * weights[k] for k, v in objective[code].items()), Decimal(0)), d
+        )
         subj_total = quantize(sum((v * weights[k] for k, v in subj.items()), Decimal(0)), d)
         bidders.append(
-            BidderResult(code, bid.price, objective[code], subj, obj_total, subj_total, obj_total + subj_total)
+            BidderResult(
+                code,
+                bid.price,
+                objective[code],
+                subj,
+                obj_total,
+                subj_total,
+                obj_total + subj_total,
+            )
         )
     ranking = rank_bidders(bidders)
     excluded = [Excluded(b.bidder_code, b.failed_checks) for b in bids if not b.is_qualified]
@@ -475,11 +487,15 @@ def find_deviations(
                 if mean == 0:
                     if score != 0:
                         out.append(
-                            Deviation(member_id, code, item.item_id, score, quantize(mean, decimals), None)
+                            Deviation(
+                                member_id, code, item.item_id, score, quantize(mean, decimals), None
+                            )
                         )
                 elif gap * 100 > abs(mean) * threshold_pct:
                     pct = quantize(gap / abs(mean) * 100, decimals)
                     out.append(
-                        Deviation(member_id, code, item.item_id, score, quantize(mean, decimals), pct)
+                        Deviation(
+                            member_id, code, item.item_id, score, quantize(mean, decimals), pct
+                        )
                     )
     return out

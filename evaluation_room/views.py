@@ -96,23 +96,37 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
     base["results"] = room_results(s) if is_visible else None
     base["flags"] = (
         [
-            {"flag_id": f.flag_id if f.member_id == viewer_id or not viewer.role.is_committee
-             else None, "member": alias_of(s, f.member_id), "bidder_code": f.bidder_code,
-             "item_id": f.item_id, "score": f.score, "mean": f.mean,
-             "deviation_pct": f.deviation_pct, "status": f.status,
-             "explanation": f.explanation}
-            for f in s.flags.values() if f.status is not FlagStatus.VOIDED
+            {
+                "flag_id": f.flag_id
+                if f.member_id == viewer_id or not viewer.role.is_committee
+                else None,
+                "member": alias_of(s, f.member_id),
+                "bidder_code": f.bidder_code,
+                "item_id": f.item_id,
+                "score": f.score,
+                "mean": f.mean,
+                "deviation_pct": f.deviation_pct,
+                "status": f.status,
+                "explanation": f.explanation,
+            }
+            for f in s.flags.values()
+            if f.status is not FlagStatus.VOIDED
         ]
         if is_visible
         else None
-    )  # fmt: skip
+    )
     base["report_digest"] = s.report_digest
     base["final_report_digest"] = s.final_report_digest
     base["signatures"] = [
-        {"member": sig.alias, "verdict": sig.verdict, "reasons": sig.reasons,
-         "signed_at": sig.signed_at, "is_refusal": sig.is_refusal}
+        {
+            "member": sig.alias,
+            "verdict": sig.verdict,
+            "reasons": sig.reasons,
+            "signed_at": sig.signed_at,
+            "is_refusal": sig.is_refusal,
+        }
         for sig in s.signatures.values()
-    ]  # fmt: skip
+    ]
     out: dict[str, Any] = encode(base)
     return out
 

@@ -83,12 +83,27 @@ def select_locale() -> str:
 def register_blueprints(app: Flask) -> None:
     """Register every feature's pages and APIs; JSON APIs take bearer tokens and are exempt from CSRF."""
     for blueprint in (
-        account_pages.bp, home_pages.bp, reference_pages.bp, admin_pages.bp, project_pages.bp,
-        terminal_pages.bp, draw_pages.bp, expert_pages.bp, room_pages.bp, notification_pages.bp,
+        account_pages.bp,
+        home_pages.bp,
+        reference_pages.bp,
+        admin_pages.bp,
+        project_pages.bp,
+        terminal_pages.bp,
+        draw_pages.bp,
+        expert_pages.bp,
+        room_pages.bp,
+        notification_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
-    for api in (accounts_api.bp, reference_api.bp, experts_api.bp, projects_api.bp, draws_api.bp, webhooks.bp):
+    for api in (
+        accounts_api.bp,
+        reference_api.bp,
+        experts_api.bp,
+        projects_api.bp,
+        draws_api.bp,
+        webhooks.bp,
+    ):
         # provider callbacks are authenticated by their signature instead
         app.register_blueprint(api)
         csrf.exempt(api)
@@ -181,7 +196,9 @@ def create_app(
     notify_ctx = NotifyContext(config, keys, panels.INVITATION_CALLBACKS)
     embedded = config.notify_worker_in_process and not config.testing
     worker = InProcessWorker(app, notifier, notify_ctx) if embedded else None
-    install_notifications(app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker))
+    install_notifications(
+        app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
+    )
     init_socketio(app, config, room(st, notifier))
     if config.proxy_fix_hops:
         # Outermost, so that Socket.IO connections see the client's address too.
@@ -196,7 +213,8 @@ def create_app(
         # No framing, no plugins, no <base> hijack, and forms post only to this site (scripts stay free for
         # the feature pages).
         response.headers.setdefault(
-            "Content-Security-Policy", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+            "Content-Security-Policy",
+            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
         )
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")

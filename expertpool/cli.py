@@ -33,13 +33,17 @@ def _create_app() -> Flask:
     return create_app(Config.from_env())
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False
+)
 def cli() -> None:
     """Guangdong evaluation-expert pool: administration commands."""
 
 
 PII_TABLES: tuple[EncryptedTable, ...] = (
-    *experts_models.PII_TABLES, *notifications_models.PII_TABLES, *rooms_models.PII_TABLES,
+    *experts_models.PII_TABLES,
+    *notifications_models.PII_TABLES,
+    *rooms_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 
@@ -54,9 +58,17 @@ def keys_rotate() -> None:
     click.echo(f"personal-data key {new_id} is current; {count} values re-encrypted")
 
 
-for command in (core_commands.db, core_commands.audit, core_commands.keys, reference_commands.reference,
-                demo_commands.demo, account_commands.users, expert_commands.maintenance,
-                notification_commands.notify_worker, draw_commands.draws):
+for command in (
+    core_commands.db,
+    core_commands.audit,
+    core_commands.keys,
+    reference_commands.reference,
+    demo_commands.demo,
+    account_commands.users,
+    expert_commands.maintenance,
+    notification_commands.notify_worker,
+    draw_commands.draws,
+):
     cli.add_command(command)
 for command in (keys_rotate, draw_commands.keys_public, draw_commands.keys_rotate_draw):
     core_commands.keys.add_command(command)
@@ -84,7 +96,6 @@ def serve_app(app: Any, host: str, port: int) -> None:
     if runner is not None:
         runner(host, port)
     else:
-
         run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
@@ -104,4 +115,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -82,7 +82,12 @@ class FailureKind(enum.StrEnum):
 
 
 _RETRYABLE_KINDS = frozenset(
-    {FailureKind.AUTH, FailureKind.RATE_LIMITED, FailureKind.PROVIDER_ERROR, FailureKind.UNREACHABLE}
+    {
+        FailureKind.AUTH,
+        FailureKind.RATE_LIMITED,
+        FailureKind.PROVIDER_ERROR,
+        FailureKind.UNREACHABLE,
+    }
 )
 
 _KIND_BY_CODE: dict[int, FailureKind] = {

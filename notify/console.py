@@ -116,7 +116,10 @@ class ConsoleNotifier:
         )
         _logger.info(
             "console sms #%d to %s (%d chars) %s",
-            entry.sequence, mask_phone(to), len(body), entry.sid,
+            entry.sequence,
+            mask_phone(to),
+            len(body),
+            entry.sid,
         )
         return entry.to_delivery()
 

@@ -206,9 +206,7 @@ class TwilioNotifier:
         self, to: str, *, created_after: datetime, body: str | None = None
     ) -> Sequence[Delivery]:
         """Recent messages to `to` created at or after `created_after` (optionally with `body`)."""
-        messages = self._call(
-            "list messages", lambda: self._client.messages.list(to=to, limit=100)
-        )
+        messages = self._call("list messages", lambda: self._client.messages.list(to=to, limit=100))
         return [
             _message_delivery(m)
             for m in messages

@@ -88,9 +88,7 @@ def invitation_sms(invitation: Invitation, *, link: str, language: Language = "z
     return text + f" Or answer with this one-time link: {link}"
 
 
-def confirmation_sms(
-    invitation: Invitation, *, contact: str, language: Language = "zh"
-) -> str:
+def confirmation_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
     """The SMS sent after an acceptance: time, the assigned venue and a contact."""
     when = format_time(invitation.starts_at, language)
     if language == "zh":
@@ -124,9 +122,7 @@ def help_sms(language: Language = "zh") -> str:
     return "[Evaluation invitation] We could not understand your reply. Reply 1 to accept or 2 to decline."
 
 
-def _say(
-    parent: VoiceResponse | Gather, text: str, language: Language, voice: str | None
-) -> None:
+def _say(parent: VoiceResponse | Gather, text: str, language: Language, voice: str | None) -> None:
     parent.say(text, language=_SAY_LANGUAGE[language], voice=voice or _DEFAULT_VOICE[language])
 
 

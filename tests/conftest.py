@@ -37,7 +37,9 @@ def postgres_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
         return url
-    return os.environ.get("EXPERTPOOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    return os.environ.get(
+        "EXPERTPOOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
 
 
 def create_scratch_postgres(base_url: str) -> str:
@@ -50,7 +52,9 @@ def create_scratch_postgres(base_url: str) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         admin.dispose()
-        service_missing(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {exc.__class__.__name__}")
+        service_missing(
+            f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {exc.__class__.__name__}"
+        )
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
@@ -127,14 +131,22 @@ def clean_database(app: Flask) -> None:
     # A test may hold on to a session object the registry no longer tracks; on SQLite its open
     # transaction would keep the write lock.
     close_all_sessions()
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    tables = [
+        t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES
+    ]
     with st.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
-        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": GENESIS})
+        conn.execute(
+            text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": GENESIS}
+        )
     cp = st.config.checkpoint_path
     if cp.exists():
         cp.unlink()
@@ -172,14 +184,23 @@ def make_user(app: Flask) -> Callable[..., Any]:
 
     counter = {"n": 0}
 
-    def make(role: str = "expert", centre: str | None = None, username: str | None = None, **kw: Any) -> Any:
+    def make(
+        role: str = "expert", centre: str | None = None, username: str | None = None, **kw: Any
+    ) -> Any:
         counter["n"] += 1
         name = username or f"{role.replace('_', '-')}{counter['n']}"
         if role == "centre_staff" and centre is None:
             centre = "440100"
         session = app.extensions["expertpool"].sessions()
-        return users.create_user(session, actor="test", username=name, display_name=kw.get("display_name", name),
-                                 password=kw.get("password", PASSWORD), role=role, centre_code=centre)
+        return users.create_user(
+            session,
+            actor="test",
+            username=name,
+            display_name=kw.get("display_name", name),
+            password=kw.get("password", PASSWORD),
+            role=role,
+            centre_code=centre,
+        )
 
     return make
 
@@ -209,6 +230,7 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 
 
 # Live server and browser -------------------------------------------------------------------------
+
 
 class LiveServer:
     """The app served by werkzeug on a loopback port in a background thread."""
@@ -248,8 +270,16 @@ def _playwright() -> Iterator[Any]:
     browser = pw.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ],
     )
     yield browser
     browser.close()

@@ -46,9 +46,12 @@ KEYS = "keys"
 MANIFEST = "manifest.json"
 MAIN_HOST, SECOND_HOST = "staff.gz", "staff.sz"
 SCORES = {  # member -> (tech, service) for every bidder: close enough to raise no deviation flag
-    "expert": ("40", "15"), "expert.gz2": ("41", "15.5"), "expert.gz3": ("40.5", "15"),
-    "expert.sz1": ("39.5", "16"), "rep.sz": ("40", "15"),
-}  # fmt: skip
+    "expert": ("40", "15"),
+    "expert.gz2": ("41", "15.5"),
+    "expert.gz3": ("40.5", "15"),
+    "expert.sz1": ("39.5", "16"),
+    "rep.sz": ("40", "15"),
+}
 ABANDONED_PROJECT = "GZ-DEMO-001"
 ABANDON_REASON = "监督员发现终端时钟异常，本次承诺作废，重新申请抽取"
 SECOND_VENUE = {"expert.sz1", "rep.sz"}
@@ -57,15 +60,17 @@ DISSENT = ("expert.sz1", "价格分计算口径有异议：最低价评审基准
 
 def _env(work: Path, checkout: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPERTPOOL_")}
-    env.update({
-        "PYTHONPATH": str(checkout),
-        "DATABASE_URL": f"sqlite:///{work / DB_NAME}",
-        "EXPERTPOOL_INSTANCE_PATH": str(work / "instance"),
-        "EXPERTPOOL_KEY_DIR": str(work / KEYS),
-        "EXPERTPOOL_AUDIT_CHECKPOINT_FILE": str(work / CHECKPOINTS),
-        "EXPERTPOOL_NOTIFIER": "console",
-        "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "no",
-    })  # fmt: skip
+    env.update(
+        {
+            "PYTHONPATH": str(checkout),
+            "DATABASE_URL": f"sqlite:///{work / DB_NAME}",
+            "EXPERTPOOL_INSTANCE_PATH": str(work / "instance"),
+            "EXPERTPOOL_KEY_DIR": str(work / KEYS),
+            "EXPERTPOOL_AUDIT_CHECKPOINT_FILE": str(work / CHECKPOINTS),
+            "EXPERTPOOL_NOTIFIER": "console",
+            "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "no",
+        }
+    )
     return env
 
 
@@ -91,15 +96,22 @@ def build(checkout: Path, out: Path, experts: int, seed: int, python: Path | Non
             code = "from expertpool.cli import main; main()"
             return _run([str(python), "-c", code, *args], env=env, cwd=work)
 
-        for args in (["db", "upgrade"], ["keys", "init"], ["reference", "load"],
-                     ["demo", "--experts", str(experts), "--seed", str(seed)]):
+        for args in (
+            ["db", "upgrade"],
+            ["keys", "init"],
+            ["reference", "load"],
+            ["demo", "--experts", str(experts), "--seed", str(seed)],
+        ):
             print(cli(*args), end="")
         stage = [str(python), str(Path(__file__).resolve()), "--room-stage"]
         print(_run(stage, env=env, cwd=work), end="")
         print(cli("audit", "verify"), end="")
         print(cli("draws", "verify-ledger"), end="")
-        opened = [line.split()[0] for line in cli("draws", "list").splitlines()
-                  if line.split()[1:2] == ["opened"]]
+        opened = [
+            line.split()[0]
+            for line in cli("draws", "list").splitlines()
+            if line.split()[1:2] == ["opened"]
+        ]
         published = {line.split()[1] for line in cli("keys", "public").splitlines()}
         for draw_id in opened:
             transcript = work / f"{draw_id}.json"
@@ -126,8 +138,13 @@ def build(checkout: Path, out: Path, experts: int, seed: int, python: Path | Non
         shutil.copy2(work / DB_NAME, out / DB_NAME)
         shutil.copy2(work / CHECKPOINTS, out / CHECKPOINTS)
         shutil.copytree(work / KEYS, out / KEYS)
-        manifest = {"made_by_commit": commit, "experts": experts, "seed": seed,
-                    "opened_draws": opened, **counts}
+        manifest = {
+            "made_by_commit": commit,
+            "experts": experts,
+            "seed": seed,
+            "opened_draws": opened,
+            **counts,
+        }
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         (out / MANIFEST).write_text(text, "utf-8")
     for path in sorted(out.rglob("*")):
@@ -151,6 +168,7 @@ def _counts(conn: sqlite3.Connection) -> dict[str, Any]:
 
 # The room stage: runs inside the old checkout's code ------------------------------------------
 
+
 def _first(*names: str) -> Any:
     """The first of `module:attribute` names that imports (old layout first, then the new one)."""
     for name in names:
@@ -171,14 +189,18 @@ def room_stage() -> None:
     create_app = _first("expertpool.app:create_app")
     config_cls = _first("expertpool.config:Config", "expertpool.core.config:Config")
     user_cls = _first("expertpool.models:User", "expertpool.accounts.models:User")
-    session_cls = _first("expertpool.models:EvaluationSession",
-                         "expertpool.rooms.models:EvaluationSession")
-    demo_title = _first("expertpool.services.rooms:DEMO_TITLE",
-                        "expertpool.rooms.sessions:DEMO_TITLE")
-    notifier_of_app = _first("expertpool.services.rooms:notifier_of_app",
-                             "expertpool.rooms.sessions:notifier_of_app")
-    password = _first("expertpool.services.demo:DEMO_PASSWORD",
-                      "expertpool.demo.runner:DEMO_PASSWORD")
+    session_cls = _first(
+        "expertpool.models:EvaluationSession", "expertpool.rooms.models:EvaluationSession"
+    )
+    demo_title = _first(
+        "expertpool.services.rooms:DEMO_TITLE", "expertpool.rooms.sessions:DEMO_TITLE"
+    )
+    notifier_of_app = _first(
+        "expertpool.services.rooms:notifier_of_app", "expertpool.rooms.sessions:notifier_of_app"
+    )
+    password = _first(
+        "expertpool.services.demo:DEMO_PASSWORD", "expertpool.demo.runner:DEMO_PASSWORD"
+    )
 
     app = create_app(config_cls.from_env())
     sio = app.extensions["socketio"]
@@ -196,11 +218,13 @@ def room_stage() -> None:
                 with flask_client.session_transaction() as sess:
                     sess["uid"] = people[name].id
                     sess["pw"] = people[name].password_changed_at.isoformat()
-                clients[name] = sio.test_client(app, namespace=NAMESPACE,
-                                                flask_test_client=flask_client)
+                clients[name] = sio.test_client(
+                    app, namespace=NAMESPACE, flask_test_client=flask_client
+                )
             payload.setdefault("room_id", room_id)
-            ack: dict[str, Any] = clients[name].emit(event, payload, namespace=NAMESPACE,
-                                                     callback=True)
+            ack: dict[str, Any] = clients[name].emit(
+                event, payload, namespace=NAMESPACE, callback=True
+            )
             if not ack.get("ok"):
                 raise SystemExit(f"{name} {event}: {ack}")
             return ack
@@ -229,8 +253,14 @@ def room_stage() -> None:
         digest = ok(members[0], "report")["report_digest"]
         for m in members:
             reasons = DISSENT[1] if m == DISSENT[0] else ""
-            ok(m, "sign", verdict="dissent" if reasons else "agree", reasons=reasons,
-               report_digest=digest, password=password)
+            ok(
+                m,
+                "sign",
+                verdict="dissent" if reasons else "agree",
+                reasons=reasons,
+                report_digest=digest,
+                password=password,
+            )
         ok(MAIN_HOST, "phase", action="archive")
         for client in clients.values():
             client.disconnect(NAMESPACE)
@@ -248,16 +278,23 @@ def abandoned_draw_stage() -> None:
     user_cls = _first("expertpool.models:User", "expertpool.accounts.models:User")
     project_cls = _first("expertpool.models:Project", "expertpool.projects.models:Project")
     terminal_cls = _first("expertpool.models:Terminal", "expertpool.projects.models:Terminal")
-    rules_cls = _first("expertpool.services.draw_rules:DrawRules",
-                       "expertpool.draws.rules:DrawRules")
-    create_request = _first("expertpool.services.draw_requests:create_draw_request",
-                            "expertpool.draws.requests:create_draw_request")
-    prepare = _first("expertpool.services.draws:prepare_draw",
-                     "expertpool.draws.protocol:prepare_draw")
-    abandon = _first("expertpool.services.draws:abandon_draw",
-                     "expertpool.draws.protocol:abandon_draw")
-    prefix_of = _first("expertpool.services.demo_draws:_specialty_prefix",
-                       "expertpool.demo.draws:_specialty_prefix")
+    rules_cls = _first(
+        "expertpool.services.draw_rules:DrawRules", "expertpool.draws.rules:DrawRules"
+    )
+    create_request = _first(
+        "expertpool.services.draw_requests:create_draw_request",
+        "expertpool.draws.requests:create_draw_request",
+    )
+    prepare = _first(
+        "expertpool.services.draws:prepare_draw", "expertpool.draws.protocol:prepare_draw"
+    )
+    abandon = _first(
+        "expertpool.services.draws:abandon_draw", "expertpool.draws.protocol:abandon_draw"
+    )
+    prefix_of = _first(
+        "expertpool.services.demo_draws:_specialty_prefix",
+        "expertpool.demo.draws:_specialty_prefix",
+    )
 
     app = create_app(config_cls.from_env())
     st = app.extensions["expertpool"]
@@ -267,18 +304,34 @@ def abandoned_draw_stage() -> None:
         project = db.execute(
             select(project_cls).where(project_cls.code == ABANDONED_PROJECT)
         ).scalar_one()
-        terminal = db.execute(
-            select(terminal_cls)
-            .where(terminal_cls.centre_id == project.owner_centre_id)
-            .order_by(terminal_cls.id)
-        ).scalars().first()
+        terminal = (
+            db.execute(
+                select(terminal_cls)
+                .where(terminal_cls.centre_id == project.owner_centre_id)
+                .order_by(terminal_cls.id)
+            )
+            .scalars()
+            .first()
+        )
         now = datetime.now(UTC)
-        req = create_request(db, actor=operator, terminal=terminal, project_id=project.id,
-                             rules=rules_cls.from_config(st.config), now=now,
-                             data={"groups": [{"specialties": [prefix_of(db)], "count": 5,
-                                               "backups": 2}]})  # fmt: skip
-        d = prepare(db, actor=operator, terminal=terminal, request_id=req.id, keys=st.keys,
-                    config=st.config, now=now)
+        req = create_request(
+            db,
+            actor=operator,
+            terminal=terminal,
+            project_id=project.id,
+            rules=rules_cls.from_config(st.config),
+            now=now,
+            data={"groups": [{"specialties": [prefix_of(db)], "count": 5, "backups": 2}]},
+        )
+        d = prepare(
+            db,
+            actor=operator,
+            terminal=terminal,
+            request_id=req.id,
+            keys=st.keys,
+            config=st.config,
+            now=now,
+        )
         abandon(db, draw_id=d.draw_id, actor=operator, reason=ABANDON_REASON, now=now)
         print(f"draw {d.draw_id}: committed and abandoned")
 
@@ -286,14 +339,22 @@ def abandoned_draw_stage() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Command line: build the fixture (or, internally, run the room stage)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1],
-                        help="the OLD checkout whose code makes the fixture (with its .venv)")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=Path(__file__).resolve().parents[1],
+        help="the OLD checkout whose code makes the fixture (with its .venv)",
+    )
     parser.add_argument("--out", type=Path, default=Path("tests/fixtures/legacy_2026_12"))
     parser.add_argument("--experts", type=int, default=150)
     parser.add_argument("--seed", type=int, default=2016)
-    parser.add_argument("--python", type=Path, default=None,
-                        help="the interpreter with the checkout's dependencies "
-                             "(default: <checkout>/.venv/bin/python)")
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=None,
+        help="the interpreter with the checkout's dependencies "
+        "(default: <checkout>/.venv/bin/python)",
+    )
     parser.add_argument("--room-stage", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.room_stage:

@@ -21,14 +21,28 @@ PKG = ROOT / "expertpool"
 PO = PKG / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2"), ("*/templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "translated": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "translated": None,
+}
 
 
 def extract() -> Catalog:
     """Every translatable string of the package."""
     template = Catalog(project="expertpool")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(PKG), METHODS, keywords=KEYWORDS, options_map={pattern: {"extensions": "jinja2.ext.i18n"} for pattern, method in METHODS if method == "jinja2"}
+        str(PKG),
+        METHODS,
+        keywords=KEYWORDS,
+        options_map={
+            pattern: {"extensions": "jinja2.ext.i18n"}
+            for pattern, method in METHODS
+            if method == "jinja2"
+        },
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
@@ -81,7 +95,11 @@ def missing() -> list[str]:
             out.append(str(message.id))
             continue
         entry = catalog[message.id]
-        if not entry.string or (isinstance(entry.string, tuple) and not all(entry.string)) or entry.fuzzy:
+        if (
+            not entry.string
+            or (isinstance(entry.string, tuple) and not all(entry.string))
+            or entry.fuzzy
+        ):
             out.append(str(message.id))
     return out
 

@@ -118,7 +118,9 @@ def _enforce() -> Any:
     if user is None:
         if request.path.startswith("/api/") or request.method != "GET":
             raise Unauthenticated()
-        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        return redirect(
+            url_for("auth.login", next=request.full_path if request.query_string else request.path)
+        )
     if user.role not in rule.roles:
         raise Forbidden()
     return None
@@ -135,10 +137,12 @@ def init_access(app: Flask) -> None:
         return _enforce()
 
 
-
 def check_declared(app: Flask) -> None:
     """Refuse to start when a view has no access declaration."""
-    missing = [name for name, view in app.view_functions.items()
-               if not _is_static(name) and getattr(view, "_access", None) is None]
+    missing = [
+        name
+        for name, view in app.view_functions.items()
+        if not _is_static(name) and getattr(view, "_access", None) is None
+    ]
     if missing:
         raise RuntimeError("views without an access declaration: " + ", ".join(sorted(missing)))

@@ -32,7 +32,12 @@ def users_list() -> str:
     role = request.args.get("role")
     if role in {r.value for r in UserRole}:
         stmt = stmt.where(User.role == UserRole(role))
-    return render_template("accounts/users.html", users=list(db().execute(stmt).scalars()), roles=list(UserRole), role=role)
+    return render_template(
+        "accounts/users.html",
+        users=list(db().execute(stmt).scalars()),
+        roles=list(UserRole),
+        role=role,
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -43,16 +48,28 @@ def user_new() -> Any:
     form = request.form
     if request.method == "POST":
         try:
-            users.create_user(db(), actor=actor_label(), username=form.get("username", "").strip(),
-                              display_name=form.get("display_name", ""), password=form.get("password", ""),
-                              role=form.get("role", ""), centre_code=form.get("centre") or None)
+            users.create_user(
+                db(),
+                actor=actor_label(),
+                username=form.get("username", "").strip(),
+                display_name=form.get("display_name", ""),
+                password=form.get("password", ""),
+                role=form.get("role", ""),
+                centre_code=form.get("centre") or None,
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("accounts/user_form.html", user=None, form=form, errors=errors, roles=list(UserRole),
-                           centres=_centres()), (422 if errors else 200)
+    return render_template(
+        "accounts/user_form.html",
+        user=None,
+        form=form,
+        errors=errors,
+        roles=list(UserRole),
+        centres=_centres(),
+    ), (422 if errors else 200)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -66,9 +83,16 @@ def user_edit(user_id: int) -> Any:
     form = request.form
     if request.method == "POST":
         try:
-            users.update_user(db(), actor=actor_label(), user_id=user_id, display_name=form.get("display_name", ""),
-                              role=form.get("role", ""), centre_code=form.get("centre") or None,
-                              is_active=form.get("is_active") == "on", password=form.get("password") or None)
+            users.update_user(
+                db(),
+                actor=actor_label(),
+                user_id=user_id,
+                display_name=form.get("display_name", ""),
+                role=form.get("role", ""),
+                centre_code=form.get("centre") or None,
+                is_active=form.get("is_active") == "on",
+                password=form.get("password") or None,
+            )
             if form.get("password") and user_id == require_user().id:
                 # An administrator who resets their own password stays logged in here (only here).
                 flask_session["pw"] = user.password_changed_at.isoformat()
@@ -77,8 +101,14 @@ def user_edit(user_id: int) -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("accounts/user_form.html", user=user, form=form, errors=errors, roles=list(UserRole),
-                           centres=_centres()), (422 if errors else 200)
+    return render_template(
+        "accounts/user_form.html",
+        user=user,
+        form=form,
+        errors=errors,
+        roles=list(UserRole),
+        centres=_centres(),
+    ), (422 if errors else 200)
 
 
 @bp.route("/audit")
@@ -95,4 +125,6 @@ def audit() -> str:
         count_stmt = count_stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     total = session.execute(count_stmt).scalar_one()
     entries = list(session.execute(stmt.offset((page - 1) * PAGE).limit(PAGE)).scalars())
-    return render_template("accounts/audit.html", entries=entries, page=page, total=total, per_page=PAGE, action=action)
+    return render_template(
+        "accounts/audit.html", entries=entries, page=page, total=total, per_page=PAGE, action=action
+    )

@@ -27,13 +27,21 @@ def create_token() -> Any:
     """Exchange a username and password for a bearer token."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationFailed(_("Send a JSON object."), fields={"body": _("Expected a JSON object.")})
-    fields = {k: _("Required.") for k in ("username", "password") if not isinstance(body.get(k), str) or not body.get(k)}
+        raise ValidationFailed(
+            _("Send a JSON object."), fields={"body": _("Expected a JSON object.")}
+        )
+    fields = {
+        k: _("Required.")
+        for k in ("username", "password")
+        if not isinstance(body.get(k), str) or not body.get(k)
+    }
     if fields:
         raise ValidationFailed(fields=fields)
     user = users.login(db(), body["username"], body["password"], request.remote_addr)
     clear, row = users.issue_token(db(), user, config().api_token_ttl_hours)
-    return jsonify({"token": clear, "expires_at": row.expires_at.isoformat(), "role": user.role.value}), 201
+    return jsonify(
+        {"token": clear, "expires_at": row.expires_at.isoformat(), "role": user.role.value}
+    ), 201
 
 
 @bp.route("/tokens/current", methods=["DELETE"])
@@ -50,5 +58,11 @@ def revoke_token() -> Any:
 def me() -> Any:
     """Who the token belongs to."""
     user = require_user()
-    return jsonify({"username": user.username, "display_name": user.display_name, "role": user.role.value,
-                    "centre": user.centre.region_code if user.centre else None})
+    return jsonify(
+        {
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "centre": user.centre.region_code if user.centre else None,
+        }
+    )

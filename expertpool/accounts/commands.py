@@ -20,16 +20,29 @@ def users() -> None:
 @users.command("create")
 @click.argument("username")
 @click.option("--name", "display_name", required=True)
-@click.option("--role", type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]),
+    required=True,
+)
 @click.option("--centre", default=None, help="Region code of the centre (centre staff).")
 @click.password_option()
 @with_appcontext
-def users_create(username: str, display_name: str, role: str, centre: str | None, password: str) -> None:
+def users_create(
+    username: str, display_name: str, role: str, centre: str | None, password: str
+) -> None:
     """Create a user."""
 
     try:
-        user_service.create_user(state().sessions(), actor="cli", username=username, display_name=display_name,
-                                 password=password, role=role, centre_code=centre)
+        user_service.create_user(
+            state().sessions(),
+            actor="cli",
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=role,
+            centre_code=centre,
+        )
     except ValidationFailed as exc:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
     click.echo(f"created {username} ({role})")
@@ -42,12 +55,18 @@ def users_list() -> None:
 
     for user in state().sessions().execute(select(User).order_by(User.username)).scalars():
         centre = user.centre.region_code if user.centre else "-"
-        click.echo(f"{user.username:<20} {user.role.value:<13} {centre:<7} {'active' if user.is_active else 'inactive'}")
+        click.echo(
+            f"{user.username:<20} {user.role.value:<13} {centre:<7} {'active' if user.is_active else 'inactive'}"
+        )
 
 
 @users.command("set-role")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]),
+    required=True,
+)
 @click.option("--centre", default=None)
 @with_appcontext
 def users_set_role(username: str, role: str, centre: str | None) -> None:
@@ -56,9 +75,17 @@ def users_set_role(username: str, role: str, centre: str | None) -> None:
     session = state().sessions()
     user = user_service.get_by_username(session, username)
     try:
-        user_service.update_user(session, actor="cli", user_id=user.id, display_name=user.display_name, role=role,
-                                 centre_code=centre if centre is not None else (user.centre.region_code if user.centre else None),
-                                 is_active=user.is_active)
+        user_service.update_user(
+            session,
+            actor="cli",
+            user_id=user.id,
+            display_name=user.display_name,
+            role=role,
+            centre_code=centre
+            if centre is not None
+            else (user.centre.region_code if user.centre else None),
+            is_active=user.is_active,
+        )
     except ValidationFailed as exc:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
     click.echo(f"{username}: {role}")
@@ -72,9 +99,15 @@ def users_deactivate(username: str) -> None:
 
     session = state().sessions()
     user = user_service.get_by_username(session, username)
-    user_service.update_user(session, actor="cli", user_id=user.id, display_name=user.display_name,
-                             role=user.role.value, centre_code=user.centre.region_code if user.centre else None,
-                             is_active=False)
+    user_service.update_user(
+        session,
+        actor="cli",
+        user_id=user.id,
+        display_name=user.display_name,
+        role=user.role.value,
+        centre_code=user.centre.region_code if user.centre else None,
+        is_active=False,
+    )
     click.echo(f"{username}: deactivated")
 
 
@@ -92,5 +125,3 @@ def users_set_password(username: str, password: str) -> None:
     except ValidationFailed as exc:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
     click.echo(f"{username}: password changed")
-
-

@@ -54,7 +54,9 @@ def login() -> Any:
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         try:
-            user = users.login(db(), username, request.form.get("password") or "", request.remote_addr)
+            user = users.login(
+                db(), username, request.form.get("password") or "", request.remote_addr
+            )
         except Unauthenticated as exc:
             return render_template("accounts/login.html", error=exc.message, username=username), 401
         lang = session.get("lang")
@@ -70,16 +72,21 @@ def login() -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: config().login_rate_limit, key_func=lambda: f"pw|{session.get('uid')}", methods=["POST"])
+@limiter.limit(
+    lambda: config().login_rate_limit, key_func=lambda: f"pw|{session.get('uid')}", methods=["POST"]
+)
 def change_password() -> Any:
     """Change one's own password; every other session and every API token of the user ends."""
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            user = users.change_own_password(db(), user_id=require_user().id,
-                                             current=request.form.get("current_password") or "",
-                                             new=request.form.get("new_password") or "",
-                                             confirm=request.form.get("confirm_password") or "")
+            user = users.change_own_password(
+                db(),
+                user_id=require_user().id,
+                current=request.form.get("current_password") or "",
+                new=request.form.get("new_password") or "",
+                confirm=request.form.get("confirm_password") or "",
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
@@ -106,7 +113,11 @@ def set_language(code: str) -> Response:
     """Switch the interface language."""
     if code in LOCALES:
         session["lang"] = code
-    return redirect(_safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))
+    return redirect(
+        _safe_next(
+            request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)
+        )
+    )
 
 
 bp.add_app_template_filter(role_label, "role_label")

@@ -50,8 +50,14 @@ def _user_view(user: User) -> dict[str, object]:
     }
 
 
-def _validate(session: Session, username: str, display_name: str, password: str | None,
-              role: str, centre_code: str | None) -> tuple[UserRole, Centre | None]:
+def _validate(
+    session: Session,
+    username: str,
+    display_name: str,
+    password: str | None,
+    role: str,
+    centre_code: str | None,
+) -> tuple[UserRole, Centre | None]:
     fields: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
         fields["username"] = str(_l("3–64 letters, digits, dot, dash or underscore."))
@@ -66,7 +72,9 @@ def _validate(session: Session, username: str, display_name: str, password: str 
         role_value = UserRole.EXPERT
     centre = None
     if centre_code:
-        centre = session.execute(select(Centre).where(Centre.region_code == centre_code)).scalar_one_or_none()
+        centre = session.execute(
+            select(Centre).where(Centre.region_code == centre_code)
+        ).scalar_one_or_none()
         if centre is None:
             fields["centre"] = str(_l("Unknown centre."))
     if role_value is UserRole.CENTRE_STAFF and centre is None and "centre" not in fields:
@@ -76,37 +84,76 @@ def _validate(session: Session, username: str, display_name: str, password: str 
     return role_value, centre
 
 
-def create_user(session: Session, *, actor: str, username: str, display_name: str, password: str,
-                role: str, centre_code: str | None = None) -> User:
+def create_user(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    centre_code: str | None = None,
+) -> User:
     """Create an account; the caller's session is committed here."""
     role_value, centre = _validate(session, username, display_name, password, role, centre_code)
-    user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
-                role=role_value, centre=centre)
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        role=role_value,
+        centre=centre,
+    )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
         raise ValidationFailed(fields={"username": str(_l("This username is taken."))}) from None
-    audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-                 after=_user_view(user))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        after=_user_view(user),
+    )
     session.commit()
     return user
 
 
-def update_user(session: Session, *, actor: str, user_id: int, display_name: str, role: str,
-                centre_code: str | None, is_active: bool, password: str | None = None) -> User:
+def update_user(
+    session: Session,
+    *,
+    actor: str,
+    user_id: int,
+    display_name: str,
+    role: str,
+    centre_code: str | None,
+    is_active: bool,
+    password: str | None = None,
+) -> User:
     """Change a user's name, role, centre, active flag and (optionally) password, all or nothing."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
-    role_value, centre = _validate(session, user.username, display_name, password or None, role, centre_code)
-    if user.role is UserRole.ADMIN and user.is_active and (role_value is not UserRole.ADMIN or not is_active):
-        others = session.execute(select(func.count()).select_from(User).where(
-            User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)).scalar_one()
+    role_value, centre = _validate(
+        session, user.username, display_name, password or None, role, centre_code
+    )
+    if (
+        user.role is UserRole.ADMIN
+        and user.is_active
+        and (role_value is not UserRole.ADMIN or not is_active)
+    ):
+        others = session.execute(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)
+        ).scalar_one()
         if not others:
             field = "role" if role_value is not UserRole.ADMIN else "is_active"
-            raise ValidationFailed(fields={field: str(_l("The last active administrator must stay one."))})
+            raise ValidationFailed(
+                fields={field: str(_l("The last active administrator must stay one."))}
+            )
     before = _user_view(user)
     user.display_name = display_name.strip()
     user.role = role_value
@@ -115,8 +162,15 @@ def update_user(session: Session, *, actor: str, user_id: int, display_name: str
     session.flush()
     b, a = audit.diff(before, _user_view(user))
     if a:
-        audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
-                     before=b, after=a)
+        audit.record(
+            session,
+            actor=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            before=b,
+            after=a,
+        )
     if password:
         _replace_password(session, actor, user, password)
     session.commit()
@@ -126,15 +180,21 @@ def update_user(session: Session, *, actor: str, user_id: int, display_name: str
 def _replace_password(session: Session, actor: str, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars():
+    for token in session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).scalars():
         token.revoked_at = utcnow()
-    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    audit.record(
+        session, actor=actor, action="user.password", object_type="user", object_id=user.id
+    )
 
 
 def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
     """Replace a password; existing sessions and tokens of the user end."""
     if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))})
+        raise ValidationFailed(
+            fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))}
+        )
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -143,7 +203,9 @@ def set_password(session: Session, *, actor: str, user_id: int, password: str) -
     return user
 
 
-def change_own_password(session: Session, *, user_id: int, current: str, new: str, confirm: str) -> User:
+def change_own_password(
+    session: Session, *, user_id: int, current: str, new: str, confirm: str
+) -> User:
     """A user replaces their own password after proving the current one; other sessions and tokens end."""
     user = session.get(User, user_id)
     if user is None:
@@ -168,7 +230,9 @@ def authenticate(session: Session, username: str, password: str) -> User:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        raise Unauthenticated(str(_l("Wrong username or password.")), code="bad_credentials") from None
+        raise Unauthenticated(
+            str(_l("Wrong username or password.")), code="bad_credentials"
+        ) from None
     if user is None or not user.is_active:
         raise Unauthenticated(str(_l("Wrong username or password.")), code="bad_credentials")
     if _hasher.check_needs_rehash(user.password_hash):
@@ -192,17 +256,29 @@ def _token_hash(token: str) -> str:
 def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, ApiToken]:
     """Create a bearer token; the clear token is returned once and never stored."""
     clear = "ep_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(clear), expires_at=utcnow() + timedelta(hours=ttl_hours))
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=_token_hash(clear),
+        expires_at=utcnow() + timedelta(hours=ttl_hours),
+    )
     session.add(row)
-    audit.record(session, actor=user.username, action="token.issue", object_type="user", object_id=user.id,
-                 after={"expires_at": row.expires_at.isoformat()})
+    audit.record(
+        session,
+        actor=user.username,
+        action="token.issue",
+        object_type="user",
+        object_id=user.id,
+        after={"expires_at": row.expires_at.isoformat()},
+    )
     session.commit()
     return clear, row
 
 
 def resolve_token(session: Session, clear: str) -> User:
     """The user of a valid bearer token, else `Unauthenticated` (expired, revoked or forged)."""
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))).scalar_one_or_none()
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))
+    ).scalar_one_or_none()
     if row is None:
         raise Unauthenticated(str(_l("Invalid token.")), code="invalid_token")
     if row.revoked_at is not None or row.expires_at <= utcnow():
@@ -214,7 +290,9 @@ def resolve_token(session: Session, clear: str) -> User:
 
 def revoke_token(session: Session, clear: str) -> None:
     """Revoke a bearer token."""
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))).scalar_one_or_none()
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))
+    ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.commit()
@@ -228,17 +306,28 @@ def get_by_username(session: Session, username: str) -> User:
     return user
 
 
-
 def login(session: Session, username: str, password: str, ip: str | None) -> User:
     """Authenticate and record the attempt (failed ones too) in the audit trail."""
     try:
         user = authenticate(session, username, password)
     except Unauthenticated:
-        audit.record(session, actor=username[:100] or "anonymous", action="auth.login_failed",
-                     object_type="user", object_id=username[:100], after={"ip": ip})
+        audit.record(
+            session,
+            actor=username[:100] or "anonymous",
+            action="auth.login_failed",
+            object_type="user",
+            object_id=username[:100],
+            after={"ip": ip},
+        )
         session.commit()
         raise
-    audit.record(session, actor=user.username, action="auth.login", object_type="user", object_id=user.id,
-                 after={"ip": ip})
+    audit.record(
+        session,
+        actor=user.username,
+        action="auth.login",
+        object_type="user",
+        object_id=user.id,
+        after={"ip": ip},
+    )
     session.commit()
     return user

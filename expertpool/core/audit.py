@@ -23,8 +23,17 @@ GENESIS = "0" * 64
 PENDING_KEY = "audit_pending_heads"
 
 
-def _entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: str,
-                object_id: str, before: str, after: str, prev_hash: str) -> str:
+def _entry_hash(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: str,
+    after: str,
+    prev_hash: str,
+) -> str:
     body = {
         "seq": seq,
         "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -39,10 +48,20 @@ def _entry_hash(seq: int, at: datetime, actor: str, action: str, object_type: st
     return cjson.digest(body)
 
 
-def record(session: Session, *, actor: str, action: str, object_type: str, object_id: Any,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Append one entry in the caller's transaction (the head row is locked until commit)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
@@ -51,10 +70,21 @@ def record(session: Session, *, actor: str, action: str, object_type: str, objec
     seq = head.seq + 1
     before_s = cjson.dumps(before or {}).decode("utf-8")
     after_s = cjson.dumps(after or {}).decode("utf-8")
-    digest = _entry_hash(seq, at, actor, action, object_type, str(object_id), before_s, after_s, head.hash)
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, object_type=object_type,
-                       object_id=str(object_id), before=before_s, after=after_s,
-                       prev_hash=head.hash, hash=digest)
+    digest = _entry_hash(
+        seq, at, actor, action, object_type, str(object_id), before_s, after_s, head.hash
+    )
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=before_s,
+        after=after_s,
+        prev_hash=head.hash,
+        hash=digest,
+    )
     session.add(entry)
     head.seq = seq
     head.hash = digest
@@ -71,6 +101,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 # Checkpoints -------------------------------------------------------------------
+
 
 def _checkpoint_body(seq: int, digest: str, at: str) -> bytes:
     return cjson.dumps({"seq": seq, "hash": digest, "at": at})
@@ -121,11 +152,25 @@ def verify(session: Session, checkpoint_path: Path, key: Ed25519PrivateKey) -> l
     hashes: dict[int, str] = {}
     for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
         if entry.seq != expected_seq:
-            problems.append(Problem(entry.seq, f"sequence gap: expected {expected_seq} (entries deleted or inserted)"))
+            problems.append(
+                Problem(
+                    entry.seq,
+                    f"sequence gap: expected {expected_seq} (entries deleted or inserted)",
+                )
+            )
         if entry.prev_hash != prev:
             problems.append(Problem(entry.seq, "does not link to the previous entry"))
-        recomputed = _entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.object_type,
-                                 entry.object_id, entry.before, entry.after, entry.prev_hash)
+        recomputed = _entry_hash(
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.before,
+            entry.after,
+            entry.prev_hash,
+        )
         if recomputed != entry.hash:
             problems.append(Problem(entry.seq, "content does not match its hash (modified)"))
         hashes[entry.seq] = entry.hash
@@ -145,19 +190,35 @@ def verify(session: Session, checkpoint_path: Path, key: Ed25519PrivateKey) -> l
                 seq = cp["seq"]
                 if not isinstance(seq, int) or isinstance(seq, bool):
                     raise TypeError("seq")
-                public.verify(base64.b64decode(cp["sig"], validate=True),
-                              _checkpoint_body(seq, cp["hash"], cp["at"]))
+                public.verify(
+                    base64.b64decode(cp["sig"], validate=True),
+                    _checkpoint_body(seq, cp["hash"], cp["at"]),
+                )
             except (ValueError, KeyError, TypeError, InvalidSignature):
-                problems.append(Problem(None, f"checkpoint line {lineno} is unreadable or its signature is invalid"))
+                problems.append(
+                    Problem(
+                        None, f"checkpoint line {lineno} is unreadable or its signature is invalid"
+                    )
+                )
                 continue
             covered = max(covered, seq)
             if seq not in hashes:
-                problems.append(Problem(seq, "a signed checkpoint names this entry but it is missing (tail truncated or deleted)"))
+                problems.append(
+                    Problem(
+                        seq,
+                        "a signed checkpoint names this entry but it is missing (tail truncated or deleted)",
+                    )
+                )
             elif hashes[seq] != cp["hash"]:
                 problems.append(Problem(seq, "differs from the signed checkpoint"))
     if last_seq > covered:
         # Every commit that appends writes a checkpoint, so entries past the newest one were added
         # behind the application's back (or the checkpoint file was removed or replaced).
-        problems.append(Problem(None, f"entries {covered + 1} to {last_seq} are not covered by a signed checkpoint "
-                                      "(appended outside the application, or checkpoints removed)"))
+        problems.append(
+            Problem(
+                None,
+                f"entries {covered + 1} to {last_seq} are not covered by a signed checkpoint "
+                "(appended outside the application, or checkpoints removed)",
+            )
+        )
     return problems

@@ -19,7 +19,9 @@ def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        raise CalendarNotCovered(f"the official holiday calendar does not cover {day.year}") from None
+        raise CalendarNotCovered(
+            f"the official holiday calendar does not cover {day.year}"
+        ) from None
 
 
 def working_days_between(start: date, end: date) -> int:

@@ -73,7 +73,9 @@ def audit_checkpoint() -> None:
     head = st.sessions().get(AuditHead, 1)
     if head is None:
         raise click.ClickException("the audit trail is empty")
-    audit_service.write_checkpoint(st.config.checkpoint_path, st.keys.audit_key(), head.seq, head.hash)
+    audit_service.write_checkpoint(
+        st.config.checkpoint_path, st.keys.audit_key(), head.seq, head.hash
+    )
     click.echo(f"checkpoint at entry {head.seq}")
 
 

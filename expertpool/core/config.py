@@ -52,7 +52,9 @@ class Config:
     default_locale: str = "zh"
     public_base_url: str = "http://127.0.0.1:5000"
     session_cookie_secure: bool = False
-    proxy_fix_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); 0: none
+    proxy_fix_hops: int = (
+        0  # trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); 0: none
+    )
     login_rate_limit: str = "5 per minute"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -96,7 +98,9 @@ class Config:
     drop_extremes: bool = False
     checkin_code_ttl_minutes: int = 10
     socketio_async_mode: str = "threading"
-    socketio_channel: str = "expertpool"  # Redis pub/sub channel shared by the processes of one site
+    socketio_channel: str = (
+        "expertpool"  # Redis pub/sub channel shared by the processes of one site
+    )
 
     def __post_init__(self) -> None:
         if self.database_url:
@@ -111,7 +115,9 @@ class Config:
                     "(use sqlite:/// or postgresql+psycopg://)"
                 )
         if self.notifier not in ("console", "twilio"):
-            raise ConfigError(f"EXPERTPOOL_NOTIFIER must be console or twilio, not {self.notifier!r}")
+            raise ConfigError(
+                f"EXPERTPOOL_NOTIFIER must be console or twilio, not {self.notifier!r}"
+            )
         if self.notifier == "twilio" and not (
             self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
         ):
@@ -150,7 +156,9 @@ class Config:
     @property
     def checkpoint_path(self) -> Path:
         """File receiving signed audit checkpoints."""
-        return Path(self.audit_checkpoint_file or Path(self.instance_path) / "audit-checkpoints.jsonl")
+        return Path(
+            self.audit_checkpoint_file or Path(self.instance_path) / "audit-checkpoints.jsonl"
+        )
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with some settings changed."""
@@ -177,7 +185,9 @@ class Config:
                 else:
                     values[f.name] = raw
             except ValueError:
-                raise ConfigError(f"{name} must be a {type(default).__name__}, not {raw!r}") from None
+                raise ConfigError(
+                    f"{name} must be a {type(default).__name__}, not {raw!r}"
+                ) from None
         return cls(**values)
 
     @classmethod

@@ -158,8 +158,13 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
     # that ignores the parameters: for a specialty-prefix range ('B' matches half the pool,
     # 'A010102' a hundred experts) that plan is wrong for one end or the other (staff search went
     # from 5 ms to 100+ ms). Always plan with the actual values.
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
-                           connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+    engine = create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=1800,
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+    )
     ping_idle_connections(engine, ping_after_idle)
     return engine
 
@@ -198,4 +203,6 @@ def session_scope(factory: scoped_session[Session]) -> Iterator[Session]:
 
 def enum_column(cls: type[enum.Enum], length: int = 20) -> Enum:
     """An enumeration stored as its values in a plain string column (no database enum type)."""
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )

@@ -25,8 +25,13 @@ class AppError(Exception):
     http_status = 400
     default_message: Any = _l("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
         # The default message is translated when the error is raised (in the request's language).
         text = str(message) if message else str(self.default_message)
         super().__init__(text)
@@ -114,7 +119,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _respond(err: AppError) -> tuple[Response | str, int]:
@@ -144,7 +152,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err: CSRFError) -> tuple[Response | str, int]:
-        return _respond(Forbidden(_("The form expired or was not sent from this site; reload the page and try again."), code="csrf_failed"))
+        return _respond(
+            Forbidden(
+                _(
+                    "The form expired or was not sent from this site; reload the page and try again."
+                ),
+                code="csrf_failed",
+            )
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
@@ -165,6 +180,8 @@ def register_error_handlers(app: Flask) -> None:
         if app.config.get("TESTING") and not app.config.get("EXPERTPOOL_SWALLOW_500"):
             raise err
         log.exception("unexpected error on %s %s", request.method, request.path)
-        generic = AppError(_("An unexpected error occurred; it has been logged."), code="internal_error")
+        generic = AppError(
+            _("An unexpected error occurred; it has been logged."), code="internal_error"
+        )
         generic.http_status = 500
         return _respond(generic)

@@ -135,7 +135,9 @@ class KeyStore:
         while new_id in keys:
             new_id += "x"
         keys[new_id] = secrets.token_hex(32)
-        _rewrite_secret(self.path / PII_RING, json.dumps({"current": new_id, "keys": keys}, indent=1))
+        _rewrite_secret(
+            self.path / PII_RING, json.dumps({"current": new_id, "keys": keys}, indent=1)
+        )
         return new_id
 
     def draw_signing_key(self) -> tuple[str, Ed25519PrivateKey]:
@@ -162,6 +164,10 @@ class KeyStore:
             priv = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(str(seed_hex)))
             retired[str(key_id)] = public_key_b64(priv.public_key())
         new_id = f"d{len(retired) + 1}"
-        ring = {"current": new_id, "keys": {new_id: secrets.token_hex(32)}, "retired_public": retired}
+        ring = {
+            "current": new_id,
+            "keys": {new_id: secrets.token_hex(32)},
+            "retired_public": retired,
+        }
         _rewrite_secret(self.path / DRAW_RING, json.dumps(ring, indent=1))
         return new_id

@@ -11,11 +11,22 @@ from expertpool.core.texts import _l
 
 # Project, draw-request, draw and appointment states and project kinds share one vocabulary.
 STATE_LABELS = {
-    "draft": _l("Draft"), "ready": _l("Ready to draw"), "drawn": _l("Drawn"), "opened": _l("Opened"),
-    "awarded": _l("Awarded"), "validated": _l("Validated"), "committed": _l("Committed"), "sealed": _l("Sealed"),
-    "abandoned": _l("Abandoned"), "failed": _l("Failed"), "requested": _l("Requested"),
-    "approved": _l("Approved"), "refused": _l("Refused"),
-    "works": _l("Works"), "goods": _l("Goods"), "services": _l("Services"),
+    "draft": _l("Draft"),
+    "ready": _l("Ready to draw"),
+    "drawn": _l("Drawn"),
+    "opened": _l("Opened"),
+    "awarded": _l("Awarded"),
+    "validated": _l("Validated"),
+    "committed": _l("Committed"),
+    "sealed": _l("Sealed"),
+    "abandoned": _l("Abandoned"),
+    "failed": _l("Failed"),
+    "requested": _l("Requested"),
+    "approved": _l("Approved"),
+    "refused": _l("Refused"),
+    "works": _l("Works"),
+    "goods": _l("Goods"),
+    "services": _l("Services"),
 }
 
 

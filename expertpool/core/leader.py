@@ -49,7 +49,9 @@ class AdvisoryLeader:
             return True
         conn = self.engine.connect()
         try:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+            got = bool(
+                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            )
             conn.commit()
         except Exception:
             conn.close()
@@ -81,6 +83,8 @@ class AdvisoryLeader:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             conn.commit()
         except Exception:
-            log.warning("releasing the %s lock failed; closing its connection releases it", self.name)
+            log.warning(
+                "releasing the %s lock failed; closing its connection releases it", self.name
+            )
         finally:
             conn.close()

@@ -34,7 +34,9 @@ class DecryptionFailed(Exception):
 
 
 def _derive(key: bytes, info: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode("ascii")).derive(key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode("ascii")).derive(
+        key
+    )
 
 
 @dataclass(frozen=True)
@@ -59,21 +61,22 @@ class PiiCipher:
         key_id = self.ring.current.encode("ascii")
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self.ring.keys[self.ring.current]).encrypt(
-            nonce, value.encode("utf-8"), self.associated_data(table, row_id, column))
+            nonce, value.encode("utf-8"), self.associated_data(table, row_id, column)
+        )
         return bytes([len(key_id)]) + key_id + nonce + sealed
 
     @staticmethod
     def key_id_of(blob: bytes) -> str:
         """The id of the key a stored value was encrypted with."""
-        return blob[1:1 + blob[0]].decode("ascii")
+        return blob[1 : 1 + blob[0]].decode("ascii")
 
     def decrypt(self, blob: bytes, *, table: str, row_id: int, column: str) -> str:
         """Decrypt a stored value; raises `DecryptionFailed` on any mismatch."""
         try:
             n = blob[0]
-            key_id = blob[1:1 + n].decode("ascii")
-            nonce = blob[1 + n:1 + n + NONCE_BYTES]
-            sealed = blob[1 + n + NONCE_BYTES:]
+            key_id = blob[1 : 1 + n].decode("ascii")
+            nonce = blob[1 + n : 1 + n + NONCE_BYTES]
+            sealed = blob[1 + n + NONCE_BYTES :]
             key = self.ring.keys[key_id]
             clear = AESGCM(key).decrypt(nonce, sealed, self.associated_data(table, row_id, column))
         except (IndexError, KeyError, UnicodeDecodeError, InvalidTag, ValueError):
@@ -108,9 +111,14 @@ def _rotate_table(session: Session, cipher: PiiCipher, spec: EncryptedTable, bat
     last_id = 0
     attrs = list(columns)
     while True:
-        rows = list(session.execute(
-            select(model.id, *(getattr(model, a) for a in attrs))
-            .where(model.id > last_id).order_by(model.id).limit(batch)).all())
+        rows = list(
+            session.execute(
+                select(model.id, *(getattr(model, a) for a in attrs))
+                .where(model.id > last_id)
+                .order_by(model.id)
+                .limit(batch)
+            ).all()
+        )
         if not rows:
             return rewritten
         for row in rows:
@@ -120,25 +128,43 @@ def _rotate_table(session: Session, cipher: PiiCipher, spec: EncryptedTable, bat
                 if blob is None or cipher.key_id_of(blob) == cipher.ring.current:
                     continue
                 clear = cipher.decrypt(blob, table=table, row_id=row_id, column=columns[attr])
-                values[attr] = cipher.encrypt(clear, table=table, row_id=row_id, column=columns[attr])
+                values[attr] = cipher.encrypt(
+                    clear, table=table, row_id=row_id, column=columns[attr]
+                )
             if values:
                 # Core update: rotation must not bump optimistic-concurrency versions.
-                session.execute(update(model).where(model.id == row_id).values(**values)
-                                .execution_options(synchronize_session=False))
+                session.execute(
+                    update(model)
+                    .where(model.id == row_id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
                 rewritten += len(values)
             last_id = row_id
         session.commit()
 
 
-def rotate_all(session: Session, cipher: PiiCipher, tables: Sequence[EncryptedTable], *, actor: str = "cli",
-               batch: int = 500) -> int:
+def rotate_all(
+    session: Session,
+    cipher: PiiCipher,
+    tables: Sequence[EncryptedTable],
+    *,
+    actor: str = "cli",
+    batch: int = 500,
+) -> int:
     """Re-encrypt every stored personal value of `tables` under the current key; commits.
 
     Each feature lists its encrypted columns (`PII_TABLES` in its models); the caller passes them
     all. Returns how many values were rewritten.
     """
     rewritten = sum(_rotate_table(session, cipher, spec, batch) for spec in tables)
-    audit.record(session, actor=actor, action="pii.rotate", object_type="key", object_id=cipher.ring.current,
-                 after={"values_rewritten": rewritten})
+    audit.record(
+        session,
+        actor=actor,
+        action="pii.rotate",
+        object_type="key",
+        object_id=cipher.ring.current,
+        after={"values_rewritten": rewritten},
+    )
     session.commit()
     return rewritten

@@ -38,6 +38,13 @@ def ensure_accounts(session: Session) -> list[DemoLogin]:
     existing = set(session.execute(select(User.username)).scalars())
     for login in DEMO_LOGINS:
         if login.username not in existing:
-            users.create_user(session, actor="demo", username=login.username, display_name=login.display_name,
-                              password=DEMO_PASSWORD, role=login.role.value, centre_code=login.centre)
+            users.create_user(
+                session,
+                actor="demo",
+                username=login.username,
+                display_name=login.display_name,
+                password=DEMO_PASSWORD,
+                role=login.role.value,
+                centre_code=login.centre,
+            )
     return list(DEMO_LOGINS)

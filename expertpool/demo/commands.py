@@ -18,7 +18,9 @@ from expertpool.reference.models import Specialty
 
 @click.command()
 @click.option("--reset", is_flag=True, help="Drop every table and start over.")
-@click.option("--experts", type=int, default=3000, show_default=True, help="Synthetic experts to create.")
+@click.option(
+    "--experts", type=int, default=3000, show_default=True, help="Synthetic experts to create."
+)
 @click.option("--seed", type=int, default=2016, show_default=True)
 @with_appcontext
 def demo(reset: bool, experts: int, seed: int) -> None:
@@ -36,14 +38,16 @@ def demo(reset: bool, experts: int, seed: int) -> None:
     st.keys.init()
     session = st.sessions()
     if not session.execute(select(func.count()).select_from(Specialty)).scalar_one():
-        for report in (ref.load_regions(session, ref.bundled("regions-guangdong.json"), actor="demo"),
-                       ref.load_specialties(session, ref.bundled("specialties.json"), actor="demo")):
-            click.echo(f"{report.table}: {report.loaded} loaded, {len(report.defects)} defects reported")
+        for report in (
+            ref.load_regions(session, ref.bundled("regions-guangdong.json"), actor="demo"),
+            ref.load_specialties(session, ref.bundled("specialties.json"), actor="demo"),
+        ):
+            click.echo(
+                f"{report.table}: {report.loaded} loaded, {len(report.defects)} defects reported"
+            )
     ctx = DemoContext(config=st.config, keys=st.keys, notify=notification_services().ctx)
     for line in demo_service.run(session, ctx, seed=seed, options={"experts": experts}):
         click.echo(line)
     click.echo(f"demo logins (password for all: {demo_service.DEMO_PASSWORD}):")
     for login in demo_service.DEMO_LOGINS:
         click.echo(f"  {login.role.value:<13} {login.username}")
-
-

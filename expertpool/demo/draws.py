@@ -38,9 +38,12 @@ def _specialty_prefix(session: Session) -> str | None:
     prefix = func.substr(ExpertSpecialty.code, 1, 3)
     row = session.execute(
         select(prefix, func.count(func.distinct(ExpertSpecialty.expert_id)).label("n"))
-        .join(Expert, Expert.id == ExpertSpecialty.expert_id).where(Expert.status == ExpertStatus.ACTIVE)
-        .group_by(prefix).order_by(func.count(func.distinct(ExpertSpecialty.expert_id)).desc(), prefix)
-        .limit(1)).first()
+        .join(Expert, Expert.id == ExpertSpecialty.expert_id)
+        .where(Expert.status == ExpertStatus.ACTIVE)
+        .group_by(prefix)
+        .order_by(func.count(func.distinct(ExpertSpecialty.expert_id)).desc(), prefix)
+        .limit(1)
+    ).first()
     if row is None or row[1] < 2 * (SEATS + BACKUPS):
         return None
     return str(row[0])
@@ -53,46 +56,125 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         return f"{CODE} exists"
     prefix = _specialty_prefix(session)
     operator = session.execute(select(User).where(User.username == "staff.gz")).scalar_one_or_none()
-    supervisor = session.execute(select(User).where(User.username == "supervisor")).scalar_one_or_none()
+    supervisor = session.execute(
+        select(User).where(User.username == "supervisor")
+    ).scalar_one_or_none()
     owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
-    terminal = session.execute(select(Terminal).where(Terminal.centre_id == owner.id).order_by(Terminal.id)
-                               ).scalars().first()
+    terminal = (
+        session.execute(
+            select(Terminal).where(Terminal.centre_id == owner.id).order_by(Terminal.id)
+        )
+        .scalars()
+        .first()
+    )
     if prefix is None or operator is None or supervisor is None or terminal is None:
         return "skipped (too few active experts, or no demo staff, supervisor or terminal)"
     st = ctx
-    evaluation = datetime.combine((utcnow() - timedelta(days=7)).astimezone(CST).date(), time(9, 0), tzinfo=CST)
+    evaluation = datetime.combine(
+        (utcnow() - timedelta(days=7)).astimezone(CST).date(), time(9, 0), tzinfo=CST
+    )
     drawn_at = evaluation - timedelta(hours=20)
-    data = {"code": CODE, "name": "某中学改扩建工程监理（演示：已开标、已定标）", "kind": "services",
-            "budget": "1800000.00", "tenderer_code": demo_credit_code(1), "tenderer_name": "广州市某区教育局",
-            "agency_code": demo_credit_code(2), "agency_name": "广东某招标代理有限公司",
-            "tenderer_representatives": 0, "evaluation_start": f"{evaluation:%Y-%m-%dT%H:%M}",
-            "duration_minutes": 240}
-    project = projects.create_project(session, actor="demo", owner_centre_id=owner.id, data=data,
-                                      now=drawn_at - timedelta(days=3))
+    data = {
+        "code": CODE,
+        "name": "某中学改扩建工程监理（演示：已开标、已定标）",
+        "kind": "services",
+        "budget": "1800000.00",
+        "tenderer_code": demo_credit_code(1),
+        "tenderer_name": "广州市某区教育局",
+        "agency_code": demo_credit_code(2),
+        "agency_name": "广东某招标代理有限公司",
+        "tenderer_representatives": 0,
+        "evaluation_start": f"{evaluation:%Y-%m-%dT%H:%M}",
+        "duration_minutes": 240,
+    }
+    project = projects.create_project(
+        session, actor="demo", owner_centre_id=owner.id, data=data, now=drawn_at - timedelta(days=3)
+    )
     bidders = [demo_credit_code(900 + b) for b in range(3)]
     for n, code in enumerate(bidders, start=1):
-        projects.add_bidder(session, actor="demo", project_id=project.id, credit_code=code, name=f"演示监理单位{n}")
+        projects.add_bidder(
+            session, actor="demo", project_id=project.id, credit_code=code, name=f"演示监理单位{n}"
+        )
     projects.mark_ready(session, actor="demo", project_id=project.id)
     req = draw_requests.create_draw_request(
-        session, actor=operator, terminal=terminal, project_id=project.id, rules=DrawRules.from_config(st.config),
-        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]}, now=drawn_at)
-    d = draws.prepare_draw(session, actor=operator, terminal=terminal, request_id=req.id, keys=st.keys,
-                           config=st.config, now=drawn_at)
-    draws.witness_operator(session, draw_id=d.draw_id, actor=operator, terminal=terminal,
-                           digits=f"{seed:04d}31415", now=drawn_at + timedelta(minutes=1))
-    draws.witness_supervisor(session, draw_id=d.draw_id, terminal=terminal, username=supervisor.username,
-                             password=DEMO_PASSWORD, digits=f"{seed:04d}27182", now=drawn_at + timedelta(minutes=2))
-    d = draws.run_draw(session, draw_id=d.draw_id, actor=operator, terminal=terminal, keys=st.keys,
-                       config=st.config, now=drawn_at + timedelta(minutes=3), ctx=ctx.notify)
+        session,
+        actor=operator,
+        terminal=terminal,
+        project_id=project.id,
+        rules=DrawRules.from_config(st.config),
+        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]},
+        now=drawn_at,
+    )
+    d = draws.prepare_draw(
+        session,
+        actor=operator,
+        terminal=terminal,
+        request_id=req.id,
+        keys=st.keys,
+        config=st.config,
+        now=drawn_at,
+    )
+    draws.witness_operator(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        digits=f"{seed:04d}31415",
+        now=drawn_at + timedelta(minutes=1),
+    )
+    draws.witness_supervisor(
+        session,
+        draw_id=d.draw_id,
+        terminal=terminal,
+        username=supervisor.username,
+        password=DEMO_PASSWORD,
+        digits=f"{seed:04d}27182",
+        now=drawn_at + timedelta(minutes=2),
+    )
+    d = draws.run_draw(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        keys=st.keys,
+        config=st.config,
+        now=drawn_at + timedelta(minutes=3),
+        ctx=ctx.notify,
+    )
     if d.status.value != "sealed":
         return f"draw {d.draw_id} failed: {d.reason}"
-    for invitation in session.execute(select(InvitationRecord).where(InvitationRecord.draw_id == d.draw_id)
-                                      .order_by(InvitationRecord.rank)).scalars():
-        invitations.move(session, invitation, InvitationState.ACCEPTED, now=drawn_at + timedelta(minutes=30),
-                         ctx=ctx.notify, actor="demo", via="demo")
+    for invitation in session.execute(
+        select(InvitationRecord)
+        .where(InvitationRecord.draw_id == d.draw_id)
+        .order_by(InvitationRecord.rank)
+    ).scalars():
+        invitations.move(
+            session,
+            invitation,
+            InvitationState.ACCEPTED,
+            now=drawn_at + timedelta(minutes=30),
+            ctx=ctx.notify,
+            actor="demo",
+            via="demo",
+        )
     session.commit()
-    draws.open_draw(session, draw_id=d.draw_id, actor=operator, supervisor_username=supervisor.username,
-                    supervisor_password=DEMO_PASSWORD, keys=st.keys, now=evaluation)
-    projects.mark_awarded(session, actor="demo", project_id=project.id, awarded_on=evaluation.date().isoformat(),
-                          winner_code=bidders[0], now=evaluation + timedelta(days=1))
-    return f"{CODE} drawn, opened and awarded; draw {d.draw_id} (expertpool draws export {d.draw_id})"
+    draws.open_draw(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        supervisor_username=supervisor.username,
+        supervisor_password=DEMO_PASSWORD,
+        keys=st.keys,
+        now=evaluation,
+    )
+    projects.mark_awarded(
+        session,
+        actor="demo",
+        project_id=project.id,
+        awarded_on=evaluation.date().isoformat(),
+        winner_code=bidders[0],
+        now=evaluation + timedelta(days=1),
+    )
+    return (
+        f"{CODE} drawn, opened and awarded; draw {d.draw_id} (expertpool draws export {d.draw_id})"
+    )

@@ -29,8 +29,9 @@ STEPS: tuple[tuple[str, Step], ...] = (
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]
 
 
-def run(session: Session, ctx: DemoContext, *, seed: int = 2016,
-        options: dict[str, int] | None = None) -> list[str]:
+def run(
+    session: Session, ctx: DemoContext, *, seed: int = 2016, options: dict[str, int] | None = None
+) -> list[str]:
     """Create the demo data; running it twice changes nothing. Returns one line per step."""
     lines = [f"accounts: {len(ensure_accounts(session))}"]
     for name, step in STEPS:

@@ -24,7 +24,9 @@ READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationFailed(_("Send a JSON object."), fields={"body": _("Expected a JSON object.")})
+        raise ValidationFailed(
+            _("Send a JSON object."), fields={"body": _("Expected a JSON object.")}
+        )
     return body
 
 
@@ -35,8 +37,15 @@ def draw_request_create(project_id: int) -> Any:
     project = projects.get_project(db(), project_id)
     require_centre(require_user(), project.owner_centre_id)
     terminal = terminal_from_request()
-    req = draw_requests.create_draw_request(db(), actor=require_user(), terminal=terminal, project_id=project_id,
-                                            data=_body(), rules=DrawRules.from_config(config()), now=now())
+    req = draw_requests.create_draw_request(
+        db(),
+        actor=require_user(),
+        terminal=terminal,
+        project_id=project_id,
+        data=_body(),
+        rules=DrawRules.from_config(config()),
+        now=now(),
+    )
     return jsonify(draw_requests.request_view(req)), 201
 
 

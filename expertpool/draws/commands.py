@@ -25,8 +25,10 @@ def draws_list() -> None:
     """One line per draw: draw id, status, project code, request, prepared at (UTC)."""
 
     for d in draw_service.list_draws(state().sessions()):
-        click.echo(f"{d.draw_id} {d.status.value} {d.request.project.code} request={d.request_id} "
-                   f"prepared={d.prepared_at:%Y-%m-%dT%H:%M:%SZ}")
+        click.echo(
+            f"{d.draw_id} {d.status.value} {d.request.project.code} request={d.request_id} "
+            f"prepared={d.prepared_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
 
 
 @draws.command("export")
@@ -36,7 +38,9 @@ def draws_export(draw_id: str) -> None:
     """Write the draw-v1 transcript of an opened draw to stdout (canonical JSON, no newline)."""
 
     try:
-        doc = draw_service.transcript(state().sessions(), draw_id=draw_id, actor="cli", keys=state().keys)
+        doc = draw_service.transcript(
+            state().sessions(), draw_id=draw_id, actor="cli", keys=state().keys
+        )
     except AppError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
@@ -55,7 +59,6 @@ def draws_verify_ledger() -> None:
     if problems:
         sys.exit(1)
     click.echo("draw ledger intact")
-
 
 
 @click.command("public")

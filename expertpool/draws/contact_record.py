@@ -44,11 +44,19 @@ class AttemptRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """This attempt as JSON."""
-        return {"channel": self.channel, "provider": self.provider, "sid": self.sid,
-                "at": self.at.isoformat(), "updated_at": self.updated_at.isoformat(), "status": self.status,
-                "status_history": [{"at": at, "status": status} for at, status in self.status_history],
-                "answered_by": self.answered_by, "digits": self.digits, "error_code": self.error_code,
-                "is_final": self.is_final}
+        return {
+            "channel": self.channel,
+            "provider": self.provider,
+            "sid": self.sid,
+            "at": self.at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "status": self.status,
+            "status_history": [{"at": at, "status": status} for at, status in self.status_history],
+            "answered_by": self.answered_by,
+            "digits": self.digits,
+            "error_code": self.error_code,
+            "is_final": self.is_final,
+        }
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,21 @@ class InviteeRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """This invitee as JSON."""
-        return {"invitation_id": self.invitation_id, "group_id": self.group_id, "rank": self.rank,
-                "expert_id": self.expert_id, "name": self.name, "phone": self.phone_masked,
-                "state": self.state, "answered_via": self.answered_via,
-                "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-                "deadline_at": self.deadline_at.isoformat(), "withdrawal_reason": self.withdrawal_reason,
-                "seat_venue": self.seat_venue, "attempts": [a.as_dict() for a in self.attempts]}
+        return {
+            "invitation_id": self.invitation_id,
+            "group_id": self.group_id,
+            "rank": self.rank,
+            "expert_id": self.expert_id,
+            "name": self.name,
+            "phone": self.phone_masked,
+            "state": self.state,
+            "answered_via": self.answered_via,
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+            "deadline_at": self.deadline_at.isoformat(),
+            "withdrawal_reason": self.withdrawal_reason,
+            "seat_venue": self.seat_venue,
+            "attempts": [a.as_dict() for a in self.attempts],
+        }
 
 
 @dataclass(frozen=True)
@@ -91,9 +108,15 @@ class DrawContactRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON."""
-        return {"draw_id": self.draw_id, "project": {"id": self.project_id, "code": self.project_code,
-                                                     "name": self.project_name},
-                "invitees": [i.as_dict() for i in self.invitees]}
+        return {
+            "draw_id": self.draw_id,
+            "project": {
+                "id": self.project_id,
+                "code": self.project_code,
+                "name": self.project_name,
+            },
+            "invitees": [i.as_dict() for i in self.invitees],
+        }
 
 
 def _history(raw: str) -> list[tuple[str, str]]:
@@ -105,10 +128,19 @@ def _history(raw: str) -> list[tuple[str, str]]:
 
 
 def _attempt(row: ContactAttempt) -> AttemptRecord:
-    return AttemptRecord(channel=row.channel.value, provider=row.provider, sid=row.sid, at=row.at,
-                         updated_at=row.updated_at, status=row.status, status_history=_history(row.status_history),
-                         answered_by=row.answered_by, digits=row.digits, error_code=row.error_code,
-                         is_final=row.is_final)
+    return AttemptRecord(
+        channel=row.channel.value,
+        provider=row.provider,
+        sid=row.sid,
+        at=row.at,
+        updated_at=row.updated_at,
+        status=row.status,
+        status_history=_history(row.status_history),
+        answered_by=row.answered_by,
+        digits=row.digits,
+        error_code=row.error_code,
+        is_final=row.is_final,
+    )
 
 
 def project_of_draw(session: Session, draw_id: str) -> Project:
@@ -122,31 +154,64 @@ def project_of_draw(session: Session, draw_id: str) -> Project:
     return project
 
 
-def draw_contact_record(session: Session, draw_id: str, *, ctx: NotifyContext, actor: str,
-                        via: str = "page") -> DrawContactRecord:
+def draw_contact_record(
+    session: Session, draw_id: str, *, ctx: NotifyContext, actor: str, via: str = "page"
+) -> DrawContactRecord:
     """The named record of a draw's invitations; refused until the project is awarded.
 
     Each successful reading is recorded in the audit trail (committed here).
     """
     project = project_of_draw(session, draw_id)
     if project.status is not ProjectStatus.AWARDED:
-        raise Forbidden(str(_l("The contact record opens once the project is awarded.")), code="not_awarded")
-    rows = session.execute(
-        select(InvitationRecord).where(InvitationRecord.draw_id == draw_id)
-        .order_by(InvitationRecord.group_id, InvitationRecord.rank, InvitationRecord.id)
-    ).scalars().all()
-    invitees = [InviteeRecord(
-        invitation_id=inv.id, group_id=inv.group_id, rank=inv.rank, expert_id=inv.expert_id,
-        name=outbox.invitee_name(ctx, inv),
-        phone_masked=notify.mask_phone(outbox.invitee_phone(ctx, inv)),
-        state=inv.state.value, answered_via=inv.answered_via, answered_at=inv.answered_at,
-        deadline_at=inv.deadline_at, withdrawal_reason=inv.withdrawal_reason, seat_venue=inv.seat_venue,
-        attempts=[_attempt(a) for a in inv.attempts],
-    ) for inv in rows]
-    record = DrawContactRecord(draw_id=draw_id, project_id=project.id, project_code=project.code,
-                               project_name=project.name, invitees=invitees)
-    audit.record(session, actor=actor, action="notify.record_viewed", object_type="draw", object_id=draw_id,
-                 after={"project_id": project.id, "via": via, "invitations": len(invitees),
-                        "attempts": sum(len(i.attempts) for i in invitees)})
+        raise Forbidden(
+            str(_l("The contact record opens once the project is awarded.")), code="not_awarded"
+        )
+    rows = (
+        session.execute(
+            select(InvitationRecord)
+            .where(InvitationRecord.draw_id == draw_id)
+            .order_by(InvitationRecord.group_id, InvitationRecord.rank, InvitationRecord.id)
+        )
+        .scalars()
+        .all()
+    )
+    invitees = [
+        InviteeRecord(
+            invitation_id=inv.id,
+            group_id=inv.group_id,
+            rank=inv.rank,
+            expert_id=inv.expert_id,
+            name=outbox.invitee_name(ctx, inv),
+            phone_masked=notify.mask_phone(outbox.invitee_phone(ctx, inv)),
+            state=inv.state.value,
+            answered_via=inv.answered_via,
+            answered_at=inv.answered_at,
+            deadline_at=inv.deadline_at,
+            withdrawal_reason=inv.withdrawal_reason,
+            seat_venue=inv.seat_venue,
+            attempts=[_attempt(a) for a in inv.attempts],
+        )
+        for inv in rows
+    ]
+    record = DrawContactRecord(
+        draw_id=draw_id,
+        project_id=project.id,
+        project_code=project.code,
+        project_name=project.name,
+        invitees=invitees,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="notify.record_viewed",
+        object_type="draw",
+        object_id=draw_id,
+        after={
+            "project_id": project.id,
+            "via": via,
+            "invitations": len(invitees),
+            "attempts": sum(len(i.attempts) for i in invitees),
+        },
+    )
     session.commit()
     return record

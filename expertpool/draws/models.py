@@ -49,9 +49,12 @@ class DrawRequestRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), default=None)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("draw_request.id"), default=None)  # 补抽
-    status: Mapped[DrawRequestStatus] = mapped_column(enum_column(DrawRequestStatus),
-                                                      default=DrawRequestStatus.VALIDATED)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("draw_request.id"), default=None
+    )  # 补抽
+    status: Mapped[DrawRequestStatus] = mapped_column(
+        enum_column(DrawRequestStatus), default=DrawRequestStatus.VALIDATED
+    )
     is_offsite: Mapped[bool] = mapped_column(Boolean, default=False)
     distinct_employers: Mapped[bool] = mapped_column(Boolean, default=False)
     max_recent_draws: Mapped[int | None] = mapped_column(Integer, default=None)  # None: no cap
@@ -67,8 +70,9 @@ class DrawRequestRecord(Base):
     project: Mapped[Project] = relationship()
     lot: Mapped[Lot | None] = relationship()
     terminal: Mapped[Terminal] = relationship()
-    groups: Mapped[list[DrawGroup]] = relationship(back_populates="request", order_by="DrawGroup.position",
-                                                   cascade="all, delete-orphan")
+    groups: Mapped[list[DrawGroup]] = relationship(
+        back_populates="request", order_by="DrawGroup.position", cascade="all, delete-orphan"
+    )
 
 
 class DrawGroup(Base):
@@ -83,7 +87,9 @@ class DrawGroup(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("draw_request.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("draw_request.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     group_key: Mapped[str] = mapped_column(String(32))  # the group id of draw-v1 ("g1", "g2", ...)
     specialties: Mapped[list[str]] = mapped_column(JSON)
@@ -96,8 +102,14 @@ class DrawGroup(Base):
 
     def as_engine_group(self) -> dict[str, Any]:
         """This group in the draw-v1 request shape (§3)."""
-        return {"id": self.group_key, "specialties": list(self.specialties), "regions_in": list(self.regions_in),
-                "regions_out": list(self.regions_out), "count": self.count, "backups": self.backups}
+        return {
+            "id": self.group_key,
+            "specialties": list(self.specialties),
+            "regions_in": list(self.regions_in),
+            "regions_out": list(self.regions_out),
+            "count": self.count,
+            "backups": self.backups,
+        }
 
 
 class LedgerKind(enum.StrEnum):
@@ -146,8 +158,6 @@ class DrawLedgerHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-
-
 class DrawStatus(enum.StrEnum):
     """Where one draw stands: a commitment serves exactly one draw."""
 
@@ -184,17 +194,23 @@ class Draw(Base):
     draw_id: Mapped[str] = mapped_column(String(64), unique=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("draw_request.id"), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    status: Mapped[DrawStatus] = mapped_column(enum_column(DrawStatus), default=DrawStatus.COMMITTED)
+    status: Mapped[DrawStatus] = mapped_column(
+        enum_column(DrawStatus), default=DrawStatus.COMMITTED
+    )
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
-    supervisor_authenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    supervisor_authenticated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), default=None
+    )
     operator_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     operator_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     supervisor_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     request_json: Mapped[str] = mapped_column(Text)  # the draw-v1 request, canonical JSON
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib(JSON candidate rows): draw_snapshot.dump_snapshot
+    snapshot: Mapped[bytes] = mapped_column(
+        LargeBinary
+    )  # zlib(JSON candidate rows): draw_snapshot.dump_snapshot
     commit_json: Mapped[str] = mapped_column(Text)
     commit_signature: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(32))
@@ -210,11 +226,14 @@ class Draw(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
-    opened_supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    opened_supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), default=None
+    )
 
     request: Mapped[DrawRequestRecord] = relationship()
-    invitees: Mapped[list[DrawInvitee]] = relationship(back_populates="draw", order_by="DrawInvitee.id",
-                                                       cascade="all, delete-orphan")
+    invitees: Mapped[list[DrawInvitee]] = relationship(
+        back_populates="draw", order_by="DrawInvitee.id", cascade="all, delete-orphan"
+    )
 
     @property
     def witnesses(self) -> list[str]:
@@ -234,9 +253,13 @@ class DrawInvitee(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
     is_primary: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(Integer)  # rank within the group's primaries or backups
-    status: Mapped[InviteeStatus] = mapped_column(enum_column(InviteeStatus), default=InviteeStatus.INVITED)
+    status: Mapped[InviteeStatus] = mapped_column(
+        enum_column(InviteeStatus), default=InviteeStatus.INVITED
+    )
     reason: Mapped[str] = mapped_column(String(500), default="")
-    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # backups passed over (§9)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list
+    )  # backups passed over (§9)
     seat_booking_id: Mapped[int | None] = mapped_column(ForeignKey("seat_booking.id"), default=None)
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -38,7 +38,10 @@ def _draw(draw_id: str) -> Draw:
     d = draws.get_draw(db(), draw_id)
     project = must_exist(db().get(Project, d.project_id))
     user = require_user()
-    if user.role is UserRole.CENTRE_STAFF and user.centre_id not in (project.owner_centre_id, project.main_centre_id):
+    if user.role is UserRole.CENTRE_STAFF and user.centre_id not in (
+        project.owner_centre_id,
+        project.main_centre_id,
+    ):
         require_centre(user, project.owner_centre_id)
     return d
 
@@ -53,11 +56,20 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
         terminal = None
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
     is_host = user.role is UserRole.CENTRE_STAFF and user.centre_id == project.main_centre_id
-    return render_template("draws/draw.html", d=d, project=project, digest=draws.commit_digest(d),
-                           sealed=json.dumps(json.loads(d.sealed_json), ensure_ascii=False, indent=1)
-                           if d.sealed_json else None,
-                           progress=draws.progress(d), is_operator=is_operator, is_host=is_host,
-                           errors=errors or {}, role=user.role), status
+    return render_template(
+        "draws/draw.html",
+        d=d,
+        project=project,
+        digest=draws.commit_digest(d),
+        sealed=json.dumps(json.loads(d.sealed_json), ensure_ascii=False, indent=1)
+        if d.sealed_json
+        else None,
+        progress=draws.progress(d),
+        is_operator=is_operator,
+        is_host=is_host,
+        errors=errors or {},
+        role=user.role,
+    ), status
 
 
 def _act(d: Draw, action: Any, done: str) -> Any:
@@ -89,9 +101,15 @@ def preview(request_id: int) -> str:
     require_centre(require_user(), req.project.owner_centre_id)
     result = draws.preview(db(), request_id=request_id, config=config(), now=now())
     existing = draws.draw_for_request(db(), request_id)
-    return render_template("draws/preview.html", req=req, p=result, existing=existing,
-                           can_prepare=req.status is DrawRequestStatus.VALIDATED and existing is None
-                           and require_user().role is UserRole.CENTRE_STAFF)
+    return render_template(
+        "draws/preview.html",
+        req=req,
+        p=result,
+        existing=existing,
+        can_prepare=req.status is DrawRequestStatus.VALIDATED
+        and existing is None
+        and require_user().role is UserRole.CENTRE_STAFF,
+    )
 
 
 @bp.route("/draw-requests/<int:request_id>/prepare", methods=["POST"])
@@ -100,8 +118,15 @@ def prepare(request_id: int) -> Any:
     """Make the snapshot and the signed commitment at this terminal, then show its digest."""
     req = draw_requests.get_request(db(), request_id)
     require_centre(require_user(), req.project.owner_centre_id)
-    d = draws.prepare_draw(db(), actor=require_user(), terminal=terminal_from_request(), request_id=request_id,
-                           keys=state().keys, config=config(), now=now())
+    d = draws.prepare_draw(
+        db(),
+        actor=require_user(),
+        terminal=terminal_from_request(),
+        request_id=request_id,
+        keys=state().keys,
+        config=config(),
+        now=now(),
+    )
     flash(_("Commitment recorded. Note its fingerprint before entering any digits."), "success")
     return redirect(url_for("draws.draw_page", draw_id=d.draw_id))
 
@@ -118,10 +143,18 @@ def draw_page(draw_id: str) -> Any:
 def witness_operator(draw_id: str) -> Any:
     """The operator's witness digits."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.witness_operator(db(), draw_id=draw_id, actor=require_user(),
-                                                  terminal=terminal_from_request(),
-                                                  digits=request.form.get("digits", ""), now=now()),
-                _("The operator's digits are recorded."))
+    return _act(
+        d,
+        lambda: draws.witness_operator(
+            db(),
+            draw_id=draw_id,
+            actor=require_user(),
+            terminal=terminal_from_request(),
+            digits=request.form.get("digits", ""),
+            now=now(),
+        ),
+        _("The operator's digits are recorded."),
+    )
 
 
 @bp.route("/draws/<draw_id>/witness/supervisor", methods=["POST"])
@@ -129,11 +162,19 @@ def witness_operator(draw_id: str) -> Any:
 def witness_supervisor(draw_id: str) -> Any:
     """The supervisor authenticates at this terminal and enters their witness digits."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.witness_supervisor(db(), draw_id=draw_id, terminal=terminal_from_request(),
-                                                    username=request.form.get("username", ""),
-                                                    password=request.form.get("password", ""),
-                                                    digits=request.form.get("digits", ""), now=now()),
-                _("The supervisor's digits are recorded."))
+    return _act(
+        d,
+        lambda: draws.witness_supervisor(
+            db(),
+            draw_id=draw_id,
+            terminal=terminal_from_request(),
+            username=request.form.get("username", ""),
+            password=request.form.get("password", ""),
+            digits=request.form.get("digits", ""),
+            now=now(),
+        ),
+        _("The supervisor's digits are recorded."),
+    )
 
 
 @bp.route("/draws/<draw_id>/run", methods=["POST"])
@@ -141,9 +182,20 @@ def witness_supervisor(draw_id: str) -> Any:
 def run(draw_id: str) -> Any:
     """Draw: rank, select, seal and invite."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.run_draw(db(), draw_id=draw_id, actor=require_user(),
-                                          terminal=terminal_from_request(), keys=state().keys, config=config(),
-                                          now=now(), ctx=notification_services().ctx), _("The draw is done."))
+    return _act(
+        d,
+        lambda: draws.run_draw(
+            db(),
+            draw_id=draw_id,
+            actor=require_user(),
+            terminal=terminal_from_request(),
+            keys=state().keys,
+            config=config(),
+            now=now(),
+            ctx=notification_services().ctx,
+        ),
+        _("The draw is done."),
+    )
 
 
 @bp.route("/draws/<draw_id>/abandon", methods=["POST"])
@@ -151,9 +203,17 @@ def run(draw_id: str) -> Any:
 def abandon(draw_id: str) -> Any:
     """Abandon a commitment with a reason (it stays in the ledger)."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.abandon_draw(db(), draw_id=draw_id, actor=require_user(),
-                                              reason=request.form.get("reason", ""), now=now()),
-                _("The commitment is abandoned."))
+    return _act(
+        d,
+        lambda: draws.abandon_draw(
+            db(),
+            draw_id=draw_id,
+            actor=require_user(),
+            reason=request.form.get("reason", ""),
+            now=now(),
+        ),
+        _("The commitment is abandoned."),
+    )
 
 
 @bp.route("/draws/<draw_id>/open", methods=["POST"])
@@ -161,10 +221,19 @@ def abandon(draw_id: str) -> Any:
 def open_session(draw_id: str) -> Any:
     """Open the panel at the session start: the host plus a supervisor's password."""
     d = _draw(draw_id)
-    return _act(d, lambda: draws.open_draw(db(), draw_id=draw_id, actor=require_user(),
-                                           supervisor_username=request.form.get("username", ""),
-                                           supervisor_password=request.form.get("password", ""),
-                                           keys=state().keys, now=now()), _("The panel is open."))
+    return _act(
+        d,
+        lambda: draws.open_draw(
+            db(),
+            draw_id=draw_id,
+            actor=require_user(),
+            supervisor_username=request.form.get("username", ""),
+            supervisor_password=request.form.get("password", ""),
+            keys=state().keys,
+            now=now(),
+        ),
+        _("The panel is open."),
+    )
 
 
 @bp.route("/draws/<draw_id>/panel")
@@ -182,10 +251,15 @@ def transcript(draw_id: str) -> Response:
     """The draw-v1 transcript after opening (verifiable offline with `python -m draw verify`)."""
     d = _draw(draw_id)
     if d.status is not DrawStatus.OPENED:
-        raise Forbidden(_("The transcript is released only after the session opens."), code="not_opened")
+        raise Forbidden(
+            _("The transcript is released only after the session opens."), code="not_opened"
+        )
     doc = draws.transcript(db(), draw_id=d.draw_id, actor=actor_label(), keys=state().keys)
-    return Response(draw.canonical_json(doc), mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename={d.draw_id}.json"})
+    return Response(
+        draw.canonical_json(doc),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename={d.draw_id}.json"},
+    )
 
 
 # Draw requests (at a registered terminal of the owning centre) -----------------------------------
@@ -199,9 +273,14 @@ def _groups_from_form() -> list[dict[str, Any]]:
         specs = (request.form.get(f"group{i}_specialties") or "").strip()
         if not specs and not request.form.get(f"group{i}_count"):
             continue
-        groups.append({"specialties": specs, "count": request.form.get(f"group{i}_count", ""),
-                       "backups": request.form.get(f"group{i}_backups") or "0",
-                       "regions_in": request.form.get(f"group{i}_regions_in", "")})
+        groups.append(
+            {
+                "specialties": specs,
+                "count": request.form.get(f"group{i}_count", ""),
+                "backups": request.form.get(f"group{i}_backups") or "0",
+                "regions_in": request.form.get(f"group{i}_regions_in", ""),
+            }
+        )
     return groups
 
 
@@ -223,17 +302,30 @@ def draw_request_new(project_id: int) -> Any:
         data: dict[str, Any] = {k: request.form.get(k) for k in request.form}
         data["groups"] = _groups_from_form()
         try:
-            req = draw_requests.create_draw_request(db(), actor=require_user(), terminal=terminal,
-                                                    project_id=project.id, data=data,
-                                                    rules=DrawRules.from_config(config()), now=now())
+            req = draw_requests.create_draw_request(
+                db(),
+                actor=require_user(),
+                terminal=terminal,
+                project_id=project.id,
+                data=data,
+                rules=DrawRules.from_config(config()),
+                now=now(),
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
             flash(_("Draw request recorded."), "success")
             return redirect(url_for("draws.draw_request_detail", request_id=req.id))
-    return render_template("draws/request_form.html", project=project, errors=errors, form=request.form,
-                           terminal=terminal, terminal_error=terminal_error, rows=GROUP_ROWS,
-                           frequency_cap=config().frequency_cap), (422 if errors else 200)
+    return render_template(
+        "draws/request_form.html",
+        project=project,
+        errors=errors,
+        form=request.form,
+        terminal=terminal,
+        terminal_error=terminal_error,
+        rows=GROUP_ROWS,
+        frequency_cap=config().frequency_cap,
+    ), (422 if errors else 200)
 
 
 @bp.route("/draw-requests/<int:request_id>")
@@ -247,11 +339,14 @@ def draw_request_detail(request_id: int) -> str:
 
 # The contact record, for auditors after the award --------------------------------------------------
 
+
 @bp.route("/notifications/draws/<draw_id>/record")
 @roles(UserRole.SUPERVISOR)
 def contact_record_page(draw_id: str) -> str:
     """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
-    record = contact_record.draw_contact_record(db(), draw_id, ctx=notification_services().ctx, actor=actor_label())
+    record = contact_record.draw_contact_record(
+        db(), draw_id, ctx=notification_services().ctx, actor=actor_label()
+    )
     return render_template("draws/contact_record.html", record=record)
 
 
@@ -259,8 +354,9 @@ def contact_record_page(draw_id: str) -> str:
 @roles(UserRole.SUPERVISOR)
 def contact_record_api(draw_id: str) -> Any:
     """The same record as JSON (each reading is audited)."""
-    record = contact_record.draw_contact_record(db(), draw_id, ctx=notification_services().ctx, actor=actor_label(),
-                                                via="api")
+    record = contact_record.draw_contact_record(
+        db(), draw_id, ctx=notification_services().ctx, actor=actor_label(), via="api"
+    )
     return jsonify(record.as_dict())
 
 

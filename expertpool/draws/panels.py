@@ -45,35 +45,62 @@ from expertpool.projects import venues
 from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
 
 ENDED = {
-    InviteeStatus.DECLINED, InviteeStatus.NO_RESPONSE, InviteeStatus.WITHDRAWN,
-    InviteeStatus.REMOVED, InviteeStatus.UNAVAILABLE,
+    InviteeStatus.DECLINED,
+    InviteeStatus.NO_RESPONSE,
+    InviteeStatus.WITHDRAWN,
+    InviteeStatus.REMOVED,
+    InviteeStatus.UNAVAILABLE,
 }
 ACTOR = "draw"
 
 
-def notify_invitee(session: Session, d: Draw, invitee: DrawInvitee, now: datetime, ctx: NotifyContext) -> None:
+def notify_invitee(
+    session: Session, d: Draw, invitee: DrawInvitee, now: datetime, ctx: NotifyContext
+) -> None:
     """Queue one invitation (SMS and call) in the outbox, in the caller's transaction.
 
     This is the contact path: the expert's name and phone are decrypted for this one invitee,
     and the decryption is recorded in the audit trail (without the name or number).
     """
     expert = must_exist(session.get(Expert, invitee.expert_id))
-    audit.record(session, actor=ACTOR, action="draw.contact", object_type="draw", object_id=d.draw_id,
-                 after={"group": invitee.group_key, "invitee": invitee.id})
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="draw.contact",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"group": invitee.group_key, "invitee": invitee.id},
+    )
     phone = ""
     if expert.phone_enc:
-        phone = PiiCipher.from_keys(ctx.keys).decrypt(expert.phone_enc, table="expert", row_id=expert.id,
-                                                       column="phone")
+        phone = PiiCipher.from_keys(ctx.keys).decrypt(
+            expert.phone_enc, table="expert", row_id=expert.id, column="phone"
+        )
     if not phone:
-        audit.record(session, actor=ACTOR, action="draw.no_phone", object_type="draw", object_id=d.draw_id,
-                     after={"invitee": invitee.id})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="draw.no_phone",
+            object_type="draw",
+            object_id=d.draw_id,
+            after={"invitee": invitee.id},
+        )
         return
     group = next(g for g in json.loads(d.request_json)["groups"] if g["id"] == invitee.group_key)
     rank = invitee.position if invitee.is_primary else group["count"] + invitee.position
-    invitations.enqueue_invitation(session, draw_id=d.draw_id, group_id=invitee.group_key,
-                                   expert_id=invitee.expert_id, rank=rank, phone=phone, expert_name=expert.name,
-                                   starts_at=d.request.evaluation_start_at, venue=_venue_label(session, d),
-                                   now=now, ctx=ctx)
+    invitations.enqueue_invitation(
+        session,
+        draw_id=d.draw_id,
+        group_id=invitee.group_key,
+        expert_id=invitee.expert_id,
+        rank=rank,
+        phone=phone,
+        expert_name=expert.name,
+        starts_at=d.request.evaluation_start_at,
+        venue=_venue_label(session, d),
+        now=now,
+        ctx=ctx,
+    )
 
 
 def _venue_label(session: Session, d: Draw) -> str:
@@ -87,29 +114,60 @@ def _venue_label(session: Session, d: Draw) -> str:
 
 
 REPLACEMENT_REASONS = {
-    "declined": InviteeStatus.DECLINED, "no_response": InviteeStatus.NO_RESPONSE,
-    "unreachable": InviteeStatus.NO_RESPONSE, "withdrawn": InviteeStatus.WITHDRAWN,
+    "declined": InviteeStatus.DECLINED,
+    "no_response": InviteeStatus.NO_RESPONSE,
+    "unreachable": InviteeStatus.NO_RESPONSE,
+    "withdrawn": InviteeStatus.WITHDRAWN,
 }
 
 
-def on_replacement(session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext) -> None:
+def on_replacement(
+    session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext
+) -> None:
     """The outbox's replacement callback: the invitee leaves and the next backup is invited (no commit).
 
     An invitation that belongs to no draw of ours is only recorded as needing a replacement.
     """
-    if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
-        audit.record(session, actor=context.ACTOR, action="invitation.replacement_requested",
-                     object_type="invitation", object_id=invitation.id,
-                     after={"draw_id": invitation.draw_id, "group_id": invitation.group_id,
-                            "rank": invitation.rank, "reason": reason})
+    if (
+        session.execute(
+            select(Draw.id).where(Draw.draw_id == invitation.draw_id)
+        ).scalar_one_or_none()
+        is None
+    ):
+        audit.record(
+            session,
+            actor=context.ACTOR,
+            action="invitation.replacement_requested",
+            object_type="invitation",
+            object_id=invitation.id,
+            after={
+                "draw_id": invitation.draw_id,
+                "group_id": invitation.group_id,
+                "rank": invitation.rank,
+                "reason": reason,
+            },
+        )
         return
     status = REPLACEMENT_REASONS.get(reason, InviteeStatus.NO_RESPONSE)
     try:
-        vacate(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, status=status, reason=reason,
-               ctx=ctx, now=utcnow())
+        vacate(
+            session,
+            draw_id=invitation.draw_id,
+            expert_id=invitation.expert_id,
+            status=status,
+            reason=reason,
+            ctx=ctx,
+            now=utcnow(),
+        )
     except (Conflict, NotFound) as exc:
-        audit.record(session, actor=ACTOR, action="draw.replacement_skipped", object_type="draw",
-                     object_id=invitation.draw_id, after={"reason": reason, "why": exc.code})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="draw.replacement_skipped",
+            object_type="draw",
+            object_id=invitation.draw_id,
+            after={"reason": reason, "why": exc.code},
+        )
 
 
 def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
@@ -117,13 +175,30 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
 
     An invitation that belongs to no draw of ours keeps its own venue (None).
     """
-    if session.execute(select(Draw.id).where(Draw.draw_id == invitation.draw_id)).scalar_one_or_none() is None:
+    if (
+        session.execute(
+            select(Draw.id).where(Draw.draw_id == invitation.draw_id)
+        ).scalar_one_or_none()
+        is None
+    ):
         return None
     try:
-        inv = accept(session, draw_id=invitation.draw_id, expert_id=invitation.expert_id, ctx=ctx, now=utcnow())
+        inv = accept(
+            session,
+            draw_id=invitation.draw_id,
+            expert_id=invitation.expert_id,
+            ctx=ctx,
+            now=utcnow(),
+        )
     except (Conflict, NotFound) as exc:
-        audit.record(session, actor=ACTOR, action="draw.seat_refused", object_type="draw",
-                     object_id=invitation.draw_id, after={"why": exc.code})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="draw.seat_refused",
+            object_type="draw",
+            object_id=invitation.draw_id,
+            after={"why": exc.code},
+        )
         return None
     if inv.status is not InviteeStatus.ACCEPTED or inv.seat_booking_id is None:
         return None
@@ -139,18 +214,32 @@ INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_accep
 """What the outbox does for a draw's invitations: a seat on acceptance, the next backup otherwise."""
 
 
-def _is_unavailable(session: Session, expert_ids: list[int], req: DrawRequestRecord, *, draw_pk: int) -> set[int]:
+def _is_unavailable(
+    session: Session, expert_ids: list[int], req: DrawRequestRecord, *, draw_pk: int
+) -> set[int]:
     """Experts booked elsewhere or on leave during the evaluation window, among `expert_ids`."""
     if not expert_ids:
         return set()
-    booked = set(session.execute(
-        select(SeatBooking.expert_id).where(
-            SeatBooking.expert_id.in_(expert_ids), SeatBooking.released_at.is_(None),
-            SeatBooking.starts_at < req.evaluation_end_at, SeatBooking.ends_at > req.evaluation_start_at)).scalars())
+    booked = set(
+        session.execute(
+            select(SeatBooking.expert_id).where(
+                SeatBooking.expert_id.in_(expert_ids),
+                SeatBooking.released_at.is_(None),
+                SeatBooking.starts_at < req.evaluation_end_at,
+                SeatBooking.ends_at > req.evaluation_start_at,
+            )
+        ).scalars()
+    )
     first, last = cst_date(req.evaluation_start_at), cst_date(req.evaluation_end_at)
-    leave = set(session.execute(
-        select(ExpertLeave.expert_id).where(ExpertLeave.expert_id.in_(expert_ids), ExpertLeave.start_on <= last,
-                                            ExpertLeave.end_on >= first)).scalars())
+    leave = set(
+        session.execute(
+            select(ExpertLeave.expert_id).where(
+                ExpertLeave.expert_id.in_(expert_ids),
+                ExpertLeave.start_on <= last,
+                ExpertLeave.end_on >= first,
+            )
+        ).scalars()
+    )
     return booked | leave
 
 
@@ -159,8 +248,15 @@ def _employers(d: Draw) -> dict[str, str]:
     return employers_in_snapshot(d.snapshot)
 
 
-def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, employers: Mapping[str, str],
-                     now: datetime, ctx: NotifyContext) -> None:
+def invite_primaries(
+    session: Session,
+    d: Draw,
+    result: draw.DrawResult,
+    *,
+    employers: Mapping[str, str],
+    now: datetime,
+    ctx: NotifyContext,
+) -> None:
     """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
     req = d.request
     primaries = [int(e) for g in result.groups for e in g.primaries]
@@ -168,10 +264,21 @@ def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, empl
     vacated: list[str] = []
     for g in result.groups:
         for position, expert in enumerate(g.primaries):
-            inv = DrawInvitee(draw_pk=d.id, group_key=g.group, expert_id=int(expert), is_primary=True,
-                              position=position, invited_at=now, skipped=[])
+            inv = DrawInvitee(
+                draw_pk=d.id,
+                group_key=g.group,
+                expert_id=int(expert),
+                is_primary=True,
+                position=position,
+                invited_at=now,
+                skipped=[],
+            )
             if int(expert) in busy:
-                inv.status, inv.reason, inv.answered_at = InviteeStatus.UNAVAILABLE, "booked_meanwhile", now
+                inv.status, inv.reason, inv.answered_at = (
+                    InviteeStatus.UNAVAILABLE,
+                    "booked_meanwhile",
+                    now,
+                )
                 vacated.append(g.group)
             session.add(inv)
             session.flush()
@@ -181,76 +288,160 @@ def invite_primaries(session: Session, d: Draw, result: draw.DrawResult, *, empl
         _invite_next(session, d, result, group, employers=employers, now=now, ctx=ctx)
 
 
-def _invite_next(session: Session, d: Draw, result: draw.DrawResult, group: str, *,
-                 employers: Mapping[str, str], now: datetime, ctx: NotifyContext) -> DrawInvitee | None:
+def _invite_next(
+    session: Session,
+    d: Draw,
+    result: draw.DrawResult,
+    group: str,
+    *,
+    employers: Mapping[str, str],
+    now: datetime,
+    ctx: NotifyContext,
+) -> DrawInvitee | None:
     """Invite the next backup of a group by §9, or open a supplementary request when none is left."""
     request = draw.DrawRequest.from_json(json.loads(d.request_json))
-    invitees = list(session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars())
+    invitees = list(
+        session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars()
+    )
     invited = {str(i.expert_id) for i in invitees}
     holding = {str(i.expert_id) for i in invitees if i.status.is_holding}
     removed = {str(i.expert_id) for i in invitees if i.status is InviteeStatus.REMOVED}
     backups = [int(e) for e in result.group(group).backups]
     unavailable = {str(e) for e in _is_unavailable(session, backups, d.request, draw_pk=d.id)}
-    rep = draw.next_invitee(request, result, group, employers, invited=invited, holding=holding,
-                            unavailable=unavailable, removed=removed)
+    rep = draw.next_invitee(
+        request,
+        result,
+        group,
+        employers,
+        invited=invited,
+        holding=holding,
+        unavailable=unavailable,
+        removed=removed,
+    )
     skipped = [{"expert_id": s.expert_id, "reason": s.reason.value} for s in rep.skipped]
     if rep.invitee is None:
-        audit.record(session, actor=ACTOR, action="draw.backups_exhausted", object_type="draw", object_id=d.draw_id,
-                     after={"group": group, "skipped": len(skipped)})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="draw.backups_exhausted",
+            object_type="draw",
+            object_id=d.draw_id,
+            after={"group": group, "skipped": len(skipped)},
+        )
         _request_supplement(session, d, group, now=now)
         return None
-    inv = DrawInvitee(draw_pk=d.id, group_key=group, expert_id=int(rep.invitee), is_primary=False,
-                      position=list(result.group(group).backups).index(rep.invitee), invited_at=now, skipped=skipped)
+    inv = DrawInvitee(
+        draw_pk=d.id,
+        group_key=group,
+        expert_id=int(rep.invitee),
+        is_primary=False,
+        position=list(result.group(group).backups).index(rep.invitee),
+        invited_at=now,
+        skipped=skipped,
+    )
     session.add(inv)
     session.flush()
-    audit.record(session, actor=ACTOR, action="draw.replacement", object_type="draw", object_id=d.draw_id,
-                 after={"group": group, "skipped": [s["reason"] for s in skipped]})
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="draw.replacement",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"group": group, "skipped": [s["reason"] for s in skipped]},
+    )
     notify_invitee(session, d, inv, now, ctx)
     return inv
 
 
-def _request_supplement(session: Session, d: Draw, group: str, *, now: datetime) -> DrawRequestRecord | None:
+def _request_supplement(
+    session: Session, d: Draw, group: str, *, now: datetime
+) -> DrawRequestRecord | None:
     """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one waits."""
     parent = d.request
-    pending = session.execute(select(DrawRequestRecord).where(
-        DrawRequestRecord.parent_id == parent.id,
-        DrawRequestRecord.status.in_([DrawRequestStatus.VALIDATED, DrawRequestStatus.COMMITTED]))).scalars().all()
+    pending = (
+        session.execute(
+            select(DrawRequestRecord).where(
+                DrawRequestRecord.parent_id == parent.id,
+                DrawRequestRecord.status.in_(
+                    [DrawRequestStatus.VALIDATED, DrawRequestStatus.COMMITTED]
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
     if any(g.group_key == group for r in pending for g in r.groups):
         return None
     source = next(g for g in parent.groups if g.group_key == group)
-    holding = session.execute(select(DrawInvitee).where(
-        DrawInvitee.draw_pk == d.id, DrawInvitee.group_key == group,
-        DrawInvitee.status.in_([InviteeStatus.INVITED, InviteeStatus.ACCEPTED]))).scalars().all()
+    holding = (
+        session.execute(
+            select(DrawInvitee).where(
+                DrawInvitee.draw_pk == d.id,
+                DrawInvitee.group_key == group,
+                DrawInvitee.status.in_([InviteeStatus.INVITED, InviteeStatus.ACCEPTED]),
+            )
+        )
+        .scalars()
+        .all()
+    )
     vacant = source.count - len(holding)
     if vacant < 1:
         return None
     child = DrawRequestRecord(
-        project_id=parent.project_id, lot_id=parent.lot_id, parent_id=parent.id, is_offsite=parent.is_offsite,
-        distinct_employers=parent.distinct_employers, max_recent_draws=parent.max_recent_draws,
-        frequency_window_days=parent.frequency_window_days, expert_count=vacant, committee_size=vacant,
-        evaluation_start_at=parent.evaluation_start_at, evaluation_end_at=parent.evaluation_end_at,
-        terminal_id=parent.terminal_id, requested_by_id=parent.requested_by_id, created_at=now,
-        groups=[DrawGroup(position=0, group_key=group, specialties=list(source.specialties),
-                          regions_in=list(source.regions_in), regions_out=list(source.regions_out), count=vacant,
-                          backups=source.backups)])
+        project_id=parent.project_id,
+        lot_id=parent.lot_id,
+        parent_id=parent.id,
+        is_offsite=parent.is_offsite,
+        distinct_employers=parent.distinct_employers,
+        max_recent_draws=parent.max_recent_draws,
+        frequency_window_days=parent.frequency_window_days,
+        expert_count=vacant,
+        committee_size=vacant,
+        evaluation_start_at=parent.evaluation_start_at,
+        evaluation_end_at=parent.evaluation_end_at,
+        terminal_id=parent.terminal_id,
+        requested_by_id=parent.requested_by_id,
+        created_at=now,
+        groups=[
+            DrawGroup(
+                position=0,
+                group_key=group,
+                specialties=list(source.specialties),
+                regions_in=list(source.regions_in),
+                regions_out=list(source.regions_out),
+                count=vacant,
+                backups=source.backups,
+            )
+        ],
+    )
     session.add(child)
     session.flush()
-    audit.record(session, actor=ACTOR, action="draw.supplement_requested", object_type="draw_request",
-                 object_id=child.id, after={"parent_id": parent.id, "draw_id": d.draw_id, "group": group,
-                                            "count": vacant})
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="draw.supplement_requested",
+        object_type="draw_request",
+        object_id=child.id,
+        after={"parent_id": parent.id, "draw_id": d.draw_id, "group": group, "count": vacant},
+    )
     return child
 
 
 def _invitee(session: Session, d: Draw, expert_id: int) -> DrawInvitee:
-    inv = session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id, DrawInvitee.expert_id == expert_id)
-                          .with_for_update()).scalar_one_or_none()
+    inv = session.execute(
+        select(DrawInvitee)
+        .where(DrawInvitee.draw_pk == d.id, DrawInvitee.expert_id == expert_id)
+        .with_for_update()
+    ).scalar_one_or_none()
     if inv is None:
         raise NotFound()
     return inv
 
 
 def _locked_draw(session: Session, draw_id: str) -> Draw:
-    d = session.execute(select(Draw).where(Draw.draw_id == draw_id).with_for_update()).scalar_one_or_none()
+    d = session.execute(
+        select(Draw).where(Draw.draw_id == draw_id).with_for_update()
+    ).scalar_one_or_none()
     if d is None:
         raise NotFound()
     if d.status not in (DrawStatus.SEALED, DrawStatus.OPENED):
@@ -260,13 +451,27 @@ def _locked_draw(session: Session, draw_id: str) -> Draw:
 
 def _result(session: Session, d: Draw, keys: KeyStore, purpose: str) -> draw.DrawResult:
     """The sealed result through the contact path (recorded in the audit trail, without names)."""
-    audit.record(session, actor=ACTOR, action="draw.decrypt", object_type="draw", object_id=d.draw_id,
-                 after={"purpose": purpose})
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="draw.decrypt",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"purpose": purpose},
+    )
     return sealing.open_result(d, keys)
 
 
-def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeStatus, reason: str,
-           ctx: NotifyContext, now: datetime) -> DrawInvitee | None:
+def vacate(
+    session: Session,
+    *,
+    draw_id: str,
+    expert_id: int,
+    status: InviteeStatus,
+    reason: str,
+    ctx: NotifyContext,
+    now: datetime,
+) -> DrawInvitee | None:
     """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
 
     Returns the new invitee, or None when the group's backups ran out (a supplementary request
@@ -285,11 +490,21 @@ def vacate(session: Session, *, draw_id: str, expert_id: int, status: InviteeSta
         venues.release_booking(session, inv.seat_booking_id)
     session.flush()
     result = _result(session, d, ctx.keys, "replacement")
-    return _invite_next(session, d, result, inv.group_key, employers=_employers(d), now=now, ctx=ctx)
+    return _invite_next(
+        session, d, result, inv.group_key, employers=_employers(d), now=now, ctx=ctx
+    )
 
 
-def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str, reason: str = "",
-                  ctx: NotifyContext, now: datetime) -> DrawInvitee | None:
+def record_answer(
+    session: Session,
+    *,
+    draw_id: str,
+    expert_id: int,
+    answer: str,
+    reason: str = "",
+    ctx: NotifyContext,
+    now: datetime,
+) -> DrawInvitee | None:
     """Record an invitee's answer and its consequences (seat or replacement); commits.
 
     `answer` is accepted, declined, no_response, withdrawn, removed or unavailable. Returns the
@@ -303,8 +518,15 @@ def record_answer(session: Session, *, draw_id: str, expert_id: int, answer: str
         status = InviteeStatus(answer)
     except ValueError:
         raise Conflict(str(_l("Unknown answer.")), code="bad_status") from None
-    out = vacate(session, draw_id=draw_id, expert_id=expert_id, status=status, reason=reason or answer, ctx=ctx,
-                 now=now)
+    out = vacate(
+        session,
+        draw_id=draw_id,
+        expert_id=expert_id,
+        status=status,
+        reason=reason or answer,
+        ctx=ctx,
+        now=now,
+    )
     session.commit()
     return out
 
@@ -318,7 +540,9 @@ def _venue_centres(project: Project, expert: Expert) -> list[int]:
     return [project.main_centre_id]
 
 
-def accept(session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext, now: datetime) -> DrawInvitee:
+def accept(
+    session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext, now: datetime
+) -> DrawInvitee:
     """An invitee accepts: hold a free seat for the evaluation window (no commit).
 
     An expert already booked elsewhere at that time cannot take the seat: the invitation closes as
@@ -335,19 +559,42 @@ def accept(session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext
     req = d.request
     for centre_id in _venue_centres(project, expert):
         for venue in venues.list_venues(session, centre_id=centre_id):
-            for seat in venues.free_seats(session, venue.id, req.evaluation_start_at, req.evaluation_end_at):
+            for seat in venues.free_seats(
+                session, venue.id, req.evaluation_start_at, req.evaluation_end_at
+            ):
                 try:
                     with session.begin_nested():
-                        made = venues.book_seats(session, [venues.BookingWish(
-                            seat_id=seat.id, expert_id=expert_id, starts_at=req.evaluation_start_at,
-                            ends_at=req.evaluation_end_at)], project_id=project.id, draw_id=d.draw_id)
+                        made = venues.book_seats(
+                            session,
+                            [
+                                venues.BookingWish(
+                                    seat_id=seat.id,
+                                    expert_id=expert_id,
+                                    starts_at=req.evaluation_start_at,
+                                    ends_at=req.evaluation_end_at,
+                                )
+                            ],
+                            project_id=project.id,
+                            draw_id=d.draw_id,
+                        )
                 except Conflict as exc:
                     if exc.code == "expert_booked":
-                        vacate(session, draw_id=draw_id, expert_id=expert_id, status=InviteeStatus.UNAVAILABLE,
-                               reason="booked_meanwhile", ctx=ctx, now=now)
+                        vacate(
+                            session,
+                            draw_id=draw_id,
+                            expert_id=expert_id,
+                            status=InviteeStatus.UNAVAILABLE,
+                            reason="booked_meanwhile",
+                            ctx=ctx,
+                            now=now,
+                        )
                         return inv
                     continue  # the seat went meanwhile: try the next one
-                inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, made[0].id
+                inv.status, inv.answered_at, inv.seat_booking_id = (
+                    InviteeStatus.ACCEPTED,
+                    now,
+                    made[0].id,
+                )
                 session.flush()
                 return inv
     raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
@@ -375,17 +622,35 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
         select(DrawInvitee, Expert.name, Seat.number, VenueRecord.name, VenueRecord.centre_id)
         .join(Expert, Expert.id == DrawInvitee.expert_id)
         .outerjoin(SeatBooking, SeatBooking.id == DrawInvitee.seat_booking_id)
-        .outerjoin(Seat, Seat.id == SeatBooking.seat_id).outerjoin(VenueRecord, VenueRecord.id == Seat.venue_id)
-        .where(DrawInvitee.draw_pk == d.id).order_by(DrawInvitee.group_key, DrawInvitee.id)).all()
+        .outerjoin(Seat, Seat.id == SeatBooking.seat_id)
+        .outerjoin(VenueRecord, VenueRecord.id == Seat.venue_id)
+        .where(DrawInvitee.draw_pk == d.id)
+        .order_by(DrawInvitee.group_key, DrawInvitee.id)
+    ).all()
     if viewer.role is UserRole.SUPERVISOR:
         visible = rows
     elif viewer.role is UserRole.CENTRE_STAFF:
         visible = [r for r in rows if r[4] is not None and r[4] == viewer.centre_id]
     else:
         raise Forbidden()
-    audit.record(session, actor=viewer.username, action="draw.panel_view", object_type="draw", object_id=draw_id,
-                 after={"rows": len(visible)})
+    audit.record(
+        session,
+        actor=viewer.username,
+        action="draw.panel_view",
+        object_type="draw",
+        object_id=draw_id,
+        after={"rows": len(visible)},
+    )
     session.commit()
-    return [{"group": inv.group_key, "expert_id": inv.expert_id, "name": name, "is_primary": inv.is_primary,
-             "status": inv.status.value, "seat": number, "venue": venue}
-            for inv, name, number, venue, _centre in visible]
+    return [
+        {
+            "group": inv.group_key,
+            "expert_id": inv.expert_id,
+            "name": name,
+            "is_primary": inv.is_primary,
+            "status": inv.status.value,
+            "seat": number,
+            "venue": venue,
+        }
+        for inv, name, number, venue, _centre in visible
+    ]

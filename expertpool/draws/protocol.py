@@ -63,10 +63,13 @@ from expertpool.projects.models import Project, ProjectStatus, Terminal
 from expertpool.projects.terminals import check_terminal_for
 
 WITNESS = re.compile(r"[0-9]{6,64}")
-OPENING_LEAD = timedelta(minutes=30)  # the session may be opened this long before the evaluation starts
+OPENING_LEAD = timedelta(
+    minutes=30
+)  # the session may be opened this long before the evaluation starts
 
 
 # Reading a draw ------------------------------------------------------------------------------------
+
 
 def get_draw(session: Session, draw_id: str, *, lock: bool = False) -> Draw:
     """A draw by its draw id, or `NotFound` (locked for update when asked)."""
@@ -88,7 +91,9 @@ def list_draws(session: Session, *, centre_id: int | None = None) -> list[Draw]:
     """Draws, newest first (only a centre's own projects when `centre_id` is given)."""
     stmt = select(Draw).order_by(Draw.id.desc())
     if centre_id is not None:
-        stmt = stmt.join(Project, Project.id == Draw.project_id).where(Project.owner_centre_id == centre_id)
+        stmt = stmt.join(Project, Project.id == Draw.project_id).where(
+            Project.owner_centre_id == centre_id
+        )
     return list(session.execute(stmt).scalars())
 
 
@@ -100,12 +105,23 @@ def commit_digest(d: Draw) -> str:
 def draw_view(d: Draw) -> dict[str, Any]:
     """A draw as JSON before or after opening: the protocol's state, never who was drawn."""
     return {
-        "draw_id": d.draw_id, "request_id": d.request_id, "project_id": d.project_id, "status": d.status.value,
-        "commit_digest": commit_digest(d), "commit": json.loads(d.commit_json),
-        "commit_signature": d.commit_signature, "key_id": d.key_id, "public_key": d.public_key,
-        "witnesses": {"operator": d.operator_digits is not None, "supervisor": d.supervisor_digits is not None},
-        "sealed": json.loads(d.sealed_json) if d.sealed_json else None, "sealed_signature": d.sealed_signature,
-        "reason": d.reason, "prepared_at": d.prepared_at.isoformat(),
+        "draw_id": d.draw_id,
+        "request_id": d.request_id,
+        "project_id": d.project_id,
+        "status": d.status.value,
+        "commit_digest": commit_digest(d),
+        "commit": json.loads(d.commit_json),
+        "commit_signature": d.commit_signature,
+        "key_id": d.key_id,
+        "public_key": d.public_key,
+        "witnesses": {
+            "operator": d.operator_digits is not None,
+            "supervisor": d.supervisor_digits is not None,
+        },
+        "sealed": json.loads(d.sealed_json) if d.sealed_json else None,
+        "sealed_signature": d.sealed_signature,
+        "reason": d.reason,
+        "prepared_at": d.prepared_at.isoformat(),
         "drawn_at": d.drawn_at.isoformat() if d.drawn_at else None,
         "opened_at": d.opened_at.isoformat() if d.opened_at else None,
     }
@@ -117,11 +133,19 @@ def progress(d: Draw) -> list[dict[str, Any]]:
     counts: dict[str, Counter[str]] = {g["id"]: Counter() for g in req["groups"]}
     for inv in d.invitees:
         counts.setdefault(inv.group_key, Counter())[inv.status.value] += 1
-    return [{"group": g["id"], "seats": g["count"], "accepted": counts[g["id"]]["accepted"],
-             "invited": counts[g["id"]]["invited"]} for g in req["groups"]]
+    return [
+        {
+            "group": g["id"],
+            "seats": g["count"],
+            "accepted": counts[g["id"]]["accepted"],
+            "invited": counts[g["id"]]["invited"],
+        }
+        for g in req["groups"]
+    ]
 
 
 # Preview -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -142,23 +166,33 @@ class Preview:
 
 
 def _window(req: DrawRequestRecord, config: Config, now: datetime) -> SnapshotWindow:
-    return SnapshotWindow(starts_at=req.evaluation_start_at, ends_at=req.evaluation_end_at, now_at=now,
-                          lookback_years=config.conflict_lookback_years,
-                          frequency_window_days=req.frequency_window_days)
+    return SnapshotWindow(
+        starts_at=req.evaluation_start_at,
+        ends_at=req.evaluation_end_at,
+        now_at=now,
+        lookback_years=config.conflict_lookback_years,
+        frequency_window_days=req.frequency_window_days,
+    )
 
 
 def invited_for_project(session: Session, project_id: int) -> set[str]:
     """Every expert invited for any draw of the project (excluded from later draws, §9)."""
-    rows = session.execute(select(DrawInvitee.expert_id).join(Draw, Draw.id == DrawInvitee.draw_pk)
-                           .where(Draw.project_id == project_id)).scalars()
+    rows = session.execute(
+        select(DrawInvitee.expert_id)
+        .join(Draw, Draw.id == DrawInvitee.draw_pk)
+        .where(Draw.project_id == project_id)
+    ).scalars()
     return {str(e) for e in rows}
 
 
 def preview(session: Session, *, request_id: int, config: Config, now: datetime) -> Preview:
     """Apply the rules to today's pool: how many are eligible per group and excluded per reason."""
     req = draw_requests.get_request(session, request_id)
-    doc = draw_requests.engine_request(req, draw_id="preview",
-                                       excluded_experts=sorted(invited_for_project(session, req.project_id)))
+    doc = draw_requests.engine_request(
+        req,
+        draw_id="preview",
+        excluded_experts=sorted(invited_for_project(session, req.project_id)),
+    )
     request = draw.DrawRequest.from_json(doc)
     with no_gc():
         pool = build_candidates(session, _window(req, config, now))
@@ -172,28 +206,52 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     for g in request.groups:
         ids = elig.eligible[g.id]
         employers = len({c.employer for c in elig.candidates if c.id in set(ids) and c.employer})
-        groups.append({"group": g.id, "specialties": list(g.specialties), "count": g.count, "backups": g.backups,
-                       "eligible": len(ids), "employers": employers})
+        groups.append(
+            {
+                "group": g.id,
+                "specialties": list(g.specialties),
+                "count": g.count,
+                "backups": g.backups,
+                "eligible": len(ids),
+                "employers": employers,
+            }
+        )
         if len(ids) < g.count:
-            problems.append(f"group {g.id} needs {g.count} experts but only {len(ids)} are eligible")
+            problems.append(
+                f"group {g.id} needs {g.count} experts but only {len(ids)} are eligible"
+            )
         elif len(ids) < g.count + g.backups:
-            warnings.append(f"group {g.id} needs {g.count} experts and {g.backups} backups but only "
-                            f"{len(ids)} are eligible (fewer backups)")
+            warnings.append(
+                f"group {g.id} needs {g.count} experts and {g.backups} backups but only "
+                f"{len(ids)} are eligible (fewer backups)"
+            )
     if needed > distinct:
-        problems.append(f"the groups need {needed} different experts but only {distinct} are eligible in all")
+        problems.append(
+            f"the groups need {needed} different experts but only {distinct} are eligible in all"
+        )
     if request.distinct_employers and not problems:
         pool_ids = {e for ids in elig.eligible.values() for e in ids}
         by_id = {c.id: c.employer for c in elig.candidates if c.id in pool_ids}
         without = sum(1 for e in by_id.values() if e == "")
         named = len({e for e in by_id.values() if e})
         if without + named < needed:
-            problems.append(f"{needed} experts with distinct employers are needed but the eligible experts have "
-                            f"only {named} employers and {without} experts without one")
-    return Preview(candidates=len(elig.candidates), excluded={r.value: excluded.get(r.value, 0) for r in draw.Reason},
-                   groups=groups, needed=needed, distinct_eligible=distinct, problems=problems, warnings=warnings)
+            problems.append(
+                f"{needed} experts with distinct employers are needed but the eligible experts have "
+                f"only {named} employers and {without} experts without one"
+            )
+    return Preview(
+        candidates=len(elig.candidates),
+        excluded={r.value: excluded.get(r.value, 0) for r in draw.Reason},
+        groups=groups,
+        needed=needed,
+        distinct_eligible=distinct,
+        problems=problems,
+        warnings=warnings,
+    )
 
 
 # Prepare -------------------------------------------------------------------------------------------
+
 
 def new_draw_id(project: Project, now: datetime) -> str:
     """A fresh draw id: the day, the project and random digits (never reused: unique in the ledger)."""
@@ -201,8 +259,9 @@ def new_draw_id(project: Project, now: datetime) -> str:
 
 
 def _lock_request(session: Session, request_id: int) -> DrawRequestRecord:
-    req = session.execute(select(DrawRequestRecord).where(DrawRequestRecord.id == request_id).with_for_update()
-                          ).scalar_one_or_none()
+    req = session.execute(
+        select(DrawRequestRecord).where(DrawRequestRecord.id == request_id).with_for_update()
+    ).scalar_one_or_none()
     if req is None:
         raise NotFound()
     return req
@@ -212,9 +271,13 @@ def _lock_project(session: Session, req: DrawRequestRecord) -> Project:
     """The request's project, locked: ready for a first draw, drawn for a supplementary one (补抽)."""
     if req.parent_id is None:
         return projects.lock_for_draw(session, req.project_id)
-    project = session.execute(select(Project).where(Project.id == req.project_id).with_for_update()).scalar_one()
+    project = session.execute(
+        select(Project).where(Project.id == req.project_id).with_for_update()
+    ).scalar_one()
     if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
-        raise Conflict(str(_l("A supplementary draw needs a drawn project.")), code="project_not_drawn")
+        raise Conflict(
+            str(_l("A supplementary draw needs a drawn project.")), code="project_not_drawn"
+        )
     return project
 
 
@@ -231,8 +294,16 @@ def load_snapshot(d: Draw) -> tuple[draw.Candidate, ...]:
     return load_snapshot_bytes(d.snapshot)
 
 
-def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_id: int, keys: KeyStore,
-                 config: Config, now: datetime) -> Draw:
+def prepare_draw(
+    session: Session,
+    *,
+    actor: User,
+    terminal: Terminal,
+    request_id: int,
+    keys: KeyStore,
+    config: Config,
+    now: datetime,
+) -> Draw:
     """Snapshot, sign and record the commitment of a validated request at a terminal; commits.
 
     An insufficient pool is refused with its numbers before anything is committed (the request
@@ -241,16 +312,25 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
     req = _lock_request(session, request_id)
     project = _lock_project(session, req)
     _check_operator(actor, terminal, project)
-    if req.status is not DrawRequestStatus.VALIDATED or draw_for_request(session, req.id) is not None:
-        raise Conflict(str(_l("This request has already been used for a draw; make a new request.")),
-                       code="request_used")
-    errors = timing_errors(now_at=now, evaluation_start_at=req.evaluation_start_at,
-                           lead_working_days=config.draw_lead_working_days)
+    if (
+        req.status is not DrawRequestStatus.VALIDATED
+        or draw_for_request(session, req.id) is not None
+    ):
+        raise Conflict(
+            str(_l("This request has already been used for a draw; make a new request.")),
+            code="request_used",
+        )
+    errors = timing_errors(
+        now_at=now,
+        evaluation_start_at=req.evaluation_start_at,
+        lead_working_days=config.draw_lead_working_days,
+    )
     if errors:
         raise ValidationFailed(fields=errors)
     draw_id = new_draw_id(project, now)
-    doc = draw_requests.engine_request(req, draw_id=draw_id,
-                                       excluded_experts=sorted(invited_for_project(session, project.id)))
+    doc = draw_requests.engine_request(
+        req, draw_id=draw_id, excluded_experts=sorted(invited_for_project(session, project.id))
+    )
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
@@ -260,48 +340,94 @@ def prepare_draw(session: Session, *, actor: User, terminal: Terminal, request_i
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
         except draw.InsufficientPool as exc:
             req.status = DrawRequestStatus.FAILED
-            audit.record(session, actor=actor.username, action="draw.insufficient_pool", object_type="draw_request",
-                         object_id=req.id, after={"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible})
+            audit.record(
+                session,
+                actor=actor.username,
+                action="draw.insufficient_pool",
+                object_type="draw_request",
+                object_id=req.id,
+                after={"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible},
+            )
             session.commit()
-            raise Conflict(str(_l("Not enough eligible experts: %(m)s", m=exc.message)),
-                           code="insufficient_pool") from None
+            raise Conflict(
+                str(_l("Not enough eligible experts: %(m)s", m=exc.message)),
+                code="insufficient_pool",
+            ) from None
         snapshot = dump_snapshot(pool)
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
     commit_json = draw.canonical_json(prepared.commit.to_json()).decode("utf-8")
-    d = Draw(draw_id=draw_id, request_id=req.id, project_id=project.id, status=DrawStatus.COMMITTED,
-             terminal_id=terminal.id, operator_id=actor.id, request_json=draw.canonical_json(doc).decode("utf-8"),
-             snapshot=snapshot, commit_json=commit_json, commit_signature=prepared.signature, key_id=key_id,
-             public_key=prepared.public_key, wrapped_key=wrapped,
-             secret_enc=sealing.seal_value(draw_key, draw_id, "secret", secret.encode("ascii")), prepared_at=now)
+    d = Draw(
+        draw_id=draw_id,
+        request_id=req.id,
+        project_id=project.id,
+        status=DrawStatus.COMMITTED,
+        terminal_id=terminal.id,
+        operator_id=actor.id,
+        request_json=draw.canonical_json(doc).decode("utf-8"),
+        snapshot=snapshot,
+        commit_json=commit_json,
+        commit_signature=prepared.signature,
+        key_id=key_id,
+        public_key=prepared.public_key,
+        wrapped_key=wrapped,
+        secret_enc=sealing.seal_value(draw_key, draw_id, "secret", secret.encode("ascii")),
+        prepared_at=now,
+    )
     session.add(d)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(str(_l("This request has already been used for a draw; make a new request.")),
-                       code="request_used") from None
-    draw_ledger.append_entry(session, draw_id=draw_id, project_id=project.id, kind=LedgerKind.COMMIT,
-                             payload=commit_json, operator=actor.username, terminal_id=terminal.id,
-                             signature=prepared.signature, key_id=key_id, request_id=req.id)
+        raise Conflict(
+            str(_l("This request has already been used for a draw; make a new request.")),
+            code="request_used",
+        ) from None
+    draw_ledger.append_entry(
+        session,
+        draw_id=draw_id,
+        project_id=project.id,
+        kind=LedgerKind.COMMIT,
+        payload=commit_json,
+        operator=actor.username,
+        terminal_id=terminal.id,
+        signature=prepared.signature,
+        key_id=key_id,
+        request_id=req.id,
+    )
     req.status = DrawRequestStatus.COMMITTED
     terminal.last_seen_at = now
-    audit.record(session, actor=actor.username, action="draw.commit", object_type="draw", object_id=draw_id,
-                 after={"request_id": req.id, "commit_digest": prepared.digest, "terminal": terminal.name,
-                        "candidates": len(pool)})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.commit",
+        object_type="draw",
+        object_id=draw_id,
+        after={
+            "request_id": req.id,
+            "commit_digest": prepared.digest,
+            "terminal": terminal.name,
+            "candidates": len(pool),
+        },
+    )
     session.commit()
     return d
 
 
 # Witnesses -----------------------------------------------------------------------------------------
 
+
 def _open_for_witnesses(session: Session, draw_id: str, terminal: Terminal) -> Draw:
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
-                       code="commitment_reused")
+        raise Conflict(
+            str(_l("This commitment has already been used; a commitment serves one draw.")),
+            code="commitment_reused",
+        )
     if d.terminal_id != terminal.id:
-        raise Forbidden(str(_l("Witnesses enter their digits at the terminal where the commitment was shown.")),
-                        code="terminal_other")
+        raise Forbidden(
+            str(_l("Witnesses enter their digits at the terminal where the commitment was shown.")),
+            code="terminal_other",
+        )
     return d
 
 
@@ -310,28 +436,49 @@ def _check_digits(digits: str, other: str | None) -> str:
     if not WITNESS.fullmatch(clean):
         raise ValidationFailed(fields={"digits": str(_l("Enter 6 to 64 digits (0-9)."))})
     if other is not None and clean == other:
-        raise ValidationFailed(fields={"digits": str(_l("The two witnesses must enter different digits."))})
+        raise ValidationFailed(
+            fields={"digits": str(_l("The two witnesses must enter different digits."))}
+        )
     return clean
 
 
-def witness_operator(session: Session, *, draw_id: str, actor: User, terminal: Terminal, digits: str,
-                     now: datetime) -> Draw:
+def witness_operator(
+    session: Session, *, draw_id: str, actor: User, terminal: Terminal, digits: str, now: datetime
+) -> Draw:
     """Record the operator's witness digits (after the commitment was shown); commits."""
     d = _open_for_witnesses(session, draw_id, terminal)
     if actor.id != d.operator_id:
-        raise Forbidden(str(_l("Only the operator who prepared this draw enters the operator's digits.")))
+        raise Forbidden(
+            str(_l("Only the operator who prepared this draw enters the operator's digits."))
+        )
     if d.operator_digits is not None:
-        raise Conflict(str(_l("The operator's digits are already recorded.")), code="witness_recorded")
+        raise Conflict(
+            str(_l("The operator's digits are already recorded.")), code="witness_recorded"
+        )
     d.operator_digits = _check_digits(digits, d.supervisor_digits)
     d.operator_witnessed_at = now
-    audit.record(session, actor=actor.username, action="draw.witness", object_type="draw", object_id=draw_id,
-                 after={"role": "operator"})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.witness",
+        object_type="draw",
+        object_id=draw_id,
+        after={"role": "operator"},
+    )
     session.commit()
     return d
 
 
-def witness_supervisor(session: Session, *, draw_id: str, terminal: Terminal, username: str, password: str,
-                       digits: str, now: datetime) -> Draw:
+def witness_supervisor(
+    session: Session,
+    *,
+    draw_id: str,
+    terminal: Terminal,
+    username: str,
+    password: str,
+    digits: str,
+    now: datetime,
+) -> Draw:
     """Authenticate a supervisor at the terminal and record their witness digits; commits.
 
     A wrong password is recorded in the audit trail and refused; the supervisor must be another
@@ -341,22 +488,40 @@ def witness_supervisor(session: Session, *, draw_id: str, terminal: Terminal, us
     try:
         supervisor = users.authenticate(session, (username or "").strip(), password or "")
     except Unauthenticated:
-        audit.record(session, actor=(username or "?")[:100], action="draw.supervisor_refused", object_type="draw",
-                     object_id=draw_id, after={"reason": "bad_credentials", "terminal": terminal.name})
+        audit.record(
+            session,
+            actor=(username or "?")[:100],
+            action="draw.supervisor_refused",
+            object_type="draw",
+            object_id=draw_id,
+            after={"reason": "bad_credentials", "terminal": terminal.name},
+        )
         session.commit()
-        raise Forbidden(str(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
+        raise Forbidden(
+            str(_l("Wrong supervisor username or password.")), code="supervisor_refused"
+        ) from None
     if supervisor.id == d.operator_id:
-        raise Forbidden(str(_l("The supervisor must be another person than the operator.")), code="same_person")
+        raise Forbidden(
+            str(_l("The supervisor must be another person than the operator.")), code="same_person"
+        )
     if supervisor.role is not UserRole.SUPERVISOR:
         raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.supervisor_digits is not None:
-        raise Conflict(str(_l("The supervisor's digits are already recorded.")), code="witness_recorded")
+        raise Conflict(
+            str(_l("The supervisor's digits are already recorded.")), code="witness_recorded"
+        )
     d.supervisor_digits = _check_digits(digits, d.operator_digits)
     d.supervisor_id = supervisor.id
     d.supervisor_authenticated_at = now
     d.supervisor_witnessed_at = now
-    audit.record(session, actor=supervisor.username, action="draw.witness", object_type="draw", object_id=draw_id,
-                 after={"role": "supervisor", "authenticated_at_terminal": terminal.name})
+    audit.record(
+        session,
+        actor=supervisor.username,
+        action="draw.witness",
+        object_type="draw",
+        object_id=draw_id,
+        after={"role": "supervisor", "authenticated_at_terminal": terminal.name},
+    )
     session.commit()
     return d
 
@@ -373,21 +538,53 @@ def witnesses_in_order(d: Draw) -> list[str]:
 
 # The draw ------------------------------------------------------------------------------------------
 
-def _fail(session: Session, d: Draw, *, actor: str, supervisor: str | None, code: str, reason: str,
-          now: datetime) -> None:
-    draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.FAILED,
-                             payload={"draw_id": d.draw_id, "code": code, "reason": reason}, operator=actor,
-                             supervisor=supervisor, terminal_id=d.terminal_id, request_id=d.request_id)
+
+def _fail(
+    session: Session,
+    d: Draw,
+    *,
+    actor: str,
+    supervisor: str | None,
+    code: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    draw_ledger.append_entry(
+        session,
+        draw_id=d.draw_id,
+        project_id=d.project_id,
+        kind=LedgerKind.FAILED,
+        payload={"draw_id": d.draw_id, "code": code, "reason": reason},
+        operator=actor,
+        supervisor=supervisor,
+        terminal_id=d.terminal_id,
+        request_id=d.request_id,
+    )
     d.status = DrawStatus.FAILED
     d.reason = f"{code}: {reason}"[:1000]
     d.closed_at = now
     d.request.status = DrawRequestStatus.FAILED
-    audit.record(session, actor=actor, action="draw.failed", object_type="draw", object_id=d.draw_id,
-                 after={"code": code, "reason": reason})
+    audit.record(
+        session,
+        actor=actor,
+        action="draw.failed",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"code": code, "reason": reason},
+    )
 
 
-def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal, keys: KeyStore, config: Config,
-             now: datetime, ctx: NotifyContext) -> Draw:
+def run_draw(
+    session: Session,
+    *,
+    draw_id: str,
+    actor: User,
+    terminal: Terminal,
+    keys: KeyStore,
+    config: Config,
+    now: datetime,
+    ctx: NotifyContext,
+) -> Draw:
     """Rank and select after both witnesses (§6-§8), seal, and queue the invitations; commits.
 
     An infeasible request, or a stored snapshot that no longer matches the commitment, closes
@@ -395,18 +592,27 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
     """
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(str(_l("This commitment has already been used; a commitment serves one draw.")),
-                       code="commitment_reused")
+        raise Conflict(
+            str(_l("This commitment has already been used; a commitment serves one draw.")),
+            code="commitment_reused",
+        )
     if d.terminal_id != terminal.id:
-        raise Forbidden(str(_l("The draw runs at the terminal where the commitment was shown.")),
-                        code="terminal_other")
+        raise Forbidden(
+            str(_l("The draw runs at the terminal where the commitment was shown.")),
+            code="terminal_other",
+        )
     if actor.id != d.operator_id:
         raise Forbidden(str(_l("Only the operator who prepared this draw runs it.")))
     if d.operator_digits is None or d.supervisor_digits is None:
-        raise Conflict(str(_l("Both the operator and a supervisor must enter their digits first.")),
-                       code="witnesses_missing")
-    errors = timing_errors(now_at=now, evaluation_start_at=d.request.evaluation_start_at,
-                           lead_working_days=config.draw_lead_working_days)
+        raise Conflict(
+            str(_l("Both the operator and a supervisor must enter their digits first.")),
+            code="witnesses_missing",
+        )
+    errors = timing_errors(
+        now_at=now,
+        evaluation_start_at=d.request.evaluation_start_at,
+        lead_working_days=config.draw_lead_working_days,
+    )
     if errors:
         raise ValidationFailed(fields=errors)
     if d.supervisor_id is None:
@@ -422,37 +628,68 @@ def run_draw(session: Session, *, draw_id: str, actor: User, terminal: Terminal,
             pool = load_snapshot(d)
             secret = sealing.open_secret(d, keys)
             if key_id != d.key_id:
-                raise draw.InvalidInput("key_id", f"the signing key changed from {d.key_id} to {key_id}")
+                raise draw.InvalidInput(
+                    "key_id", f"the signing key changed from {d.key_id} to {key_id}"
+                )
             result = draw.select(request, pool, secret, commit, witnesses, None)
     except (draw.InvalidInput, draw.Infeasible, sealing.SealBroken) as exc:
         code = exc.code if isinstance(exc, draw.DrawError) else "seal_broken"
-        _fail(session, d, actor=actor.username, supervisor=supervisor_name, code=code, reason=str(exc), now=now)
+        _fail(
+            session,
+            d,
+            actor=actor.username,
+            supervisor=supervisor_name,
+            code=code,
+            reason=str(exc),
+            now=now,
+        )
         session.commit()
         return d
     sealed = draw.build_sealed(commit, witnesses, None, result, secret)
     sealed_signature = draw.sign_sealed(sealed, signer)
     sealed_json = draw.canonical_json(sealed.to_json()).decode("utf-8")
-    draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.SEALED,
-                             payload=sealed_json, operator=actor.username, supervisor=supervisor_name,
-                             terminal_id=terminal.id, signature=sealed_signature, key_id=key_id,
-                             request_id=d.request_id)
+    draw_ledger.append_entry(
+        session,
+        draw_id=d.draw_id,
+        project_id=d.project_id,
+        kind=LedgerKind.SEALED,
+        payload=sealed_json,
+        operator=actor.username,
+        supervisor=supervisor_name,
+        terminal_id=terminal.id,
+        signature=sealed_signature,
+        key_id=key_id,
+        request_id=d.request_id,
+    )
     d.sealed_json, d.sealed_signature = sealed_json, sealed_signature
-    d.result_enc = sealing.seal_value(sealing.draw_key(d, keys), d.draw_id, "result",
-                                      draw.canonical_json(result.to_json()))
+    d.result_enc = sealing.seal_value(
+        sealing.draw_key(d, keys), d.draw_id, "result", draw.canonical_json(result.to_json())
+    )
     d.status, d.drawn_at = DrawStatus.SEALED, now
     d.request.status = DrawRequestStatus.SEALED
     project = must_exist(session.get(Project, d.project_id))
     if project.status is ProjectStatus.READY:
         projects.mark_drawn(session, actor=actor.username, project=project)
-    audit.record(session, actor=actor.username, action="draw.sealed", object_type="draw", object_id=d.draw_id,
-                 after={"result_digest": sealed.result_digest, "supervisor": supervisor_name,
-                        "attempt": result.attempt})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.sealed",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={
+            "result_digest": sealed.result_digest,
+            "supervisor": supervisor_name,
+            "attempt": result.attempt,
+        },
+    )
     panels.invite_primaries(session, d, result, employers=draw.employers_of(pool), now=now, ctx=ctx)
     session.commit()
     return d
 
 
-def abandon_draw(session: Session, *, draw_id: str, actor: User, reason: str, now: datetime) -> Draw:
+def abandon_draw(
+    session: Session, *, draw_id: str, actor: User, reason: str, now: datetime
+) -> Draw:
     """Close a commitment without drawing; it stays in the ledger with the reason; commits."""
     d = get_draw(session, draw_id, lock=True)
     project = must_exist(session.get(Project, d.project_id))
@@ -460,24 +697,50 @@ def abandon_draw(session: Session, *, draw_id: str, actor: User, reason: str, no
         raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
     clean = (reason or "").strip()
     if not clean or len(clean) > 500:
-        raise ValidationFailed(fields={"reason": str(_l("Give the reason (at most 500 characters)."))})
+        raise ValidationFailed(
+            fields={"reason": str(_l("Give the reason (at most 500 characters)."))}
+        )
     if d.status is not DrawStatus.COMMITTED:
-        raise Conflict(str(_l("Only a commitment not yet drawn can be abandoned.")), code="draw_closed")
-    draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.ABANDONED,
-                             payload={"draw_id": d.draw_id, "reason": clean}, operator=actor.username,
-                             terminal_id=d.terminal_id, request_id=d.request_id)
+        raise Conflict(
+            str(_l("Only a commitment not yet drawn can be abandoned.")), code="draw_closed"
+        )
+    draw_ledger.append_entry(
+        session,
+        draw_id=d.draw_id,
+        project_id=d.project_id,
+        kind=LedgerKind.ABANDONED,
+        payload={"draw_id": d.draw_id, "reason": clean},
+        operator=actor.username,
+        terminal_id=d.terminal_id,
+        request_id=d.request_id,
+    )
     d.status, d.reason, d.closed_at = DrawStatus.ABANDONED, clean, now
     d.request.status = DrawRequestStatus.ABANDONED
-    audit.record(session, actor=actor.username, action="draw.abandon", object_type="draw", object_id=d.draw_id,
-                 after={"reason": clean})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.abandon",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"reason": clean},
+    )
     session.commit()
     return d
 
 
 # Opening and export ----------------------------------------------------------------------------------
 
-def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_username: str, supervisor_password: str,
-              keys: KeyStore, now: datetime) -> Draw:
+
+def open_draw(
+    session: Session,
+    *,
+    draw_id: str,
+    actor: User,
+    supervisor_username: str,
+    supervisor_password: str,
+    keys: KeyStore,
+    now: datetime,
+) -> Draw:
     """Open a sealed draw at the session start: centre staff of the main venue plus a supervisor; commits.
 
     The result is checked against the sealed digest, and the secret and result go to the ledger.
@@ -485,34 +748,63 @@ def open_draw(session: Session, *, draw_id: str, actor: User, supervisor_usernam
     d = get_draw(session, draw_id, lock=True)
     project = must_exist(session.get(Project, d.project_id))
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.main_centre_id:
-        raise Forbidden(str(_l("The session is opened by staff of the main venue's centre.")), code="not_host")
+        raise Forbidden(
+            str(_l("The session is opened by staff of the main venue's centre.")), code="not_host"
+        )
     try:
-        supervisor = users.authenticate(session, (supervisor_username or "").strip(), supervisor_password or "")
+        supervisor = users.authenticate(
+            session, (supervisor_username or "").strip(), supervisor_password or ""
+        )
     except Unauthenticated:
-        audit.record(session, actor=(supervisor_username or "?")[:100], action="draw.supervisor_refused",
-                     object_type="draw", object_id=draw_id, after={"reason": "bad_credentials", "step": "open"})
+        audit.record(
+            session,
+            actor=(supervisor_username or "?")[:100],
+            action="draw.supervisor_refused",
+            object_type="draw",
+            object_id=draw_id,
+            after={"reason": "bad_credentials", "step": "open"},
+        )
         session.commit()
-        raise Forbidden(str(_l("Wrong supervisor username or password.")), code="supervisor_refused") from None
+        raise Forbidden(
+            str(_l("Wrong supervisor username or password.")), code="supervisor_refused"
+        ) from None
     if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
         raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
     if d.status is not DrawStatus.SEALED:
         raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     if now < d.request.evaluation_start_at - OPENING_LEAD:
-        raise Conflict(str(_l("The panel opens only at the start of the session.")), code="too_early")
+        raise Conflict(
+            str(_l("The panel opens only at the start of the session.")), code="too_early"
+        )
     result = sealing.open_result(d, keys)
     secret = sealing.open_secret(d, keys)
     sealed = json.loads(d.sealed_json or "{}")
     if draw.result_digest(secret, result) != sealed.get("result_digest"):
-        raise Conflict(str(_l("The stored result does not match the sealed record.")), code="seal_mismatch")
-    draw_ledger.append_entry(session, draw_id=d.draw_id, project_id=d.project_id, kind=LedgerKind.OPENED,
-                             payload={"draw_id": d.draw_id, "secret": secret, "result": result.to_json()},
-                             operator=actor.username, supervisor=supervisor.username, request_id=d.request_id)
+        raise Conflict(
+            str(_l("The stored result does not match the sealed record.")), code="seal_mismatch"
+        )
+    draw_ledger.append_entry(
+        session,
+        draw_id=d.draw_id,
+        project_id=d.project_id,
+        kind=LedgerKind.OPENED,
+        payload={"draw_id": d.draw_id, "secret": secret, "result": result.to_json()},
+        operator=actor.username,
+        supervisor=supervisor.username,
+        request_id=d.request_id,
+    )
     d.status, d.opened_at = DrawStatus.OPENED, now
     d.opened_by_id, d.opened_supervisor_id = actor.id, supervisor.id
     if project.status is ProjectStatus.DRAWN:
         project.status = ProjectStatus.OPENED
-    audit.record(session, actor=actor.username, action="draw.open", object_type="draw", object_id=d.draw_id,
-                 after={"supervisor": supervisor.username, "decrypted": ["secret", "result"]})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.open",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"supervisor": supervisor.username, "decrypted": ["secret", "result"]},
+    )
     session.commit()
     return d
 
@@ -521,15 +813,25 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     """The full draw-v1 transcript of an opened draw (each export in the audit trail); commits."""
     d = get_draw(session, draw_id)
     if d.status is not DrawStatus.OPENED:
-        raise Conflict(str(_l("The transcript is released only after the session opens.")), code="not_opened")
+        raise Conflict(
+            str(_l("The transcript is released only after the session opens.")), code="not_opened"
+        )
     with no_gc():
         t = draw.Transcript(
-            request=draw.DrawRequest.from_json(json.loads(d.request_json)), candidates=load_snapshot(d),
-            secret=sealing.open_secret(d, keys), commit=draw.Commit.from_json(json.loads(d.commit_json)),
-            witnesses=tuple(json.loads(d.sealed_json or "{}").get("witnesses", ())), beacon=None,
-            result=sealing.open_result(d, keys), public_key=d.public_key, commit_signature=d.commit_signature,
-            sealed_signature=d.sealed_signature or "")
+            request=draw.DrawRequest.from_json(json.loads(d.request_json)),
+            candidates=load_snapshot(d),
+            secret=sealing.open_secret(d, keys),
+            commit=draw.Commit.from_json(json.loads(d.commit_json)),
+            witnesses=tuple(json.loads(d.sealed_json or "{}").get("witnesses", ())),
+            beacon=None,
+            result=sealing.open_result(d, keys),
+            public_key=d.public_key,
+            commit_signature=d.commit_signature,
+            sealed_signature=d.sealed_signature or "",
+        )
         out = t.to_json()
-    audit.record(session, actor=actor, action="draw.export", object_type="draw", object_id=draw_id, after={})
+    audit.record(
+        session, actor=actor, action="draw.export", object_type="draw", object_id=draw_id, after={}
+    )
     session.commit()
     return out

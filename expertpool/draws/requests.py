@@ -33,7 +33,10 @@ from expertpool.reference.models import Region, Specialty
 
 def specialty_catalogue(session: Session) -> dict[str, bool]:
     """Every specialty code of the tree mapped to whether it is retired."""
-    return {code: retired for code, retired in session.execute(select(Specialty.code, Specialty.is_retired))}
+    return {
+        code: retired
+        for code, retired in session.execute(select(Specialty.code, Specialty.is_retired))
+    }
 
 
 def region_catalogue(session: Session) -> dict[str, str]:
@@ -44,20 +47,36 @@ def region_catalogue(session: Session) -> dict[str, str]:
 def request_view(req: DrawRequestRecord) -> dict[str, Any]:
     """A request as JSON: what was asked, never who was drawn."""
     return {
-        "id": req.id, "project_id": req.project_id, "lot": req.lot.code if req.lot else None,
-        "parent_id": req.parent_id, "status": req.status.value, "is_offsite": req.is_offsite,
-        "distinct_employers": req.distinct_employers, "max_recent_draws": req.max_recent_draws,
-        "frequency_window_days": req.frequency_window_days, "expert_count": req.expert_count,
-        "committee_size": req.committee_size, "evaluation_start_at": req.evaluation_start_at.isoformat(),
-        "evaluation_end_at": req.evaluation_end_at.isoformat(), "terminal_id": req.terminal_id,
+        "id": req.id,
+        "project_id": req.project_id,
+        "lot": req.lot.code if req.lot else None,
+        "parent_id": req.parent_id,
+        "status": req.status.value,
+        "is_offsite": req.is_offsite,
+        "distinct_employers": req.distinct_employers,
+        "max_recent_draws": req.max_recent_draws,
+        "frequency_window_days": req.frequency_window_days,
+        "expert_count": req.expert_count,
+        "committee_size": req.committee_size,
+        "evaluation_start_at": req.evaluation_start_at.isoformat(),
+        "evaluation_end_at": req.evaluation_end_at.isoformat(),
+        "terminal_id": req.terminal_id,
         "created_at": req.created_at.isoformat(),
         "groups": [g.as_engine_group() for g in req.groups],
     }
 
 
-def create_draw_request(session: Session, *, actor: User, terminal: Terminal, project_id: int,
-                        data: Mapping[str, Any], rules: DrawRules, now: datetime | None = None,
-                        parent_id: int | None = None) -> DrawRequestRecord:
+def create_draw_request(
+    session: Session,
+    *,
+    actor: User,
+    terminal: Terminal,
+    project_id: int,
+    data: Mapping[str, Any],
+    rules: DrawRules,
+    now: datetime | None = None,
+    parent_id: int | None = None,
+) -> DrawRequestRecord:
     """Validate and store a request made at a terminal for a ready project; commits.
 
     Every problem is reported at once as field errors, and nothing is stored unless all pass.
@@ -80,34 +99,74 @@ def create_draw_request(session: Session, *, actor: User, terminal: Terminal, pr
     regions_out = parse_regions(data.get("regions_out"), regions, "regions_out", errors)
     if is_offsite:
         regions_out = tuple(dict.fromkeys((*regions_out, project.main_centre.region_code)))
-    groups = parse_groups(data.get("groups"), specialties=specialty_catalogue(session), known_regions=regions,
-                          regions_in=regions_in, regions_out=regions_out, errors=errors)
+    groups = parse_groups(
+        data.get("groups"),
+        specialties=specialty_catalogue(session),
+        known_regions=regions,
+        regions_in=regions_in,
+        regions_out=regions_out,
+        errors=errors,
+    )
     cap = parse_frequency_cap(data.get("max_recent_draws"), rules, errors)
     if groups and not any(k.startswith("groups") for k in errors):
-        errors.update(committee_errors(expert_count=sum(g.count for g in groups),
-                                       representatives=project.tenderer_representatives,
-                                       budget_fen=project.budget_fen, is_complex=project.is_complex, rules=rules))
-    errors.update(timing_errors(now_at=now, evaluation_start_at=project.evaluation_start_at,
-                                lead_working_days=rules.draw_lead_working_days))
+        errors.update(
+            committee_errors(
+                expert_count=sum(g.count for g in groups),
+                representatives=project.tenderer_representatives,
+                budget_fen=project.budget_fen,
+                is_complex=project.is_complex,
+                rules=rules,
+            )
+        )
+    errors.update(
+        timing_errors(
+            now_at=now,
+            evaluation_start_at=project.evaluation_start_at,
+            lead_working_days=rules.draw_lead_working_days,
+        )
+    )
     if errors:
         raise ValidationFailed(fields=errors)
     expert_count = sum(g.count for g in groups)
     req = DrawRequestRecord(
-        project=project, lot=lot, parent_id=parent_id, is_offsite=is_offsite,
-        distinct_employers=parse_flag(data.get("distinct_employers")), max_recent_draws=cap,
-        frequency_window_days=rules.frequency_window_days, expert_count=expert_count,
+        project=project,
+        lot=lot,
+        parent_id=parent_id,
+        is_offsite=is_offsite,
+        distinct_employers=parse_flag(data.get("distinct_employers")),
+        max_recent_draws=cap,
+        frequency_window_days=rules.frequency_window_days,
+        expert_count=expert_count,
         committee_size=expert_count + project.tenderer_representatives,
-        evaluation_start_at=project.evaluation_start_at, evaluation_end_at=project.evaluation_end_at,
-        terminal=terminal, requested_by_id=actor.id, created_at=now,
-        groups=[DrawGroup(position=i, group_key=g.key, specialties=list(g.specialties),
-                          regions_in=list(g.regions_in), regions_out=list(g.regions_out), count=g.count,
-                          backups=g.backups) for i, g in enumerate(groups)],
+        evaluation_start_at=project.evaluation_start_at,
+        evaluation_end_at=project.evaluation_end_at,
+        terminal=terminal,
+        requested_by_id=actor.id,
+        created_at=now,
+        groups=[
+            DrawGroup(
+                position=i,
+                group_key=g.key,
+                specialties=list(g.specialties),
+                regions_in=list(g.regions_in),
+                regions_out=list(g.regions_out),
+                count=g.count,
+                backups=g.backups,
+            )
+            for i, g in enumerate(groups)
+        ],
     )
     session.add(req)
     terminal.last_seen_at = now
     session.flush()
-    audit.record(session, actor=actor.username, action="draw.request", object_type="project",
-                 object_id=project.id, after={**request_view(req), "terminal": terminal.name})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="draw.request",
+        object_type="project",
+        object_id=project.id,
+        after={**request_view(req), "terminal": terminal.name},
+    )
     session.commit()
     return req
 
@@ -120,7 +179,9 @@ def get_request(session: Session, request_id: int) -> DrawRequestRecord:
     return req
 
 
-def engine_request(req: DrawRequestRecord, *, draw_id: str, excluded_experts: Sequence[str] = ()) -> dict[str, Any]:
+def engine_request(
+    req: DrawRequestRecord, *, draw_id: str, excluded_experts: Sequence[str] = ()
+) -> dict[str, Any]:
     """The draw-v1 request document (§3) for this request; the protocol supplies draw id and exclusions."""
     project = req.project
     bidders = [b for b in project.bidders if req.lot_id is None or b.lot_id in (None, req.lot_id)]
@@ -140,6 +201,9 @@ def engine_request(req: DrawRequestRecord, *, draw_id: str, excluded_experts: Se
 
 def requests_of_project(session: Session, project_id: int) -> list[DrawRequestRecord]:
     """A project's draw requests, newest first."""
-    stmt = (select(DrawRequestRecord).where(DrawRequestRecord.project_id == project_id)
-            .order_by(DrawRequestRecord.id.desc()))
+    stmt = (
+        select(DrawRequestRecord)
+        .where(DrawRequestRecord.project_id == project_id)
+        .order_by(DrawRequestRecord.id.desc())
+    )
     return list(session.execute(stmt).scalars())

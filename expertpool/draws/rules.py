@@ -57,6 +57,7 @@ class GroupSpec:
 
 # Committee ---------------------------------------------------------------------------------------
 
+
 def committee_minimum(*, budget_fen: int, is_complex: bool, rules: DrawRules) -> int:
     """The smallest committee allowed: the larger minimum for large budgets or complex projects."""
     if is_complex or budget_fen >= rules.committee_large_budget_cny * 100:
@@ -64,8 +65,9 @@ def committee_minimum(*, budget_fen: int, is_complex: bool, rules: DrawRules) ->
     return rules.committee_min_members
 
 
-def committee_errors(*, expert_count: int, representatives: int, budget_fen: int, is_complex: bool,
-                     rules: DrawRules) -> dict[str, str]:
+def committee_errors(
+    *, expert_count: int, representatives: int, budget_fen: int, is_complex: bool, rules: DrawRules
+) -> dict[str, str]:
     """Check the committee (experts plus the tenderer's representatives); empty when it is lawful.
 
     The committee is odd, at least the minimum, and experts are at least two thirds of it.
@@ -74,40 +76,53 @@ def committee_errors(*, expert_count: int, representatives: int, budget_fen: int
     minimum = committee_minimum(budget_fen=budget_fen, is_complex=is_complex, rules=rules)
     problems = []
     if size < minimum:
-        problems.append(f"the committee has {size} members ({expert_count} experts + {representatives} "
-                        f"tenderer representatives); at least {minimum} are required")
+        problems.append(
+            f"the committee has {size} members ({expert_count} experts + {representatives} "
+            f"tenderer representatives); at least {minimum} are required"
+        )
     if size % 2 == 0:
         problems.append(f"the committee has {size} members; it must be odd")
     if 3 * expert_count < 2 * size:
         needed = -(-2 * size // 3)
-        problems.append(f"experts must be at least two thirds of the committee: {expert_count} of {size}, "
-                        f"at least {needed} needed")
+        problems.append(
+            f"experts must be at least two thirds of the committee: {expert_count} of {size}, "
+            f"at least {needed} needed"
+        )
     return {"committee": "; ".join(problems)} if problems else {}
 
 
 # Timing ------------------------------------------------------------------------------------------
 
-def timing_errors(*, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int) -> dict[str, str]:
+
+def timing_errors(
+    *, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int
+) -> dict[str, str]:
     """Check that a draw now is before the evaluation and within `lead_working_days` working days of it.
 
     Working days from the draw day (counted when it is one) up to, not including, the evaluation
     day follow the official calendar, holidays and make-up days (调休) included.
     """
     if evaluation_start_at <= now_at:
-        return {"evaluation_start": "the evaluation has already started; a draw is no longer possible"}
+        return {
+            "evaluation_start": "the evaluation has already started; a draw is no longer possible"
+        }
     draw_day, eval_day = cst_date(now_at), cst_date(evaluation_start_at)
     try:
         between = working_days_between(draw_day, eval_day)
     except CalendarNotCovered as exc:
         return {"evaluation_start": str(exc)}
     if between > lead_working_days:
-        return {"evaluation_start": (
-            f"too early: {between} working days from {draw_day.isoformat()} to the evaluation on "
-            f"{eval_day.isoformat()}; draw no earlier than {lead_working_days} working days before it")}
+        return {
+            "evaluation_start": (
+                f"too early: {between} working days from {draw_day.isoformat()} to the evaluation on "
+                f"{eval_day.isoformat()}; draw no earlier than {lead_working_days} working days before it"
+            )
+        }
     return {}
 
 
 # Groups and regions ------------------------------------------------------------------------------
+
 
 def _int_field(value: Any, *, minimum: int, maximum: int) -> int | None:
     if isinstance(value, bool):
@@ -130,8 +145,9 @@ def _code_list(value: Any) -> list[str] | None:
     return None
 
 
-def parse_regions(value: Any, known_regions: Mapping[str, str], field: str,
-                  errors: dict[str, str]) -> tuple[str, ...]:
+def parse_regions(
+    value: Any, known_regions: Mapping[str, str], field: str, errors: dict[str, str]
+) -> tuple[str, ...]:
     """Region codes, each known; unknown ones become a field error."""
     codes = _code_list(value)
     if codes is None:
@@ -143,9 +159,15 @@ def parse_regions(value: Any, known_regions: Mapping[str, str], field: str,
     return tuple(dict.fromkeys(codes))
 
 
-def parse_groups(raw: Any, *, specialties: Mapping[str, bool], known_regions: Mapping[str, str],
-                 regions_in: tuple[str, ...], regions_out: tuple[str, ...],
-                 errors: dict[str, str]) -> list[GroupSpec]:
+def parse_groups(
+    raw: Any,
+    *,
+    specialties: Mapping[str, bool],
+    known_regions: Mapping[str, str],
+    regions_in: tuple[str, ...],
+    regions_out: tuple[str, ...],
+    errors: dict[str, str],
+) -> list[GroupSpec]:
     """Validate the groups; `specialties` maps each code of the tree to whether it is retired.
 
     Request-wide `regions_in`/`regions_out` apply to every group in addition to the group's own.
@@ -182,13 +204,25 @@ def parse_groups(raw: Any, *, specialties: Mapping[str, bool], known_regions: Ma
         if backups is None:
             errors[f"{where}.backups"] = f"a whole number from 0 to {MAX_COUNT}"
         own_in = parse_regions(item.get("regions_in"), known_regions, f"{where}.regions_in", errors)
-        own_out = parse_regions(item.get("regions_out"), known_regions, f"{where}.regions_out", errors)
+        own_out = parse_regions(
+            item.get("regions_out"), known_regions, f"{where}.regions_out", errors
+        )
         g_in = tuple(dict.fromkeys(own_in + regions_in))
         g_out = tuple(dict.fromkeys(own_out + regions_out))
         if g_in and set(g_in) <= set(g_out):
-            errors[f"{where}.regions_in"] = "every allowed region is also excluded: nobody could serve"
-        groups.append(GroupSpec(key=f"{GROUP_KEY_PREFIX}{i + 1}", specialties=tuple(dict.fromkeys(prefixes)),
-                                regions_in=g_in, regions_out=g_out, count=count or 1, backups=backups or 0))
+            errors[f"{where}.regions_in"] = (
+                "every allowed region is also excluded: nobody could serve"
+            )
+        groups.append(
+            GroupSpec(
+                key=f"{GROUP_KEY_PREFIX}{i + 1}",
+                specialties=tuple(dict.fromkeys(prefixes)),
+                regions_in=g_in,
+                regions_out=g_out,
+                count=count or 1,
+                backups=backups or 0,
+            )
+        )
     return groups
 
 

@@ -80,7 +80,16 @@ def expert_key(expert_id: int) -> str:
     return str(expert_id)
 
 
-_FIELDS = ("id", "status", "available", "specialties", "region", "employer", "avoid_orgs", "recent_draws")
+_FIELDS = (
+    "id",
+    "status",
+    "available",
+    "specialties",
+    "region",
+    "employer",
+    "avoid_orgs",
+    "recent_draws",
+)
 _new = object.__new__
 _set = object.__setattr__
 
@@ -153,33 +162,66 @@ def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidat
     specialties: dict[int, list[str]] = defaultdict(list)
     for expert_id, code in rows(select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
         specialties[expert_id].append(code)
-    on_leave = {row[0] for row in rows(
-        select(ExpertLeave.expert_id).where(ExpertLeave.start_on <= window.last_day,
-                                            ExpertLeave.end_on >= window.first_day).distinct())}
-    booked = {row[0] for row in rows(
-        select(SeatBooking.expert_id).where(SeatBooking.released_at.is_(None),
-                                            SeatBooking.starts_at < window.ends_at,
-                                            SeatBooking.ends_at > window.starts_at).distinct())}
+    on_leave = {
+        row[0]
+        for row in rows(
+            select(ExpertLeave.expert_id)
+            .where(ExpertLeave.start_on <= window.last_day, ExpertLeave.end_on >= window.first_day)
+            .distinct()
+        )
+    }
+    booked = {
+        row[0]
+        for row in rows(
+            select(SeatBooking.expert_id)
+            .where(
+                SeatBooking.released_at.is_(None),
+                SeatBooking.starts_at < window.ends_at,
+                SeatBooking.ends_at > window.starts_at,
+            )
+            .distinct()
+        )
+    }
     avoid: dict[int, list[str]] = defaultdict(list)
     for expert_id, org in rows(
-            select(ExpertEmployment.expert_id, ExpertEmployment.org_code).where(
-                ExpertEmployment.start_on <= window.last_day,
-                or_(ExpertEmployment.end_on.is_(None), ExpertEmployment.end_on >= window.employment_cutoff))):
+        select(ExpertEmployment.expert_id, ExpertEmployment.org_code).where(
+            ExpertEmployment.start_on <= window.last_day,
+            or_(
+                ExpertEmployment.end_on.is_(None),
+                ExpertEmployment.end_on >= window.employment_cutoff,
+            ),
+        )
+    ):
         avoid[expert_id].append(org)
     for expert_id, org in rows(select(ExpertAvoidance.expert_id, ExpertAvoidance.org_code)):
         avoid[expert_id].append(org)
-    recent = {expert_id: int(n) for expert_id, n in rows(
-        select(DrawInvitee.expert_id, func.count()).where(DrawInvitee.invited_at >= window.frequency_since_at,
-                                                          DrawInvitee.invited_at <= window.now_at)
-        .group_by(DrawInvitee.expert_id))}
+    recent = {
+        expert_id: int(n)
+        for expert_id, n in rows(
+            select(DrawInvitee.expert_id, func.count())
+            .where(
+                DrawInvitee.invited_at >= window.frequency_since_at,
+                DrawInvitee.invited_at <= window.now_at,
+            )
+            .group_by(DrawInvitee.expert_id)
+        )
+    }
     unavailable = on_leave | booked
     known: dict[str, bool] = {"": False}
     statuses = {s: s.value for s in ExpertStatus}
     no_codes: tuple[str, ...] = ()
-    get_specialties, get_avoid, get_recent, is_known = specialties.get, avoid.get, recent.get, known.get
+    get_specialties, get_avoid, get_recent, is_known = (
+        specialties.get,
+        avoid.get,
+        recent.get,
+        known.get,
+    )
     out: list[Candidate] = []
     for expert_id, status, region, employer in rows(
-            select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(Expert.id)):
+        select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(
+            Expert.id
+        )
+    ):
         codes = get_specialties(expert_id)
         orgs = get_avoid(expert_id)
         region = region or ""
@@ -190,14 +232,20 @@ def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidat
         employer_ok = is_known(employer)
         if employer_ok is None:
             employer_ok = bool(_identifiers((employer,), known))
-        out.append(trusted_candidate((
-            expert_key(expert_id), statuses[status], expert_id not in unavailable,
-            _identifiers(codes, known) if codes else no_codes,
-            region if region_ok else NO_REGION,
-            employer if employer_ok else "",
-            _identifiers(orgs, known) if orgs else no_codes,
-            get_recent(expert_id, 0),
-        )))
+        out.append(
+            trusted_candidate(
+                (
+                    expert_key(expert_id),
+                    statuses[status],
+                    expert_id not in unavailable,
+                    _identifiers(codes, known) if codes else no_codes,
+                    region if region_ok else NO_REGION,
+                    employer if employer_ok else "",
+                    _identifiers(orgs, known) if orgs else no_codes,
+                    get_recent(expert_id, 0),
+                )
+            )
+        )
     return out
 
 
@@ -208,16 +256,38 @@ SNAPSHOT_FORMAT = "draw-v1/candidate-rows"
 
 def dump_snapshot(pool: Sequence[Candidate]) -> bytes:
     """The snapshot as stored: zlib of one JSON object with a row (a field array) per candidate, by id."""
-    rows = [[c.id, c.status, c.available, c.specialties, c.region, c.employer, c.avoid_orgs, c.recent_draws]
-            for c in sorted(pool, key=lambda c: c.id)]
+    rows = [
+        [
+            c.id,
+            c.status,
+            c.available,
+            c.specialties,
+            c.region,
+            c.employer,
+            c.avoid_orgs,
+            c.recent_draws,
+        ]
+        for c in sorted(pool, key=lambda c: c.id)
+    ]
     doc = {"format": SNAPSHOT_FORMAT, "fields": _FIELDS, "rows": rows}
-    return zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+    return zlib.compress(
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1
+    )
 
 
 def _row_types_fit(row: Any) -> bool:
-    return (type(row) is list and len(row) == 8 and type(row[0]) is str and type(row[1]) is str
-            and type(row[2]) is bool and type(row[3]) is list and type(row[4]) is str and type(row[5]) is str
-            and type(row[6]) is list and type(row[7]) is int)
+    return (
+        type(row) is list
+        and len(row) == 8
+        and type(row[0]) is str
+        and type(row[1]) is str
+        and type(row[2]) is bool
+        and type(row[3]) is list
+        and type(row[4]) is str
+        and type(row[5]) is str
+        and type(row[6]) is list
+        and type(row[7]) is int
+    )
 
 
 def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
@@ -228,11 +298,17 @@ def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
     array of candidate objects), goes through the engine's full validation.
     """
     doc = json.loads(zlib.decompress(raw))
-    if type(doc) is dict and doc.get("format") == SNAPSHOT_FORMAT and list(doc.get("fields", ())) == list(_FIELDS):
+    if (
+        type(doc) is dict
+        and doc.get("format") == SNAPSHOT_FORMAT
+        and list(doc.get("fields", ())) == list(_FIELDS)
+    ):
         rows = doc["rows"]
         if type(rows) is list and all(_row_types_fit(r) for r in rows):
-            return tuple(trusted_candidate((r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6]), r[7]))
-                         for r in rows)
+            return tuple(
+                trusted_candidate((r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6]), r[7]))
+                for r in rows
+            )
         raise InvalidInput("snapshot", "a stored candidate row is out of form")
     return candidates_from_json(doc)
 

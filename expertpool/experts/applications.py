@@ -37,6 +37,7 @@ from expertpool.experts.models import (
 
 # Registration ---------------------------------------------------------------------------------
 
+
 def ensure_record(session: Session, user: User) -> Expert:
     """The user's record, creating an empty draft for an expert account without one; commits."""
     expert = records.record_of(session, user)
@@ -47,38 +48,66 @@ def ensure_record(session: Session, user: User) -> Expert:
     expert = Expert(user_id=user.id, name=user.display_name, status=ExpertStatus.DRAFT)
     session.add(expert)
     session.flush()
-    audit.record(session, actor=user.username, action="expert.create", object_type="expert",
-                 object_id=expert.id, after={"status": expert.status.value, "user": user.username})
+    audit.record(
+        session,
+        actor=user.username,
+        action="expert.create",
+        object_type="expert",
+        object_id=expert.id,
+        after={"status": expert.status.value, "user": user.username},
+    )
     session.commit()
     return expert
 
 
-def register_applicant(session: Session, *, username: str, password: str,
-                       display_name: str) -> Expert:
+def register_applicant(
+    session: Session, *, username: str, password: str, display_name: str
+) -> Expert:
     """A visitor creates an expert account and an empty draft application."""
-    user = users.create_user(session, actor=username or "anonymous", username=username,
-                             display_name=display_name, password=password,
-                             role=UserRole.EXPERT.value)
+    user = users.create_user(
+        session,
+        actor=username or "anonymous",
+        username=username,
+        display_name=display_name,
+        password=password,
+        role=UserRole.EXPERT.value,
+    )
     return ensure_record(session, user)
 
 
 # Drafts ---------------------------------------------------------------------------------------
 
+
 def _id_number_taken() -> ValidationFailed:
-    return ValidationFailed(fields={"id_number": str(translated("This ID number is already in the pool."))})
+    return ValidationFailed(
+        fields={"id_number": str(translated("This ID number is already in the pool."))}
+    )
 
 
-def save_draft(session: Session, *, cipher: PiiCipher, config: Config, actor: User, expert_id: int,
-               data: Mapping[str, Any], today: date | None = None,
-               expected_version: int | None = None) -> Expert:
+def save_draft(
+    session: Session,
+    *,
+    cipher: PiiCipher,
+    config: Config,
+    actor: User,
+    expert_id: int,
+    data: Mapping[str, Any],
+    today: date | None = None,
+    expected_version: int | None = None,
+) -> Expert:
     """Validate and store the given fields of a draft or returned application; commits."""
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
     records.check_editable(expert, actor)
     if expected_version is not None and expected_version != expert.version:
         raise Conflict()
-    app = check_application(data, ref=load_reference(session, codes_in(data)), config=config,
-                            today=today, complete=False)
+    app = check_application(
+        data,
+        ref=load_reference(session, codes_in(data)),
+        config=config,
+        today=today,
+        complete=False,
+    )
     if "id_number" in app.values:
         other = records.find_by_id_number(session, cipher, app.values["id_number"])
         if other is not None and other.id != expert.id:
@@ -92,8 +121,15 @@ def save_draft(session: Session, *, cipher: PiiCipher, config: Config, actor: Us
             session.rollback()
             raise _id_number_taken() from None
         b, a = audit.diff(before, records.audit_summary(expert))
-        audit.record(session, actor=actor.username, action="expert.save_draft",
-                     object_type="expert", object_id=expert.id, before=b, after=a)
+        audit.record(
+            session,
+            actor=actor.username,
+            action="expert.save_draft",
+            object_type="expert",
+            object_id=expert.id,
+            before=b,
+            after=a,
+        )
         session.commit()
     return expert
 
@@ -108,15 +144,21 @@ def _apply(expert: Expert, app: Application, cipher: PiiCipher) -> None:
         expert.birth_date = app.birth_date
     if app.specialties is not None:
         keep = {s.code: s for s in expert.specialties}
-        expert.specialties = [keep.get(c) or ExpertSpecialty(code=c)
-                              for c in sorted(app.specialties)]
+        expert.specialties = [
+            keep.get(c) or ExpertSpecialty(code=c) for c in sorted(app.specialties)
+        ]
     if app.employment is not None:
-        expert.employments = [ExpertEmployment(org_code=r.org_code, org_name=r.org_name,
-                                               start_on=r.start_on, end_on=r.end_on)
-                              for r in app.employment]
+        expert.employments = [
+            ExpertEmployment(
+                org_code=r.org_code, org_name=r.org_name, start_on=r.start_on, end_on=r.end_on
+            )
+            for r in app.employment
+        ]
     if app.avoidances is not None:
-        expert.avoidances = [ExpertAvoidance(org_code=r.org_code, org_name=r.org_name, kind=r.kind)
-                             for r in app.avoidances]
+        expert.avoidances = [
+            ExpertAvoidance(org_code=r.org_code, org_name=r.org_name, kind=r.kind)
+            for r in app.avoidances
+        ]
     if app.consent is not None:
         if app.consent and not expert.has_consented:
             expert.consented_at = utcnow()
@@ -125,8 +167,17 @@ def _apply(expert: Expert, app: Application, cipher: PiiCipher) -> None:
 
 # Submission -----------------------------------------------------------------------------------
 
-def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, expert_id: int,
-           today: date | None = None, expected_version: int | None = None) -> Expert:
+
+def submit(
+    session: Session,
+    *,
+    cipher: PiiCipher,
+    config: Config,
+    actor: User,
+    expert_id: int,
+    today: date | None = None,
+    expected_version: int | None = None,
+) -> Expert:
     """Submit a complete draft or returned application for review, keeping a version; commits."""
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
@@ -138,16 +189,26 @@ def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, 
     data = records.stored_input(expert, cipher)
     fields: dict[str, str] = {}
     try:
-        check_application(data, ref=load_reference(session, expert.specialty_codes), config=config,
-                          today=today, complete=True)
+        check_application(
+            data,
+            ref=load_reference(session, expert.specialty_codes),
+            config=config,
+            today=today,
+            complete=True,
+        )
     except ValidationFailed as exc:
         fields.update(exc.fields)
     if not expert.evidence:
         fields["evidence"] = str(translated("Attach at least one evidence file."))
     if fields:
         raise ValidationFailed(fields=fields)
-    number = 1 + len(list(session.execute(
-        select(ApplicationVersion.id).where(ApplicationVersion.expert_id == expert.id)).scalars()))
+    number = 1 + len(
+        list(
+            session.execute(
+                select(ApplicationVersion.id).where(ApplicationVersion.expert_id == expert.id)
+            ).scalars()
+        )
+    )
     with records.guarded(session):
         before = expert.status
         expert.status = ExpertStatus.SUBMITTED
@@ -155,9 +216,15 @@ def submit(session: Session, *, cipher: PiiCipher, config: Config, actor: User, 
         session.flush()
         kept = cjson.dumps(records.snapshot(expert, cipher)).decode("utf-8")
         session.add(ApplicationVersion(expert_id=expert.id, number=number, snapshot=kept))
-        audit.record(session, actor=actor.username, action="expert.submit", object_type="expert",
-                     object_id=expert.id, before={"status": before.value},
-                     after={"status": expert.status.value, "application_number": number})
+        audit.record(
+            session,
+            actor=actor.username,
+            action="expert.submit",
+            object_type="expert",
+            object_id=expert.id,
+            before={"status": before.value},
+            after={"status": expert.status.value, "application_number": number},
+        )
         try:
             session.commit()
         except IntegrityError:

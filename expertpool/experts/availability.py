@@ -22,12 +22,23 @@ POOL = (S.ACTIVE, S.ON_LEAVE, S.SUSPENDED)
 
 
 def _covering(today: date) -> Exists:
-    return exists().where(ExpertLeave.expert_id == Expert.id, ExpertLeave.start_on <= today,
-                          ExpertLeave.end_on >= today)
+    return exists().where(
+        ExpertLeave.expert_id == Expert.id,
+        ExpertLeave.start_on <= today,
+        ExpertLeave.end_on >= today,
+    )
 
 
-def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: date | None, end_on: date | None,
-                  reason: str = "", today: date | None = None) -> ExpertLeave:
+def declare_leave(
+    session: Session,
+    *,
+    actor: User,
+    expert_id: int,
+    start_on: date | None,
+    end_on: date | None,
+    reason: str = "",
+    today: date | None = None,
+) -> ExpertLeave:
     """Add an unavailable period; reversed, past or overlapping ranges are refused; commits."""
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
@@ -50,10 +61,17 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
         raise ValidationFailed(fields={"end_on": str(translated("The period is already over."))})
     # One declaration at a time per expert, so two overlapping requests cannot both pass the check.
     session.execute(select(Expert.id).where(Expert.id == expert.id).with_for_update())
-    overlap = session.execute(select(ExpertLeave).where(
-        ExpertLeave.expert_id == expert.id, ExpertLeave.start_on <= end_on, ExpertLeave.end_on >= start_on)).first()
+    overlap = session.execute(
+        select(ExpertLeave).where(
+            ExpertLeave.expert_id == expert.id,
+            ExpertLeave.start_on <= end_on,
+            ExpertLeave.end_on >= start_on,
+        )
+    ).first()
     if overlap is not None:
-        raise ValidationFailed(fields={"start_on": str(translated("This period overlaps another leave."))})
+        raise ValidationFailed(
+            fields={"start_on": str(translated("This period overlaps another leave."))}
+        )
     with records.guarded(session):
         leave = ExpertLeave(start_on=start_on, end_on=end_on, reason=(reason or "").strip()[:200])
         expert.leaves.append(leave)
@@ -61,15 +79,26 @@ def declare_leave(session: Session, *, actor: User, expert_id: int, start_on: da
         if expert.status is S.ACTIVE and start_on <= today <= end_on:
             expert.status = S.ON_LEAVE
         session.flush()
-        audit.record(session, actor=actor.username, action="expert.leave", object_type="expert",
-                     object_id=expert.id, before={"status": before.value},
-                     after={"status": expert.status.value, "start_on": start_on.isoformat(),
-                            "end_on": end_on.isoformat()})
+        audit.record(
+            session,
+            actor=actor.username,
+            action="expert.leave",
+            object_type="expert",
+            object_id=expert.id,
+            before={"status": before.value},
+            after={
+                "status": expert.status.value,
+                "start_on": start_on.isoformat(),
+                "end_on": end_on.isoformat(),
+            },
+        )
         session.commit()
     return leave
 
 
-def cancel_leave(session: Session, *, actor: User, leave_id: int, today: date | None = None) -> None:
+def cancel_leave(
+    session: Session, *, actor: User, leave_id: int, today: date | None = None
+) -> None:
     """Withdraw a leave period that has not ended; commits."""
     today = today or utcnow().date()
     leave = session.get(ExpertLeave, leave_id)
@@ -86,10 +115,19 @@ def cancel_leave(session: Session, *, actor: User, leave_id: int, today: date | 
         if expert.status is S.ON_LEAVE and leave.start_on <= today:
             expert.status = S.ACTIVE
         session.flush()
-        audit.record(session, actor=actor.username, action="expert.leave_cancel", object_type="expert",
-                     object_id=expert.id, before={"status": before.value, "start_on": leave.start_on.isoformat(),
-                                                  "end_on": leave.end_on.isoformat()},
-                     after={"status": expert.status.value})
+        audit.record(
+            session,
+            actor=actor.username,
+            action="expert.leave_cancel",
+            object_type="expert",
+            object_id=expert.id,
+            before={
+                "status": before.value,
+                "start_on": leave.start_on.isoformat(),
+                "end_on": leave.end_on.isoformat(),
+            },
+            after={"status": expert.status.value},
+        )
         session.commit()
 
 
@@ -111,8 +149,9 @@ def _cap_birth_date(today: date, cap: int) -> date:
         return today.replace(year=today.year - cap, day=28)
 
 
-def run_maintenance(session: Session, *, config: Config, today: date | None = None,
-                    actor: str = "maintenance") -> MaintenanceReport:
+def run_maintenance(
+    session: Session, *, config: Config, today: date | None = None, actor: str = "maintenance"
+) -> MaintenanceReport:
     """Retire at the age cap, start and end leave, end expired suspensions; audited; commits."""
     today = today or utcnow().date()
     counts = {"retired": 0, "leave_started": 0, "leave_ended": 0, "suspensions_ended": 0}
@@ -125,22 +164,37 @@ def run_maintenance(session: Session, *, config: Config, today: date | None = No
             expert.suspended_until = None
         expert.status_reason = why
         session.flush()
-        audit.record(session, actor=actor, action=f"maintenance.{key}", object_type="expert", object_id=expert.id,
-                     before={"status": before.value}, after={"status": target.value, "reason": why})
+        audit.record(
+            session,
+            actor=actor,
+            action=f"maintenance.{key}",
+            object_type="expert",
+            object_id=expert.id,
+            before={"status": before.value},
+            after={"status": target.value, "reason": why},
+        )
         counts[key] += 1
 
     cutoff = _cap_birth_date(today, config.age_cap)
-    for expert in session.execute(select(Expert).where(Expert.status.in_(POOL), Expert.birth_date <= cutoff)
-                                  .order_by(Expert.id)).scalars():
+    for expert in session.execute(
+        select(Expert)
+        .where(Expert.status.in_(POOL), Expert.birth_date <= cutoff)
+        .order_by(Expert.id)
+    ).scalars():
         move(expert, S.RETIRED, "retired", f"age cap {config.age_cap}")
-    for expert in session.execute(select(Expert).where(Expert.status == S.SUSPENDED,
-                                                       Expert.suspended_until < today).order_by(Expert.id)).scalars():
+    for expert in session.execute(
+        select(Expert)
+        .where(Expert.status == S.SUSPENDED, Expert.suspended_until < today)
+        .order_by(Expert.id)
+    ).scalars():
         move(expert, S.ACTIVE, "suspensions_ended", "suspension ended")
-    for expert in session.execute(select(Expert).where(Expert.status == S.ON_LEAVE, ~_covering(today))
-                                  .order_by(Expert.id)).scalars():
+    for expert in session.execute(
+        select(Expert).where(Expert.status == S.ON_LEAVE, ~_covering(today)).order_by(Expert.id)
+    ).scalars():
         move(expert, S.ACTIVE, "leave_ended", "leave ended")
-    for expert in session.execute(select(Expert).where(and_(Expert.status == S.ACTIVE, _covering(today)))
-                                  .order_by(Expert.id)).scalars():
+    for expert in session.execute(
+        select(Expert).where(and_(Expert.status == S.ACTIVE, _covering(today))).order_by(Expert.id)
+    ).scalars():
         move(expert, S.ON_LEAVE, "leave_started", "leave started")
     session.commit()
     return MaintenanceReport(**counts)

@@ -16,5 +16,7 @@ def maintenance() -> None:
 
     st = state()
     report = availability.run_maintenance(st.sessions(), config=st.config)
-    click.echo(f"retired {report.retired}, leave started {report.leave_started}, leave ended "
-               f"{report.leave_ended}, suspensions ended {report.suspensions_ended}")
+    click.echo(
+        f"retired {report.retired}, leave started {report.leave_started}, leave ended "
+        f"{report.leave_ended}, suspensions ended {report.suspensions_ended}"
+    )

@@ -34,7 +34,9 @@ def sniff_evidence(filename: str, data: bytes, max_bytes: int) -> str:
     if not data:
         raise _refused(str(translated("The file is empty.")))
     if len(data) > max_bytes:
-        raise _refused(str(translated("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024))))
+        raise _refused(
+            str(translated("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024)))
+        )
     kind = filetype.guess(data)
     mime = kind.mime if kind else ""
     if mime not in EVIDENCE_TYPES:
@@ -58,8 +60,9 @@ def store_bytes(config: Config, data: bytes) -> str:
     return digest
 
 
-def add_evidence(session: Session, *, config: Config, actor: User, expert_id: int, filename: str,
-                 data: bytes) -> EvidenceFile:
+def add_evidence(
+    session: Session, *, config: Config, actor: User, expert_id: int, filename: str, data: bytes
+) -> EvidenceFile:
     """Store an evidence file outside the database under its SHA-256 and attach it; commits."""
     expert = records.get_expert(session, expert_id)
     records.check_editable(expert, actor)
@@ -69,9 +72,14 @@ def add_evidence(session: Session, *, config: Config, actor: User, expert_id: in
     row = EvidenceFile(sha256=digest, original_name=name, mime=mime, size=len(data))
     expert.evidence.append(row)
     session.flush()
-    audit.record(session, actor=actor.username, action="expert.evidence", object_type="expert",
-                 object_id=expert.id,
-                 after={"sha256": digest, "name": name, "mime": mime, "size": len(data)})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="expert.evidence",
+        object_type="expert",
+        object_id=expert.id,
+        after={"sha256": digest, "name": name, "mime": mime, "size": len(data)},
+    )
     session.commit()
     return row
 
@@ -88,8 +96,13 @@ def remove_evidence(session: Session, *, actor: User, evidence_id: int) -> None:
         raise NotFound()
     expert = records.get_expert(session, row.expert_id)
     records.check_editable(expert, actor)
-    audit.record(session, actor=actor.username, action="expert.evidence_remove",
-                 object_type="expert", object_id=row.expert_id,
-                 before={"sha256": row.sha256, "name": row.original_name})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="expert.evidence_remove",
+        object_type="expert",
+        object_id=row.expert_id,
+        before={"sha256": row.sha256, "name": row.original_name},
+    )
     expert.evidence.remove(row)
     session.commit()

@@ -38,6 +38,7 @@ NO_CONSENT = _l("Consent to the processing of your data is required.")
 
 # What checking produces -----------------------------------------------------------------------
 
+
 @dataclass
 class EmploymentRow:
     """One validated employment."""
@@ -70,6 +71,7 @@ class Application:
 
 
 # What checking needs --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -136,7 +138,10 @@ Measure = Callable[[Any, Context], int]
 Broken = Callable[[Any, Context], Mapping[str, object] | None]
 
 LIMIT_OPS: dict[str, Callable[[int, int], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">=": operator.ge}
+    "<": operator.lt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 def _itself(value: Any, ctx: Context) -> int:
@@ -208,6 +213,7 @@ Check = Limit | OneOf | Matches | Rule
 
 
 # Readers: raw input to a value (a ValueError shows the field's `invalid` message) -------------
+
 
 def _text(raw: Any) -> str:
     return str(raw).strip() if raw is not None else ""
@@ -329,8 +335,11 @@ def _unknown_codes(codes: list[str], ctx: Context) -> Mapping[str, object] | Non
 
 
 def _shallow_codes(codes: list[str], ctx: Context) -> Mapping[str, object] | None:
-    bad = [c for c in codes
-           if c in ctx.ref.specialties and ctx.ref.specialties[c][0] not in SPECIALTY_LEVELS]
+    bad = [
+        c
+        for c in codes
+        if c in ctx.ref.specialties and ctx.ref.specialties[c][0] not in SPECIALTY_LEVELS
+    ]
     return {"codes": ", ".join(bad)} if bad else None
 
 
@@ -360,6 +369,7 @@ def present(data: Mapping[str, Any], key: str) -> bool:
 
 # The table ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of the form: when given, how read, the rules it keeps, where it is kept."""
@@ -375,32 +385,65 @@ class FieldSpec:
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("name", read_text, checks=(
-        Limit("<=", 50, _l("At most 50 characters."), measure=_length),)),
+    FieldSpec(
+        "name", read_text, checks=(Limit("<=", 50, _l("At most 50 characters."), measure=_length),)
+    ),
     FieldSpec("email", read_text, checks=(Matches(EMAIL_RE, _l("Not an e-mail address.")),)),
     FieldSpec("title", read_text),
     FieldSpec("employer_name", read_text),
-    FieldSpec("id_number", read_id_number, checks=(
-        Limit("<", "age_cap", _l("Experts must be younger than %(n)d."), measure=_age),
-        Limit(">=", 25, _l("The age derived from the ID number is too young for an expert."),
-              measure=_age))),
+    FieldSpec(
+        "id_number",
+        read_id_number,
+        checks=(
+            Limit("<", "age_cap", _l("Experts must be younger than %(n)d."), measure=_age),
+            Limit(
+                ">=",
+                25,
+                _l("The age derived from the ID number is too young for an expert."),
+                measure=_age,
+            ),
+        ),
+    ),
     FieldSpec("phone", read_mobile),
-    FieldSpec("title_level", read_title_level, invalid=_l("Unknown title level."), checks=(
-        OneOf(lambda ctx: SENIOR_LEVELS, _l("A senior professional title is required.")),)),
-    FieldSpec("years_experience", read_whole_number, invalid=_l("Give a whole number."), checks=(
-        Limit(">=", "min_years_experience", _l("At least %(n)d years are required.")),
-        Limit("<=", 60, _l("Give a whole number.")))),
-    FieldSpec("home_region", read_text, checks=(
-        OneOf(lambda ctx: ctx.ref.regions, _l("Unknown city.")),)),
+    FieldSpec(
+        "title_level",
+        read_title_level,
+        invalid=_l("Unknown title level."),
+        checks=(OneOf(lambda ctx: SENIOR_LEVELS, _l("A senior professional title is required.")),),
+    ),
+    FieldSpec(
+        "years_experience",
+        read_whole_number,
+        invalid=_l("Give a whole number."),
+        checks=(
+            Limit(">=", "min_years_experience", _l("At least %(n)d years are required.")),
+            Limit("<=", 60, _l("Give a whole number.")),
+        ),
+    ),
+    FieldSpec(
+        "home_region", read_text, checks=(OneOf(lambda ctx: ctx.ref.regions, _l("Unknown city.")),)
+    ),
     FieldSpec("employer_code", read_credit_code),
-    FieldSpec("specialties", read_specialty_codes, scalar=False, checks=(
-        Rule(_unknown_codes, _l("Unknown specialty codes: %(codes)s")),
-        Rule(_shallow_codes, _l("Choose level-3 or level-4 codes, not %(codes)s")),
-        Limit("<=", "max_specialties", _l("At most %(n)d specialties."), measure=_length))),
+    FieldSpec(
+        "specialties",
+        read_specialty_codes,
+        scalar=False,
+        checks=(
+            Rule(_unknown_codes, _l("Unknown specialty codes: %(codes)s")),
+            Rule(_shallow_codes, _l("Choose level-3 or level-4 codes, not %(codes)s")),
+            Limit("<=", "max_specialties", _l("At most %(n)d specialties."), measure=_length),
+        ),
+    ),
     FieldSpec("employment", read_employment, scalar=False, required=False, given=not_null),
     FieldSpec("avoidances", read_avoidances, scalar=False, required=False, given=not_null),
-    FieldSpec("consent", read_consent, scalar=False, missing=NO_CONSENT, given=present, checks=(
-        Rule(_agreed_if_submitted, NO_CONSENT),)),
+    FieldSpec(
+        "consent",
+        read_consent,
+        scalar=False,
+        missing=NO_CONSENT,
+        given=present,
+        checks=(Rule(_agreed_if_submitted, NO_CONSENT),),
+    ),
 )
 """The application form, in the order its fields are checked."""
 
@@ -409,6 +452,7 @@ SCALARS = tuple(spec.name for spec in FIELDS if spec.scalar)
 
 
 # Checking -------------------------------------------------------------------------------------
+
 
 def read_field(spec: FieldSpec, raw: Any, ctx: Context) -> Any:
     """One given field's value, read and checked against its rules; raises `Refused`."""
@@ -427,8 +471,9 @@ def read_field(spec: FieldSpec, raw: Any, ctx: Context) -> Any:
     return value
 
 
-def check_application(data: Mapping[str, Any], *, ref: Reference, config: Config, today: date,
-                      complete: bool) -> Application:
+def check_application(
+    data: Mapping[str, Any], *, ref: Reference, config: Config, today: date, complete: bool
+) -> Application:
     """Validate application input (pure); raises `ValidationFailed` listing every bad field.
 
     A draft (`complete=False`) checks only what is given; a submission requires every field.
@@ -444,8 +489,9 @@ def check_application(data: Mapping[str, Any], *, ref: Reference, config: Config
         try:
             value = read_field(spec, data.get(spec.name), ctx)
         except Refused as exc:
-            errors.update({f"{spec.name}.{k}" if k else spec.name: m
-                           for k, m in exc.fields.items()})
+            errors.update(
+                {f"{spec.name}.{k}" if k else spec.name: m for k, m in exc.fields.items()}
+            )
             continue
         if spec.scalar:
             app.values[spec.name] = value

@@ -33,7 +33,9 @@ def birth_date_of(id_number: str) -> date:
     try:
         return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
-        raise InvalidIdentifier(str(translated("The birth date in the ID number is impossible."))) from None
+        raise InvalidIdentifier(
+            str(translated("The birth date in the ID number is impossible."))
+        ) from None
 
 
 def age_on(birth: date, today: date) -> int:
@@ -44,10 +46,18 @@ def age_on(birth: date, today: date) -> int:
 def check_id_number(raw: str, today: date) -> tuple[str, date]:
     """Normalise and check a national ID number; returns it with the birth date."""
     value = (raw or "").strip().upper()
-    if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise InvalidIdentifier(str(translated("An ID number has 17 digits and a check digit or X.")))
+    if (
+        len(value) != 18
+        or not value[:17].isdigit()
+        or not (value[17].isdigit() or value[17] == "X")
+    ):
+        raise InvalidIdentifier(
+            str(translated("An ID number has 17 digits and a check digit or X."))
+        )
     if not value[:17].isascii():
-        raise InvalidIdentifier(str(translated("An ID number has 17 digits and a check digit or X.")))
+        raise InvalidIdentifier(
+            str(translated("An ID number has 17 digits and a check digit or X."))
+        )
     birth = birth_date_of(value)
     if birth.year < 1900 or birth > today:
         raise InvalidIdentifier(str(translated("The birth date in the ID number is impossible.")))
@@ -72,7 +82,13 @@ def check_credit_code(raw: str) -> str:
     """Normalise and check a unified social credit code."""
     value = (raw or "").strip().upper()
     if len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
-        raise InvalidIdentifier(str(translated("A credit code has 18 characters (digits and capitals except I, O, S, V, Z).")))
+        raise InvalidIdentifier(
+            str(
+                translated(
+                    "A credit code has 18 characters (digits and capitals except I, O, S, V, Z)."
+                )
+            )
+        )
     if uscc_check_char(value[:17]) != value[17]:
         raise InvalidIdentifier(str(translated("The check character of the credit code is wrong.")))
     return value
@@ -90,7 +106,10 @@ def check_mobile(raw: str) -> str:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
         raise InvalidIdentifier(str(translated("Not a phone number."))) from None
-    if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) != "CN":
+    if (
+        not phonenumbers.is_valid_number(number)
+        or phonenumbers.region_code_for_number(number) != "CN"
+    ):
         raise InvalidIdentifier(str(translated("Give a mainland China mobile number.")))
     if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
         raise InvalidIdentifier(str(translated("Give a mainland China mobile number.")))

@@ -9,14 +9,29 @@ from flask import Blueprint
 from expertpool.core.texts import _l
 
 EXPERT_STATUS_LABELS = {
-    "draft": _l("Draft"), "submitted": _l("Submitted"), "under_review": _l("Under review"),
-    "returned": _l("Returned for changes"), "active": _l("Active"), "rejected": _l("Rejected"),
-    "on_leave": _l("On leave"), "suspended": _l("Suspended"), "retired": _l("Retired"), "removed": _l("Removed"),
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "under_review": _l("Under review"),
+    "returned": _l("Returned for changes"),
+    "active": _l("Active"),
+    "rejected": _l("Rejected"),
+    "on_leave": _l("On leave"),
+    "suspended": _l("Suspended"),
+    "retired": _l("Retired"),
+    "removed": _l("Removed"),
 }
-TITLE_LEVEL_LABELS = {"full_senior": _l("Full senior"), "deputy_senior": _l("Deputy senior"),
-                      "intermediate": _l("Intermediate"), "junior": _l("Junior")}
+TITLE_LEVEL_LABELS = {
+    "full_senior": _l("Full senior"),
+    "deputy_senior": _l("Deputy senior"),
+    "intermediate": _l("Intermediate"),
+    "junior": _l("Junior"),
+}
 AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organisation")}
-DECISION_LABELS = {"approve": _l("Approved"), "return": _l("Returned for changes"), "reject": _l("Rejected")}
+DECISION_LABELS = {
+    "approve": _l("Approved"),
+    "return": _l("Returned for changes"),
+    "reject": _l("Rejected"),
+}
 
 
 def _label(table: Mapping[str, object]) -> Callable[[str], str]:

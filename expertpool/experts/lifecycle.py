@@ -30,7 +30,9 @@ def can(current: ExpertStatus, target: ExpertStatus) -> bool:
 def illegal(current: ExpertStatus, target: ExpertStatus | str) -> TransitionRefused:
     """The error for a refused move."""
     name = target.value if isinstance(target, ExpertStatus) else target
-    return TransitionRefused(str(translated("An expert in state %(a)s cannot move to %(b)s.", a=current.value, b=name)))
+    return TransitionRefused(
+        str(translated("An expert in state %(a)s cannot move to %(b)s.", a=current.value, b=name))
+    )
 
 
 def check(current: ExpertStatus, target: ExpertStatus) -> None:

@@ -68,8 +68,6 @@ class ChangeStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-
-
 class Expert(Base):
     """One expert's record (an application until approved)."""
 
@@ -80,7 +78,9 @@ class Expert(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), unique=True, default=None)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), unique=True, default=None
+    )
     name: Mapped[str] = mapped_column(String(50), default="", index=True)
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     id_number_bidx: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
@@ -94,7 +94,9 @@ class Expert(Base):
     home_region: Mapped[str | None] = mapped_column(String(6), default=None)
     employer_code: Mapped[str | None] = mapped_column(String(18), default=None, index=True)
     employer_name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[ExpertStatus] = mapped_column(enum_column(ExpertStatus), default=ExpertStatus.DRAFT)
+    status: Mapped[ExpertStatus] = mapped_column(
+        enum_column(ExpertStatus), default=ExpertStatus.DRAFT
+    )
     suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     has_consented: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -109,15 +111,20 @@ class Expert(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     specialties: Mapped[list[ExpertSpecialty]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertSpecialty.code")
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertSpecialty.code"
+    )
     employments: Mapped[list[ExpertEmployment]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertEmployment.start_on")
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertEmployment.start_on"
+    )
     avoidances: Mapped[list[ExpertAvoidance]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertAvoidance.id")
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertAvoidance.id"
+    )
     leaves: Mapped[list[ExpertLeave]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertLeave.start_on")
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertLeave.start_on"
+    )
     evidence: Mapped[list[EvidenceFile]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="EvidenceFile.id")
+        back_populates="expert", cascade="all, delete-orphan", order_by="EvidenceFile.id"
+    )
 
     @property
     def specialty_codes(self) -> list[str]:
@@ -148,17 +155,26 @@ class ExpertSpecialty(Base):
     __tablename__ = "expert_specialty"
     __table_args__ = (
         Index("ix_expert_specialty_code_expert", "code", "expert_id"),
-        Index("ix_expert_specialty_search_status_region", "status", "home_region", "code", "expert_id"),
+        Index(
+            "ix_expert_specialty_search_status_region", "status", "home_region", "code", "expert_id"
+        ),
         Index("ix_expert_specialty_search_status", "status", "code", "home_region", "expert_id"),
         Index("ix_expert_specialty_search_region", "home_region", "code", "expert_id"),
     )
 
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True)
+    expert_id: Mapped[int] = mapped_column(
+        ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True
+    )
     code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True)
     status: Mapped[ExpertStatus | None] = mapped_column(
-        enum_column(ExpertStatus), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+        enum_column(ExpertStatus),
+        server_default=FetchedValue(),
+        server_onupdate=FetchedValue(),
+        deferred=True,
+    )
     home_region: Mapped[str | None] = mapped_column(
-        String(6), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True)
+        String(6), server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True
+    )
 
     expert: Mapped[Expert] = relationship(back_populates="specialties")
 
@@ -249,7 +265,9 @@ class PendingChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON of the proposed values
-    status: Mapped[ChangeStatus] = mapped_column(enum_column(ChangeStatus), default=ChangeStatus.PENDING, index=True)
+    status: Mapped[ChangeStatus] = mapped_column(
+        enum_column(ChangeStatus), default=ChangeStatus.PENDING, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -267,9 +285,13 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(20))  # approve | return | reject
     opinion: Mapped[str] = mapped_column(String(1000), default="")
     application_number: Mapped[int | None] = mapped_column(Integer, default=None)
-    pending_change_id: Mapped[int | None] = mapped_column(ForeignKey("expert_pending_change.id"), default=None)
+    pending_change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("expert_pending_change.id"), default=None
+    )
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-PII_TABLES = (EncryptedTable(Expert, "expert", {"id_number_enc": "id_number", "phone_enc": "phone"}),)
+PII_TABLES = (
+    EncryptedTable(Expert, "expert", {"id_number_enc": "id_number", "phone_enc": "phone"}),
+)
 """The experts' encrypted personal data (for key rotation)."""

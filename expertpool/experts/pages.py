@@ -43,7 +43,9 @@ def cipher() -> PiiCipher:
 
 def cities() -> list[Region]:
     """The 21 cities and Shunde, for selects."""
-    return list(db().execute(select(Region).where(Region.level >= 2).order_by(Region.code)).scalars())
+    return list(
+        db().execute(select(Region).where(Region.level >= 2).order_by(Region.code)).scalars()
+    )
 
 
 def form_input(form: Any) -> dict[str, Any]:
@@ -52,11 +54,18 @@ def form_input(form: Any) -> dict[str, Any]:
     data["specialties"] = form.get("specialties", "")
     data["consent"] = form.get("consent") == "on"
     data["employment"] = [
-        {k: form.get(f"employment-{i}-{k}", "") for k in ("org_code", "org_name", "start_on", "end_on")}
-        for i in range(ROWS) if form.get(f"employment-{i}-org_code") or form.get(f"employment-{i}-org_name")]
+        {
+            k: form.get(f"employment-{i}-{k}", "")
+            for k in ("org_code", "org_name", "start_on", "end_on")
+        }
+        for i in range(ROWS)
+        if form.get(f"employment-{i}-org_code") or form.get(f"employment-{i}-org_name")
+    ]
     data["avoidances"] = [
         {k: form.get(f"avoidances-{i}-{k}", "") for k in ("org_code", "org_name", "kind")}
-        for i in range(ROWS) if form.get(f"avoidances-{i}-org_code") or form.get(f"avoidances-{i}-org_name")]
+        for i in range(ROWS)
+        if form.get(f"avoidances-{i}-org_code") or form.get(f"avoidances-{i}-org_name")
+    ]
     return data
 
 
@@ -76,9 +85,11 @@ def register() -> Any:
     if request.method == "POST":
         try:
             expert = applications.register_applicant(
-                db(), username=request.form.get("username", "").strip(),
+                db(),
+                username=request.form.get("username", "").strip(),
                 password=request.form.get("password", ""),
-                display_name=request.form.get("display_name", ""))
+                display_name=request.form.get("display_name", ""),
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
@@ -88,7 +99,9 @@ def register() -> Any:
             session["pw"] = user.password_changed_at.isoformat()
             flash(_("Account created. Fill in your application."), "success")
             return redirect(url_for("experts.mine"))
-    return render_template("experts/register.html", form=request.form, errors=errors), (422 if errors else 200)
+    return render_template("experts/register.html", form=request.form, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @bp.route("/me", methods=["GET", "POST"])
@@ -103,20 +116,37 @@ def mine() -> Any:
         action = request.form.get("action", "save")
         try:
             if action == "change":
-                review.propose_change(db(), config=config(), actor=user, expert_id=expert.id,
-                                      data={k: request.form.get(k, "") for k in review.CHANGE_KEYS})
+                review.propose_change(
+                    db(),
+                    config=config(),
+                    actor=user,
+                    expert_id=expert.id,
+                    data={k: request.form.get(k, "") for k in review.CHANGE_KEYS},
+                )
                 flash(_("Your change was sent for review."), "success")
             else:
-                applications.save_draft(db(), cipher=cipher(), config=config(), actor=user,
-                                        expert_id=expert.id, data=form_input(request.form))
+                applications.save_draft(
+                    db(),
+                    cipher=cipher(),
+                    config=config(),
+                    actor=user,
+                    expert_id=expert.id,
+                    data=form_input(request.form),
+                )
                 upload = request.files.get("evidence")
                 if upload is not None and upload.filename:
-                    expert_evidence.add_evidence(db(), config=config(), actor=user,
-                                                 expert_id=expert.id, filename=upload.filename,
-                                                 data=upload.read())
+                    expert_evidence.add_evidence(
+                        db(),
+                        config=config(),
+                        actor=user,
+                        expert_id=expert.id,
+                        filename=upload.filename,
+                        data=upload.read(),
+                    )
                 if action == "submit":
-                    applications.submit(db(), cipher=cipher(), config=config(), actor=user,
-                                        expert_id=expert.id)
+                    applications.submit(
+                        db(), cipher=cipher(), config=config(), actor=user, expert_id=expert.id
+                    )
                     flash(_("Your application was submitted."), "success")
                 else:
                     flash(_("Draft saved."), "success")
@@ -128,12 +158,19 @@ def mine() -> Any:
         else:
             return redirect(url_for("experts.mine"))
     record = records.view(expert, cipher(), reveal=True)
-    return render_template("experts/mine.html", expert=expert, record=record,
-                           form=form if errors else None, errors=errors, cities=cities(),
-                           levels=list(TitleLevel), rows=ROWS,
-                           decisions=review.decisions(db(), expert.id),
-                           versions=records.versions(db(), expert.id),
-                           changes=review.pending_changes(db(), expert.id)), (422 if errors else 200)
+    return render_template(
+        "experts/mine.html",
+        expert=expert,
+        record=record,
+        form=form if errors else None,
+        errors=errors,
+        cities=cities(),
+        levels=list(TitleLevel),
+        rows=ROWS,
+        decisions=review.decisions(db(), expert.id),
+        versions=records.versions(db(), expert.id),
+        changes=review.pending_changes(db(), expert.id),
+    ), (422 if errors else 200)
 
 
 @bp.route("/me/leave", methods=["GET", "POST"])
@@ -151,8 +188,14 @@ def my_leave() -> Any:
                 start, end = request.form.get("start_on"), request.form.get("end_on")
                 if (start and _date(start) is None) or (end and _date(end) is None):
                     raise ValidationFailed(fields={"start_on": _("Use a date like 2020-01-31.")})
-                availability.declare_leave(db(), actor=user, expert_id=expert.id, start_on=_date(start),
-                                           end_on=_date(end), reason=request.form.get("reason", ""))
+                availability.declare_leave(
+                    db(),
+                    actor=user,
+                    expert_id=expert.id,
+                    start_on=_date(start),
+                    end_on=_date(end),
+                    reason=request.form.get("reason", ""),
+                )
         except ValidationFailed as exc:
             errors = exc.fields
         except AppError as exc:
@@ -161,7 +204,8 @@ def my_leave() -> Any:
             flash(_("Saved."), "success")
             return redirect(url_for("experts.my_leave"))
     return render_template("experts/leave.html", expert=expert, errors=errors, form=request.form), (
-        422 if errors else 200)
+        422 if errors else 200
+    )
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -186,10 +230,21 @@ def evidence(evidence_id: int) -> Any:
 def review_queue() -> Any:
     """Applications waiting for a decision, with filters; and pending changes."""
     args = request.args
-    page = review.queue(db(), status=args.get("status") or None, city=args.get("city") or None,
-                        specialty=args.get("specialty") or None, page=args.get("page", 1, type=int))
-    return render_template("experts/queue.html", page=page, args=args, cities=cities(),
-                           statuses=list(ExpertStatus), changes=review.pending_changes(db()))
+    page = review.queue(
+        db(),
+        status=args.get("status") or None,
+        city=args.get("city") or None,
+        specialty=args.get("specialty") or None,
+        page=args.get("page", 1, type=int),
+    )
+    return render_template(
+        "experts/queue.html",
+        page=page,
+        args=args,
+        cities=cities(),
+        statuses=list(ExpertStatus),
+        changes=review.pending_changes(db()),
+    )
 
 
 @bp.route("/search")
@@ -197,12 +252,24 @@ def review_queue() -> Any:
 def search() -> Any:
     """Staff search by specialty prefix, city, status, title and name."""
     args = request.args
-    result = expert_search.search(db(), specialty=args.get("specialty") or None, city=args.get("city") or None,
-                                  status=args.get("status") or None, title=args.get("title") or None,
-                                  name=args.get("name") or None, page=args.get("page", 1, type=int))
+    result = expert_search.search(
+        db(),
+        specialty=args.get("specialty") or None,
+        city=args.get("city") or None,
+        status=args.get("status") or None,
+        title=args.get("title") or None,
+        name=args.get("name") or None,
+        page=args.get("page", 1, type=int),
+    )
     names = {r.code: r.name for r in cities()}
-    return render_template("experts/search.html", result=result, args=args, cities=cities(), names=names,
-                           statuses=list(ExpertStatus))
+    return render_template(
+        "experts/search.html",
+        result=result,
+        args=args,
+        cities=cities(),
+        names=names,
+        statuses=list(ExpertStatus),
+    )
 
 
 @bp.route("/<int:expert_id>", methods=["GET", "POST"])
@@ -217,22 +284,43 @@ def record(expert_id: int) -> Any:
         action = request.form.get("action")
         try:
             if action == "reveal":
-                revealed = review.reveal(db(), cipher=cipher(), user=user, expert_id=expert.id,
-                                         reason=request.form.get("reason", ""))
+                revealed = review.reveal(
+                    db(),
+                    cipher=cipher(),
+                    user=user,
+                    expert_id=expert.id,
+                    reason=request.form.get("reason", ""),
+                )
             elif action in review.DECISIONS:
-                review.decide(db(), reviewer=user, expert_id=expert.id, decision=action,
-                              opinion=request.form.get("opinion", ""),
-                              expected_version=request.form.get("version", type=int))
+                review.decide(
+                    db(),
+                    reviewer=user,
+                    expert_id=expert.id,
+                    decision=action,
+                    opinion=request.form.get("opinion", ""),
+                    expected_version=request.form.get("version", type=int),
+                )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
             elif action in ("change_approve", "change_reject"):
-                review.decide_change(db(), reviewer=user, change_id=request.form.get("change", 0, type=int),
-                                     approve=action == "change_approve", opinion=request.form.get("opinion", ""))
+                review.decide_change(
+                    db(),
+                    reviewer=user,
+                    change_id=request.form.get("change", 0, type=int),
+                    approve=action == "change_approve",
+                    opinion=request.form.get("opinion", ""),
+                )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
             elif action == "status":
-                review.change_status(db(), actor=user, expert_id=expert.id, target=request.form.get("status", ""),
-                                     reason=request.form.get("reason", ""), until=_date(request.form.get("until")))
+                review.change_status(
+                    db(),
+                    actor=user,
+                    expert_id=expert.id,
+                    target=request.form.get("status", ""),
+                    reason=request.form.get("reason", ""),
+                    until=_date(request.form.get("until")),
+                )
                 flash(_("Saved."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
             else:
@@ -246,11 +334,18 @@ def record(expert_id: int) -> Any:
     data = records.view(expert, cipher(), reveal=False)
     if revealed:
         data.update(revealed)
-    return render_template("experts/record.html", expert=expert, record=data, revealed=revealed,
-                           errors=errors, decisions=review.decisions(db(), expert.id),
-                           versions=records.versions(db(), expert.id),
-                           changes=review.pending_changes(db(), expert.id), user=user,
-                           can_review=user.role in (UserRole.REVIEWER, UserRole.ADMIN)), (422 if errors else 200)
+    return render_template(
+        "experts/record.html",
+        expert=expert,
+        record=data,
+        revealed=revealed,
+        errors=errors,
+        decisions=review.decisions(db(), expert.id),
+        versions=records.versions(db(), expert.id),
+        changes=review.pending_changes(db(), expert.id),
+        user=user,
+        can_review=user.role in (UserRole.REVIEWER, UserRole.ADMIN),
+    ), (422 if errors else 200)
 
 
 @bp.route("/<int:expert_id>/versions/<int:number>")
@@ -261,8 +356,9 @@ def version(expert_id: int, number: int) -> Any:
     expert = records.get_expert(db(), expert_id)
     if expert.user_id != user.id and user.role not in STAFF:
         raise Forbidden()
-    return render_template("experts/version.html", expert=expert,
-                           snap=records.version(db(), expert_id, number))
+    return render_template(
+        "experts/version.html", expert=expert, snap=records.version(db(), expert_id, number)
+    )
 
 
 labels.register_filters(bp)

@@ -27,6 +27,7 @@ PII_COLUMNS = ("id_number", "phone")
 
 # Finding and guarding -------------------------------------------------------------------------
 
+
 @contextmanager
 def guarded(session: Session) -> Iterator[None]:
     """Turn a lost optimistic-concurrency race into `Conflict`, rolling back."""
@@ -60,27 +61,33 @@ def check_editable(expert: Expert, actor: User) -> None:
 
 # Personal data --------------------------------------------------------------------------------
 
+
 def clear_pii(expert: Expert, cipher: PiiCipher) -> dict[str, str]:
     """The decrypted ID number and phone (empty when not given)."""
     out = {}
     for column, blob in (("id_number", expert.id_number_enc), ("phone", expert.phone_enc)):
-        out[column] = (cipher.decrypt(blob, table="expert", row_id=expert.id, column=column)
-                       if blob else "")
+        out[column] = (
+            cipher.decrypt(blob, table="expert", row_id=expert.id, column=column) if blob else ""
+        )
     return out
 
 
 def set_pii(expert: Expert, cipher: PiiCipher, column: str, value: str) -> None:
     """Store one personal-data column encrypted, with its blind index."""
-    setattr(expert, f"{column}_enc",
-            cipher.encrypt(value, table="expert", row_id=expert.id, column=column))
+    setattr(
+        expert,
+        f"{column}_enc",
+        cipher.encrypt(value, table="expert", row_id=expert.id, column=column),
+    )
     setattr(expert, f"{column}_bidx", cipher.blind_index(value, column))
 
 
 def find_by_id_number(session: Session, cipher: PiiCipher, id_number: str) -> Expert | None:
     """Look an expert up by national ID number through the blind index."""
     value = id_number.strip().upper()
-    return session.execute(select(Expert).where(
-        Expert.id_number_bidx == cipher.blind_index(value, "id_number"))).scalar_one_or_none()
+    return session.execute(
+        select(Expert).where(Expert.id_number_bidx == cipher.blind_index(value, "id_number"))
+    ).scalar_one_or_none()
 
 
 def find_by_phone(session: Session, cipher: PiiCipher, phone: str) -> list[Expert]:
@@ -89,18 +96,24 @@ def find_by_phone(session: Session, cipher: PiiCipher, phone: str) -> list[Exper
         value = identity.check_mobile(phone)
     except InvalidIdentifier:
         return []
-    return list(session.execute(select(Expert).where(
-        Expert.phone_bidx == cipher.blind_index(value, "phone"))).scalars())
+    return list(
+        session.execute(
+            select(Expert).where(Expert.phone_bidx == cipher.blind_index(value, "phone"))
+        ).scalars()
+    )
 
 
 # Views ----------------------------------------------------------------------------------------
+
 
 def view(expert: Expert, cipher: PiiCipher, *, reveal: bool = False) -> dict[str, Any]:
     """A JSON-ready view of a record; personal data masked unless `reveal`."""
     pii = clear_pii(expert, cipher)
     if not reveal:
-        pii = {"id_number": identity.mask_id_number(pii["id_number"]) if pii["id_number"] else "",
-               "phone": identity.mask_phone(pii["phone"]) if pii["phone"] else ""}
+        pii = {
+            "id_number": identity.mask_id_number(pii["id_number"]) if pii["id_number"] else "",
+            "phone": identity.mask_phone(pii["phone"]) if pii["phone"] else "",
+        }
     return {
         "id": expert.id,
         "name": expert.name,
@@ -114,16 +127,38 @@ def view(expert: Expert, cipher: PiiCipher, *, reveal: bool = False) -> dict[str
         "employer_code": expert.employer_code,
         "employer_name": expert.employer_name,
         "specialties": expert.specialty_codes,
-        "employment": [{"org_code": e.org_code, "org_name": e.org_name,
-                        "start_on": e.start_on.isoformat(),
-                        "end_on": e.end_on.isoformat() if e.end_on else None}
-                       for e in expert.employments],
-        "avoidances": [{"org_code": a.org_code, "org_name": a.org_name, "kind": a.kind.value}
-                       for a in expert.avoidances],
-        "evidence": [{"id": f.id, "name": f.original_name, "mime": f.mime, "size": f.size,
-                      "sha256": f.sha256} for f in expert.evidence],
-        "leave": [{"id": lv.id, "start_on": lv.start_on.isoformat(),
-                   "end_on": lv.end_on.isoformat(), "reason": lv.reason} for lv in expert.leaves],
+        "employment": [
+            {
+                "org_code": e.org_code,
+                "org_name": e.org_name,
+                "start_on": e.start_on.isoformat(),
+                "end_on": e.end_on.isoformat() if e.end_on else None,
+            }
+            for e in expert.employments
+        ],
+        "avoidances": [
+            {"org_code": a.org_code, "org_name": a.org_name, "kind": a.kind.value}
+            for a in expert.avoidances
+        ],
+        "evidence": [
+            {
+                "id": f.id,
+                "name": f.original_name,
+                "mime": f.mime,
+                "size": f.size,
+                "sha256": f.sha256,
+            }
+            for f in expert.evidence
+        ],
+        "leave": [
+            {
+                "id": lv.id,
+                "start_on": lv.start_on.isoformat(),
+                "end_on": lv.end_on.isoformat(),
+                "reason": lv.reason,
+            }
+            for lv in expert.leaves
+        ],
         "status": expert.status.value,
         "suspended_until": expert.suspended_until.isoformat() if expert.suspended_until else None,
         "consent": expert.has_consented,
@@ -133,30 +168,44 @@ def view(expert: Expert, cipher: PiiCipher, *, reveal: bool = False) -> dict[str
 
 def audit_summary(expert: Expert) -> dict[str, Any]:
     """Audit view: no personal data, only whether it is present."""
-    return {"name": expert.name, "email": expert.email, "title": expert.title,
-            "title_level": expert.title_level.value if expert.title_level else None,
-            "years_experience": expert.years_experience, "home_region": expert.home_region,
-            "employer_code": expert.employer_code, "employer_name": expert.employer_name,
-            "specialties": expert.specialty_codes,
-            "has_id_number": expert.id_number_enc is not None,
-            "has_phone": expert.phone_enc is not None, "status": expert.status.value,
-            "employment": len(expert.employments), "avoidances": len(expert.avoidances)}
+    return {
+        "name": expert.name,
+        "email": expert.email,
+        "title": expert.title,
+        "title_level": expert.title_level.value if expert.title_level else None,
+        "years_experience": expert.years_experience,
+        "home_region": expert.home_region,
+        "employer_code": expert.employer_code,
+        "employer_name": expert.employer_name,
+        "specialties": expert.specialty_codes,
+        "has_id_number": expert.id_number_enc is not None,
+        "has_phone": expert.phone_enc is not None,
+        "status": expert.status.value,
+        "employment": len(expert.employments),
+        "avoidances": len(expert.avoidances),
+    }
 
 
 def stored_input(expert: Expert, cipher: PiiCipher) -> dict[str, Any]:
     """The record as application input, for re-validation at submission."""
     pii = clear_pii(expert, cipher)
     return {
-        "name": expert.name, **pii, "email": expert.email, "title": expert.title,
+        "name": expert.name,
+        **pii,
+        "email": expert.email,
+        "title": expert.title,
         "title_level": expert.title_level.value if expert.title_level else "",
         "years_experience": expert.years_experience if expert.years_experience is not None else "",
-        "home_region": expert.home_region or "", "employer_code": expert.employer_code or "",
-        "employer_name": expert.employer_name, "specialties": expert.specialty_codes,
+        "home_region": expert.home_region or "",
+        "employer_code": expert.employer_code or "",
+        "employer_name": expert.employer_name,
+        "specialties": expert.specialty_codes,
         "consent": expert.has_consented,
     }
 
 
 # Versions -------------------------------------------------------------------------------------
+
 
 def snapshot(expert: Expert, cipher: PiiCipher) -> dict[str, Any]:
     """What a version keeps: the whole application with personal data masked."""
@@ -168,17 +217,26 @@ def snapshot(expert: Expert, cipher: PiiCipher) -> dict[str, Any]:
 
 def versions(session: Session, expert_id: int) -> list[ApplicationVersion]:
     """Every submitted version of an application, oldest first."""
-    return list(session.execute(select(ApplicationVersion)
-                                .where(ApplicationVersion.expert_id == expert_id)
-                                .order_by(ApplicationVersion.number)).scalars())
+    return list(
+        session.execute(
+            select(ApplicationVersion)
+            .where(ApplicationVersion.expert_id == expert_id)
+            .order_by(ApplicationVersion.number)
+        ).scalars()
+    )
 
 
 def version(session: Session, expert_id: int, number: int) -> dict[str, Any]:
     """One version's snapshot."""
-    row = session.execute(select(ApplicationVersion).where(
-        ApplicationVersion.expert_id == expert_id,
-        ApplicationVersion.number == number)).scalar_one_or_none()
+    row = session.execute(
+        select(ApplicationVersion).where(
+            ApplicationVersion.expert_id == expert_id, ApplicationVersion.number == number
+        )
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound()
-    return {"number": row.number, "submitted_at": row.submitted_at.isoformat(),
-            **json.loads(row.snapshot)}
+    return {
+        "number": row.number,
+        "submitted_at": row.submitted_at.isoformat(),
+        **json.loads(row.snapshot),
+    }

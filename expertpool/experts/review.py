@@ -32,7 +32,11 @@ from expertpool.experts.models import (
     ReviewDecision,
 )
 
-DECISIONS = {"approve": ExpertStatus.ACTIVE, "return": ExpertStatus.RETURNED, "reject": ExpertStatus.REJECTED}
+DECISIONS = {
+    "approve": ExpertStatus.ACTIVE,
+    "return": ExpertStatus.RETURNED,
+    "reject": ExpertStatus.REJECTED,
+}
 QUEUE_STATES = (ExpertStatus.SUBMITTED, ExpertStatus.UNDER_REVIEW)
 PAGE = 50
 
@@ -52,8 +56,15 @@ class QueuePage:
     per_page: int
 
 
-def queue(session: Session, *, status: str | None = None, city: str | None = None,
-          specialty: str | None = None, page: int = 1, per_page: int = PAGE) -> QueuePage:
+def queue(
+    session: Session,
+    *,
+    status: str | None = None,
+    city: str | None = None,
+    specialty: str | None = None,
+    page: int = 1,
+    per_page: int = PAGE,
+) -> QueuePage:
     """Applications waiting for a decision (or any `status`), oldest submission first."""
     stmt = select(Expert)
     if status:
@@ -67,13 +78,21 @@ def queue(session: Session, *, status: str | None = None, city: str | None = Non
         stmt = stmt.where(Expert.home_region == city)
     if specialty:
         prefix = specialty.strip().upper()
-        stmt = stmt.where(Expert.id.in_(select(ExpertSpecialty.expert_id).where(
-            ExpertSpecialty.code.like(prefix + "%"))))
+        stmt = stmt.where(
+            Expert.id.in_(
+                select(ExpertSpecialty.expert_id).where(ExpertSpecialty.code.like(prefix + "%"))
+            )
+        )
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = max(1, page)
-    items = list(session.execute(stmt.options(selectinload(Expert.specialties))
-                                 .order_by(Expert.submitted_at, Expert.id)
-                                 .offset((page - 1) * per_page).limit(per_page)).scalars())
+    items = list(
+        session.execute(
+            stmt.options(selectinload(Expert.specialties))
+            .order_by(Expert.submitted_at, Expert.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+    )
     return QueuePage(items, total, page, per_page)
 
 
@@ -85,14 +104,28 @@ def start_review(session: Session, *, reviewer: User, expert_id: int) -> Expert:
     with records.guarded(session):
         expert.status = ExpertStatus.UNDER_REVIEW
         session.flush()
-        audit.record(session, actor=reviewer.username, action="expert.start_review", object_type="expert",
-                     object_id=expert.id, before={"status": "submitted"}, after={"status": "under_review"})
+        audit.record(
+            session,
+            actor=reviewer.username,
+            action="expert.start_review",
+            object_type="expert",
+            object_id=expert.id,
+            before={"status": "submitted"},
+            after={"status": "under_review"},
+        )
         session.commit()
     return expert
 
 
-def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, opinion: str = "",
-           expected_version: int | None = None) -> Expert:
+def decide(
+    session: Session,
+    *,
+    reviewer: User,
+    expert_id: int,
+    decision: str,
+    opinion: str = "",
+    expected_version: int | None = None,
+) -> Expert:
     """Approve, return (with an opinion) or reject (with a reason) an application; commits.
 
     A submitted application passes through `under_review` in the same transaction. When two
@@ -101,10 +134,14 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
     """
     _require_reviewer(reviewer)
     if decision not in DECISIONS:
-        raise ValidationFailed(fields={"decision": str(translated("Choose approve, return or reject."))})
+        raise ValidationFailed(
+            fields={"decision": str(translated("Choose approve, return or reject."))}
+        )
     opinion = (opinion or "").strip()
     if decision != "approve" and not opinion:
-        raise ValidationFailed(fields={"opinion": str(translated("Give the applicant your opinion or reason."))})
+        raise ValidationFailed(
+            fields={"opinion": str(translated("Give the applicant your opinion or reason."))}
+        )
     if len(opinion) > 1000:
         raise ValidationFailed(fields={"opinion": str(translated("At most 1000 characters."))})
     expert = records.get_expert(session, expert_id)
@@ -117,8 +154,9 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
     for step in path:
         lifecycle.check(current, step)
         current = step
-    number = session.execute(select(func.max(ApplicationVersion.number))
-                             .where(ApplicationVersion.expert_id == expert.id)).scalar_one()
+    number = session.execute(
+        select(func.max(ApplicationVersion.number)).where(ApplicationVersion.expert_id == expert.id)
+    ).scalar_one()
     with records.guarded(session):
         expert.status = current
         expert.status_reason = opinion
@@ -126,11 +164,24 @@ def decide(session: Session, *, reviewer: User, expert_id: int, decision: str, o
             expert.activated_at = utcnow()
             _open_employment(expert)
         session.flush()
-        session.add(ReviewDecision(expert_id=expert.id, reviewer_id=reviewer.id, decision=decision,
-                                   opinion=opinion, application_number=number))
-        audit.record(session, actor=reviewer.username, action=f"expert.{decision}", object_type="expert",
-                     object_id=expert.id, before={"status": before.value},
-                     after={"status": current.value, "opinion": opinion, "application_number": number})
+        session.add(
+            ReviewDecision(
+                expert_id=expert.id,
+                reviewer_id=reviewer.id,
+                decision=decision,
+                opinion=opinion,
+                application_number=number,
+            )
+        )
+        audit.record(
+            session,
+            actor=reviewer.username,
+            action=f"expert.{decision}",
+            object_type="expert",
+            object_id=expert.id,
+            before={"status": before.value},
+            after={"status": current.value, "opinion": opinion, "application_number": number},
+        )
         session.commit()
     return expert
 
@@ -141,17 +192,30 @@ def _open_employment(expert: Expert) -> None:
         return
     if any(e.org_code == expert.employer_code and e.end_on is None for e in expert.employments):
         return
-    expert.employments.append(ExpertEmployment(org_code=expert.employer_code, org_name=expert.employer_name,
-                                               start_on=utcnow().date(), end_on=None))
+    expert.employments.append(
+        ExpertEmployment(
+            org_code=expert.employer_code,
+            org_name=expert.employer_name,
+            start_on=utcnow().date(),
+            end_on=None,
+        )
+    )
 
 
 def decisions(session: Session, expert_id: int) -> list[ReviewDecision]:
     """Every decision taken on an expert, oldest first."""
-    return list(session.execute(select(ReviewDecision).where(ReviewDecision.expert_id == expert_id)
-                                .order_by(ReviewDecision.decided_at, ReviewDecision.id)).scalars())
+    return list(
+        session.execute(
+            select(ReviewDecision)
+            .where(ReviewDecision.expert_id == expert_id)
+            .order_by(ReviewDecision.decided_at, ReviewDecision.id)
+        ).scalars()
+    )
 
 
-def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, reason: str) -> dict[str, str]:
+def reveal(
+    session: Session, *, cipher: PiiCipher, user: User, expert_id: int, reason: str
+) -> dict[str, str]:
     """The clear ID number and phone for a reviewer who gives a reason (audited); commits."""
     expert = records.get_expert(session, expert_id)
     if expert.user_id == user.id:
@@ -159,9 +223,17 @@ def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, r
     _require_reviewer(user)
     reason = (reason or "").strip()
     if len(reason) < 4:
-        raise ValidationFailed(fields={"reason": str(translated("Say why you need to see the personal data."))})
-    audit.record(session, actor=user.username, action="expert.reveal_pii", object_type="expert",
-                 object_id=expert.id, after={"reason": reason[:500]})
+        raise ValidationFailed(
+            fields={"reason": str(translated("Say why you need to see the personal data."))}
+        )
+    audit.record(
+        session,
+        actor=user.username,
+        action="expert.reveal_pii",
+        object_type="expert",
+        object_id=expert.id,
+        after={"reason": reason[:500]},
+    )
     session.commit()
     return records.clear_pii(expert, cipher)
 
@@ -171,8 +243,15 @@ def reveal(session: Session, *, cipher: PiiCipher, user: User, expert_id: int, r
 CHANGE_KEYS = ("specialties", "employer_code", "employer_name", "title", "title_level")
 
 
-def propose_change(session: Session, *, config: Config, actor: User, expert_id: int,
-                   data: Mapping[str, Any], today: date | None = None) -> PendingChange:
+def propose_change(
+    session: Session,
+    *,
+    config: Config,
+    actor: User,
+    expert_id: int,
+    data: Mapping[str, Any],
+    today: date | None = None,
+) -> PendingChange:
     """An expert in the pool proposes new specialties, employer or title; reviewed before it applies."""
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
@@ -182,24 +261,43 @@ def propose_change(session: Session, *, config: Config, actor: User, expert_id: 
         raise lifecycle.illegal(expert.status, "pending change")
     given = {k: data[k] for k in CHANGE_KEYS if data.get(k) not in (None, "", [])}
     if not given:
-        raise ValidationFailed(fields={"specialties": str(translated("Change at least one of specialties, employer or title."))})
+        raise ValidationFailed(
+            fields={
+                "specialties": str(
+                    translated("Change at least one of specialties, employer or title.")
+                )
+            }
+        )
     if ("employer_code" in given) != ("employer_name" in given):
         missing = "employer_name" if "employer_code" in given else "employer_code"
         raise ValidationFailed(fields={missing: str(translated("Required."))})
     ref = load_reference(session, codes_in(given))
     app = check_application(given, ref=ref, config=config, today=today, complete=False)
-    open_change = session.execute(select(PendingChange).where(
-        PendingChange.expert_id == expert.id, PendingChange.status == ChangeStatus.PENDING)).scalar_one_or_none()
+    open_change = session.execute(
+        select(PendingChange).where(
+            PendingChange.expert_id == expert.id, PendingChange.status == ChangeStatus.PENDING
+        )
+    ).scalar_one_or_none()
     if open_change is not None:
-        raise Conflict(str(translated("A change is already waiting for review.")), code="change_pending")
-    payload: dict[str, Any] = {k: (v.value if hasattr(v, "value") else v) for k, v in app.values.items()}
+        raise Conflict(
+            str(translated("A change is already waiting for review.")), code="change_pending"
+        )
+    payload: dict[str, Any] = {
+        k: (v.value if hasattr(v, "value") else v) for k, v in app.values.items()
+    }
     if app.specialties is not None:
         payload["specialties"] = app.specialties
     change = PendingChange(expert_id=expert.id, payload=cjson.dumps(payload).decode("utf-8"))
     session.add(change)
     session.flush()
-    audit.record(session, actor=actor.username, action="expert.propose_change", object_type="expert",
-                 object_id=expert.id, after={"change": change.id, **payload})
+    audit.record(
+        session,
+        actor=actor.username,
+        action="expert.propose_change",
+        object_type="expert",
+        object_id=expert.id,
+        after={"change": change.id, **payload},
+    )
     session.commit()
     return change
 
@@ -209,11 +307,14 @@ def pending_changes(session: Session, expert_id: int | None = None) -> list[Pend
     stmt = select(PendingChange).where(PendingChange.status == ChangeStatus.PENDING)
     if expert_id is not None:
         stmt = stmt.where(PendingChange.expert_id == expert_id)
-    return list(session.execute(stmt.order_by(PendingChange.created_at, PendingChange.id)).scalars())
+    return list(
+        session.execute(stmt.order_by(PendingChange.created_at, PendingChange.id)).scalars()
+    )
 
 
-def decide_change(session: Session, *, reviewer: User, change_id: int, approve: bool,
-                  opinion: str = "") -> PendingChange:
+def decide_change(
+    session: Session, *, reviewer: User, change_id: int, approve: bool, opinion: str = ""
+) -> PendingChange:
     """Apply or refuse a pending change; the live record changes only on approval; commits."""
     _require_reviewer(reviewer)
     change = session.get(PendingChange, change_id)
@@ -223,10 +324,14 @@ def decide_change(session: Session, *, reviewer: User, change_id: int, approve: 
         raise Conflict(str(translated("This change was already decided.")))
     opinion = (opinion or "").strip()
     if not approve and not opinion:
-        raise ValidationFailed(fields={"opinion": str(translated("Give the applicant your opinion or reason."))})
+        raise ValidationFailed(
+            fields={"opinion": str(translated("Give the applicant your opinion or reason."))}
+        )
     expert = records.get_expert(session, change.expert_id)
     payload = json.loads(change.payload)
-    before = {k: getattr(expert, k) if k != "specialties" else expert.specialty_codes for k in payload}
+    before = {
+        k: getattr(expert, k) if k != "specialties" else expert.specialty_codes for k in payload
+    }
     before = {k: (v.value if hasattr(v, "value") else v) for k, v in before.items()}
     with records.guarded(session):
         change.status = ChangeStatus.APPROVED if approve else ChangeStatus.REJECTED
@@ -237,35 +342,62 @@ def decide_change(session: Session, *, reviewer: User, change_id: int, approve: 
             today = utcnow().date()
             if "specialties" in payload:
                 keep = {s.code: s for s in expert.specialties}
-                expert.specialties = [keep.get(c) or ExpertSpecialty(code=c) for c in sorted(payload["specialties"])]
+                expert.specialties = [
+                    keep.get(c) or ExpertSpecialty(code=c) for c in sorted(payload["specialties"])
+                ]
             if "employer_code" in payload and payload["employer_code"] != expert.employer_code:
                 for e in expert.employments:
                     if e.end_on is None:
                         e.end_on = today
                 expert.employer_code = payload["employer_code"]
                 expert.employer_name = payload["employer_name"]
-                expert.employments.append(ExpertEmployment(org_code=payload["employer_code"],
-                                                           org_name=payload["employer_name"], start_on=today))
+                expert.employments.append(
+                    ExpertEmployment(
+                        org_code=payload["employer_code"],
+                        org_name=payload["employer_name"],
+                        start_on=today,
+                    )
+                )
             for key in ("title", "title_level"):
                 if key in payload:
                     setattr(expert, key, payload[key])
             expert.updated_at = utcnow()
         session.flush()
-        session.add(ReviewDecision(expert_id=expert.id, reviewer_id=reviewer.id,
-                                   decision="approve" if approve else "reject", opinion=opinion,
-                                   pending_change_id=change.id))
-        audit.record(session, actor=reviewer.username,
-                     action="expert.change_approved" if approve else "expert.change_rejected",
-                     object_type="expert", object_id=expert.id, before=before if approve else {},
-                     after={"change": change.id, **(payload if approve else {}), "opinion": opinion})
+        session.add(
+            ReviewDecision(
+                expert_id=expert.id,
+                reviewer_id=reviewer.id,
+                decision="approve" if approve else "reject",
+                opinion=opinion,
+                pending_change_id=change.id,
+            )
+        )
+        audit.record(
+            session,
+            actor=reviewer.username,
+            action="expert.change_approved" if approve else "expert.change_rejected",
+            object_type="expert",
+            object_id=expert.id,
+            before=before if approve else {},
+            after={"change": change.id, **(payload if approve else {}), "opinion": opinion},
+        )
         session.commit()
     return change
 
 
 # Sanctions and exits ---------------------------------------------------------------------------
 
-def change_status(session: Session, *, actor: User, expert_id: int, target: str, reason: str,
-                  until: date | None = None, today: date | None = None) -> Expert:
+
+def change_status(
+    session: Session,
+    *,
+    actor: User,
+    expert_id: int,
+    target: str,
+    reason: str,
+    until: date | None = None,
+    today: date | None = None,
+) -> Expert:
     """Suspend (with an end date), reinstate, retire or remove an expert; supervisors and admins; commits."""
     if actor.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
         raise Forbidden()
@@ -274,7 +406,12 @@ def change_status(session: Session, *, actor: User, expert_id: int, target: str,
         status = ExpertStatus(target)
     except ValueError:
         raise ValidationFailed(fields={"status": str(translated("Unknown status."))}) from None
-    if status not in (ExpertStatus.SUSPENDED, ExpertStatus.ACTIVE, ExpertStatus.RETIRED, ExpertStatus.REMOVED):
+    if status not in (
+        ExpertStatus.SUSPENDED,
+        ExpertStatus.ACTIVE,
+        ExpertStatus.RETIRED,
+        ExpertStatus.REMOVED,
+    ):
         raise ValidationFailed(fields={"status": str(translated("Unknown status."))})
     reason = (reason or "").strip()
     fields = {}
@@ -286,16 +423,29 @@ def change_status(session: Session, *, actor: User, expert_id: int, target: str,
         raise ValidationFailed(fields=fields)
     expert = records.get_expert(session, expert_id)
     lifecycle.check(expert.status, status)
-    before = {"status": expert.status.value,
-              "suspended_until": expert.suspended_until.isoformat() if expert.suspended_until else None}
+    before = {
+        "status": expert.status.value,
+        "suspended_until": expert.suspended_until.isoformat() if expert.suspended_until else None,
+    }
     with records.guarded(session):
         expert.status = status
         expert.status_reason = reason
         expert.suspended_until = until if status is ExpertStatus.SUSPENDED else None
         session.flush()
-        audit.record(session, actor=actor.username, action=f"expert.{status.value}", object_type="expert",
-                     object_id=expert.id, before=before,
-                     after={"status": status.value, "reason": reason,
-                            "suspended_until": until.isoformat() if until and status is ExpertStatus.SUSPENDED else None})
+        audit.record(
+            session,
+            actor=actor.username,
+            action=f"expert.{status.value}",
+            object_type="expert",
+            object_id=expert.id,
+            before=before,
+            after={
+                "status": status.value,
+                "reason": reason,
+                "suspended_until": until.isoformat()
+                if until and status is ExpertStatus.SUSPENDED
+                else None,
+            },
+        )
         session.commit()
     return expert

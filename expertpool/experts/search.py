@@ -48,11 +48,16 @@ class _Filters:
     on_expert: list[ColumnElement[bool]]  # title and name: only on `expert`
 
 
-def _filters(specialty: str | None, city: str | None, status: str | None, title: str | None,
-             name: str | None) -> _Filters:
+def _filters(
+    specialty: str | None, city: str | None, status: str | None, title: str | None, name: str | None
+) -> _Filters:
     prefix = (specialty or "").strip().upper() or None
     if prefix and not prefix.isalnum():
-        raise ValidationFailed(fields={"specialty": str(translated("Unknown specialty codes: %(codes)s", codes=prefix))})
+        raise ValidationFailed(
+            fields={
+                "specialty": str(translated("Unknown specialty codes: %(codes)s", codes=prefix))
+            }
+        )
     state = None
     if status:
         try:
@@ -102,9 +107,18 @@ def _specialty_rows(f: _Filters, *columns: Any) -> Select[Any]:
 WALK_ABOVE = 1000
 
 
-def search(session: Session, *, specialty: str | None = None, city: str | None = None, status: str | None = None,
-           title: str | None = None, name: str | None = None, page: int = 1, per_page: int = PER_PAGE,
-           with_counts: bool = True) -> SearchPage:
+def search(
+    session: Session,
+    *,
+    specialty: str | None = None,
+    city: str | None = None,
+    status: str | None = None,
+    title: str | None = None,
+    name: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    with_counts: bool = True,
+) -> SearchPage:
     """Find experts by specialty prefix, city, status, title and name (name prefix), sorted by name.
 
     With a specialty prefix the figures come from the specialty rows and their copied status and
@@ -117,27 +131,53 @@ def search(session: Session, *, specialty: str | None = None, city: str | None =
     ES = ExpertSpecialty
     city_stmt: Select[str | None, int]
     if f.prefix:
-        city_stmt = (_specialty_rows(f, ES.home_region, func.count(ES.expert_id.distinct()))
-                     .group_by(ES.home_region).order_by(ES.home_region))
+        city_stmt = (
+            _specialty_rows(f, ES.home_region, func.count(ES.expert_id.distinct()))
+            .group_by(ES.home_region)
+            .order_by(ES.home_region)
+        )
     else:
-        city_stmt = (select(Expert.home_region, func.count()).where(*_expert_conds(f))
-                     .group_by(Expert.home_region).order_by(Expert.home_region))
+        city_stmt = (
+            select(Expert.home_region, func.count())
+            .where(*_expert_conds(f))
+            .group_by(Expert.home_region)
+            .order_by(Expert.home_region)
+        )
     by_city = [(c or "", n) for c, n in session.execute(city_stmt)]
     total = sum(n for _, n in by_city)
     matching: ColumnElement[bool]
     if not f.prefix:
         matching = and_(true(), *_expert_conds(f))
     elif total > WALK_ABOVE:
-        matching = and_(exists().where(ES.expert_id == Expert.id, prefix_match(ES.code, f.prefix)),
-                        *_expert_conds(f))
+        matching = and_(
+            exists().where(ES.expert_id == Expert.id, prefix_match(ES.code, f.prefix)),
+            *_expert_conds(f),
+        )
     else:
         matching = Expert.id.in_(_specialty_rows(f, ES.expert_id))
-    items = list(session.execute(
-        select(Expert).where(matching).options(selectinload(Expert.specialties))
-        .order_by(Expert.name, Expert.id).offset((page - 1) * per_page).limit(per_page)).scalars()) if total else []
+    items = (
+        list(
+            session.execute(
+                select(Expert)
+                .where(matching)
+                .options(selectinload(Expert.specialties))
+                .order_by(Expert.name, Expert.id)
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).scalars()
+        )
+        if total
+        else []
+    )
     by_specialty: list[tuple[str, int]] = []
     if with_counts and total:
-        by_specialty = [(c, n) for c, n in session.execute(
-            _specialty_rows(f, ES.code, func.count()).group_by(ES.code)
-            .order_by(func.count().desc(), ES.code).limit(30))]
+        by_specialty = [
+            (c, n)
+            for c, n in session.execute(
+                _specialty_rows(f, ES.code, func.count())
+                .group_by(ES.code)
+                .order_by(func.count().desc(), ES.code)
+                .limit(30)
+            )
+        ]
     return SearchPage(items, total, page, per_page, by_specialty, by_city if with_counts else [])

@@ -48,23 +48,44 @@ def _note_status(attempt: ContactAttempt, status: str | None, now: datetime) -> 
         history.append([now.isoformat(), status])
         attempt.status_history = json.dumps(history)
     attempt.status = notify.advance(attempt.status, status) or attempt.status
-    finals = notify.FINAL_CALL_STATUSES if attempt.channel is OutboxChannel.VOICE else notify.FINAL_MESSAGE_STATUSES
+    finals = (
+        notify.FINAL_CALL_STATUSES
+        if attempt.channel is OutboxChannel.VOICE
+        else notify.FINAL_MESSAGE_STATUSES
+    )
     if status in finals:
         attempt.is_final = True
     attempt.updated_at = now
 
 
-def record_attempt(session: Session, *, sid: str, provider: str, channel: OutboxChannel,
-                   now: datetime, outbox_id: int | None = None, invitation_id: int | None = None,
-                   status: str | None = None) -> ContactAttempt:
+def record_attempt(
+    session: Session,
+    *,
+    sid: str,
+    provider: str,
+    channel: OutboxChannel,
+    now: datetime,
+    outbox_id: int | None = None,
+    invitation_id: int | None = None,
+    status: str | None = None,
+) -> ContactAttempt:
     """The attempt with this SID, created on first sight (callbacks may precede the dispatcher)."""
     attempt = session.execute(
         select(ContactAttempt).where(ContactAttempt.sid == sid).with_for_update()
     ).scalar_one_or_none()
     if attempt is None:
-        attempt = ContactAttempt(sid=sid, provider=provider, channel=channel, at=now, updated_at=now,
-                                 outbox_id=outbox_id, invitation_id=invitation_id,
-                                 status_history="[]", digits="", is_final=False)
+        attempt = ContactAttempt(
+            sid=sid,
+            provider=provider,
+            channel=channel,
+            at=now,
+            updated_at=now,
+            outbox_id=outbox_id,
+            invitation_id=invitation_id,
+            status_history="[]",
+            digits="",
+            is_final=False,
+        )
         session.add(attempt)
     if attempt.outbox_id is None and outbox_id is not None:
         attempt.outbox_id = outbox_id
@@ -75,8 +96,9 @@ def record_attempt(session: Session, *, sid: str, provider: str, channel: Outbox
     return attempt
 
 
-def _call_attempt(session: Session, call_sid: str, outbox_id: int | None, now: datetime,
-                  provider: str) -> ContactAttempt | None:
+def _call_attempt(
+    session: Session, call_sid: str, outbox_id: int | None, now: datetime, provider: str
+) -> ContactAttempt | None:
     """The call attempt a callback is about; None when neither its SID nor its message is known."""
     invitation_id = None
     if outbox_id is not None:
@@ -85,22 +107,42 @@ def _call_attempt(session: Session, call_sid: str, outbox_id: int | None, now: d
             outbox_id = None
         else:
             invitation_id = message.invitation_id
-    if outbox_id is None and session.execute(
-        select(ContactAttempt.id).where(ContactAttempt.sid == call_sid)
-    ).scalar_one_or_none() is None:
+    if (
+        outbox_id is None
+        and session.execute(
+            select(ContactAttempt.id).where(ContactAttempt.sid == call_sid)
+        ).scalar_one_or_none()
+        is None
+    ):
         return None
-    return record_attempt(session, sid=call_sid, provider=provider, channel=OutboxChannel.VOICE,
-                          now=now, outbox_id=outbox_id, invitation_id=invitation_id)
+    return record_attempt(
+        session,
+        sid=call_sid,
+        provider=provider,
+        channel=OutboxChannel.VOICE,
+        now=now,
+        outbox_id=outbox_id,
+        invitation_id=invitation_id,
+    )
 
 
 def locked_invitation(session: Session, invitation_id: int | None) -> InvitationRecord | None:
     if invitation_id is None:
         return None
-    return session.get(InvitationRecord, invitation_id, with_for_update=True, populate_existing=True)
+    return session.get(
+        InvitationRecord, invitation_id, with_for_update=True, populate_existing=True
+    )
 
 
-def handle_voice_prompt(session: Session, event: notify.VoicePrompt, *, outbox_id: int | None,
-                        now: datetime, ctx: NotifyContext, provider: str = "twilio") -> str:
+def handle_voice_prompt(
+    session: Session,
+    event: notify.VoicePrompt,
+    *,
+    outbox_id: int | None,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str = "twilio",
+) -> str:
     """TwiML for an answered call: the invitation, or a hang-up for a machine or a closed one."""
     attempt = _call_attempt(session, event.call_sid, outbox_id, now, provider)
     if attempt is None:
@@ -111,13 +153,22 @@ def handle_voice_prompt(session: Session, event: notify.VoicePrompt, *, outbox_i
     invitation = locked_invitation(session, attempt.invitation_id)
     if event.is_machine or invitation is None or not invitation.state.is_open:
         return notify.machine_twiml()
-    return notify.invitation_twiml(invitation_content(ctx, invitation),
-                                   gather_url=ctx.url(GATHER_PATH, m=attempt.outbox_id),
-                                   language=language_of(invitation))
+    return notify.invitation_twiml(
+        invitation_content(ctx, invitation),
+        gather_url=ctx.url(GATHER_PATH, m=attempt.outbox_id),
+        language=language_of(invitation),
+    )
 
 
-def handle_gather(session: Session, event: notify.GatherResult, *, outbox_id: int | None,
-                  now: datetime, ctx: NotifyContext, provider: str = "twilio") -> str:
+def handle_gather(
+    session: Session,
+    event: notify.GatherResult,
+    *,
+    outbox_id: int | None,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str = "twilio",
+) -> str:
     """Record the key pressed; 1 accepts, 2 declines, 3 (or a wrong key) plays the prompt again."""
     attempt = _call_attempt(session, event.call_sid, outbox_id, now, provider)
     if attempt is None:
@@ -130,18 +181,32 @@ def handle_gather(session: Session, event: notify.GatherResult, *, outbox_id: in
     if invitation is None:
         return notify.machine_twiml()
     if event.reply in (notify.Reply.ACCEPT, notify.Reply.DECLINE):
-        target = InvitationState.ACCEPTED if event.reply is notify.Reply.ACCEPT else InvitationState.DECLINED
+        target = (
+            InvitationState.ACCEPTED
+            if event.reply is notify.Reply.ACCEPT
+            else InvitationState.DECLINED
+        )
         move(session, invitation, target, now=now, ctx=ctx, via="voice")
         if invitation.state is not target:
             return notify.machine_twiml()  # answered otherwise meanwhile: nothing to confirm
     elif not invitation.state.is_open:
         return notify.machine_twiml()
-    return notify.answer_twiml(event.reply, prompt_url=ctx.url(VOICE_PATH, m=attempt.outbox_id),
-                               language=language_of(invitation))
+    return notify.answer_twiml(
+        event.reply,
+        prompt_url=ctx.url(VOICE_PATH, m=attempt.outbox_id),
+        language=language_of(invitation),
+    )
 
 
-def handle_call_status(session: Session, event: notify.CallStatus, *, outbox_id: int | None,
-                       now: datetime, ctx: NotifyContext, provider: str = "twilio") -> None:
+def handle_call_status(
+    session: Session,
+    event: notify.CallStatus,
+    *,
+    outbox_id: int | None,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str = "twilio",
+) -> None:
     """Record a call's progress; a call that ended unanswered schedules the next try."""
     attempt = _call_attempt(session, event.call_sid, outbox_id, now, provider)
     if attempt is None:
@@ -160,22 +225,33 @@ def handle_call_status(session: Session, event: notify.CallStatus, *, outbox_id:
     session.flush()
 
 
-def schedule_call_retry(session: Session, invitation: InvitationRecord, *, now: datetime,
-                        ctx: NotifyContext) -> OutboxMessage | None:
+def schedule_call_retry(
+    session: Session, invitation: InvitationRecord, *, now: datetime, ctx: NotifyContext
+) -> OutboxMessage | None:
     """Queue the next call `call_retry_minutes` from now, while retries and time remain."""
     calls = session.execute(
-        select(func.count()).select_from(OutboxMessage).where(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
             OutboxMessage.invitation_id == invitation.id,
-            OutboxMessage.kind == OutboxKind.INVITATION_CALL)
+            OutboxMessage.kind == OutboxKind.INVITATION_CALL,
+        )
     ).scalar_one()
     if calls >= 1 + ctx.config.call_retries:
         return None
     at = now + timedelta(minutes=ctx.config.call_retry_minutes)
     if at >= invitation.deadline_at:
         return None
-    return queue_message(session, ctx, key=f"inv:{invitation.id}:call:{calls + 1}",
-                         channel=OutboxChannel.VOICE, kind=OutboxKind.INVITATION_CALL,
-                         to=invitee_phone(ctx, invitation), invitation=invitation, not_before=at)
+    return queue_message(
+        session,
+        ctx,
+        key=f"inv:{invitation.id}:call:{calls + 1}",
+        channel=OutboxChannel.VOICE,
+        kind=OutboxKind.INVITATION_CALL,
+        to=invitee_phone(ctx, invitation),
+        invitation=invitation,
+        not_before=at,
+    )
 
 
 def handle_sms_status(session: Session, event: notify.SmsStatus, *, now: datetime) -> None:
@@ -192,36 +268,71 @@ def handle_sms_status(session: Session, event: notify.SmsStatus, *, now: datetim
     session.flush()
 
 
-def handle_inbound_sms(session: Session, event: notify.InboundSms, *, now: datetime,
-                       ctx: NotifyContext, provider: str = "twilio") -> None:
+def handle_inbound_sms(
+    session: Session,
+    event: notify.InboundSms,
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str = "twilio",
+) -> None:
     """An expert's SMS reply: 1 accepts, 2 declines, anything unclear gets a help SMS."""
-    if session.execute(
-        select(ContactAttempt.id).where(ContactAttempt.sid == event.message_sid)
-    ).scalar_one_or_none() is not None:
+    if (
+        session.execute(
+            select(ContactAttempt.id).where(ContactAttempt.sid == event.message_sid)
+        ).scalar_one_or_none()
+        is not None
+    ):
         return  # a repeated callback
     invitation = session.execute(
-        select(InvitationRecord).where(InvitationRecord.phone_index == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
-                                 InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]))
-        .order_by(InvitationRecord.id.desc()).limit(1).with_for_update()
+        select(InvitationRecord)
+        .where(
+            InvitationRecord.phone_index
+            == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
+            InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+        )
+        .order_by(InvitationRecord.id.desc())
+        .limit(1)
+        .with_for_update()
     ).scalar_one_or_none()
     if invitation is None:
         log.info("SMS from %s matches no open invitation", notify.mask_phone(event.from_number))
         return
-    attempt = record_attempt(session, sid=event.message_sid, provider=provider,
-                             channel=OutboxChannel.SMS, now=now, invitation_id=invitation.id,
-                             status="received")
+    attempt = record_attempt(
+        session,
+        sid=event.message_sid,
+        provider=provider,
+        channel=OutboxChannel.SMS,
+        now=now,
+        invitation_id=invitation.id,
+        status="received",
+    )
     attempt.is_final = True
     attempt.digits = {notify.Reply.ACCEPT: "1", notify.Reply.DECLINE: "2"}.get(event.reply, "?")
     if event.reply is notify.Reply.ACCEPT:
         move(session, invitation, InvitationState.ACCEPTED, now=now, ctx=ctx, via="sms")
     elif event.reply is notify.Reply.DECLINE:
         move(session, invitation, InvitationState.DECLINED, now=now, ctx=ctx, via="sms")
-    elif session.execute(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.invitation_id == invitation.id, OutboxMessage.kind == OutboxKind.HELP_SMS)
-    ).scalar_one() < MAX_HELP_SMS:
-        queue_message(session, ctx, key=f"inv:{invitation.id}:help:{event.message_sid}",
-                      channel=OutboxChannel.SMS, kind=OutboxKind.HELP_SMS,
-                      to=event.from_number, body=notify.help_sms(language_of(invitation)),
-                      invitation=invitation, not_before=now)
+    elif (
+        session.execute(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.invitation_id == invitation.id,
+                OutboxMessage.kind == OutboxKind.HELP_SMS,
+            )
+        ).scalar_one()
+        < MAX_HELP_SMS
+    ):
+        queue_message(
+            session,
+            ctx,
+            key=f"inv:{invitation.id}:help:{event.message_sid}",
+            channel=OutboxChannel.SMS,
+            kind=OutboxKind.HELP_SMS,
+            to=event.from_number,
+            body=notify.help_sms(language_of(invitation)),
+            invitation=invitation,
+            not_before=now,
+        )
     session.flush()

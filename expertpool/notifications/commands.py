@@ -14,7 +14,9 @@ from expertpool.notifications.notifier import notification_services, worker_id
 
 
 @click.command("notify-worker")
-@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds to wait when idle.")
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds to wait when idle."
+)
 @click.option("--batch", type=int, default=20, show_default=True, help="Messages claimed per pass.")
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 @with_appcontext
@@ -30,9 +32,11 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     name = worker_id("cli")
     if once:
         report = notifications.dispatch_once(st.sessions, notifier, None, name, batch, ctx=ctx)
-        click.echo(f"claimed {report.claimed}, sent {report.sent}, reconciled {report.reconciled}, "
-                   f"retried {report.retried}, unknown {report.unknown}, failed {report.failed}, "
-                   f"expired {report.expired}")
+        click.echo(
+            f"claimed {report.claimed}, sent {report.sent}, reconciled {report.reconciled}, "
+            f"retried {report.retried}, unknown {report.unknown}, failed {report.failed}, "
+            f"expired {report.expired}"
+        )
         return
     stop = threading.Event()
 
@@ -43,8 +47,13 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     click.echo(f"{name}: sending through {notifier.provider} (Ctrl-C to stop)")
-    notifications.run_worker(st.sessions, notifier, stop=stop, ctx=ctx, worker_id=name,
-                             interval_seconds=interval, batch=batch)
+    notifications.run_worker(
+        st.sessions,
+        notifier,
+        stop=stop,
+        ctx=ctx,
+        worker_id=name,
+        interval_seconds=interval,
+        batch=batch,
+    )
     click.echo(f"{name}: stopped")
-
-

@@ -39,8 +39,9 @@ ReplacementReason = Literal["declined", "no_response", "unreachable", "withdrawn
 class ReplacementHandler(Protocol):
     """Called in the caller's transaction when an invitee must be replaced; must not commit."""
 
-    def __call__(self, session: Session, invitation: InvitationRecord, reason: str,
-                 ctx: NotifyContext) -> None: ...
+    def __call__(
+        self, session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext
+    ) -> None: ...
 
 
 class SeatAssigner(Protocol):
@@ -50,8 +51,9 @@ class SeatAssigner(Protocol):
     `seat_venue` / `seat_label`.
     """
 
-    def __call__(self, session: Session, invitation: InvitationRecord,
-                 ctx: NotifyContext) -> str | None: ...
+    def __call__(
+        self, session: Session, invitation: InvitationRecord, ctx: NotifyContext
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -81,4 +83,6 @@ class NotifyContext:
     def url(self, path: str, **query: object) -> str:
         """The public URL of one of our webhook paths (what the provider calls and signs)."""
         suffix = "&".join(f"{k}={v}" for k, v in query.items())
-        return notify.webhook_url(self.config.public_base_url, path + (f"?{suffix}" if suffix else ""))
+        return notify.webhook_url(
+            self.config.public_base_url, path + (f"?{suffix}" if suffix else "")
+        )

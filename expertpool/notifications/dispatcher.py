@@ -71,7 +71,9 @@ class DispatchReport:
 class _Claim:
     message_id: int
     is_reconcile: bool
-    is_attempt_counted: bool = False  # an unknown outcome counted its attempt; a dead worker did not
+    is_attempt_counted: bool = (
+        False  # an unknown outcome counted its attempt; a dead worker did not
+    )
 
 
 def _is_postgres(session: Session) -> bool:
@@ -83,44 +85,74 @@ def _has_live_call(session: Session, message: OutboxMessage) -> bool:
     if message.invitation_id is None:
         return False
     live_attempt = session.execute(
-        select(func.count()).select_from(ContactAttempt).where(
+        select(func.count())
+        .select_from(ContactAttempt)
+        .where(
             ContactAttempt.invitation_id == message.invitation_id,
             ContactAttempt.channel == OutboxChannel.VOICE,
-            ContactAttempt.is_final.is_(False))
+            ContactAttempt.is_final.is_(False),
+        )
     ).scalar_one()
     in_flight = session.execute(
-        select(func.count()).select_from(OutboxMessage).where(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
             OutboxMessage.invitation_id == message.invitation_id,
             OutboxMessage.channel == OutboxChannel.VOICE,
             OutboxMessage.id != message.id,
-            OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNKNOWN]))
+            OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNKNOWN]),
+        )
     ).scalar_one()
     return bool(live_attempt or in_flight)
 
 
-def _claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease: timedelta,
-           report: DispatchReport) -> list[_Claim]:
+def _claim(
+    session: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    batch: int,
+    lease: timedelta,
+    report: DispatchReport,
+) -> list[_Claim]:
     """Lock and mark up to `batch` due messages for this worker (one transaction)."""
-    stmt = (select(OutboxMessage)
-            .where(or_(and_(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.UNKNOWN]),
-                            OutboxMessage.next_attempt_at <= now),
-                       and_(OutboxMessage.status == OutboxStatus.SENDING,
-                            OutboxMessage.locked_at < now - lease)))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(batch))
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.UNKNOWN]),
+                    OutboxMessage.next_attempt_at <= now,
+                ),
+                and_(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.locked_at < now - lease,
+                ),
+            )
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(batch)
+    )
     if _is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
     claims: list[_Claim] = []
     for message in session.execute(stmt).scalars():
         is_reconcile = message.status is not OutboxStatus.PENDING
         invitation = message.invitation
-        if (not is_reconcile and invitation is not None
-                and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)
-                and not invitation.state.is_open):
+        if (
+            not is_reconcile
+            and invitation is not None
+            and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)
+            and not invitation.state.is_open
+        ):
             message.status = OutboxStatus.CANCELLED
             report.cancelled += 1
             continue
-        if not is_reconcile and message.channel is OutboxChannel.VOICE and _has_live_call(session, message):
+        if (
+            not is_reconcile
+            and message.channel is OutboxChannel.VOICE
+            and _has_live_call(session, message)
+        ):
             message.next_attempt_at = now + LIVE_CALL_PAUSE
             report.postponed += 1
             continue
@@ -136,7 +168,9 @@ def _claim(session: Session, *, now: datetime, worker_id: str, batch: int, lease
 
 
 def _load(session: Session, message_id: int) -> OutboxMessage:
-    message = must_exist(session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True))
+    message = must_exist(
+        session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
+    )
     return message
 
 
@@ -145,8 +179,14 @@ def _release(message: OutboxMessage) -> None:
     message.locked_at = None
 
 
-def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delivery, *,
-               now: datetime, ctx: NotifyContext) -> None:
+def _mark_sent(
+    session: Session,
+    message: OutboxMessage,
+    delivery: notify.Delivery,
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+) -> None:
     message.status = OutboxStatus.SENT
     message.provider = delivery.provider
     message.provider_sid = delivery.sid
@@ -159,15 +199,33 @@ def _mark_sent(session: Session, message: OutboxMessage, delivery: notify.Delive
         # Lock the invitation before inserting the attempt: the attempt's foreign key takes a
         # KEY SHARE lock on the invitation row, and two workers each holding one while asking for
         # FOR UPDATE deadlock on PostgreSQL.
-        invitation = must_exist(session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True))
-    callbacks.record_attempt(session, sid=delivery.sid, provider=delivery.provider,
-                               channel=message.channel, now=now, outbox_id=message.id,
-                               invitation_id=message.invitation_id, status=delivery.status)
+        invitation = must_exist(
+            session.get(
+                InvitationRecord, invitation.id, with_for_update=True, populate_existing=True
+            )
+        )
+    callbacks.record_attempt(
+        session,
+        sid=delivery.sid,
+        provider=delivery.provider,
+        channel=message.channel,
+        now=now,
+        outbox_id=message.id,
+        invitation_id=message.invitation_id,
+        status=delivery.status,
+    )
     if invitation is not None:
         if message.kind is OutboxKind.INVITATION_CALL:
             invitation.call_attempts += 1
         if invitation.state is InvitationState.QUEUED:
-            invitations.move(session, invitation, InvitationState.CALLING, now=now, ctx=ctx, via=message.channel.value)
+            invitations.move(
+                session,
+                invitation,
+                InvitationState.CALLING,
+                now=now,
+                ctx=ctx,
+                via=message.channel.value,
+            )
 
 
 def _error_summary(exc: notify.NotificationError) -> str:
@@ -177,8 +235,15 @@ def _error_summary(exc: notify.NotificationError) -> str:
     return f"{exc.provider} {type(exc).__name__}"
 
 
-def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: datetime,
-          ctx: NotifyContext, report: DispatchReport) -> bool:
+def _send(
+    session: Session,
+    notifier: notify.Notifier,
+    claim: _Claim,
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+    report: DispatchReport,
+) -> bool:
     """Send one claimed message and store the outcome; False when sending must stop (auth)."""
     message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = outbox.message_to(ctx, message)
@@ -187,12 +252,16 @@ def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: da
     session.rollback()  # no transaction is held while the provider is called
     try:
         if channel is OutboxChannel.SMS:
-            delivery = notifier.send_sms(to, body or "", status_callback=ctx.url(context.SMS_STATUS_PATH))
+            delivery = notifier.send_sms(
+                to, body or "", status_callback=ctx.url(context.SMS_STATUS_PATH)
+            )
         else:
             delivery = notifier.place_call(
-                to, twiml_url=ctx.url(context.VOICE_PATH, m=message_id),
+                to,
+                twiml_url=ctx.url(context.VOICE_PATH, m=message_id),
                 status_callback=ctx.url(context.CALL_STATUS_PATH, m=message_id),
-                machine_detection=True)
+                machine_detection=True,
+            )
     except notify.UnknownOutcome as exc:
         message = _load(session, claim.message_id)
         message.status = OutboxStatus.UNKNOWN
@@ -202,7 +271,9 @@ def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: da
         _release(message)
         session.commit()
         report.unknown += 1
-        log.warning("outbox %d to %s: outcome unknown, will reconcile", message.id, notify.mask_phone(to))
+        log.warning(
+            "outbox %d to %s: outcome unknown, will reconcile", message.id, notify.mask_phone(to)
+        )
         return True
     except notify.NotificationFailed as exc:
         return _failed(session, claim, exc, to=to, now=now, ctx=ctx, report=report)
@@ -213,8 +284,16 @@ def _send(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: da
     return True
 
 
-def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, to: str,
-            now: datetime, ctx: NotifyContext, report: DispatchReport) -> bool:
+def _failed(
+    session: Session,
+    claim: _Claim,
+    exc: notify.NotificationFailed,
+    *,
+    to: str,
+    now: datetime,
+    ctx: NotifyContext,
+    report: DispatchReport,
+) -> bool:
     message = _load(session, claim.message_id)
     message.last_error_code = exc.code
     message.last_error = _error_summary(exc)[:200]
@@ -222,9 +301,14 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
     if exc.kind is notify.FailureKind.AUTH:
         message.status = OutboxStatus.PENDING
         message.next_attempt_at = now + AUTH_PAUSE
-        audit.record(session, actor=context.ACTOR, action="notify.provider_auth_failed",
-                     object_type="outbox_message", object_id=message.id,
-                     after={"provider": exc.provider, "code": exc.code})
+        audit.record(
+            session,
+            actor=context.ACTOR,
+            action="notify.provider_auth_failed",
+            object_type="outbox_message",
+            object_id=message.id,
+            after={"provider": exc.provider, "code": exc.code},
+        )
         session.commit()
         report.is_auth_failed = True
         log.error("provider %s rejected our credentials: sending paused", exc.provider)
@@ -235,9 +319,12 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
             message.status = OutboxStatus.FAILED
             report.failed += 1
         else:
-            retry_after = exc.retry_after_seconds if isinstance(exc, notify.TransientFailure) else None
-            delay = notify.backoff_delay(message.attempts - 1, jitter=notify.random_jitter(),
-                                         retry_after_seconds=retry_after)
+            retry_after = (
+                exc.retry_after_seconds if isinstance(exc, notify.TransientFailure) else None
+            )
+            delay = notify.backoff_delay(
+                message.attempts - 1, jitter=notify.random_jitter(), retry_after_seconds=retry_after
+            )
             message.status = OutboxStatus.PENDING
             message.next_attempt_at = now + timedelta(seconds=delay)
             report.retried += 1
@@ -246,19 +333,41 @@ def _failed(session: Session, claim: _Claim, exc: notify.NotificationFailed, *, 
     message.attempts += 1
     message.status = OutboxStatus.FAILED
     report.failed += 1
-    log.warning("outbox %d to %s refused: %s", message.id, notify.mask_phone(to), message.last_error)
+    log.warning(
+        "outbox %d to %s refused: %s", message.id, notify.mask_phone(to), message.last_error
+    )
     invitation = message.invitation
-    if (exc.is_recipient_problem and invitation is not None
-            and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)):
-        invitation = must_exist(session.get(InvitationRecord, invitation.id, with_for_update=True, populate_existing=True))
-        invitations.move(session, invitation, InvitationState.UNREACHABLE, now=now, ctx=ctx,
-                         via=message.channel.value)
+    if (
+        exc.is_recipient_problem
+        and invitation is not None
+        and message.kind in (OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL)
+    ):
+        invitation = must_exist(
+            session.get(
+                InvitationRecord, invitation.id, with_for_update=True, populate_existing=True
+            )
+        )
+        invitations.move(
+            session,
+            invitation,
+            InvitationState.UNREACHABLE,
+            now=now,
+            ctx=ctx,
+            via=message.channel.value,
+        )
     session.commit()
     return True
 
 
-def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, now: datetime,
-               ctx: NotifyContext, report: DispatchReport) -> None:
+def _reconcile(
+    session: Session,
+    notifier: notify.Notifier,
+    claim: _Claim,
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+    report: DispatchReport,
+) -> None:
     """Ask the provider whether a send of unknown outcome exists; adopt it, or allow a resend."""
     message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = outbox.message_to(ctx, message)
@@ -275,15 +384,22 @@ def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, no
         message = _load(session, claim.message_id)
         message.status = OutboxStatus.UNKNOWN
         message.last_error = _error_summary(exc)[:200]
-        message.next_attempt_at = now + timedelta(seconds=notify.backoff_delay(
-            min(message.attempts, 8), jitter=notify.random_jitter()))
+        message.next_attempt_at = now + timedelta(
+            seconds=notify.backoff_delay(min(message.attempts, 8), jitter=notify.random_jitter())
+        )
         _release(message)
         session.commit()
         return
     message = _load(session, claim.message_id)
-    known = set(session.execute(
-        select(ContactAttempt.sid).where(ContactAttempt.sid.in_([d.sid for d in found]))
-    ).scalars()) if found else set()
+    known = (
+        set(
+            session.execute(
+                select(ContactAttempt.sid).where(ContactAttempt.sid.in_([d.sid for d in found]))
+            ).scalars()
+        )
+        if found
+        else set()
+    )
     unclaimed = [d for d in found if d.sid not in known]
     if unclaimed:
         oldest = min(unclaimed, key=lambda d: (d.created_at is None, d.created_at or now))
@@ -300,9 +416,15 @@ def _reconcile(session: Session, notifier: notify.Notifier, claim: _Claim, *, no
     session.commit()
 
 
-def dispatch_once(session_factory: SessionFactory, notifier: notify.Notifier,
-                  now: datetime | None = None, worker_id: str = "worker", batch: int = 20, *,
-                  ctx: NotifyContext) -> DispatchReport:
+def dispatch_once(
+    session_factory: SessionFactory,
+    notifier: notify.Notifier,
+    now: datetime | None = None,
+    worker_id: str = "worker",
+    batch: int = 20,
+    *,
+    ctx: NotifyContext,
+) -> DispatchReport:
     """One pass: expire overdue invitations, claim due messages, send or reconcile each."""
     now = now or utcnow()
     report = DispatchReport()
@@ -313,14 +435,16 @@ def dispatch_once(session_factory: SessionFactory, notifier: notify.Notifier,
         report.expired = invitations.expire_overdue(session, now=now, ctx=ctx)
         session.commit()
         lease = timedelta(seconds=ctx.config.notify_lease_seconds)
-        claims = _claim(session, now=now, worker_id=worker_id, batch=batch, lease=lease, report=report)
+        claims = _claim(
+            session, now=now, worker_id=worker_id, batch=batch, lease=lease, report=report
+        )
         report.claimed = len(claims)
         for index, claim in enumerate(claims):
             if claim.is_reconcile:
                 _reconcile(session, notifier, claim, now=now, ctx=ctx, report=report)
                 continue
             if not _send(session, notifier, claim, now=now, ctx=ctx, report=report):
-                _unclaim(session, claims[index + 1:], now=now)
+                _unclaim(session, claims[index + 1 :], now=now)
                 break
     except Exception:
         session.rollback()
@@ -341,9 +465,17 @@ def _unclaim(session: Session, claims: list[_Claim], *, now: datetime) -> None:
     session.commit()
 
 
-def run_worker(session_factory: SessionFactory, notifier: notify.Notifier, *, stop: threading.Event,
-               ctx: NotifyContext, worker_id: str, interval_seconds: float = 1.0, batch: int = 20,
-               clock: Callable[[], datetime] = utcnow) -> None:
+def run_worker(
+    session_factory: SessionFactory,
+    notifier: notify.Notifier,
+    *,
+    stop: threading.Event,
+    ctx: NotifyContext,
+    worker_id: str,
+    interval_seconds: float = 1.0,
+    batch: int = 20,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
     """Dispatch until `stop` is set; an idle or failed pass waits `interval_seconds`."""
     log.info("notification worker %s started (%s)", worker_id, notifier.provider)
     while not stop.is_set():
@@ -365,8 +497,14 @@ def run_worker(session_factory: SessionFactory, notifier: notify.Notifier, *, st
 
 def record_forged_webhook(session: Session, *, path: str, remote_addr: str | None) -> None:
     """Audit a callback whose signature did not verify, and commit."""
-    audit.record(session, actor="anonymous", action="webhook.signature_invalid", object_type="webhook",
-                 object_id=path[:100], after={"remote_addr": remote_addr or ""})
+    audit.record(
+        session,
+        actor="anonymous",
+        action="webhook.signature_invalid",
+        object_type="webhook",
+        object_id=path[:100],
+        after={"remote_addr": remote_addr or ""},
+    )
     session.commit()
 
 
@@ -400,31 +538,48 @@ def outbox_rows(session: Session, ctx: NotifyContext, *, limit: int = 100) -> li
     for message in session.execute(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     ).scalars():
-        attempts = list(session.execute(
-            select(ContactAttempt).where(ContactAttempt.outbox_id == message.id).order_by(ContactAttempt.id)
-        ).scalars())
-        rows.append(OutboxRow(
-            message=message, to_masked=notify.mask_phone(outbox.message_to(ctx, message)),
-            body=outbox.message_body(ctx, message),
-            invitation_state=message.invitation.state.value if message.invitation else None,
-            attempts=attempts,
-            is_live_call=message.channel is OutboxChannel.VOICE and any(not a.is_final for a in attempts),
-        ))
+        attempts = list(
+            session.execute(
+                select(ContactAttempt)
+                .where(ContactAttempt.outbox_id == message.id)
+                .order_by(ContactAttempt.id)
+            ).scalars()
+        )
+        rows.append(
+            OutboxRow(
+                message=message,
+                to_masked=notify.mask_phone(outbox.message_to(ctx, message)),
+                body=outbox.message_body(ctx, message),
+                invitation_state=message.invitation.state.value if message.invitation else None,
+                attempts=attempts,
+                is_live_call=message.channel is OutboxChannel.VOICE
+                and any(not a.is_final for a in attempts),
+            )
+        )
     return rows
 
 
 SIMULATIONS = ("1", "2", "3", "machine", "no-answer", "sms-1", "sms-2", "sms-other")
 
 
-def simulate(session: Session, notifier: Any, message_id: int, action: str, *,
-             ctx: NotifyContext, now: datetime | None = None) -> None:
+def simulate(
+    session: Session,
+    notifier: Any,
+    message_id: int,
+    action: str,
+    *,
+    ctx: NotifyContext,
+    now: datetime | None = None,
+) -> None:
     """Answer a console message as the expert would (keys 1/2/3, a machine, no answer, an SMS).
 
     Works only with the console notifier; the simulated events go through the same handlers as
     the provider's webhooks, then the transaction is committed.
     """
     if not isinstance(notifier, notify.ConsoleNotifier):
-        raise ValidationFailed(str(_l("Simulation needs the console notifier.")), fields={"action": "console only"})
+        raise ValidationFailed(
+            str(_l("Simulation needs the console notifier.")), fields={"action": "console only"}
+        )
     if action not in SIMULATIONS:
         raise ValidationFailed(fields={"action": "unknown"})
     now = now or utcnow()
@@ -447,19 +602,34 @@ def simulate(session: Session, notifier: Any, message_id: int, action: str, *,
     except notify.NotificationFailed:
         raise NotFound(str(_l("This simulated call is no longer held in memory."))) from None
     for event in events:
-        apply_event(session, event, outbox_id=message.id, now=now, ctx=ctx, provider=notifier.provider)
+        apply_event(
+            session, event, outbox_id=message.id, now=now, ctx=ctx, provider=notifier.provider
+        )
     session.commit()
 
 
-def apply_event(session: Session, event: notify.WebhookEvent, *, outbox_id: int | None,
-                now: datetime, ctx: NotifyContext, provider: str = "twilio") -> str | None:
+def apply_event(
+    session: Session,
+    event: notify.WebhookEvent,
+    *,
+    outbox_id: int | None,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str = "twilio",
+) -> str | None:
     """Hand one parsed callback to its handler; returns TwiML when the event asks for some."""
     if isinstance(event, notify.VoicePrompt):
-        return callbacks.handle_voice_prompt(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        return callbacks.handle_voice_prompt(
+            session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider
+        )
     if isinstance(event, notify.GatherResult):
-        return callbacks.handle_gather(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        return callbacks.handle_gather(
+            session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider
+        )
     if isinstance(event, notify.CallStatus):
-        callbacks.handle_call_status(session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider)
+        callbacks.handle_call_status(
+            session, event, outbox_id=outbox_id, now=now, ctx=ctx, provider=provider
+        )
     elif isinstance(event, notify.InboundSms):
         callbacks.handle_inbound_sms(session, event, now=now, ctx=ctx, provider=provider)
     else:
@@ -467,8 +637,14 @@ def apply_event(session: Session, event: notify.WebhookEvent, *, outbox_id: int 
     return None
 
 
-def handle_webhook(session: Session, event: notify.WebhookEvent, *, outbox_id: int | None,
-                   ctx: NotifyContext, now: datetime | None = None) -> str | None:
+def handle_webhook(
+    session: Session,
+    event: notify.WebhookEvent,
+    *,
+    outbox_id: int | None,
+    ctx: NotifyContext,
+    now: datetime | None = None,
+) -> str | None:
     """Apply one verified provider callback and commit; returns the TwiML to answer with."""
     try:
         twiml = apply_event(session, event, outbox_id=outbox_id, now=now or utcnow(), ctx=ctx)

@@ -46,10 +46,22 @@ from expertpool.notifications.outbox import (
 log = logging.getLogger(__name__)
 
 
-def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_id: int, rank: int,
-                       phone: str, expert_name: str, starts_at: datetime, venue: str,
-                       language: str = "zh", actor: str = ACTOR, now: datetime | None = None,
-                       ctx: NotifyContext) -> InvitationRecord:
+def enqueue_invitation(
+    session: Session,
+    *,
+    draw_id: str,
+    group_id: str,
+    expert_id: int,
+    rank: int,
+    phone: str,
+    expert_name: str,
+    starts_at: datetime,
+    venue: str,
+    language: str = "zh",
+    actor: str = ACTOR,
+    now: datetime | None = None,
+    ctx: NotifyContext,
+) -> InvitationRecord:
     """Invite one expert: the invitation, its SMS and its first call, in the CALLER's transaction.
 
     Does not commit. `phone` is E.164; `venue` is the session's venue as the expert should hear
@@ -62,45 +74,89 @@ def enqueue_invitation(session: Session, *, draw_id: str, group_id: str, expert_
         raise ValidationFailed(fields={"phone": "required"})
     token = secrets.token_urlsafe(24)
     invitation = InvitationRecord(
-        draw_id=draw_id, group_id=group_id, expert_id=expert_id, rank=rank,
-        state=InvitationState.QUEUED, language="en" if language == "en" else "zh",
-        starts_at=starts_at, venue=venue, phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
+        draw_id=draw_id,
+        group_id=group_id,
+        expert_id=expert_id,
+        rank=rank,
+        state=InvitationState.QUEUED,
+        language="en" if language == "en" else "zh",
+        starts_at=starts_at,
+        venue=venue,
+        phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
         deadline_at=now + timedelta(minutes=ctx.config.response_deadline_minutes),
-        link_token_hash=hash_token(token), created_at=now, updated_at=now,
+        link_token_hash=hash_token(token),
+        created_at=now,
+        updated_at=now,
     )
     session.add(invitation)
     session.flush()
-    invitation.name_encrypted = ctx.cipher.encrypt(expert_name, table="invitation", row_id=invitation.id, column="name")
-    invitation.phone_encrypted = ctx.cipher.encrypt(phone, table="invitation", row_id=invitation.id, column="phone")
-    text = notify.invitation_sms(invitation_content(ctx, invitation), link=ctx.url(LINK_PATH + token),
-                                 language=language_of(invitation))
-    queue_message(session, ctx, key=f"inv:{invitation.id}:sms", channel=OutboxChannel.SMS,
-                  kind=OutboxKind.INVITATION_SMS, to=phone, body=text, invitation=invitation,
-                  not_before=now)
-    queue_message(session, ctx, key=f"inv:{invitation.id}:call:1", channel=OutboxChannel.VOICE,
-                  kind=OutboxKind.INVITATION_CALL, to=phone, invitation=invitation, not_before=now)
-    audit.record(session, actor=actor, action="invitation.queued", object_type="invitation",
-                 object_id=invitation.id,
-                 after={"draw_id": draw_id, "group_id": group_id, "rank": rank, "expert_id": expert_id})
+    invitation.name_encrypted = ctx.cipher.encrypt(
+        expert_name, table="invitation", row_id=invitation.id, column="name"
+    )
+    invitation.phone_encrypted = ctx.cipher.encrypt(
+        phone, table="invitation", row_id=invitation.id, column="phone"
+    )
+    text = notify.invitation_sms(
+        invitation_content(ctx, invitation),
+        link=ctx.url(LINK_PATH + token),
+        language=language_of(invitation),
+    )
+    queue_message(
+        session,
+        ctx,
+        key=f"inv:{invitation.id}:sms",
+        channel=OutboxChannel.SMS,
+        kind=OutboxKind.INVITATION_SMS,
+        to=phone,
+        body=text,
+        invitation=invitation,
+        not_before=now,
+    )
+    queue_message(
+        session,
+        ctx,
+        key=f"inv:{invitation.id}:call:1",
+        channel=OutboxChannel.VOICE,
+        kind=OutboxKind.INVITATION_CALL,
+        to=phone,
+        invitation=invitation,
+        not_before=now,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="invitation.queued",
+        object_type="invitation",
+        object_id=invitation.id,
+        after={"draw_id": draw_id, "group_id": group_id, "rank": rank, "expert_id": expert_id},
+    )
     return invitation
-
-
 
 
 def cancel_pending(session: Session, invitation: InvitationRecord) -> None:
     for message in session.execute(
-        select(OutboxMessage).where(OutboxMessage.invitation_id == invitation.id,
-                                    OutboxMessage.status == OutboxStatus.PENDING,
-                                    OutboxMessage.kind.in_([OutboxKind.INVITATION_SMS,
-                                                            OutboxKind.INVITATION_CALL,
-                                                            OutboxKind.HELP_SMS]))
+        select(OutboxMessage).where(
+            OutboxMessage.invitation_id == invitation.id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.kind.in_(
+                [OutboxKind.INVITATION_SMS, OutboxKind.INVITATION_CALL, OutboxKind.HELP_SMS]
+            ),
+        )
     ).scalars():
         message.status = OutboxStatus.CANCELLED
 
 
-def move(session: Session, invitation: InvitationRecord, target: InvitationState, *, now: datetime,
-         ctx: NotifyContext, actor: str = ACTOR, via: str | None = None,
-         reason: str | None = None) -> bool:
+def move(
+    session: Session,
+    invitation: InvitationRecord,
+    target: InvitationState,
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+    actor: str = ACTOR,
+    via: str | None = None,
+    reason: str | None = None,
+) -> bool:
     """Move an invitation forward and run the effects; False when it is already there or beyond.
 
     Effects: acceptance assigns the seat and queues the confirmation SMS; a decline, silence,
@@ -116,20 +172,39 @@ def move(session: Session, invitation: InvitationRecord, target: InvitationState
         invitation.answered_via = via
     if target is InvitationState.WITHDRAWN:
         invitation.withdrawal_reason = reason
-    audit.record(session, actor=actor, action=f"invitation.{target.value}", object_type="invitation",
-                 object_id=invitation.id, before={"state": old.value},
-                 after={"state": target.value, "via": via, **({"reason": reason} if reason else {})})
+    audit.record(
+        session,
+        actor=actor,
+        action=f"invitation.{target.value}",
+        object_type="invitation",
+        object_id=invitation.id,
+        before={"state": old.value},
+        after={"state": target.value, "via": via, **({"reason": reason} if reason else {})},
+    )
     if target is InvitationState.ACCEPTED:
         cancel_pending(session, invitation)
-        venue = ctx.callbacks.seat(session, invitation, ctx) or invitation.seat_venue or invitation.venue
+        venue = (
+            ctx.callbacks.seat(session, invitation, ctx)
+            or invitation.seat_venue
+            or invitation.venue
+        )
         invitation.seat_venue = venue
-        text = notify.confirmation_sms(invitation_content(ctx, invitation, venue),
-                                       contact=ctx.config.centre_contact_phone,
-                                       language=language_of(invitation))
-        queue_message(session, ctx, key=f"inv:{invitation.id}:confirmation",
-                      channel=OutboxChannel.SMS, kind=OutboxKind.CONFIRMATION_SMS,
-                      to=invitee_phone(ctx, invitation), body=text, invitation=invitation,
-                      not_before=now)
+        text = notify.confirmation_sms(
+            invitation_content(ctx, invitation, venue),
+            contact=ctx.config.centre_contact_phone,
+            language=language_of(invitation),
+        )
+        queue_message(
+            session,
+            ctx,
+            key=f"inv:{invitation.id}:confirmation",
+            channel=OutboxChannel.SMS,
+            kind=OutboxKind.CONFIRMATION_SMS,
+            to=invitee_phone(ctx, invitation),
+            body=text,
+            invitation=invitation,
+            not_before=now,
+        )
     elif target is not InvitationState.CALLING:
         cancel_pending(session, invitation)
         ctx.callbacks.replace(session, invitation, target.value, ctx)
@@ -137,36 +212,59 @@ def move(session: Session, invitation: InvitationRecord, target: InvitationState
     return True
 
 
-def withdraw(session: Session, invitation_id: int, *, reason: str, actor: str,
-             now: datetime | None = None, ctx: NotifyContext) -> InvitationRecord:
+def withdraw(
+    session: Session,
+    invitation_id: int,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+    ctx: NotifyContext,
+) -> InvitationRecord:
     """An accepted expert withdraws before the session, with a reason; a replacement follows."""
     invitation = session.get(InvitationRecord, invitation_id, with_for_update=True)
     if invitation is None:
         raise NotFound()
     if not reason.strip():
         raise ValidationFailed(fields={"reason": "required"})
-    if not move(session, invitation, InvitationState.WITHDRAWN, now=now or utcnow(), ctx=ctx,
-                actor=actor, via="withdrawal", reason=reason.strip()):
+    if not move(
+        session,
+        invitation,
+        InvitationState.WITHDRAWN,
+        now=now or utcnow(),
+        ctx=ctx,
+        actor=actor,
+        via="withdrawal",
+        reason=reason.strip(),
+    ):
         raise TransitionRefused(code="invitation_not_accepted")
     return invitation
 
 
 def expire_overdue(session: Session, *, now: datetime, ctx: NotifyContext) -> int:
     """Mark open invitations past their deadline `no_response` (unless a call is still live)."""
-    stmt = (select(InvitationRecord)
-            .where(InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
-                   InvitationRecord.deadline_at <= now)
-            .order_by(InvitationRecord.id).limit(100))
+    stmt = (
+        select(InvitationRecord)
+        .where(
+            InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+            InvitationRecord.deadline_at <= now,
+        )
+        .order_by(InvitationRecord.id)
+        .limit(100)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     count = 0
     for invitation in session.execute(stmt).scalars():
         live = session.execute(
-            select(func.count()).select_from(ContactAttempt).where(
+            select(func.count())
+            .select_from(ContactAttempt)
+            .where(
                 ContactAttempt.invitation_id == invitation.id,
                 ContactAttempt.channel == OutboxChannel.VOICE,
                 ContactAttempt.is_final.is_(False),
-                ContactAttempt.at > now - STUCK_CALL)
+                ContactAttempt.at > now - STUCK_CALL,
+            )
         ).scalar_one()
         if live:
             continue

@@ -28,21 +28,27 @@ from expertpool.notifications.outbox import (
 log = logging.getLogger(__name__)
 
 
-def invitation_by_token(session: Session, token: str, *, now: datetime,
-                        for_update: bool = False) -> InvitationRecord:
+def invitation_by_token(
+    session: Session, token: str, *, now: datetime, for_update: bool = False
+) -> InvitationRecord:
     """The invitation a one-time link names; NotFound when unknown, used or expired."""
     stmt = select(InvitationRecord).where(InvitationRecord.link_token_hash == hash_token(token))
     if for_update:
         stmt = stmt.with_for_update()
     invitation = session.execute(stmt).scalar_one_or_none()
-    if invitation is None or invitation.link_used_at is not None or invitation.deadline_at <= now \
-            or not invitation.state.is_open:
+    if (
+        invitation is None
+        or invitation.link_used_at is not None
+        or invitation.deadline_at <= now
+        or not invitation.state.is_open
+    ):
         raise NotFound(code="invitation_link_invalid")
     return invitation
 
 
-def answer_by_link(session: Session, token: str, *, is_accepted: bool, now: datetime,
-                   ctx: NotifyContext) -> InvitationRecord:
+def answer_by_link(
+    session: Session, token: str, *, is_accepted: bool, now: datetime, ctx: NotifyContext
+) -> InvitationRecord:
     """Accept or decline through the one-time link, and commit; the link then stops working."""
     try:
         invitation = invitation_by_token(session, token, now=now, for_update=True)

@@ -35,14 +35,23 @@ class InvitationState(enum.StrEnum):
 
 #: The moves an invitation may make (anything else is refused).
 INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
-    InvitationState.QUEUED: frozenset({
-        InvitationState.CALLING, InvitationState.ACCEPTED, InvitationState.DECLINED,
-        InvitationState.NO_RESPONSE, InvitationState.UNREACHABLE,
-    }),
-    InvitationState.CALLING: frozenset({
-        InvitationState.ACCEPTED, InvitationState.DECLINED, InvitationState.NO_RESPONSE,
-        InvitationState.UNREACHABLE,
-    }),
+    InvitationState.QUEUED: frozenset(
+        {
+            InvitationState.CALLING,
+            InvitationState.ACCEPTED,
+            InvitationState.DECLINED,
+            InvitationState.NO_RESPONSE,
+            InvitationState.UNREACHABLE,
+        }
+    ),
+    InvitationState.CALLING: frozenset(
+        {
+            InvitationState.ACCEPTED,
+            InvitationState.DECLINED,
+            InvitationState.NO_RESPONSE,
+            InvitationState.UNREACHABLE,
+        }
+    ),
     InvitationState.ACCEPTED: frozenset({InvitationState.WITHDRAWN}),
     InvitationState.DECLINED: frozenset(),
     InvitationState.NO_RESPONSE: frozenset(),
@@ -89,7 +98,9 @@ class InvitationRecord(Base):
     group_id: Mapped[str] = mapped_column(String(64), default="")
     expert_id: Mapped[int] = mapped_column(Integer, index=True)  # FK added with the expert records
     rank: Mapped[int] = mapped_column(Integer)
-    state: Mapped[InvitationState] = mapped_column(enum_column(InvitationState), default=InvitationState.QUEUED)
+    state: Mapped[InvitationState] = mapped_column(
+        enum_column(InvitationState), default=InvitationState.QUEUED
+    )
     language: Mapped[str] = mapped_column(String(8), default="zh")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     venue: Mapped[str] = mapped_column(String(200))
@@ -124,10 +135,14 @@ class OutboxMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     channel: Mapped[OutboxChannel] = mapped_column(enum_column(OutboxChannel, 10))
     kind: Mapped[OutboxKind] = mapped_column(enum_column(OutboxKind, 30))
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True, default=None)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id"), index=True, default=None
+    )
     to_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # SMS text
-    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_column(OutboxStatus), default=OutboxStatus.PENDING
+    )
     provider: Mapped[str | None] = mapped_column(String(20), default=None)
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -149,8 +164,12 @@ class ContactAttempt(Base):
     __tablename__ = "contact_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True, default=None)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"), index=True, default=None)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id"), index=True, default=None
+    )
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id"), index=True, default=None
+    )
     channel: Mapped[OutboxChannel] = mapped_column(enum_column(OutboxChannel, 10))
     provider: Mapped[str] = mapped_column(String(20))
     sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -168,6 +187,8 @@ class ContactAttempt(Base):
 
 PII_TABLES = (
     EncryptedTable(OutboxMessage, "outbox", {"to_encrypted": "to", "body_encrypted": "body"}),
-    EncryptedTable(InvitationRecord, "invitation", {"name_encrypted": "name", "phone_encrypted": "phone"}),
+    EncryptedTable(
+        InvitationRecord, "invitation", {"name_encrypted": "name", "phone_encrypted": "phone"}
+    ),
 )
 """Recipients, texts, names and numbers of the outbox and invitations (for key rotation)."""

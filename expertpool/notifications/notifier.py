@@ -50,8 +50,13 @@ class InProcessWorker:
     anyway, so a short overlap would send nothing twice).
     """
 
-    def __init__(self, app: Flask, notifier: notify.Notifier, ctx: NotifyContext,
-                 interval_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        notifier: notify.Notifier,
+        ctx: NotifyContext,
+        interval_seconds: float = 1.0,
+    ) -> None:
         self.app = app
         self.notifier = notifier
         self.ctx = ctx
@@ -75,9 +80,14 @@ class InProcessWorker:
             try:
                 if not leader.wait_until_leader(self.stop_event):
                     return
-                run_worker(st.sessions, self.notifier, stop=self.stop_event,
-                           ctx=self.ctx, worker_id=worker_id("embedded"),
-                           interval_seconds=self.interval_seconds)
+                run_worker(
+                    st.sessions,
+                    self.notifier,
+                    stop=self.stop_event,
+                    ctx=self.ctx,
+                    worker_id=worker_id("embedded"),
+                    interval_seconds=self.interval_seconds,
+                )
             finally:
                 leader.release()
                 st.sessions.remove()

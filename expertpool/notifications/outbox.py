@@ -30,23 +30,39 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def queue_message(session: Session, ctx: NotifyContext, *, key: str, channel: OutboxChannel,
-                  kind: OutboxKind, to: str, body: str | None = None,
-                  invitation: InvitationRecord | None = None, not_before: datetime | None = None) -> OutboxMessage:
+def queue_message(
+    session: Session,
+    ctx: NotifyContext,
+    *,
+    key: str,
+    channel: OutboxChannel,
+    kind: OutboxKind,
+    to: str,
+    body: str | None = None,
+    invitation: InvitationRecord | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
     """Add one outbox message (recipient and text sealed) in the caller's transaction."""
     existing = session.execute(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    message = OutboxMessage(idempotency_key=key, channel=channel, kind=kind,
-                            invitation_id=invitation.id if invitation else None,
-                            status=OutboxStatus.PENDING, next_attempt_at=not_before or utcnow())
+    message = OutboxMessage(
+        idempotency_key=key,
+        channel=channel,
+        kind=kind,
+        invitation_id=invitation.id if invitation else None,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=not_before or utcnow(),
+    )
     session.add(message)
     session.flush()
     message.to_encrypted = ctx.cipher.encrypt(to, table="outbox", row_id=message.id, column="to")
     if body is not None:
-        message.body_encrypted = ctx.cipher.encrypt(body, table="outbox", row_id=message.id, column="body")
+        message.body_encrypted = ctx.cipher.encrypt(
+            body, table="outbox", row_id=message.id, column="body"
+        )
     session.flush()
     return message
 
@@ -62,26 +78,38 @@ def message_body(ctx: NotifyContext, message: OutboxMessage) -> str | None:
     """The text of an SMS (None for a call)."""
     if message.body_encrypted is None:
         return None
-    return ctx.cipher.decrypt(message.body_encrypted, table="outbox", row_id=message.id, column="body")
+    return ctx.cipher.decrypt(
+        message.body_encrypted, table="outbox", row_id=message.id, column="body"
+    )
 
 
 def invitee_name(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's name (for the voice prompt and the texts only)."""
     if invitation.name_encrypted is None:
         raise BrokenInvariant()
-    return ctx.cipher.decrypt(invitation.name_encrypted, table="invitation", row_id=invitation.id, column="name")
+    return ctx.cipher.decrypt(
+        invitation.name_encrypted, table="invitation", row_id=invitation.id, column="name"
+    )
 
 
 def invitee_phone(ctx: NotifyContext, invitation: InvitationRecord) -> str:
     """The invited expert's number."""
     if invitation.phone_encrypted is None:
         raise BrokenInvariant()
-    return ctx.cipher.decrypt(invitation.phone_encrypted, table="invitation", row_id=invitation.id, column="phone")
+    return ctx.cipher.decrypt(
+        invitation.phone_encrypted, table="invitation", row_id=invitation.id, column="phone"
+    )
 
 
-def invitation_content(ctx: NotifyContext, invitation: InvitationRecord, venue: str | None = None) -> notify.Invitation:
-    return notify.Invitation(invitee_name(ctx, invitation), invitation.starts_at,
-                             venue or invitation.venue, reply_by=invitation.deadline_at)
+def invitation_content(
+    ctx: NotifyContext, invitation: InvitationRecord, venue: str | None = None
+) -> notify.Invitation:
+    return notify.Invitation(
+        invitee_name(ctx, invitation),
+        invitation.starts_at,
+        venue or invitation.venue,
+        reply_by=invitation.deadline_at,
+    )
 
 
 def language_of(invitation: InvitationRecord) -> notify.Language:

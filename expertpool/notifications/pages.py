@@ -17,8 +17,12 @@ from expertpool.notifications.notifier import notification_services
 bp = Blueprint("outbox", __name__, template_folder="templates")
 
 STATE_LABELS = {
-    "queued": _l("Queued"), "calling": _l("Contacting"), "accepted": _l("Accepted"),
-    "declined": _l("Declined"), "no_response": _l("No response"), "unreachable": _l("Unreachable"),
+    "queued": _l("Queued"),
+    "calling": _l("Contacting"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "no_response": _l("No response"),
+    "unreachable": _l("Unreachable"),
     "withdrawn": _l("Withdrawn"),
 }
 
@@ -36,8 +40,12 @@ def outbox_index() -> str:
     services = notification_services()
     notifier = services.notifier
     rows = notifications.outbox_rows(db(), services.ctx)
-    return render_template("notifications/outbox.html", rows=rows, provider=getattr(notifier, "provider", ""),
-                           counts=notifications.progress_counts(db()))
+    return render_template(
+        "notifications/outbox.html",
+        rows=rows,
+        provider=getattr(notifier, "provider", ""),
+        counts=notifications.progress_counts(db()),
+    )
 
 
 @bp.route("/admin/outbox/<int:message_id>/simulate", methods=["POST"])
@@ -45,7 +53,9 @@ def outbox_index() -> str:
 def simulate(message_id: int) -> Any:
     """Answer a console message as the expert would."""
     services = notification_services()
-    notifications.simulate(db(), services.notifier, message_id, request.form.get("action", ""), ctx=services.ctx)
+    notifications.simulate(
+        db(), services.notifier, message_id, request.form.get("action", ""), ctx=services.ctx
+    )
     flash(_("Simulated answer recorded."), "success")
     return redirect(url_for("outbox.index"))
 
@@ -55,4 +65,6 @@ def simulate(message_id: int) -> Any:
 def progress() -> str:
     """How many invitations stand in each state: counts only, never who."""
     draw_id = request.args.get("draw") or None
-    return render_template("notifications/progress.html", counts=notifications.progress_counts(db(), draw_id))
+    return render_template(
+        "notifications/progress.html", counts=notifications.progress_counts(db(), draw_id)
+    )

@@ -32,13 +32,18 @@ def _signed_path() -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-def _verified(parse: Callable[[Any], notify.WebhookEvent]) -> tuple[notify.WebhookEvent | None, Response | None]:
+def _verified(
+    parse: Callable[[Any], notify.WebhookEvent],
+) -> tuple[notify.WebhookEvent | None, Response | None]:
     """Check the signature and parse the form; on failure, the response to send instead."""
     settings = config()
     url = notify.webhook_url(settings.public_base_url, _signed_path())
-    if not notify.validate_signature(settings.twilio_auth_token, url, request.form,
-                                     request.headers.get("X-Twilio-Signature")):
-        notifications.record_forged_webhook(db(), path=request.path, remote_addr=request.remote_addr)
+    if not notify.validate_signature(
+        settings.twilio_auth_token, url, request.form, request.headers.get("X-Twilio-Signature")
+    ):
+        notifications.record_forged_webhook(
+            db(), path=request.path, remote_addr=request.remote_addr
+        )
         return None, Response("forbidden", status=403, mimetype="text/plain")
     try:
         return parse(request.form), None
@@ -56,7 +61,9 @@ def _answer(parse: Callable[[Any], notify.WebhookEvent]) -> Response:
         return refusal
     if event is None:
         raise BrokenInvariant()
-    twiml = notifications.handle_webhook(db(), event, outbox_id=_outbox_id(), ctx=notification_services().ctx)
+    twiml = notifications.handle_webhook(
+        db(), event, outbox_id=_outbox_id(), ctx=notification_services().ctx
+    )
     return Response(twiml or _EMPTY_TWIML, status=200, mimetype="application/xml")
 
 
@@ -107,10 +114,18 @@ def answer(token: str) -> Any:
         if choice not in ("accept", "decline"):
             raise NotFound()
         links.answer_by_link(session, token, is_accepted=choice == "accept", now=now, ctx=ctx)
-        message = _("Thank you: you have accepted. A confirmation SMS follows.") if choice == "accept" \
+        message = (
+            _("Thank you: you have accepted. A confirmation SMS follows.")
+            if choice == "accept"
             else _("Thank you: we have recorded that you cannot attend.")
+        )
         return render_template("notifications/answer.html", done=message, summary=None, token=token)
     invitation = links.invitation_by_token(session, token, now=now)
     summary = links.link_summary(ctx, invitation)
-    return render_template("notifications/answer.html", done=None, summary=summary, token=token,
-                           when=notify.format_time(summary.starts_at, "zh"))
+    return render_template(
+        "notifications/answer.html",
+        done=None,
+        summary=summary,
+        token=token,
+        when=notify.format_time(summary.starts_at, "zh"),
+    )

@@ -20,7 +20,9 @@ bp = Blueprint("projects_api", __name__, url_prefix="/api")
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationFailed(_("Send a JSON object."), fields={"body": _("Expected a JSON object.")})
+        raise ValidationFailed(
+            _("Send a JSON object."), fields={"body": _("Expected a JSON object.")}
+        )
     return body
 
 
@@ -36,7 +38,13 @@ def project_list() -> Any:
     """Projects visible to the caller."""
     user = require_user()
     centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
-    return jsonify({"items": [projects.project_view(p) for p in projects.list_projects(db(), centre_id=centre_id)]})
+    return jsonify(
+        {
+            "items": [
+                projects.project_view(p) for p in projects.list_projects(db(), centre_id=centre_id)
+            ]
+        }
+    )
 
 
 @bp.route("/projects", methods=["POST"])
@@ -46,8 +54,9 @@ def project_create() -> Any:
     user = require_user()
     body = _body()
     centre_id = must_exist(user.centre_id, Forbidden)
-    project = projects.create_project(db(), actor=actor_label(), owner_centre_id=centre_id, data=body,
-                                      now=now())
+    project = projects.create_project(
+        db(), actor=actor_label(), owner_centre_id=centre_id, data=body, now=now()
+    )
     return jsonify(projects.project_view(project)), 201
 
 
@@ -63,7 +72,9 @@ def project_get(project_id: int) -> Any:
 def project_update(project_id: int) -> Any:
     """Replace a project's details (until the draw)."""
     _project(project_id)
-    project = projects.update_project(db(), actor=actor_label(), project_id=project_id, data=_body(), now=now())
+    project = projects.update_project(
+        db(), actor=actor_label(), project_id=project_id, data=_body(), now=now()
+    )
     return jsonify(projects.project_view(project))
 
 
@@ -73,8 +84,13 @@ def lot_add(project_id: int) -> Any:
     """Add a lot."""
     _project(project_id)
     body = _body()
-    lot = projects.add_lot(db(), actor=actor_label(), project_id=project_id, code=body.get("code"),
-                           name=body.get("name"))
+    lot = projects.add_lot(
+        db(),
+        actor=actor_label(),
+        project_id=project_id,
+        code=body.get("code"),
+        name=body.get("name"),
+    )
     return jsonify({"id": lot.id, "code": lot.code, "name": lot.name}), 201
 
 
@@ -93,11 +109,22 @@ def bidder_add(project_id: int) -> Any:
     """Add a bidder by unified social credit code."""
     _project(project_id)
     body = _body()
-    bidder = projects.add_bidder(db(), actor=actor_label(), project_id=project_id,
-                                 credit_code=body.get("credit_code"), name=body.get("name"),
-                                 lot_code=body.get("lot"))
-    return jsonify({"id": bidder.id, "credit_code": bidder.credit_code, "name": bidder.name,
-                    "lot": bidder.lot.code if bidder.lot else None}), 201
+    bidder = projects.add_bidder(
+        db(),
+        actor=actor_label(),
+        project_id=project_id,
+        credit_code=body.get("credit_code"),
+        name=body.get("name"),
+        lot_code=body.get("lot"),
+    )
+    return jsonify(
+        {
+            "id": bidder.id,
+            "credit_code": bidder.credit_code,
+            "name": bidder.name,
+            "lot": bidder.lot.code if bidder.lot else None,
+        }
+    ), 201
 
 
 @bp.route("/projects/<int:project_id>/bidders/<int:bidder_id>", methods=["DELETE"])
@@ -114,7 +141,9 @@ def bidder_remove(project_id: int, bidder_id: int) -> Any:
 def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
     _project(project_id)
-    return jsonify(projects.project_view(projects.mark_ready(db(), actor=actor_label(), project_id=project_id)))
+    return jsonify(
+        projects.project_view(projects.mark_ready(db(), actor=actor_label(), project_id=project_id))
+    )
 
 
 @bp.route("/projects/<int:project_id>/award", methods=["POST"])
@@ -123,8 +152,14 @@ def project_award(project_id: int) -> Any:
     """Record the award: `awarded_on` (YYYY-MM-DD) and `winner` (a bidder's credit code)."""
     _project(project_id)
     body = _body()
-    project = projects.mark_awarded(db(), actor=actor_label(), project_id=project_id,
-                                    awarded_on=body.get("awarded_on"), winner_code=body.get("winner"), now=now())
+    project = projects.mark_awarded(
+        db(),
+        actor=actor_label(),
+        project_id=project_id,
+        awarded_on=body.get("awarded_on"),
+        winner_code=body.get("winner"),
+        now=now(),
+    )
     return jsonify(projects.project_view(project))
 
 
@@ -140,8 +175,12 @@ def terminal_list() -> Any:
 def terminal_register() -> Any:
     """Register a terminal: `centre` (region code) and `name`; the credential is in this answer only."""
     body = _body()
-    clear, terminal = terminals.register_terminal(db(), actor=actor_label(), centre_code=str(body.get("centre", "")),
-                                                  name=str(body.get("name", "")))
+    clear, terminal = terminals.register_terminal(
+        db(),
+        actor=actor_label(),
+        centre_code=str(body.get("centre", "")),
+        name=str(body.get("name", "")),
+    )
     return jsonify({**terminals.terminal_view(terminal), "credential": clear}), 201
 
 
@@ -149,8 +188,11 @@ def terminal_register() -> Any:
 @roles(UserRole.ADMIN)
 def terminal_disable(terminal_id: int) -> Any:
     """Disable a terminal."""
-    return jsonify(terminals.terminal_view(terminals.disable_terminal(db(), actor=actor_label(),
-                                                                      terminal_id=terminal_id)))
+    return jsonify(
+        terminals.terminal_view(
+            terminals.disable_terminal(db(), actor=actor_label(), terminal_id=terminal_id)
+        )
+    )
 
 
 @bp.route("/venues", methods=["GET"])
@@ -165,7 +207,12 @@ def venue_list() -> Any:
 def venue_create() -> Any:
     """Create a venue: `centre`, `name`, `address`, `seats` (how many, numbered from 1)."""
     body = _body()
-    venue = venues.create_venue(db(), actor=actor_label(), centre_code=str(body.get("centre", "")),
-                                name=str(body.get("name", "")), address=str(body.get("address", "")),
-                                seats=body.get("seats"))
+    venue = venues.create_venue(
+        db(),
+        actor=actor_label(),
+        centre_code=str(body.get("centre", "")),
+        name=str(body.get("name", "")),
+        address=str(body.get("address", "")),
+        seats=body.get("seats"),
+    )
     return jsonify(venues.venue_view(venue)), 201

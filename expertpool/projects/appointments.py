@@ -29,12 +29,17 @@ OPEN_PROJECT = (ProjectStatus.DRAFT, ProjectStatus.READY, ProjectStatus.DRAWN)
 
 def appointments_for(session: Session, project_id: int) -> list[Appointment]:
     """The direct appointments of a project, oldest first."""
-    return list(session.execute(select(Appointment).where(Appointment.project_id == project_id)
-                                .order_by(Appointment.id)).scalars())
+    return list(
+        session.execute(
+            select(Appointment).where(Appointment.project_id == project_id).order_by(Appointment.id)
+        ).scalars()
+    )
 
 
 def _lock_project(session: Session, project_id: int) -> Project:
-    project = session.execute(select(Project).where(Project.id == project_id).with_for_update()).scalar_one_or_none()
+    project = session.execute(
+        select(Project).where(Project.id == project_id).with_for_update()
+    ).scalar_one_or_none()
     if project is None:
         raise NotFound()
     return project
@@ -46,14 +51,17 @@ def _conflicts(project: Project, expert: Expert) -> bool:
     return bool(expert.employer_code) and expert.employer_code in orgs
 
 
-def request_appointment(session: Session, *, actor: User, project_id: int, expert_id: int, reason: str,
-                        now: datetime) -> Appointment:
+def request_appointment(
+    session: Session, *, actor: User, project_id: int, expert_id: int, reason: str, now: datetime
+) -> Appointment:
     """Record the tenderer's direct appointment of an expert with its written reason; commits."""
     project = _lock_project(session, project_id)
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.owner_centre_id:
         raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
     if project.status not in OPEN_PROJECT:
-        raise Conflict(str(_l("Experts can no longer be appointed to this project.")), code="project_closed")
+        raise Conflict(
+            str(_l("Experts can no longer be appointed to this project.")), code="project_closed"
+        )
     clean = (reason or "").strip()
     fields: dict[str, str] = {}
     if len(clean) < MIN_REASON or len(clean) > 2000:
@@ -65,35 +73,56 @@ def request_appointment(session: Session, *, actor: User, project_id: int, exper
         fields["expert"] = str(_l("This expert works for a bidder, the tenderer or the agency."))
     if fields:
         raise ValidationFailed(fields=fields)
-    row = Appointment(project_id=project.id, expert_id=expert_id, reason=clean, requested_by_id=actor.id,
-                      requested_at=now, status=AppointmentStatus.REQUESTED)
+    row = Appointment(
+        project_id=project.id,
+        expert_id=expert_id,
+        reason=clean,
+        requested_by_id=actor.id,
+        requested_at=now,
+        status=AppointmentStatus.REQUESTED,
+    )
     session.add(row)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(str(_l("This expert is already appointed to this project.")), code="already_appointed") from None
-    audit.record(session, actor=actor.username, action="appointment.requested", object_type="project",
-                 object_id=project.id, after={"appointment": row.id, "expert_id": expert_id, "reason": clean,
-                                              "drawn": False})
+        raise Conflict(
+            str(_l("This expert is already appointed to this project.")), code="already_appointed"
+        ) from None
+    audit.record(
+        session,
+        actor=actor.username,
+        action="appointment.requested",
+        object_type="project",
+        object_id=project.id,
+        after={"appointment": row.id, "expert_id": expert_id, "reason": clean, "drawn": False},
+    )
     session.commit()
     return row
 
 
-def decide(session: Session, *, actor: User, appointment_id: int, approve: bool, note: str,
-           now: datetime) -> Appointment:
+def decide(
+    session: Session, *, actor: User, appointment_id: int, approve: bool, note: str, now: datetime
+) -> Appointment:
     """A supervisor approves (the expert takes a seat) or refuses a direct appointment; commits."""
-    row = session.execute(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-                          ).scalar_one_or_none()
+    row = session.execute(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound()
     if actor.role is not UserRole.SUPERVISOR:
-        raise Forbidden(str(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor")
+        raise Forbidden(
+            str(_l("Only a supervisor approves a direct appointment.")), code="not_supervisor"
+        )
     if actor.id == row.requested_by_id:
-        raise Forbidden(str(_l("The supervisor must be another person than the one who asked.")),
-                        code="same_person")
+        raise Forbidden(
+            str(_l("The supervisor must be another person than the one who asked.")),
+            code="same_person",
+        )
     if row.status is not AppointmentStatus.REQUESTED:
-        raise Conflict(str(_l("This appointment has already been decided.")), code="already_decided")
+        raise Conflict(
+            str(_l("This appointment has already been decided.")), code="already_decided"
+        )
     project = _lock_project(session, row.project_id)
     clean = (note or "").strip()[:500]
     if approve:
@@ -104,9 +133,14 @@ def decide(session: Session, *, actor: User, appointment_id: int, approve: bool,
             raise
     row.status = AppointmentStatus.APPROVED if approve else AppointmentStatus.REFUSED
     row.decided_by_id, row.decided_at, row.decision_note = actor.id, now, clean
-    audit.record(session, actor=actor.username, action=f"appointment.{row.status.value}", object_type="project",
-                 object_id=project.id, after={"appointment": row.id, "expert_id": row.expert_id, "note": clean,
-                                              "drawn": False})
+    audit.record(
+        session,
+        actor=actor.username,
+        action=f"appointment.{row.status.value}",
+        object_type="project",
+        object_id=project.id,
+        after={"appointment": row.id, "expert_id": row.expert_id, "note": clean, "drawn": False},
+    )
     session.commit()
     return row
 
@@ -119,13 +153,24 @@ def _book_seat(session: Session, project: Project, expert_id: int) -> int:
         for seat in venues.free_seats(session, venue.id, starts_at, ends_at):
             try:
                 with session.begin_nested():
-                    made = venues.book_seats(session, [venues.BookingWish(
-                        seat_id=seat.id, expert_id=expert_id, starts_at=starts_at, ends_at=ends_at)],
-                        project_id=project.id)
+                    made = venues.book_seats(
+                        session,
+                        [
+                            venues.BookingWish(
+                                seat_id=seat.id,
+                                expert_id=expert_id,
+                                starts_at=starts_at,
+                                ends_at=ends_at,
+                            )
+                        ],
+                        project_id=project.id,
+                    )
             except Conflict as exc:
                 if exc.code == "expert_booked":
-                    raise Conflict(str(_l("This expert already holds a seat at that time.")),
-                                   code="expert_booked") from None
+                    raise Conflict(
+                        str(_l("This expert already holds a seat at that time.")),
+                        code="expert_booked",
+                    ) from None
                 continue
             return made[0].id
     raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")

@@ -14,7 +14,9 @@ def credit_code_check_char(first17: str) -> str:
     Raises ValueError when `first17` is not 17 characters of the GB 32100 character set.
     """
     if len(first17) != 17 or any(ch not in _VALUE for ch in first17):
-        raise ValueError("a credit code starts with 17 characters from 0-9 and A-Y (no I, O, S, V, Z)")
+        raise ValueError(
+            "a credit code starts with 17 characters from 0-9 and A-Y (no I, O, S, V, Z)"
+        )
     total = sum(_VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
     return CHARSET[(31 - total % 31) % 31]
 

@@ -47,8 +47,6 @@ class ProjectStatus(enum.StrEnum):
         return self in (ProjectStatus.DRAFT, ProjectStatus.READY)
 
 
-
-
 class Project(Base):
     """A tender needing an evaluation committee; owned by one trading centre."""
 
@@ -75,7 +73,9 @@ class Project(Base):
     owner_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
     main_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
     is_remote: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[ProjectStatus] = mapped_column(enum_column(ProjectStatus), default=ProjectStatus.DRAFT)
+    status: Mapped[ProjectStatus] = mapped_column(
+        enum_column(ProjectStatus), default=ProjectStatus.DRAFT
+    )
     awarded_on: Mapped[date | None] = mapped_column(Date, default=None)
     winner_code: Mapped[str | None] = mapped_column(String(18), default=None)
     winner_name: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -84,12 +84,15 @@ class Project(Base):
 
     owner_centre: Mapped[Centre] = relationship(foreign_keys=[owner_centre_id])
     main_centre: Mapped[Centre] = relationship(foreign_keys=[main_centre_id])
-    lots: Mapped[list[Lot]] = relationship(back_populates="project", order_by="Lot.code",
-                                           cascade="all, delete-orphan")
-    bidders: Mapped[list[Bidder]] = relationship(back_populates="project", order_by="Bidder.id",
-                                                 cascade="all, delete-orphan")
+    lots: Mapped[list[Lot]] = relationship(
+        back_populates="project", order_by="Lot.code", cascade="all, delete-orphan"
+    )
+    bidders: Mapped[list[Bidder]] = relationship(
+        back_populates="project", order_by="Bidder.id", cascade="all, delete-orphan"
+    )
     secondary_venues: Mapped[list[SecondaryVenue]] = relationship(
-        back_populates="project", order_by="SecondaryVenue.id", cascade="all, delete-orphan")
+        back_populates="project", order_by="SecondaryVenue.id", cascade="all, delete-orphan"
+    )
 
     @property
     def budget_cny(self) -> Decimal:
@@ -114,7 +117,9 @@ class Lot(Base):
     __table_args__ = (UniqueConstraint("project_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
 
@@ -128,8 +133,12 @@ class Bidder(Base):
     __table_args__ = (UniqueConstraint("project_id", "lot_id", "credit_code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id", ondelete="CASCADE"), default=None)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    lot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lot.id", ondelete="CASCADE"), default=None
+    )
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -145,7 +154,9 @@ class SecondaryVenue(Base):
     __table_args__ = (UniqueConstraint("project_id", "centre_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
     centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
 
     project: Mapped[Project] = relationship(back_populates="secondary_venues")
@@ -183,15 +194,19 @@ class VenueRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     centre: Mapped[Centre] = relationship()
-    seats: Mapped[list[Seat]] = relationship(back_populates="venue", order_by="Seat.number",
-                                             cascade="all, delete-orphan")
+    seats: Mapped[list[Seat]] = relationship(
+        back_populates="venue", order_by="Seat.number", cascade="all, delete-orphan"
+    )
 
 
 class Seat(Base):
     """One numbered seat of a venue."""
 
     __tablename__ = "seat"
-    __table_args__ = (UniqueConstraint("venue_id", "number"), CheckConstraint("number >= 1", name="number_positive"))
+    __table_args__ = (
+        UniqueConstraint("venue_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id", ondelete="CASCADE"), index=True)
@@ -215,7 +230,9 @@ class SeatBooking(Base):
     seat_id: Mapped[int] = mapped_column(ForeignKey("seat.id"), index=True)
     # The foreign key to the expert table arrives with the expert records (#3).
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True, default=None)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project.id"), index=True, default=None
+    )
     draw_id: Mapped[str | None] = mapped_column(String(64), default=None)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -248,8 +265,14 @@ class Appointment(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
     status: Mapped[AppointmentStatus] = mapped_column(
-        Enum(AppointmentStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
-        default=AppointmentStatus.REQUESTED)
+        Enum(
+            AppointmentStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AppointmentStatus.REQUESTED,
+    )
     reason: Mapped[str] = mapped_column(Text)  # the tenderer's written reason
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())

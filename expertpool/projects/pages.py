@@ -42,14 +42,23 @@ def _centres() -> list[Centre]:
 def _form_values(project: Project | None) -> dict[str, Any]:
     if project is None:
         return {}
-    return {"code": project.code, "name": project.name, "kind": project.kind.value,
-            "budget": f"{project.budget_cny:.2f}", "tenderer_code": project.tenderer_code,
-            "tenderer_name": project.tenderer_name, "agency_code": project.agency_code,
-            "agency_name": project.agency_name, "tenderer_representatives": project.tenderer_representatives,
-            "is_complex": project.is_complex, "is_remote": project.is_remote,
-            "evaluation_start": project.evaluation_start_at.astimezone(CST).strftime("%Y-%m-%dT%H:%M"),
-            "duration_minutes": project.duration_minutes, "main_centre": project.main_centre.region_code,
-            "secondary_centres": [c.region_code for c in project.secondary_centres]}
+    return {
+        "code": project.code,
+        "name": project.name,
+        "kind": project.kind.value,
+        "budget": f"{project.budget_cny:.2f}",
+        "tenderer_code": project.tenderer_code,
+        "tenderer_name": project.tenderer_name,
+        "agency_code": project.agency_code,
+        "agency_name": project.agency_name,
+        "tenderer_representatives": project.tenderer_representatives,
+        "is_complex": project.is_complex,
+        "is_remote": project.is_remote,
+        "evaluation_start": project.evaluation_start_at.astimezone(CST).strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": project.duration_minutes,
+        "main_centre": project.main_centre.region_code,
+        "secondary_centres": [c.region_code for c in project.secondary_centres],
+    }
 
 
 @bp.route("/projects")
@@ -58,8 +67,11 @@ def project_list() -> str:
     """Projects: centre staff see their centre's, supervisors and administrators all."""
     user = require_user()
     centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
-    return render_template("projects/list.html", projects=projects.list_projects(db(), centre_id=centre_id),
-                           can_edit=user.role is UserRole.CENTRE_STAFF)
+    return render_template(
+        "projects/list.html",
+        projects=projects.list_projects(db(), centre_id=centre_id),
+        can_edit=user.role is UserRole.CENTRE_STAFF,
+    )
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
@@ -68,19 +80,33 @@ def project_new() -> Any:
     """Create a project owned by the staff member's centre."""
     user = require_user()
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {"main_centre": user.centre.region_code if user.centre else "", "duration_minutes": 240}
+    values: dict[str, Any] = {
+        "main_centre": user.centre.region_code if user.centre else "",
+        "duration_minutes": 240,
+    }
     if request.method == "POST":
         values = _form_data()
         try:
-            project = projects.create_project(db(), actor=actor_label(), owner_centre_id=must_exist(user.centre_id, Forbidden),
-                                              data=values, now=now())
+            project = projects.create_project(
+                db(),
+                actor=actor_label(),
+                owner_centre_id=must_exist(user.centre_id, Forbidden),
+                data=values,
+                now=now(),
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
             flash(_("Project created."), "success")
             return redirect(url_for("projects.project_detail", project_id=project.id))
-    return render_template("projects/form.html", project=None, values=values, errors=errors,
-                           kinds=list(ProjectKind), centres=_centres()), (422 if errors else 200)
+    return render_template(
+        "projects/form.html",
+        project=None,
+        values=values,
+        errors=errors,
+        kinds=list(ProjectKind),
+        centres=_centres(),
+    ), (422 if errors else 200)
 
 
 @bp.route("/projects/<int:project_id>")
@@ -89,8 +115,12 @@ def project_detail(project_id: int) -> str:
     """One project with its lots, bidders, award and draw requests."""
     project = _project(project_id)
     user = require_user()
-    return render_template("projects/detail.html", project=project, can_edit=user.role is UserRole.CENTRE_STAFF,
-                           errors={})
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        can_edit=user.role is UserRole.CENTRE_STAFF,
+        errors={},
+    )
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
@@ -103,14 +133,22 @@ def project_edit(project_id: int) -> Any:
     if request.method == "POST":
         values = _form_data()
         try:
-            projects.update_project(db(), actor=actor_label(), project_id=project.id, data=values, now=now())
+            projects.update_project(
+                db(), actor=actor_label(), project_id=project.id, data=values, now=now()
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("projects.project_detail", project_id=project.id))
-    return render_template("projects/form.html", project=project, values=values, errors=errors,
-                           kinds=list(ProjectKind), centres=_centres()), (422 if errors else 200)
+    return render_template(
+        "projects/form.html",
+        project=project,
+        values=values,
+        errors=errors,
+        kinds=list(ProjectKind),
+        centres=_centres(),
+    ), (422 if errors else 200)
 
 
 def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any:
@@ -120,8 +158,13 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
         action()
     except ValidationFailed as exc:
         db().rollback()
-        return render_template("projects/detail.html", project=project, can_edit=True,
-                               errors=exc.fields, form=request.form), 422
+        return render_template(
+            "projects/detail.html",
+            project=project,
+            can_edit=True,
+            errors=exc.fields,
+            form=request.form,
+        ), 422
     flash(done, "success")
     return redirect(url_for("projects.project_detail", project_id=project.id))
 
@@ -130,51 +173,90 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
 @roles(UserRole.CENTRE_STAFF)
 def lot_add(project_id: int) -> Any:
     """Add a lot."""
-    return _detail_action(project_id, lambda: projects.add_lot(
-        db(), actor=actor_label(), project_id=project_id, code=request.form.get("lot_code"),
-        name=request.form.get("lot_name")), _("Lot added."))
+    return _detail_action(
+        project_id,
+        lambda: projects.add_lot(
+            db(),
+            actor=actor_label(),
+            project_id=project_id,
+            code=request.form.get("lot_code"),
+            name=request.form.get("lot_name"),
+        ),
+        _("Lot added."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/lots/<int:lot_id>/delete", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def lot_remove(project_id: int, lot_id: int) -> Any:
     """Remove a lot and its bidders."""
-    return _detail_action(project_id, lambda: projects.remove_lot(
-        db(), actor=actor_label(), project_id=project_id, lot_id=lot_id), _("Lot removed."))
+    return _detail_action(
+        project_id,
+        lambda: projects.remove_lot(
+            db(), actor=actor_label(), project_id=project_id, lot_id=lot_id
+        ),
+        _("Lot removed."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/bidders", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def bidder_add(project_id: int) -> Any:
     """Add a bidder by credit code."""
-    return _detail_action(project_id, lambda: projects.add_bidder(
-        db(), actor=actor_label(), project_id=project_id, credit_code=request.form.get("credit_code"),
-        name=request.form.get("bidder_name"), lot_code=request.form.get("lot") or None), _("Bidder added."))
+    return _detail_action(
+        project_id,
+        lambda: projects.add_bidder(
+            db(),
+            actor=actor_label(),
+            project_id=project_id,
+            credit_code=request.form.get("credit_code"),
+            name=request.form.get("bidder_name"),
+            lot_code=request.form.get("lot") or None,
+        ),
+        _("Bidder added."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/bidders/<int:bidder_id>/delete", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def bidder_remove(project_id: int, bidder_id: int) -> Any:
     """Remove a bidder."""
-    return _detail_action(project_id, lambda: projects.remove_bidder(
-        db(), actor=actor_label(), project_id=project_id, bidder_id=bidder_id), _("Bidder removed."))
+    return _detail_action(
+        project_id,
+        lambda: projects.remove_bidder(
+            db(), actor=actor_label(), project_id=project_id, bidder_id=bidder_id
+        ),
+        _("Bidder removed."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/ready", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
-    return _detail_action(project_id, lambda: projects.mark_ready(
-        db(), actor=actor_label(), project_id=project_id), _("The project is ready for the draw."))
+    return _detail_action(
+        project_id,
+        lambda: projects.mark_ready(db(), actor=actor_label(), project_id=project_id),
+        _("The project is ready for the draw."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/award", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def project_award(project_id: int) -> Any:
     """Record the award: date and winner."""
-    return _detail_action(project_id, lambda: projects.mark_awarded(
-        db(), actor=actor_label(), project_id=project_id, awarded_on=request.form.get("awarded_on"),
-        winner_code=request.form.get("winner"), now=now()), _("Award recorded."))
+    return _detail_action(
+        project_id,
+        lambda: projects.mark_awarded(
+            db(),
+            actor=actor_label(),
+            project_id=project_id,
+            awarded_on=request.form.get("awarded_on"),
+            winner_code=request.form.get("winner"),
+            now=now(),
+        ),
+        _("Award recorded."),
+    )
 
 
 @bp.route("/terminal", methods=["GET", "POST"])
@@ -197,10 +279,18 @@ def terminal_enrol() -> Any:
         else:
             flash(_("This browser is now the terminal %(name)s.", name=terminal.name), "success")
             response = redirect(url_for("projects.terminal_enrol"))
-            response.set_cookie(terminals.COOKIE, clear, max_age=365 * 24 * 3600, httponly=True,
-                                samesite="Strict", secure=config().session_cookie_secure)
+            response.set_cookie(
+                terminals.COOKIE,
+                clear,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Strict",
+                secure=config().session_cookie_secure,
+            )
             return response
-    return render_template("projects/terminal.html", current=current, errors=errors), (422 if errors else 200)
+    return render_template("projects/terminal.html", current=current, errors=errors), (
+        422 if errors else 200
+    )
 
 
 # Special projects: direct appointment (not drawn) ------------------------------------------------
@@ -222,25 +312,44 @@ def appointments(project_id: int) -> Any:
         except ValueError:
             expert_id = 0
         try:
-            appointments_service.request_appointment(db(), actor=user, project_id=project.id, expert_id=expert_id,
-                                                     reason=request.form.get("reason", ""), now=now())
+            appointments_service.request_appointment(
+                db(),
+                actor=user,
+                project_id=project.id,
+                expert_id=expert_id,
+                reason=request.form.get("reason", ""),
+                now=now(),
+            )
         except AppError as exc:
             db().rollback()
             errors = exc.fields or {"form": exc.message}
         else:
-            flash(_("The appointment is recorded and waits for a supervisor's approval."), "success")
+            flash(
+                _("The appointment is recorded and waits for a supervisor's approval."), "success"
+            )
             return redirect(url_for("projects.appointments", project_id=project.id))
     rows = appointments_service.appointments_for(db(), project.id)
-    return render_template("projects/appointments.html", project=project, rows=rows, errors=errors, form=request.form,
-                           role=user.role), (422 if errors else 200)
+    return render_template(
+        "projects/appointments.html",
+        project=project,
+        rows=rows,
+        errors=errors,
+        form=request.form,
+        role=user.role,
+    ), (422 if errors else 200)
 
 
 @bp.route("/appointments/<int:appointment_id>/decide", methods=["POST"])
 @roles(UserRole.SUPERVISOR)
 def appointment_decide(appointment_id: int) -> Any:
     """A supervisor approves or refuses a direct appointment."""
-    row = appointments_service.decide(db(), actor=require_user(), appointment_id=appointment_id,
-                                      approve=request.form.get("decision") == "approve",
-                                      note=request.form.get("note", ""), now=now())
+    row = appointments_service.decide(
+        db(),
+        actor=require_user(),
+        appointment_id=appointment_id,
+        approve=request.form.get("decision") == "approve",
+        note=request.form.get("note", ""),
+        now=now(),
+    )
     flash(_("Decision recorded."), "success")
     return redirect(url_for("projects.appointments", project_id=row.project_id))

@@ -40,6 +40,7 @@ MAX_REPRESENTATIVES = 20
 
 # Parsing -----------------------------------------------------------------------------------------
 
+
 def parse_budget_fen(value: Any) -> int:
     """Yuan (string or integer, at most two decimals) to fen; ValueError when not a budget."""
     if isinstance(value, bool) or value is None:
@@ -77,13 +78,15 @@ def _int(value: Any, lo: int, hi: int) -> int | None:
 
 
 def _text(value: Any, limit: int) -> str:
-    return value.strip()[:limit + 1] if isinstance(value, str) else ""
+    return value.strip()[: limit + 1] if isinstance(value, str) else ""
 
 
 def _centre(session: Session, code: Any) -> Centre | None:
     if not isinstance(code, str) or not code:
         return None
-    return session.execute(select(Centre).where(Centre.region_code == code.strip())).scalar_one_or_none()
+    return session.execute(
+        select(Centre).where(Centre.region_code == code.strip())
+    ).scalar_one_or_none()
 
 
 def _codes(value: Any) -> list[str] | None:
@@ -97,17 +100,29 @@ def _codes(value: Any) -> list[str] | None:
 
 
 def _check_org(data: Mapping[str, Any], prefix: str, fields: dict[str, str]) -> tuple[str, str]:
-    code = normalise_credit_code(data.get(f"{prefix}_code") or "") if isinstance(data.get(f"{prefix}_code"), str) else ""
+    code = (
+        normalise_credit_code(data.get(f"{prefix}_code") or "")
+        if isinstance(data.get(f"{prefix}_code"), str)
+        else ""
+    )
     name = _text(data.get(f"{prefix}_name"), 200)
     if not is_valid_credit_code(code):
-        fields[f"{prefix}_code"] = str(_l("Not a valid unified social credit code (18 characters, check character)."))
+        fields[f"{prefix}_code"] = str(
+            _l("Not a valid unified social credit code (18 characters, check character).")
+        )
     if not name or len(name) > 200:
         fields[f"{prefix}_name"] = str(_l("Required (at most 200 characters)."))
     return code, name
 
 
-def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_id: int, now: datetime,
-                     project_id: int | None = None) -> dict[str, Any]:
+def validate_project(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    owner_centre_id: int,
+    now: datetime,
+    project_id: int | None = None,
+) -> dict[str, Any]:
     """Check every field of a project; return clean values or raise `ValidationFailed` with all errors."""
     fields: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -135,13 +150,17 @@ def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_
     out["agency_code"], out["agency_name"] = _check_org(data, "agency", fields)
     reps = _int(data.get("tenderer_representatives", 0), 0, MAX_REPRESENTATIVES)
     if reps is None:
-        fields["tenderer_representatives"] = str(_l("A whole number from 0 to %(n)d.", n=MAX_REPRESENTATIVES))
+        fields["tenderer_representatives"] = str(
+            _l("A whole number from 0 to %(n)d.", n=MAX_REPRESENTATIVES)
+        )
     out["tenderer_representatives"] = reps or 0
     out["is_complex"] = parse_flag(data.get("is_complex"))
     try:
         start = parse_moment(data.get("evaluation_start"))
     except ValueError:
-        fields["evaluation_start"] = str(_l("A date and time, e.g. 2026-12-01T09:00 (China Standard Time)."))
+        fields["evaluation_start"] = str(
+            _l("A date and time, e.g. 2026-12-01T09:00 (China Standard Time).")
+        )
     else:
         if start <= now:
             fields["evaluation_start"] = str(_l("The evaluation must start in the future."))
@@ -150,7 +169,11 @@ def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_
     if duration is None:
         fields["duration_minutes"] = str(_l("Minutes, from 30 to %(n)d.", n=MAX_DURATION_MINUTES))
     out["duration_minutes"] = duration
-    main = _centre(session, data.get("main_centre")) if data.get("main_centre") else session.get(Centre, owner_centre_id)
+    main = (
+        _centre(session, data.get("main_centre"))
+        if data.get("main_centre")
+        else session.get(Centre, owner_centre_id)
+    )
     if main is None:
         fields["main_centre"] = str(_l("Unknown centre."))
     out["main_centre"] = main
@@ -165,11 +188,15 @@ def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_
             if centre is None:
                 fields["secondary_centres"] = str(_l("Unknown centre: %(c)s", c=c))
             elif main is not None and centre.id == main.id:
-                fields["secondary_centres"] = str(_l("The main venue cannot also be a secondary venue."))
+                fields["secondary_centres"] = str(
+                    _l("The main venue cannot also be a secondary venue.")
+                )
             else:
                 secondary.append(centre)
         if out["is_remote"] and not secondary and "secondary_centres" not in fields:
-            fields["secondary_centres"] = str(_l("A remote evaluation needs at least one secondary venue."))
+            fields["secondary_centres"] = str(
+                _l("A remote evaluation needs at least one secondary venue.")
+            )
         if not out["is_remote"] and secondary:
             fields["secondary_centres"] = str(_l("Only a remote evaluation has secondary venues."))
     out["secondary"] = secondary
@@ -180,24 +207,39 @@ def validate_project(session: Session, data: Mapping[str, Any], *, owner_centre_
 
 # Views -------------------------------------------------------------------------------------------
 
+
 def project_view(p: Project) -> dict[str, Any]:
     """A project as JSON (also the audit snapshot)."""
     return {
-        "id": p.id, "code": p.code, "name": p.name, "kind": p.kind.value, "budget": f"{p.budget_cny:.2f}",
-        "budget_fen": p.budget_fen, "is_complex": p.is_complex,
+        "id": p.id,
+        "code": p.code,
+        "name": p.name,
+        "kind": p.kind.value,
+        "budget": f"{p.budget_cny:.2f}",
+        "budget_fen": p.budget_fen,
+        "is_complex": p.is_complex,
         "tenderer": {"code": p.tenderer_code, "name": p.tenderer_name},
         "agency": {"code": p.agency_code, "name": p.agency_name},
         "tenderer_representatives": p.tenderer_representatives,
-        "evaluation_start_at": p.evaluation_start_at.isoformat(), "duration_minutes": p.duration_minutes,
+        "evaluation_start_at": p.evaluation_start_at.isoformat(),
+        "duration_minutes": p.duration_minutes,
         "owner_centre": p.owner_centre.region_code if p.owner_centre else None,
         "main_centre": p.main_centre.region_code if p.main_centre else None,
-        "is_remote": p.is_remote, "secondary_centres": [c.region_code for c in p.secondary_centres],
+        "is_remote": p.is_remote,
+        "secondary_centres": [c.region_code for c in p.secondary_centres],
         "status": p.status.value,
         "awarded_on": p.awarded_on.isoformat() if p.awarded_on else None,
         "winner": {"code": p.winner_code, "name": p.winner_name} if p.winner_code else None,
         "lots": [{"id": lot.id, "code": lot.code, "name": lot.name} for lot in p.lots],
-        "bidders": [{"id": b.id, "credit_code": b.credit_code, "name": b.name,
-                     "lot": b.lot.code if b.lot else None} for b in p.bidders],
+        "bidders": [
+            {
+                "id": b.id,
+                "credit_code": b.credit_code,
+                "name": b.name,
+                "lot": b.lot.code if b.lot else None,
+            }
+            for b in p.bidders
+        ],
     }
 
 
@@ -209,6 +251,7 @@ def _snapshot(p: Project) -> dict[str, Any]:
 
 
 # Queries -----------------------------------------------------------------------------------------
+
 
 def get_project(session: Session, project_id: int) -> Project:
     """A project by id, or `NotFound`."""
@@ -238,16 +281,31 @@ def _lock(session: Session, project_id: int) -> Project:
 
 def _require_editable(project: Project) -> None:
     if not project.status.is_editable:
-        raise Conflict(str(_l("The project has been drawn; its details and bidders can no longer change.")),
-                       code="project_locked")
+        raise Conflict(
+            str(_l("The project has been drawn; its details and bidders can no longer change.")),
+            code="project_locked",
+        )
 
 
 # Commands ----------------------------------------------------------------------------------------
 
+
 def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
-    for key in ("code", "name", "kind", "budget_fen", "tenderer_code", "tenderer_name", "agency_code",
-                "agency_name", "tenderer_representatives", "is_complex", "evaluation_start_at",
-                "duration_minutes", "is_remote"):
+    for key in (
+        "code",
+        "name",
+        "kind",
+        "budget_fen",
+        "tenderer_code",
+        "tenderer_name",
+        "agency_code",
+        "agency_name",
+        "tenderer_representatives",
+        "is_complex",
+        "evaluation_start_at",
+        "duration_minutes",
+        "is_remote",
+    ):
         setattr(project, key, values[key])
     project.main_centre = values["main_centre"]
     wanted = {c.id for c in values["secondary"]}
@@ -260,8 +318,14 @@ def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
             project.secondary_venues.append(SecondaryVenue(centre=centre))
 
 
-def create_project(session: Session, *, actor: str, owner_centre_id: int, data: Mapping[str, Any],
-                   now: datetime | None = None) -> Project:
+def create_project(
+    session: Session,
+    *,
+    actor: str,
+    owner_centre_id: int,
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+) -> Project:
     """Create a draft project owned by a centre; commits."""
     values = validate_project(session, data, owner_centre_id=owner_centre_id, now=now or utcnow())
     project = Project(owner_centre_id=owner_centre_id, status=ProjectStatus.DRAFT)
@@ -269,26 +333,50 @@ def create_project(session: Session, *, actor: str, owner_centre_id: int, data: 
     _apply(session, project, values)
     session.flush()
     session.refresh(project)
-    audit.record(session, actor=actor, action="project.create", object_type="project", object_id=project.id,
-                 after=_snapshot(project))
+    audit.record(
+        session,
+        actor=actor,
+        action="project.create",
+        object_type="project",
+        object_id=project.id,
+        after=_snapshot(project),
+    )
     session.commit()
     return project
 
 
-def update_project(session: Session, *, actor: str, project_id: int, data: Mapping[str, Any],
-                   now: datetime | None = None) -> Project:
+def update_project(
+    session: Session,
+    *,
+    actor: str,
+    project_id: int,
+    data: Mapping[str, Any],
+    now: datetime | None = None,
+) -> Project:
     """Change a project's details until it is drawn; commits."""
     project = _lock(session, project_id)
     _require_editable(project)
-    values = validate_project(session, data, owner_centre_id=project.owner_centre_id, now=now or utcnow(),
-                              project_id=project.id)
+    values = validate_project(
+        session,
+        data,
+        owner_centre_id=project.owner_centre_id,
+        now=now or utcnow(),
+        project_id=project.id,
+    )
     before = _snapshot(project)
     _apply(session, project, values)
     session.flush()
     b, a = audit.diff(before, _snapshot(project))
     if a:
-        audit.record(session, actor=actor, action="project.update", object_type="project", object_id=project.id,
-                     before=b, after=a)
+        audit.record(
+            session,
+            actor=actor,
+            action="project.update",
+            object_type="project",
+            object_id=project.id,
+            before=b,
+            after=a,
+        )
     session.commit()
     return project
 
@@ -310,8 +398,14 @@ def add_lot(session: Session, *, actor: str, project_id: int, code: Any, name: A
     lot = Lot(project=project, code=code_s, name=name_s)
     session.add(lot)
     session.flush()
-    audit.record(session, actor=actor, action="project.lot_add", object_type="project", object_id=project.id,
-                 after={"lot": code_s, "name": name_s})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.lot_add",
+        object_type="project",
+        object_id=project.id,
+        after={"lot": code_s, "name": name_s},
+    )
     session.commit()
     return lot
 
@@ -326,13 +420,26 @@ def remove_lot(session: Session, *, actor: str, project_id: int, lot_id: int) ->
     for bidder in [b for b in project.bidders if b.lot_id == lot.id]:
         project.bidders.remove(bidder)
     project.lots.remove(lot)
-    audit.record(session, actor=actor, action="project.lot_remove", object_type="project", object_id=project.id,
-                 before={"lot": lot.code, "name": lot.name})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.lot_remove",
+        object_type="project",
+        object_id=project.id,
+        before={"lot": lot.code, "name": lot.name},
+    )
     session.commit()
 
 
-def add_bidder(session: Session, *, actor: str, project_id: int, credit_code: Any, name: Any,
-               lot_code: Any = None) -> Bidder:
+def add_bidder(
+    session: Session,
+    *,
+    actor: str,
+    project_id: int,
+    credit_code: Any,
+    name: Any,
+    lot_code: Any = None,
+) -> Bidder:
     """Add a bidder by unified social credit code (for the project, or one lot) until the draw; commits."""
     project = _lock(session, project_id)
     _require_editable(project)
@@ -340,7 +447,9 @@ def add_bidder(session: Session, *, actor: str, project_id: int, credit_code: An
     code = normalise_credit_code(credit_code) if isinstance(credit_code, str) else ""
     name_s = _text(name, 200)
     if not is_valid_credit_code(code):
-        fields["credit_code"] = str(_l("Not a valid unified social credit code (18 characters, check character)."))
+        fields["credit_code"] = str(
+            _l("Not a valid unified social credit code (18 characters, check character).")
+        )
     if not name_s or len(name_s) > 200:
         fields["name"] = str(_l("Required (at most 200 characters)."))
     lot = None
@@ -348,15 +457,23 @@ def add_bidder(session: Session, *, actor: str, project_id: int, credit_code: An
         lot = next((x for x in project.lots if x.code == str(lot_code).strip()), None)
         if lot is None:
             fields["lot"] = str(_l("This project has no such lot."))
-    if not fields and any(b.credit_code == code and b.lot_id == (lot.id if lot else None) for b in project.bidders):
+    if not fields and any(
+        b.credit_code == code and b.lot_id == (lot.id if lot else None) for b in project.bidders
+    ):
         fields["credit_code"] = str(_l("This bidder is already listed."))
     if fields:
         raise ValidationFailed(fields=fields)
     bidder = Bidder(project=project, lot=lot, credit_code=code, name=name_s)
     session.add(bidder)
     session.flush()
-    audit.record(session, actor=actor, action="project.bidder_add", object_type="project", object_id=project.id,
-                 after={"credit_code": code, "name": name_s, "lot": lot.code if lot else None})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.bidder_add",
+        object_type="project",
+        object_id=project.id,
+        after={"credit_code": code, "name": name_s, "lot": lot.code if lot else None},
+    )
     session.commit()
     return bidder
 
@@ -369,8 +486,14 @@ def remove_bidder(session: Session, *, actor: str, project_id: int, bidder_id: i
     if bidder is None or bidder.project_id != project.id:
         raise NotFound()
     project.bidders.remove(bidder)
-    audit.record(session, actor=actor, action="project.bidder_remove", object_type="project",
-                 object_id=project.id, before={"credit_code": bidder.credit_code, "name": bidder.name})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.bidder_remove",
+        object_type="project",
+        object_id=project.id,
+        before={"credit_code": bidder.credit_code, "name": bidder.name},
+    )
     session.commit()
 
 
@@ -380,10 +503,19 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
     if project.status is not ProjectStatus.DRAFT:
         raise TransitionRefused(str(_l("Only a draft project can be made ready.")))
     if not project.bidders:
-        raise ValidationFailed(fields={"bidders": str(_l("List the bidders first: the draw avoids them."))})
+        raise ValidationFailed(
+            fields={"bidders": str(_l("List the bidders first: the draw avoids them."))}
+        )
     project.status = ProjectStatus.READY
-    audit.record(session, actor=actor, action="project.ready", object_type="project", object_id=project.id,
-                 before={"status": "draft"}, after={"status": "ready"})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.ready",
+        object_type="project",
+        object_id=project.id,
+        before={"status": "draft"},
+        after={"status": "ready"},
+    )
     session.commit()
     return project
 
@@ -392,8 +524,10 @@ def lock_for_draw(session: Session, project_id: int) -> Project:
     """Lock a ready project inside the caller's draw transaction (no commit); `Conflict` otherwise."""
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.READY:
-        raise Conflict(str(_l("Only a ready project can be drawn (status: %(s)s).", s=project.status.value)),
-                       code="project_not_ready")
+        raise Conflict(
+            str(_l("Only a ready project can be drawn (status: %(s)s).", s=project.status.value)),
+            code="project_not_ready",
+        )
     return project
 
 
@@ -402,12 +536,26 @@ def mark_drawn(session: Session, *, actor: str, project: Project) -> None:
     if project.status is not ProjectStatus.READY:
         raise TransitionRefused()
     project.status = ProjectStatus.DRAWN
-    audit.record(session, actor=actor, action="project.drawn", object_type="project", object_id=project.id,
-                 before={"status": "ready"}, after={"status": "drawn"})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.drawn",
+        object_type="project",
+        object_id=project.id,
+        before={"status": "ready"},
+        after={"status": "drawn"},
+    )
 
 
-def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: Any, winner_code: Any,
-                 now: datetime | None = None) -> Project:
+def mark_awarded(
+    session: Session,
+    *,
+    actor: str,
+    project_id: int,
+    awarded_on: Any,
+    winner_code: Any,
+    now: datetime | None = None,
+) -> Project:
     """Record the award (date and winning bidder) of a drawn project; commits."""
     project = _lock(session, project_id)
     if project.status not in (ProjectStatus.DRAWN, ProjectStatus.OPENED):
@@ -437,8 +585,14 @@ def mark_awarded(session: Session, *, actor: str, project_id: int, awarded_on: A
     project.status = ProjectStatus.AWARDED
     project.awarded_on = day
     project.winner_code, project.winner_name = winner.credit_code, winner.name
-    audit.record(session, actor=actor, action="project.award", object_type="project", object_id=project.id,
-                 before=before, after={"status": "awarded", "awarded_on": day.isoformat(),
-                                       "winner": winner.credit_code})
+    audit.record(
+        session,
+        actor=actor,
+        action="project.award",
+        object_type="project",
+        object_id=project.id,
+        before=before,
+        after={"status": "awarded", "awarded_on": day.isoformat(), "winner": winner.credit_code},
+    )
     session.commit()
     return project

@@ -32,13 +32,22 @@ def terminal_list() -> Any:
     if request.method == "POST":
         try:
             credential, registered = terminals.register_terminal(
-                db(), actor=actor_label(), centre_code=request.form.get("centre", ""),
-                name=request.form.get("name", ""))
+                db(),
+                actor=actor_label(),
+                centre_code=request.form.get("centre", ""),
+                name=request.form.get("name", ""),
+            )
         except ValidationFailed as exc:
             errors = exc.fields
-    response = render_template("projects/terminals.html", terminals=terminals.list_terminals(db()),
-                               centres=_centres(), errors=errors, credential=credential, registered=registered,
-                               form=request.form)
+    response = render_template(
+        "projects/terminals.html",
+        terminals=terminals.list_terminals(db()),
+        centres=_centres(),
+        errors=errors,
+        credential=credential,
+        registered=registered,
+        form=request.form,
+    )
     return response, (422 if errors else 201 if credential else 200), {"Cache-Control": "no-store"}
 
 
@@ -58,16 +67,26 @@ def venue_list() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            venue = venues.create_venue(db(), actor=actor_label(), centre_code=request.form.get("centre", ""),
-                                        name=request.form.get("name", ""), address=request.form.get("address", ""),
-                                        seats=request.form.get("seats", ""))
+            venue = venues.create_venue(
+                db(),
+                actor=actor_label(),
+                centre_code=request.form.get("centre", ""),
+                name=request.form.get("name", ""),
+                address=request.form.get("address", ""),
+                seats=request.form.get("seats", ""),
+            )
         except ValidationFailed as exc:
             errors = exc.fields
         else:
             flash(_("Venue created with %(n)d seats.", n=len(venue.seats)), "success")
             return redirect(url_for("terminals.venue_list"))
-    return render_template("projects/venues.html", venues=venues.list_venues(db()), centres=_centres(),
-                           errors=errors, form=request.form), (422 if errors else 200)
+    return render_template(
+        "projects/venues.html",
+        venues=venues.list_venues(db()),
+        centres=_centres(),
+        errors=errors,
+        form=request.form,
+    ), (422 if errors else 200)
 
 
 def terminal_from_request() -> Terminal:

@@ -28,15 +28,24 @@ def token_hash(clear: str) -> str:
 
 def terminal_view(t: Terminal) -> dict[str, object]:
     """A terminal as JSON (never its credential)."""
-    return {"id": t.id, "name": t.name, "centre": t.centre.region_code, "is_active": t.is_active,
-            "created_at": t.created_at.isoformat(),
-            "last_seen_at": t.last_seen_at.isoformat() if t.last_seen_at else None}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "centre": t.centre.region_code,
+        "is_active": t.is_active,
+        "created_at": t.created_at.isoformat(),
+        "last_seen_at": t.last_seen_at.isoformat() if t.last_seen_at else None,
+    }
 
 
-def register_terminal(session: Session, *, actor: str, centre_code: str, name: str) -> tuple[str, Terminal]:
+def register_terminal(
+    session: Session, *, actor: str, centre_code: str, name: str
+) -> tuple[str, Terminal]:
     """Register a terminal of a centre; returns the credential, shown once and never stored. Commits."""
     fields: dict[str, str] = {}
-    centre = session.execute(select(Centre).where(Centre.region_code == (centre_code or "").strip())).scalar_one_or_none()
+    centre = session.execute(
+        select(Centre).where(Centre.region_code == (centre_code or "").strip())
+    ).scalar_one_or_none()
     if centre is None:
         fields["centre"] = str(_l("Unknown centre."))
     clean = (name or "").strip()
@@ -51,9 +60,17 @@ def register_terminal(session: Session, *, actor: str, centre_code: str, name: s
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise ValidationFailed(fields={"name": str(_l("This centre already has a terminal with this name."))}) from None
-    audit.record(session, actor=actor, action="terminal.register", object_type="terminal", object_id=terminal.id,
-                 after={"centre": centre.region_code if centre else None, "name": clean})
+        raise ValidationFailed(
+            fields={"name": str(_l("This centre already has a terminal with this name."))}
+        ) from None
+    audit.record(
+        session,
+        actor=actor,
+        action="terminal.register",
+        object_type="terminal",
+        object_id=terminal.id,
+        after={"centre": centre.region_code if centre else None, "name": clean},
+    )
     session.commit()
     return clear, terminal
 
@@ -66,23 +83,38 @@ def disable_terminal(session: Session, *, actor: str, terminal_id: int) -> Termi
     if terminal.is_active:
         terminal.is_active = False
         terminal.disabled_at = utcnow()
-        audit.record(session, actor=actor, action="terminal.disable", object_type="terminal",
-                     object_id=terminal.id, before={"is_active": True}, after={"is_active": False})
+        audit.record(
+            session,
+            actor=actor,
+            action="terminal.disable",
+            object_type="terminal",
+            object_id=terminal.id,
+            before={"is_active": True},
+            after={"is_active": False},
+        )
         session.commit()
     return terminal
 
 
 def list_terminals(session: Session) -> list[Terminal]:
     """All terminals by centre and name."""
-    return list(session.execute(select(Terminal).join(Centre).order_by(Centre.region_code, Terminal.name)).scalars())
+    return list(
+        session.execute(
+            select(Terminal).join(Centre).order_by(Centre.region_code, Terminal.name)
+        ).scalars()
+    )
 
 
 def resolve_terminal(session: Session, clear: str | None) -> Terminal:
     """The registered, active terminal holding this credential; `Forbidden` otherwise (no commit)."""
     if not clear:
-        raise Forbidden(str(_l("Draws are accepted only from a registered draw terminal.")),
-                        code="terminal_required")
-    terminal = session.execute(select(Terminal).where(Terminal.token_hash == token_hash(clear))).scalar_one_or_none()
+        raise Forbidden(
+            str(_l("Draws are accepted only from a registered draw terminal.")),
+            code="terminal_required",
+        )
+    terminal = session.execute(
+        select(Terminal).where(Terminal.token_hash == token_hash(clear))
+    ).scalar_one_or_none()
     if terminal is None:
         raise Forbidden(str(_l("This terminal is not registered.")), code="terminal_unregistered")
     if not terminal.is_active:
@@ -93,4 +125,6 @@ def resolve_terminal(session: Session, clear: str | None) -> Terminal:
 def check_terminal_for(terminal: Terminal, centre_id: int | None) -> None:
     """Staff draw only at a terminal of their own centre."""
     if centre_id is not None and terminal.centre_id != centre_id:
-        raise Forbidden(str(_l("This terminal belongs to another centre.")), code="terminal_other_centre")
+        raise Forbidden(
+            str(_l("This terminal belongs to another centre.")), code="terminal_other_centre"
+        )

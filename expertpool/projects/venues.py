@@ -24,15 +24,29 @@ EXPERT_LOCK_CLASS = 5_003
 
 def venue_view(v: VenueRecord) -> dict[str, object]:
     """A venue as JSON."""
-    return {"id": v.id, "centre": v.centre.region_code, "name": v.name, "address": v.address,
-            "seats": [s.number for s in v.seats]}
+    return {
+        "id": v.id,
+        "centre": v.centre.region_code,
+        "name": v.name,
+        "address": v.address,
+        "seats": [s.number for s in v.seats],
+    }
 
 
-def create_venue(session: Session, *, actor: str, centre_code: str, name: str, address: str = "",
-                 seats: object = 0) -> VenueRecord:
+def create_venue(
+    session: Session,
+    *,
+    actor: str,
+    centre_code: str,
+    name: str,
+    address: str = "",
+    seats: object = 0,
+) -> VenueRecord:
     """Create a venue of a centre with seats numbered 1..`seats`; commits."""
     fields: dict[str, str] = {}
-    centre = session.execute(select(Centre).where(Centre.region_code == (centre_code or "").strip())).scalar_one_or_none()
+    centre = session.execute(
+        select(Centre).where(Centre.region_code == (centre_code or "").strip())
+    ).scalar_one_or_none()
     if centre is None:
         fields["centre"] = str(_l("Unknown centre."))
     clean = (name or "").strip()
@@ -40,22 +54,37 @@ def create_venue(session: Session, *, actor: str, centre_code: str, name: str, a
         fields["name"] = str(_l("Required (at most 100 characters)."))
     if len((address or "").strip()) > 200:
         fields["address"] = str(_l("At most 200 characters."))
-    count = int(seats) if isinstance(seats, int) and not isinstance(seats, bool) else (
-        int(seats) if isinstance(seats, str) and seats.strip().isdigit() else -1)
+    count = (
+        int(seats)
+        if isinstance(seats, int) and not isinstance(seats, bool)
+        else (int(seats) if isinstance(seats, str) and seats.strip().isdigit() else -1)
+    )
     if not 1 <= count <= MAX_SEATS:
         fields["seats"] = str(_l("A number of seats from 1 to %(n)d.", n=MAX_SEATS))
     if fields:
         raise ValidationFailed(fields=fields)
-    venue = VenueRecord(centre=centre, name=clean, address=(address or "").strip(),
-                  seats=[Seat(number=n) for n in range(1, count + 1)])
+    venue = VenueRecord(
+        centre=centre,
+        name=clean,
+        address=(address or "").strip(),
+        seats=[Seat(number=n) for n in range(1, count + 1)],
+    )
     session.add(venue)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise ValidationFailed(fields={"name": str(_l("This centre already has a venue with this name."))}) from None
-    audit.record(session, actor=actor, action="venue.create", object_type="venue", object_id=venue.id,
-                 after={"centre": centre.region_code if centre else None, "name": clean, "seats": count})
+        raise ValidationFailed(
+            fields={"name": str(_l("This centre already has a venue with this name."))}
+        ) from None
+    audit.record(
+        session,
+        actor=actor,
+        action="venue.create",
+        object_type="venue",
+        object_id=venue.id,
+        after={"centre": centre.region_code if centre else None, "name": clean, "seats": count},
+    )
     session.commit()
     return venue
 
@@ -86,21 +115,39 @@ class BookingWish:
     ends_at: datetime
 
 
-def _overlapping(session: Session, column: InstrumentedAttribute[int], value: int, starts_at: datetime, ends_at: datetime) -> int:
+def _overlapping(
+    session: Session,
+    column: InstrumentedAttribute[int],
+    value: int,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> int:
     return session.execute(
-        select(func.count()).select_from(SeatBooking).where(
-            column == value, SeatBooking.released_at.is_(None),
-            SeatBooking.starts_at < ends_at, SeatBooking.ends_at > starts_at)
+        select(func.count())
+        .select_from(SeatBooking)
+        .where(
+            column == value,
+            SeatBooking.released_at.is_(None),
+            SeatBooking.starts_at < ends_at,
+            SeatBooking.ends_at > starts_at,
+        )
     ).scalar_one()
 
 
-def is_expert_booked(session: Session, expert_id: int, starts_at: datetime, ends_at: datetime) -> bool:
+def is_expert_booked(
+    session: Session, expert_id: int, starts_at: datetime, ends_at: datetime
+) -> bool:
     """Whether the expert holds a live booking overlapping [starts_at, ends_at) (availability for draws)."""
     return _overlapping(session, SeatBooking.expert_id, expert_id, starts_at, ends_at) > 0
 
 
-def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: int | None = None,
-               draw_id: str | None = None) -> list[SeatBooking]:
+def book_seats(
+    session: Session,
+    wishes: Sequence[BookingWish],
+    *,
+    project_id: int | None = None,
+    draw_id: str | None = None,
+) -> list[SeatBooking]:
     """Hold seats for experts inside the caller's transaction (flushes, never commits).
 
     Seats, then experts, are locked in ascending id order (row locks and advisory locks on
@@ -111,39 +158,64 @@ def book_seats(session: Session, wishes: Sequence[BookingWish], *, project_id: i
     fields: dict[str, str] = {}
     for i, w in enumerate(wishes):
         if w.starts_at.tzinfo is None or w.ends_at.tzinfo is None or w.ends_at <= w.starts_at:
-            fields[f"bookings[{i}]"] = str(_l("A window is two aware times, the end after the start."))
+            fields[f"bookings[{i}]"] = str(
+                _l("A window is two aware times, the end after the start.")
+            )
     if fields:
         raise ValidationFailed(fields=fields)
     seat_ids = sorted({w.seat_id for w in wishes})
-    seats = {s.id: s for s in session.execute(
-        select(Seat).where(Seat.id.in_(seat_ids)).order_by(Seat.id).with_for_update()).scalars()}
+    seats = {
+        s.id: s
+        for s in session.execute(
+            select(Seat).where(Seat.id.in_(seat_ids)).order_by(Seat.id).with_for_update()
+        ).scalars()
+    }
     missing = [s for s in seat_ids if s not in seats]
     if missing:
         raise NotFound(str(_l("No such seat: %(ids)s", ids=", ".join(map(str, missing)))))
     if session.get_bind().dialect.name == "postgresql":
         for expert_id in sorted({w.expert_id for w in wishes}):
-            session.execute(text("SELECT pg_advisory_xact_lock(:c, :e)"), {"c": EXPERT_LOCK_CLASS, "e": expert_id})
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:c, :e)"),
+                {"c": EXPERT_LOCK_CLASS, "e": expert_id},
+            )
     made: list[SeatBooking] = []
     for i, w in enumerate(wishes):
         for other in wishes[:i]:
             if other.starts_at < w.ends_at and w.starts_at < other.ends_at:
                 if other.seat_id == w.seat_id:
-                    raise Conflict(str(_l("This seat is already booked at that time.")), code="seat_taken")
+                    raise Conflict(
+                        str(_l("This seat is already booked at that time.")), code="seat_taken"
+                    )
                 if other.expert_id == w.expert_id:
-                    raise Conflict(str(_l("This expert is already booked at that time.")), code="expert_booked")
+                    raise Conflict(
+                        str(_l("This expert is already booked at that time.")), code="expert_booked"
+                    )
         if _overlapping(session, SeatBooking.seat_id, w.seat_id, w.starts_at, w.ends_at):
             raise Conflict(str(_l("This seat is already booked at that time.")), code="seat_taken")
         if _overlapping(session, SeatBooking.expert_id, w.expert_id, w.starts_at, w.ends_at):
-            raise Conflict(str(_l("This expert is already booked at that time.")), code="expert_booked")
-        made.append(SeatBooking(seat_id=w.seat_id, expert_id=w.expert_id, starts_at=w.starts_at,
-                                ends_at=w.ends_at, project_id=project_id, draw_id=draw_id))
+            raise Conflict(
+                str(_l("This expert is already booked at that time.")), code="expert_booked"
+            )
+        made.append(
+            SeatBooking(
+                seat_id=w.seat_id,
+                expert_id=w.expert_id,
+                starts_at=w.starts_at,
+                ends_at=w.ends_at,
+                project_id=project_id,
+                draw_id=draw_id,
+            )
+        )
     try:
         with session.begin_nested():
             session.add_all(made)
             session.flush()
     except IntegrityError as exc:
         code = "expert_booked" if "expert_id" in str(exc.orig) else "seat_taken"
-        raise Conflict(str(_l("The booking collides with another one made meanwhile.")), code=code) from None
+        raise Conflict(
+            str(_l("The booking collides with another one made meanwhile.")), code=code
+        ) from None
     return made
 
 
@@ -158,9 +230,19 @@ def release_booking(session: Session, booking_id: int) -> SeatBooking:
     return booking
 
 
-def free_seats(session: Session, venue_id: int, starts_at: datetime, ends_at: datetime) -> list[Seat]:
+def free_seats(
+    session: Session, venue_id: int, starts_at: datetime, ends_at: datetime
+) -> list[Seat]:
     """Seats of a venue with no live booking overlapping [starts_at, ends_at)."""
-    busy = select(SeatBooking.seat_id).where(SeatBooking.released_at.is_(None), SeatBooking.starts_at < ends_at,
-                                             SeatBooking.ends_at > starts_at)
-    return list(session.execute(select(Seat).where(Seat.venue_id == venue_id, Seat.id.not_in(busy))
-                                .order_by(Seat.number)).scalars())
+    busy = select(SeatBooking.seat_id).where(
+        SeatBooking.released_at.is_(None),
+        SeatBooking.starts_at < ends_at,
+        SeatBooking.ends_at > starts_at,
+    )
+    return list(
+        session.execute(
+            select(Seat)
+            .where(Seat.venue_id == venue_id, Seat.id.not_in(busy))
+            .order_by(Seat.number)
+        ).scalars()
+    )

@@ -16,7 +16,13 @@ bp = Blueprint("reference_api", __name__, url_prefix="/api")
 
 
 def _spec(s: Specialty) -> dict[str, Any]:
-    return {"code": s.code, "name": s.name, "parent": s.parent_code, "level": s.level, "retired": s.is_retired}
+    return {
+        "code": s.code,
+        "name": s.name,
+        "parent": s.parent_code,
+        "level": s.level,
+        "retired": s.is_retired,
+    }
 
 
 @bp.route("/specialties")
@@ -41,5 +47,10 @@ def specialty(code: str) -> Any:
     node = session.get(Specialty, code)
     if node is None:
         raise NotFound()
-    return jsonify({**_spec(node), "path": [_spec(s) for s in reference.ancestors(session, code)],
-                    "children": [_spec(s) for s in reference.children(session, code)]})
+    return jsonify(
+        {
+            **_spec(node),
+            "path": [_spec(s) for s in reference.ancestors(session, code)],
+            "children": [_spec(s) for s in reference.children(session, code)],
+        }
+    )

@@ -48,7 +48,9 @@ class ImportReport:
 
 def bundled(name: str) -> list[dict[str, Any]]:
     """A reference table shipped with the package."""
-    text = resources.files("expertpool.reference").joinpath("data", name).read_text(encoding="utf-8")
+    text = (
+        resources.files("expertpool.reference").joinpath("data", name).read_text(encoding="utf-8")
+    )
     data = json.loads(text)
     if not isinstance(data, list):
         raise ValidationFailed(f"{name} is not a JSON array")
@@ -66,16 +68,30 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def check_tree(rows: list[dict[str, Any]], *, prefix_rule: bool) -> tuple[list[dict[str, Any]], list[Defect]]:
+def check_tree(
+    rows: list[dict[str, Any]], *, prefix_rule: bool
+) -> tuple[list[dict[str, Any]], list[Defect]]:
     """Split rows into the loadable ones and the defects (every defect reported, none fatal)."""
     defects: list[Defect] = []
     good: list[tuple[int, dict[str, Any]]] = []
     for pos, row in enumerate(rows, 1):
-        if not isinstance(row, dict) or any(k not in row for k in REQUIRED_KEYS) or not isinstance(row.get("code"), str) \
-                or not isinstance(row.get("name"), str) or not isinstance(row.get("level"), int) \
-                or not (row.get("parent") is None or isinstance(row.get("parent"), str)) or not row["code"]:
-            defects.append(Defect("malformed_row", str(row.get("code", "?")) if isinstance(row, dict) else "?",
-                                  (pos,), "a row needs code, name, parent and level of the right types"))
+        if (
+            not isinstance(row, dict)
+            or any(k not in row for k in REQUIRED_KEYS)
+            or not isinstance(row.get("code"), str)
+            or not isinstance(row.get("name"), str)
+            or not isinstance(row.get("level"), int)
+            or not (row.get("parent") is None or isinstance(row.get("parent"), str))
+            or not row["code"]
+        ):
+            defects.append(
+                Defect(
+                    "malformed_row",
+                    str(row.get("code", "?")) if isinstance(row, dict) else "?",
+                    (pos,),
+                    "a row needs code, name, parent and level of the right types",
+                )
+            )
             continue
         good.append((pos, row))
     positions: dict[str, list[int]] = {}
@@ -88,12 +104,20 @@ def check_tree(rows: list[dict[str, Any]], *, prefix_rule: bool) -> tuple[list[d
         for pos, row in good:
             parent = row["parent"]
             if parent is not None and not row["code"].startswith(parent):
-                defects.append(Defect("code_not_extending_parent", row["code"], (pos,),
-                                      f"{row['code']} ({row['name']}) is filed under {parent}"))
+                defects.append(
+                    Defect(
+                        "code_not_extending_parent",
+                        row["code"],
+                        (pos,),
+                        f"{row['code']} ({row['name']}) is filed under {parent}",
+                    )
+                )
                 rejected.add(pos)
     for code, pos_list in positions.items():
         if len(pos_list) > 1:
-            names = "; ".join(f"row {p}: {by_pos[p]['name']} under {by_pos[p]['parent']}" for p in pos_list)
+            names = "; ".join(
+                f"row {p}: {by_pos[p]['name']} under {by_pos[p]['parent']}" for p in pos_list
+            )
             defects.append(Defect("duplicate_code", code, tuple(pos_list), names))
             remaining = [p for p in pos_list if p not in rejected]
             if len(remaining) > 1:
@@ -107,17 +131,28 @@ def check_tree(rows: list[dict[str, Any]], *, prefix_rule: bool) -> tuple[list[d
         for code, (pos, row) in list(accepted.items()):
             parent = row["parent"]
             if parent is not None and parent not in accepted:
-                defects.append(Defect("orphan_parent", code, (pos,), f"parent {parent} is not in the table"))
+                defects.append(
+                    Defect("orphan_parent", code, (pos,), f"parent {parent} is not in the table")
+                )
                 del accepted[code]
                 changed = True
             elif parent is not None and row["level"] != accepted[parent][1]["level"] + 1:
-                defects.append(Defect("bad_level", code, (pos,), f"level {row['level']} under a level {accepted[parent][1]['level']} parent"))
+                defects.append(
+                    Defect(
+                        "bad_level",
+                        code,
+                        (pos,),
+                        f"level {row['level']} under a level {accepted[parent][1]['level']} parent",
+                    )
+                )
                 del accepted[code]
                 changed = True
     return [row for _pos, row in sorted(accepted.values(), key=lambda t: t[0])], defects
 
 
-def load_specialties(session: Session, rows: list[dict[str, Any]], *, actor: str = "system") -> ImportReport:
+def load_specialties(
+    session: Session, rows: list[dict[str, Any]], *, actor: str = "system"
+) -> ImportReport:
     """Load (or update to a newer edition of) the specialty classification in one transaction."""
     ok_rows, defects = check_tree(rows, prefix_rule=True)
     report = ImportReport("specialties", defects=defects)
@@ -127,10 +162,27 @@ def load_specialties(session: Session, rows: list[dict[str, Any]], *, actor: str
         seen.add(row["code"])
         current = existing.get(row["code"])
         if current is None:
-            session.add(Specialty(code=row["code"], name=row["name"], parent_code=row["parent"], level=row["level"]))
+            session.add(
+                Specialty(
+                    code=row["code"],
+                    name=row["name"],
+                    parent_code=row["parent"],
+                    level=row["level"],
+                )
+            )
             report.added += 1
-        elif (current.name, current.parent_code, current.level, current.is_retired) != (row["name"], row["parent"], row["level"], False):
-            current.name, current.parent_code, current.level, current.is_retired = row["name"], row["parent"], row["level"], False
+        elif (current.name, current.parent_code, current.level, current.is_retired) != (
+            row["name"],
+            row["parent"],
+            row["level"],
+            False,
+        ):
+            current.name, current.parent_code, current.level, current.is_retired = (
+                row["name"],
+                row["parent"],
+                row["level"],
+                False,
+            )
             report.updated += 1
     for code, spec in existing.items():
         # Experts may hold codes that a newer edition drops: retire, never delete.
@@ -138,14 +190,27 @@ def load_specialties(session: Session, rows: list[dict[str, Any]], *, actor: str
             spec.is_retired = True
             report.retired += 1
     report.loaded = len(ok_rows)
-    audit.record(session, actor=actor, action="reference.load", object_type="specialty_table", object_id="specialties",
-                 after={"loaded": report.loaded, "added": report.added, "updated": report.updated,
-                        "retired": report.retired, "defects": [str(d) for d in defects]})
+    audit.record(
+        session,
+        actor=actor,
+        action="reference.load",
+        object_type="specialty_table",
+        object_id="specialties",
+        after={
+            "loaded": report.loaded,
+            "added": report.added,
+            "updated": report.updated,
+            "retired": report.retired,
+            "defects": [str(d) for d in defects],
+        },
+    )
     session.commit()
     return report
 
 
-def load_regions(session: Session, rows: list[dict[str, Any]], *, actor: str = "system") -> ImportReport:
+def load_regions(
+    session: Session, rows: list[dict[str, Any]], *, actor: str = "system"
+) -> ImportReport:
     """Load the regions and create one trading centre per city plus Shunde's."""
     ok_rows, defects = check_tree(rows, prefix_rule=False)
     report = ImportReport("regions", defects=defects)
@@ -153,10 +218,25 @@ def load_regions(session: Session, rows: list[dict[str, Any]], *, actor: str = "
     for row in ok_rows:
         current = existing.get(row["code"])
         if current is None:
-            session.add(Region(code=row["code"], name=row["name"], parent_code=row["parent"], level=row["level"]))
+            session.add(
+                Region(
+                    code=row["code"],
+                    name=row["name"],
+                    parent_code=row["parent"],
+                    level=row["level"],
+                )
+            )
             report.added += 1
-        elif (current.name, current.parent_code, current.level) != (row["name"], row["parent"], row["level"]):
-            current.name, current.parent_code, current.level = row["name"], row["parent"], row["level"]
+        elif (current.name, current.parent_code, current.level) != (
+            row["name"],
+            row["parent"],
+            row["level"],
+        ):
+            current.name, current.parent_code, current.level = (
+                row["name"],
+                row["parent"],
+                row["level"],
+            )
             report.updated += 1
     report.loaded = len(ok_rows)
     session.flush()
@@ -164,8 +244,18 @@ def load_regions(session: Session, rows: list[dict[str, Any]], *, actor: str = "
     for row in ok_rows:
         if row["level"] >= 2 and row["code"] not in centres:
             session.add(Centre(region_code=row["code"], name=row["name"] + "公共资源交易中心"))
-    audit.record(session, actor=actor, action="reference.load", object_type="region_table", object_id="regions",
-                 after={"loaded": report.loaded, "added": report.added, "defects": [str(d) for d in defects]})
+    audit.record(
+        session,
+        actor=actor,
+        action="reference.load",
+        object_type="region_table",
+        object_id="regions",
+        after={
+            "loaded": report.loaded,
+            "added": report.added,
+            "defects": [str(d) for d in defects],
+        },
+    )
     session.commit()
     return report
 
@@ -175,15 +265,25 @@ def search_specialties(session: Session, query: str, *, limit: int = 50) -> list
     q = query.strip()
     if not q:
         return []
-    stmt = select(Specialty).where(
-        or_(Specialty.code.startswith(q.upper(), autoescape=True), Specialty.name.contains(q, autoescape=True))
-    ).order_by(Specialty.code).limit(limit)
+    stmt = (
+        select(Specialty)
+        .where(
+            or_(
+                Specialty.code.startswith(q.upper(), autoescape=True),
+                Specialty.name.contains(q, autoescape=True),
+            )
+        )
+        .order_by(Specialty.code)
+        .limit(limit)
+    )
     return list(session.execute(stmt).scalars())
 
 
 def children(session: Session, parent: str | None) -> list[Specialty]:
     """The direct children of a code (the categories for None)."""
-    stmt = select(Specialty).where(Specialty.parent_code.is_(None) if parent is None else Specialty.parent_code == parent)
+    stmt = select(Specialty).where(
+        Specialty.parent_code.is_(None) if parent is None else Specialty.parent_code == parent
+    )
     return list(session.execute(stmt.order_by(Specialty.code)).scalars())
 
 
@@ -201,14 +301,19 @@ def child_counts(session: Session, codes: list[str]) -> dict[str, int]:
     """How many children each code has."""
     if not codes:
         return {}
-    rows = session.execute(select(Specialty.parent_code, func.count()).where(Specialty.parent_code.in_(codes))
-                           .group_by(Specialty.parent_code)).all()
+    rows = session.execute(
+        select(Specialty.parent_code, func.count())
+        .where(Specialty.parent_code.in_(codes))
+        .group_by(Specialty.parent_code)
+    ).all()
     return {str(p): int(n) for p, n in rows}
 
 
 def cities(session: Session) -> list[Region]:
     """The regions that have a trading centre, in code order."""
-    return list(session.execute(select(Region).where(Region.level >= 2).order_by(Region.code)).scalars())
+    return list(
+        session.execute(select(Region).where(Region.level >= 2).order_by(Region.code)).scalars()
+    )
 
 
 def defect_summary(defects: list[Defect]) -> Counter[str]:

@@ -24,10 +24,21 @@ def specialties() -> str:
     parent = request.args.get("parent") or None
     if parent is not None and session.get(Specialty, parent) is None:
         raise NotFound()
-    nodes = reference.search_specialties(session, query) if query else reference.children(session, parent)
+    nodes = (
+        reference.search_specialties(session, query)
+        if query
+        else reference.children(session, parent)
+    )
     counts = reference.child_counts(session, [n.code for n in nodes])
     path = reference.ancestors(session, parent) if parent else []
-    return render_template("reference/specialties.html", nodes=nodes, counts=counts, path=path, query=query, parent=parent)
+    return render_template(
+        "reference/specialties.html",
+        nodes=nodes,
+        counts=counts,
+        path=path,
+        query=query,
+        parent=parent,
+    )
 
 
 @bp.route("/centres")
@@ -47,5 +58,9 @@ def centre(code: str) -> str:
     if row is None:
         raise NotFound()
     require_centre(require_user(), row)
-    staff = list(session.execute(select(User).where(User.centre_id == row.id).order_by(User.username)).scalars())
+    staff = list(
+        session.execute(
+            select(User).where(User.centre_id == row.id).order_by(User.username)
+        ).scalars()
+    )
     return render_template("reference/centre.html", centre=row, staff=staff)

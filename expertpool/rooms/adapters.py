@@ -32,7 +32,6 @@ from notify.voice import check_in_code_sms
 log = logging.getLogger(__name__)
 
 
-
 _LOGIN_QUERY = select(User.is_active, User.password_changed_at).where(User.id == bindparam("uid"))
 """The login check of every room event (built once)."""
 
@@ -40,7 +39,9 @@ _LOGIN_QUERY = select(User.is_active, User.password_changed_at).where(User.id ==
 class SessionIdentity:
     """The user of the Socket.IO event: the login cookie, re-checked against the database."""
 
-    def __init__(self, sessions: scoped_session[Session], engine: Engine, *, is_sqlite: bool) -> None:
+    def __init__(
+        self, sessions: scoped_session[Session], engine: Engine, *, is_sqlite: bool
+    ) -> None:
         self.sessions = sessions
         self.engine = engine
         self.is_sqlite = is_sqlite
@@ -63,7 +64,11 @@ class SessionIdentity:
             # a quarter of a busy server's time through Session.get().
             with read_connection(self.engine) as conn:
                 row = conn.execute(query, params).first()
-        ok = row is not None and row.is_active and flask_session.get("pw") == row.password_changed_at.isoformat()
+        ok = (
+            row is not None
+            and row.is_active
+            and flask_session.get("pw") == row.password_changed_at.isoformat()
+        )
         return str(uid) if ok else None
 
 
@@ -78,7 +83,9 @@ class PasswordAuthenticator:
         db = self.sessions()
         try:
             user = db.get(User, int(user_id))
-            return bool(user is not None and user.is_active and users.check_password(user, password))
+            return bool(
+                user is not None and user.is_active and users.check_password(user, password)
+            )
         finally:
             db.rollback()
 
@@ -91,7 +98,9 @@ class ExpertPhones:
 
     def phone_for_user(self, db: Session, user_id: int) -> str | None:
         """The user's mobile when they are an expert with one on record, inside ``db``'s transaction."""
-        row = db.execute(select(Expert.id, Expert.phone_enc).where(Expert.user_id == user_id)).one_or_none()
+        row = db.execute(
+            select(Expert.id, Expert.phone_enc).where(Expert.user_id == user_id)
+        ).one_or_none()
         if row is None or row.phone_enc is None:
             return None
         cipher = PiiCipher.from_keys(self.keys)
@@ -115,8 +124,13 @@ class SmsCodeSender:
     console notifier a member without a number still gets the code (logged for the developer).
     """
 
-    def __init__(self, sessions: scoped_session[Session], notifier: notify.Notifier, phones: ExpertPhones,
-                 keys: KeyStore) -> None:
+    def __init__(
+        self,
+        sessions: scoped_session[Session],
+        notifier: notify.Notifier,
+        phones: ExpertPhones,
+        keys: KeyStore,
+    ) -> None:
         self.sessions = sessions
         self.notifier = notifier
         self.phones = phones
@@ -130,18 +144,25 @@ class SmsCodeSender:
         try:
             row = get_session(db, room_id)
             phone = self._phone(db, row.id, member)
-            venue = next((v["name"] for v in state_of(row)["venues"]
-                          if v["venue_id"] == member.venue_id), "")  # fmt: skip
+            venue = next(
+                (v["name"] for v in state_of(row)["venues"] if v["venue_id"] == member.venue_id), ""
+            )
             starts_at = row.starts_at or utcnow()
         finally:
             db.rollback()
         is_console = isinstance(self.notifier, ConsoleNotifier)
         if phone is None and not is_console:
-            raise CodeNotDelivered("no mobile number is known for this member: check in at the venue")
+            raise CodeNotDelivered(
+                "no mobile number is known for this member: check in at the venue"
+            )
         try:
-            self.notifier.send_sms(phone or CONSOLE_PHONE, check_in_code_sms(code, starts_at=starts_at, venue=venue))
+            self.notifier.send_sms(
+                phone or CONSOLE_PHONE, check_in_code_sms(code, starts_at=starts_at, venue=venue)
+            )
         except NotificationError as exc:
-            raise CodeNotDelivered("the check-in code could not be sent: ask for a new one") from exc
+            raise CodeNotDelivered(
+                "the check-in code could not be sent: ask for a new one"
+            ) from exc
         if is_console:
             # The console adapter stands in for a phone: show the code to the developer.
             log.info("check-in code for %s in room %s: %s", member.participant_id, room_id, code)
@@ -157,6 +178,10 @@ class SmsCodeSender:
             )
         ).one_or_none()
         if row is not None and row.phone_encrypted is not None:
-            return PiiCipher.from_keys(self.keys).decrypt(row.phone_encrypted, table="room_participant", row_id=row.id,
-                                       column="phone") or None
+            return (
+                PiiCipher.from_keys(self.keys).decrypt(
+                    row.phone_encrypted, table="room_participant", row_id=row.id, column="phone"
+                )
+                or None
+            )
         return None

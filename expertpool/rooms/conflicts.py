@@ -36,15 +36,23 @@ class ProjectConflictChecker:
             return None
         db = self.sessions()
         try:
-            row = db.execute(select(EvaluationSession.project_id).where(EvaluationSession.room_id == room_id)).first()
-            expert = db.execute(select(Expert).where(Expert.user_id == int(member.user_id))).scalar_one_or_none()
+            row = db.execute(
+                select(EvaluationSession.project_id).where(EvaluationSession.room_id == room_id)
+            ).first()
+            expert = db.execute(
+                select(Expert).where(Expert.user_id == int(member.user_id))
+            ).scalar_one_or_none()
             if row is None or row[0] is None or expert is None:
                 return None  # a session without a project or a member without a record: nothing to check
             project = db.get(Project, row[0])
             if project is None:
                 return None
             orgs = {project.tenderer_code, project.agency_code}
-            orgs |= set(db.execute(select(Bidder.credit_code).where(Bidder.project_id == project.id)).scalars())
+            orgs |= set(
+                db.execute(
+                    select(Bidder.credit_code).where(Bidder.project_id == project.id)
+                ).scalars()
+            )
             orgs.discard("")
             if expert.status not in SERVING:
                 return "not_active"
@@ -52,11 +60,18 @@ class ProjectConflictChecker:
                 return "employer_conflict"
             today = cst_date(utcnow())
             cutoff = today - timedelta(days=365 * self.lookback_years)
-            former = db.execute(select(ExpertEmployment.org_code).where(
-                ExpertEmployment.expert_id == expert.id, ExpertEmployment.org_code.in_(orgs),
-                or_(ExpertEmployment.end_on.is_(None), ExpertEmployment.end_on >= cutoff))).first()
-            declared = db.execute(select(ExpertAvoidance.org_code).where(
-                ExpertAvoidance.expert_id == expert.id, ExpertAvoidance.org_code.in_(orgs))).first()
+            former = db.execute(
+                select(ExpertEmployment.org_code).where(
+                    ExpertEmployment.expert_id == expert.id,
+                    ExpertEmployment.org_code.in_(orgs),
+                    or_(ExpertEmployment.end_on.is_(None), ExpertEmployment.end_on >= cutoff),
+                )
+            ).first()
+            declared = db.execute(
+                select(ExpertAvoidance.org_code).where(
+                    ExpertAvoidance.expert_id == expert.id, ExpertAvoidance.org_code.in_(orgs)
+                )
+            ).first()
             return "avoidance_conflict" if former or declared else None
         finally:
             db.rollback()

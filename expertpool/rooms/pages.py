@@ -16,7 +16,9 @@ from expertpool.core.texts import _l
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
-bp = Blueprint("rooms", __name__, url_prefix="/rooms", template_folder="templates", static_folder="static")
+bp = Blueprint(
+    "rooms", __name__, url_prefix="/rooms", template_folder="templates", static_folder="static"
+)
 
 
 @bp.route("/")
@@ -25,9 +27,13 @@ def index() -> str:
     """Sessions the user takes part in (every session for supervisors and administrators)."""
     user = require_user()
     mine = rooms.sessions_of(db(), user)
-    everything = rooms.all_sessions(db()) if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN) else []
+    everything = (
+        rooms.all_sessions(db()) if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN) else []
+    )
     can_create = user.role in rooms.STAFF_ROLES
-    return render_template("rooms/index.html", mine=mine, everything=everything, can_create=can_create)
+    return render_template(
+        "rooms/index.html", mine=mine, everything=everything, can_create=can_create
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -40,8 +46,13 @@ def new() -> Any:
     if request.method == "POST":
         try:
             panel = _panel_from_form(request.form)
-            row = rooms.create_session(db(), panel, actor=actor_label(), settings=rooms.room_settings(config()),
-                                       keys=state().keys)
+            row = rooms.create_session(
+                db(),
+                panel,
+                actor=actor_label(),
+                settings=rooms.room_settings(config()),
+                keys=state().keys,
+            )
             return redirect(url_for("rooms.room", room_id=row.room_id))
         except ValidationFailed as exc:
             errors = exc.fields or {"panel": exc.message}
@@ -81,18 +92,25 @@ def _panel_from_form(form: Any) -> rooms.PanelDescription:
             errors["second_host"] = _("The second venue needs a host.")
         else:
             hosts.append(rooms.StaffSpec(user_id(form["second_host"], "second_host"), "second"))
-    supervisors = [rooms.StaffSpec(user_id(name, "supervisors"))
-                   for name in form.get("supervisors", "").replace(",", " ").split()]  # fmt: skip
+    supervisors = [
+        rooms.StaffSpec(user_id(name, "supervisors"))
+        for name in form.get("supervisors", "").replace(",", " ").split()
+    ]
     for name in ("title", "project_code"):
         if not form.get(name, "").strip():
             errors[name] = _("Required.")
     if errors:
         raise ValidationFailed(fields=errors)
     return rooms.PanelDescription(
-        title=form["title"].strip(), project_code=form["project_code"].strip(),
-        lot=form.get("lot", "1").strip() or "1", venues=venues, members=members, hosts=hosts,
-        supervisors=supervisors, form=rooms.STANDARD_FORM,
-    )  # fmt: skip
+        title=form["title"].strip(),
+        project_code=form["project_code"].strip(),
+        lot=form.get("lot", "1").strip() or "1",
+        venues=venues,
+        members=members,
+        hosts=hosts,
+        supervisors=supervisors,
+        form=rooms.STANDARD_FORM,
+    )
 
 
 @bp.route("/<room_id>")
@@ -105,9 +123,13 @@ def room(room_id: str) -> str:
     if pid is None:
         raise NotFound()
     snap = rooms.room_of(row).snapshot(pid)
-    config = {"room_id": row.room_id, "role": snap["viewer"]["role"], "t": js_texts(),
-              "report_url": url_for("rooms.report", room_id=row.room_id),
-              "standard_form": rooms.STANDARD_FORM}  # fmt: skip
+    config = {
+        "room_id": row.room_id,
+        "role": snap["viewer"]["role"],
+        "t": js_texts(),
+        "report_url": url_for("rooms.report", room_id=row.room_id),
+        "standard_form": rooms.STANDARD_FORM,
+    }
     return render_template("rooms/room.html", row=row, role=snap["viewer"]["role"], config=config)
 
 
@@ -117,7 +139,9 @@ def report(room_id: str) -> str:
     """The report as HTML (from the start of signing)."""
     row = _visible(room_id)
     data = room_report.final_report(row)
-    return render_template("rooms/report.html", row=row, report=data, sections=room_report.sections(data))
+    return render_template(
+        "rooms/report.html", row=row, report=data, sections=room_report.sections(data)
+    )
 
 
 @bp.route("/<room_id>/report.pdf")
@@ -126,63 +150,132 @@ def report_pdf(room_id: str) -> Response:
     """The report as a PDF (export recorded in the audit trail)."""
     row = _visible(room_id)
     data = room_report.export_pdf(db(), row, actor=actor_label())
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="report-{row.room_id}.pdf"'})  # fmt: skip
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="report-{row.room_id}.pdf"'},
+    )
 
 
 def _visible(room_id: str) -> Any:
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    if rooms.participant_of(row, user) is None and user.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
+    if rooms.participant_of(row, user) is None and user.role not in (
+        UserRole.SUPERVISOR,
+        UserRole.ADMIN,
+    ):
         raise NotFound()
     return row
 
 
 PHASE_LABELS = {
-    "scheduled": _l("Scheduled"), "opened": _l("Opened"), "check_in": _l("Check-in"),
-    "leader_election": _l("Leader election"), "scoring": _l("Scoring"),
-    "deviation_review": _l("Deviation review"), "finalised": _l("Finalised"),
-    "signing": _l("Signing"), "archived": _l("Archived"), "paused": _l("Paused"),
-}  # fmt: skip
+    "scheduled": _l("Scheduled"),
+    "opened": _l("Opened"),
+    "check_in": _l("Check-in"),
+    "leader_election": _l("Leader election"),
+    "scoring": _l("Scoring"),
+    "deviation_review": _l("Deviation review"),
+    "finalised": _l("Finalised"),
+    "signing": _l("Signing"),
+    "archived": _l("Archived"),
+    "paused": _l("Paused"),
+}
 ROOM_ROLE_LABELS = {
-    "expert": _l("Expert"), "representative": _l("Tenderer's representative"),
-    "host": _l("Host"), "supervisor": _l("Supervisor"),
-}  # fmt: skip
+    "expert": _l("Expert"),
+    "representative": _l("Tenderer's representative"),
+    "host": _l("Host"),
+    "supervisor": _l("Supervisor"),
+}
 JS_TEXTS = {
-    "connected": _l("Connected"), "disconnected": _l("Disconnected: reconnecting…"),
-    "members": _l("Committee"), "alias": _l("Alias"), "name": _l("Name"), "venue": _l("Venue"),
-    "seat": _l("Seat"), "status": _l("Status"), "checked_in": _l("Checked in"),
-    "submitted": _l("Submitted"), "signed": _l("Signed"), "leader": _l("Leader"),
-    "yes": _l("Yes"), "no": _l("No"), "replaced": _l("Replaced"), "removed": _l("Removed from the panel"),
-    "issue_code": _l("Send code"), "confirm": _l("Confirm identity"), "replace": _l("Replace"),
-    "reason": _l("Reason"), "refusal": _l("Record refusal"), "check_in": _l("Check-in"),
-    "request_code": _l("Send me a check-in code"), "enter_code": _l("Enter the code"),
-    "code_sent": _l("A code was sent to your mobile."), "waiting_host": _l("Code accepted: the host at your venue will confirm you."),
-    "you_checked_in": _l("You are checked in."), "election": _l("Leader election"),
-    "vote": _l("Vote"), "voted": _l("You have voted."), "sheet": _l("Score sheet"),
-    "bidder": _l("Bidder"), "objective": _l("Objective (computed)"), "save_draft": _l("Save draft"),
-    "submit": _l("Submit my scores"), "sheet_submitted": _l("Your sheet is submitted."),
-    "flags": _l("Deviation flags"), "score": _l("Score"), "mean": _l("Mean"),
-    "deviation": _l("Deviation %"), "explanation": _l("Explanation"), "explain": _l("Explain"),
-    "new_value": _l("New value"), "note": _l("Note"), "revise": _l("Revise"),
-    "results": _l("Results"), "rank": _l("Rank"), "total": _l("Total"),
-    "candidates": _l("Candidates"), "amend": _l("Amend a score"), "item": _l("Item"),
-    "sign": _l("Sign the report"), "agree": _l("Agree"), "dissent": _l("Dissent"),
-    "reasons": _l("Reasons"), "report": _l("Report"), "digest": _l("Digest"),
-    "host_console": _l("Host console"), "bids": _l("Bids"), "import_bids": _l("Set bids"),
+    "connected": _l("Connected"),
+    "disconnected": _l("Disconnected: reconnecting…"),
+    "members": _l("Committee"),
+    "alias": _l("Alias"),
+    "name": _l("Name"),
+    "venue": _l("Venue"),
+    "seat": _l("Seat"),
+    "status": _l("Status"),
+    "checked_in": _l("Checked in"),
+    "submitted": _l("Submitted"),
+    "signed": _l("Signed"),
+    "leader": _l("Leader"),
+    "yes": _l("Yes"),
+    "no": _l("No"),
+    "replaced": _l("Replaced"),
+    "removed": _l("Removed from the panel"),
+    "issue_code": _l("Send code"),
+    "confirm": _l("Confirm identity"),
+    "replace": _l("Replace"),
+    "reason": _l("Reason"),
+    "refusal": _l("Record refusal"),
+    "check_in": _l("Check-in"),
+    "request_code": _l("Send me a check-in code"),
+    "enter_code": _l("Enter the code"),
+    "code_sent": _l("A code was sent to your mobile."),
+    "waiting_host": _l("Code accepted: the host at your venue will confirm you."),
+    "you_checked_in": _l("You are checked in."),
+    "election": _l("Leader election"),
+    "vote": _l("Vote"),
+    "voted": _l("You have voted."),
+    "sheet": _l("Score sheet"),
+    "bidder": _l("Bidder"),
+    "objective": _l("Objective (computed)"),
+    "save_draft": _l("Save draft"),
+    "submit": _l("Submit my scores"),
+    "sheet_submitted": _l("Your sheet is submitted."),
+    "flags": _l("Deviation flags"),
+    "score": _l("Score"),
+    "mean": _l("Mean"),
+    "deviation": _l("Deviation %"),
+    "explanation": _l("Explanation"),
+    "explain": _l("Explain"),
+    "new_value": _l("New value"),
+    "note": _l("Note"),
+    "revise": _l("Revise"),
+    "results": _l("Results"),
+    "rank": _l("Rank"),
+    "total": _l("Total"),
+    "candidates": _l("Candidates"),
+    "amend": _l("Amend a score"),
+    "item": _l("Item"),
+    "sign": _l("Sign the report"),
+    "agree": _l("Agree"),
+    "dissent": _l("Dissent"),
+    "reasons": _l("Reasons"),
+    "report": _l("Report"),
+    "digest": _l("Digest"),
+    "host_console": _l("Host console"),
+    "bids": _l("Bids"),
+    "import_bids": _l("Set bids"),
     "bids_help": _l("One bid per line: code, name, price, then checks as name=pass or name=fail"),
-    "form": _l("Score form (JSON)"), "set_form": _l("Set score form"),
-    "open": _l("Open the session"), "start_check_in": _l("Start check-in"),
-    "start_election": _l("Start the election"), "start_scoring": _l("Start scoring"),
-    "finalise": _l("Finalise"), "start_signing": _l("Start signing"), "archive": _l("Archive"),
-    "pause": _l("Pause"), "resume": _l("Resume"), "paused": _l("Paused"),
-    "chat": _l("Chat"), "send": _l("Send"), "phase": _l("Phase"), "observer": _l("Observer view (read-only)"),
-    "signatures": _l("Signatures"), "verdict": _l("Verdict"), "my_role": _l("My part"),
-    "venue_hosts": _l("Hosts"), "price": _l("Price"), "passed": _l("Qualified"),
-    "arithmetic_error": _l("Arithmetic error"), "out_of_range": _l("Out of range"),
-    "objective_disagreement": _l("Objective item disagreement"), "abnormal_score": _l("Abnormal score"),
+    "form": _l("Score form (JSON)"),
+    "set_form": _l("Set score form"),
+    "open": _l("Open the session"),
+    "start_check_in": _l("Start check-in"),
+    "start_election": _l("Start the election"),
+    "start_scoring": _l("Start scoring"),
+    "finalise": _l("Finalise"),
+    "start_signing": _l("Start signing"),
+    "archive": _l("Archive"),
+    "pause": _l("Pause"),
+    "resume": _l("Resume"),
+    "paused": _l("Paused"),
+    "chat": _l("Chat"),
+    "send": _l("Send"),
+    "phase": _l("Phase"),
+    "observer": _l("Observer view (read-only)"),
+    "signatures": _l("Signatures"),
+    "verdict": _l("Verdict"),
+    "my_role": _l("My part"),
+    "venue_hosts": _l("Hosts"),
+    "price": _l("Price"),
+    "passed": _l("Qualified"),
+    "arithmetic_error": _l("Arithmetic error"),
+    "out_of_range": _l("Out of range"),
+    "objective_disagreement": _l("Objective item disagreement"),
+    "abnormal_score": _l("Abnormal score"),
     "no_replacement": _l("No replacement is available now"),
-}  # fmt: skip
+}
 ERROR_TEXTS = {
     "unauthenticated": _l("Your login has ended: log in again."),
     "not_on_panel": _l("You are not a participant of this session."),
@@ -203,11 +296,13 @@ ERROR_TEXTS = {
     "digest_mismatch": _l("The report changed: reload before signing."),
     "stale_sequence": _l("The session changed meanwhile: check and try again."),
     "stale_state": _l("The session was busy: please send again."),
-    "stale_request": _l("A newer change of yours was already saved; this older one was not applied."),
+    "stale_request": _l(
+        "A newer change of yours was already saved; this older one was not applied."
+    ),
     "code_not_delivered": _l("The check-in code could not be sent."),
     "not_acknowledged": _l("Not confirmed by the server (connection lost?): check and send again."),
     "internal_error": _l("An unexpected error occurred; it has been logged."),
-}  # fmt: skip
+}
 
 
 @bp.app_template_filter("room_phase")

@@ -23,7 +23,9 @@ class DrawReplacements:
     def __init__(self, sessions: scoped_session[Session]) -> None:
         self.sessions = sessions
 
-    def draw_replacement(self, room_id: str, removed: MemberRef, reason: str) -> ParticipantSpec | None:
+    def draw_replacement(
+        self, room_id: str, removed: MemberRef, reason: str
+    ) -> ParticipantSpec | None:
         """The member who takes the seat now, or None (the seat stays vacant)."""
         db = self.sessions()
         try:

@@ -43,7 +43,9 @@ def final_report(row: EvaluationSession) -> dict[str, Any]:
     try:
         return room_of(row).final_report()
     except RoomError:
-        raise Conflict("The report exists once signing has started.", code="report_not_ready") from None
+        raise Conflict(
+            "The report exists once signing has started.", code="report_not_ready"
+        ) from None
 
 
 def sections(report: dict[str, Any]) -> list[Section]:
@@ -53,45 +55,115 @@ def sections(report: dict[str, Any]) -> list[Section]:
     names = {i["item_id"]: i["name"] for i in items}
     subjective = [i["item_id"] for i in items if i["kind"] == "subjective"]
     out = [
-        Section("投标人", ["编号", "名称", "报价", "资格审查"],
-                [[b["bidder_code"], b["bidder_name"], b["price"],
-                  "通过" if all(b["checks"].values()) else "未通过"] for b in body.get("bids", [])]),
-        Section("评分表", ["评分项", "类型", "分值范围", "步长"],
-                [[i["name"], "客观" if i["kind"] == "objective" else "主观",
-                  f'{i["minimum"]}–{i["maximum"]}', i["step"]] for i in items]),
-    ]  # fmt: skip
+        Section(
+            "投标人",
+            ["编号", "名称", "报价", "资格审查"],
+            [
+                [
+                    b["bidder_code"],
+                    b["bidder_name"],
+                    b["price"],
+                    "通过" if all(b["checks"].values()) else "未通过",
+                ]
+                for b in body.get("bids", [])
+            ],
+        ),
+        Section(
+            "评分表",
+            ["评分项", "类型", "分值范围", "步长"],
+            [
+                [
+                    i["name"],
+                    "客观" if i["kind"] == "objective" else "主观",
+                    f"{i['minimum']}–{i['maximum']}",
+                    i["step"],
+                ]
+                for i in items
+            ],
+        ),
+    ]
     sheet_rows = []
     for alias, sheet in sorted(body.get("sheets", {}).items()):
         for bidder, scores in sorted(sheet["scores"].items()):
             cells = [scores.get(i, "") for i in subjective]
             sheet_rows.append([alias, bidder, *cells, "作废" if sheet["is_voided"] else ""])
-    out.append(Section("各评委打分（以代号显示）", ["评委", "投标人", *[names[i] for i in subjective], "备注"],
-                       sheet_rows))  # fmt: skip
+    out.append(
+        Section(
+            "各评委打分（以代号显示）",
+            ["评委", "投标人", *[names[i] for i in subjective], "备注"],
+            sheet_rows,
+        )
+    )
     results = body.get("results") or {}
-    out.append(Section(
-        "汇总与排名", ["名次", "投标人", "客观分", "主观分", "总分"],
-        [[str(r["rank"]), r["bidder_code"], *_totals(results, r["bidder_code"])]
-         for r in results.get("ranking", [])],
-    ))  # fmt: skip
-    out.append(Section("推荐中标候选人", ["顺序", "投标人"],
-                       [[str(n), code] for n, code in enumerate(results.get("candidates", []), 1)]))  # fmt: skip
-    out.append(Section(
-        "偏离标记", ["评委", "投标人", "评分项", "分数", "均值", "偏离%", "状态", "说明"],
-        [[f["member"] or "", f["bidder_code"], names.get(f["item_id"], f["item_id"]), f["score"], f["mean"],
-          f["deviation_pct"] or "", FLAG_STATUS.get(f["status"], f["status"]), f["explanation"]]
-         for f in body.get("flags", [])],
-    ))  # fmt: skip
-    out.append(Section(
-        "改分记录", ["评委/投标人", "项", "新值", "原因", "说明"],
-        [[a.get("member") or a["bidder_code"], names.get(a.get("item_id", ""), a.get("item_id", "")),
-          str(a.get("value", "")), a["reason"], a["note"]] for a in body.get("amendments", [])],
-    ))  # fmt: skip
-    out.append(Section(
-        "签名", ["评委", "意见", "理由", "时间", "签署摘要"],
-        [[s["member"], VERDICTS.get(s["verdict"], s["verdict"]) + ("（拒签记录）" if s["is_refusal"] else ""),
-          s["reasons"], s["signed_at"][:19].replace("T", " "), s["report_digest"][:16]]
-         for s in report.get("signatures", [])],
-    ))  # fmt: skip
+    out.append(
+        Section(
+            "汇总与排名",
+            ["名次", "投标人", "客观分", "主观分", "总分"],
+            [
+                [str(r["rank"]), r["bidder_code"], *_totals(results, r["bidder_code"])]
+                for r in results.get("ranking", [])
+            ],
+        )
+    )
+    out.append(
+        Section(
+            "推荐中标候选人",
+            ["顺序", "投标人"],
+            [[str(n), code] for n, code in enumerate(results.get("candidates", []), 1)],
+        )
+    )
+    out.append(
+        Section(
+            "偏离标记",
+            ["评委", "投标人", "评分项", "分数", "均值", "偏离%", "状态", "说明"],
+            [
+                [
+                    f["member"] or "",
+                    f["bidder_code"],
+                    names.get(f["item_id"], f["item_id"]),
+                    f["score"],
+                    f["mean"],
+                    f["deviation_pct"] or "",
+                    FLAG_STATUS.get(f["status"], f["status"]),
+                    f["explanation"],
+                ]
+                for f in body.get("flags", [])
+            ],
+        )
+    )
+    out.append(
+        Section(
+            "改分记录",
+            ["评委/投标人", "项", "新值", "原因", "说明"],
+            [
+                [
+                    a.get("member") or a["bidder_code"],
+                    names.get(a.get("item_id", ""), a.get("item_id", "")),
+                    str(a.get("value", "")),
+                    a["reason"],
+                    a["note"],
+                ]
+                for a in body.get("amendments", [])
+            ],
+        )
+    )
+    out.append(
+        Section(
+            "签名",
+            ["评委", "意见", "理由", "时间", "签署摘要"],
+            [
+                [
+                    s["member"],
+                    VERDICTS.get(s["verdict"], s["verdict"])
+                    + ("（拒签记录）" if s["is_refusal"] else ""),
+                    s["reasons"],
+                    s["signed_at"][:19].replace("T", " "),
+                    s["report_digest"][:16],
+                ]
+                for s in report.get("signatures", [])
+            ],
+        )
+    )
     return out
 
 
@@ -114,10 +186,14 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     project = body["project"]
     pdf.multi_cell(0, 9, f"评标报告：{project.get('title', '')}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
-    meta = (f"项目编号 {project.get('code', '')}　标段 {project.get('lot', '')}　"
-            f"评标组长 {body.get('leader') or ''}　会话 {body['room_id']}")  # fmt: skip
+    meta = (
+        f"项目编号 {project.get('code', '')}　标段 {project.get('lot', '')}　"
+        f"评标组长 {body.get('leader') or ''}　会话 {body['room_id']}"
+    )
     pdf.multi_cell(0, 6, meta, new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 6, f"报告摘要（签署对象）{report['body_digest']}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 6, f"报告摘要（签署对象）{report['body_digest']}", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.multi_cell(0, 6, f"最终报告摘要 {report['report_digest']}", new_x="LMARGIN", new_y="NEXT")
     for section in sections(report):
         pdf.ln(3)
@@ -139,9 +215,17 @@ def export_pdf(session: Session, row: EvaluationSession, *, actor: str) -> bytes
     report = final_report(row)
     data = render_pdf(report)
     try:
-        audit.record(session, actor=actor, action="room.report_exported", object_type="evaluation_session",
-                     object_id=row.room_id, after={"report_digest": report["report_digest"],
-                                                   "pdf_sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="room.report_exported",
+            object_type="evaluation_session",
+            object_id=row.room_id,
+            after={
+                "report_digest": report["report_digest"],
+                "pdf_sha256": hashlib.sha256(data).hexdigest(),
+            },
+        )
         session.commit()
     except BaseException:
         session.rollback()

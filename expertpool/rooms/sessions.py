@@ -86,14 +86,41 @@ class PanelDescription:
 
 STANDARD_FORM: dict[str, Any] = {
     "items": [
-        {"item_id": "price", "name": "价格分", "kind": "objective", "minimum": "0", "maximum": "30",
-         "step": "0.01", "weight": "1", "formula": "lowest_price", "params": {}},
-        {"item_id": "tech", "name": "技术方案", "kind": "subjective", "minimum": "0", "maximum": "50",
-         "step": "0.5", "weight": "1", "formula": None, "params": {}},
-        {"item_id": "service", "name": "售后服务", "kind": "subjective", "minimum": "0", "maximum": "20",
-         "step": "0.5", "weight": "1", "formula": None, "params": {}},
+        {
+            "item_id": "price",
+            "name": "价格分",
+            "kind": "objective",
+            "minimum": "0",
+            "maximum": "30",
+            "step": "0.01",
+            "weight": "1",
+            "formula": "lowest_price",
+            "params": {},
+        },
+        {
+            "item_id": "tech",
+            "name": "技术方案",
+            "kind": "subjective",
+            "minimum": "0",
+            "maximum": "50",
+            "step": "0.5",
+            "weight": "1",
+            "formula": None,
+            "params": {},
+        },
+        {
+            "item_id": "service",
+            "name": "售后服务",
+            "kind": "subjective",
+            "minimum": "0",
+            "maximum": "20",
+            "step": "0.5",
+            "weight": "1",
+            "formula": None,
+            "params": {},
+        },
     ]
-}  # fmt: skip
+}
 """A goods-procurement form (lowest-price formula plus two subjective items): the default."""
 
 
@@ -114,8 +141,9 @@ def room_settings(cfg: Config) -> RoomSettings:
     )
 
 
-def create_session(session: Session, panel: PanelDescription, *, actor: str, settings: RoomSettings,
-                   keys: KeyStore) -> EvaluationSession:
+def create_session(
+    session: Session, panel: PanelDescription, *, actor: str, settings: RoomSettings, keys: KeyStore
+) -> EvaluationSession:
     """Create and store a session (scheduled) from ``panel``; commits; returns the row."""
     people = _load_users(session, panel)
     specs: list[ParticipantSpec] = []
@@ -123,17 +151,36 @@ def create_session(session: Session, panel: PanelDescription, *, actor: str, set
     for m in panel.members:
         if m.role not in ("expert", "representative"):
             raise ValidationFailed(fields={"members": f"unknown role {m.role}"})
-        spec = ParticipantSpec(new_participant_id(), str(m.user_id), people[m.user_id].display_name,
-                               Role(m.role), m.venue, m.seat)  # fmt: skip
+        spec = ParticipantSpec(
+            new_participant_id(),
+            str(m.user_id),
+            people[m.user_id].display_name,
+            Role(m.role),
+            m.venue,
+            m.seat,
+        )
         specs.append(spec)
         if m.phone:
             phones[spec.participant_id] = m.phone
     for h in panel.hosts:
-        specs.append(ParticipantSpec(new_participant_id(), str(h.user_id),
-                                     people[h.user_id].display_name, Role.HOST, h.venue))  # fmt: skip
+        specs.append(
+            ParticipantSpec(
+                new_participant_id(),
+                str(h.user_id),
+                people[h.user_id].display_name,
+                Role.HOST,
+                h.venue,
+            )
+        )
     for s in panel.supervisors:
-        specs.append(ParticipantSpec(new_participant_id(), str(s.user_id),
-                                     people[s.user_id].display_name, Role.SUPERVISOR))  # fmt: skip
+        specs.append(
+            ParticipantSpec(
+                new_participant_id(),
+                str(s.user_id),
+                people[s.user_id].display_name,
+                Role.SUPERVISOR,
+            )
+        )
     room_id = "r" + secrets.token_hex(8)
     try:
         room = EvaluationRoom.create(
@@ -146,8 +193,12 @@ def create_session(session: Session, panel: PanelDescription, *, actor: str, set
             actor_id=None,
         )
         if panel.form is not None or panel.bids:
-            main_host = next(s.participant_id for s in specs if s.role is Role.HOST
-                             and any(v.is_main and v.venue_id == s.venue_id for v in panel.venues))  # fmt: skip
+            main_host = next(
+                s.participant_id
+                for s in specs
+                if s.role is Role.HOST
+                and any(v.is_main and v.venue_id == s.venue_id for v in panel.venues)
+            )
             if panel.form is not None:
                 room.set_form(main_host, decode(ScoreForm, panel.form))
             if panel.bids:
@@ -158,15 +209,31 @@ def create_session(session: Session, panel: PanelDescription, *, actor: str, set
         raise ValidationFailed(fields={"panel": f"invalid: {exc}"}) from None
     now = utcnow()
     state_data = room.to_state()
-    row = EvaluationSession(room_id=room_id, project_id=panel.project_id, title=panel.title,
-                            phase=state_data["phase"], seq=room.seq, state=dumps(state_data),
-                            participant_count=0, starts_at=panel.starts_at, created_by=actor,
-                            created_at=now, updated_at=now)  # fmt: skip
+    row = EvaluationSession(
+        room_id=room_id,
+        project_id=panel.project_id,
+        title=panel.title,
+        phase=state_data["phase"],
+        seq=room.seq,
+        state=dumps(state_data),
+        participant_count=0,
+        starts_at=panel.starts_at,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         session.add(row)
         session.flush()
-        write_trail(session, row.id, state_data, room.drain_events(), known_participants=0,
-                    phones=phones, keys=keys)  # fmt: skip
+        write_trail(
+            session,
+            row.id,
+            state_data,
+            room.drain_events(),
+            known_participants=0,
+            phones=phones,
+            keys=keys,
+        )
         session.commit()
     except BaseException:
         session.rollback()
@@ -213,7 +280,9 @@ def sessions_of(session: Session, user: User) -> list[tuple[EvaluationSession, s
 
 def all_sessions(session: Session) -> list[EvaluationSession]:
     """Every session, newest first (supervisors and administrators)."""
-    return list(session.execute(select(EvaluationSession).order_by(EvaluationSession.id.desc())).scalars())
+    return list(
+        session.execute(select(EvaluationSession).order_by(EvaluationSession.id.desc())).scalars()
+    )
 
 
 def state_of(row: EvaluationSession) -> dict[str, Any]:
@@ -235,5 +304,3 @@ def participant_of(row: EvaluationSession, user: User) -> str | None:
 
 
 STAFF_ROLES = (UserRole.CENTRE_STAFF, UserRole.ADMIN)
-
-

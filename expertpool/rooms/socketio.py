@@ -57,9 +57,15 @@ class JsonPacket(Packet):  # type: ignore[misc]
 
     json = FastJson
 
-    def __init__(self, packet_type: int = 2, data: Any = None, namespace: str | None = None,
-                 id: int | None = None, binary: bool | None = None,
-                 encoded_packet: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        packet_type: int = 2,
+        data: Any = None,
+        namespace: str | None = None,
+        id: int | None = None,
+        binary: bool | None = None,
+        encoded_packet: Any = None,
+    ) -> None:
         self._text: str | None = None
         if binary is None and encoded_packet is None and data is not None:
             try:
@@ -108,8 +114,13 @@ class BatchingRedisManager(RedisManager):  # type: ignore[misc]
 
     def emit_many(self, event: str, items: list[tuple[str, Any]], namespace: str) -> None:
         """Emit ``event`` with each payload to its Socket.IO room, on every process."""
-        message = {"method": "emit", "event": event, "namespace": namespace,
-                   "batch": [[room, data] for room, data in items], "host_id": self.host_id}  # fmt: skip
+        message = {
+            "method": "emit",
+            "event": event,
+            "namespace": namespace,
+            "batch": [[room, data] for room, data in items],
+            "host_id": self.host_id,
+        }
         self._handle_emit(message)
         self._publish(message)
 
@@ -119,7 +130,9 @@ class BatchingRedisManager(RedisManager):  # type: ignore[misc]
             super()._handle_emit(message)
             return
         for room, data in batch:
-            Manager.emit(self, message["event"], data, namespace=message.get("namespace"), room=room)
+            Manager.emit(
+                self, message["event"], data, namespace=message.get("namespace"), room=room
+            )
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,11 @@ def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> Socket
     """
     cfg = config
     app.teardown_request(_release_routing_exception)
-    queue = {"client_manager": BatchingRedisManager(cfg.redis_url, channel=cfg.socketio_channel)} if cfg.redis_url else {}
+    queue = (
+        {"client_manager": BatchingRedisManager(cfg.redis_url, channel=cfg.socketio_channel)}
+        if cfg.redis_url
+        else {}
+    )
     socketio = SocketIO(
         app,
         async_mode=cfg.socketio_async_mode,
@@ -164,7 +181,9 @@ def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> Socket
         replacements=room.replacements,
         chat=room.chat,
         # Without Redis there is nothing to batch: the handlers emit one snapshot after another.
-        emit_many=manager.emit_many if isinstance(manager := socketio.server.manager, BatchingRedisManager) else None,
+        emit_many=manager.emit_many
+        if isinstance(manager := socketio.server.manager, BatchingRedisManager)
+        else None,
     )
 
     def serve(host: str, port: int) -> None:

@@ -31,13 +31,35 @@ from expertpool.rooms.models import (
     RoomParticipant,
 )
 
-AUDITED_EVENTS = frozenset({
-    "room_scheduled", "opened", "check_in_started", "checked_in", "election_started",
-    "leader_elected", "scoring_started", "sheet_submitted", "deviation_review_started",
-    "deviation_explained", "score_revised", "score_amended", "bid_amended", "finalised",
-    "signing_started", "signed", "refusal_recorded", "archived", "paused", "resumed",
-    "member_replaced", "member_removed", "form_set", "bids_set", "scoring_reopened",
-})  # fmt: skip
+AUDITED_EVENTS = frozenset(
+    {
+        "room_scheduled",
+        "opened",
+        "check_in_started",
+        "checked_in",
+        "election_started",
+        "leader_elected",
+        "scoring_started",
+        "sheet_submitted",
+        "deviation_review_started",
+        "deviation_explained",
+        "score_revised",
+        "score_amended",
+        "bid_amended",
+        "finalised",
+        "signing_started",
+        "signed",
+        "refusal_recorded",
+        "archived",
+        "paused",
+        "resumed",
+        "member_replaced",
+        "member_removed",
+        "form_set",
+        "bids_set",
+        "scoring_reopened",
+    }
+)
 """Room events that also enter the hash-chained audit trail (drafts and votes do not)."""
 
 
@@ -53,11 +75,17 @@ _LOAD_CHANGED = select(
 ).where(_SESSIONS.c.room_id == bindparam("room_id"))
 _SAVE = (
     update(_SESSIONS)
-    .where(_SESSIONS.c.room_id == bindparam("b_room_id"), _SESSIONS.c.seq == bindparam("b_expected"))
-    .values(state=bindparam("b_state"), seq=bindparam("b_seq"), phase=bindparam("b_phase"),
-            updated_at=bindparam("b_now"))
+    .where(
+        _SESSIONS.c.room_id == bindparam("b_room_id"), _SESSIONS.c.seq == bindparam("b_expected")
+    )
+    .values(
+        state=bindparam("b_state"),
+        seq=bindparam("b_seq"),
+        phase=bindparam("b_phase"),
+        updated_at=bindparam("b_now"),
+    )
     .returning(_SESSIONS.c.id, _SESSIONS.c.participant_count)
-)  # fmt: skip
+)
 
 
 def dumps(data: Any) -> str:
@@ -68,14 +96,18 @@ def dumps(data: Any) -> str:
 class SqlRoomStore:
     """A :class:`~evaluation_room.ports.RoomStore` on the app's database; owns its transactions."""
 
-    def __init__(self, sessions: scoped_session[Session], engine: Engine | None, keys: KeyStore) -> None:
+    def __init__(
+        self, sessions: scoped_session[Session], engine: Engine | None, keys: KeyStore
+    ) -> None:
         self.sessions = sessions
         self.engine = engine
         self.keys = keys
 
     def load(self, room_id: str) -> dict[str, Any]:
         """Return the stored state (and end the read transaction)."""
-        row = self._read(select(EvaluationSession.state).where(EvaluationSession.room_id == room_id))
+        row = self._read(
+            select(EvaluationSession.state).where(EvaluationSession.room_id == room_id)
+        )
         if row is None:
             raise RoomNotFound("no such room", room_id=room_id)
         data: dict[str, Any] = json.loads(row[0])
@@ -91,7 +123,9 @@ class SqlRoomStore:
         data: dict[str, Any] = json.loads(row[1])
         return data
 
-    def _read(self, query: Select[Any], params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+    def _read(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
         if self.engine is not None:
             # Every room event reads the room: a pooled autocommit read is cheaper than an ORM
             # session (PostgreSQL; on SQLite the store is built without the engine).
@@ -120,14 +154,23 @@ class SqlRoomStore:
             now = utcnow()
             # A Core statement: the ORM's bulk update would evaluate the WHERE clause against
             # every EvaluationSession in the session (there are none) at a real cost per event.
-            result = session.execute(_SAVE, {
-                "b_room_id": room_id, "b_expected": expected_seq, "b_state": dumps(state),
-                "b_seq": int(state["seq"]), "b_phase": str(state["phase"]), "b_now": now,
-            }).first()  # fmt: skip
+            result = session.execute(
+                _SAVE,
+                {
+                    "b_room_id": room_id,
+                    "b_expected": expected_seq,
+                    "b_state": dumps(state),
+                    "b_seq": int(state["seq"]),
+                    "b_phase": str(state["phase"]),
+                    "b_now": now,
+                },
+            ).first()
             if result is None:
                 raise StaleState("the room was changed by someone else", expected=expected_seq)
             session_id, count = result
-            write_trail(session, session_id, state, events, known_participants=count, keys=self.keys)
+            write_trail(
+                session, session_id, state, events, known_participants=count, keys=self.keys
+            )
             session.commit()
         except BaseException:
             session.rollback()
@@ -149,8 +192,12 @@ def write_trail(
     if len(participants) != known_participants:
         added = []
         for p in participants[known_participants:]:
-            row = RoomParticipant(session_id=session_id, participant_id=p["participant_id"],
-                                  user_id=int(p["user_id"]), role=p["role"])
+            row = RoomParticipant(
+                session_id=session_id,
+                participant_id=p["participant_id"],
+                user_id=int(p["user_id"]),
+                role=p["role"],
+            )
             session.add(row)
             added.append(row)
         if phones:
@@ -159,8 +206,9 @@ def write_trail(
             for row in added:
                 phone = phones.get(row.participant_id)
                 if phone:
-                    row.phone_encrypted = cipher.encrypt(phone, table="room_participant", row_id=row.id,
-                                                         column="phone")
+                    row.phone_encrypted = cipher.encrypt(
+                        phone, table="room_participant", row_id=row.id, column="phone"
+                    )
         session.execute(
             update(EvaluationSession)
             .where(EvaluationSession.id == session_id)
@@ -169,8 +217,17 @@ def write_trail(
     names = {p["participant_id"]: p["user_id"] for p in participants}
     usernames: dict[str, str] = {}
     data = [e.to_dict()["data"] for e in events]
-    rows = [{"session_id": session_id, "seq": e.seq, "kind": e.kind, "actor_id": e.actor_id,
-             "occurred_at": e.occurred_at, "data": dumps(d)} for e, d in zip(events, data, strict=True)]  # fmt: skip
+    rows = [
+        {
+            "session_id": session_id,
+            "seq": e.seq,
+            "kind": e.kind,
+            "actor_id": e.actor_id,
+            "occurred_at": e.occurred_at,
+            "data": dumps(d),
+        }
+        for e, d in zip(events, data, strict=True)
+    ]
     try:
         if rows:
             # One INSERT for the lot (Core: no unit-of-work flush for append-only rows).
@@ -178,8 +235,14 @@ def write_trail(
         for e, d in zip(events, data, strict=True):
             if e.kind in AUDITED_EVENTS:
                 actor = _actor(session, names.get(e.actor_id or ""), usernames)
-                audit.record(session, actor=actor, action=f"room.{e.kind}", object_type="evaluation_session",
-                             object_id=state["room_id"], after={"seq": e.seq, **_audit_data(e.kind, d)})  # fmt: skip
+                audit.record(
+                    session,
+                    actor=actor,
+                    action=f"room.{e.kind}",
+                    object_type="evaluation_session",
+                    object_id=state["room_id"],
+                    after={"seq": e.seq, **_audit_data(e.kind, d)},
+                )
         session.flush()
     except IntegrityError:
         raise StaleState("the room's events collide with stored ones") from None
@@ -213,8 +276,13 @@ class SqlChatLog:
             sid = session.execute(
                 select(EvaluationSession.id).where(EvaluationSession.room_id == room_id)
             ).scalar_one()
-            msg = RoomChatMessage(session_id=sid, participant_id=participant_id, sender=sender,
-                                  text=text, sent_at=utcnow())  # fmt: skip
+            msg = RoomChatMessage(
+                session_id=sid,
+                participant_id=participant_id,
+                sender=sender,
+                text=text,
+                sent_at=utcnow(),
+            )
             session.add(msg)
             session.commit()
         except BaseException:

@@ -22,11 +22,22 @@ def test_admin_answers_a_simulated_call_with_1_and_the_invitation_is_accepted(
     st = app.extensions["expertpool"]
     admin = make_user(role="admin")
     session = st.sessions()
-    invitations.enqueue_invitation(session, draw_id="D-e2e", group_id="G", expert_id=9, rank=1,
-                                   phone="+8613500000009", expert_name="孙七", venue="广州主场",
-                                   starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(app).ctx)
+    invitations.enqueue_invitation(
+        session,
+        draw_id="D-e2e",
+        group_id="G",
+        expert_id=9,
+        rank=1,
+        phone="+8613500000009",
+        expert_name="孙七",
+        venue="广州主场",
+        starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),
+        ctx=services_of(app).ctx,
+    )
     session.commit()
-    report = notifications.dispatch_once(st.sessions, services_of(app).notifier, ctx=services_of(app).ctx)
+    report = notifications.dispatch_once(
+        st.sessions, services_of(app).notifier, ctx=services_of(app).ctx
+    )
     assert report.sent == 2
 
     page.goto(live_server.url + "/login")
@@ -36,7 +47,10 @@ def test_admin_answers_a_simulated_call_with_1_and_the_invitation_is_accepted(
     page.wait_for_url("**/dashboard")
     page.goto(live_server.url + "/admin/outbox")
     call_row = page.locator("tr[data-kind=invitation_call]")
-    assert call_row.locator("[data-invitation-state]").get_attribute("data-invitation-state") == "calling"
+    assert (
+        call_row.locator("[data-invitation-state]").get_attribute("data-invitation-state")
+        == "calling"
+    )
     assert "+86135****0009" in call_row.inner_text()
     call_row.locator("[data-testid=press-1]").click()
     page.wait_for_selector("p.flash.success")

@@ -35,8 +35,13 @@ def scene(app: Flask, make_user: Callable[..., Any]) -> Any:
     """A ready project with a pool of experts, a venue, a registered terminal, an operator and a supervisor."""
     s = make_setup(app, make_user)
     ids = add_experts(app, POOL)
-    yield Scene(project_id=s.project_id, terminal_token=s.terminal_token, operator=s.operator.username,
-                supervisor=s.supervisor.username, expert_ids=tuple(ids))
+    yield Scene(
+        project_id=s.project_id,
+        terminal_token=s.terminal_token,
+        operator=s.operator.username,
+        supervisor=s.supervisor.username,
+        expert_ids=tuple(ids),
+    )
     app.extensions["expertpool"].clock = utcnow
 
 
@@ -56,9 +61,13 @@ def _no_drawn_identity(html: str, scene: Scene) -> None:
 
 
 def test_operator_and_supervisor_draw_a_sealed_panel_at_the_terminal_and_see_no_names(
-        browser: Any, live_server: Any, scene: Scene) -> None:
+    browser: Any, live_server: Any, scene: Scene
+) -> None:
     base = live_server.url
-    contexts = [browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900}) for _ in range(2)]
+    contexts = [
+        browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+        for _ in range(2)
+    ]
     try:
         for context in contexts:
             context.set_default_timeout(15_000)
@@ -112,7 +121,7 @@ def test_operator_and_supervisor_draw_a_sealed_panel_at_the_terminal_and_see_no_
         operator.wait_for_selector('[data-testid="sealed-record"]')
         assert operator.locator('[data-testid="draw-status"]').inner_text() == "sealed"
         sealed = operator.locator('[data-testid="sealed-record"]').inner_text()
-        assert "\"result_digest\"" in sealed
+        assert '"result_digest"' in sealed
         assert "31415926" in sealed and "27182818" in sealed  # the witnesses are part of the record
         assert "0/5" in operator.locator('[data-testid="progress"]').inner_text()
         _no_drawn_identity(operator.content(), scene)

@@ -23,7 +23,8 @@ def _login(page: Any, base: str, username: str, password: str = PASSWORD) -> Non
 
 
 def test_an_expert_applies_is_returned_resubmits_is_approved_and_is_found(
-        page: Any, live_server: Any, make_user: Any, tmp_path: Path) -> None:
+    page: Any, live_server: Any, make_user: Any, tmp_path: Path
+) -> None:
     base = live_server.url
     make_user(role="reviewer", username="shenhe")
     make_user(role="centre_staff", username="zhongxin", centre="440100")

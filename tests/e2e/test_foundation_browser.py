@@ -13,21 +13,82 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 MENUS = {
     "expert": ["home", "rooms", "specialties", "my_application", "my_leave"],
     "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search"],
-    "centre_staff": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "terminal", "draws",
-                     "invitations"],
-    "supervisor": ["home", "rooms", "specialties", "centres", "expert_search", "projects", "draws", "invitations", "audit"],
-    "admin": ["home", "rooms", "specialties", "centres", "review_queue", "expert_search", "projects", "terminals", "venues",
-              "users", "invitations", "outbox", "audit"],
+    "centre_staff": [
+        "home",
+        "rooms",
+        "specialties",
+        "centres",
+        "expert_search",
+        "projects",
+        "terminal",
+        "draws",
+        "invitations",
+    ],
+    "supervisor": [
+        "home",
+        "rooms",
+        "specialties",
+        "centres",
+        "expert_search",
+        "projects",
+        "draws",
+        "invitations",
+        "audit",
+    ],
+    "admin": [
+        "home",
+        "rooms",
+        "specialties",
+        "centres",
+        "review_queue",
+        "expert_search",
+        "projects",
+        "terminals",
+        "venues",
+        "users",
+        "invitations",
+        "outbox",
+        "audit",
+    ],
 }
-ZH = {"home": "首页", "rooms": "评标会议", "specialties": "专业分类", "centres": "交易中心", "users": "用户", "audit": "审计日志",
-      "my_application": "我的申请", "my_leave": "我的请假", "review_queue": "待审申请", "expert_search": "专家查询",
-      "projects": "项目", "terminal": "抽取终端", "terminals": "终端管理", "venues": "评标场地",
-      "invitations": "专家邀请", "outbox": "发件箱", "draws": "抽取记录"}
-EN = {"home": "Home", "rooms": "Evaluation sessions", "specialties": "Specialties", "centres": "Trading centres", "users": "Users",
-      "audit": "Audit trail", "my_application": "My application", "my_leave": "My leave",
-      "review_queue": "Review queue", "expert_search": "Expert search", "projects": "Projects",
-      "terminal": "Draw terminal", "terminals": "Terminals", "venues": "Venues", "invitations": "Invitations",
-      "outbox": "Outbox", "draws": "Draws"}
+ZH = {
+    "home": "首页",
+    "rooms": "评标会议",
+    "specialties": "专业分类",
+    "centres": "交易中心",
+    "users": "用户",
+    "audit": "审计日志",
+    "my_application": "我的申请",
+    "my_leave": "我的请假",
+    "review_queue": "待审申请",
+    "expert_search": "专家查询",
+    "projects": "项目",
+    "terminal": "抽取终端",
+    "terminals": "终端管理",
+    "venues": "评标场地",
+    "invitations": "专家邀请",
+    "outbox": "发件箱",
+    "draws": "抽取记录",
+}
+EN = {
+    "home": "Home",
+    "rooms": "Evaluation sessions",
+    "specialties": "Specialties",
+    "centres": "Trading centres",
+    "users": "Users",
+    "audit": "Audit trail",
+    "my_application": "My application",
+    "my_leave": "My leave",
+    "review_queue": "Review queue",
+    "expert_search": "Expert search",
+    "projects": "Projects",
+    "terminal": "Draw terminal",
+    "terminals": "Terminals",
+    "venues": "Venues",
+    "invitations": "Invitations",
+    "outbox": "Outbox",
+    "draws": "Draws",
+}
 
 
 def _log_in(page: Any, base: str, username: str) -> None:
@@ -41,12 +102,16 @@ def _log_in(page: Any, base: str, username: str) -> None:
 
 def _menu(page: Any) -> list[tuple[str, str]]:
     items = page.locator("nav.menu [data-menu]")
-    return [(items.nth(i).get_attribute("data-menu"), items.nth(i).inner_text().strip()) for i in range(items.count())]
+    return [
+        (items.nth(i).get_attribute("data-menu"), items.nth(i).inner_text().strip())
+        for i in range(items.count())
+    ]
 
 
 @pytest.mark.parametrize("role", list(MENUS))
 def test_each_role_sees_its_own_menu_in_chinese_then_english_and_uses_the_tree(
-        page: Any, live_server: Any, make_user: Any, role: str) -> None:
+    page: Any, live_server: Any, make_user: Any, role: str
+) -> None:
     user = make_user(role=role)
     base = live_server.url
     _log_in(page, base, user.username)
@@ -70,16 +135,21 @@ def test_each_role_sees_its_own_menu_in_chinese_then_english_and_uses_the_tree(
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Specialty classification"
-    assert page.locator('[data-testid="specialty-list"] code', has_text="A010102").count() == 1  # search kept
+    assert (
+        page.locator('[data-testid="specialty-list"] code', has_text="A010102").count() == 1
+    )  # search kept
     assert _menu(page) == [(key, EN[key]) for key in MENUS[role]]
     page.locator('[data-menu="home"]').click()
     assert page.locator('[data-testid="logout"]').inner_text() == "Log out"
     assert page.locator("html").get_attribute("lang") == "en"
 
 
-def test_on_a_phone_the_menu_folds_behind_the_toggle(browser: Any, live_server: Any, make_user: Any) -> None:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True,
-                                  has_touch=True)
+def test_on_a_phone_the_menu_folds_behind_the_toggle(
+    browser: Any, live_server: Any, make_user: Any
+) -> None:
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()

@@ -24,11 +24,18 @@ PAGE_ERRORS: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def e2e_app(tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask) -> Iterator[Flask]:
+def e2e_app(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask
+) -> Iterator[Flask]:
     """An app of its own (no Socket.IO test client has touched its server)."""
     # Every process of a deployment shares the key files (personal data is encrypted with them).
-    app = build_app(make_test_config(tmp_path_factory.mktemp("e2e"), database_url,
-                                     key_dir=str(_app.extensions["expertpool"].config.keys_path)))
+    app = build_app(
+        make_test_config(
+            tmp_path_factory.mktemp("e2e"),
+            database_url,
+            key_dir=str(_app.extensions["expertpool"].config.keys_path),
+        )
+    )
     yield app
     app.extensions["expertpool"].engine.dispose()
 
@@ -64,16 +71,25 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         assert host.locator("[data-testid=my-role]").inner_text() == "主持人"
 
         # The main host enters the bids (CSV lines) and opens check-in.
-        host.fill("[data-testid=bids]", "\n".join(
-            f"{b['bidder_code']},{b['bidder_name']},{b['price']},资质=pass" for b in BIDS))
+        host.fill(
+            "[data-testid=bids]",
+            "\n".join(
+                f"{b['bidder_code']},{b['bidder_name']},{b['price']},资质=pass" for b in BIDS
+            ),
+        )
         seq = int(host.locator("[data-testid=seq]").inner_text())
         host.click("[data-testid=set-bids]")
         # Phase buttons send the seq the host saw: wait until the bids' snapshot has arrived.
-        host.wait_for_function(f"Number(document.querySelector('[data-testid=seq]').textContent) > {seq}")
+        host.wait_for_function(
+            f"Number(document.querySelector('[data-testid=seq]').textContent) > {seq}"
+        )
         for action in ("open", "start_check_in"):
             host.click(f"[data-phase={action}]")
-            host.wait_for_function(f"document.querySelector('[data-testid=phase]').dataset.phase === '{action.replace('start_', '')}'"
-                                   if action != "open" else "document.querySelector('[data-testid=phase]').dataset.phase === 'opened'")
+            host.wait_for_function(
+                f"document.querySelector('[data-testid=phase]').dataset.phase === '{action.replace('start_', '')}'"
+                if action != "open"
+                else "document.querySelector('[data-testid=phase]').dataset.phase === 'opened'"
+            )
 
         # Expert 1 in Guangzhou checks in with the console code; the main host confirms the person.
         gz.click("[data-testid=request-code]")
@@ -124,7 +140,11 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
             p.wait_for_selector("[data-testid=sheet-done]")
         assert "50" not in sz.locator("#sec-flags").inner_text()
         for name in ("e2", "e3", "r1"):
-            c.ok(name, "submit_sheet", scores={b: {"tech": "30", **SUBJECTIVE_EXTRA} for b in ("B001", "B002")})
+            c.ok(
+                name,
+                "submit_sheet",
+                scores={b: {"tech": "30", **SUBJECTIVE_EXTRA} for b in ("B001", "B002")},
+            )
 
         # Deviation review: each flagged member sees their flag and explains it.
         for p, why in ((gz, "方案明显优于其他投标人"), (sz, "技术方案存在重大缺陷")):
@@ -133,7 +153,9 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
                 before = p.locator("[data-testid=flags] [data-act=explain]").count()
                 p.locator("[data-testid=flags] [data-explain]").first.fill(why)
                 p.locator("[data-testid=flags] [data-act=explain]").first.click()
-                p.wait_for_function(f"document.querySelectorAll('[data-testid=flags] [data-act=explain]').length < {before}")
+                p.wait_for_function(
+                    f"document.querySelectorAll('[data-testid=flags] [data-act=explain]').length < {before}"
+                )
         assert "偏离" in host.locator("#sec-flags").inner_text()
 
         # The leader finalises and starts signing; everyone signs after re-entering the password.
@@ -147,9 +169,13 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         digest = c.ok("e2", "report")["report_digest"]
         for name in ("e2", "e3", "r1"):
             c.ok(name, "sign", verdict="agree", report_digest=digest, password=PASSWORD)
-        host.wait_for_function("document.querySelectorAll('[data-testid=signatures] li').length === 5")
+        host.wait_for_function(
+            "document.querySelectorAll('[data-testid=signatures] li').length === 5"
+        )
         host.click("[data-phase=archive]")
-        host.wait_for_function("document.querySelector('[data-testid=phase]').dataset.phase === 'archived'")
+        host.wait_for_function(
+            "document.querySelector('[data-testid=phase]').dataset.phase === 'archived'"
+        )
 
         pdf = host.request.get(f"{server.url}/rooms/{c.room_id}/report.pdf")
         assert pdf.ok

@@ -124,8 +124,12 @@ class CallScript:
         return shortcuts[name]
 
 
-def http_transport(auth_token: str = FAKE_AUTH_TOKEN, *, public_base_url: str | None = None,
-                   internal_base_url: str | None = None) -> WebhookTransport:
+def http_transport(
+    auth_token: str = FAKE_AUTH_TOKEN,
+    *,
+    public_base_url: str | None = None,
+    internal_base_url: str | None = None,
+) -> WebhookTransport:
     """POST signed callbacks over loopback HTTP to a live server.
 
     With a proxy in front of the app, callbacks are signed for `public_base_url` (the URL given
@@ -135,7 +139,7 @@ def http_transport(auth_token: str = FAKE_AUTH_TOKEN, *, public_base_url: str | 
     def send(url: str, params: Mapping[str, str]) -> tuple[int, str]:
         target = url
         if public_base_url and internal_base_url and url.startswith(public_base_url):
-            target = internal_base_url.rstrip("/") + url[len(public_base_url.rstrip("/")):]
+            target = internal_base_url.rstrip("/") + url[len(public_base_url.rstrip("/")) :]
         return post_signed_webhook(target, params, auth_token=auth_token, signed_url=url)
 
     return send
@@ -221,7 +225,10 @@ class FakeTwilioApi:
         server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-twilio",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -270,9 +277,7 @@ class FakeTwilioApi:
         text = message or _ERROR_MESSAGES.get(code or 0, "Error")
         with self._lock:
             for _ in range(times):
-                self._state.faults.append(
-                    _Fault(method, resource, status, code, text, retry_after)
-                )
+                self._state.faults.append(_Fault(method, resource, status, code, text, retry_after))
 
     def hang_next(
         self,
@@ -353,23 +358,34 @@ class FakeTwilioApi:
         return pending
 
     def report_messages(
-        self, transport: WebhookTransport, *, status: str = "delivered",
+        self,
+        transport: WebhookTransport,
+        *,
+        status: str = "delivered",
         error_code: int | None = None,
     ) -> list[str]:
         """Send "sent" then `status` callbacks for every message not yet reported."""
         with self._lock:
-            pending = [sid for sid in self._state.messages
-                       if sid not in self._state.reported_messages]
+            pending = [
+                sid for sid in self._state.messages if sid not in self._state.reported_messages
+            ]
             self._state.reported_messages.update(pending)
         for sid in pending:
             for step in ("sent", status):
-                self.set_message_status(sid, step, error_code=error_code if step == status else None)
+                self.set_message_status(
+                    sid, step, error_code=error_code if step == status else None
+                )
                 message = self.messages[sid]
                 if message.get("status_callback"):
                     params = {
-                        "AccountSid": self.account_sid, "ApiVersion": API_VERSION,
-                        "MessageSid": sid, "SmsSid": sid, "MessageStatus": step,
-                        "SmsStatus": step, "To": message["to"], "From": message["from"] or "",
+                        "AccountSid": self.account_sid,
+                        "ApiVersion": API_VERSION,
+                        "MessageSid": sid,
+                        "SmsSid": sid,
+                        "MessageStatus": step,
+                        "SmsStatus": step,
+                        "To": message["to"],
+                        "From": message["from"] or "",
                     }
                     if step == status and error_code is not None:
                         params["ErrorCode"] = str(error_code)
@@ -377,16 +393,31 @@ class FakeTwilioApi:
         return pending
 
     def send_inbound_sms(
-        self, transport: WebhookTransport, url: str, *, from_number: str, body: str,
+        self,
+        transport: WebhookTransport,
+        url: str,
+        *,
+        from_number: str,
+        body: str,
         to_number: str = FAKE_FROM_NUMBER,
     ) -> str:
         """A person texts `body` to our number: POST it to the app's inbound-SMS `url`."""
         sid = "SM" + secrets.token_hex(16)
-        transport(url, {
-            "AccountSid": self.account_sid, "ApiVersion": API_VERSION, "MessageSid": sid,
-            "SmsSid": sid, "SmsMessageSid": sid, "From": from_number, "To": to_number,
-            "Body": body, "NumMedia": "0", "NumSegments": "1",
-        })
+        transport(
+            url,
+            {
+                "AccountSid": self.account_sid,
+                "ApiVersion": API_VERSION,
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "SmsMessageSid": sid,
+                "From": from_number,
+                "To": to_number,
+                "Body": body,
+                "NumMedia": "0",
+                "NumSegments": "1",
+            },
+        )
         return sid
 
     def _next_script(self, number: str) -> CallScript:
@@ -406,8 +437,12 @@ class FakeTwilioApi:
             if status in {"completed", "busy", "no-answer", "failed", "canceled"}:
                 event = "completed"
             if call["status_callback"] and event in events:
-                params = {**self._call_params(sid, status), "SequenceNumber": str(next(sequence)),
-                          "CallbackSource": "call-progress-events", **(extra or {})}
+                params = {
+                    **self._call_params(sid, status),
+                    "SequenceNumber": str(next(sequence)),
+                    "CallbackSource": "call-progress-events",
+                    **(extra or {}),
+                }
                 transport(call["status_callback"], params)
 
         status_callback("initiated")
@@ -433,13 +468,23 @@ class FakeTwilioApi:
     def _call_params(self, sid: str, status: str) -> dict[str, str]:
         call = self.calls[sid]
         return {
-            "AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": sid,
-            "CallStatus": status, "Direction": "outbound-api", "To": call["to"],
-            "From": call["from"] or "", "Called": call["to"], "Caller": call["from"] or "",
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": sid,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "To": call["to"],
+            "From": call["from"] or "",
+            "Called": call["to"],
+            "Caller": call["from"] or "",
         }
 
     def _fetch_twiml(
-        self, transport: WebhookTransport, url: str, sid: str, answered_by: str | None,
+        self,
+        transport: WebhookTransport,
+        url: str,
+        sid: str,
+        answered_by: str | None,
         extra: Mapping[str, str] | None = None,
     ) -> str:
         params = {**self._call_params(sid, "in-progress"), **(extra or {})}
@@ -572,7 +617,11 @@ class FakeTwilioApi:
             status = _first(form, "Status")
             call = table[sid]
             if status in {"canceled", "completed"} and call["status"] not in {
-                "completed", "busy", "no-answer", "failed", "canceled",
+                "completed",
+                "busy",
+                "no-answer",
+                "failed",
+                "canceled",
             }:
                 call.update(status=status, date_updated=_rfc2822(self._clock()))
             return 200, {}, dict(call)
@@ -596,11 +645,23 @@ class FakeTwilioApi:
                 return _error(400, 21602)[:3]
             sid = "SM" + secrets.token_hex(16)
             resource_json: dict[str, Any] = {
-                "sid": sid, "account_sid": self.account_sid, "api_version": API_VERSION,
-                "to": to, "from": sender, "body": body, "status": "queued",
-                "direction": "outbound-api", "num_segments": "1", "num_media": "0",
-                "date_created": now, "date_updated": now, "date_sent": None,
-                "error_code": None, "error_message": None, "price": None, "price_unit": "USD",
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "api_version": API_VERSION,
+                "to": to,
+                "from": sender,
+                "body": body,
+                "status": "queued",
+                "direction": "outbound-api",
+                "num_segments": "1",
+                "num_media": "0",
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "price": None,
+                "price_unit": "USD",
                 "messaging_service_sid": _first(form, "MessagingServiceSid"),
                 "status_callback": _first(form, "StatusCallback"),
                 "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json",
@@ -612,18 +673,36 @@ class FakeTwilioApi:
                 return _error(400, 21205)[:3]
             sid = "CA" + secrets.token_hex(16)
             resource_json = {
-                "sid": sid, "account_sid": self.account_sid, "api_version": API_VERSION,
-                "to": to, "to_formatted": to, "from": sender, "from_formatted": sender,
-                "status": "queued", "direction": "outbound-api", "answered_by": None,
-                "duration": None, "start_time": None, "end_time": None,
-                "date_created": now, "date_updated": now, "price": None, "price_unit": "USD",
-                "parent_call_sid": None, "caller_name": None, "forwarded_from": None,
-                "group_sid": None, "phone_number_sid": None, "queue_time": "0",
-                "trunk_sid": None, "annotation": None,
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "api_version": API_VERSION,
+                "to": to,
+                "to_formatted": to,
+                "from": sender,
+                "from_formatted": sender,
+                "status": "queued",
+                "direction": "outbound-api",
+                "answered_by": None,
+                "duration": None,
+                "start_time": None,
+                "end_time": None,
+                "date_created": now,
+                "date_updated": now,
+                "price": None,
+                "price_unit": "USD",
+                "parent_call_sid": None,
+                "caller_name": None,
+                "forwarded_from": None,
+                "group_sid": None,
+                "phone_number_sid": None,
+                "queue_time": "0",
+                "trunk_sid": None,
+                "annotation": None,
                 "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}.json",
                 "subresource_uris": {},
                 # Not part of Twilio's resource; kept so tests can drive the callbacks.
-                "url": _first(form, "Url"), "twiml": _first(form, "Twiml"),
+                "url": _first(form, "Url"),
+                "twiml": _first(form, "Twiml"),
                 "status_callback": _first(form, "StatusCallback"),
                 "status_callback_event": form.get("StatusCallbackEvent", []),
                 "machine_detection": _first(form, "MachineDetection"),
@@ -641,11 +720,21 @@ class FakeTwilioApi:
         size = int(_first(query, "PageSize") or 50)
         key = resource.lower()
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/{resource}.json"
-        return 200, {}, {
-            key: items[:size], "end": max(0, min(size, len(items)) - 1), "first_page_uri": uri,
-            "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
-            "start": 0, "uri": uri,
-        }
+        return (
+            200,
+            {},
+            {
+                key: items[:size],
+                "end": max(0, min(size, len(items)) - 1),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
 
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)

@@ -14,6 +14,7 @@ E, RV, CS, SV, AD = "expert", "reviewer", "centre_staff", "supervisor", "admin"
 EVERYONE = {ANON, E, RV, CS, SV, AD}
 LOGGED_IN = {E, RV, CS, SV, AD}
 
+
 def _is_static(endpoint: str) -> bool:
     """The app's and the blueprints' static files (public, no view of ours)."""
     return endpoint == "static" or endpoint.endswith(".static")
@@ -135,7 +136,10 @@ PARAMS: dict[str, Any] = {"code": "440100", "user_id": 1, "message_id": 1, "toke
 
 
 def _url(rule: Any) -> str:
-    values = {arg: PARAMS.get(arg, 1 if "int" in str(rule._converters.get(arg, "")).lower() else "x") for arg in rule.arguments}
+    values = {
+        arg: PARAMS.get(arg, 1 if "int" in str(rule._converters.get(arg, "")).lower() else "x")
+        for arg in rule.arguments
+    }
     from flask import url_for
 
     return url_for(rule.endpoint, **values)
@@ -153,13 +157,18 @@ def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: An
     app.config["WTF_CSRF_ENABLED"] = False
     app.config["EXPERTPOOL_SWALLOW_500"] = True
     try:
-        people = {role: make_user(role=role, centre="440100" if role == CS else None) for role in LOGGED_IN}
+        people = {
+            role: make_user(role=role, centre="440100" if role == CS else None)
+            for role in LOGGED_IN
+        }
         session = app.extensions["expertpool"].sessions()
         failures = []
         rules = [r for r in app.url_map.iter_rules() if not _is_static(r.endpoint)]
         for rule in rules:
             allowed = EXPECTED[rule.endpoint]
-            method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+            method = (
+                "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+            )
             with app.test_request_context():
                 url = _url(rule)
             for role in [ANON, *sorted(LOGGED_IN)]:
@@ -168,7 +177,9 @@ def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: An
                 if role != ANON:
                     if url.startswith("/api/"):
                         # A fresh token each time: one of the routes revokes the token it is called with.
-                        headers["Authorization"] = f"Bearer {users.issue_token(session, people[role], 1)[0]}"
+                        headers["Authorization"] = (
+                            f"Bearer {users.issue_token(session, people[role], 1)[0]}"
+                        )
                     else:
                         with client.session_transaction() as sess:
                             sess["uid"] = people[role].id

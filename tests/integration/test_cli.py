@@ -15,8 +15,14 @@ pytestmark = pytest.mark.integration
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update({"EXPERTPOOL_INSTANCE_PATH": str(tmp_path / "instance"), **env})
-    return subprocess.run([sys.executable, "-m", "expertpool.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "expertpool.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_help_lists_the_command_groups(tmp_path: Path) -> None:

@@ -30,7 +30,11 @@ def test_inner_packages_never_import_the_application(package: str) -> None:
 
 
 def test_draw_imports_none_of_the_other_packages() -> None:
-    assert _imports("draw") & {"notify", "evaluation_room", "expertpool", "flask", "sqlalchemy", "random"} == set()
+    assert (
+        _imports("draw")
+        & {"notify", "evaluation_room", "expertpool", "flask", "sqlalchemy", "random"}
+        == set()
+    )
 
 
 def test_only_notify_imports_twilio() -> None:
@@ -43,8 +47,17 @@ def test_evaluation_room_model_does_not_import_flask_or_sqlalchemy_outside_its_h
         if path.name in {"handlers.py", "__init__.py"}:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+        names = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        names |= {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
+        }
         assert names & {"flask", "flask_socketio", "sqlalchemy", "twilio"} == set(), path.name
 
 
@@ -55,8 +68,18 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_settings_are_read_from_the_environment() -> None:
-    config = Config.from_env({"EXPERTPOOL_AGE_CAP": "65", "EXPERTPOOL_DROP_EXTREMES": "yes", "DATABASE_URL": "sqlite:///x.db"})
-    assert (config.age_cap, config.drop_extremes, config.database_url) == (65, True, "sqlite:///x.db")
+    config = Config.from_env(
+        {
+            "EXPERTPOOL_AGE_CAP": "65",
+            "EXPERTPOOL_DROP_EXTREMES": "yes",
+            "DATABASE_URL": "sqlite:///x.db",
+        }
+    )
+    assert (config.age_cap, config.drop_extremes, config.database_url) == (
+        65,
+        True,
+        "sqlite:///x.db",
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,6 +92,8 @@ def test_settings_are_read_from_the_environment() -> None:
         ({"EXPERTPOOL_NOTIFIER": "twilio"}, "TWILIO_ACCOUNT_SID"),
     ],
 )
-def test_bad_settings_raise_a_config_error_naming_the_setting(env: dict[str, str], fragment: str) -> None:
+def test_bad_settings_raise_a_config_error_naming_the_setting(
+    env: dict[str, str], fragment: str
+) -> None:
     with pytest.raises(ConfigError, match=fragment):
         Config.from_env(env)

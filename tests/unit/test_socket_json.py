@@ -10,14 +10,24 @@ from socketio import packet
 
 from expertpool.rooms.socketio import FastJson, JsonPacket
 
-SNAPSHOT = {"room_id": "r1", "seq": 12, "phase": "scoring", "viewer": {"alias": "专家1", "last_request": 0},
-            "scores": {"B001": {"tech": "40.5"}}, "flags": None, "ok": True, "list": [1, "二", None]}  # fmt: skip
+SNAPSHOT = {
+    "room_id": "r1",
+    "seq": 12,
+    "phase": "scoring",
+    "viewer": {"alias": "专家1", "last_request": 0},
+    "scores": {"B001": {"tech": "40.5"}},
+    "flags": None,
+    "ok": True,
+    "list": [1, "二", None],
+}
 
 
 @pytest.mark.parametrize("kind", [packet.EVENT, packet.ACK])
 @pytest.mark.parametrize("namespace", [None, "/", "/room"])
 @pytest.mark.parametrize("pid", [None, 7])
-def test_the_wire_text_parses_to_what_the_stock_packet_sends(kind: int, namespace: str | None, pid: int | None) -> None:
+def test_the_wire_text_parses_to_what_the_stock_packet_sends(
+    kind: int, namespace: str | None, pid: int | None
+) -> None:
     data: list[Any] = ["snapshot", SNAPSHOT] if kind == packet.EVENT else [SNAPSHOT]
     ours = JsonPacket(kind, data=data, namespace=namespace, id=pid).encode()
     stock = packet.Packet(kind, data=data, namespace=namespace, id=pid).encode()

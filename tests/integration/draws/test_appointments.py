@@ -18,51 +18,118 @@ REASON = "涉密项目，招标人依法直接确定具备保密资质的专家"
 
 def test_an_approved_appointment_holds_a_seat_and_is_logged_as_not_drawn(setup: Setup) -> None:
     (expert_id,) = add_experts(setup.app, 1)
-    row = appointments.request_appointment(setup.session, actor=setup.operator, project_id=setup.project_id,
-                                           expert_id=expert_id, reason=REASON, now=NOW)
+    row = appointments.request_appointment(
+        setup.session,
+        actor=setup.operator,
+        project_id=setup.project_id,
+        expert_id=expert_id,
+        reason=REASON,
+        now=NOW,
+    )
     assert row.status is AppointmentStatus.REQUESTED and row.seat_booking_id is None
-    row = appointments.decide(setup.session, actor=setup.supervisor, appointment_id=row.id, approve=True,
-                              note="同意", now=NOW)
+    row = appointments.decide(
+        setup.session,
+        actor=setup.supervisor,
+        appointment_id=row.id,
+        approve=True,
+        note="同意",
+        now=NOW,
+    )
     assert row.status is AppointmentStatus.APPROVED
     booking = setup.session.get(SeatBooking, row.seat_booking_id)
-    assert booking is not None and booking.expert_id == expert_id and booking.project_id == setup.project_id
-    logged = setup.session.execute(select(AuditEntry).where(AuditEntry.action.like("appointment.%"))
-                                   .order_by(AuditEntry.id)).scalars().all()
+    assert (
+        booking is not None
+        and booking.expert_id == expert_id
+        and booking.project_id == setup.project_id
+    )
+    logged = (
+        setup.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.action.like("appointment.%"))
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [e.action for e in logged] == ["appointment.requested", "appointment.approved"]
     assert all('"drawn":false' in e.after for e in logged)
     assert REASON in logged[0].after
 
 
-def test_an_appointment_without_a_written_reason_or_of_a_bidders_employee_is_refused(setup: Setup) -> None:
+def test_an_appointment_without_a_written_reason_or_of_a_bidders_employee_is_refused(
+    setup: Setup,
+) -> None:
     (plain,) = add_experts(setup.app, 1)
     (employee,) = add_experts(setup.app, 1, start=2, employer=lambda n: BIDDERS[0])
     with pytest.raises(ValidationFailed) as short:
-        appointments.request_appointment(setup.session, actor=setup.operator, project_id=setup.project_id,
-                                         expert_id=plain, reason="需要", now=NOW)
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=plain,
+            reason="需要",
+            now=NOW,
+        )
     assert "reason" in short.value.fields
     with pytest.raises(ValidationFailed) as conflict:
-        appointments.request_appointment(setup.session, actor=setup.operator, project_id=setup.project_id,
-                                         expert_id=employee, reason=REASON, now=NOW)
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=employee,
+            reason=REASON,
+            now=NOW,
+        )
     assert "expert" in conflict.value.fields
     assert appointments.appointments_for(setup.session, setup.project_id) == []
 
 
 def test_only_another_person_who_is_a_supervisor_decides_and_only_once(setup: Setup) -> None:
     (expert_id,) = add_experts(setup.app, 1)
-    row = appointments.request_appointment(setup.session, actor=setup.operator, project_id=setup.project_id,
-                                           expert_id=expert_id, reason=REASON, now=NOW)
+    row = appointments.request_appointment(
+        setup.session,
+        actor=setup.operator,
+        project_id=setup.project_id,
+        expert_id=expert_id,
+        reason=REASON,
+        now=NOW,
+    )
     with pytest.raises(Forbidden):
-        appointments.decide(setup.session, actor=setup.operator, appointment_id=row.id, approve=True, note="",
-                            now=NOW)
-    appointments.decide(setup.session, actor=setup.supervisor, appointment_id=row.id, approve=False,
-                        note="理由不充分", now=NOW)
+        appointments.decide(
+            setup.session,
+            actor=setup.operator,
+            appointment_id=row.id,
+            approve=True,
+            note="",
+            now=NOW,
+        )
+    appointments.decide(
+        setup.session,
+        actor=setup.supervisor,
+        appointment_id=row.id,
+        approve=False,
+        note="理由不充分",
+        now=NOW,
+    )
     with pytest.raises(Conflict):
-        appointments.decide(setup.session, actor=setup.supervisor, appointment_id=row.id, approve=True, note="",
-                            now=NOW)
+        appointments.decide(
+            setup.session,
+            actor=setup.supervisor,
+            appointment_id=row.id,
+            approve=True,
+            note="",
+            now=NOW,
+        )
     assert setup.session.execute(select(SeatBooking)).first() is None
     with pytest.raises(Conflict):
-        appointments.request_appointment(setup.session, actor=setup.operator, project_id=setup.project_id,
-                                         expert_id=expert_id, reason=REASON, now=NOW)
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
 
 
 def test_an_appointed_expert_is_not_booked_twice_at_the_same_time(setup: Setup) -> None:
@@ -70,36 +137,78 @@ def test_an_appointed_expert_is_not_booked_twice_at_the_same_time(setup: Setup) 
     from tests.integration.projects.conftest import project_payload
 
     (expert_id,) = add_experts(setup.app, 1)
-    other = projects.create_project(setup.session, actor="test", owner_centre_id=setup.operator.centre_id,
-                                    data=project_payload(code="GZ-2026-002", main_centre="440100"), now=NOW)
-    rows = [appointments.request_appointment(setup.session, actor=setup.operator, project_id=p, expert_id=expert_id,
-                                             reason=REASON, now=NOW) for p in (setup.project_id, other.id)]
-    appointments.decide(setup.session, actor=setup.supervisor, appointment_id=rows[0].id, approve=True, note="",
-                        now=NOW)
+    other = projects.create_project(
+        setup.session,
+        actor="test",
+        owner_centre_id=setup.operator.centre_id,
+        data=project_payload(code="GZ-2026-002", main_centre="440100"),
+        now=NOW,
+    )
+    rows = [
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=p,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
+        for p in (setup.project_id, other.id)
+    ]
+    appointments.decide(
+        setup.session,
+        actor=setup.supervisor,
+        appointment_id=rows[0].id,
+        approve=True,
+        note="",
+        now=NOW,
+    )
     with pytest.raises(Conflict) as err:
-        appointments.decide(setup.session, actor=setup.supervisor, appointment_id=rows[1].id, approve=True,
-                            note="", now=NOW)
+        appointments.decide(
+            setup.session,
+            actor=setup.supervisor,
+            appointment_id=rows[1].id,
+            approve=True,
+            note="",
+            now=NOW,
+        )
     assert err.value.code == "expert_booked"
-    assert appointments.appointments_for(setup.session, other.id)[0].status is AppointmentStatus.REQUESTED
+    assert (
+        appointments.appointments_for(setup.session, other.id)[0].status
+        is AppointmentStatus.REQUESTED
+    )
 
 
-def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_page(setup: Setup) -> None:
+def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_page(
+    setup: Setup,
+) -> None:
     from tests.conftest import csrf_token, login_client
 
     (expert_id,) = add_experts(setup.app, 1)
     staff = login_client(setup.app.test_client(), setup.operator)
     url = f"/projects/{setup.project_id}/appointments"
     assert "appointments-link" in staff.get(f"/projects/{setup.project_id}").get_data(as_text=True)
-    refused = staff.post(url, data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": "短"})
+    refused = staff.post(
+        url,
+        data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": "短"},
+    )
     assert refused.status_code == 422 and "书面理由" in refused.get_data(as_text=True)
-    done = staff.post(url, data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": REASON})
+    done = staff.post(
+        url,
+        data={"csrf_token": csrf_token(staff, url), "expert_id": str(expert_id), "reason": REASON},
+    )
     assert done.status_code == 302
     (row,) = appointments.appointments_for(setup.session, setup.project_id)
     supervisor = login_client(setup.app.test_client(), setup.supervisor)
     page = supervisor.get(url).get_data(as_text=True)
     assert REASON in page and "非抽取" in page
-    decided = supervisor.post(f"/appointments/{row.id}/decide",
-                              data={"csrf_token": csrf_token(supervisor, url), "decision": "approve", "note": "同意"})
+    decided = supervisor.post(
+        f"/appointments/{row.id}/decide",
+        data={"csrf_token": csrf_token(supervisor, url), "decision": "approve", "note": "同意"},
+    )
     assert decided.status_code == 302
     setup.session.expire_all()
-    assert appointments.appointments_for(setup.session, setup.project_id)[0].status is AppointmentStatus.APPROVED
+    assert (
+        appointments.appointments_for(setup.session, setup.project_id)[0].status
+        is AppointmentStatus.APPROVED
+    )

@@ -51,33 +51,76 @@ def _in_threads(app: Flask, jobs: list[Any]) -> list[BaseException]:
     return errors
 
 
-def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(pg_app: Flask) -> None:
+def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
+    pg_app: Flask,
+) -> None:
     from expertpool.draws import requests as draw_requests
 
     st = pg_app.extensions["expertpool"]
     s = st.sessions()
     add_experts(pg_app, 30)
-    operator = users.create_user(s, actor="t", username="operator1", display_name="操作员", password=PASSWORD,
-                                 role="centre_staff", centre_code="440100")
-    users.create_user(s, actor="t", username="supervisor1", display_name="监督", password=PASSWORD,
-                                   role="supervisor", centre_code=None)
+    operator = users.create_user(
+        s,
+        actor="t",
+        username="operator1",
+        display_name="操作员",
+        password=PASSWORD,
+        role="centre_staff",
+        centre_code="440100",
+    )
+    users.create_user(
+        s,
+        actor="t",
+        username="supervisor1",
+        display_name="监督",
+        password=PASSWORD,
+        role="supervisor",
+        centre_code=None,
+    )
     centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
     venues.create_venue(s, actor="t", centre_code="440100", name="大厅", seats=DRAWS * 5)
     _token, terminal = terminals.register_terminal(s, actor="t", centre_code="440100", name="T1")
     draw_ids = []
     for i in range(DRAWS):
-        p = projects.create_project(s, actor="t", owner_centre_id=centre_id,
-                                    data=project_payload(code=f"GZ-C-{i:02d}"), now=NOW)
+        p = projects.create_project(
+            s,
+            actor="t",
+            owner_centre_id=centre_id,
+            data=project_payload(code=f"GZ-C-{i:02d}"),
+            now=NOW,
+        )
         projects.add_bidder(s, actor="t", project_id=p.id, credit_code=BIDDERS[0], name="b")
         projects.mark_ready(s, actor="t", project_id=p.id)
-        req = draw_requests.create_draw_request(s, actor=operator, terminal=terminal, project_id=p.id,
-                                                data={"groups": [{"specialties": ["A01"], "count": 5, "backups": 5}]},
-                                                rules=DrawRules.from_config(st.config), now=NOW)
-        d = draws.prepare_draw(s, actor=operator, terminal=terminal, request_id=req.id, keys=st.keys,
-                               config=st.config, now=NOW)
-        draws.witness_operator(s, draw_id=d.draw_id, actor=operator, terminal=terminal, digits=f"{i:06d}1", now=NOW)
-        draws.witness_supervisor(s, draw_id=d.draw_id, terminal=terminal, username="supervisor1", password=PASSWORD,
-                                 digits=f"{i:06d}2", now=NOW)
+        req = draw_requests.create_draw_request(
+            s,
+            actor=operator,
+            terminal=terminal,
+            project_id=p.id,
+            data={"groups": [{"specialties": ["A01"], "count": 5, "backups": 5}]},
+            rules=DrawRules.from_config(st.config),
+            now=NOW,
+        )
+        d = draws.prepare_draw(
+            s,
+            actor=operator,
+            terminal=terminal,
+            request_id=req.id,
+            keys=st.keys,
+            config=st.config,
+            now=NOW,
+        )
+        draws.witness_operator(
+            s, draw_id=d.draw_id, actor=operator, terminal=terminal, digits=f"{i:06d}1", now=NOW
+        )
+        draws.witness_supervisor(
+            s,
+            draw_id=d.draw_id,
+            terminal=terminal,
+            username="supervisor1",
+            password=PASSWORD,
+            digits=f"{i:06d}2",
+            now=NOW,
+        )
         draw_ids.append(d.draw_id)
     op_id, term_id = operator.id, terminal.id
 
@@ -86,9 +129,17 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
             from expertpool.accounts.models import User
             from expertpool.projects.models import Terminal
 
-            draws.run_draw(session, draw_id=draw_id, actor=session.get(User, op_id),
-                           terminal=session.get(Terminal, term_id), keys=st.keys, config=st.config, now=NOW,
-                           ctx=services_of(pg_app).ctx)
+            draws.run_draw(
+                session,
+                draw_id=draw_id,
+                actor=session.get(User, op_id),
+                terminal=session.get(Terminal, term_id),
+                keys=st.keys,
+                config=st.config,
+                now=NOW,
+                ctx=services_of(pg_app).ctx,
+            )
+
         return job
 
     assert _in_threads(pg_app, [runner(x) for x in draw_ids]) == []
@@ -101,10 +152,17 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
             d = draws.get_draw(session, draw_id)
             for expert in sealing.open_result(d, st.keys).groups[0].primaries:
                 try:
-                    panels.record_answer(session, draw_id=draw_id, expert_id=int(expert), answer="accepted",
-                                         ctx=services_of(pg_app).ctx, now=NOW)
+                    panels.record_answer(
+                        session,
+                        draw_id=draw_id,
+                        expert_id=int(expert),
+                        answer="accepted",
+                        ctx=services_of(pg_app).ctx,
+                        now=NOW,
+                    )
                 except Exception:
                     session.rollback()  # closed meanwhile by a replacement: fine
+
         return job
 
     errors = _in_threads(pg_app, [acceptor(x) for x in draw_ids])
@@ -119,5 +177,9 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(p
     assert len(live) == len(per_expert) <= 30  # thirty experts, each seated at most once
     # Every draw still verifies after opening.
     for d in sealed:
-        assert draw.verify_sealed(json.loads(d.sealed_json), d.public_key, d.commit_signature,
-                                  d.sealed_signature) == []
+        assert (
+            draw.verify_sealed(
+                json.loads(d.sealed_json), d.public_key, d.commit_signature, d.sealed_signature
+            )
+            == []
+        )

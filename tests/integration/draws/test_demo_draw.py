@@ -18,7 +18,9 @@ from expertpool.projects.models import Project, ProjectStatus
 pytestmark = pytest.mark.integration
 
 
-def test_the_demo_leaves_an_awarded_project_whose_transcript_exports_and_verifies(app: Any, tmp_path: Path) -> None:
+def test_the_demo_leaves_an_awarded_project_whose_transcript_exports_and_verifies(
+    app: Any, tmp_path: Path
+) -> None:
     runner = app.test_cli_runner()
     out = runner.invoke(cli, ["demo", "--experts", "300"])
     assert out.exit_code == 0, out.output
@@ -36,8 +38,12 @@ def test_the_demo_leaves_an_awarded_project_whose_transcript_exports_and_verifie
     path.write_text(exported.output, encoding="utf-8")
     public = runner.invoke(cli, ["keys", "public"])
     key = next(line.split()[1] for line in public.output.splitlines() if line.endswith("current"))
-    verified = subprocess.run([sys.executable, "-m", "draw", "verify", str(path), "--public-key", key],
-                              capture_output=True, text=True, check=False)
+    verified = subprocess.run(
+        [sys.executable, "-m", "draw", "verify", str(path), "--public-key", key],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert json.loads(exported.output)["commit"]["draw_id"] == d.draw_id
 

@@ -36,7 +36,9 @@ POOL = 10
 
 
 @pytest.fixture()
-def live_setup(app: Flask, make_user: Callable[..., Any], fake_twilio_api: FakeTwilioApi) -> Iterator[Setup]:
+def live_setup(
+    app: Flask, make_user: Callable[..., Any], fake_twilio_api: FakeTwilioApi
+) -> Iterator[Setup]:
     """A ready project evaluated tomorrow morning, drawn now (real time), with the app on the fake Twilio API."""
     now = utcnow()
     tomorrow = now.astimezone(CST).date() + timedelta(days=1)
@@ -54,7 +56,8 @@ def _phone(n_of: dict[int, int], expert_id: str) -> str:
 
 
 def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in_rank_order(
-        live_setup: Setup, fake_twilio_api: FakeTwilioApi) -> None:
+    live_setup: Setup, fake_twilio_api: FakeTwilioApi
+) -> None:
     s, api = live_setup, fake_twilio_api
     ids = add_experts(s.app, POOL)
     n_of = {expert_id: n for n, expert_id in enumerate(ids, start=1)}
@@ -75,28 +78,46 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
     start = utcnow()
     for step in range(10):
         s.session.commit()  # the test's own transaction must not hold SQLite's write lock
-        notifications.dispatch_once(st.sessions, services_of(s.app).notifier,
-                                    start + timedelta(minutes=step * (retry + 1)), "w1", 50, ctx=services_of(s.app).ctx)
+        notifications.dispatch_once(
+            st.sessions,
+            services_of(s.app).notifier,
+            start + timedelta(minutes=step * (retry + 1)),
+            "w1",
+            50,
+            ctx=services_of(s.app).ctx,
+        )
         api.play_calls(transport)
 
     session = s.session
     session.expire_all()
     invitees = {str(i.expert_id): i for i in session.execute(select(DrawInvitee)).scalars()}
     assert {e: invitees[e].status for e in primaries} == {
-        primaries[0]: InviteeStatus.ACCEPTED, primaries[1]: InviteeStatus.ACCEPTED,
-        primaries[2]: InviteeStatus.DECLINED, primaries[3]: InviteeStatus.ACCEPTED,
-        primaries[4]: InviteeStatus.NO_RESPONSE}
+        primaries[0]: InviteeStatus.ACCEPTED,
+        primaries[1]: InviteeStatus.ACCEPTED,
+        primaries[2]: InviteeStatus.DECLINED,
+        primaries[3]: InviteeStatus.ACCEPTED,
+        primaries[4]: InviteeStatus.NO_RESPONSE,
+    }
     # The decline brought the first backup, the silence the second; the third was never called.
     assert invitees[backups[0]].status is InviteeStatus.ACCEPTED
     assert invitees[backups[1]].status is InviteeStatus.ACCEPTED
     assert backups[2] not in invitees
     assert invitees[backups[0]].invited_at < invitees[backups[1]].invited_at
-    accepted = sorted((i for i in invitees.values() if i.status is InviteeStatus.ACCEPTED),
-                      key=lambda i: (not i.is_primary, i.position))
-    assert [str(i.expert_id) for i in accepted] == [primaries[0], primaries[1], primaries[3], backups[0], backups[1]]
+    accepted = sorted(
+        (i for i in invitees.values() if i.status is InviteeStatus.ACCEPTED),
+        key=lambda i: (not i.is_primary, i.position),
+    )
+    assert [str(i.expert_id) for i in accepted] == [
+        primaries[0],
+        primaries[1],
+        primaries[3],
+        backups[0],
+        backups[1],
+    ]
     assert all(i.seat_booking_id is not None for i in accepted)
     assert draws.progress(draws.get_draw(session, d.draw_id)) == [
-        {"group": "g1", "seats": 5, "accepted": 5, "invited": 0}]
+        {"group": "g1", "seats": 5, "accepted": 5, "invited": 0}
+    ]
 
     # The outbox agrees, call by call: the machine was called twice, the silent one until the deadline.
     rows = {str(r.expert_id): r for r in session.execute(select(InvitationRecord)).scalars()}

@@ -43,8 +43,13 @@ class RecordingClient:
 
     def post(self, url: str, data: dict[str, str]) -> Any:
         """POST a form with the CSRF token of `url`'s page and record."""
-        page = self.client.get(url if not url.endswith(("/run", "/abandon", "/open", "/operator", "/supervisor",
-                                                         "/prepare")) else "/draws")
+        page = self.client.get(
+            url
+            if not url.endswith(
+                ("/run", "/abandon", "/open", "/operator", "/supervisor", "/prepare")
+            )
+            else "/draws"
+        )
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
         assert token
         resp = self.client.post(url, data={"csrf_token": token.group(1), **data})
@@ -62,9 +67,16 @@ def _clients(setup: Setup, seen: list[str]) -> tuple[RecordingClient, RecordingC
 
 
 def _draw_pages(client: RecordingClient, d: Any) -> None:
-    for url in ("/draws", f"/draws/{d.draw_id}", f"/draw-requests/{d.request_id}",
-                f"/draw-requests/{d.request_id}/preview", f"/projects/{d.project_id}", "/projects",
-                f"/api/draw-requests/{d.request_id}", f"/api/projects/{d.project_id}"):
+    for url in (
+        "/draws",
+        f"/draws/{d.draw_id}",
+        f"/draw-requests/{d.request_id}",
+        f"/draw-requests/{d.request_id}/preview",
+        f"/projects/{d.project_id}",
+        "/projects",
+        f"/api/draw-requests/{d.request_id}",
+        f"/api/projects/{d.project_id}",
+    ):
         client.get(url)
 
 
@@ -77,17 +89,31 @@ def test_staff_and_supervisors_see_no_drawn_name_phone_or_id_before_opening(setu
     d = draws.draw_for_request(setup.session, rid)
     assert d is not None
     staff.post(f"/draws/{d.draw_id}/witness/operator", {"digits": "123456"})
-    staff.post(f"/draws/{d.draw_id}/witness/supervisor", {"username": setup.supervisor.username,
-                                                          "password": PASSWORD, "digits": "987654"})
+    staff.post(
+        f"/draws/{d.draw_id}/witness/supervisor",
+        {"username": setup.supervisor.username, "password": PASSWORD, "digits": "987654"},
+    )
     assert staff.post(f"/draws/{d.draw_id}/run", {}).status_code == 302
     setup.session.expire_all()
     assert draws.get_draw(setup.session, d.draw_id).status.value == "sealed"
     # Answers and replacements happen meanwhile.
     result = sealing.open_result(draws.get_draw(setup.session, d.draw_id), setup.keys)
-    panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=int(result.groups[0].primaries[0]),
-                         answer="accepted", ctx=setup.notify_ctx, now=setup.clock.now)
-    panels.record_answer(setup.session, draw_id=d.draw_id, expert_id=int(result.groups[0].primaries[1]),
-                         answer="declined", ctx=setup.notify_ctx, now=setup.clock.now)
+    panels.record_answer(
+        setup.session,
+        draw_id=d.draw_id,
+        expert_id=int(result.groups[0].primaries[0]),
+        answer="accepted",
+        ctx=setup.notify_ctx,
+        now=setup.clock.now,
+    )
+    panels.record_answer(
+        setup.session,
+        draw_id=d.draw_id,
+        expert_id=int(result.groups[0].primaries[1]),
+        answer="declined",
+        ctx=setup.notify_ctx,
+        now=setup.clock.now,
+    )
     for client in (staff, supervisor):
         _draw_pages(client, d)
         assert client.get(f"/draws/{d.draw_id}/panel").status_code == 403
@@ -99,15 +125,25 @@ def test_staff_and_supervisors_see_no_drawn_name_phone_or_id_before_opening(setu
     for n, expert_id in enumerate(ids, start=1):
         assert expert_name(n) not in everything and expert_phone(n) not in everything
         if expert_id in drawn:
-            assert f'"expert_id": {expert_id}' not in everything and f"/experts/{expert_id}" not in everything
+            assert (
+                f'"expert_id": {expert_id}' not in everything
+                and f"/experts/{expert_id}" not in everything
+            )
     # After opening the supervisor does see the names: the check above could fail.
     setup.clock.now = EVALUATION
-    assert staff.post(f"/draws/{d.draw_id}/open", {"username": setup.supervisor.username,
-                                                   "password": PASSWORD}).status_code == 302
+    assert (
+        staff.post(
+            f"/draws/{d.draw_id}/open",
+            {"username": setup.supervisor.username, "password": PASSWORD},
+        ).status_code
+        == 302
+    )
     panel = supervisor.get(f"/draws/{d.draw_id}/panel").get_data(as_text=True)
     assert sum(expert_name(n) in panel for n in range(1, 13)) == 6
     host = staff.get(f"/draws/{d.draw_id}/panel").get_data(as_text=True)
-    assert sum(expert_name(n) in host for n in range(1, 13)) == 1  # only the one seated at the venue
+    assert (
+        sum(expert_name(n) in host for n in range(1, 13)) == 1
+    )  # only the one seated at the venue
     body = supervisor.get(f"/draws/{d.draw_id}/transcript.json")
     assert body.status_code == 200 and draw.verify_transcript(json.loads(body.data)) == []
 
@@ -123,8 +159,10 @@ def test_a_wrong_supervisor_password_at_the_terminal_is_shown_and_recorded(setup
     rid = setup.request()
     staff.post(f"/draw-requests/{rid}/prepare", {})
     d = draws.draw_for_request(setup.session, rid)
-    resp = staff.post(f"/draws/{d.draw_id}/witness/supervisor", {"username": setup.supervisor.username,
-                                                                 "password": "nope", "digits": "987654"})
+    resp = staff.post(
+        f"/draws/{d.draw_id}/witness/supervisor",
+        {"username": setup.supervisor.username, "password": "nope", "digits": "987654"},
+    )
     assert resp.status_code == 403 and "监督人员用户名或密码错误" in resp.get_data(as_text=True)
     actions = setup.session.execute(select(AuditEntry.action)).scalars().all()
     assert "draw.supervisor_refused" in actions
@@ -151,7 +189,9 @@ def test_the_preview_page_explains_an_infeasible_request_with_numbers(setup: Set
     assert 'data-testid="prepare"' not in page
 
 
-def test_the_cli_lists_exports_a_verifiable_transcript_and_checks_the_ledger(setup: Setup, tmp_path: Any) -> None:
+def test_the_cli_lists_exports_a_verifiable_transcript_and_checks_the_ledger(
+    setup: Setup, tmp_path: Any
+) -> None:
     add_experts(setup.app, 9)
     d = setup.full_draw()
     runner = setup.app.test_cli_runner()
@@ -160,9 +200,15 @@ def test_the_cli_lists_exports_a_verifiable_transcript_and_checks_the_ledger(set
     refused = runner.invoke(cli, ["draws", "export", d.draw_id])
     assert refused.exit_code == 1
     setup.clock.now = EVALUATION - timedelta(minutes=5)
-    draws.open_draw(setup.session, draw_id=d.draw_id, actor=setup.operator,
-                    supervisor_username=setup.supervisor.username, supervisor_password=PASSWORD, keys=setup.keys,
-                    now=setup.clock.now)
+    draws.open_draw(
+        setup.session,
+        draw_id=d.draw_id,
+        actor=setup.operator,
+        supervisor_username=setup.supervisor.username,
+        supervisor_password=PASSWORD,
+        keys=setup.keys,
+        now=setup.clock.now,
+    )
     out = runner.invoke(cli, ["draws", "export", d.draw_id])
     assert out.exit_code == 0
     doc = json.loads(out.output)

@@ -31,8 +31,18 @@ def _member(app: Flask, setup: Setup, make_user: Any, **expert: Any) -> tuple[st
     for key, value in expert.items():
         setattr(row, key, value)
     room_id = "r" + secrets.token_hex(6)
-    session.add(EvaluationSession(room_id=room_id, project_id=setup.project_id, title="t", phase="scheduled",
-                                  seq=0, state="{}", participant_count=0, created_by="test"))
+    session.add(
+        EvaluationSession(
+            room_id=room_id,
+            project_id=setup.project_id,
+            title="t",
+            phase="scheduled",
+            seq=0,
+            state="{}",
+            participant_count=0,
+            created_by="test",
+        )
+    )
     session.commit()
     return room_id, MemberRef("p1", str(user.id), Role.EXPERT, "main")
 
@@ -42,16 +52,27 @@ def test_a_clean_expert_passes_the_check_again(app: Flask, setup: Setup, make_us
     assert _checker(app).find_conflict(room_id, member) is None
 
 
-def test_an_expert_now_employed_by_a_bidder_is_found(app: Flask, setup: Setup, make_user: Any) -> None:
+def test_an_expert_now_employed_by_a_bidder_is_found(
+    app: Flask, setup: Setup, make_user: Any
+) -> None:
     room_id, member = _member(app, setup, make_user, employer_code=BIDDERS[0])
     assert _checker(app).find_conflict(room_id, member) == "employer_conflict"
 
 
-def test_a_new_declared_avoidance_or_a_suspension_is_found(app: Flask, setup: Setup, make_user: Any) -> None:
+def test_a_new_declared_avoidance_or_a_suspension_is_found(
+    app: Flask, setup: Setup, make_user: Any
+) -> None:
     room_id, member = _member(app, setup, make_user)
     session = setup.session
     expert = session.query(Expert).filter(Expert.user_id == int(member.user_id)).one()
-    session.add(ExpertAvoidance(expert_id=expert.id, org_code=BIDDERS[1], org_name="亲属单位", kind=AvoidanceKind.RELATIVE))
+    session.add(
+        ExpertAvoidance(
+            expert_id=expert.id,
+            org_code=BIDDERS[1],
+            org_name="亲属单位",
+            kind=AvoidanceKind.RELATIVE,
+        )
+    )
     session.commit()
     assert _checker(app).find_conflict(room_id, member) == "avoidance_conflict"
     expert.status = ExpertStatus.SUSPENDED
@@ -59,8 +80,9 @@ def test_a_new_declared_avoidance_or_a_suspension_is_found(app: Flask, setup: Se
     assert _checker(app).find_conflict(room_id, member) == "not_active"
 
 
-def test_representatives_and_sessions_without_a_project_are_not_checked(app: Flask, setup: Setup,
-                                                                        make_user: Any) -> None:
+def test_representatives_and_sessions_without_a_project_are_not_checked(
+    app: Flask, setup: Setup, make_user: Any
+) -> None:
     room_id, member = _member(app, setup, make_user, employer_code=BIDDERS[0])
     rep = MemberRef(member.participant_id, member.user_id, Role.REPRESENTATIVE, "main")
     assert _checker(app).find_conflict(room_id, rep) is None

@@ -25,18 +25,31 @@ pytestmark = pytest.mark.integration
 
 
 def _window() -> SnapshotWindow:
-    return SnapshotWindow(starts_at=EVALUATION, ends_at=EVALUATION + timedelta(hours=4), now_at=NOW,
-                          lookback_years=3, frequency_window_days=90)
+    return SnapshotWindow(
+        starts_at=EVALUATION,
+        ends_at=EVALUATION + timedelta(hours=4),
+        now_at=NOW,
+        lookback_years=3,
+        frequency_window_days=90,
+    )
 
 
 def _validated(pool: object) -> tuple[draw.Candidate, ...]:
     return draw.candidates_from_json([c.to_json() for c in pool])  # type: ignore[attr-defined]
 
 
-def test_candidates_built_from_the_database_equal_the_engines_validated_candidates(setup: Setup) -> None:
+def test_candidates_built_from_the_database_equal_the_engines_validated_candidates(
+    setup: Setup,
+) -> None:
     add_experts(setup.app, 6)
-    add_experts(setup.app, 3, start=7, region="44 01", employer=lambda n: None,
-                status=ExpertStatus.SUSPENDED)
+    add_experts(
+        setup.app,
+        3,
+        start=7,
+        region="44 01",
+        employer=lambda n: None,
+        status=ExpertStatus.SUSPENDED,
+    )
     pool = build_candidates(setup.session, _window())
     assert len(pool) == 9
     assert tuple(pool) == _validated(pool)

@@ -32,8 +32,14 @@ def valid_input(serial: int = 1, **overrides: Any) -> dict[str, Any]:
         "home_region": "440100",
         "employer_code": EMPLOYER,
         "employer_name": "广州某设计院有限公司",
-        "employment": [{"org_code": OTHER_ORG, "org_name": "深圳某公司", "start_on": "2000-07-01",
-                        "end_on": "2015-06-30"}],
+        "employment": [
+            {
+                "org_code": OTHER_ORG,
+                "org_name": "深圳某公司",
+                "start_on": "2000-07-01",
+                "end_on": "2015-06-30",
+            }
+        ],
         "avoidances": [{"org_code": OTHER_ORG, "org_name": "深圳某公司", "kind": "relative"}],
         "consent": True,
     }
@@ -54,8 +60,9 @@ def cfg(app: Flask) -> Any:
 
 
 @pytest.fixture()
-def applicant(app: Flask, db_session: Any, make_user: Callable[..., Any], cipher: PiiCipher,
-              cfg: Any) -> Callable[..., Any]:
+def applicant(
+    app: Flask, db_session: Any, make_user: Callable[..., Any], cipher: PiiCipher, cfg: Any
+) -> Callable[..., Any]:
     """Factory: an expert user with a saved (and optionally submitted) application; returns (user, expert)."""
     counter = {"n": 0}
 
@@ -63,14 +70,26 @@ def applicant(app: Flask, db_session: Any, make_user: Callable[..., Any], cipher
         counter["n"] += 1
         user = make_user(role="expert")
         expert = applications.ensure_record(db_session, user)
-        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
-                                expert_id=expert.id,
-                                data=valid_input(counter["n"] + 100 * user.id, **overrides))
-        evidence.add_evidence(db_session, config=cfg, actor=user, expert_id=expert.id,
-                              filename="职称证书.pdf", data=PDF + str(user.id).encode())
+        applications.save_draft(
+            db_session,
+            cipher=cipher,
+            config=cfg,
+            actor=user,
+            expert_id=expert.id,
+            data=valid_input(counter["n"] + 100 * user.id, **overrides),
+        )
+        evidence.add_evidence(
+            db_session,
+            config=cfg,
+            actor=user,
+            expert_id=expert.id,
+            filename="职称证书.pdf",
+            data=PDF + str(user.id).encode(),
+        )
         if submit:
-            applications.submit(db_session, cipher=cipher, config=cfg, actor=user,
-                                expert_id=expert.id)
+            applications.submit(
+                db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id
+            )
         return user, expert
 
     return make

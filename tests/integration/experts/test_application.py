@@ -24,12 +24,26 @@ def _draft(db_session: Any, make_user: Any) -> tuple[Any, Expert]:
 def _fresh(db_session: Any, expert_id: int) -> dict[str, Any]:
     db_session.expire_all()
     row = db_session.get(Expert, expert_id)
-    return {"name": row.name, "id": row.id_number_bidx, "phone": row.phone_bidx, "specs": row.specialty_codes,
-            "employment": len(row.employments), "version": row.version}
+    return {
+        "name": row.name,
+        "id": row.id_number_bidx,
+        "phone": row.phone_bidx,
+        "specs": row.specialty_codes,
+        "employment": len(row.employments),
+        "version": row.version,
+    }
 
 
 BAD_INPUT = [
-    ("id_number", {"id_number": identity.make_id_number("440103", __import__("datetime").date(1970, 1, 1), 5)[:-1] + "0"}),
+    (
+        "id_number",
+        {
+            "id_number": identity.make_id_number(
+                "440103", __import__("datetime").date(1970, 1, 1), 5
+            )[:-1]
+            + "0"
+        },
+    ),
     ("id_number", {"id_number": "44010319700231" + "1234"}),
     ("employer_code", {"employer_code": identity.make_credit_code("91440101MA59ABCD0")[:-1] + "1"}),
     ("phone", {"phone": "020-83331234"}),
@@ -40,50 +54,90 @@ BAD_INPUT = [
     ("specialties", {"specialties": ["A010101", "A010102", "A010103", "A010104"]}),
     ("title_level", {"title_level": "intermediate"}),
     ("years_experience", {"years_experience": 5}),
-    ("employment.0.end_on", {"employment": [{"org_code": identity.make_credit_code("91440101MA59ABCD0"),
-                                             "org_name": "x", "start_on": "2010-01-01", "end_on": "2009-01-01"}]}),
-    ("avoidances.0.org_code", {"avoidances": [{"org_code": "123", "org_name": "x", "kind": "declared"}]}),
+    (
+        "employment.0.end_on",
+        {
+            "employment": [
+                {
+                    "org_code": identity.make_credit_code("91440101MA59ABCD0"),
+                    "org_name": "x",
+                    "start_on": "2010-01-01",
+                    "end_on": "2009-01-01",
+                }
+            ]
+        },
+    ),
+    (
+        "avoidances.0.org_code",
+        {"avoidances": [{"org_code": "123", "org_name": "x", "kind": "declared"}]},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("field", "bad"), BAD_INPUT, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_INPUT)])
-def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(db_session: Any, make_user: Any, cipher: Any,
-                                                                 cfg: Any, field: str, bad: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("field", "bad"), BAD_INPUT, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_INPUT)]
+)
+def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
+    db_session: Any, make_user: Any, cipher: Any, cfg: Any, field: str, bad: dict[str, Any]
+) -> None:
     user, expert = _draft(db_session, make_user)
     before = _fresh(db_session, expert.id)
     with pytest.raises(ValidationFailed) as info:
-        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
-                                expert_id=expert.id, data=valid_input(9, **bad))
+        applications.save_draft(
+            db_session,
+            cipher=cipher,
+            config=cfg,
+            actor=user,
+            expert_id=expert.id,
+            data=valid_input(9, **bad),
+        )
     assert field in info.value.fields
     assert _fresh(db_session, expert.id) == before
 
 
-def test_submitting_with_missing_fields_lists_each_of_them(db_session: Any, make_user: Any, cipher: Any,
-                                                           cfg: Any) -> None:
+def test_submitting_with_missing_fields_lists_each_of_them(
+    db_session: Any, make_user: Any, cipher: Any, cfg: Any
+) -> None:
     user, expert = _draft(db_session, make_user)
-    applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                            data={"name": "李四", "email": "l@example.cn"})
+    applications.save_draft(
+        db_session,
+        cipher=cipher,
+        config=cfg,
+        actor=user,
+        expert_id=expert.id,
+        data={"name": "李四", "email": "l@example.cn"},
+    )
     with pytest.raises(ValidationFailed) as info:
         applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
-    assert {"id_number", "phone", "specialties", "employer_code", "consent", "evidence"} <= set(info.value.fields)
+    assert {"id_number", "phone", "specialties", "employer_code", "consent", "evidence"} <= set(
+        info.value.fields
+    )
     db_session.expire_all()
     assert db_session.get(Expert, expert.id).status is ExpertStatus.DRAFT
 
 
-def test_an_id_number_already_in_the_pool_is_refused(db_session: Any, applicant: Any, make_user: Any,
-                                                     cipher: Any, cfg: Any) -> None:
+def test_an_id_number_already_in_the_pool_is_refused(
+    db_session: Any, applicant: Any, make_user: Any, cipher: Any, cfg: Any
+) -> None:
     _, first = applicant()
     taken = records.clear_pii(first, cipher)["id_number"]
     user, expert = _draft(db_session, make_user)
     with pytest.raises(ValidationFailed) as info:
-        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
-                                expert_id=expert.id, data=valid_input(50, id_number=taken))
+        applications.save_draft(
+            db_session,
+            cipher=cipher,
+            config=cfg,
+            actor=user,
+            expert_id=expert.id,
+            data=valid_input(50, id_number=taken),
+        )
     assert "already in the pool" in info.value.fields["id_number"]
     assert records.find_by_id_number(db_session, cipher, taken).id == first.id
 
 
-def test_a_complete_application_is_submitted_with_a_kept_version(db_session: Any, applicant: Any,
-                                                                 cipher: Any) -> None:
+def test_a_complete_application_is_submitted_with_a_kept_version(
+    db_session: Any, applicant: Any, cipher: Any
+) -> None:
     _user, expert = applicant()
     assert expert.status is ExpertStatus.SUBMITTED
     assert expert.birth_date.isoformat() == "1970-03-15"
@@ -96,74 +150,109 @@ def test_a_complete_application_is_submitted_with_a_kept_version(db_session: Any
     assert {"expert.create", "expert.save_draft", "expert.evidence", "expert.submit"} <= actions
 
 
-def test_a_submitted_application_can_no_longer_be_edited(db_session: Any, applicant: Any, cipher: Any,
-                                                         cfg: Any) -> None:
+def test_a_submitted_application_can_no_longer_be_edited(
+    db_session: Any, applicant: Any, cipher: Any, cfg: Any
+) -> None:
     user, expert = applicant()
     with pytest.raises(TransitionRefused):
-        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user,
-                                expert_id=expert.id, data={"name": "改名"})
+        applications.save_draft(
+            db_session,
+            cipher=cipher,
+            config=cfg,
+            actor=user,
+            expert_id=expert.id,
+            data={"name": "改名"},
+        )
     with pytest.raises(TransitionRefused):
         applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
 
 
-def test_someone_else_cannot_edit_an_application(db_session: Any, applicant: Any, make_user: Any, cipher: Any,
-                                                 cfg: Any) -> None:
+def test_someone_else_cannot_edit_an_application(
+    db_session: Any, applicant: Any, make_user: Any, cipher: Any, cfg: Any
+) -> None:
     _, expert = applicant(submit=False)
     intruder = make_user(role="expert")
     with pytest.raises(Forbidden):
-        applications.save_draft(db_session, cipher=cipher, config=cfg, actor=intruder,
-                                expert_id=expert.id, data={"name": "x"})
+        applications.save_draft(
+            db_session,
+            cipher=cipher,
+            config=cfg,
+            actor=intruder,
+            expert_id=expert.id,
+            data={"name": "x"},
+        )
 
 
-def test_raw_tables_hold_neither_id_numbers_nor_phones_in_clear(db_session: Any, applicant: Any,
-                                                               cipher: Any) -> None:
+def test_raw_tables_hold_neither_id_numbers_nor_phones_in_clear(
+    db_session: Any, applicant: Any, cipher: Any
+) -> None:
     _, expert = applicant()
     pii = records.clear_pii(expert, cipher)
     digits = pii["phone"].lstrip("+")
     dump = []
     for table in ("expert", "application_version", "audit_entry", "review_decision"):
         for row in db_session.execute(text(f"SELECT * FROM {table}")):
-            dump.append(" ".join(v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row))
+            dump.append(
+                " ".join(v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row)
+            )
     blob = "\n".join(dump)
     assert pii["id_number"] not in blob and pii["id_number"][:14] not in blob
     assert digits not in blob and digits[2:] not in blob
     assert pii["id_number"].encode().hex() not in blob
 
 
-def test_evidence_is_stored_under_its_hash_outside_the_database(db_session: Any, applicant: Any, cfg: Any) -> None:
+def test_evidence_is_stored_under_its_hash_outside_the_database(
+    db_session: Any, applicant: Any, cfg: Any
+) -> None:
     _, expert = applicant(submit=False)
-    (row,) = db_session.execute(select(EvidenceFile).where(EvidenceFile.expert_id == expert.id)).scalars()
+    (row,) = db_session.execute(
+        select(EvidenceFile).where(EvidenceFile.expert_id == expert.id)
+    ).scalars()
     assert row.mime == "application/pdf"
     assert evidence.evidence_path(cfg, row).read_bytes().startswith(b"%PDF")
     assert evidence.evidence_path(cfg, row).name == row.sha256
 
 
-@pytest.mark.parametrize(("name", "data"), [
-    ("certificate.pdf", ELF),
-    ("photo.png", PDF),
-    ("notes.txt", b"just text, not a document"),
-    ("big.pdf", PDF + b"0" * (64 * 1024)),
-])
-def test_mislabelled_unknown_or_oversized_evidence_is_refused(db_session: Any, make_user: Any, cfg: Any,
-                                                              name: str, data: bytes) -> None:
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("certificate.pdf", ELF),
+        ("photo.png", PDF),
+        ("notes.txt", b"just text, not a document"),
+        ("big.pdf", PDF + b"0" * (64 * 1024)),
+    ],
+)
+def test_mislabelled_unknown_or_oversized_evidence_is_refused(
+    db_session: Any, make_user: Any, cfg: Any, name: str, data: bytes
+) -> None:
     user, expert = _draft(db_session, make_user)
     small = cfg.replace(evidence_max_bytes=32 * 1024)
     with pytest.raises(ValidationFailed) as info:
-        evidence.add_evidence(db_session, config=small, actor=user, expert_id=expert.id,
-                              filename=name, data=data)
+        evidence.add_evidence(
+            db_session, config=small, actor=user, expert_id=expert.id, filename=name, data=data
+        )
     assert "evidence" in info.value.fields
     assert db_session.execute(select(EvidenceFile)).first() is None
 
 
-def test_versions_accumulate_across_resubmissions(db_session: Any, applicant: Any, make_user: Any,
-                                                  cipher: Any, cfg: Any) -> None:
+def test_versions_accumulate_across_resubmissions(
+    db_session: Any, applicant: Any, make_user: Any, cipher: Any, cfg: Any
+) -> None:
     from expertpool.experts import review
 
     user, expert = applicant()
     reviewer = make_user(role="reviewer")
-    review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="return", opinion="补充证书")
-    applications.save_draft(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id,
-                            data={"title": "教授级高级工程师", "title_level": "full_senior"})
+    review.decide(
+        db_session, reviewer=reviewer, expert_id=expert.id, decision="return", opinion="补充证书"
+    )
+    applications.save_draft(
+        db_session,
+        cipher=cipher,
+        config=cfg,
+        actor=user,
+        expert_id=expert.id,
+        data={"title": "教授级高级工程师", "title_level": "full_senior"},
+    )
     applications.submit(db_session, cipher=cipher, config=cfg, actor=user, expert_id=expert.id)
     assert [v.number for v in records.versions(db_session, expert.id)] == [1, 2]
     assert records.version(db_session, expert.id, 1)["title"] == "高级工程师"

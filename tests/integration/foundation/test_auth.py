@@ -34,7 +34,9 @@ def _audit_count(db_session: Any) -> int:
     return int(db_session.execute(select(func.count()).select_from(AuditEntry)).scalar_one())
 
 
-def test_the_login_form_logs_a_user_in_and_lands_on_the_dashboard(client: FlaskClient, make_user: Any) -> None:
+def test_the_login_form_logs_a_user_in_and_lands_on_the_dashboard(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
     resp = _login_form(client, user.username, PASSWORD)
     assert resp.status_code == 302
@@ -42,8 +44,9 @@ def test_the_login_form_logs_a_user_in_and_lands_on_the_dashboard(client: FlaskC
     assert client.get("/dashboard").status_code == 200
 
 
-def test_a_wrong_password_answers_401_with_a_message_and_no_session(client: FlaskClient, make_user: Any,
-                                                                     db_session: Any) -> None:
+def test_a_wrong_password_answers_401_with_a_message_and_no_session(
+    client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
     resp = _login_form(client, user.username, "wrong-password")
     assert resp.status_code == 401
@@ -51,11 +54,17 @@ def test_a_wrong_password_answers_401_with_a_message_and_no_session(client: Flas
     assert 'data-testid="login-error"' in html
     assert "用户名或密码错误" in html
     assert client.get("/dashboard").status_code == 302
-    failed = db_session.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed")).scalars().all()
+    failed = (
+        db_session.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed"))
+        .scalars()
+        .all()
+    )
     assert [e.actor for e in failed] == [user.username]
 
 
-def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(client: FlaskClient, make_user: Any) -> None:
+def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
     wrong = _login_form(client, user.username, "wrong-password")
     unknown = _login_form(client, "nobody-here", "wrong-password")
@@ -63,8 +72,9 @@ def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(client: Fl
     assert "用户名或密码错误" in unknown.get_data(as_text=True)
 
 
-def test_repeated_wrong_passwords_hit_the_rate_limit_even_with_the_correct_one(client: FlaskClient,
-                                                                               make_user: Any) -> None:
+def test_repeated_wrong_passwords_hit_the_rate_limit_even_with_the_correct_one(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
     for _ in range(5):
         assert _login_form(client, user.username, "wrong-password").status_code == 401
@@ -74,9 +84,17 @@ def test_repeated_wrong_passwords_hit_the_rate_limit_even_with_the_correct_one(c
     assert client.get("/dashboard").status_code == 302
 
 
-def test_padding_or_recasing_the_username_does_not_dodge_the_rate_limit(client: FlaskClient, make_user: Any) -> None:
+def test_padding_or_recasing_the_username_does_not_dodge_the_rate_limit(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
-    for variant in (user.username, f" {user.username}", f"{user.username} ", user.username.upper(), f"  {user.username}"):
+    for variant in (
+        user.username,
+        f" {user.username}",
+        f"{user.username} ",
+        user.username.upper(),
+        f"  {user.username}",
+    ):
         assert _login_form(client, variant, "wrong-password").status_code == 401
     assert _login_form(client, f"   {user.username}", PASSWORD).status_code == 429
 
@@ -84,7 +102,9 @@ def test_padding_or_recasing_the_username_does_not_dodge_the_rate_limit(client: 
 def test_the_token_endpoint_is_rate_limited_too(client: FlaskClient, make_user: Any) -> None:
     user = make_user(role="expert")
     for _ in range(5):
-        resp = client.post("/api/tokens", json={"username": user.username, "password": "wrong-password"})
+        resp = client.post(
+            "/api/tokens", json={"username": user.username, "password": "wrong-password"}
+        )
         assert resp.status_code == 401
         assert resp.get_json()["error"]["code"] == "bad_credentials"
     resp = client.post("/api/tokens", json={"username": user.username, "password": PASSWORD})
@@ -93,17 +113,23 @@ def test_the_token_endpoint_is_rate_limited_too(client: FlaskClient, make_user: 
 
 
 def test_a_form_without_its_csrf_token_is_refused_with_csrf_failed_and_changes_nothing(
-        client: FlaskClient, make_user: Any, login: Any, db_session: Any) -> None:
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
+) -> None:
     admin = make_user(role="admin")
     login(client, admin)
     before = _audit_count(db_session)
-    resp = client.post("/admin/users/new", data={"username": "newbie", "display_name": "N", "password": "x" * 12,
-                                                "role": "expert"})
+    resp = client.post(
+        "/admin/users/new",
+        data={"username": "newbie", "display_name": "N", "password": "x" * 12, "role": "expert"},
+    )
     assert resp.status_code == 403
     assert 'data-error-code="csrf_failed"' in resp.get_data(as_text=True)
     assert _audit_count(db_session) == before
-    resp = client.post("/login", data={"username": admin.username, "password": PASSWORD},
-                       headers={"Accept": "application/json"})
+    resp = client.post(
+        "/login",
+        data={"username": admin.username, "password": PASSWORD},
+        headers={"Accept": "application/json"},
+    )
     assert resp.status_code == 403
     assert resp.get_json()["error"]["code"] == "csrf_failed"
 
@@ -111,7 +137,9 @@ def test_a_form_without_its_csrf_token_is_refused_with_csrf_failed_and_changes_n
 def test_a_forged_csrf_token_is_refused(client: FlaskClient, make_user: Any) -> None:
     user = make_user(role="expert")
     csrf_token(client, "/login")
-    resp = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": "forged"})
+    resp = client.post(
+        "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert resp.status_code == 403
     assert 'data-error-code="csrf_failed"' in resp.get_data(as_text=True)
 
@@ -134,7 +162,9 @@ def test_a_forged_token_answers_401_json(client: FlaskClient, header: str) -> No
     assert body["error"]["fields"] == {}
 
 
-def test_an_expired_token_answers_401_json(client: FlaskClient, make_user: Any, db_session: Any) -> None:
+def test_an_expired_token_answers_401_json(
+    client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
     token = _token(client, user.username)
     row = db_session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalar_one()
@@ -171,7 +201,9 @@ def test_a_bearer_token_is_refused_on_a_page(client: FlaskClient, make_user: Any
     assert "JSON" in resp.get_data(as_text=True)
 
 
-def test_the_api_ignores_the_session_cookie(client: FlaskClient, make_user: Any, login: Any) -> None:
+def test_the_api_ignores_the_session_cookie(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
     user = make_user(role="admin")
     login(client, user)
     assert client.get("/dashboard").status_code == 200
@@ -180,10 +212,19 @@ def test_the_api_ignores_the_session_cookie(client: FlaskClient, make_user: Any,
     assert resp.get_json()["error"]["code"] == "unauthenticated"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example",
-    "javascript:alert(1)", "evil.example", "///evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "///evil.example",
+    ],
+)
 def test_login_never_redirects_off_site(client: FlaskClient, make_user: Any, target: str) -> None:
     user = make_user(role="expert")
     from urllib.parse import quote
@@ -205,7 +246,9 @@ def test_an_anonymous_visitor_is_sent_to_login_with_the_page_wanted(client: Flas
     assert resp.headers["Location"].startswith("/login?next=")
 
 
-def test_login_replaces_the_session_so_a_planted_one_is_not_kept(client: FlaskClient, make_user: Any) -> None:
+def test_login_replaces_the_session_so_a_planted_one_is_not_kept(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
     with client.session_transaction() as sess:
         sess["planted"] = "by-attacker"
@@ -217,7 +260,9 @@ def test_login_replaces_the_session_so_a_planted_one_is_not_kept(client: FlaskCl
         assert sess["uid"] == user.id
 
 
-def test_logout_ends_the_session_and_keeps_the_language(client: FlaskClient, make_user: Any) -> None:
+def test_logout_ends_the_session_and_keeps_the_language(
+    client: FlaskClient, make_user: Any
+) -> None:
     user = make_user(role="expert")
     _login_form(client, user.username, PASSWORD)
     token = csrf_token(client, "/dashboard")
@@ -228,15 +273,23 @@ def test_logout_ends_the_session_and_keeps_the_language(client: FlaskClient, mak
     assert "Log in" in client.get("/login").get_data(as_text=True)
 
 
-def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client: FlaskClient, make_user: Any,
-                                                                  login: Any, db_session: Any) -> None:
+def test_a_deactivated_user_cannot_log_in_and_their_session_ends(
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
+) -> None:
     from expertpool.accounts import users
 
     user = make_user(role="expert")
     other = login(Flask.test_client(client.application), user)
     token = _token(client, user.username)
-    users.update_user(db_session, actor="test", user_id=user.id, display_name=user.display_name, role="expert",
-                      centre_code=None, is_active=False)
+    users.update_user(
+        db_session,
+        actor="test",
+        user_id=user.id,
+        display_name=user.display_name,
+        role="expert",
+        centre_code=None,
+        is_active=False,
+    )
     assert other.get("/dashboard").status_code == 302
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     resp = _login_form(client, user.username, PASSWORD)
@@ -244,7 +297,8 @@ def test_a_deactivated_user_cannot_log_in_and_their_session_ends(client: FlaskCl
 
 
 def test_changing_ones_password_ends_other_sessions_and_tokens_but_not_this_one(
-        client: FlaskClient, make_user: Any, app: Flask) -> None:
+    client: FlaskClient, make_user: Any, app: Flask
+) -> None:
     user = make_user(role="supervisor")
     _login_form(client, user.username, PASSWORD)
     elsewhere = app.test_client()
@@ -252,9 +306,15 @@ def test_changing_ones_password_ends_other_sessions_and_tokens_but_not_this_one(
     api = app.test_client()
     token = _token(api, user.username)
     token_page = csrf_token(client, "/account/password")
-    resp = client.post("/account/password", data={"csrf_token": token_page, "current_password": PASSWORD,
-                                                  "new_password": "new-password-456",
-                                                  "confirm_password": "new-password-456"})
+    resp = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token_page,
+            "current_password": PASSWORD,
+            "new_password": "new-password-456",
+            "confirm_password": "new-password-456",
+        },
+    )
     assert resp.status_code == 302
     assert client.get("/dashboard").status_code == 200
     assert elsewhere.get("/dashboard").status_code == 302
@@ -262,14 +322,22 @@ def test_changing_ones_password_ends_other_sessions_and_tokens_but_not_this_one(
     assert _login_form(app.test_client(), user.username, "new-password-456").status_code == 302
 
 
-def test_a_wrong_current_password_changes_nothing_and_names_the_fields(client: FlaskClient, make_user: Any,
-                                                                        db_session: Any) -> None:
+def test_a_wrong_current_password_changes_nothing_and_names_the_fields(
+    client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
     _login_form(client, user.username, PASSWORD)
     stamp = user.password_changed_at
     token = csrf_token(client, "/account/password")
-    resp = client.post("/account/password", data={"csrf_token": token, "current_password": "not-it",
-                                                  "new_password": "short", "confirm_password": "short"})
+    resp = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": "not-it",
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert 'data-field-error="current_password"' in html

@@ -54,8 +54,13 @@ def test_an_app_error_becomes_a_page_with_its_code_and_fields(raising_app: Flask
 def test_an_app_error_becomes_json_under_the_api(raising_app: Flask) -> None:
     resp = raising_app.test_client().get("/api/_raise/validation")
     assert resp.status_code == 422
-    assert resp.get_json() == {"error": {"code": "validation_failed", "message": "部分字段填写有误。",
-                                         "fields": {"name": "Required."}}}
+    assert resp.get_json() == {
+        "error": {
+            "code": "validation_failed",
+            "message": "部分字段填写有误。",
+            "fields": {"name": "Required."},
+        }
+    }
 
 
 def test_a_client_asking_for_json_gets_json_from_a_page(raising_app: Flask) -> None:
@@ -67,7 +72,9 @@ def test_a_client_asking_for_json_gets_json_from_a_page(raising_app: Flask) -> N
 def test_an_unknown_api_address_is_404_json(client: FlaskClient) -> None:
     resp = client.get("/api/unknown")
     assert resp.status_code == 404
-    assert resp.get_json() == {"error": {"code": "not_found", "message": "该地址没有对应的页面。", "fields": {}}}
+    assert resp.get_json() == {
+        "error": {"code": "not_found", "message": "该地址没有对应的页面。", "fields": {}}
+    }
 
 
 def test_an_unknown_page_is_a_404_page(client: FlaskClient) -> None:
@@ -97,7 +104,9 @@ def test_an_unexpected_error_is_a_generic_500_without_details(raising_app: Flask
     assert "secret" not in resp.get_data(as_text=True)
 
 
-def test_the_interface_is_chinese_by_default(client: FlaskClient, make_user: Any, login: Any) -> None:
+def test_the_interface_is_chinese_by_default(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
     login(client, make_user(role="admin"))
     html = client.get("/dashboard").get_data(as_text=True)
     assert '<html lang="zh-CN">' in html
@@ -105,8 +114,9 @@ def test_the_interface_is_chinese_by_default(client: FlaskClient, make_user: Any
         assert label in html, label
 
 
-def test_the_english_switch_works_and_persists_in_the_session(client: FlaskClient, make_user: Any,
-                                                              login: Any) -> None:
+def test_the_english_switch_works_and_persists_in_the_session(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
     login(client, make_user(role="admin"))
     token = csrf_token(client, "/specialties")
     resp = client.post("/lang/en", data={"csrf_token": token, "next": "/specialties?parent=A"})
@@ -120,7 +130,9 @@ def test_the_english_switch_works_and_persists_in_the_session(client: FlaskClien
     assert '<html lang="zh-CN">' in client.get("/dashboard").get_data(as_text=True)
 
 
-def test_the_language_switch_needs_its_csrf_token_and_ignores_unknown_languages(client: FlaskClient) -> None:
+def test_the_language_switch_needs_its_csrf_token_and_ignores_unknown_languages(
+    client: FlaskClient,
+) -> None:
     assert client.post("/lang/en").status_code == 403
     token = csrf_token(client, "/login")
     client.post("/lang/fr", data={"csrf_token": token, "next": "https://evil.example/"})
@@ -141,6 +153,12 @@ def test_errors_speak_the_chosen_language(client: FlaskClient) -> None:
 
 
 def test_every_string_has_its_chinese_translation() -> None:
-    out = subprocess.run([sys.executable, "tools/i18n.py", "check"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "tools/i18n.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr

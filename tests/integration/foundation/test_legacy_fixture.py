@@ -49,9 +49,11 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     shutil.copy2(FIXTURE / "audit-checkpoints.jsonl", work / "audit-checkpoints.jsonl")
     shutil.copytree(FIXTURE / "keys", work / "keys")
     config = make_test_config(
-        work / "instance", f"sqlite:///{work / 'legacy.sqlite'}", key_dir=str(work / "keys"),
+        work / "instance",
+        f"sqlite:///{work / 'legacy.sqlite'}",
+        key_dir=str(work / "keys"),
         audit_checkpoint_file=str(work / "audit-checkpoints.jsonl"),
-    )  # fmt: skip
+    )
     app = create_app(config)
     migrate.upgrade(app.extensions["expertpool"].engine)
     with app.app_context():
@@ -110,8 +112,12 @@ def test_every_commitment_and_sealed_record_keeps_its_signature_and_digest(legac
     published = set(legacy.extensions["expertpool"].keys.draw_public_keys().values())
     draws = list(session.execute(select(Draw)).scalars())
     assert len(draws) == MANIFEST["draws"]
-    committed = {json.loads(e.after)["commit_digest"] for e in session.execute(
-        select(AuditEntry).where(AuditEntry.action == "draw.commit")).scalars()}  # fmt: skip
+    committed = {
+        json.loads(e.after)["commit_digest"]
+        for e in session.execute(
+            select(AuditEntry).where(AuditEntry.action == "draw.commit")
+        ).scalars()
+    }
     for d in draws:
         assert d.public_key in published
         commit = json.loads(d.commit_json)
@@ -125,8 +131,11 @@ def test_every_commitment_and_sealed_record_keeps_its_signature_and_digest(legac
 def test_each_opened_draw_exports_a_transcript_the_offline_verifier_accepts(legacy: Flask) -> None:
     session = _session(legacy)
     keys = legacy.extensions["expertpool"].keys
-    opened = [d.draw_id for d in session.execute(select(Draw).order_by(Draw.id)).scalars()
-              if d.status is DrawStatus.OPENED]
+    opened = [
+        d.draw_id
+        for d in session.execute(select(Draw).order_by(Draw.id)).scalars()
+        if d.status is DrawStatus.OPENED
+    ]
     assert opened == MANIFEST["opened_draws"]
     for draw_id in opened:
         doc = protocol.transcript(session, draw_id=draw_id, actor="test", keys=keys)
@@ -153,12 +162,18 @@ def test_each_room_report_digest_recomputes_to_the_stored_one(legacy: Flask) -> 
         trail = {e.action: json.loads(e.after) for e in _room_trail(session, row.room_id)}
         assert trail["room.archived"]["final_report_digest"] == room.final_report_digest
         assert trail["room.signing_started"]["report_digest"] == room.report_digest
-        signed = [json.loads(e.after)["report_digest"] for e in _room_trail(session, row.room_id)
-                  if e.action == "room.signed"]
+        signed = [
+            json.loads(e.after)["report_digest"]
+            for e in _room_trail(session, row.room_id)
+            if e.action == "room.signed"
+        ]
         assert signed and set(signed) == {room.report_digest}
 
 
 def _room_trail(session: Session, room_id: str) -> list[AuditEntry]:
-    query = select(AuditEntry).where(AuditEntry.object_type == "evaluation_session",
-                                     AuditEntry.object_id == room_id).order_by(AuditEntry.seq)
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.object_type == "evaluation_session", AuditEntry.object_id == room_id)
+        .order_by(AuditEntry.seq)
+    )
     return list(session.execute(query).scalars())

@@ -30,66 +30,122 @@ def _count(db_session: Any, model: Any) -> int:
     return int(db_session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
-def test_an_admin_creates_a_centre_staff_user_in_pages(admin_client: FlaskClient, db_session: Any) -> None:
-    resp = _post(admin_client, "/admin/users/new", username="staff.fs", display_name="佛山工作人员",
-                 password="long-enough-pw", role="centre_staff", centre="440600")
+def test_an_admin_creates_a_centre_staff_user_in_pages(
+    admin_client: FlaskClient, db_session: Any
+) -> None:
+    resp = _post(
+        admin_client,
+        "/admin/users/new",
+        username="staff.fs",
+        display_name="佛山工作人员",
+        password="long-enough-pw",
+        role="centre_staff",
+        centre="440600",
+    )
     assert resp.status_code == 302
     user = db_session.execute(select(User).where(User.username == "staff.fs")).scalar_one()
     assert user.role is UserRole.CENTRE_STAFF
     assert user.centre is not None and user.centre.region_code == "440600"
-    entry = db_session.execute(select(AuditEntry).where(AuditEntry.action == "user.create")
-                               .order_by(AuditEntry.seq.desc())).scalars().first()
+    entry = (
+        db_session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.action == "user.create")
+            .order_by(AuditEntry.seq.desc())
+        )
+        .scalars()
+        .first()
+    )
     assert entry.actor == "root-admin"
     assert "staff.fs" in entry.after
     assert "staff.fs" in admin_client.get("/admin/users").get_data(as_text=True)
 
 
-def test_creating_a_user_with_bad_fields_shows_each_error_and_saves_nothing(admin_client: FlaskClient,
-                                                                            db_session: Any) -> None:
+def test_creating_a_user_with_bad_fields_shows_each_error_and_saves_nothing(
+    admin_client: FlaskClient, db_session: Any
+) -> None:
     users_before, audit_before = _count(db_session, User), _count(db_session, AuditEntry)
-    resp = _post(admin_client, "/admin/users/new", username="x", display_name=" ", password="short",
-                 role="centre_staff", centre="")
+    resp = _post(
+        admin_client,
+        "/admin/users/new",
+        username="x",
+        display_name=" ",
+        password="short",
+        role="centre_staff",
+        centre="",
+    )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     for name in ("username", "display_name", "password", "centre"):
         assert f'data-field-error="{name}"' in html, name
     assert "交易中心工作人员必须隶属于一个中心" in html
-    assert (_count(db_session, User), _count(db_session, AuditEntry)) == (users_before, audit_before)
+    assert (_count(db_session, User), _count(db_session, AuditEntry)) == (
+        users_before,
+        audit_before,
+    )
 
 
 def test_a_taken_username_is_a_field_error(admin_client: FlaskClient, make_user: Any) -> None:
     make_user(role="expert", username="taken-name")
-    resp = _post(admin_client, "/admin/users/new", username="taken-name", display_name="Other",
-                 password="long-enough-pw", role="expert")
+    resp = _post(
+        admin_client,
+        "/admin/users/new",
+        username="taken-name",
+        display_name="Other",
+        password="long-enough-pw",
+        role="expert",
+    )
     assert resp.status_code == 422
     assert 'data-field-error="username"' in resp.get_data(as_text=True)
 
 
 def test_an_unknown_centre_or_role_is_refused(admin_client: FlaskClient) -> None:
-    resp = _post(admin_client, "/admin/users/new", username="someone", display_name="S",
-                 password="long-enough-pw", role="wizard", centre="999999")
+    resp = _post(
+        admin_client,
+        "/admin/users/new",
+        username="someone",
+        display_name="S",
+        password="long-enough-pw",
+        role="wizard",
+        centre="999999",
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert 'data-field-error="role"' in html and 'data-field-error="centre"' in html
 
 
 def test_an_admin_edits_role_and_centre_and_the_audit_keeps_before_and_after(
-        admin_client: FlaskClient, make_user: Any, db_session: Any) -> None:
+    admin_client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
-    resp = _post(admin_client, f"/admin/users/{user.id}", display_name=user.display_name, role="centre_staff",
-                 centre="440300", is_active="on")
+    resp = _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name=user.display_name,
+        role="centre_staff",
+        centre="440300",
+        is_active="on",
+    )
     assert resp.status_code == 302
     db_session.refresh(user)
     assert user.role is UserRole.CENTRE_STAFF and user.centre.region_code == "440300"
-    entry = db_session.execute(select(AuditEntry).where(AuditEntry.action == "user.update")).scalar_one()
+    entry = db_session.execute(
+        select(AuditEntry).where(AuditEntry.action == "user.update")
+    ).scalar_one()
     assert '"role":"expert"' in entry.before and '"role":"centre_staff"' in entry.after
 
 
 def test_making_someone_centre_staff_without_a_centre_fails_and_changes_nothing(
-        admin_client: FlaskClient, make_user: Any, db_session: Any) -> None:
+    admin_client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
-    resp = _post(admin_client, f"/admin/users/{user.id}", display_name="Renamed", role="centre_staff", centre="",
-                 is_active="on")
+    resp = _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name="Renamed",
+        role="centre_staff",
+        centre="",
+        is_active="on",
+    )
     assert resp.status_code == 422
     assert 'data-field-error="centre"' in resp.get_data(as_text=True)
     db_session.refresh(user)
@@ -97,11 +153,19 @@ def test_making_someone_centre_staff_without_a_centre_fails_and_changes_nothing(
 
 
 def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
-        admin_client: FlaskClient, make_user: Any, db_session: Any) -> None:
+    admin_client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
     user = make_user(role="expert")
     audit_before = _count(db_session, AuditEntry)
-    resp = _post(admin_client, f"/admin/users/{user.id}", display_name="Renamed", role="supervisor", centre="",
-                 is_active="on", password="short")
+    resp = _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name="Renamed",
+        role="supervisor",
+        centre="",
+        is_active="on",
+        password="short",
+    )
     assert resp.status_code == 422
     assert 'data-field-error="password"' in resp.get_data(as_text=True)
     db_session.refresh(user)
@@ -109,37 +173,63 @@ def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
     assert _count(db_session, AuditEntry) == audit_before
 
 
-def test_an_admin_deactivates_a_user_whose_session_then_ends(admin_client: FlaskClient, make_user: Any,
-                                                              app: Flask, login: Any) -> None:
+def test_an_admin_deactivates_a_user_whose_session_then_ends(
+    admin_client: FlaskClient, make_user: Any, app: Flask, login: Any
+) -> None:
     user = make_user(role="reviewer")
     theirs = login(app.test_client(), user)
     assert theirs.get("/dashboard").status_code == 200
-    resp = _post(admin_client, f"/admin/users/{user.id}", display_name=user.display_name, role="reviewer",
-                 centre="")  # the unchecked box is absent from the form
+    resp = _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name=user.display_name,
+        role="reviewer",
+        centre="",
+    )  # the unchecked box is absent from the form
     assert resp.status_code == 302
     assert theirs.get("/dashboard").status_code == 302
     page = app.test_client()
     token = csrf_token(page, "/login")
-    assert page.post("/login", data={"username": user.username, "password": PASSWORD,
-                                     "csrf_token": token}).status_code == 401
+    assert (
+        page.post(
+            "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 401
+    )
 
 
-def test_an_admin_resetting_a_password_ends_that_users_sessions(admin_client: FlaskClient, make_user: Any,
-                                                                 app: Flask, login: Any) -> None:
+def test_an_admin_resetting_a_password_ends_that_users_sessions(
+    admin_client: FlaskClient, make_user: Any, app: Flask, login: Any
+) -> None:
     user = make_user(role="expert")
     theirs = login(app.test_client(), user)
-    _post(admin_client, f"/admin/users/{user.id}", display_name=user.display_name, role="expert", centre="",
-          is_active="on", password="brand-new-password")
+    _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name=user.display_name,
+        role="expert",
+        centre="",
+        is_active="on",
+        password="brand-new-password",
+    )
     assert theirs.get("/dashboard").status_code == 302
     assert admin_client.get("/dashboard").status_code == 200
 
 
-def test_an_admin_resetting_their_own_password_stays_logged_in(client: FlaskClient, make_user: Any,
-                                                                login: Any) -> None:
+def test_an_admin_resetting_their_own_password_stays_logged_in(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
     admin = make_user(role="admin")
     login(client, admin)
-    _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="admin", centre="",
-          is_active="on", password="brand-new-password")
+    _post(
+        client,
+        f"/admin/users/{admin.id}",
+        display_name=admin.display_name,
+        role="admin",
+        centre="",
+        is_active="on",
+        password="brand-new-password",
+    )
     assert client.get("/dashboard").status_code == 200
 
 
@@ -154,8 +244,9 @@ def test_the_user_list_filters_by_role(admin_client: FlaskClient, make_user: Any
     assert "only-supervisor" in html and "only-expert" not in html
 
 
-def test_centre_staff_open_their_own_centre_but_not_anothers(client: FlaskClient, make_user: Any,
-                                                              login: Any) -> None:
+def test_centre_staff_open_their_own_centre_but_not_anothers(
+    client: FlaskClient, make_user: Any, login: Any
+) -> None:
     staff = make_user(role="centre_staff", centre="440100")
     login(client, staff)
     assert client.get("/centres/440100").status_code == 200
@@ -180,32 +271,58 @@ def test_the_region_data_gives_twenty_one_city_centres_and_shundes(db_session: A
     assert {"440100", "440300", "440606"} <= codes
 
 
-def test_a_role_change_takes_effect_on_the_next_request(client: FlaskClient, make_user: Any, login: Any,
-                                                        db_session: Any) -> None:
+def test_a_role_change_takes_effect_on_the_next_request(
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
+) -> None:
     from expertpool.accounts import users
 
     make_user(role="admin")  # someone must stay administrator
     user = make_user(role="admin")
     login(client, user)
     assert client.get("/admin/users").status_code == 200
-    users.update_user(db_session, actor="test", user_id=user.id, display_name=user.display_name, role="expert",
-                      centre_code=None, is_active=True)
+    users.update_user(
+        db_session,
+        actor="test",
+        user_id=user.id,
+        display_name=user.display_name,
+        role="expert",
+        centre_code=None,
+        is_active=True,
+    )
     assert client.get("/admin/users").status_code == 403
 
 
 def test_the_last_active_administrator_cannot_demote_or_deactivate_themselves(
-        client: FlaskClient, make_user: Any, login: Any, db_session: Any) -> None:
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
+) -> None:
     admin = make_user(role="admin")
     login(client, admin)
-    resp = _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="expert", centre="",
-                 is_active="on")
+    resp = _post(
+        client,
+        f"/admin/users/{admin.id}",
+        display_name=admin.display_name,
+        role="expert",
+        centre="",
+        is_active="on",
+    )
     assert resp.status_code == 422
     assert 'data-field-error="role"' in resp.get_data(as_text=True)
-    resp = _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="admin", centre="")
+    resp = _post(
+        client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="admin", centre=""
+    )
     assert resp.status_code == 422
     assert 'data-field-error="is_active"' in resp.get_data(as_text=True)
     db_session.refresh(admin)
     assert admin.role is UserRole.ADMIN and admin.is_active
     make_user(role="admin")  # with a second administrator, the first may step down
-    assert _post(client, f"/admin/users/{admin.id}", display_name=admin.display_name, role="expert", centre="",
-                 is_active="on").status_code == 302
+    assert (
+        _post(
+            client,
+            f"/admin/users/{admin.id}",
+            display_name=admin.display_name,
+            role="expert",
+            centre="",
+            is_active="on",
+        ).status_code
+        == 302
+    )

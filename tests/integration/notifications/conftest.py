@@ -55,22 +55,45 @@ class TwilioTrial:
         """A fresh mainland mobile number in E.164."""
         return f"+86{next(self.numbers)}"
 
-    def invite(self, phone: str | None = None, *, rank: int = 1, now: datetime | None = None,
-               draw_id: str = "D-1") -> InvitationRecord:
+    def invite(
+        self,
+        phone: str | None = None,
+        *,
+        rank: int = 1,
+        now: datetime | None = None,
+        draw_id: str = "D-1",
+    ) -> InvitationRecord:
         """Queue one invitation and commit, as the draw will."""
         session = self.session
         invitation = invitations.enqueue_invitation(
-            session, draw_id=draw_id, group_id="G1", expert_id=1000 + rank, rank=rank,
-            phone=phone or self.new_number(), expert_name="李四", starts_at=STARTS_AT,
-            venue="广州主场评标室", now=now, ctx=self.ctx)
+            session,
+            draw_id=draw_id,
+            group_id="G1",
+            expert_id=1000 + rank,
+            rank=rank,
+            phone=phone or self.new_number(),
+            expert_name="李四",
+            starts_at=STARTS_AT,
+            venue="广州主场评标室",
+            now=now,
+            ctx=self.ctx,
+        )
         session.commit()
         return invitation
 
-    def dispatch(self, now: datetime | None = None, worker_id: str = "w1") -> notifications.DispatchReport:
+    def dispatch(
+        self, now: datetime | None = None, worker_id: str = "w1"
+    ) -> notifications.DispatchReport:
         """One dispatcher pass with the app's notifier (the test's own transaction ended first)."""
         self.session.commit()  # on SQLite an open transaction holds the write lock
-        return notifications.dispatch_once(self.app.extensions["expertpool"].sessions, self.notifier,
-                                           now or utcnow(), worker_id, 50, ctx=self.ctx)
+        return notifications.dispatch_once(
+            self.app.extensions["expertpool"].sessions,
+            self.notifier,
+            now or utcnow(),
+            worker_id,
+            50,
+            ctx=self.ctx,
+        )
 
     def transport(self) -> Any:
         """Signed callbacks into the app through a test client."""
@@ -94,13 +117,21 @@ class TwilioTrial:
 
         session = self.session
         session.expire_all()
-        return list(session.execute(select(OutboxMessage).where(
-            OutboxMessage.invitation_id == key_of(invitation)).order_by(OutboxMessage.id)).scalars())
+        return list(
+            session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.invitation_id == key_of(invitation))
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        )
 
     def bodies(self, phone: str) -> list[str]:
         """Texts the fake received for `phone`, oldest first."""
-        return [m["body"] for m in sorted(self.api.messages.values(), key=lambda m: m["date_created"])
-                if m["to"] == phone]
+        return [
+            m["body"]
+            for m in sorted(self.api.messages.values(), key=lambda m: m["date_created"])
+            if m["to"] == phone
+        ]
 
     def later(self, minutes: float) -> datetime:
         """A moment `minutes` from now."""
@@ -119,14 +150,21 @@ def key_of(row: Any) -> int:
     return int(identity[0])
 
 
-def wire_twilio(app: Flask, api: FakeTwilioApi, *, timeout_seconds: float = 1.0) -> Callable[[], None]:
+def wire_twilio(
+    app: Flask, api: FakeTwilioApi, *, timeout_seconds: float = 1.0
+) -> Callable[[], None]:
     """Switch an app to Twilio against `api`; returns the function restoring it."""
     st = app.extensions["expertpool"]
     services = services_of(app)
     old_config, old_notifier, old_ctx = st.config, services.notifier, services.ctx
-    st.config = old_config.replace(notifier="twilio", twilio_account_sid=FAKE_ACCOUNT_SID,
-                                   twilio_auth_token=FAKE_AUTH_TOKEN, twilio_from_number=FAKE_FROM_NUMBER,
-                                   twilio_api_base_url=api.base_url, public_base_url=PUBLIC_BASE_URL)
+    st.config = old_config.replace(
+        notifier="twilio",
+        twilio_account_sid=FAKE_ACCOUNT_SID,
+        twilio_auth_token=FAKE_AUTH_TOKEN,
+        twilio_from_number=FAKE_FROM_NUMBER,
+        twilio_api_base_url=api.base_url,
+        public_base_url=PUBLIC_BASE_URL,
+    )
     services.notifier = twilio_notifier_for(api, timeout_seconds=timeout_seconds)
     services.ctx = replace(old_ctx, config=st.config)
 
@@ -153,7 +191,9 @@ class FakeReplacements:
 
     calls: list[tuple[int, str]] = field(default_factory=list)
 
-    def __call__(self, session: Any, invitation: InvitationRecord, reason: str, ctx: NotifyContext) -> None:
+    def __call__(
+        self, session: Any, invitation: InvitationRecord, reason: str, ctx: NotifyContext
+    ) -> None:
         """Record one request."""
         self.calls.append((key_of(invitation), reason))
 

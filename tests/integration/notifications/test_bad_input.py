@@ -28,9 +28,13 @@ def _count(trial: TwilioTrial, model: type) -> int:
     return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
-def test_a_voice_prompt_for_an_unknown_call_hangs_up_and_records_nothing(trial: TwilioTrial) -> None:
-    status, twiml = trial.transport()(PUBLIC_BASE_URL + "/webhooks/twilio/voice",
-                                      {"CallSid": UNKNOWN_CALL, "CallStatus": "in-progress", "AnsweredBy": "human"})
+def test_a_voice_prompt_for_an_unknown_call_hangs_up_and_records_nothing(
+    trial: TwilioTrial,
+) -> None:
+    status, twiml = trial.transport()(
+        PUBLIC_BASE_URL + "/webhooks/twilio/voice",
+        {"CallSid": UNKNOWN_CALL, "CallStatus": "in-progress", "AnsweredBy": "human"},
+    )
     assert status == 200 and "<Hangup" in twiml and "<Gather" not in twiml
     assert _count(trial, ContactAttempt) == 0
 
@@ -40,20 +44,29 @@ def test_an_sms_status_for_an_unknown_message_is_ignored(trial: TwilioTrial) -> 
     invitation = trial.invite(phone)
     trial.dispatch()
     before = _count(trial, ContactAttempt)
-    status, _ = trial.transport()(PUBLIC_BASE_URL + "/webhooks/twilio/sms-status",
-                                  {"MessageSid": UNKNOWN_SMS, "MessageStatus": "undelivered",
-                                   "ErrorCode": "30003", "To": phone})
+    status, _ = trial.transport()(
+        PUBLIC_BASE_URL + "/webhooks/twilio/sms-status",
+        {
+            "MessageSid": UNKNOWN_SMS,
+            "MessageStatus": "undelivered",
+            "ErrorCode": "30003",
+            "To": phone,
+        },
+    )
     assert status == 200
     assert _count(trial, ContactAttempt) == before
     assert trial.reload(invitation).state is InvitationState.CALLING
 
 
-def test_an_sms_from_a_number_with_no_open_invitation_changes_nothing_and_gets_no_help(trial: TwilioTrial) -> None:
+def test_an_sms_from_a_number_with_no_open_invitation_changes_nothing_and_gets_no_help(
+    trial: TwilioTrial,
+) -> None:
     invitation = trial.invite()
     trial.dispatch()
     stranger = trial.new_number()
-    trial.api.send_inbound_sms(trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms",
-                               from_number=stranger, body="1")
+    trial.api.send_inbound_sms(
+        trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms", from_number=stranger, body="1"
+    )
     assert trial.reload(invitation).state is InvitationState.CALLING
     assert _count(trial, OutboxMessage) == 2
     assert trial.dispatch().claimed == 0
@@ -69,8 +82,9 @@ def test_a_key_other_than_1_to_3_replays_the_prompt_and_answers_nothing(
     [call_sid] = trial.api.calls
     call = trial.api.calls[call_sid]
     gather_url = call["status_callback"].replace("call-status", "gather")
-    status, twiml = trial.transport()(gather_url, {"CallSid": call_sid, "To": phone, "From": call["from"],
-                                                   "Digits": digits})
+    status, twiml = trial.transport()(
+        gather_url, {"CallSid": call_sid, "To": phone, "From": call["from"], "Digits": digits}
+    )
     assert status == 200 and "/webhooks/twilio/voice" in twiml and "<Hangup" not in twiml
     stored = trial.reload(invitation)
     assert stored.state is InvitationState.CALLING and stored.answered_at is None
@@ -94,7 +108,9 @@ def test_a_call_ringing_busy_is_not_an_answer_and_is_retried_later(trial: Twilio
     assert stored.state is InvitationState.ACCEPTED and stored.call_attempts == 2
 
 
-def test_a_machine_then_a_person_on_the_retry_accepts_with_one_call_each(trial: TwilioTrial) -> None:
+def test_a_machine_then_a_person_on_the_retry_accepts_with_one_call_each(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.script_calls(phone, "machine", "accept")
@@ -109,7 +125,9 @@ def test_a_machine_then_a_person_on_the_retry_accepts_with_one_call_each(trial: 
     assert len(trial.api.created("Calls")) == 2
 
 
-def test_an_auth_failure_mid_pass_stops_sending_and_resumes_without_sending_twice(trial: TwilioTrial) -> None:
+def test_an_auth_failure_mid_pass_stops_sending_and_resumes_without_sending_twice(
+    trial: TwilioTrial,
+) -> None:
     phones = [trial.new_number() for _ in range(3)]
     invitations = [trial.invite(phone, rank=rank) for rank, phone in enumerate(phones, start=1)]
     # The first SMS goes out, then the provider refuses our credentials on the first call.
@@ -118,7 +136,9 @@ def test_an_auth_failure_mid_pass_stops_sending_and_resumes_without_sending_twic
     assert report.is_auth_failed and report.sent == 1
     assert len(trial.api.created("Calls")) == 1 and len(trial.api.created("Messages")) == 1
     session = trial.session
-    alerts = session.execute(select(AuditEntry).where(AuditEntry.action == "notify.provider_auth_failed")).scalars()
+    alerts = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "notify.provider_auth_failed")
+    ).scalars()
     assert len(list(alerts)) == 1
     assert trial.dispatch(trial.later(0.5)).claimed == 0  # still paused
     report = trial.dispatch(trial.later(2))

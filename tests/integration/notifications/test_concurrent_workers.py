@@ -39,8 +39,15 @@ def test_two_workers_in_threads_on_the_configured_database_send_each_message_exa
 def _is_done(session: Session) -> bool:
     """Whether every message has left the pending, sending and unknown states."""
     try:
-        return not session.execute(select(OutboxMessage.id).where(OutboxMessage.status.in_(
-            [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.UNKNOWN])).limit(1)).first()
+        return not session.execute(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(
+                    [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.UNKNOWN]
+                )
+            )
+            .limit(1)
+        ).first()
     finally:
         session.rollback()
 
@@ -52,9 +59,18 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
         session = st.sessions()
         phones = [f"+8613700000{i:03d}" for i in range(15)]
         for rank, phone in enumerate(phones, start=1):
-            invitations.enqueue_invitation(session, draw_id="D-par", group_id="G", expert_id=rank, rank=rank,
-                                           phone=phone, expert_name="专家", venue="广州",
-                                           starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(pg_app).ctx)
+            invitations.enqueue_invitation(
+                session,
+                draw_id="D-par",
+                group_id="G",
+                expert_id=rank,
+                rank=rank,
+                phone=phone,
+                expert_name="专家",
+                venue="广州",
+                starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),
+                ctx=services_of(pg_app).ctx,
+            )
         session.commit()
         st.sessions.remove()
         ctx = services_of(pg_app).ctx
@@ -70,7 +86,9 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
                     deadline = time.monotonic() + 60
                     # Until nothing is left to send (a slow machine may cause backoffs or reconciling).
                     while time.monotonic() < deadline:
-                        report = notifications.dispatch_once(st.sessions, notifier, utcnow(), name, 3, ctx=ctx)
+                        report = notifications.dispatch_once(
+                            st.sessions, notifier, utcnow(), name, 3, ctx=ctx
+                        )
                         claimed[name] += report.sent + report.reconciled
                         if report.claimed == 0:
                             if _is_done(st.sessions()):

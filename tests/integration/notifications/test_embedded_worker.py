@@ -19,11 +19,22 @@ pytestmark = pytest.mark.integration
 def test_the_embedded_worker_thread_sends_queued_invitations_and_stops(app: Flask) -> None:
     st = app.extensions["expertpool"]
     session = st.sessions()
-    invitations.enqueue_invitation(session, draw_id="D-thread", group_id="G", expert_id=4, rank=1,
-                                   phone="+8613300000001", expert_name="吴九", venue="汕头",
-                                   starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(app).ctx)
+    invitations.enqueue_invitation(
+        session,
+        draw_id="D-thread",
+        group_id="G",
+        expert_id=4,
+        rank=1,
+        phone="+8613300000001",
+        expert_name="吴九",
+        venue="汕头",
+        starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),
+        ctx=services_of(app).ctx,
+    )
     session.commit()
-    worker = InProcessWorker(app, services_of(app).notifier, services_of(app).ctx, interval_seconds=0.05)
+    worker = InProcessWorker(
+        app, services_of(app).notifier, services_of(app).ctx, interval_seconds=0.05
+    )
     worker.start()
     try:
         deadline = time.monotonic() + 30

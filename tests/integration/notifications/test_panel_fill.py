@@ -24,9 +24,18 @@ class FakeDraw:
     replaced: list[tuple[int, str]] = field(default_factory=list)
 
     def invite(self, session: Any, rank: int, phone: str) -> InvitationRecord:
-        return invitations.enqueue_invitation(session, draw_id="D-panel", group_id="G1", expert_id=rank,
-                                              rank=rank, phone=phone, expert_name=f"专家{rank}",
-                                              starts_at=STARTS_AT, venue="广州主场", ctx=self.trial.ctx)
+        return invitations.enqueue_invitation(
+            session,
+            draw_id="D-panel",
+            group_id="G1",
+            expert_id=rank,
+            rank=rank,
+            phone=phone,
+            expert_name=f"专家{rank}",
+            starts_at=STARTS_AT,
+            venue="广州主场",
+            ctx=self.trial.ctx,
+        )
 
     def replace(self, session: Any, invitation: InvitationRecord, reason: str, ctx: Any) -> None:
         """The replacement handler: invite the next backup in the same transaction."""
@@ -36,11 +45,20 @@ class FakeDraw:
             self.invite(session, rank, phone)
 
 
-def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(trial: TwilioTrial) -> None:
+def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(
+    trial: TwilioTrial,
+) -> None:
     api = trial.api
     phones = {rank: trial.new_number() for rank in range(1, 8)}
-    scripts = {1: ["accept"], 2: ["accept"], 3: ["decline"], 4: ["machine", "accept"],
-               5: ["silence"] * 4, 6: ["accept"], 7: ["accept"]}
+    scripts = {
+        1: ["accept"],
+        2: ["accept"],
+        3: ["decline"],
+        4: ["machine", "accept"],
+        5: ["silence"] * 4,
+        6: ["accept"],
+        7: ["accept"],
+    }
     for rank, outcomes in scripts.items():
         api.script_calls(phones[rank], *outcomes)
     draw = FakeDraw(trial, backups=[(6, phones[6]), (7, phones[7])])
@@ -60,9 +78,15 @@ def test_scripted_answers_fill_five_seats_from_the_backups_in_rank_order(trial: 
     session.expire_all()
     rows = session.execute(select(InvitationRecord).order_by(InvitationRecord.rank)).scalars().all()
     states = {row.rank: row.state for row in rows}
-    assert states == {1: InvitationState.ACCEPTED, 2: InvitationState.ACCEPTED, 3: InvitationState.DECLINED,
-                      4: InvitationState.ACCEPTED, 5: InvitationState.NO_RESPONSE,
-                      6: InvitationState.ACCEPTED, 7: InvitationState.ACCEPTED}
+    assert states == {
+        1: InvitationState.ACCEPTED,
+        2: InvitationState.ACCEPTED,
+        3: InvitationState.DECLINED,
+        4: InvitationState.ACCEPTED,
+        5: InvitationState.NO_RESPONSE,
+        6: InvitationState.ACCEPTED,
+        7: InvitationState.ACCEPTED,
+    }
     assert draw.replaced == [(3, "declined"), (5, "no_response")]
     accepted = [row.rank for row in rows if row.state is InvitationState.ACCEPTED]
     assert accepted == [1, 2, 4, 6, 7]

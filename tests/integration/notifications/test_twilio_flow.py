@@ -32,11 +32,18 @@ pytestmark = pytest.mark.integration
 def _attempts(trial: TwilioTrial, invitation_id: int) -> list[ContactAttempt]:
     session = trial.session
     session.expire_all()
-    return list(session.execute(select(ContactAttempt).where(
-        ContactAttempt.invitation_id == invitation_id).order_by(ContactAttempt.id)).scalars())
+    return list(
+        session.execute(
+            select(ContactAttempt)
+            .where(ContactAttempt.invitation_id == invitation_id)
+            .order_by(ContactAttempt.id)
+        ).scalars()
+    )
 
 
-def test_an_invitation_sends_one_sms_and_one_call_with_machine_detection(trial: TwilioTrial) -> None:
+def test_an_invitation_sends_one_sms_and_one_call_with_machine_detection(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     report = trial.dispatch()
@@ -44,7 +51,9 @@ def test_an_invitation_sends_one_sms_and_one_call_with_machine_detection(trial: 
     assert len(trial.api.created("Messages")) == 1
     [call] = trial.api.created("Calls")
     assert call.value("MachineDetection") == "Enable"
-    assert call.value("Url", ).startswith(PUBLIC_BASE_URL + "/webhooks/twilio/voice?m=")
+    assert call.value(
+        "Url",
+    ).startswith(PUBLIC_BASE_URL + "/webhooks/twilio/voice?m=")
     [body] = trial.bodies(phone)
     assert "回复1接受" in body and PUBLIC_BASE_URL + "/i/" in body
     assert trial.reload(invitation).state is InvitationState.CALLING
@@ -53,13 +62,17 @@ def test_an_invitation_sends_one_sms_and_one_call_with_machine_detection(trial: 
     assert trial.dispatch().claimed == 0
 
 
-def test_the_voice_prompt_reads_name_time_and_venue_and_gathers_one_digit(trial: TwilioTrial) -> None:
+def test_the_voice_prompt_reads_name_time_and_venue_and_gathers_one_digit(
+    trial: TwilioTrial,
+) -> None:
     trial.invite()
     trial.dispatch()
     [call_sid] = trial.api.calls
     call = trial.api.calls[call_sid]
-    status, twiml = trial.transport()(call["url"], {"CallSid": call_sid, "CallStatus": "in-progress",
-                                                    "AnsweredBy": "human", "To": call["to"]})
+    status, twiml = trial.transport()(
+        call["url"],
+        {"CallSid": call_sid, "CallStatus": "in-progress", "AnsweredBy": "human", "To": call["to"]},
+    )
     assert status == 200
     root = ET.fromstring(twiml)
     gather = root.find("Gather")
@@ -69,7 +82,9 @@ def test_the_voice_prompt_reads_name_time_and_venue_and_gathers_one_digit(trial:
     assert "李四" in spoken and "广州主场评标室" in spoken and "按1" in spoken
 
 
-def test_pressing_1_accepts_and_sends_a_confirmation_sms(trial: TwilioTrial, replacements: FakeReplacements) -> None:
+def test_pressing_1_accepts_and_sends_a_confirmation_sms(
+    trial: TwilioTrial, replacements: FakeReplacements
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.script_calls(phone, "accept")
@@ -80,7 +95,9 @@ def test_pressing_1_accepts_and_sends_a_confirmation_sms(trial: TwilioTrial, rep
     assert trial.dispatch().sent == 1
     confirmation = trial.bodies(phone)[-1]
     assert "评标确认" in confirmation and trial.ctx.config.centre_contact_phone in confirmation
-    call_attempt = next(a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice")
+    call_attempt = next(
+        a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice"
+    )
     assert call_attempt.digits == "1" and call_attempt.answered_by == "human"
     assert call_attempt.status == "completed"
     assert replacements.calls == []
@@ -99,20 +116,25 @@ def test_pressing_2_declines_and_asks_for_exactly_one_replacement(
     assert trial.dispatch().sent == 0
 
 
-def test_the_default_replacement_handler_records_the_request_in_the_audit_trail(trial: TwilioTrial) -> None:
+def test_the_default_replacement_handler_records_the_request_in_the_audit_trail(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.script_calls(phone, "decline")
     trial.dispatch()
     trial.play()
-    entry = trial.session.execute(select(AuditEntry).where(
-        AuditEntry.action == "invitation.replacement_requested")).scalar_one()
+    entry = trial.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "invitation.replacement_requested")
+    ).scalar_one()
     assert entry.object_id == str(key_of(invitation))
     assert json.loads(entry.after)["reason"] == "declined"
     assert "李四" not in entry.after and phone not in entry.after
 
 
-def test_silence_past_the_deadline_is_no_response(trial: TwilioTrial, replacements: FakeReplacements) -> None:
+def test_silence_past_the_deadline_is_no_response(
+    trial: TwilioTrial, replacements: FakeReplacements
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.script_calls(phone, "silence")
@@ -175,7 +197,9 @@ def test_a_rate_limited_send_backs_off_and_then_succeeds_once(trial: TwilioTrial
     assert len(trial.api.created("Messages")) == 2  # the refused request and the accepted one
 
 
-def test_a_timeout_is_marked_unknown_then_reconciled_and_never_sent_twice(trial: TwilioTrial) -> None:
+def test_a_timeout_is_marked_unknown_then_reconciled_and_never_sent_twice(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.hang_next(seconds=3, resource="Messages", is_created_anyway=True)
@@ -192,7 +216,9 @@ def test_a_timeout_is_marked_unknown_then_reconciled_and_never_sent_twice(trial:
     assert len(trial.api.created("Messages")) == 1
 
 
-def test_a_timeout_before_anything_was_created_is_sent_again_after_checking(trial: TwilioTrial) -> None:
+def test_a_timeout_before_anything_was_created_is_sent_again_after_checking(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.hang_next(seconds=3, resource="Calls", is_created_anyway=False)
@@ -244,48 +270,87 @@ def test_repeated_and_reordered_callbacks_only_move_state_forward(
 
 def test_callbacks_for_unknown_sids_are_ignored(trial: TwilioTrial) -> None:
     send = trial.transport()
-    status, _ = send(PUBLIC_BASE_URL + "/webhooks/twilio/call-status",
-                     {"CallSid": "CA" + "0" * 32, "CallStatus": "completed"})
+    status, _ = send(
+        PUBLIC_BASE_URL + "/webhooks/twilio/call-status",
+        {"CallSid": "CA" + "0" * 32, "CallStatus": "completed"},
+    )
     assert status == 200
-    status, twiml = send(PUBLIC_BASE_URL + "/webhooks/twilio/gather", {"CallSid": "CA" + "1" * 32, "Digits": "1"})
+    status, twiml = send(
+        PUBLIC_BASE_URL + "/webhooks/twilio/gather", {"CallSid": "CA" + "1" * 32, "Digits": "1"}
+    )
     assert status == 200 and "<Hangup" in twiml
     assert trial.session.execute(select(func.count()).select_from(ContactAttempt)).scalar_one() == 0
 
 
 @pytest.mark.parametrize("path", ["voice", "gather", "call-status", "sms", "sms-status"])
-def test_a_forged_or_missing_signature_gets_403_and_an_audit_entry(trial: TwilioTrial, path: str) -> None:
+def test_a_forged_or_missing_signature_gets_403_and_an_audit_entry(
+    trial: TwilioTrial, path: str
+) -> None:
     client = trial.app.test_client()
     url = f"{PUBLIC_BASE_URL}/webhooks/twilio/{path}"
-    params = {"CallSid": "CA" + "2" * 32, "Digits": "1", "CallStatus": "completed", "MessageSid": "SM1",
-              "From": "+8613800000000", "Body": "1", "MessageStatus": "delivered"}
+    params = {
+        "CallSid": "CA" + "2" * 32,
+        "Digits": "1",
+        "CallStatus": "completed",
+        "MessageSid": "SM1",
+        "From": "+8613800000000",
+        "Body": "1",
+        "MessageStatus": "delivered",
+    }
     forged = sign_webhook("not-the-token", url, params)
     unsigned = client.post(f"/webhooks/twilio/{path}", data=params, base_url=PUBLIC_BASE_URL)
-    wrong = client.post(f"/webhooks/twilio/{path}", data=params, base_url=PUBLIC_BASE_URL,
-                        headers={"X-Twilio-Signature": forged})
-    tampered = client.post(f"/webhooks/twilio/{path}", data={**params, "Digits": "2"}, base_url=PUBLIC_BASE_URL,
-                           headers={"X-Twilio-Signature": sign_webhook(trial.api.auth_token, url, params)})
+    wrong = client.post(
+        f"/webhooks/twilio/{path}",
+        data=params,
+        base_url=PUBLIC_BASE_URL,
+        headers={"X-Twilio-Signature": forged},
+    )
+    tampered = client.post(
+        f"/webhooks/twilio/{path}",
+        data={**params, "Digits": "2"},
+        base_url=PUBLIC_BASE_URL,
+        headers={"X-Twilio-Signature": sign_webhook(trial.api.auth_token, url, params)},
+    )
     assert [r.status_code for r in (unsigned, wrong, tampered)] == [403, 403, 403]
-    entries = trial.session.execute(select(AuditEntry).where(
-        AuditEntry.action == "webhook.signature_invalid")).scalars().all()
+    entries = (
+        trial.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "webhook.signature_invalid")
+        )
+        .scalars()
+        .all()
+    )
     assert len(entries) == 3 and entries[0].object_id == f"/webhooks/twilio/{path}"
 
 
 def test_a_signature_for_the_internal_url_is_refused_behind_the_proxy(trial: TwilioTrial) -> None:
     params = {"CallSid": "CA" + "3" * 32, "CallStatus": "completed"}
     internal = "http://127.0.0.1:5000/webhooks/twilio/call-status"
-    response = trial.app.test_client().post("/webhooks/twilio/call-status", data=params,
-                                            headers={"X-Twilio-Signature": sign_webhook(trial.api.auth_token, internal, params)})
+    response = trial.app.test_client().post(
+        "/webhooks/twilio/call-status",
+        data=params,
+        headers={"X-Twilio-Signature": sign_webhook(trial.api.auth_token, internal, params)},
+    )
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize(("body", "state"), [(" 1 ", InvitationState.ACCEPTED), ("好的", InvitationState.ACCEPTED),
-                                             ("2 有事", InvitationState.DECLINED), ("Y", InvitationState.ACCEPTED)])
-def test_an_sms_reply_answers_the_invitation(trial: TwilioTrial, body: str, state: InvitationState) -> None:
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [
+        (" 1 ", InvitationState.ACCEPTED),
+        ("好的", InvitationState.ACCEPTED),
+        ("2 有事", InvitationState.DECLINED),
+        ("Y", InvitationState.ACCEPTED),
+    ],
+)
+def test_an_sms_reply_answers_the_invitation(
+    trial: TwilioTrial, body: str, state: InvitationState
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.dispatch()
-    trial.api.send_inbound_sms(trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms",
-                               from_number=phone, body=body)
+    trial.api.send_inbound_sms(
+        trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms", from_number=phone, body=body
+    )
     stored = trial.reload(invitation)
     assert stored.state is state and stored.answered_via == "sms"
 
@@ -296,7 +361,12 @@ def test_an_unclear_sms_reply_gets_one_help_sms_and_changes_nothing(trial: Twili
     trial.dispatch()
     send = trial.transport()
     url = PUBLIC_BASE_URL + "/webhooks/twilio/sms"
-    params = {"MessageSid": "SM" + "4" * 32, "From": phone, "To": "+15005550006", "Body": "几点开始？"}
+    params = {
+        "MessageSid": "SM" + "4" * 32,
+        "From": phone,
+        "To": "+15005550006",
+        "Body": "几点开始？",
+    }
     send(url, params)
     send(url, params)  # a repeated callback
     assert trial.reload(invitation).state is InvitationState.CALLING
@@ -315,25 +385,38 @@ def test_an_invalid_number_is_unreachable_and_brings_a_replacement(
     assert report.failed >= 1
     assert trial.reload(invitation).state is InvitationState.UNREACHABLE
     assert replacements.calls == [(key_of(invitation), "unreachable")]
-    assert {m.status for m in trial.messages(invitation)} <= {OutboxStatus.FAILED, OutboxStatus.CANCELLED}
+    assert {m.status for m in trial.messages(invitation)} <= {
+        OutboxStatus.FAILED,
+        OutboxStatus.CANCELLED,
+    }
 
 
-def test_an_authentication_failure_stops_sending_raises_an_alert_and_loses_nothing(trial: TwilioTrial) -> None:
+def test_an_authentication_failure_stops_sending_raises_an_alert_and_loses_nothing(
+    trial: TwilioTrial,
+) -> None:
     first, second = trial.new_number(), trial.new_number()
     trial.invite(first, rank=1)
     trial.invite(second, rank=2)
     trial.api.fail_next(status=401, code=20003)
     report = trial.dispatch()
     assert report.is_auth_failed and report.sent == 0
-    assert trial.session.execute(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "notify.provider_auth_failed")).scalar_one() == 1
+    assert (
+        trial.session.execute(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "notify.provider_auth_failed")
+        ).scalar_one()
+        == 1
+    )
     assert trial.dispatch().claimed == 0  # paused
     report = trial.dispatch(trial.later(2))
     assert report.sent == 4
     assert len(trial.bodies(first)) == 1 and len(trial.bodies(second)) == 1
 
 
-def test_a_worker_that_died_mid_send_leaves_a_message_that_is_reconciled_not_resent(trial: TwilioTrial) -> None:
+def test_a_worker_that_died_mid_send_leaves_a_message_that_is_reconciled_not_resent(
+    trial: TwilioTrial,
+) -> None:
     phone = trial.new_number()
     invitation = trial.invite(phone)
     trial.api.hang_next(seconds=3, resource="Messages", is_created_anyway=True)
@@ -341,7 +424,11 @@ def test_a_worker_that_died_mid_send_leaves_a_message_that_is_reconciled_not_res
     # Simulate a claim left behind by a dead worker: status sending, an old lock.
     session = trial.session
     sms = session.get(OutboxMessage, trial.messages(invitation)[0].id)
-    sms.status, sms.locked_by, sms.locked_at = OutboxStatus.SENDING, "dead", utcnow() - timedelta(minutes=5)
+    sms.status, sms.locked_by, sms.locked_at = (
+        OutboxStatus.SENDING,
+        "dead",
+        utcnow() - timedelta(minutes=5),
+    )
     session.commit()
     report = trial.dispatch(trial.later(1))
     assert report.reconciled == 1
@@ -353,7 +440,7 @@ def test_the_one_time_link_accepts_once_and_then_stops_working(trial: TwilioTria
     invitation = trial.invite(phone)
     trial.dispatch()
     link = next(w for w in trial.bodies(phone)[0].split("：") if "/i/" in w).strip()
-    path = link[len(PUBLIC_BASE_URL):]
+    path = link[len(PUBLIC_BASE_URL) :]
     client = trial.app.test_client()
     page = client.get(path)
     assert page.status_code == 200 and "广州主场评标室" in page.get_data(as_text=True)
@@ -372,9 +459,18 @@ def test_nothing_is_written_when_the_callers_transaction_rolls_back(trial: Twili
     from expertpool.notifications import invitations
 
     session = trial.session
-    invitations.enqueue_invitation(session, draw_id="D-rollback", group_id="G", expert_id=1, rank=1,
-                                   phone=trial.new_number(), expert_name="王五",
-                                   starts_at=utcnow() + timedelta(days=2), venue="深圳", ctx=trial.ctx)
+    invitations.enqueue_invitation(
+        session,
+        draw_id="D-rollback",
+        group_id="G",
+        expert_id=1,
+        rank=1,
+        phone=trial.new_number(),
+        expert_name="王五",
+        starts_at=utcnow() + timedelta(days=2),
+        venue="深圳",
+        ctx=trial.ctx,
+    )
     session.rollback()
     assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
     assert trial.dispatch().claimed == 0
@@ -398,7 +494,9 @@ def test_an_accepted_expert_can_withdraw_with_a_reason_and_is_replaced(
     assert stored.state is InvitationState.WITHDRAWN and stored.withdrawal_reason == "生病"
     assert replacements.calls == [(key_of(invitation), "withdrawn")]
     with pytest.raises(TransitionRefused):
-        invitations.withdraw(session, key_of(invitation), reason="again", actor="expert1", ctx=trial.ctx)
+        invitations.withdraw(
+            session, key_of(invitation), reason="again", actor="expert1", ctx=trial.ctx
+        )
     session.rollback()
 
 
@@ -410,8 +508,11 @@ def test_post_signed_webhook_reaches_a_live_server(trial: TwilioTrial, live_serv
     [call_sid] = trial.api.calls
     url = trial.api.calls[call_sid]["url"]
     internal = url.replace(PUBLIC_BASE_URL, live_server.url)  # type: ignore[attr-defined]
-    status, twiml = post_signed_webhook(internal, {"CallSid": call_sid, "CallStatus": "in-progress",
-                                                   "AnsweredBy": "human"}, signed_url=url)
+    status, twiml = post_signed_webhook(
+        internal,
+        {"CallSid": call_sid, "CallStatus": "in-progress", "AnsweredBy": "human"},
+        signed_url=url,
+    )
     assert status == 200 and "<Gather" in twiml
     assert CallScript.named("accept").digits == ("1",)
 
@@ -459,7 +560,10 @@ def test_a_wrong_key_replays_the_prompt_and_a_following_1_accepts(trial: TwilioT
     trial.play()
     stored = trial.reload(invitation)
     assert stored.state is InvitationState.ACCEPTED
-    assert next(a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice").digits == "91"
+    assert (
+        next(a for a in _attempts(trial, key_of(invitation)) if a.channel.value == "voice").digits
+        == "91"
+    )
 
 
 def test_unclear_replies_get_at_most_three_help_sms(trial: TwilioTrial) -> None:
@@ -467,7 +571,11 @@ def test_unclear_replies_get_at_most_three_help_sms(trial: TwilioTrial) -> None:
     invitation = trial.invite(phone)
     trial.dispatch()
     for n in range(5):
-        trial.api.send_inbound_sms(trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms",
-                                   from_number=phone, body=f"请问地址{n}？")
+        trial.api.send_inbound_sms(
+            trial.transport(),
+            PUBLIC_BASE_URL + "/webhooks/twilio/sms",
+            from_number=phone,
+            body=f"请问地址{n}？",
+        )
     help_messages = [m for m in trial.messages(invitation) if m.kind is OutboxKind.HELP_SMS]
     assert len(help_messages) == 3

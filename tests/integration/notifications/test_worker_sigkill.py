@@ -39,23 +39,42 @@ PHONES = [f"+8613500000{i:03d}" for i in range(1, 7)]
 def _worker_env(app: Flask, api: FakeTwilioApi) -> dict[str, str]:
     config = app.extensions["expertpool"].config
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "EXPERTPOOL_"))}
-    env.update({
-        "DATABASE_URL": config.database_url, "EXPERTPOOL_INSTANCE_PATH": config.instance_path,
-        "SECRET_KEY": config.secret_key, "EXPERTPOOL_NOTIFIER": "twilio",
-        "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FAKE_FROM_NUMBER, "TWILIO_API_BASE_URL": api.base_url,
-        "EXPERTPOOL_PUBLIC_BASE_URL": "https://pool.example.gov.cn",
-        # Longer than the hang, so the worker is still waiting for the answer when it is killed.
-        "EXPERTPOOL_TWILIO_TIMEOUT_SECONDS": "60",
-        "EXPERTPOOL_NOTIFY_LEASE_SECONDS": str(LEASE_SECONDS),
-    })
+    env.update(
+        {
+            "DATABASE_URL": config.database_url,
+            "EXPERTPOOL_INSTANCE_PATH": config.instance_path,
+            "SECRET_KEY": config.secret_key,
+            "EXPERTPOOL_NOTIFIER": "twilio",
+            "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": FAKE_FROM_NUMBER,
+            "TWILIO_API_BASE_URL": api.base_url,
+            "EXPERTPOOL_PUBLIC_BASE_URL": "https://pool.example.gov.cn",
+            # Longer than the hang, so the worker is still waiting for the answer when it is killed.
+            "EXPERTPOOL_TWILIO_TIMEOUT_SECONDS": "60",
+            "EXPERTPOOL_NOTIFY_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
+    )
     return env
 
 
 def _start_worker(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "expertpool.cli", "notify-worker", "--interval", "0.2", "--batch", "4"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "expertpool.cli",
+            "notify-worker",
+            "--interval",
+            "0.2",
+            "--batch",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
@@ -73,9 +92,18 @@ def test_a_worker_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_
     st = pg_app.extensions["expertpool"]
     session = st.sessions()
     for rank, phone in enumerate(PHONES, start=1):
-        invitations.enqueue_invitation(session, draw_id="D-kill", group_id="G", expert_id=rank, rank=rank,
-                                       phone=phone, expert_name="专家", venue="广州",
-                                       starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC), ctx=services_of(pg_app).ctx)
+        invitations.enqueue_invitation(
+            session,
+            draw_id="D-kill",
+            group_id="G",
+            expert_id=rank,
+            rank=rank,
+            phone=phone,
+            expert_name="专家",
+            venue="广州",
+            starts_at=datetime(2026, 12, 3, 1, 30, tzinfo=UTC),
+            ctx=services_of(pg_app).ctx,
+        )
     session.commit()
     st.sessions.remove()
     # The first call is created at the provider, but its answer is slow: the kill lands meanwhile.
@@ -95,16 +123,22 @@ def test_a_worker_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_
     assert first.returncode == -signal.SIGKILL
     [in_flight_sid] = fake_twilio_api.calls
     session = st.sessions()
-    stuck = session.execute(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING)).scalars().all()
+    stuck = (
+        session.execute(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING))
+        .scalars()
+        .all()
+    )
     assert stuck, "the killed worker left no claimed message behind"
     st.sessions.remove()
 
     second = _start_worker(env)
     try:
+
         def all_sent() -> bool:
             try:
-                return {m for m in st.sessions().execute(select(OutboxMessage.status)).scalars()} == {
-                    OutboxStatus.SENT}
+                return {
+                    m for m in st.sessions().execute(select(OutboxMessage.status)).scalars()
+                } == {OutboxStatus.SENT}
             finally:
                 st.sessions.remove()
 

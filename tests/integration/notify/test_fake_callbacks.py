@@ -41,8 +41,9 @@ class FakeWebhookApp:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 params = parse_qs(body)
                 signed_url = PUBLIC + self.path
-                if not validate_signature(FAKE_AUTH_TOKEN, signed_url, params,
-                                          self.headers.get("X-Twilio-Signature")):
+                if not validate_signature(
+                    FAKE_AUTH_TOKEN, signed_url, params, self.headers.get("X-Twilio-Signature")
+                ):
                     app.forged += 1
                     self._answer(403, "")
                     return
@@ -76,8 +77,9 @@ class FakeWebhookApp:
             return answer_twiml(result.reply, prompt_url=PUBLIC + "/voice")
         if path == "/call-status":
             event = parse_call_status(params)
-            self.call_status[event.call_sid] = advance(self.call_status.get(event.call_sid),
-                                                       event.status)
+            self.call_status[event.call_sid] = advance(
+                self.call_status.get(event.call_sid), event.status
+            )
             if event.raw_answered_by:
                 self.answered_by[event.call_sid] = event.answered_by
             return ""
@@ -111,8 +113,9 @@ def transport(app):
 
 
 def _call(notifier, number):
-    return notifier.place_call(number, twiml_url=PUBLIC + "/voice",
-                               status_callback=PUBLIC + "/call-status").sid
+    return notifier.place_call(
+        number, twiml_url=PUBLIC + "/voice", status_callback=PUBLIC + "/call-status"
+    ).sid
 
 
 def test_scripted_calls_reach_the_app_signed_and_end_as_scripted(fake_twilio_api, app, transport):
@@ -135,10 +138,14 @@ def test_scripted_calls_reach_the_app_signed_and_end_as_scripted(fake_twilio_api
     assert app.forged == 0
     answers = {number: app.answers.get(sid) for number, sid in sids.items()}
     assert answers == {
-        "+8613800000001": Reply.ACCEPT, "+8613800000002": Reply.DECLINE,
-        "+8613800000003": Reply.ACCEPT, "+8613800000004": Reply.ACCEPT,
-        "+8613800000005": None, "+8613800000006": None,
-        "+8613800000007": None, "+8613800000008": None,
+        "+8613800000001": Reply.ACCEPT,
+        "+8613800000002": Reply.DECLINE,
+        "+8613800000003": Reply.ACCEPT,
+        "+8613800000004": Reply.ACCEPT,
+        "+8613800000005": None,
+        "+8613800000006": None,
+        "+8613800000007": None,
+        "+8613800000008": None,
     }
     finals = {number: app.call_status[sid] for number, sid in sids.items()}
     assert finals["+8613800000006"] == "completed"
@@ -167,8 +174,9 @@ def test_message_statuses_and_inbound_replies_reach_the_app(fake_twilio_api, app
     fake_twilio_api.report_messages(transport)
     bad = notifier.send_sms("+8613800000011", "邀请", status_callback=PUBLIC + "/sms-status")
     fake_twilio_api.report_messages(transport, status="undelivered", error_code=30003)
-    fake_twilio_api.send_inbound_sms(transport, PUBLIC + "/sms-inbound",
-                                     from_number="+8613800000010", body="2 有事")
+    fake_twilio_api.send_inbound_sms(
+        transport, PUBLIC + "/sms-inbound", from_number="+8613800000010", body="2 有事"
+    )
     assert app.sms_status[ok.sid] == ("delivered", None)
     assert app.sms_status[bad.sid] == ("undelivered", 30003)
     [reply] = app.inbound

@@ -56,7 +56,9 @@ def test_an_sms_is_created_with_basic_auth_and_twilio_form_parameters(fake_twili
 
 def test_a_call_asks_for_machine_detection_and_every_status_event(fake_twilio_api, notifier):
     delivery = notifier.place_call(
-        NUMBER, twiml_url="https://pool/voice?a=1", status_callback="https://pool/status",
+        NUMBER,
+        twiml_url="https://pool/voice?a=1",
+        status_callback="https://pool/status",
         ring_timeout_seconds=25,
     )
     [request] = fake_twilio_api.created("Calls")
@@ -78,13 +80,17 @@ def test_fetching_reports_the_current_status_answered_by_and_error(fake_twilio_a
     sms = notifier.send_sms(NUMBER, "x")
     call = notifier.place_call(NUMBER, twiml_url="https://pool/voice")
     fake_twilio_api.set_message_status(sms.sid, "undelivered", error_code=30003)
-    fake_twilio_api.set_call_status(call.sid, "completed", answered_by="machine_start",
-                                    duration_seconds=7)
+    fake_twilio_api.set_call_status(
+        call.sid, "completed", answered_by="machine_start", duration_seconds=7
+    )
     fetched_sms = notifier.fetch_message(sms.sid)
     fetched_call = notifier.fetch_call(call.sid)
     assert (fetched_sms.status, fetched_sms.error_code) == ("undelivered", 30003)
     assert (fetched_call.status, fetched_call.answered_by, fetched_call.duration_seconds) == (
-        "completed", "machine_start", 7)
+        "completed",
+        "machine_start",
+        7,
+    )
 
 
 def test_a_rate_limit_carries_retry_after_and_a_later_retry_sends_once(fake_twilio_api, notifier):
@@ -95,8 +101,12 @@ def test_a_rate_limit_carries_retry_after_and_a_later_retry_sends_once(fake_twil
     assert failure.kind is FailureKind.RATE_LIMITED and failure.code == 20429
     assert failure.retry_after_seconds == 2.0
     # The caller (the dispatcher) schedules the retry; here we just check the schedule honours it.
-    assert backoff_delay(0, jitter=0.0, base_seconds=0.1,
-                         retry_after_seconds=failure.retry_after_seconds) == 2.0
+    assert (
+        backoff_delay(
+            0, jitter=0.0, base_seconds=0.1, retry_after_seconds=failure.retry_after_seconds
+        )
+        == 2.0
+    )
     assert fake_twilio_api.messages == {}
     delivery = notifier.send_sms(NUMBER, "x")
     assert list(fake_twilio_api.messages) == [delivery.sid]
@@ -123,11 +133,16 @@ def test_a_server_error_is_transient_and_creates_nothing(fake_twilio_api, notifi
 
 @pytest.mark.parametrize(
     ("code", "kind"),
-    [(21211, FailureKind.INVALID_NUMBER), (21614, FailureKind.INVALID_NUMBER),
-     (21610, FailureKind.OPTED_OUT), (21408, FailureKind.NOT_PERMITTED)],
+    [
+        (21211, FailureKind.INVALID_NUMBER),
+        (21614, FailureKind.INVALID_NUMBER),
+        (21610, FailureKind.OPTED_OUT),
+        (21408, FailureKind.NOT_PERMITTED),
+    ],
 )
-def test_recipient_error_codes_are_permanent_recipient_failures(fake_twilio_api, notifier, code,
-                                                                kind):
+def test_recipient_error_codes_are_permanent_recipient_failures(
+    fake_twilio_api, notifier, code, kind
+):
     fake_twilio_api.reject_number(NUMBER, code)
     with pytest.raises(NotificationFailed) as info:
         notifier.send_sms(NUMBER, "x")
@@ -145,8 +160,11 @@ def test_a_malformed_number_is_refused_as_twilio_would(notifier):
 
 def test_an_authentication_failure_stops_with_a_retryable_auth_failure(fake_twilio_api):
     notifier = TwilioNotifier(
-        account_sid=fake_twilio_api.account_sid, auth_token="wrong-token",
-        from_number=FAKE_FROM_NUMBER, timeout_seconds=0.5, api_base_url=fake_twilio_api.base_url,
+        account_sid=fake_twilio_api.account_sid,
+        auth_token="wrong-token",
+        from_number=FAKE_FROM_NUMBER,
+        timeout_seconds=0.5,
+        api_base_url=fake_twilio_api.base_url,
     )
     with pytest.raises(NotificationFailed) as info:
         notifier.send_sms(NUMBER, "x")
@@ -160,8 +178,11 @@ def test_the_auth_token_never_appears_in_repr_errors_or_logs(fake_twilio_api, ca
     caplog.set_level(logging.DEBUG)
     token = "super-secret-token-value"
     notifier = TwilioNotifier(
-        account_sid=fake_twilio_api.account_sid, auth_token=token,
-        from_number=FAKE_FROM_NUMBER, timeout_seconds=0.5, api_base_url=fake_twilio_api.base_url,
+        account_sid=fake_twilio_api.account_sid,
+        auth_token=token,
+        from_number=FAKE_FROM_NUMBER,
+        timeout_seconds=0.5,
+        api_base_url=fake_twilio_api.base_url,
     )
     with pytest.raises(NotificationFailed) as info:
         notifier.send_sms(NUMBER, "x")
@@ -207,8 +228,13 @@ def test_a_call_timeout_is_unknown_and_found_by_listing_calls(fake_twilio_api, n
 def test_reconciliation_ignores_older_sends_and_other_numbers(fake_twilio_api, notifier):
     notifier.send_sms(NUMBER, "same")
     notifier.send_sms("+8613900000000", "same")
-    assert notifier.find_messages(NUMBER, created_after=datetime.now(UTC) + timedelta(seconds=2)) == []
-    assert len(notifier.find_messages(NUMBER, created_after=datetime.now(UTC) - timedelta(minutes=1))) == 1
+    assert (
+        notifier.find_messages(NUMBER, created_after=datetime.now(UTC) + timedelta(seconds=2)) == []
+    )
+    assert (
+        len(notifier.find_messages(NUMBER, created_after=datetime.now(UTC) - timedelta(minutes=1)))
+        == 1
+    )
 
 
 def test_a_fetch_timeout_is_transient_because_fetching_is_safe_to_repeat(fake_twilio_api, notifier):
@@ -234,15 +260,22 @@ def test_fetching_an_unknown_sid_is_a_permanent_failure(notifier):
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("queued", "canceled"), ("ringing", "canceled"), ("in-progress", "completed"),
-     ("no-answer", "no-answer")],
+    [
+        ("queued", "canceled"),
+        ("ringing", "canceled"),
+        ("in-progress", "completed"),
+        ("no-answer", "no-answer"),
+    ],
 )
 def test_hanging_up_ends_the_call_the_right_way(fake_twilio_api, notifier, status, expected):
     call = notifier.place_call(NUMBER, twiml_url="https://pool/voice")
     fake_twilio_api.set_call_status(call.sid, status)
     assert notifier.hangup(call.sid).status == expected
-    updates = [r for r in fake_twilio_api.requests
-               if r.method == "POST" and r.path.endswith(f"/Calls/{call.sid}.json")]
+    updates = [
+        r
+        for r in fake_twilio_api.requests
+        if r.method == "POST" and r.path.endswith(f"/Calls/{call.sid}.json")
+    ]
     assert len(updates) == (0 if status == "no-answer" else 1)
 
 
@@ -262,7 +295,8 @@ def test_sends_from_several_threads_each_create_exactly_one_resource(fake_twilio
         t.join()
     assert errors == []
     assert sorted(m["body"] for m in fake_twilio_api.messages.values()) == sorted(
-        f"m{i}" for i in range(20))
+        f"m{i}" for i in range(20)
+    )
 
 
 class _WebhookReceiver:
@@ -277,8 +311,9 @@ class _WebhookReceiver:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 params = parse_qs(body)
                 url = receiver.public_base + self.path
-                ok = validate_signature(receiver.token, url, params,
-                                        self.headers.get("X-Twilio-Signature"))
+                ok = validate_signature(
+                    receiver.token, url, params, self.headers.get("X-Twilio-Signature")
+                )
                 if ok:
                     receiver.events.append(parse_call_status(params))
                 self.send_response(204 if ok else 403)
@@ -301,12 +336,21 @@ def test_signed_webhooks_pass_validation_and_forged_ones_do_not():
     receiver = _WebhookReceiver("tok", public)
     try:
         params = {"CallSid": "CA1", "CallStatus": "completed", "AnsweredBy": "human"}
-        status, _ = post_signed_webhook(receiver.url + "/notify/status", params, auth_token="tok",
-                                        signed_url=public + "/notify/status")
-        forged, _ = post_signed_webhook(receiver.url + "/notify/status", params,
-                                        auth_token="other", signed_url=public + "/notify/status")
-        unproxied, _ = post_signed_webhook(receiver.url + "/notify/status", params,
-                                           auth_token="tok")
+        status, _ = post_signed_webhook(
+            receiver.url + "/notify/status",
+            params,
+            auth_token="tok",
+            signed_url=public + "/notify/status",
+        )
+        forged, _ = post_signed_webhook(
+            receiver.url + "/notify/status",
+            params,
+            auth_token="other",
+            signed_url=public + "/notify/status",
+        )
+        unproxied, _ = post_signed_webhook(
+            receiver.url + "/notify/status", params, auth_token="tok"
+        )
     finally:
         receiver.close()
     assert (status, forged, unproxied) == (204, 403, 403)

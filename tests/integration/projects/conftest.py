@@ -27,10 +27,17 @@ def credit_code(n: int) -> str:
 def project_payload(**overrides: Any) -> dict[str, Any]:
     """A valid project as the API expects it."""
     data: dict[str, Any] = {
-        "code": "GZ-2026-001", "name": "道路改造工程", "kind": "works", "budget": "8500000.00",
-        "tenderer_code": credit_code(1), "tenderer_name": "某区建设局",
-        "agency_code": credit_code(2), "agency_name": "某招标代理有限公司",
-        "tenderer_representatives": 0, "evaluation_start": "2026-06-05T09:00", "duration_minutes": 240,
+        "code": "GZ-2026-001",
+        "name": "道路改造工程",
+        "kind": "works",
+        "budget": "8500000.00",
+        "tenderer_code": credit_code(1),
+        "tenderer_name": "某区建设局",
+        "agency_code": credit_code(2),
+        "agency_name": "某招标代理有限公司",
+        "tenderer_representatives": 0,
+        "evaluation_start": "2026-06-05T09:00",
+        "duration_minutes": 240,
     }
     data.update(overrides)
     return data
@@ -61,7 +68,9 @@ def api(app: Flask, make_user: Callable[..., Any], clock: Clock) -> Callable[...
     from expertpool.accounts import users
 
     def make(role: str, centre: str | None = None) -> FlaskClient:
-        user = make_user(role=role, centre=centre if centre else ("440100" if role == "centre_staff" else None))
+        user = make_user(
+            role=role, centre=centre if centre else ("440100" if role == "centre_staff" else None)
+        )
         token, _ = users.issue_token(app.extensions["expertpool"].sessions(), user, 1)
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
@@ -76,8 +85,12 @@ def terminal(app: Flask) -> tuple[str, Any]:
     """A registered terminal of the Guangzhou centre: (credential, row)."""
     from expertpool.projects import terminals
 
-    return terminals.register_terminal(app.extensions["expertpool"].sessions(), actor="test",
-                                       centre_code="440100", name="广州终端1")
+    return terminals.register_terminal(
+        app.extensions["expertpool"].sessions(),
+        actor="test",
+        centre_code="440100",
+        name="广州终端1",
+    )
 
 
 @pytest.fixture()
@@ -88,7 +101,12 @@ def ready_project(api: Callable[..., FlaskClient]) -> tuple[FlaskClient, int]:
     assert resp.status_code == 201, resp.get_json()
     pid = resp.get_json()["id"]
     for n in (10, 11):
-        assert staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(n),
-                                                                "name": f"投标人{n}"}).status_code == 201
+        assert (
+            staff.post(
+                f"/api/projects/{pid}/bidders",
+                json={"credit_code": credit_code(n), "name": f"投标人{n}"},
+            ).status_code
+            == 201
+        )
     assert staff.post(f"/api/projects/{pid}/ready").status_code == 200
     return staff, pid

@@ -15,8 +15,14 @@ pytestmark = pytest.mark.integration
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["EXPERTPOOL_INSTANCE_PATH"] = str(tmp_path / "instance")
-    return subprocess.run([sys.executable, "-m", "expertpool.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "expertpool.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_rotation_keeps_the_old_public_key_published(tmp_path: Path) -> None:

@@ -20,19 +20,57 @@ def rooms_notifier(app: Flask) -> Any:
     with app.app_context():
         return services_of(app).notifier
 
+
 FORM: dict[str, Any] = {
     "items": [
-        {"item_id": "price", "name": "价格", "kind": "objective", "minimum": "0", "maximum": "30",
-         "step": "0.01", "weight": "1", "formula": "lowest_price", "params": {}},
-        {"item_id": "tech", "name": "技术方案", "kind": "subjective", "minimum": "0", "maximum": "50",
-         "step": "0.5", "weight": "1", "formula": None, "params": {}},
-        {"item_id": "service", "name": "售后服务", "kind": "subjective", "minimum": "0", "maximum": "20",
-         "step": "0.5", "weight": "1", "formula": None, "params": {}},
+        {
+            "item_id": "price",
+            "name": "价格",
+            "kind": "objective",
+            "minimum": "0",
+            "maximum": "30",
+            "step": "0.01",
+            "weight": "1",
+            "formula": "lowest_price",
+            "params": {},
+        },
+        {
+            "item_id": "tech",
+            "name": "技术方案",
+            "kind": "subjective",
+            "minimum": "0",
+            "maximum": "50",
+            "step": "0.5",
+            "weight": "1",
+            "formula": None,
+            "params": {},
+        },
+        {
+            "item_id": "service",
+            "name": "售后服务",
+            "kind": "subjective",
+            "minimum": "0",
+            "maximum": "20",
+            "step": "0.5",
+            "weight": "1",
+            "formula": None,
+            "params": {},
+        },
     ]
-}  # fmt: skip
+}
 BIDS: list[dict[str, Any]] = [
-    {"bidder_code": "B001", "bidder_name": "甲公司", "price": "1000000", "checks": {"licence": True}},
-    {"bidder_code": "B002", "bidder_name": "乙公司", "price": "950000", "checks": {"licence": True}},
+    {
+        "bidder_code": "B001",
+        "bidder_name": "甲公司",
+        "price": "1000000",
+        "checks": {"licence": True},
+    },
+    {
+        "bidder_code": "B002",
+        "bidder_name": "乙公司",
+        "price": "950000",
+        "checks": {"licence": True},
+    },
 ]
 MEMBERS = ["e1", "e2", "e3", "e4", "r1"]
 VENUE_OF = {"e1": "gz", "e2": "gz", "e3": "gz", "e4": "sz", "r1": "sz"}
@@ -54,13 +92,17 @@ class Committee:
         if name not in self.clients:
             flask_client = login_client(self.app.test_client(), self.users[name])
             sio = self.app.extensions["socketio"]
-            self.clients[name] = sio.test_client(self.app, namespace=NAMESPACE, flask_test_client=flask_client)
+            self.clients[name] = sio.test_client(
+                self.app, namespace=NAMESPACE, flask_test_client=flask_client
+            )
         return self.clients[name]
 
     def emit(self, name: str, event: str, **payload: Any) -> dict[str, Any]:
         """Emit ``event`` for this session as ``name``; return the acknowledgement."""
         payload.setdefault("room_id", self.room_id)
-        ack: dict[str, Any] = self.client(name).emit(event, payload, namespace=NAMESPACE, callback=True)
+        ack: dict[str, Any] = self.client(name).emit(
+            event, payload, namespace=NAMESPACE, callback=True
+        )
         return ack
 
     def ok(self, name: str, event: str, **payload: Any) -> dict[str, Any]:
@@ -114,7 +156,9 @@ class Committee:
     def submit_all(self, sheets: dict[str, dict[str, dict[str, str]]] | None = None) -> None:
         """Every member submits (uniform scores unless given)."""
         for m in MEMBERS:
-            scores = (sheets or {}).get(m, {b: {"tech": "40", "service": "15"} for b in ("B001", "B002")})
+            scores = (sheets or {}).get(
+                m, {b: {"tech": "40", "service": "15"} for b in ("B001", "B002")}
+            )
             self.ok(m, "submit_sheet", scores=scores)
 
 
@@ -136,16 +180,28 @@ def build_committee(app: Flask, make_user: Callable[..., Any]) -> Committee:
     people["sup"] = make_user(role="supervisor", display_name="监督员甲")
     people["outsider"] = make_user(role="expert")
     panel = rooms.PanelDescription(
-        title="某医院设备采购", project_code="GZ-2026-001", lot="1",
+        title="某医院设备采购",
+        project_code="GZ-2026-001",
+        lot="1",
         venues=[rooms.VenueSpec("gz", "广州主场", True), rooms.VenueSpec("sz", "深圳副场")],
-        members=[rooms.SeatSpec(people[m].id, "representative" if m == "r1" else "expert", VENUE_OF[m],
-                                f"S-{m}", f"+86138000000{i:02d}") for i, m in enumerate(MEMBERS)],
+        members=[
+            rooms.SeatSpec(
+                people[m].id,
+                "representative" if m == "r1" else "expert",
+                VENUE_OF[m],
+                f"S-{m}",
+                f"+86138000000{i:02d}",
+            )
+            for i, m in enumerate(MEMBERS)
+        ],
         hosts=[rooms.StaffSpec(people["h_gz"].id, "gz"), rooms.StaffSpec(people["h_sz"].id, "sz")],
         supervisors=[rooms.StaffSpec(people["sup"].id)],
         form=FORM,
-    )  # fmt: skip
+    )
     st = app.extensions["expertpool"]
-    row = rooms.create_session(st.sessions(), panel, actor="test", settings=rooms.room_settings(st.config), keys=st.keys)
+    row = rooms.create_session(
+        st.sessions(), panel, actor="test", settings=rooms.room_settings(st.config), keys=st.keys
+    )
     return Committee(app, row.room_id, people)
 
 

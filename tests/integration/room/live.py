@@ -28,15 +28,22 @@ class LiveMember:
 
     def connect(self) -> None:
         """Connect over websocket with the login cookie."""
-        self.sio.connect(self.url, headers=self.headers, namespaces=[NAMESPACE], transports=["websocket"],
-                         wait_timeout=10)  # fmt: skip
+        self.sio.connect(
+            self.url,
+            headers=self.headers,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            wait_timeout=10,
+        )
 
     def call(self, event: str, **payload: Any) -> dict[str, Any]:
         """Emit and wait for the acknowledgement."""
         ack: dict[str, Any] = self.sio.call(event, payload, namespace=NAMESPACE, timeout=15)
         return ack
 
-    def emit(self, event: str, payload: dict[str, Any], namespace: str = NAMESPACE, callback: bool = True) -> Any:
+    def emit(
+        self, event: str, payload: dict[str, Any], namespace: str = NAMESPACE, callback: bool = True
+    ) -> Any:
         """The SocketIOTestClient call shape, so the committee helpers can drive live clients."""
         return self.call(event, **payload)
 

@@ -17,12 +17,19 @@ from expertpool.rooms.models import EvaluationSession
 pytestmark = pytest.mark.integration
 
 
-def test_the_socketio_server_uses_the_configured_async_mode_and_serves_quickstart(app: Flask) -> None:
-    assert app.extensions["socketio"].async_mode == app.extensions["expertpool"].config.socketio_async_mode
+def test_the_socketio_server_uses_the_configured_async_mode_and_serves_quickstart(
+    app: Flask,
+) -> None:
+    assert (
+        app.extensions["socketio"].async_mode
+        == app.extensions["expertpool"].config.socketio_async_mode
+    )
     assert callable(app.extensions["expertpool_serve"])
 
 
-def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_nothing(app: Flask) -> None:
+def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_nothing(
+    app: Flask,
+) -> None:
     st = app.extensions["expertpool"]
     session = st.sessions()
     ctx = DemoContext(config=st.config, keys=st.keys, notify=services_of(app).ctx)
@@ -35,13 +42,16 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
     assert sorted(p["role"] for p in state["participants"]).count("expert") == 4
 
 
-def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(app: Flask, committee: Any) -> None:
+def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(
+    app: Flask, committee: Any
+) -> None:
     from sqlalchemy import text
-
 
     with app.extensions["expertpool"].engine.connect() as conn:
         raw = conn.execute(text("SELECT * FROM room_participant")).all()
-    dump = repr(raw).encode() + b"".join(v for row in raw for v in row if isinstance(v, bytes | memoryview))
+    dump = repr(raw).encode() + b"".join(
+        v for row in raw for v in row if isinstance(v, bytes | memoryview)
+    )
     assert b"13800000001" not in dump and "13800000001" not in repr(raw)
     committee.ok("h_gz", "phase", action="open")
     committee.ok("h_gz", "phase", action="start_check_in")

@@ -17,15 +17,22 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask) -> Iterator[Flask]:
+def live_app(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask
+) -> Iterator[Flask]:
     """A second app on the same database that no Socket.IO test client ever touched.
 
     Flask-SocketIO's test client replaces the server's packet sending for good, so real
     clients need a server of their own.
     """
     # Every process of a deployment shares the key files (personal data is encrypted with them).
-    app = build_app(make_test_config(tmp_path_factory.mktemp("live"), database_url,
-                                     key_dir=str(_app.extensions["expertpool"].config.keys_path)))
+    app = build_app(
+        make_test_config(
+            tmp_path_factory.mktemp("live"),
+            database_url,
+            key_dir=str(_app.extensions["expertpool"].config.keys_path),
+        )
+    )
     yield app
     app.extensions["expertpool"].engine.dispose()
 
@@ -55,7 +62,9 @@ def live(committee: Committee, live_app: Flask, app: Flask) -> Iterator[Any]:
     live_app.extensions["expertpool"].sessions.remove()
 
 
-def test_a_change_by_the_host_reaches_a_member_as_their_own_snapshot(committee: Committee, live: Any) -> None:
+def test_a_change_by_the_host_reaches_a_member_as_their_own_snapshot(
+    committee: Committee, live: Any
+) -> None:
     e1, host = live("e1"), live("h_gz")
     assert e1.call("join", room_id=committee.room_id)["ok"]
     assert host.call("join", room_id=committee.room_id)["ok"]
@@ -65,7 +74,9 @@ def test_a_change_by_the_host_reaches_a_member_as_their_own_snapshot(committee: 
     assert snap["phase"] == "opened" and snap["viewer"]["alias"] == "专家1"
 
 
-def test_a_reconnecting_client_receives_the_full_current_snapshot(committee: Committee, live: Any) -> None:
+def test_a_reconnecting_client_receives_the_full_current_snapshot(
+    committee: Committee, live: Any
+) -> None:
     e1, host = live("e1"), live("h_gz")
     e1.call("join", room_id=committee.room_id)
     e1.sio.disconnect()
@@ -75,7 +86,9 @@ def test_a_reconnecting_client_receives_the_full_current_snapshot(committee: Com
     assert ack["seq"] == ack["snapshot"]["seq"] == seq
 
 
-def test_members_scoring_at_once_lose_no_acknowledged_score(committee: Committee, live: Any) -> None:
+def test_members_scoring_at_once_lose_no_acknowledged_score(
+    committee: Committee, live: Any
+) -> None:
     clients = {m: live(m) for m in (*MEMBERS, "h_gz", "h_sz", "sup")}
     committee.to_scoring()
     acks: dict[str, list[dict[str, Any]]] = {m: [] for m in MEMBERS}
@@ -83,8 +96,13 @@ def test_members_scoring_at_once_lose_no_acknowledged_score(committee: Committee
 
     def score(member: str) -> None:
         for v in values:
-            acks[member].append(clients[member].call("enter_scores", room_id=committee.room_id,
-                                                     scores={"B001": {"tech": v}, "B002": {"tech": v}}))  # fmt: skip
+            acks[member].append(
+                clients[member].call(
+                    "enter_scores",
+                    room_id=committee.room_id,
+                    scores={"B001": {"tech": v}, "B002": {"tech": v}},
+                )
+            )
 
     threads = [threading.Thread(target=score, args=(m,)) for m in MEMBERS]
     for t in threads:

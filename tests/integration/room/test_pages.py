@@ -26,8 +26,14 @@ def archived(committee: Committee) -> None:
     committee.ok("h_gz", "phase", action="start_signing")
     digest = committee.ok("e1", "report")["report_digest"]
     for m in MEMBERS:
-        committee.ok(m, "sign", verdict="dissent" if m == "e4" else "agree",
-                     reasons="价格分计算口径有异议" if m == "e4" else "", report_digest=digest, password=PASSWORD)
+        committee.ok(
+            m,
+            "sign",
+            verdict="dissent" if m == "e4" else "agree",
+            reasons="价格分计算口径有异议" if m == "e4" else "",
+            report_digest=digest,
+            password=PASSWORD,
+        )
     committee.ok("h_gz", "phase", action="archive")
 
 
@@ -40,11 +46,20 @@ def test_centre_staff_create_a_session_from_the_form_and_land_in_its_console(
         make_user(role="expert", username=f"zj{n}")
     client = login_client(app.test_client(), staff)
     token = csrf_token(client, "/rooms/new")
-    resp = client.post("/rooms/new", data={
-        "csrf_token": token, "title": "某学校教学设备采购", "project_code": "GZ-2026-007", "lot": "1",
-        "main_venue": "广州主场", "main_host": "host.gz", "second_venue": "深圳副场", "second_host": "host.sz",
-        "members": "zj1 main A1\nzj2 main\nzj3 main\nzj4 second\nzj5 second representative",
-    })
+    resp = client.post(
+        "/rooms/new",
+        data={
+            "csrf_token": token,
+            "title": "某学校教学设备采购",
+            "project_code": "GZ-2026-007",
+            "lot": "1",
+            "main_venue": "广州主场",
+            "main_host": "host.gz",
+            "second_venue": "深圳副场",
+            "second_host": "host.sz",
+            "members": "zj1 main A1\nzj2 main\nzj3 main\nzj4 second\nzj5 second representative",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "主持人" in page and "socket.io.min.js" in page
@@ -55,9 +70,16 @@ def test_centre_staff_create_a_session_from_the_form_and_land_in_its_console(
 def test_the_session_form_reports_unknown_users_by_field(app: Flask, make_user: Any) -> None:
     staff = make_user(role="centre_staff", username="host.gz")
     client = login_client(app.test_client(), staff)
-    resp = client.post("/rooms/new", data={
-        "csrf_token": csrf_token(client, "/rooms/new"), "title": "x", "project_code": "y",
-        "main_host": "host.gz", "members": "nobody main"})
+    resp = client.post(
+        "/rooms/new",
+        data={
+            "csrf_token": csrf_token(client, "/rooms/new"),
+            "title": "x",
+            "project_code": "y",
+            "main_host": "host.gz",
+            "members": "nobody main",
+        },
+    )
     assert resp.status_code == 422
     assert 'data-field-error="members"' in resp.get_data(as_text=True)
 
@@ -91,7 +113,14 @@ def test_the_report_shows_aliases_dissent_and_digests_and_its_pdf_text_is_chines
         assert fragment in text, fragment
     assert not any(f"真名{m}" in text for m in MEMBERS)
     session = app.extensions["expertpool"].sessions()
-    exported = session.execute(select(AuditEntry).where(AuditEntry.action == "room.report_exported")).scalar_one()
-    archived_entry = session.execute(select(AuditEntry).where(AuditEntry.action == "room.archived")).scalar_one()
-    assert json.loads(exported.after)["report_digest"] == json.loads(archived_entry.after)["final_report_digest"]
+    exported = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "room.report_exported")
+    ).scalar_one()
+    archived_entry = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "room.archived")
+    ).scalar_one()
+    assert (
+        json.loads(exported.after)["report_digest"]
+        == json.loads(archived_entry.after)["final_report_digest"]
+    )
     assert json.loads(archived_entry.after)["final_report_digest"] in html

@@ -27,17 +27,24 @@ def race(app: Flask) -> None:
 
     def make_user(role: str = "expert", centre: str | None = None, **kw: Any) -> Any:
         counter["n"] += 1
-        return users.create_user(app.extensions["expertpool"].sessions(), actor="test",
-                                 username=f"{role.replace('_', '-')}{counter['n']}",
-                                 display_name=kw.get("display_name", "x"), password=PASSWORD, role=role,
-                                 centre_code=centre or ("440100" if role == "centre_staff" else None))  # fmt: skip
+        return users.create_user(
+            app.extensions["expertpool"].sessions(),
+            actor="test",
+            username=f"{role.replace('_', '-')}{counter['n']}",
+            display_name=kw.get("display_name", "x"),
+            password=PASSWORD,
+            role=role,
+            centre_code=centre or ("440100" if role == "centre_staff" else None),
+        )
 
     committee = build_committee(app, make_user)
     committee.to_scoring()
     pids = {m: committee.pid(m) for m in MEMBERS}
     for c in committee.clients.values():
         c.disconnect("/room")
-    store = SqlRoomStore(app.extensions["expertpool"].sessions, None, app.extensions["expertpool"].keys)
+    store = SqlRoomStore(
+        app.extensions["expertpool"].sessions, None, app.extensions["expertpool"].keys
+    )
     acked: dict[str, list[str]] = {m: [] for m in MEMBERS}
     stale: list[str] = []
     start = threading.Barrier(len(MEMBERS))
@@ -47,8 +54,13 @@ def race(app: Flask) -> None:
             start.wait()
             for v in VALUES:
                 try:
-                    run_command(store, committee.room_id, SystemClock(),
-                                lambda r, v=v: r.enter_scores(pids[member], {"B001": {"tech": v}}), retries=20)  # fmt: skip
+                    run_command(
+                        store,
+                        committee.room_id,
+                        SystemClock(),
+                        lambda r, v=v: r.enter_scores(pids[member], {"B001": {"tech": v}}),
+                        retries=20,
+                    )
                 except StaleState:
                     stale.append(member)
                     continue

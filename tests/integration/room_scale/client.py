@@ -23,7 +23,15 @@ class NoServer(Exception):
 class FailoverMember:
     """One participant's connection; ``call`` returns an acknowledgement or fails over and resends."""
 
-    def __init__(self, urls: list[str], cookie: str, room_id: str, *, first: int = 0, ack_timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        urls: list[str],
+        cookie: str,
+        room_id: str,
+        *,
+        first: int = 0,
+        ack_timeout: float = 3.0,
+    ) -> None:
         self.urls = urls
         self.headers = {"Cookie": f"session={cookie}"}
         self.room_id = room_id
@@ -47,9 +55,16 @@ class FailoverMember:
 
     def _connect(self, url: str) -> None:
         # The room in the query, as the room page sends it: the proxy keys its affinity on it.
-        self.sio.connect(f"{url}?room={self.room_id}", headers=self.headers, namespaces=[NAMESPACE], transports=["websocket"],
-                         wait_timeout=5)  # fmt: skip
-        ack = self.sio.call("join", {"room_id": self.room_id}, namespace=NAMESPACE, timeout=self.ack_timeout)
+        self.sio.connect(
+            f"{url}?room={self.room_id}",
+            headers=self.headers,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+        ack = self.sio.call(
+            "join", {"room_id": self.room_id}, namespace=NAMESPACE, timeout=self.ack_timeout
+        )
         if not ack.get("ok"):
             raise NoServer(f"join refused at {url}: {ack}")
         self.joins.append(ack)
@@ -77,7 +92,9 @@ class FailoverMember:
             try:
                 if not self.sio.connected:
                     raise socketio.exceptions.DisconnectedError()
-                ack: dict[str, Any] = self.sio.call(event, payload, namespace=NAMESPACE, timeout=self.ack_timeout)
+                ack: dict[str, Any] = self.sio.call(
+                    event, payload, namespace=NAMESPACE, timeout=self.ack_timeout
+                )
                 return ack
             except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
                 self.fail_over()
@@ -92,7 +109,9 @@ class FailoverMember:
                     if predicate(snap):
                         return snap
             time.sleep(0.02)
-        raise AssertionError(f"no matching snapshot among seqs {[s['seq'] for s in self.snapshots]}")
+        raise AssertionError(
+            f"no matching snapshot among seqs {[s['seq'] for s in self.snapshots]}"
+        )
 
     def disconnect(self) -> None:
         """Close the connection."""

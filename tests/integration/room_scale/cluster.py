@@ -36,19 +36,25 @@ def free_port() -> int:
 
 def server_env(config: Config, redis_url: str, channel: str, **extra: str) -> dict[str, str]:
     """The environment of a server process sharing ``config``'s database, keys and secret."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPERTPOOL_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({
-        "DATABASE_URL": config.database_url,
-        "SECRET_KEY": config.secret_key,
-        "REDIS_URL": redis_url,
-        "EXPERTPOOL_INSTANCE_PATH": config.instance_path,
-        "EXPERTPOOL_SOCKETIO_ASYNC_MODE": "gevent",
-        "EXPERTPOOL_SOCKETIO_CHANNEL": channel,
-        "EXPERTPOOL_ARGON2_TIME_COST": str(config.argon2_time_cost),
-        "EXPERTPOOL_ARGON2_MEMORY_KIB": str(config.argon2_memory_kib),
-        "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "true",
-        "PYTHONUNBUFFERED": "1",
-    })  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("EXPERTPOOL_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": config.database_url,
+            "SECRET_KEY": config.secret_key,
+            "REDIS_URL": redis_url,
+            "EXPERTPOOL_INSTANCE_PATH": config.instance_path,
+            "EXPERTPOOL_SOCKETIO_ASYNC_MODE": "gevent",
+            "EXPERTPOOL_SOCKETIO_CHANNEL": channel,
+            "EXPERTPOOL_ARGON2_TIME_COST": str(config.argon2_time_cost),
+            "EXPERTPOOL_ARGON2_MEMORY_KIB": str(config.argon2_memory_kib),
+            "EXPERTPOOL_NOTIFY_WORKER_IN_PROCESS": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -77,14 +83,34 @@ class Cluster:
         env = server_env(self.config, self.redis_url, self.channel, **self.extra_env)
         for i, port in enumerate(self.ports):
             # Each process names its database connections (pg_stat_activity.application_name).
-            url = make_url(self.config.database_url).update_query_dict({"application_name": f"expertpool-{i}"})
+            url = make_url(self.config.database_url).update_query_dict(
+                {"application_name": f"expertpool-{i}"}
+            )
             env["DATABASE_URL"] = url.render_as_string(hide_password=False)
             with (self.log_dir / f"server-{i}.log").open("wb") as log:
-                self.procs.append(subprocess.Popen(
-                    [GUNICORN, "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-                     "--graceful-timeout", "2", "--log-level", "warning", "expertpool.wsgi:app"],
-                    env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                ))  # fmt: skip
+                self.procs.append(
+                    subprocess.Popen(
+                        [
+                            GUNICORN,
+                            "-k",
+                            "gevent",
+                            "-w",
+                            "1",
+                            "-b",
+                            f"127.0.0.1:{port}",
+                            "--no-control-socket",
+                            "--graceful-timeout",
+                            "2",
+                            "--log-level",
+                            "warning",
+                            "expertpool.wsgi:app",
+                        ],
+                        env=dict(env),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         for i in range(self.size):
             self.wait_ready(i)
         return self

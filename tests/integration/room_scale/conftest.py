@@ -29,10 +29,15 @@ def scoring_committee(pg_app: Flask) -> Iterator[Committee]:
         counter["n"] += 1
         if role == "centre_staff" and centre is None:
             centre = "440100"
-        return users.create_user(pg_app.extensions["expertpool"].sessions(), actor="test",
-                                 username=f"{role.replace('_', '-')}{counter['n']}",
-                                 display_name=kw.get("display_name", f"u{counter['n']}"), password=PASSWORD,
-                                 role=role, centre_code=centre)  # fmt: skip
+        return users.create_user(
+            pg_app.extensions["expertpool"].sessions(),
+            actor="test",
+            username=f"{role.replace('_', '-')}{counter['n']}",
+            display_name=kw.get("display_name", f"u{counter['n']}"),
+            password=PASSWORD,
+            role=role,
+            centre_code=centre,
+        )
 
     committee = build_committee(pg_app, make_user)
     committee.to_scoring()

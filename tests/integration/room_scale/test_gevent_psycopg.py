@@ -42,7 +42,9 @@ def test_queries_of_four_greenlets_overlap_even_when_psycopg_was_imported_before
     base = postgres_url()
     scratch = create_scratch_postgres(base)
     try:
-        out = subprocess.run([sys.executable, "-c", SCRIPT, scratch], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, scratch], capture_output=True, text=True, timeout=60
+        )
     finally:
         drop_scratch_postgres(scratch, base)
     assert out.returncode == 0, out.stderr
@@ -82,8 +84,10 @@ def test_a_connection_killed_while_idle_is_replaced_and_a_busy_one_is_not_pinged
         time.sleep(0.3)
         # The idle connection is pinged, found dead, dropped and replaced; the second is new.
         with engine.connect() as conn, engine.connect() as conn2:
-            pids = {conn.execute(text("SELECT pg_backend_pid()")).scalar_one(),
-                    conn2.execute(text("SELECT pg_backend_pid()")).scalar_one()}  # fmt: skip
+            pids = {
+                conn.execute(text("SELECT pg_backend_pid()")).scalar_one(),
+                conn2.execute(text("SELECT pg_backend_pid()")).scalar_one(),
+            }
         assert pid not in pids
         assert (len(pings), len(connects)) == (1, 3)
     finally:

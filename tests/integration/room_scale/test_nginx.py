@@ -25,8 +25,13 @@ from tests.integration.room_scale.client import FailoverMember
 from tests.integration.room_scale.cluster import Cluster, free_port, stop_quietly
 from tests.integration.room_scale.conftest import cookie_of
 
-pytestmark = [pytest.mark.integration, pytest.mark.needs_postgres, pytest.mark.needs_redis, pytest.mark.slow,
-              pytest.mark.timeout(120)]  # fmt: skip
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.needs_postgres,
+    pytest.mark.needs_redis,
+    pytest.mark.slow,
+    pytest.mark.timeout(120),
+]
 SITE = Path(__file__).resolve().parents[3] / "deploy" / "nginx-site.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -55,15 +60,21 @@ def render_site(ports: list[int], listen_port: int) -> str:
     """The recipe's site for loopback backends (what docs/deploy.md fills in by hand)."""
     servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in ports)
     return Template(SITE.read_text(encoding="utf-8")).safe_substitute(
-        EP_SERVERS=servers, EP_LISTEN=f"    listen 127.0.0.1:{listen_port};", EP_SERVER_NAME="localhost"
+        EP_SERVERS=servers,
+        EP_LISTEN=f"    listen 127.0.0.1:{listen_port};",
+        EP_SERVER_NAME="localhost",
     )
 
 
 @pytest.fixture()
 def proxied_cluster(pg_app: Flask, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """Two processes that trust one proxy hop (EXPERTPOOL_PROXY_FIX_HOPS=1)."""
-    c = Cluster(pg_app.extensions["expertpool"].config, redis_url, tmp_path,
-                extra_env={"EXPERTPOOL_PROXY_FIX_HOPS": "1"})  # fmt: skip
+    c = Cluster(
+        pg_app.extensions["expertpool"].config,
+        redis_url,
+        tmp_path,
+        extra_env={"EXPERTPOOL_PROXY_FIX_HOPS": "1"},
+    )
     try:
         yield c.start()
     finally:
@@ -80,12 +91,31 @@ def nginx(proxied_cluster: Cluster, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     (work / "site.conf").write_text(render_site(proxied_cluster.ports, port), encoding="utf-8")
     user = "user root;" if os.geteuid() == 0 else ""
-    (work / "nginx.conf").write_text(Template(MAIN).safe_substitute(EP_DIR=str(work), EP_USER=user), encoding="utf-8")
-    check = subprocess.run([NGINX, "-t", "-e", str(work / "error.log"), "-p", str(work), "-c", str(work / "nginx.conf")],
-                           capture_output=True, text=True, timeout=20)  # fmt: skip
+    (work / "nginx.conf").write_text(
+        Template(MAIN).safe_substitute(EP_DIR=str(work), EP_USER=user), encoding="utf-8"
+    )
+    check = subprocess.run(
+        [
+            NGINX,
+            "-t",
+            "-e",
+            str(work / "error.log"),
+            "-p",
+            str(work),
+            "-c",
+            str(work / "nginx.conf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([NGINX, "-e", str(work / "error.log"), "-p", str(work), "-c", str(work / "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [NGINX, "-e", str(work / "error.log"), "-p", str(work), "-c", str(work / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         end = time.monotonic() + 15
@@ -117,7 +147,12 @@ def test_websockets_through_nginx_reach_both_processes_and_survive_the_loss_of_o
     try:
         ack = e1.call("enter_scores", scores={"B001": {"tech": "33"}})
         assert ack["ok"], ack
-        assert e1_direct.wait_for(lambda s: s["seq"] >= ack["seq"])["my_sheet"]["scores"]["B001"]["tech"] == "33"
+        assert (
+            e1_direct.wait_for(lambda s: s["seq"] >= ack["seq"])["my_sheet"]["scores"]["B001"][
+                "tech"
+            ]
+            == "33"
+        )
 
         acked: list[str] = []
         for i, value in enumerate(f"{v}" for v in range(34, 50)):
@@ -137,7 +172,9 @@ def test_websockets_through_nginx_reach_both_processes_and_survive_the_loss_of_o
 
 def upstream_of(nginx: str, cluster: Cluster, room: str) -> int:
     """The process the proxy sends a room's Socket.IO requests to (an Engine.IO handshake)."""
-    reply = requests.get(f"{nginx}/socket.io/", params={"room": room, "EIO": "4", "transport": "polling"}, timeout=5)
+    reply = requests.get(
+        f"{nginx}/socket.io/", params={"room": room, "EIO": "4", "transport": "polling"}, timeout=5
+    )
     return cluster.ports.index(int(reply.headers["X-Upstream"].rsplit(":", 1)[1]))
 
 
@@ -158,19 +195,29 @@ def test_the_app_behind_the_proxy_sees_the_client_address_from_x_forwarded_for(
     # appends the address it saw, and the app (one trusted hop) keys the limit on it.
     via_proxy = requests.Session()
     # A name of its own: the limit lives in the shared Redis, which other runs use too.
-    form = {"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "wrong", "csrf_token": csrf_of(via_proxy, nginx)}
-    statuses = [via_proxy.post(nginx + "/login", data=form, timeout=5).status_code for _ in range(6)]
+    form = {
+        "username": f"nobody-{uuid.uuid4().hex[:8]}",
+        "password": "wrong",
+        "csrf_token": csrf_of(via_proxy, nginx),
+    }
+    statuses = [
+        via_proxy.post(nginx + "/login", data=form, timeout=5).status_code for _ in range(6)
+    ]
     assert statuses == [401] * 5 + [429], statuses
     # Straight to a process (no proxy): X-Forwarded-For is trusted for one hop, so a different
     # "client" has its own budget there (hence: never expose the processes themselves).
     direct, url = requests.Session(), proxied_cluster.urls[0]
     form["csrf_token"] = csrf_of(direct, url)
-    other = direct.post(url + "/login", data=form, headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5)
+    other = direct.post(
+        url + "/login", data=form, headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5
+    )
     assert other.status_code == 401
 
 
 def csrf_of(session: requests.Session, url: str) -> str:
     """Load the login page and read its CSRF token."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', session.get(url + "/login", timeout=5).text)
+    match = re.search(
+        r'name="csrf_token" value="([^"]+)"', session.get(url + "/login", timeout=5).text
+    )
     assert match
     return match.group(1)

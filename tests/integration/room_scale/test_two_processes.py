@@ -15,8 +15,13 @@ from tests.integration.room_scale.client import FailoverMember
 from tests.integration.room_scale.cluster import Cluster, stop_quietly
 from tests.integration.room_scale.conftest import cookie_of
 
-pytestmark = [pytest.mark.integration, pytest.mark.needs_postgres, pytest.mark.needs_redis, pytest.mark.slow,
-              pytest.mark.timeout(120)]  # fmt: skip
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.needs_postgres,
+    pytest.mark.needs_redis,
+    pytest.mark.slow,
+    pytest.mark.timeout(120),
+]
 
 
 def member(committee: Committee, cluster: Cluster, name: str, first: int) -> FailoverMember:
@@ -55,7 +60,8 @@ def test_a_score_sent_through_one_process_reaches_clients_on_the_other(
 DISPATCHER_LEADERS = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted "
-    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 """Processes holding an advisory lock on the test's database: only the dispatcher's leader takes one."""
 
 
@@ -73,7 +79,9 @@ def test_only_one_process_runs_the_outbox_dispatcher_and_the_other_takes_over_wh
     leader = int(leaders[0].rsplit("-", 1)[1])
     cluster.kill(leader)
     # The other process was waiting; it asks again every 5 s.
-    assert wait_until(lambda: dispatcher_leaders(scoring_committee) == [f"expertpool-{1 - leader}"], 12)
+    assert wait_until(
+        lambda: dispatcher_leaders(scoring_committee) == [f"expertpool-{1 - leader}"], 12
+    )
 
 
 def wait_until(predicate: Any, seconds: float) -> bool:
@@ -101,7 +109,9 @@ def test_clients_of_a_killed_process_fail_over_and_lose_no_acknowledged_score(
             for i, v in enumerate(values):
                 # Resend until acknowledged: a refusal for a lost optimistic race is resent too.
                 for _ in range(20):
-                    ack = clients[m].call("enter_scores", scores={"B001": {"tech": v}, "B002": {"tech": v}})
+                    ack = clients[m].call(
+                        "enter_scores", scores={"B001": {"tech": v}, "B002": {"tech": v}}
+                    )
                     if ack["ok"]:
                         acked[m].append(v)
                         break

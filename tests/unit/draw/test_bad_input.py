@@ -49,37 +49,79 @@ def edit(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 
 
 BAD_INPUTS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
-    "a float count": (lambda d: d["request"]["groups"][0].update(count=2.0), "request.groups[0].count"),
-    "a float cap": (lambda d: d["request"].update(max_recent_draws=3.5), "request.max_recent_draws"),
-    "a float in a candidate": (lambda d: d["candidates"][2].update(recent_draws=1.0), "candidates[2].recent_draws"),
+    "a float count": (
+        lambda d: d["request"]["groups"][0].update(count=2.0),
+        "request.groups[0].count",
+    ),
+    "a float cap": (
+        lambda d: d["request"].update(max_recent_draws=3.5),
+        "request.max_recent_draws",
+    ),
+    "a float in a candidate": (
+        lambda d: d["candidates"][2].update(recent_draws=1.0),
+        "candidates[2].recent_draws",
+    ),
     "a float witness": (lambda d: d.update(witnesses=[123456.0]), "witnesses[0]"),
     "a missing request key": (lambda d: d["request"].pop("agency_orgs"), "request"),
     "an extra request key": (lambda d: d["request"].update(venue="x"), "request"),
-    "a missing group key": (lambda d: d["request"]["groups"][0].pop("backups"), "request.groups[0]"),
+    "a missing group key": (
+        lambda d: d["request"]["groups"][0].pop("backups"),
+        "request.groups[0]",
+    ),
     "an extra candidate key": (lambda d: d["candidates"][0].update(phone="1"), "candidates[0]"),
     "a missing candidate key": (lambda d: d["candidates"][0].pop("region"), "candidates[0]"),
-    "duplicate candidate ids": (lambda d: d["candidates"].append(dict(d["candidates"][0])), "candidates[60].id"),
-    "duplicate group ids": (lambda d: d["request"]["groups"][1].update(id=d["request"]["groups"][0]["id"]), "request.groups[1].id"),
+    "duplicate candidate ids": (
+        lambda d: d["candidates"].append(dict(d["candidates"][0])),
+        "candidates[60].id",
+    ),
+    "duplicate group ids": (
+        lambda d: d["request"]["groups"][1].update(id=d["request"]["groups"][0]["id"]),
+        "request.groups[1].id",
+    ),
     "an id with a space": (lambda d: d["candidates"][0].update(id="E 1"), "candidates[0].id"),
     "an id starting with a dash": (lambda d: d["request"].update(draw_id="-D1"), "request.draw_id"),
-    "an id of 65 characters": (lambda d: d["request"].update(bidder_orgs=["A" * 65]), "request.bidder_orgs[0]"),
+    "an id of 65 characters": (
+        lambda d: d["request"].update(bidder_orgs=["A" * 65]),
+        "request.bidder_orgs[0]",
+    ),
     "a non-ASCII id": (lambda d: d["candidates"][0].update(region="广州"), "candidates[0].region"),
-    "an empty employer prefix list": (lambda d: d["request"]["groups"][0].update(specialties=[]), "request.groups[0].specialties"),
+    "an empty employer prefix list": (
+        lambda d: d["request"]["groups"][0].update(specialties=[]),
+        "request.groups[0].specialties",
+    ),
     "count zero": (lambda d: d["request"]["groups"][0].update(count=0), "request.groups[0].count"),
-    "negative backups": (lambda d: d["request"]["groups"][0].update(backups=-1), "request.groups[0].backups"),
-    "a boolean count": (lambda d: d["request"]["groups"][0].update(count=True), "request.groups[0].count"),
-    "a huge integer": (lambda d: d["candidates"][0].update(recent_draws=2**53), "candidates[0].recent_draws"),
-    "an impossible date": (lambda d: d["request"].update(evaluation_date="2026-02-30"), "request.evaluation_date"),
+    "negative backups": (
+        lambda d: d["request"]["groups"][0].update(backups=-1),
+        "request.groups[0].backups",
+    ),
+    "a boolean count": (
+        lambda d: d["request"]["groups"][0].update(count=True),
+        "request.groups[0].count",
+    ),
+    "a huge integer": (
+        lambda d: d["candidates"][0].update(recent_draws=2**53),
+        "candidates[0].recent_draws",
+    ),
+    "an impossible date": (
+        lambda d: d["request"].update(evaluation_date="2026-02-30"),
+        "request.evaluation_date",
+    ),
     "a short witness": (lambda d: d.update(witnesses=["12345"]), "witnesses[0]"),
     "a long witness": (lambda d: d.update(witnesses=["1" * 65]), "witnesses[0]"),
     "a witness with a letter": (lambda d: d.update(witnesses=["12345a"]), "witnesses[0]"),
-    "a witness with full-width digits": (lambda d: d.update(witnesses=["１２３４５６"]), "witnesses[0]"),
+    "a witness with full-width digits": (
+        lambda d: d.update(witnesses=["１２３４５６"]),
+        "witnesses[0]",
+    ),
     "no witness": (lambda d: d.update(witnesses=[]), "witnesses"),
     "a beacon without a committed round": (lambda d: d.update(beacon_round=None), "beacon"),
     "a committed round without its beacon": (lambda d: d.update(beacon=None), "beacon"),
     "a secret too short": (lambda d: d.update(secret=d["secret"][:-1]), "secret"),
     "a secret in upper case": (lambda d: d.update(secret=d["secret"].upper()), "secret"),
-    "a committed_at without Z": (lambda d: d.update(committed_at=d["committed_at"][:-1]), "committed_at"),
+    "a committed_at without Z": (
+        lambda d: d.update(committed_at=d["committed_at"][:-1]),
+        "committed_at",
+    ),
 }
 
 
@@ -94,7 +136,9 @@ def test_the_library_refuses_bad_input_with_a_typed_error_naming_the_field(name:
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_the_command_line_refuses_bad_input_with_one_line_and_exit_2(name: str, tmp_path, capsys) -> None:
+def test_the_command_line_refuses_bad_input_with_one_line_and_exit_2(
+    name: str, tmp_path, capsys
+) -> None:
     change, _ = BAD_INPUTS[name]
     (tmp_path / "in.json").write_text(json.dumps(edit(change), ensure_ascii=False), "utf-8")
     (tmp_path / "key").write_text("11" * 32)
@@ -126,7 +170,15 @@ def run_cli_with(tmp_path, capsys, text: str | bytes, key: str = "11" * 32) -> t
         b"\xff\xfe{}",
         "NaN",
     ],
-    ids=["truncated", "not an object", "duplicate key", "missing key", "extra key", "not UTF-8", "NaN"],
+    ids=[
+        "truncated",
+        "not an object",
+        "duplicate key",
+        "missing key",
+        "extra key",
+        "not UTF-8",
+        "NaN",
+    ],
 )
 def test_malformed_run_input_exits_2_with_one_line(text, tmp_path, capsys) -> None:
     code, err = run_cli_with(tmp_path, capsys, text)
@@ -134,7 +186,9 @@ def test_malformed_run_input_exits_2_with_one_line(text, tmp_path, capsys) -> No
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("key", ["11" * 31, "11" * 33, "zz" * 32, ""], ids=["short", "long", "not hex", "empty"])
+@pytest.mark.parametrize(
+    "key", ["11" * 31, "11" * 33, "zz" * 32, ""], ids=["short", "long", "not hex", "empty"]
+)
 def test_a_key_file_of_the_wrong_length_is_refused(key, tmp_path, capsys) -> None:
     code, err = run_cli_with(tmp_path, capsys, json.dumps(BASE), key)
     assert code == 2
@@ -177,7 +231,9 @@ def test_duplicate_json_keys_are_refused_by_the_loader() -> None:
         load_json('{"a": 1, "b": {"a": 2}, "a": 3}')
 
 
-def test_an_insufficient_pool_names_the_group_the_need_and_the_eligible_count(tmp_path, capsys) -> None:
+def test_an_insufficient_pool_names_the_group_the_need_and_the_eligible_count(
+    tmp_path, capsys
+) -> None:
     data = edit(lambda d: d["request"]["groups"][0].update(count=500))
     with pytest.raises(InsufficientPool) as caught:
         library_run(data)
@@ -190,10 +246,15 @@ def test_an_insufficient_pool_names_the_group_the_need_and_the_eligible_count(tm
 
 
 def test_an_insufficient_total_is_reported_as_total(make_request, make_candidate) -> None:
-    pool = [make_candidate(id="E1", specialties=["A1"]), make_candidate(id="E2", specialties=["A1"])]
+    pool = [
+        make_candidate(id="E1", specialties=["A1"]),
+        make_candidate(id="E2", specialties=["A1"]),
+    ]
     request = make_request(groups=[{"id": "a", "count": 2}, {"id": "b", "count": 1}])
     with pytest.raises(InsufficientPool) as caught:
-        run_draw(request, pool, "00" * 32, ["123456"], TEST_KEY, committed_at="2026-11-28T09:00:00Z")
+        run_draw(
+            request, pool, "00" * 32, ["123456"], TEST_KEY, committed_at="2026-11-28T09:00:00Z"
+        )
     assert (caught.value.scope, caught.value.needed, caught.value.eligible) == ("total", 3, 2)
 
 

@@ -12,13 +12,18 @@ from draw import InvalidInput, canonical_digest, canonical_json, load_json
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 def test_keys_are_sorted_without_whitespace_and_non_ascii_is_kept() -> None:
-    assert canonical_json({"b": 1, "a": ["专家", None, True]}) == '{"a":["专家",null,true],"b":1}'.encode()
+    assert (
+        canonical_json({"b": 1, "a": ["专家", None, True]})
+        == '{"a":["专家",null,true],"b":1}'.encode()
+    )
 
 
 def test_the_digest_is_the_sha256_of_the_canonical_bytes() -> None:

@@ -28,7 +28,12 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[b
     """Run `python -m draw` in a subprocess from the repository root."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "draw", *args], cwd=REPO, env=env, capture_output=True, input=stdin, timeout=60
+        [sys.executable, "-m", "draw", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        input=stdin,
+        timeout=60,
     )
 
 
@@ -63,7 +68,9 @@ def test_run_reproduces_each_vector_byte_for_byte(vector: dict) -> None:
 @pytest.mark.parametrize("vector", VECTORS, ids=IDS)
 def test_the_command_line_reproduces_and_verifies_a_vector(vector: dict, tmp_path) -> None:
     draw_id = vector["request"]["draw_id"]
-    (tmp_path / "in.json").write_text(json.dumps(run_input(vector), ensure_ascii=False, indent=1), "utf-8")
+    (tmp_path / "in.json").write_text(
+        json.dumps(run_input(vector), ensure_ascii=False, indent=1), "utf-8"
+    )
     (tmp_path / "key").write_text(VECTOR_KEYS[draw_id] + "\n")
     done = cli("run", str(tmp_path / "in.json"), "--signing-key", str(tmp_path / "key"))
     assert done.returncode == 0, done.stderr
@@ -88,7 +95,9 @@ def test_verify_with_another_key_fails_and_names_the_signature_step(tmp_path) ->
     (tmp_path / "t.json").write_text(json.dumps(VECTORS[0]), "utf-8")
     done = cli("verify", str(tmp_path / "t.json"), "--public-key", VECTORS[1]["public_key"])
     assert done.returncode == 1
-    assert done.stdout.decode().splitlines() == ["signature: public_key: is not the expected public key"]
+    assert done.stdout.decode().splitlines() == [
+        "signature: public_key: is not the expected public key"
+    ]
 
 
 def test_explain_reports_a_vector_in_both_languages(tmp_path) -> None:

@@ -71,22 +71,51 @@ MUTATIONS: dict[str, tuple[Mutation, Step]] = {
     "a witness digit changes the replay": (set_witness_digit, Step.RESULT),
     "the secret": (lambda t: t.update(secret=flip_hex(t["secret"], 5)), Step.COMMIT),
     "the attempt": (lambda t: t["result"].update(attempt=t["result"]["attempt"] + 1), Step.RESULT),
-    "the order of two primaries": (lambda t: swap(t["result"]["groups"][0]["primaries"], 0, 1), Step.RESULT),
-    "the order of two backups": (lambda t: swap(t["result"]["groups"][0]["backups"], 0, 1), Step.RESULT),
+    "the order of two primaries": (
+        lambda t: swap(t["result"]["groups"][0]["primaries"], 0, 1),
+        Step.RESULT,
+    ),
+    "the order of two backups": (
+        lambda t: swap(t["result"]["groups"][0]["backups"], 0, 1),
+        Step.RESULT,
+    ),
     "the order of two candidates": (lambda t: swap(t["candidates"], 3, 4), Step.FORM),
     "commit version": (set_commit("version", lambda v: "draw-v2"), Step.FORM),
     "commit draw_id": (set_commit("draw_id", lambda v: v + "-2"), Step.COMMIT),
     "commit request_digest": (set_commit("request_digest", flip_hex), Step.COMMIT),
     "commit pool_digest": (set_commit("pool_digest", flip_hex), Step.COMMIT),
     "commit excluded_digest": (set_commit("excluded_digest", flip_hex), Step.COMMIT),
-    "commit eligible count": (lambda t: t["commit"]["eligible"][0].update(count=t["commit"]["eligible"][0]["count"] + 1), Step.COMMIT),
-    "commit eligible digest": (lambda t: t["commit"]["eligible"][0].update(digest=flip_hex(t["commit"]["eligible"][0]["digest"])), Step.COMMIT),
-    "commit eligible group": (lambda t: t["commit"]["eligible"][0].update(group="other"), Step.COMMIT),
+    "commit eligible count": (
+        lambda t: t["commit"]["eligible"][0].update(count=t["commit"]["eligible"][0]["count"] + 1),
+        Step.COMMIT,
+    ),
+    "commit eligible digest": (
+        lambda t: t["commit"]["eligible"][0].update(
+            digest=flip_hex(t["commit"]["eligible"][0]["digest"])
+        ),
+        Step.COMMIT,
+    ),
+    "commit eligible group": (
+        lambda t: t["commit"]["eligible"][0].update(group="other"),
+        Step.COMMIT,
+    ),
     "commit secret_digest": (set_commit("secret_digest", flip_hex), Step.COMMIT),
-    "commit beacon_round": (set_commit("beacon_round", lambda v: "drand-quicknet:1" if v is None else v + "1"), Step.SIGNATURE),
-    "commit committed_at": (set_commit("committed_at", lambda v: v[:-2] + ("8" if v[-2] != "8" else "7") + "Z"), Step.SIGNATURE),
-    "the commit signature": (lambda t: t["signatures"].update(commit=flip_base64(t["signatures"]["commit"])), Step.SIGNATURE),
-    "the sealed signature": (lambda t: t["signatures"].update(sealed=flip_base64(t["signatures"]["sealed"])), Step.SEALED),
+    "commit beacon_round": (
+        set_commit("beacon_round", lambda v: "drand-quicknet:1" if v is None else v + "1"),
+        Step.SIGNATURE,
+    ),
+    "commit committed_at": (
+        set_commit("committed_at", lambda v: v[:-2] + ("8" if v[-2] != "8" else "7") + "Z"),
+        Step.SIGNATURE,
+    ),
+    "the commit signature": (
+        lambda t: t["signatures"].update(commit=flip_base64(t["signatures"]["commit"])),
+        Step.SIGNATURE,
+    ),
+    "the sealed signature": (
+        lambda t: t["signatures"].update(sealed=flip_base64(t["signatures"]["sealed"])),
+        Step.SEALED,
+    ),
     "the public key": (lambda t: t.update(public_key=flip_base64(t["public_key"])), Step.SIGNATURE),
     "the version": (lambda t: t.update(version="draw-v2"), Step.FORM),
     "an extra top-level key": (lambda t: t.update(note="hello"), Step.FORM),
@@ -96,14 +125,19 @@ MUTATIONS: dict[str, tuple[Mutation, Step]] = {
     "an extra result key": (lambda t: t["result"].update(note="hello"), Step.FORM),
     "an extra signatures key": (lambda t: t["signatures"].update(note="hello"), Step.FORM),
     "a missing key": (lambda t: t.pop("beacon"), Step.FORM),
-    "a request field": (lambda t: t["request"].update(project_code=t["request"]["project_code"] + "x"), Step.COMMIT),
+    "a request field": (
+        lambda t: t["request"].update(project_code=t["request"]["project_code"] + "x"),
+        Step.COMMIT,
+    ),
     "a float in a candidate": (set_candidate("recent_draws", float), Step.FORM),
 }
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["request"]["draw_id"] for v in VECTORS])
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
-def test_verification_fails_and_names_the_step_when_one_thing_changes(name: str, vector: dict) -> None:
+def test_verification_fails_and_names_the_step_when_one_thing_changes(
+    name: str, vector: dict
+) -> None:
     mutate, step = MUTATIONS[name]
     changed = copy.deepcopy(vector)
     mutate(changed)

@@ -44,13 +44,37 @@ def test_a_draw_in_two_phases_gives_a_transcript_that_verifies_under_the_expecte
     result = select(request, list(reversed(pool)), secret, stored, ["38291045", "77120938"], None)
     sealed = build_sealed(stored, ["38291045", "77120938"], None, result, secret)
     sealed_signature = sign_sealed(sealed, TEST_KEY)
-    assert verify_sealed(sealed.to_json(), prepared.public_key, prepared.signature, sealed_signature) == []
-    assert verify_sealed(sealed.to_json(), prepared.public_key, prepared.signature, sealed_signature, secret=secret, result=result.to_json()) == []
-    transcript = build_transcript(
-        request, pool, secret, stored, ["38291045", "77120938"], None, result,
-        public_key=prepared.public_key, commit_signature=prepared.signature, sealed_signature=sealed_signature,
+    assert (
+        verify_sealed(sealed.to_json(), prepared.public_key, prepared.signature, sealed_signature)
+        == []
     )
-    assert verify_transcript(json.loads(canonical_json(transcript.to_json())), prepared.public_key) == []
+    assert (
+        verify_sealed(
+            sealed.to_json(),
+            prepared.public_key,
+            prepared.signature,
+            sealed_signature,
+            secret=secret,
+            result=result.to_json(),
+        )
+        == []
+    )
+    transcript = build_transcript(
+        request,
+        pool,
+        secret,
+        stored,
+        ["38291045", "77120938"],
+        None,
+        result,
+        public_key=prepared.public_key,
+        commit_signature=prepared.signature,
+        sealed_signature=sealed_signature,
+    )
+    assert (
+        verify_transcript(json.loads(canonical_json(transcript.to_json())), prepared.public_key)
+        == []
+    )
     assert len(prepared.digest) == 64 and prepared.digest == canonical_digest(stored.to_json())
 
 
@@ -88,12 +112,25 @@ def test_a_supervisor_detects_a_released_result_that_does_not_match_the_sealed_d
     assert signature == vector["signatures"]["sealed"]
     swapped = json.loads(json.dumps(vector["result"]))
     swapped["groups"][0]["primaries"][0] = "EREM00099"
-    failures = verify_sealed(sealed.to_json(), vector["public_key"], vector["signatures"]["commit"], signature, secret=vector["secret"], result=swapped)
+    failures = verify_sealed(
+        sealed.to_json(),
+        vector["public_key"],
+        vector["signatures"]["commit"],
+        signature,
+        secret=vector["secret"],
+        result=swapped,
+    )
     assert [f.field for f in failures] == ["result_digest"]
 
 
 def test_a_naive_timestamp_is_refused() -> None:
     vector = VECTORS[0]
     with pytest.raises(InvalidInput):
-        prepare_commit(DrawRequest.from_json(vector["request"]), candidates_from_json(vector["candidates"]), generate_secret(), TEST_KEY, committed_at=datetime(2026, 1, 1))
+        prepare_commit(
+            DrawRequest.from_json(vector["request"]),
+            candidates_from_json(vector["candidates"]),
+            generate_secret(),
+            TEST_KEY,
+            committed_at=datetime(2026, 1, 1),
+        )
     assert datetime.now(UTC)  # aware clocks are what the application passes

@@ -50,7 +50,9 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     groups = [
         make_group_json(
             id=f"g{k}",
-            specialties=draw(st.lists(st.sampled_from(["A", "A01", "A02", "B", "C9"]), min_size=1, max_size=2)),
+            specialties=draw(
+                st.lists(st.sampled_from(["A", "A01", "A02", "B", "C9"]), min_size=1, max_size=2)
+            ),
             regions_in=draw(st.lists(st.sampled_from(["R1", "R2", "R3"]), max_size=2)),
             regions_out=draw(st.lists(st.sampled_from(["R1", "R2", "R3"]), max_size=1)),
             count=draw(st.integers(1, 3)),
@@ -60,7 +62,9 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     ]
     return make_request_json(
         groups=groups,
-        excluded_experts=draw(st.lists(st.sampled_from([f"E{i:03d}" for i in range(0, 40, 3)]), max_size=3)),
+        excluded_experts=draw(
+            st.lists(st.sampled_from([f"E{i:03d}" for i in range(0, 40, 3)]), max_size=3)
+        ),
         max_recent_draws=draw(st.none() | st.integers(0, 4)),
         distinct_employers=draw(st.booleans()),
     )
@@ -72,7 +76,14 @@ secrets_ = st.binary(min_size=32, max_size=32).map(bytes.hex)
 def draw_or_none(request: DrawRequest, pool: list[Candidate], secret: str) -> Any:
     """Run the draw; None when the pool is insufficient or the request infeasible."""
     try:
-        return run_draw(request, pool, secret, ["123456", "654321"], TEST_KEY, committed_at="2026-11-28T09:00:00Z")
+        return run_draw(
+            request,
+            pool,
+            secret,
+            ["123456", "654321"],
+            TEST_KEY,
+            committed_at="2026-11-28T09:00:00Z",
+        )
     except (InsufficientPool, Infeasible):
         return None
 
@@ -95,7 +106,9 @@ def test_no_excluded_or_unmatched_expert_is_ever_chosen(raw_request, raw_pool, s
 
 @SETTINGS
 @given(requests(), candidates(), secrets_)
-def test_each_group_gets_exactly_count_primaries_and_nobody_is_primary_twice(raw_request, raw_pool, secret) -> None:
+def test_each_group_gets_exactly_count_primaries_and_nobody_is_primary_twice(
+    raw_request, raw_pool, secret
+) -> None:
     request = DrawRequest.from_json(raw_request)
     pool = [Candidate.from_json(c) for c in raw_pool]
     transcript = draw_or_none(request, pool, secret)
@@ -116,7 +129,9 @@ def test_each_group_gets_exactly_count_primaries_and_nobody_is_primary_twice(raw
 
 @SETTINGS
 @given(requests(), candidates(), secrets_, st.randoms(use_true_random=False))
-def test_the_order_of_candidate_records_never_matters(raw_request, raw_pool, secret, shuffler) -> None:
+def test_the_order_of_candidate_records_never_matters(
+    raw_request, raw_pool, secret, shuffler
+) -> None:
     request = DrawRequest.from_json(raw_request)
     pool = [Candidate.from_json(c) for c in raw_pool]
     shuffled = list(pool)
@@ -141,10 +156,17 @@ def test_a_replay_of_any_draw_verifies(raw_request, raw_pool, secret) -> None:
 
 @SETTINGS
 @given(st.integers(2, 4), st.integers(1, 6), secrets_)
-def test_infeasible_requests_raise_and_never_return_a_partial_panel(seats, pool_size, secret) -> None:
+def test_infeasible_requests_raise_and_never_return_a_partial_panel(
+    seats, pool_size, secret
+) -> None:
     # Everyone works for the same employer, so distinct employers can fill at most one seat.
-    pool = [Candidate.from_json(make_candidate_json(id=f"E{i}", employer="ORG1")) for i in range(max(pool_size, seats))]
-    request = DrawRequest.from_json(make_request_json(distinct_employers=True, groups=[make_group_json(count=seats)]))
+    pool = [
+        Candidate.from_json(make_candidate_json(id=f"E{i}", employer="ORG1"))
+        for i in range(max(pool_size, seats))
+    ]
+    request = DrawRequest.from_json(
+        make_request_json(distinct_employers=True, groups=[make_group_json(count=seats)])
+    )
     try:
         run_draw(request, pool, secret, ["123456"], TEST_KEY, committed_at="2026-11-28T09:00:00Z")
     except Infeasible as error:
@@ -172,7 +194,9 @@ def test_overlapping_groups_that_cannot_be_filled_apart_are_infeasible_after_all
         )
     )
     try:
-        run_draw(request, pool, "ab" * 32, ["123456"], TEST_KEY, committed_at="2026-11-28T09:00:00Z")
+        run_draw(
+            request, pool, "ab" * 32, ["123456"], TEST_KEY, committed_at="2026-11-28T09:00:00Z"
+        )
     except Infeasible as error:
         assert error.attempts == 1000
     else:
@@ -180,10 +204,19 @@ def test_overlapping_groups_that_cannot_be_filled_apart_are_infeasible_after_all
 
 
 @SETTINGS
-@given(st.binary(min_size=32, max_size=32), st.integers(0, 999), st.sampled_from(["g", "tech.1", "A:b-c"]), st.lists(st.sampled_from(["E1", "x.y", "Z:9", "a-b", "E10"]), min_size=1, max_size=5, unique=True))
+@given(
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, 999),
+    st.sampled_from(["g", "tech.1", "A:b-c"]),
+    st.lists(
+        st.sampled_from(["E1", "x.y", "Z:9", "a-b", "E10"]), min_size=1, max_size=5, unique=True
+    ),
+)
 def test_the_fast_ranker_equals_the_specified_rank_order(key, attempt, group_id, ids) -> None:
     ids = sorted(ids)
-    assert _Ranker(key, group_id, ids).first(attempt, len(ids)) == order(key, attempt, group_id, ids)
+    assert _Ranker(key, group_id, ids).first(attempt, len(ids)) == order(
+        key, attempt, group_id, ids
+    )
 
 
 def test_the_key_changes_with_every_witness_entry() -> None:
@@ -191,7 +224,11 @@ def test_the_key_changes_with_every_witness_entry() -> None:
     request = DrawRequest.from_json(make_request_json(groups=[make_group_json(count=3)]))
     secret = hashlib.sha256(b"fixed").hexdigest()
     panels = {
-        tuple(run_draw(request, pool, secret, w, TEST_KEY, committed_at="2026-11-28T09:00:00Z").result.groups[0].primaries)
+        tuple(
+            run_draw(request, pool, secret, w, TEST_KEY, committed_at="2026-11-28T09:00:00Z")
+            .result.groups[0]
+            .primaries
+        )
         for w in (["123456"], ["123457"], ["123456", "000000"])
     }
     assert len(panels) == 3

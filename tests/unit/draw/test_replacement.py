@@ -20,7 +20,10 @@ REQUEST = DrawRequest.from_json(
     make_request_json(
         distinct_employers=True,
         excluded_experts=["E90"],
-        groups=[make_group_json(id="tech", count=2, backups=4), make_group_json(id="cost", count=1, backups=2)],
+        groups=[
+            make_group_json(id="tech", count=2, backups=4),
+            make_group_json(id="cost", count=1, backups=2),
+        ],
     )
 )
 RESULT = DrawResult(
@@ -30,11 +33,28 @@ RESULT = DrawResult(
         GroupResult("cost", ("E07",), ("E03", "E08")),
     ),
 )
-EMPLOYERS = {"E01": "ORG1", "E02": "", "E03": "ORG3", "E04": "ORG1", "E05": "", "E06": "ORG6", "E07": "ORG7", "E08": "ORG3"}
+EMPLOYERS = {
+    "E01": "ORG1",
+    "E02": "",
+    "E03": "ORG3",
+    "E04": "ORG1",
+    "E05": "",
+    "E06": "ORG6",
+    "E07": "ORG7",
+    "E08": "ORG3",
+}
 
 
 def test_the_first_backup_is_invited_when_nothing_stands_in_the_way() -> None:
-    replacement = next_invitee(REQUEST, RESULT, "tech", EMPLOYERS, invited={"E01", "E02", "E07"}, holding={"E02", "E07"}, removed={"E01"})
+    replacement = next_invitee(
+        REQUEST,
+        RESULT,
+        "tech",
+        EMPLOYERS,
+        invited={"E01", "E02", "E07"},
+        holding={"E02", "E07"},
+        removed={"E01"},
+    )
     assert replacement.invitee == "E03"
     assert replacement.skipped == ()
 
@@ -60,12 +80,27 @@ def test_backups_are_skipped_with_their_reasons_in_rank_order() -> None:
 
 def test_an_employer_clash_is_ignored_when_distinct_employers_is_false() -> None:
     request = DrawRequest.from_json({**REQUEST.to_json(), "distinct_employers": False})
-    replacement = next_invitee(request, RESULT, "tech", EMPLOYERS, invited={"E01", "E02", "E07", "E03"}, holding={"E01", "E02"})
+    replacement = next_invitee(
+        request,
+        RESULT,
+        "tech",
+        EMPLOYERS,
+        invited={"E01", "E02", "E07", "E03"},
+        holding={"E01", "E02"},
+    )
     assert replacement.invitee == "E04"
 
 
 def test_a_removed_expert_is_never_invited_again_and_frees_the_employer() -> None:
-    replacement = next_invitee(REQUEST, RESULT, "cost", EMPLOYERS, invited={"E01", "E02", "E07"}, holding={"E01", "E02", "E03"}, removed={"E03"})
+    replacement = next_invitee(
+        REQUEST,
+        RESULT,
+        "cost",
+        EMPLOYERS,
+        invited={"E01", "E02", "E07"},
+        holding={"E01", "E02", "E03"},
+        removed={"E03"},
+    )
     assert [(s.expert_id, s.reason) for s in replacement.skipped] == [("E03", SkipReason.REMOVED)]
     assert replacement.invitee == "E08"  # ORG3 no longer holds a seat
 

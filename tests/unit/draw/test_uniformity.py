@@ -33,7 +33,9 @@ def draws(request: DrawRequest, pool: list[Candidate], n: int):
     eligibility = evaluate_eligibility(request, pool)
     for i in range(n):
         secret = hashlib.sha256(str(i).encode()).hexdigest()
-        commit = build_commit(request, (), secret, committed_at="2026-11-28T09:00:00Z", eligibility=eligibility)
+        commit = build_commit(
+            request, (), secret, committed_at="2026-11-28T09:00:00Z", eligibility=eligibility
+        )
         key = _derive_key(secret, commit.digest, ["123456", "654321"], None)
         yield select_from_eligibility(request, eligibility, key)
 
@@ -60,7 +62,12 @@ def test_backup_order_is_uniform_over_all_orders_of_a_small_group() -> None:
 
 def test_with_distinct_employers_accepted_panels_are_uniform_over_the_feasible_ones() -> None:
     employers = {"E0": "ORG1", "E1": "ORG1", "E2": "ORG2", "E3": "", "E4": "ORG2"}
-    pool = [Candidate.from_json(make_candidate_json(id=e, employer=o, specialties=["A1" if e < "E3" else "B1", "C1"])) for e, o in employers.items()]
+    pool = [
+        Candidate.from_json(
+            make_candidate_json(id=e, employer=o, specialties=["A1" if e < "E3" else "B1", "C1"])
+        )
+        for e, o in employers.items()
+    ]
     request = DrawRequest.from_json(
         make_request_json(
             distinct_employers=True,
@@ -81,5 +88,8 @@ def test_with_distinct_employers_accepted_panels_are_uniform_over_the_feasible_o
                 feasible.append((frozenset(a), b))
     assert len(feasible) == 12
     n = 2400  # 200 expected per panel
-    panels = Counter((frozenset(r.groups[0].primaries), r.groups[1].primaries[0]) for r in draws(request, pool, n))
+    panels = Counter(
+        (frozenset(r.groups[0].primaries), r.groups[1].primaries[0])
+        for r in draws(request, pool, n)
+    )
     assert chi_square(panels, feasible, n) < CRITICAL[len(feasible) - 1]

@@ -16,8 +16,12 @@ births = st.dates(min_value=date(1930, 1, 1), max_value=date(2000, 12, 31))
 
 
 @settings(max_examples=150, deadline=None)
-@given(birth=births, serial=st.integers(0, 999), region=st.sampled_from(["440103", "440304", "110101"]))
-def test_generated_id_numbers_pass_and_yield_their_birth_date(birth: date, serial: int, region: str) -> None:
+@given(
+    birth=births, serial=st.integers(0, 999), region=st.sampled_from(["440103", "440304", "110101"])
+)
+def test_generated_id_numbers_pass_and_yield_their_birth_date(
+    birth: date, serial: int, region: str
+) -> None:
     number = identity.make_id_number(region, birth, serial)
     assert identity.check_id_number(number.lower(), TODAY) == (number, birth)
 
@@ -44,7 +48,9 @@ def test_a_birth_date_in_the_future_is_refused() -> None:
         identity.check_id_number(number, TODAY)
 
 
-@pytest.mark.parametrize("raw", ["", "12345", "44010319800101123", "4401031980010112345", "44010319800101１２３4"])
+@pytest.mark.parametrize(
+    "raw", ["", "12345", "44010319800101123", "4401031980010112345", "44010319800101１２３4"]
+)
 def test_malformed_id_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidIdentifier):
         identity.check_id_number(raw, TODAY)
@@ -81,12 +87,16 @@ def test_malformed_credit_codes_are_refused(raw: str) -> None:
         identity.check_credit_code(raw)
 
 
-@pytest.mark.parametrize("raw", ["13812345678", "+86 138 1234 5678", "008613812345678", "138-1234-5678"])
+@pytest.mark.parametrize(
+    "raw", ["13812345678", "+86 138 1234 5678", "008613812345678", "138-1234-5678"]
+)
 def test_mainland_mobiles_are_normalised_to_e164(raw: str) -> None:
     assert identity.check_mobile(raw) == "+8613812345678"
 
 
-@pytest.mark.parametrize("raw", ["020-83331234", "02083331234", "+852 9123 4567", "+1 415 555 2671", "12345", "abc"])
+@pytest.mark.parametrize(
+    "raw", ["020-83331234", "02083331234", "+852 9123 4567", "+1 415 555 2671", "12345", "abc"]
+)
 def test_landlines_foreign_and_malformed_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidIdentifier):
         identity.check_mobile(raw)

@@ -27,7 +27,12 @@ from expertpool.draws import ledger
 
 ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 12, 1, 8, 30, 15, 123456)
-AFTER = {"name": "某区道路改造工程施工", "budget": "8500000.00", "is_remote": False, "lots": [1, None]}
+AFTER = {
+    "name": "某区道路改造工程施工",
+    "budget": "8500000.00",
+    "is_remote": False,
+    "lots": [1, None],
+}
 REASON = {"draw_id": "D20261201-P1-0a1b2c3d", "reason": '终端时钟异常\n"重新"申请'}
 
 
@@ -50,13 +55,18 @@ class Plain(enum.Enum):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
     | st.text(st.characters(exclude_categories=("Cs",))),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",)), max_size=6), inner,
-                      max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=6), inner, max_size=4
+        )
+    ),
     max_leaves=25,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,8 +118,9 @@ def test_floats_large_integers_non_string_keys_and_lone_surrogates_are_refused(v
 def test_an_audit_entry_hashes_as_before() -> None:
     after = cjson.dumps(AFTER).decode("utf-8")
     assert after.encode("utf-8") == legacy_dumps(AFTER)
-    digest = audit._entry_hash(7, AT, "staff.gz", "project.create", "project", "12", "{}", after,
-                               "ab" * 32)  # fmt: skip
+    digest = audit._entry_hash(
+        7, AT, "staff.gz", "project.create", "project", "12", "{}", after, "ab" * 32
+    )
     assert digest == "8f5b6dffed4d7d23a41e84bb101243d642e8f968e4f731b41eaa66a8d6c2d76d"
 
 
@@ -123,34 +134,59 @@ def test_a_ledger_entry_hashes_as_before() -> None:
     payload = ledger._payload_text(REASON)
     assert payload.encode("utf-8") == legacy_dumps(REASON)
     digest = ledger.entry_hash(
-        seq=3, draw_id=REASON["draw_id"], project_id=1, request_id=None, kind="abandoned",
-        payload=payload, signature=None, key_id=None, terminal_id=2, operator="staff.gz",
-        supervisor=None, at=AT, prev_hash="ef" * 32,
-    )  # fmt: skip
+        seq=3,
+        draw_id=REASON["draw_id"],
+        project_id=1,
+        request_id=None,
+        kind="abandoned",
+        payload=payload,
+        signature=None,
+        key_id=None,
+        terminal_id=2,
+        operator="staff.gz",
+        supervisor=None,
+        at=AT,
+        prev_hash="ef" * 32,
+    )
     assert digest == "13fdb7bff4f9e78f7eff3c3dfc76e84677e41bf3678e6105b50cb7bb7d7f9c78"
 
 
 def test_a_report_digest_converts_the_room_s_types_explicitly_as_before() -> None:
-    body = {"room_id": "r1", "score": Decimal("40.50"), "at": datetime(2026, 12, 1, 8, tzinfo=UTC),
-            "who": ["专家1", "专家2"], "n": 3}  # fmt: skip
-    assert report.canonical_json(body) == (
-        '{"at":"2026-12-01T08:00:00+00:00","n":3,"room_id":"r1","score":"40.50",'
-        '"who":["专家1","专家2"]}'
-    ).encode()
+    body = {
+        "room_id": "r1",
+        "score": Decimal("40.50"),
+        "at": datetime(2026, 12, 1, 8, tzinfo=UTC),
+        "who": ["专家1", "专家2"],
+        "n": 3,
+    }
+    assert (
+        report.canonical_json(body)
+        == (
+            '{"at":"2026-12-01T08:00:00+00:00","n":3,"room_id":"r1","score":"40.50",'
+            '"who":["专家1","专家2"]}'
+        ).encode()
+    )
     assert report.digest(body) == "fa9e527b2e85818803cc9de2e04ae9d80606afe58f86ded5666072649fc38268"
     with pytest.raises(TypeError):
         report.digest({"score": 1.5})
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.text(max_size=5), st.decimals(allow_nan=False, allow_infinity=False)
-                       | st.datetimes(timezones=st.just(UTC)) | st.sampled_from(list(Colour)),
-                       max_size=5))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.decimals(allow_nan=False, allow_infinity=False)
+        | st.datetimes(timezones=st.just(UTC))
+        | st.sampled_from(list(Colour)),
+        max_size=5,
+    )
+)
 def test_room_values_encode_to_the_bytes_the_room_hashed_before(value: dict[str, Any]) -> None:
     from evaluation_room._codec import encode
 
-    before = json.dumps(encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                        allow_nan=False).encode("utf-8")  # fmt: skip
+    before = json.dumps(
+        encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
     assert report.canonical_json(value) == before
 
 
@@ -158,16 +194,22 @@ def _json_dumps_calls(package: str) -> list[tuple[str, ast.Call]]:
     calls = []
     for path in sorted((ROOT / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "dumps"):  # fmt: skip
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "dumps"
+            ):
                 calls.append((str(path.relative_to(ROOT)), node))
     return calls
 
 
 @pytest.mark.parametrize("package", ["draw", "expertpool", "evaluation_room"])
 def test_no_serialiser_stringifies_unknown_types(package: str) -> None:
-    offenders = [path for path, call in _json_dumps_calls(package)
-                 if any(k.arg == "default" for k in call.keywords)]  # fmt: skip
+    offenders = [
+        path
+        for path, call in _json_dumps_calls(package)
+        if any(k.arg == "default" for k in call.keywords)
+    ]
     assert offenders == []
 
 

@@ -37,8 +37,12 @@ def test_the_bundled_regions_are_clean() -> None:
 
 
 def test_an_orphan_and_its_descendants_are_refused_with_their_rows() -> None:
-    rows = [_row("X", "root", None, 1), _row("X01", "child", "X", 2), _row("Y01", "orphan", "Y", 2),
-            _row("Y0101", "orphan's child", "Y01", 3)]
+    rows = [
+        _row("X", "root", None, 1),
+        _row("X01", "child", "X", 2),
+        _row("Y01", "orphan", "Y", 2),
+        _row("Y0101", "orphan's child", "Y01", 3),
+    ]
     good, defects = check_tree(rows, prefix_rule=True)
     assert [r["code"] for r in good] == ["X", "X01"]
     assert _kinds(defects) == {("orphan_parent", "Y01", (3,)), ("orphan_parent", "Y0101", (4,))}
@@ -46,9 +50,14 @@ def test_an_orphan_and_its_descendants_are_refused_with_their_rows() -> None:
 
 
 def test_malformed_rows_are_refused_one_by_one() -> None:
-    rows = [_row("X", "root", None, 1), {"code": "X01", "name": "no level", "parent": "X"},
-            _row("X02", "level as text", "X", "2"),  # type: ignore[arg-type]
-            "not an object", _row("", "empty code", "X", 2), _row("X03", "fine", "X", 2)]
+    rows = [
+        _row("X", "root", None, 1),
+        {"code": "X01", "name": "no level", "parent": "X"},
+        _row("X02", "level as text", "X", "2"),  # type: ignore[arg-type]
+        "not an object",
+        _row("", "empty code", "X", 2),
+        _row("X03", "fine", "X", 2),
+    ]
     good, defects = check_tree(rows, prefix_rule=True)
     assert [r["code"] for r in good] == ["X", "X03"]
     assert sorted(d.rows for d in defects if d.kind == "malformed_row") == [(2,), (3,), (4,), (5,)]

@@ -32,9 +32,7 @@ def test_a_short_retry_after_does_not_shorten_the_backoff():
 
 
 def test_an_absurd_retry_after_is_clamped():
-    delay = backoff_delay(
-        0, jitter=0.0, retry_after_seconds=10**9, max_retry_after_seconds=3600.0
-    )
+    delay = backoff_delay(0, jitter=0.0, retry_after_seconds=10**9, max_retry_after_seconds=3600.0)
     assert delay == 3600.0
 
 
@@ -54,7 +52,10 @@ def test_every_delay_lies_between_half_a_step_and_the_cap_or_retry_after(
     attempt, jitter, retry_after
 ):
     delay = backoff_delay(
-        attempt, jitter=jitter, base_seconds=2.0, cap_seconds=300.0,
+        attempt,
+        jitter=jitter,
+        base_seconds=2.0,
+        cap_seconds=300.0,
         retry_after_seconds=retry_after,
     )
     step = min(300.0, 2.0 * 2.0 ** min(attempt, 60))
@@ -74,8 +75,16 @@ def test_random_jitter_stays_within_zero_and_one():
 
 
 @pytest.mark.parametrize(
-    ("header", "seconds"), [("5", 5.0), (" 2.5 ", 2.5), ("-3", 0.0), ("", None), (None, None),
-                            ("soon", None), ("nan", None)]
+    ("header", "seconds"),
+    [
+        ("5", 5.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("nan", None),
+    ],
 )
 def test_retry_after_in_seconds_is_parsed(header, seconds):
     assert parse_retry_after(header) == seconds

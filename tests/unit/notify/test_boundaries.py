@@ -23,15 +23,22 @@ def _top_levels(package):
 
 
 def test_notify_imports_nothing_of_the_app_or_the_other_packages():
-    offenders = [(p.name, m) for p, m in _top_levels("notify")
-                 if m in {"expertpool", "draw", "evaluation_room", "flask", "sqlalchemy"}]
+    offenders = [
+        (p.name, m)
+        for p, m in _top_levels("notify")
+        if m in {"expertpool", "draw", "evaluation_room", "flask", "sqlalchemy"}
+    ]
     assert offenders == []
 
 
 def test_no_production_package_but_notify_imports_twilio():
-    offenders = [(str(p.relative_to(ROOT)), m)
-                 for package in PRODUCTION_PACKAGES if package != "notify"
-                 for p, m in _top_levels(package) if m == "twilio"]
+    offenders = [
+        (str(p.relative_to(ROOT)), m)
+        for package in PRODUCTION_PACKAGES
+        if package != "notify"
+        for p, m in _top_levels(package)
+        if m == "twilio"
+    ]
     assert offenders == []
 
 

@@ -41,8 +41,11 @@ def test_an_sms_is_recorded_and_handed_to_the_callback():
     assert delivery.provider == "console" and delivery.channel is Channel.SMS
     assert delivery.sid.startswith("SM") and len(delivery.sid) == 34
     [entry] = notifier.entries()
-    assert (entry.to, entry.body, entry.status_callback) == (NUMBER, "邀请 https://x/i/secret",
-                                                             "https://cb")
+    assert (entry.to, entry.body, entry.status_callback) == (
+        NUMBER,
+        "邀请 https://x/i/secret",
+        "https://cb",
+    )
     assert recorded == [entry]
     assert notifier.fetch_message(delivery.sid).status == "sent"
 

@@ -14,7 +14,12 @@ from expertpool.projects.codes import (
 )
 
 # Codes of real, well-known organisations (published on their licences).
-REAL_CODES = ["91350100M000100Y43", "91110000600037341L", "911100001000079554", "91440300708461136T"]
+REAL_CODES = [
+    "91350100M000100Y43",
+    "91110000600037341L",
+    "911100001000079554",
+    "91440300708461136T",
+]
 
 first17 = st.text(alphabet=CHARSET, min_size=17, max_size=17)
 
@@ -30,8 +35,17 @@ def test_a_wrong_check_character_is_refused(code: str) -> None:
     assert not is_valid_credit_code(code[:17] + wrong)
 
 
-@pytest.mark.parametrize("code", ["", "91350100M000100Y4", "91350100M000100Y433", "91350100M00010OY43",
-                                  "91350100m000100Y43", "91350100M000100I43"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "91350100M000100Y4",
+        "91350100M000100Y433",
+        "91350100M00010OY43",
+        "91350100m000100Y43",
+        "91350100M000100I43",
+    ],
+)
 def test_malformed_codes_are_refused(code: str) -> None:
     assert not is_valid_credit_code(code)
 
@@ -51,7 +65,7 @@ def test_any_prefix_with_its_check_character_is_valid(prefix: str) -> None:
 @given(first17, st.integers(0, 16), st.sampled_from(CHARSET))
 def test_changing_one_character_breaks_the_check(prefix: str, pos: int, ch: str) -> None:
     code = prefix + credit_code_check_char(prefix)
-    changed = code[:pos] + ch + code[pos + 1:]
+    changed = code[:pos] + ch + code[pos + 1 :]
     assert is_valid_credit_code(changed) == (changed == code)
 
 

@@ -29,17 +29,27 @@ def at(day: str, hour: int = 9) -> datetime:
 
 # Committee ---------------------------------------------------------------------------------------
 
+
 def test_five_experts_make_a_lawful_small_committee() -> None:
-    assert committee_errors(expert_count=5, representatives=0, budget_fen=100, is_complex=False, rules=RULES) == {}
+    assert (
+        committee_errors(
+            expert_count=5, representatives=0, budget_fen=100, is_complex=False, rules=RULES
+        )
+        == {}
+    )
 
 
 def test_an_even_committee_is_refused() -> None:
-    errors = committee_errors(expert_count=5, representatives=1, budget_fen=100, is_complex=False, rules=RULES)
+    errors = committee_errors(
+        expert_count=5, representatives=1, budget_fen=100, is_complex=False, rules=RULES
+    )
     assert "odd" in errors["committee"]
 
 
 def test_too_few_experts_for_two_thirds_is_refused() -> None:
-    errors = committee_errors(expert_count=3, representatives=2, budget_fen=100, is_complex=False, rules=RULES)
+    errors = committee_errors(
+        expert_count=3, representatives=2, budget_fen=100, is_complex=False, rules=RULES
+    )
     assert "two thirds" in errors["committee"] and "at least 4 needed" in errors["committee"]
 
 
@@ -47,27 +57,41 @@ def test_a_large_budget_needs_seven_members() -> None:
     big = RULES.committee_large_budget_cny * 100
     assert committee_minimum(budget_fen=big, is_complex=False, rules=RULES) == 7
     assert committee_minimum(budget_fen=big - 1, is_complex=False, rules=RULES) == 5
-    assert "at least 7" in committee_errors(expert_count=5, representatives=0, budget_fen=big, is_complex=False,
-                                            rules=RULES)["committee"]
+    assert (
+        "at least 7"
+        in committee_errors(
+            expert_count=5, representatives=0, budget_fen=big, is_complex=False, rules=RULES
+        )["committee"]
+    )
 
 
 def test_a_complex_project_needs_seven_members() -> None:
-    assert committee_errors(expert_count=5, representatives=0, budget_fen=0, is_complex=True, rules=RULES)
-    assert committee_errors(expert_count=5, representatives=2, budget_fen=0, is_complex=True, rules=RULES) == {}
+    assert committee_errors(
+        expert_count=5, representatives=0, budget_fen=0, is_complex=True, rules=RULES
+    )
+    assert (
+        committee_errors(
+            expert_count=5, representatives=2, budget_fen=0, is_complex=True, rules=RULES
+        )
+        == {}
+    )
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 40), st.integers(0, 20), st.booleans())
 def test_a_committee_passes_exactly_when_odd_large_enough_and_two_thirds_experts(
-        experts: int, reps: int, complex_: bool) -> None:
+    experts: int, reps: int, complex_: bool
+) -> None:
     size = experts + reps
     lawful = size % 2 == 1 and size >= (7 if complex_ else 5) and 3 * experts >= 2 * size
-    errors = committee_errors(expert_count=experts, representatives=reps, budget_fen=0, is_complex=complex_,
-                              rules=RULES)
+    errors = committee_errors(
+        expert_count=experts, representatives=reps, budget_fen=0, is_complex=complex_, rules=RULES
+    )
     assert (errors == {}) == lawful
 
 
 # Timing ------------------------------------------------------------------------------------------
+
 
 def test_working_days_skip_the_national_day_holiday() -> None:
     # 2025-10-01..08 are holidays; 2025-09-30 is a working day.
@@ -80,39 +104,61 @@ def test_make_up_saturdays_count_as_working_days() -> None:
 
 
 def test_a_draw_two_working_days_before_is_allowed() -> None:
-    assert timing_errors(now_at=at("2026-06-03"), evaluation_start_at=at("2026-06-05"), lead_working_days=2) == {}
+    assert (
+        timing_errors(
+            now_at=at("2026-06-03"), evaluation_start_at=at("2026-06-05"), lead_working_days=2
+        )
+        == {}
+    )
 
 
 def test_a_draw_three_working_days_before_is_too_early() -> None:
-    errors = timing_errors(now_at=at("2026-06-02"), evaluation_start_at=at("2026-06-05"), lead_working_days=2)
+    errors = timing_errors(
+        now_at=at("2026-06-02"), evaluation_start_at=at("2026-06-05"), lead_working_days=2
+    )
     assert "too early: 3 working days" in errors["evaluation_start"]
 
 
 def test_a_draw_before_a_holiday_counts_only_working_days() -> None:
     # Nine calendar days apart, but only 2025-09-30 is a working day in between.
-    assert timing_errors(now_at=at("2025-09-30"), evaluation_start_at=at("2025-10-09"), lead_working_days=2) == {}
+    assert (
+        timing_errors(
+            now_at=at("2025-09-30"), evaluation_start_at=at("2025-10-09"), lead_working_days=2
+        )
+        == {}
+    )
 
 
 def test_a_draw_counting_a_make_up_day_is_too_early() -> None:
     # 2025-09-28 is a Sunday make-up day: 28, 29 and 30 September are three working days.
-    errors = timing_errors(now_at=at("2025-09-28"), evaluation_start_at=at("2025-10-09"), lead_working_days=2)
+    errors = timing_errors(
+        now_at=at("2025-09-28"), evaluation_start_at=at("2025-10-09"), lead_working_days=2
+    )
     assert "3 working days" in errors["evaluation_start"]
 
 
 def test_a_draw_after_the_evaluation_started_is_refused() -> None:
-    assert "already started" in timing_errors(now_at=at("2026-06-05", 10), evaluation_start_at=at("2026-06-05"),
-                                              lead_working_days=2)["evaluation_start"]
+    assert (
+        "already started"
+        in timing_errors(
+            now_at=at("2026-06-05", 10), evaluation_start_at=at("2026-06-05"), lead_working_days=2
+        )["evaluation_start"]
+    )
 
 
 def test_a_date_beyond_the_official_calendar_is_a_field_error() -> None:
-    errors = timing_errors(now_at=at("2099-01-05"), evaluation_start_at=at("2099-01-06"), lead_working_days=2)
+    errors = timing_errors(
+        now_at=at("2099-01-05"), evaluation_start_at=at("2099-01-06"), lead_working_days=2
+    )
     assert "does not cover 2099" in errors["evaluation_start"]
 
 
 def test_the_draw_day_is_taken_in_china_standard_time() -> None:
     # 23:30 UTC on 2 June is already 3 June in China.
     now = datetime.fromisoformat("2026-06-02T23:30:00+00:00")
-    assert timing_errors(now_at=now, evaluation_start_at=at("2026-06-05"), lead_working_days=2) == {}
+    assert (
+        timing_errors(now_at=now, evaluation_start_at=at("2026-06-05"), lead_working_days=2) == {}
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -126,20 +172,33 @@ def test_working_days_never_exceed_calendar_days_and_add_up(start: date, span: i
 
 # Groups ------------------------------------------------------------------------------------------
 
+
 def _groups(raw: object, **kw: object) -> tuple[list, dict[str, str]]:
     errors: dict[str, str] = {}
-    groups = parse_groups(raw, specialties=SPECIALTIES, known_regions=REGIONS,
-                          regions_in=kw.get("regions_in", ()), regions_out=kw.get("regions_out", ()),  # type: ignore[arg-type]
-                          errors=errors)
+    groups = parse_groups(
+        raw,
+        specialties=SPECIALTIES,
+        known_regions=REGIONS,
+        regions_in=kw.get("regions_in", ()),
+        regions_out=kw.get("regions_out", ()),  # type: ignore[arg-type]
+        errors=errors,
+    )
     return groups, errors
 
 
 def test_groups_get_draw_ids_and_request_wide_regions() -> None:
-    groups, errors = _groups([{"specialties": ["A01", "B02"], "count": 3, "backups": 2},
-                              {"specialties": "A0101", "count": "2"}], regions_out=("440100",))
+    groups, errors = _groups(
+        [
+            {"specialties": ["A01", "B02"], "count": 3, "backups": 2},
+            {"specialties": "A0101", "count": "2"},
+        ],
+        regions_out=("440100",),
+    )
     assert errors == {}
     assert [(g.key, g.specialties, g.count, g.backups, g.regions_out) for g in groups] == [
-        ("g1", ("A01", "B02"), 3, 2, ("440100",)), ("g2", ("A0101",), 2, 0, ("440100",))]
+        ("g1", ("A01", "B02"), 3, 2, ("440100",)),
+        ("g2", ("A0101",), 2, 0, ("440100",)),
+    ]
 
 
 def test_an_unknown_specialty_prefix_is_a_field_error() -> None:
@@ -151,20 +210,27 @@ def test_a_retired_specialty_is_refused() -> None:
     assert "retired" in _groups([{"specialties": ["C99"], "count": 1}])[1]["groups[0].specialties"]
 
 
-@pytest.mark.parametrize("raw, field", [
-    ([], "groups"), (None, "groups"), ([{"specialties": [], "count": 1}], "groups[0].specialties"),
-    ([{"specialties": ["A"], "count": 0}], "groups[0].count"),
-    ([{"specialties": ["A"], "count": True}], "groups[0].count"),
-    ([{"specialties": ["A"], "count": 1, "backups": -1}], "groups[0].backups"),
-    ([{"specialties": ["A"], "count": 1, "regions_in": ["999999"]}], "groups[0].regions_in"),
-    (["A"], "groups[0]"),
-])
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ([], "groups"),
+        (None, "groups"),
+        ([{"specialties": [], "count": 1}], "groups[0].specialties"),
+        ([{"specialties": ["A"], "count": 0}], "groups[0].count"),
+        ([{"specialties": ["A"], "count": True}], "groups[0].count"),
+        ([{"specialties": ["A"], "count": 1, "backups": -1}], "groups[0].backups"),
+        ([{"specialties": ["A"], "count": 1, "regions_in": ["999999"]}], "groups[0].regions_in"),
+        (["A"], "groups[0]"),
+    ],
+)
 def test_bad_groups_name_the_field(raw: object, field: str) -> None:
     assert field in _groups(raw)[1]
 
 
 def test_a_group_whose_allowed_regions_are_all_excluded_is_refused() -> None:
-    _, errors = _groups([{"specialties": ["A"], "count": 1, "regions_in": ["440100"]}], regions_out=("440100",))
+    _, errors = _groups(
+        [{"specialties": ["A"], "count": 1, "regions_in": ["440100"]}], regions_out=("440100",)
+    )
     assert "nobody could serve" in errors["groups[0].regions_in"]
 
 

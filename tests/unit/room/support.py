@@ -96,14 +96,28 @@ def standard_form(subjective_max: int = 50) -> ScoreForm:
     """Price (lowest-price formula, 30 points), technical and service items."""
     return ScoreForm(
         (
-            ScoreItem("price", "价格", ItemKind.OBJECTIVE, Decimal(0), Decimal(30),
-                      Decimal("0.01"), formula="lowest_price"),
-            ScoreItem("tech", "技术", ItemKind.SUBJECTIVE, Decimal(0), Decimal(subjective_max),
-                      Decimal("0.5")),
-            ScoreItem("service", "服务", ItemKind.SUBJECTIVE, Decimal(0), Decimal(20),
-                      Decimal("0.5")),
+            ScoreItem(
+                "price",
+                "价格",
+                ItemKind.OBJECTIVE,
+                Decimal(0),
+                Decimal(30),
+                Decimal("0.01"),
+                formula="lowest_price",
+            ),
+            ScoreItem(
+                "tech",
+                "技术",
+                ItemKind.SUBJECTIVE,
+                Decimal(0),
+                Decimal(subjective_max),
+                Decimal("0.5"),
+            ),
+            ScoreItem(
+                "service", "服务", ItemKind.SUBJECTIVE, Decimal(0), Decimal(20), Decimal("0.5")
+            ),
         )
-    )  # fmt: skip
+    )
 
 
 def standard_bids() -> list[Bid]:
@@ -187,7 +201,9 @@ class RoomDriver:
         for m in self.members:
             self.room.vote(m, target)
 
-    def submit_all(self, sheets: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
+    def submit_all(
+        self, sheets: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
+    ) -> None:
         """Every member who has not submitted submits (uniform scores unless given)."""
         sheets = sheets or {}
         for m in self.members:
@@ -203,9 +219,13 @@ class RoomDriver:
                 continue
             p = self.room.participant(m)
             self.room.sign(
-                m, verdict="agree", reasons="", report_digest=self.room.report_digest or "",
-                password=f"pw-{p.user_id}", authenticator=self.auth,
-            )  # fmt: skip
+                m,
+                verdict="agree",
+                reasons="",
+                report_digest=self.room.report_digest or "",
+                password=f"pw-{p.user_id}",
+                authenticator=self.auth,
+            )
 
     def to(self, phase: Phase, *, sign_all: bool = False) -> EvaluationRoom:
         """Advance to ``phase`` (``paused`` means paused during scoring)."""

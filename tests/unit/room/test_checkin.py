@@ -52,7 +52,11 @@ def test_a_member_checks_in_with_code_and_host_confirmation_at_their_venue() -> 
     outcome = room.confirm_identity(SECONDARY_HOST, "e4", "B-02", d.conflicts, d.replacements)
     assert outcome.is_checked_in
     p = room.participant("e4")
-    assert (p.check_in.venue_id, p.check_in.seat, p.check_in.confirmed_by) == ("sz", "B-02", SECONDARY_HOST)
+    assert (p.check_in.venue_id, p.check_in.seat, p.check_in.confirmed_by) == (
+        "sz",
+        "B-02",
+        SECONDARY_HOST,
+    )
     assert d.conflicts.checked == ["e4"]
 
 

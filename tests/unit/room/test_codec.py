@@ -33,8 +33,9 @@ def reference(value: Any) -> Any:
     return [reference(v) for v in value]
 
 
-@pytest.mark.parametrize("phase", [Phase.SCHEDULED, Phase.SCORING, Phase.DEVIATION_REVIEW, Phase.SIGNING,
-                                   Phase.ARCHIVED])  # fmt: skip
+@pytest.mark.parametrize(
+    "phase", [Phase.SCHEDULED, Phase.SCORING, Phase.DEVIATION_REVIEW, Phase.SIGNING, Phase.ARCHIVED]
+)
 def test_every_phase_encodes_like_the_plain_walk_and_round_trips(phase: Phase) -> None:
     d = RoomDriver()
     d.to(phase, sign_all=phase is Phase.ARCHIVED)

@@ -69,7 +69,11 @@ class FakeRacingStore(InMemoryRoomStore):
         self.saves = 0
 
     def save(
-        self, room_id: str, state: dict[str, Any], expected_seq: int | None, events: Sequence[RoomEvent]
+        self,
+        room_id: str,
+        state: dict[str, Any],
+        expected_seq: int | None,
+        events: Sequence[RoomEvent],
     ) -> None:
         self.saves += 1
         if self.rival is not None and expected_seq is not None:
@@ -103,8 +107,13 @@ def test_retries_are_bounded() -> None:
     d = RoomDriver()
 
     class FakeAlwaysStale(InMemoryRoomStore):
-        def save(self, room_id: str, state: dict[str, Any], expected_seq: int | None,
-                 events: Sequence[RoomEvent]) -> None:  # fmt: skip
+        def save(
+            self,
+            room_id: str,
+            state: dict[str, Any],
+            expected_seq: int | None,
+            events: Sequence[RoomEvent],
+        ) -> None:
             if expected_seq is not None:
                 raise StaleState("busy")
             super().save(room_id, state, expected_seq, events)

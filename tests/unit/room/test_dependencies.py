@@ -12,8 +12,19 @@ from pathlib import Path
 import evaluation_room
 
 FORBIDDEN = ("flask", "flask_socketio", "sqlalchemy", "twilio", "expertpool", "notify", "draw")
-PURE = ["_codec", "adapters", "checkin", "commands", "election", "errors", "model", "ports",
-        "report", "room", "scoring"]  # fmt: skip
+PURE = [
+    "_codec",
+    "adapters",
+    "checkin",
+    "commands",
+    "election",
+    "errors",
+    "model",
+    "ports",
+    "report",
+    "room",
+    "scoring",
+]
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -39,7 +50,10 @@ def test_the_report_takes_only_the_canonical_json_from_draw() -> None:
     tree = ast.parse((Path(evaluation_room.__file__).parent / "report.py").read_text("utf-8"))
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
     plain = [a.name for n in imports if isinstance(n, ast.Import) for a in n.names]
-    from_draw = [(n.module, [a.name for a in n.names]) for n in imports
-                 if isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "draw"]
+    from_draw = [
+        (n.module, [a.name for a in n.names])
+        for n in imports
+        if isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "draw"
+    ]
     assert not [name for name in plain if name.split(".")[0] == "draw"]
     assert from_draw == [("draw", ["cjson"])]

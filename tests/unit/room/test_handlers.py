@@ -49,7 +49,9 @@ class FakeCodeSender:
 
     codes: list[tuple[str, str]] = field(default_factory=list)
 
-    def send_check_in_code(self, room_id: str, member: MemberRef, code: str, expires_at: datetime) -> None:
+    def send_check_in_code(
+        self, room_id: str, member: MemberRef, code: str, expires_at: datetime
+    ) -> None:
         """Record the code."""
         self.codes.append((member.participant_id, code))
 
@@ -60,8 +62,16 @@ def make() -> tuple[RoomHandlers, FakeIdentity, FakeEmitter, RoomDriver]:
     store = InMemoryRoomStore()
     create_room(store, d.room)
     identity, emitter = FakeIdentity(), FakeEmitter()
-    h = RoomHandlers(store=store, codes=FakeCodeSender(), authenticator=d.auth, identity=identity, clock=d.clock,
-                     conflicts=NoConflicts(), replacements=NoReplacements(), emitter=emitter)  # fmt: skip
+    h = RoomHandlers(
+        store=store,
+        codes=FakeCodeSender(),
+        authenticator=d.auth,
+        identity=identity,
+        clock=d.clock,
+        conflicts=NoConflicts(),
+        replacements=NoReplacements(),
+        emitter=emitter,
+    )
     return h, identity, emitter, d
 
 
@@ -71,7 +81,9 @@ def test_a_change_pushes_each_participant_their_own_snapshot_and_nothing_else() 
     ack = safely(h.phase)({"room_id": "room-1", "action": "open"})
     assert ack["ok"]
     targets = {to: snap for event, snap, to in emitter.sent if event == "snapshot"}
-    assert set(targets) == {personal_room("room-1", p) for p in ["e1", "e2", "e3", "e4", "r1", MAIN_HOST, "h_sz", "sup"]}
+    assert set(targets) == {
+        personal_room("room-1", p) for p in ["e1", "e2", "e3", "e4", "r1", MAIN_HOST, "h_sz", "sup"]
+    }
     for to, snap in targets.items():
         assert to.endswith(":" + snap["viewer"]["participant_id"])
         assert snap["seq"] == ack["seq"]
@@ -88,12 +100,16 @@ def test_identity_is_asked_on_every_event_and_a_logout_is_refused() -> None:
 def test_a_refused_or_read_only_event_pushes_nothing() -> None:
     h, identity, emitter, _ = make()
     identity.user_id = "u_e1"
-    assert safely(h.phase)({"room_id": "room-1", "action": "open"})["error"]["code"] == "not_allowed"
+    assert (
+        safely(h.phase)({"room_id": "room-1", "action": "open"})["error"]["code"] == "not_allowed"
+    )
     assert safely(h.snapshot)({"room_id": "room-1"})["ok"]
     assert emitter.sent == []
 
 
-@pytest.mark.parametrize("payload", [None, "room-1", ["room-1"], {"room_id": ""}, {"room_id": "room-1", "seq": "3"}])
+@pytest.mark.parametrize(
+    "payload", [None, "room-1", ["room-1"], {"room_id": ""}, {"room_id": "room-1", "seq": "3"}]
+)
 def test_malformed_payloads_are_answered_with_invalid_input(payload: Any) -> None:
     h, identity, _, _ = make()
     identity.user_id = "u_h_gz"

@@ -76,9 +76,13 @@ def test_the_handler_refuses_a_late_older_change_after_a_newer_acknowledged_one(
     d.to(Phase.SCORING)
     h.store.save("room-1", d.room.to_state(), h.store.load("room-1")["seq"], d.room.drain_events())
     identity.user_id = "u_e1"
-    newer = safely(h.enter_scores)({"room_id": "room-1", "req": 8, "scores": {"B001": {"tech": "41"}}})
+    newer = safely(h.enter_scores)(
+        {"room_id": "room-1", "req": 8, "scores": {"B001": {"tech": "41"}}}
+    )
     assert newer["ok"]
-    late = safely(h.enter_scores)({"room_id": "room-1", "req": 7, "scores": {"B001": {"tech": "12"}}})
+    late = safely(h.enter_scores)(
+        {"room_id": "room-1", "req": 7, "scores": {"B001": {"tech": "12"}}}
+    )
     assert late["error"]["code"] == "stale_request"
     assert late["error"]["details"]["last_request"] == 8
     snap = safely(h.snapshot)({"room_id": "room-1"})["snapshot"]

@@ -77,7 +77,9 @@ CASES = [(phase, move) for phase in [*ORDER, Phase.PAUSED] for move in MOVES]
 
 
 @pytest.mark.parametrize(("phase", "move"), CASES, ids=[f"{p.value}-{m}" for p, m in CASES])
-def test_every_phase_move_is_either_legal_or_refused_with_a_typed_error(phase: Phase, move: str) -> None:
+def test_every_phase_move_is_either_legal_or_refused_with_a_typed_error(
+    phase: Phase, move: str
+) -> None:
     d = prepared(phase)
     room = d.room
     seq = room.seq
@@ -132,8 +134,9 @@ def every_action(d: RoomDriver) -> dict[str, Move]:
         "vote": lambda r: r.vote("e1", "专家1"),
         "issue_code": lambda r: r.issue_check_in_code("e1", "e1") and None,
         "enter_code": lambda r: r.enter_check_in_code("e1", "123456"),
-        "confirm": lambda r: r.confirm_identity(MAIN_HOST, "e1", "A", d.conflicts, d.replacements)
-        and None,
+        "confirm": lambda r: (
+            r.confirm_identity(MAIN_HOST, "e1", "A", d.conflicts, d.replacements) and None
+        ),
         "set_form": lambda r: r.set_form(MAIN_HOST, standard_form()),
         "set_bids": lambda r: r.set_bids(MAIN_HOST, []),
         "replace": lambda r: r.replace_member(MAIN_HOST, "e1", spec, "病"),
@@ -141,9 +144,12 @@ def every_action(d: RoomDriver) -> dict[str, Move]:
         "explain": lambda r: r.explain_deviation("e1", "x", "y"),
         "revise": lambda r: r.revise_score("e1", "B001", "tech", "1", "n"),
         "amend": lambda r: r.amend_score("e1", "B001", "tech", "1", "arithmetic_error", "n"),
-        "amend_bid": lambda r: r.amend_bid(MAIN_HOST, Bid("B001", "x", Decimal(1)), "arithmetic_error", "n"),
-        "sign": lambda r: r.sign("e1", verdict="agree", reasons="", report_digest="x",
-                                 password="p", authenticator=d.auth),
+        "amend_bid": lambda r: r.amend_bid(
+            MAIN_HOST, Bid("B001", "x", Decimal(1)), "arithmetic_error", "n"
+        ),
+        "sign": lambda r: r.sign(
+            "e1", verdict="agree", reasons="", report_digest="x", password="p", authenticator=d.auth
+        ),
         "refusal": lambda r: r.record_refusal(MAIN_HOST, "e1"),
         "pause": lambda r: r.pause(MAIN_HOST, "again"),
         **{name: MOVES[name] for name in MOVES if name not in ("pause", "resume")},
@@ -243,8 +249,10 @@ def test_replacing_a_member_voids_their_sheet_and_the_replacement_scores_anew() 
     assert d.room.phase is Phase.DEVIATION_REVIEW
     results = d.room.results()
     assert results is not None
-    assert all(b.subjective == {"tech": Decimal("40.00"), "service": Decimal("15.00")}
-               for b in results.bidders)  # fmt: skip
+    assert all(
+        b.subjective == {"tech": Decimal("40.00"), "service": Decimal("15.00")}
+        for b in results.bidders
+    )
     assert d.room.snapshot("e9")["viewer"]["alias"] == "专家6"
     kinds = [e.kind for e in d.room.drain_events()]
     assert "member_replaced" in kinds
@@ -255,7 +263,9 @@ def test_replacement_during_deviation_review_reopens_scoring_and_voids_flags() -
     d.sheets = {"e1": uniform_sheet(tech="10")}
     d.to(Phase.DEVIATION_REVIEW)
     assert d.room.snapshot(SUPERVISOR)["flags"]
-    d.room.replace_member(MAIN_HOST, "e1", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz"), "病")
+    d.room.replace_member(
+        MAIN_HOST, "e1", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz"), "病"
+    )
     assert d.room.phase is Phase.SCORING
     d.check_in("e9")
     d.room.submit_sheet("e9", uniform_sheet())
@@ -268,7 +278,9 @@ def test_replacement_during_the_election_returns_to_check_in() -> None:
     d = RoomDriver()
     d.to(Phase.LEADER_ELECTION)
     d.room.vote("e1", "专家1")
-    d.room.replace_member(MAIN_HOST, "e2", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "sz"), "病")
+    d.room.replace_member(
+        MAIN_HOST, "e2", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "sz"), "病"
+    )
     assert d.room.phase is Phase.CHECK_IN
     d.check_in("e9")
     d.room.start_election(MAIN_HOST)
@@ -281,13 +293,17 @@ def test_members_cannot_be_replaced_after_finalisation_or_twice() -> None:
     spec = ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz")
     d.room.replace_member(MAIN_HOST, "e1", spec, "病")
     with pytest.raises(NotAllowed):
-        d.room.replace_member(MAIN_HOST, "e1", ParticipantSpec("e8", "u8", "n", Role.EXPERT, "gz"), "x")
+        d.room.replace_member(
+            MAIN_HOST, "e1", ParticipantSpec("e8", "u8", "n", Role.EXPERT, "gz"), "x"
+        )
     with pytest.raises(InvalidInput):
         d.room.replace_member(MAIN_HOST, "e2", spec, "duplicate id")
     d.check_in("e9")
     d.to(Phase.FINALISED)
     with pytest.raises(IllegalTransition):
-        d.room.replace_member(MAIN_HOST, "e2", ParticipantSpec("e7", "u7", "n", Role.EXPERT, "gz"), "x")
+        d.room.replace_member(
+            MAIN_HOST, "e2", ParticipantSpec("e7", "u7", "n", Role.EXPERT, "gz"), "x"
+        )
 
 
 def deviating() -> RoomDriver:
@@ -323,7 +339,10 @@ def test_revising_a_flagged_score_keeps_every_version_and_clears_the_flag() -> N
     flags = {f["flag_id"]: f["status"] for f in d.room.snapshot("e1")["flags"]}
     assert flags == {"e1.B001.tech": "cleared", "e1.B002.tech": "explained"}
     versions = d.room.to_state()["sheets"]["e1"]["entries"]["B001"]["tech"]
-    assert [(v["value"], v["reason"]) for v in versions] == [("10", "entry"), ("35", "deviation_revision")]
+    assert [(v["value"], v["reason"]) for v in versions] == [
+        ("10", "entry"),
+        ("35", "deviation_revision"),
+    ]
     d.room.finalise(MAIN_HOST)
 
 
@@ -349,8 +368,10 @@ def test_after_totals_a_score_changes_only_for_an_allowed_reason_and_versions_ar
     d.room.amend_score("e2", "B001", "tech", "50", "abnormal_score", "委员会认定畸低")
     versions = d.room.to_state()["sheets"]["e2"]["entries"]["B001"]["tech"]
     assert [(v["value"], v["reason"]) for v in versions] == [
-        ("40", "entry"), ("45", "arithmetic_error"), ("50", "abnormal_score")
-    ]  # fmt: skip
+        ("40", "entry"),
+        ("45", "arithmetic_error"),
+        ("50", "abnormal_score"),
+    ]
     results = d.room.results()
     assert results is not None
     tech = {b.bidder_code: b.subjective["tech"] for b in results.bidders}
@@ -372,8 +393,9 @@ def test_a_bid_correction_after_totals_is_versioned_and_recomputes_the_price_sco
     results = d.room.results()
     assert results is not None
     assert {b.bidder_code: b.objective["price"] for b in results.bidders} == {
-        "B001": Decimal("30.00"), "B002": Decimal("28.42")
-    }  # fmt: skip
+        "B001": Decimal("30.00"),
+        "B002": Decimal("28.42"),
+    }
     assert len(d.room.to_state()["bids"]["B001"]) == 2
     revived = Bid("B003", "丙公司", Decimal(900_000), {"licence": True})
     with pytest.raises(NotAllowed):

@@ -49,7 +49,9 @@ def test_after_opening_hosts_see_names_at_their_venue_and_supervisors_see_all() 
     d.to(Phase.OPENED)
     assert names_in(d.room.snapshot(MAIN_HOST)) == {"姓名e1", "姓名e2", "姓名e3"}
     assert names_in(d.room.snapshot(SECONDARY_HOST)) == {"姓名e4", "姓名r1"}
-    assert names_in(d.room.snapshot(SUPERVISOR)) == {f"姓名{m}" for m in ("e1", "e2", "e3", "e4", "r1")}
+    assert names_in(d.room.snapshot(SUPERVISOR)) == {
+        f"姓名{m}" for m in ("e1", "e2", "e3", "e4", "r1")
+    }
 
 
 def test_members_see_each_other_only_as_aliases() -> None:
@@ -69,8 +71,12 @@ def test_aliases_follow_venue_then_seat_order() -> None:
     d = RoomDriver()
     snap = d.room.snapshot(SUPERVISOR)
     assert [(m["alias"], m["participant_id"]) for m in snap["members"]] == [
-        ("专家1", "e1"), ("专家2", "e2"), ("专家3", "e3"), ("专家4", "e4"), ("专家5", "r1")
-    ]  # fmt: skip
+        ("专家1", "e1"),
+        ("专家2", "e2"),
+        ("专家3", "e3"),
+        ("专家4", "e4"),
+        ("专家5", "r1"),
+    ]
 
 
 def test_hosts_and_supervisors_see_no_subjective_score_until_all_have_submitted() -> None:
@@ -93,19 +99,27 @@ def test_objective_price_scores_are_visible_to_everyone_during_scoring() -> None
     d = RoomDriver()
     d.to(Phase.SCORING)
     assert d.room.snapshot("e1")["objective"] == {
-        "B001": {"price": "28.50"}, "B002": {"price": "30.00"}
-    }  # fmt: skip
+        "B001": {"price": "28.50"},
+        "B002": {"price": "30.00"},
+    }
 
 
 # --- independence property ------------------------------------------------------------------
 
 BIG_FORM = ScoreForm(
     (
-        ScoreItem("price", "价格", ItemKind.OBJECTIVE, Decimal(0), Decimal(30), Decimal("0.01"),
-                  formula="lowest_price"),
+        ScoreItem(
+            "price",
+            "价格",
+            ItemKind.OBJECTIVE,
+            Decimal(0),
+            Decimal(30),
+            Decimal("0.01"),
+            formula="lowest_price",
+        ),
         ScoreItem("tech", "技术", ItemKind.SUBJECTIVE, Decimal(0), Decimal(1000), Decimal("0.01")),
     )
-)  # fmt: skip
+)
 
 
 def signature_value(alias_number: int, salt: int) -> str:
@@ -129,12 +143,28 @@ def all_values(room: EvaluationRoom) -> dict[str, set[str]]:
 
 
 # Submissions are weighted up so that many runs reach deviation review and beyond.
-ACTIONS = ["enter", "submit", "submit", "rest", "replace", "pause", "resume", "revise", "revise", "explain"]
+ACTIONS = [
+    "enter",
+    "submit",
+    "submit",
+    "rest",
+    "replace",
+    "pause",
+    "resume",
+    "revise",
+    "revise",
+    "explain",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 9), st.integers(0, 99)),
-                min_size=5, max_size=40))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(ACTIONS), st.integers(0, 9), st.integers(0, 99)),
+        min_size=5,
+        max_size=40,
+    )
+)
 def test_no_one_sees_anothers_subjective_scores_before_they_may(
     steps: list[tuple[str, int, int]],
 ) -> None:
@@ -195,7 +225,9 @@ def check_independence(room: EvaluationRoom) -> None:
         sheet = state["sheets"].get(viewer)
         has_submitted = bool(sheet and sheet["submitted_at"] and not sheet["voided_at"])
         is_active_member = p["role"] in ("expert", "representative") and p["status"] == "active"
-        may_see = everyone_in and ((is_active_member and has_submitted) or p["role"] in ("host", "supervisor"))
+        may_see = everyone_in and (
+            (is_active_member and has_submitted) or p["role"] in ("host", "supervisor")
+        )
         if may_see:
             continue
         blob = text(room.snapshot(viewer))

@@ -33,8 +33,9 @@ D = Decimal
 
 
 def price_item(formula: str, **params: str) -> ScoreItem:
-    return ScoreItem("price", "价格", ItemKind.OBJECTIVE, D(0), D(30), D("0.01"),
-                     formula=formula, params=params)  # fmt: skip
+    return ScoreItem(
+        "price", "价格", ItemKind.OBJECTIVE, D(0), D(30), D("0.01"), formula=formula, params=params
+    )
 
 
 def bid(code: str, price: str, ok: bool = True) -> Bid:
@@ -46,14 +47,25 @@ def test_lowest_price_scores_the_lowest_compliant_bid_full_points_and_others_pro
     bids = [bid("A", "1000000"), bid("B", "950000"), bid("C", "1100000"), bid("X", "500000", False)]
     scores = objective_scores(form, bids, 2)
     # benchmark = 950000 (X is excluded): 950000/1000000*30 = 28.5; 950000/1100000*30 = 25.909..
-    assert scores == {"A": {"price": D("28.50")}, "B": {"price": D("30.00")},
-                      "C": {"price": D("25.91")}}  # fmt: skip
+    assert scores == {
+        "A": {"price": D("28.50")},
+        "B": {"price": D("30.00")},
+        "C": {"price": D("25.91")},
+    }
     assert "X" not in scores
 
 
 def test_lowest_price_uses_the_points_parameter_instead_of_the_maximum() -> None:
-    item = ScoreItem("price", "价格", ItemKind.OBJECTIVE, D(0), D(30), D("0.01"),
-                     formula="lowest_price", params={"points": "20"})  # fmt: skip
+    item = ScoreItem(
+        "price",
+        "价格",
+        ItemKind.OBJECTIVE,
+        D(0),
+        D(30),
+        D("0.01"),
+        formula="lowest_price",
+        params={"points": "20"},
+    )
     scores = objective_scores(ScoreForm((item,)), [bid("A", "200"), bid("B", "100")], 2)
     assert scores["A"]["price"] == D("10.00")
     assert scores["B"]["price"] == D("20.00")
@@ -115,9 +127,16 @@ def test_a_form_whose_step_does_not_divide_the_range_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("value", "why"),
-    [("51", "between"), ("-1", "between"), ("40.3", "multiple"), ("abc", "not a number"),
-     (40.5, "floating-point"), (True, "floating-point"), ("NaN", "finite")],
-)  # fmt: skip
+    [
+        ("51", "between"),
+        ("-1", "between"),
+        ("40.3", "multiple"),
+        ("abc", "not a number"),
+        (40.5, "floating-point"),
+        (True, "floating-point"),
+        ("NaN", "finite"),
+    ],
+)
 def test_out_of_range_off_step_and_non_decimal_scores_are_refused_with_field_details(
     value: object, why: str
 ) -> None:
@@ -162,8 +181,10 @@ def test_totals_weight_items_and_exclude_failed_bidders() -> None:
         ScoreItem("tech", "技术", ItemKind.SUBJECTIVE, D(0), D(10), D("0.5"), weight=D(2)),
     )
     bids = [bid("A", "100"), bid("B", "200"), bid("X", "50", ok=False)]
-    sheets = {"m1": {"A": {"tech": D(8)}, "B": {"tech": D(10)}},
-              "m2": {"A": {"tech": D(9)}, "B": {"tech": D(10)}}}  # fmt: skip
+    sheets = {
+        "m1": {"A": {"tech": D(8)}, "B": {"tech": D(10)}},
+        "m2": {"A": {"tech": D(9)}, "B": {"tech": D(10)}},
+    }
     res = compute_results(ScoreForm(items), bids, sheets, ScoringSettings())
     by = {r.bidder_code: r for r in res.bidders}
     assert by["A"].total == D("30.00") + D("8.50") * 2  # 47.00
@@ -209,14 +230,20 @@ def test_a_score_beyond_thirty_percent_of_the_mean_is_flagged() -> None:
     sheets = {f"m{i}": {"A": {"tech": D(v)}} for i, v in enumerate(["40", "40", "40", "40", "20"])}
     devs = find_deviations(form, ["A"], sheets, D(30))
     # mean 36; |20 - 36| = 16 > 10.8 -> flagged at 44.44 %; |40 - 36| = 4 is not
-    assert [(d.member_id, d.mean, d.deviation_pct) for d in devs] == [("m4", D("36.00"), D("44.44"))]
+    assert [(d.member_id, d.mean, d.deviation_pct) for d in devs] == [
+        ("m4", D("36.00"), D("44.44"))
+    ]
     assert find_deviations(form, ["A"], sheets, D(50)) == []
 
 
 def test_exactly_thirty_percent_is_not_flagged_nor_are_unanimous_zero_scores() -> None:
     form = ScoreForm((standard_form().items[1],))
     # mean 10; 13 is exactly 30 % above
-    at_edge = {"m1": {"A": {"tech": D(7)}}, "m2": {"A": {"tech": D(13)}}, "m3": {"A": {"tech": D(10)}}}
+    at_edge = {
+        "m1": {"A": {"tech": D(7)}},
+        "m2": {"A": {"tech": D(13)}},
+        "m3": {"A": {"tech": D(10)}},
+    }
     assert find_deviations(form, ["A"], at_edge, D(30)) == []
     zeros = {"m1": {"A": {"tech": D(0)}}, "m2": {"A": {"tech": D(0)}}}
     assert find_deviations(form, ["A"], zeros, D(30)) == []
@@ -227,7 +254,9 @@ scores_list = st.lists(st.integers(0, 100).map(lambda n: D(n) / 2), min_size=1, 
 
 @settings(max_examples=150, deadline=None)
 @given(scores_list, st.booleans())
-def test_an_aggregate_lies_between_the_lowest_and_highest_score(values: list[Decimal], drop: bool) -> None:
+def test_an_aggregate_lies_between_the_lowest_and_highest_score(
+    values: list[Decimal], drop: bool
+) -> None:
     if drop and len(values) < 3:
         return
     mean = aggregate(values, drop)
@@ -238,7 +267,9 @@ def test_an_aggregate_lies_between_the_lowest_and_highest_score(values: list[Dec
 
 @settings(max_examples=150, deadline=None)
 @given(scores_list, st.integers(5, 60))
-def test_exactly_the_scores_beyond_the_threshold_are_flagged(values: list[Decimal], pct: int) -> None:
+def test_exactly_the_scores_beyond_the_threshold_are_flagged(
+    values: list[Decimal], pct: int
+) -> None:
     form = ScoreForm((standard_form().items[1],))
     sheets = {f"m{i:02d}": {"A": {"tech": v}} for i, v in enumerate(values)}
     mean = sum(values, D(0)) / len(values)

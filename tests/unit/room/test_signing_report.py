@@ -27,8 +27,14 @@ def signing() -> RoomDriver:
     return d
 
 
-def sign(d: RoomDriver, member: str, verdict: str = "agree", reasons: str = "",
-         password: str | None = None, report_digest: str | None = None) -> None:  # fmt: skip
+def sign(
+    d: RoomDriver,
+    member: str,
+    verdict: str = "agree",
+    reasons: str = "",
+    password: str | None = None,
+    report_digest: str | None = None,
+) -> None:
     d.room.sign(
         member,
         verdict=verdict,
