@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from expertpool.accounts.models import Centre
 from expertpool.core.calendar import CST
 from expertpool.core.pii import PiiCipher
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import (
     Expert,
@@ -36,6 +37,7 @@ from expertpool.experts.models import (
     ExpertLeave,
     ExpertSpecialty,
 )
+from expertpool.notifications.notifier import services_of
 from expertpool.reference.models import Specialty
 from tests.conftest import (
     PASSWORD,
@@ -224,7 +226,14 @@ class Bench:
         )
         t = time.perf_counter()
         d = draws.run_draw(
-            s, draw_id=d.draw_id, actor=op, terminal=term, keys=st.keys, config=st.config, now=NOW
+            s,
+            draw_id=d.draw_id,
+            actor=op,
+            terminal=term,
+            keys=st.keys,
+            config=st.config,
+            now=NOW,
+            ctx=services_of(self.app).ctx,
         )
         run = time.perf_counter() - t
         assert d.status.value == "sealed", d.reason
@@ -283,7 +292,7 @@ def main() -> None:
             snap, prep, run = [], [], []
             for _ in range(args.draws):
                 t = time.perf_counter()
-                build_candidates(s, window)
+                build_candidates(s, window, tokens=ExpertTokens(bench.st.keys))
                 s.commit()
                 snap.append(time.perf_counter() - t)
                 p, r = bench.one_draw()

@@ -45,7 +45,7 @@ def main() -> None:
     )
     st = app.extensions["expertpool"]
     st.keys.init()
-    migrate.upgrade(st.engine)
+    migrate.upgrade(st.engine, keys=st.keys)
     with app.app_context():
         s = st.sessions()
         reference.load_regions(s, reference.bundled("regions-guangdong.json"))

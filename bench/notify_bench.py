@@ -103,7 +103,7 @@ def build(database_url: str, instance: str) -> Any:
     app = create_app(config)
     st = app.extensions["expertpool"]
     st.keys.init()
-    migrate.upgrade(st.engine)
+    migrate.upgrade(st.engine, keys=st.keys)
     return app
 
 

@@ -116,7 +116,7 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
     app = create_app(config)
     st = app.extensions["expertpool"]
     st.keys.init()
-    migrate.upgrade(st.engine)
+    migrate.upgrade(st.engine, keys=st.keys)
     people: list[list[Person]] = []
     with app.app_context():
         db = st.sessions()

@@ -105,7 +105,7 @@ def build_app(config: Config) -> Flask:
     app = create_app(config)
     st = app.extensions["expertpool"]
     st.keys.init()
-    migrate.upgrade(st.engine)
+    migrate.upgrade(st.engine, keys=st.keys)
     with app.app_context():
         session = st.sessions()
         reference.load_regions(session, reference.bundled("regions-guangdong.json"))

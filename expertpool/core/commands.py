@@ -24,7 +24,7 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Migrate the database to the newest schema."""
 
-    migrate.upgrade(state().engine, revision)
+    migrate.upgrade(state().engine, revision, keys=state().keys)
     click.echo(f"database at {revision}: {state().engine.url.render_as_string(hide_password=True)}")
 
 

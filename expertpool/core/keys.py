@@ -19,6 +19,7 @@ PII_RING = "pii-keys.json"
 BLIND_INDEX_KEY = "blind-index.key"
 DRAW_RING = "draw-signing-keys.json"
 SEALING_KEY = "sealing.key"
+EXPERT_TOKEN_KEY = "expert-token.key"
 
 
 class KeyFileError(Exception):
@@ -72,6 +73,9 @@ class KeyStore:
         if not (self.path / SEALING_KEY).exists():
             _write_secret(self.path / SEALING_KEY, secrets.token_hex(32))
             created.append(SEALING_KEY)
+        if not (self.path / EXPERT_TOKEN_KEY).exists():
+            _write_secret(self.path / EXPERT_TOKEN_KEY, secrets.token_hex(32))
+            created.append(EXPERT_TOKEN_KEY)
         if not (self.path / PII_RING).exists():
             ring = {"current": "k1", "keys": {"k1": secrets.token_hex(32)}}
             _write_secret(self.path / PII_RING, json.dumps(ring, indent=1))
@@ -107,6 +111,10 @@ class KeyStore:
     def blind_index_key(self) -> bytes:
         """The HMAC key of the blind indexes."""
         return self._hex32(BLIND_INDEX_KEY)
+
+    def expert_token_key(self) -> bytes:
+        """The HMAC key of the per-expert tokens and per-draw pseudonyms (see `core/tokens.py`)."""
+        return self._hex32(EXPERT_TOKEN_KEY)
 
     def sealing_key(self) -> bytes:
         """The AES key sealing draw secrets and panels until opening."""

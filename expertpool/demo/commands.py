@@ -34,8 +34,8 @@ def demo(reset: bool, experts: int, seed: int) -> None:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         if st.config.checkpoint_path.exists():
             st.config.checkpoint_path.unlink()
-    migrate.upgrade(st.engine)
     st.keys.init()
+    migrate.upgrade(st.engine, keys=st.keys)
     session = st.sessions()
     if not session.execute(select(func.count()).select_from(Specialty)).scalar_one():
         for report in (

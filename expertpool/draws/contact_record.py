@@ -19,7 +19,9 @@ import notify
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, NotFound
 from expertpool.core.texts import _l
-from expertpool.draws.models import DrawLedgerEntry
+from expertpool.core.tokens import ExpertTokens
+from expertpool.draws import sealing
+from expertpool.draws.models import Draw, DrawLedgerEntry
 from expertpool.notifications import outbox
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import ContactAttempt, InvitationRecord
@@ -66,7 +68,7 @@ class InviteeRecord:
     invitation_id: int
     group_id: str
     rank: int
-    expert_id: int
+    expert_id: int | None
     name: str
     phone_masked: str
     state: str
@@ -154,6 +156,20 @@ def project_of_draw(session: Session, draw_id: str) -> Project:
     return project
 
 
+def _expert_ids(session: Session, draw_id: str, ctx: NotifyContext) -> dict[str, int]:
+    """token -> expert id of everyone the draw's sealed result names (empty without a result).
+
+    Invitations hold tokens only; after the award the record names the experts again through
+    the result, which the contact record's own audit entry covers.
+    """
+    d = session.execute(select(Draw).where(Draw.draw_id == draw_id)).scalar_one_or_none()
+    if d is None or d.result_enc is None:
+        return {}
+    result = sealing.open_result(d, ctx.keys)
+    ids = {e for g in result.groups for e in (*g.primaries, *g.backups)}
+    return ExpertTokens(ctx.keys).tokens(ids)
+
+
 def draw_contact_record(
     session: Session, draw_id: str, *, ctx: NotifyContext, actor: str, via: str = "page"
 ) -> DrawContactRecord:
@@ -175,12 +191,13 @@ def draw_contact_record(
         .scalars()
         .all()
     )
+    id_of = _expert_ids(session, draw_id, ctx)
     invitees = [
         InviteeRecord(
             invitation_id=inv.id,
             group_id=inv.group_id,
             rank=inv.rank,
-            expert_id=inv.expert_id,
+            expert_id=id_of.get(inv.expert_token),
             name=outbox.invitee_name(ctx, inv),
             phone_masked=notify.mask_phone(outbox.invitee_phone(ctx, inv)),
             state=inv.state.value,

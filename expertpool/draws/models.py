@@ -245,12 +245,14 @@ class DrawInvitee(Base):
     """An expert invited for one group of a draw, in invitation order; at most once per draw."""
 
     __tablename__ = "draw_invitee"
-    __table_args__ = (UniqueConstraint("draw_pk", "expert_id"),)
+    __table_args__ = (UniqueConstraint("draw_pk", "expert_token"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_pk: Mapped[int] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"), index=True)
     group_key: Mapped[str] = mapped_column(String(32))
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    # The expert's keyed token (core/tokens.py), never the expert id: the row must not name who
+    # was drawn to a reader of the database without the key files.
+    expert_token: Mapped[str] = mapped_column(String(32), index=True)
     is_primary: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(Integer)  # rank within the group's primaries or backups
     status: Mapped[InviteeStatus] = mapped_column(

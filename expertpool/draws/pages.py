@@ -241,7 +241,7 @@ def open_session(draw_id: str) -> Any:
 def panel(draw_id: str) -> str:
     """After opening: supervisors see the whole panel, a centre's host the experts seated at its venues."""
     d = _draw(draw_id)
-    rows = panels.panel(db(), draw_id=d.draw_id, viewer=require_user())
+    rows = panels.panel(db(), draw_id=d.draw_id, viewer=require_user(), keys=state().keys)
     return render_template("draws/panel.html", d=d, rows=rows)
 
 

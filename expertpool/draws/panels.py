@@ -26,6 +26,7 @@ from expertpool.core.errors import Conflict, Forbidden, NotFound, must_exist
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import _l
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import sealing
 from expertpool.draws.models import (
     Draw,
@@ -55,14 +56,19 @@ ACTOR = "draw"
 
 
 def notify_invitee(
-    session: Session, d: Draw, invitee: DrawInvitee, now: datetime, ctx: NotifyContext
+    session: Session,
+    d: Draw,
+    invitee: DrawInvitee,
+    expert_id: int,
+    now: datetime,
+    ctx: NotifyContext,
 ) -> None:
     """Queue one invitation (SMS and call) in the outbox, in the caller's transaction.
 
     This is the contact path: the expert's name and phone are decrypted for this one invitee,
     and the decryption is recorded in the audit trail (without the name or number).
     """
-    expert = must_exist(session.get(Expert, invitee.expert_id))
+    expert = must_exist(session.get(Expert, expert_id))
     audit.record(
         session,
         actor=ACTOR,
@@ -92,7 +98,7 @@ def notify_invitee(
         session,
         draw_id=d.draw_id,
         group_id=invitee.group_key,
-        expert_id=invitee.expert_id,
+        expert_id=expert_id,
         rank=rank,
         phone=phone,
         expert_name=expert.name,
@@ -153,7 +159,7 @@ def on_replacement(
         vacate(
             session,
             draw_id=invitation.draw_id,
-            expert_id=invitation.expert_id,
+            expert_token=invitation.expert_token,
             status=status,
             reason=reason,
             ctx=ctx,
@@ -186,7 +192,7 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
         inv = accept(
             session,
             draw_id=invitation.draw_id,
-            expert_id=invitation.expert_id,
+            expert_token=invitation.expert_token,
             ctx=ctx,
             now=utcnow(),
         )
@@ -215,15 +221,16 @@ INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_accep
 
 
 def _is_unavailable(
-    session: Session, expert_ids: list[int], req: DrawRequestRecord, *, draw_pk: int
+    session: Session, expert_ids: list[int], req: DrawRequestRecord, *, tokens: ExpertTokens
 ) -> set[int]:
     """Experts booked elsewhere or on leave during the evaluation window, among `expert_ids`."""
     if not expert_ids:
         return set()
-    booked = set(
+    by_token = tokens.tokens(expert_ids)
+    booked_tokens = set(
         session.execute(
-            select(SeatBooking.expert_id).where(
-                SeatBooking.expert_id.in_(expert_ids),
+            select(SeatBooking.expert_token).where(
+                SeatBooking.expert_token.in_(list(by_token)),
                 SeatBooking.released_at.is_(None),
                 SeatBooking.starts_at < req.evaluation_end_at,
                 SeatBooking.ends_at > req.evaluation_start_at,
@@ -240,7 +247,7 @@ def _is_unavailable(
             )
         ).scalars()
     )
-    return booked | leave
+    return {by_token[t] for t in booked_tokens} | leave
 
 
 def _employers(d: Draw) -> dict[str, str]:
@@ -260,14 +267,15 @@ def invite_primaries(
     """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
     req = d.request
     primaries = [int(e) for g in result.groups for e in g.primaries]
-    busy = _is_unavailable(session, primaries, req, draw_pk=d.id)
+    tokens = ExpertTokens(ctx.keys)
+    busy = _is_unavailable(session, primaries, req, tokens=tokens)
     vacated: list[str] = []
     for g in result.groups:
         for position, expert in enumerate(g.primaries):
             inv = DrawInvitee(
                 draw_pk=d.id,
                 group_key=g.group,
-                expert_id=int(expert),
+                expert_token=tokens.token(expert),
                 is_primary=True,
                 position=position,
                 invited_at=now,
@@ -283,7 +291,7 @@ def invite_primaries(
             session.add(inv)
             session.flush()
             if inv.status is InviteeStatus.INVITED:
-                notify_invitee(session, d, inv, now, ctx)
+                notify_invitee(session, d, inv, int(expert), now, ctx)
     for group in vacated:
         _invite_next(session, d, result, group, employers=employers, now=now, ctx=ctx)
 
@@ -303,11 +311,13 @@ def _invite_next(
     invitees = list(
         session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars()
     )
-    invited = {str(i.expert_id) for i in invitees}
-    holding = {str(i.expert_id) for i in invitees if i.status.is_holding}
-    removed = {str(i.expert_id) for i in invitees if i.status is InviteeStatus.REMOVED}
+    tokens = ExpertTokens(ctx.keys)
+    id_of = _ids_by_token(result, tokens)
+    invited = {id_of[i.expert_token] for i in invitees}
+    holding = {id_of[i.expert_token] for i in invitees if i.status.is_holding}
+    removed = {id_of[i.expert_token] for i in invitees if i.status is InviteeStatus.REMOVED}
     backups = [int(e) for e in result.group(group).backups]
-    unavailable = {str(e) for e in _is_unavailable(session, backups, d.request, draw_pk=d.id)}
+    unavailable = {str(e) for e in _is_unavailable(session, backups, d.request, tokens=tokens)}
     rep = draw.next_invitee(
         request,
         result,
@@ -318,7 +328,10 @@ def _invite_next(
         unavailable=unavailable,
         removed=removed,
     )
-    skipped = [{"expert_id": s.expert_id, "reason": s.reason.value} for s in rep.skipped]
+    skipped = [
+        {"expert": tokens.pseudonym(d.draw_id, s.expert_id), "reason": s.reason.value}
+        for s in rep.skipped
+    ]
     if rep.invitee is None:
         audit.record(
             session,
@@ -333,7 +346,7 @@ def _invite_next(
     inv = DrawInvitee(
         draw_pk=d.id,
         group_key=group,
-        expert_id=int(rep.invitee),
+        expert_token=tokens.token(rep.invitee),
         is_primary=False,
         position=list(result.group(group).backups).index(rep.invitee),
         invited_at=now,
@@ -349,7 +362,7 @@ def _invite_next(
         object_id=d.draw_id,
         after={"group": group, "skipped": [s["reason"] for s in skipped]},
     )
-    notify_invitee(session, d, inv, now, ctx)
+    notify_invitee(session, d, inv, int(rep.invitee), now, ctx)
     return inv
 
 
@@ -427,10 +440,16 @@ def _request_supplement(
     return child
 
 
-def _invitee(session: Session, d: Draw, expert_id: int) -> DrawInvitee:
+def _ids_by_token(result: draw.DrawResult, tokens: ExpertTokens) -> dict[str, str]:
+    """token -> expert id (text) of everyone the result names (primaries and backups)."""
+    ids = {e for g in result.groups for e in (*g.primaries, *g.backups)}
+    return {t: str(e) for t, e in tokens.tokens(ids).items()}
+
+
+def _invitee(session: Session, d: Draw, expert_token: str) -> DrawInvitee:
     inv = session.execute(
         select(DrawInvitee)
-        .where(DrawInvitee.draw_pk == d.id, DrawInvitee.expert_id == expert_id)
+        .where(DrawInvitee.draw_pk == d.id, DrawInvitee.expert_token == expert_token)
         .with_for_update()
     ).scalar_one_or_none()
     if inv is None:
@@ -466,7 +485,7 @@ def vacate(
     session: Session,
     *,
     draw_id: str,
-    expert_id: int,
+    expert_token: str,
     status: InviteeStatus,
     reason: str,
     ctx: NotifyContext,
@@ -475,12 +494,13 @@ def vacate(
     """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
 
     Returns the new invitee, or None when the group's backups ran out (a supplementary request
-    then waits at the terminal). A booking the invitee held is released.
+    then waits at the terminal). A booking the invitee held is released. The invitee is named
+    by the expert's token (`core/tokens.py`), as the stored rows are.
     """
     if status not in ENDED:
         raise Conflict(str(_l("Not a reason to leave the panel.")), code="bad_status")
     d = _locked_draw(session, draw_id)
-    inv = _invitee(session, d, expert_id)
+    inv = _invitee(session, d, expert_token)
     if not inv.status.is_holding:
         raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
     if status is InviteeStatus.WITHDRAWN and inv.status is not InviteeStatus.ACCEPTED:
@@ -510,8 +530,9 @@ def record_answer(
     `answer` is accepted, declined, no_response, withdrawn, removed or unavailable. Returns the
     booking's invitee for an acceptance, the new invitee after a replacement, or None.
     """
+    token = ExpertTokens(ctx.keys).token(expert_id)
     if answer == InviteeStatus.ACCEPTED.value:
-        accepted = accept(session, draw_id=draw_id, expert_id=expert_id, ctx=ctx, now=now)
+        accepted = accept(session, draw_id=draw_id, expert_token=token, ctx=ctx, now=now)
         session.commit()
         return accepted
     try:
@@ -521,7 +542,7 @@ def record_answer(
     out = vacate(
         session,
         draw_id=draw_id,
-        expert_id=expert_id,
+        expert_token=token,
         status=status,
         reason=reason or answer,
         ctx=ctx,
@@ -541,7 +562,7 @@ def _venue_centres(project: Project, expert: Expert) -> list[int]:
 
 
 def accept(
-    session: Session, *, draw_id: str, expert_id: int, ctx: NotifyContext, now: datetime
+    session: Session, *, draw_id: str, expert_token: str, ctx: NotifyContext, now: datetime
 ) -> DrawInvitee:
     """An invitee accepts: hold a free seat for the evaluation window (no commit).
 
@@ -549,13 +570,15 @@ def accept(
     unavailable and the next backup is invited (the returned invitee is then the closed one).
     """
     d = _locked_draw(session, draw_id)
-    inv = _invitee(session, d, expert_id)
+    inv = _invitee(session, d, expert_token)
     if inv.status is InviteeStatus.ACCEPTED:
         return inv
     if inv.status is not InviteeStatus.INVITED:
         raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
     project = must_exist(session.get(Project, d.project_id))
-    expert = must_exist(session.get(Expert, expert_id))
+    # Which expert it is (for the home city's venue) comes from the sealed result, on the contact path.
+    id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
+    expert = must_exist(session.get(Expert, int(id_of[expert_token])))
     req = d.request
     for centre_id in _venue_centres(project, expert):
         for venue in venues.list_venues(session, centre_id=centre_id):
@@ -569,7 +592,7 @@ def accept(
                             [
                                 venues.BookingWish(
                                     seat_id=seat.id,
-                                    expert_id=expert_id,
+                                    expert_token=expert_token,
                                     starts_at=req.evaluation_start_at,
                                     ends_at=req.evaluation_end_at,
                                 )
@@ -582,7 +605,7 @@ def accept(
                         vacate(
                             session,
                             draw_id=draw_id,
-                            expert_id=expert_id,
+                            expert_token=expert_token,
                             status=InviteeStatus.UNAVAILABLE,
                             reason="booked_meanwhile",
                             ctx=ctx,
@@ -608,7 +631,7 @@ def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
     return booking.seat.venue.name if booking else None
 
 
-def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any]]:
+def panel(session: Session, *, draw_id: str, viewer: User, keys: KeyStore) -> list[dict[str, Any]]:
     """After opening: the invitees with names; supervisors see all, staff only those seated at their venues.
 
     Every view is recorded in the audit trail; commits.
@@ -618,19 +641,35 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
         raise NotFound()
     if d.status is not DrawStatus.OPENED:
         raise Forbidden(str(_l("Names are shown only after the session opens.")), code="not_opened")
-    rows = session.execute(
-        select(DrawInvitee, Expert.name, Seat.number, VenueRecord.name, VenueRecord.centre_id)
-        .join(Expert, Expert.id == DrawInvitee.expert_id)
+    id_of = _ids_by_token(_result(session, d, keys, "panel"), ExpertTokens(keys))
+    found = session.execute(
+        select(DrawInvitee, Seat.number, VenueRecord.name, VenueRecord.centre_id)
         .outerjoin(SeatBooking, SeatBooking.id == DrawInvitee.seat_booking_id)
         .outerjoin(Seat, Seat.id == SeatBooking.seat_id)
         .outerjoin(VenueRecord, VenueRecord.id == Seat.venue_id)
         .where(DrawInvitee.draw_pk == d.id)
         .order_by(DrawInvitee.group_key, DrawInvitee.id)
     ).all()
+    names = dict(
+        session.execute(
+            select(Expert.id, Expert.name).where(Expert.id.in_([int(e) for e in id_of.values()]))
+        ).all()
+    )
+    rows = [
+        (
+            inv,
+            int(id_of[inv.expert_token]),
+            names.get(int(id_of[inv.expert_token]), ""),
+            number,
+            venue,
+            centre,
+        )
+        for inv, number, venue, centre in found
+    ]
     if viewer.role is UserRole.SUPERVISOR:
         visible = rows
     elif viewer.role is UserRole.CENTRE_STAFF:
-        visible = [r for r in rows if r[4] is not None and r[4] == viewer.centre_id]
+        visible = [r for r in rows if r[5] is not None and r[5] == viewer.centre_id]
     else:
         raise Forbidden()
     audit.record(
@@ -645,12 +684,12 @@ def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any
     return [
         {
             "group": inv.group_key,
-            "expert_id": inv.expert_id,
+            "expert_id": expert_id,
             "name": name,
             "is_primary": inv.is_primary,
             "status": inv.status.value,
             "seat": number,
             "venue": venue,
         }
-        for inv, name, number, venue, _centre in visible
+        for inv, expert_id, name, number, venue, _centre in visible
     ]

@@ -38,12 +38,12 @@ from expertpool.core.errors import (
 )
 from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws import panels, sealing
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.models import (
     Draw,
-    DrawInvitee,
     DrawRequestRecord,
     DrawRequestStatus,
     DrawStatus,
@@ -175,27 +175,47 @@ def _window(req: DrawRequestRecord, config: Config, now: datetime) -> SnapshotWi
     )
 
 
-def invited_for_project(session: Session, project_id: int) -> set[str]:
-    """Every expert invited for any draw of the project (excluded from later draws, §9)."""
-    rows = session.execute(
-        select(DrawInvitee.expert_id)
-        .join(Draw, Draw.id == DrawInvitee.draw_pk)
-        .where(Draw.project_id == project_id)
-    ).scalars()
-    return {str(e) for e in rows}
+def invited_for_project(session: Session, project_id: int, keys: KeyStore) -> set[str]:
+    """Every expert invited for any draw of the project (excluded from later draws, §9).
+
+    Invitees are stored by token; each earlier draw's sealed result names them again (the
+    decryption is recorded in the audit trail).
+    """
+    tokens = ExpertTokens(keys)
+    out: set[str] = set()
+    for d in session.execute(
+        select(Draw).where(Draw.project_id == project_id, Draw.result_enc.is_not(None))
+    ).scalars():
+        stored = {i.expert_token for i in d.invitees}
+        if not stored:
+            continue
+        audit.record(
+            session,
+            actor="draw",
+            action="draw.decrypt",
+            object_type="draw",
+            object_id=d.draw_id,
+            after={"purpose": "exclusion"},
+        )
+        result = sealing.open_result(d, keys)
+        named = tokens.tokens({e for g in result.groups for e in (*g.primaries, *g.backups)})
+        out |= {str(named[t]) for t in stored if t in named}
+    return out
 
 
 def preview(session: Session, *, request_id: int, config: Config, now: datetime) -> Preview:
-    """Apply the rules to today's pool: how many are eligible per group and excluded per reason."""
+    """Apply the rules to today's pool: how many are eligible per group and excluded per reason.
+
+    The counts come only from facts no sealed draw shapes (status, specialties, region, leave,
+    declared and employment conflicts with this project's organisations): seat bookings, recent
+    invitations and this project's earlier invitees are left out, so two identical requests get
+    identical previews whatever other draws hold (docs/sealing.md). The draw itself applies them.
+    """
     req = draw_requests.get_request(session, request_id)
-    doc = draw_requests.engine_request(
-        req,
-        draw_id="preview",
-        excluded_experts=sorted(invited_for_project(session, req.project_id)),
-    )
+    doc = draw_requests.engine_request(req, draw_id="preview", excluded_experts=[])
     request = draw.DrawRequest.from_json(doc)
     with no_gc():
-        pool = build_candidates(session, _window(req, config, now))
+        pool = build_candidates(session, _window(req, config, now), sealed_facts=False)
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
     distinct = len({e for ids in elig.eligible.values() for e in ids})
@@ -329,13 +349,15 @@ def prepare_draw(
         raise ValidationFailed(fields=errors)
     draw_id = new_draw_id(project, now)
     doc = draw_requests.engine_request(
-        req, draw_id=draw_id, excluded_experts=sorted(invited_for_project(session, project.id))
+        req,
+        draw_id=draw_id,
+        excluded_experts=sorted(invited_for_project(session, project.id, keys)),
     )
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
     with no_gc():
-        pool = build_candidates(session, _window(req, config, now))
+        pool = build_candidates(session, _window(req, config, now), tokens=ExpertTokens(keys))
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
         except draw.InsufficientPool as exc:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from draw import Candidate, InvalidInput, candidates_from_json
 from expertpool.core.calendar import cst_date
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws.models import DrawInvitee
 from expertpool.experts.models import (
     Expert,
@@ -144,18 +145,34 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def build_candidates(session: Session, window: SnapshotWindow) -> list[Candidate]:
+def build_candidates(
+    session: Session,
+    window: SnapshotWindow,
+    *,
+    tokens: ExpertTokens | None = None,
+    sealed_facts: bool = True,
+) -> list[Candidate]:
     """Every expert as a draw-v1 candidate, in ascending id order.
+
+    With `sealed_facts` false (the preview) the candidates ignore what other draws did: seat
+    bookings and recent invitations are left out (everyone is taken as not booked and never
+    drawn), so nothing computed from them moves with a sealed draw. Leave, status, specialties,
+    region and declared conflicts are the expert's own facts and stay. With `sealed_facts`,
+    `tokens` matches bookings and invitations, which name experts only by token.
 
     The queries return plain tuples fetched at once (no ORM objects), and the candidates are built
     from values checked here against the engine's identifier pattern, so the engine does not check
     them again. The cycle collector is off meanwhile (nothing built here forms cycles).
     """
+    if sealed_facts and tokens is None:
+        raise ValueError("the sealed facts need the expert tokens")
     with no_gc():
-        return _build_candidates(session, window)
+        return _build_candidates(session, window, tokens if sealed_facts else None)
 
 
-def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidate]:
+def _build_candidates(
+    session: Session, window: SnapshotWindow, tokens: ExpertTokens | None
+) -> list[Candidate]:
     def rows(stmt: Any) -> Sequence[Any]:
         return session.connection().execute(stmt).all()
 
@@ -170,18 +187,20 @@ def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidat
             .distinct()
         )
     }
-    booked = {
-        row[0]
-        for row in rows(
-            select(SeatBooking.expert_id)
-            .where(
-                SeatBooking.released_at.is_(None),
-                SeatBooking.starts_at < window.ends_at,
-                SeatBooking.ends_at > window.starts_at,
+    booked_tokens: set[str] = set()
+    if tokens is not None:
+        booked_tokens = {
+            row[0]
+            for row in rows(
+                select(SeatBooking.expert_token)
+                .where(
+                    SeatBooking.released_at.is_(None),
+                    SeatBooking.starts_at < window.ends_at,
+                    SeatBooking.ends_at > window.starts_at,
+                )
+                .distinct()
             )
-            .distinct()
-        )
-    }
+        }
     avoid: dict[int, list[str]] = defaultdict(list)
     for expert_id, org in rows(
         select(ExpertEmployment.expert_id, ExpertEmployment.org_code).where(
@@ -195,17 +214,33 @@ def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidat
         avoid[expert_id].append(org)
     for expert_id, org in rows(select(ExpertAvoidance.expert_id, ExpertAvoidance.org_code)):
         avoid[expert_id].append(org)
-    recent = {
-        expert_id: int(n)
-        for expert_id, n in rows(
-            select(DrawInvitee.expert_id, func.count())
-            .where(
-                DrawInvitee.invited_at >= window.frequency_since_at,
-                DrawInvitee.invited_at <= window.now_at,
+    recent_tokens: dict[str, int] = {}
+    if tokens is not None:
+        recent_tokens = {
+            token: int(n)
+            for token, n in rows(
+                select(DrawInvitee.expert_token, func.count())
+                .where(
+                    DrawInvitee.invited_at >= window.frequency_since_at,
+                    DrawInvitee.invited_at <= window.now_at,
+                )
+                .group_by(DrawInvitee.expert_token)
             )
-            .group_by(DrawInvitee.expert_id)
+        }
+    experts = rows(
+        select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(
+            Expert.id
         )
-    }
+    )
+    booked: set[int] = set()
+    recent: dict[int, int] = {}
+    if tokens is not None and (booked_tokens or recent_tokens):
+        # Bookings and invitations name experts by token: match every expert's token to them.
+        for token, expert_id in tokens.tokens([row[0] for row in experts]).items():
+            if token in booked_tokens:
+                booked.add(expert_id)
+            if token in recent_tokens:
+                recent[expert_id] = recent_tokens[token]
     unavailable = on_leave | booked
     known: dict[str, bool] = {"": False}
     statuses = {s: s.value for s in ExpertStatus}
@@ -217,11 +252,7 @@ def _build_candidates(session: Session, window: SnapshotWindow) -> list[Candidat
         known.get,
     )
     out: list[Candidate] = []
-    for expert_id, status, region, employer in rows(
-        select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(
-            Expert.id
-        )
-    ):
+    for expert_id, status, region, employer in experts:
         codes = get_specialties(expert_id)
         orgs = get_avoid(expert_id)
         region = region or ""

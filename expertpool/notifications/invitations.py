@@ -19,6 +19,7 @@ from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, TransitionRefused, ValidationFailed
 from expertpool.core.pii import normalise_phone
+from expertpool.core.tokens import ExpertTokens
 from expertpool.notifications.context import (
     ACTOR,
     LINK_PATH,
@@ -76,7 +77,7 @@ def enqueue_invitation(
     invitation = InvitationRecord(
         draw_id=draw_id,
         group_id=group_id,
-        expert_id=expert_id,
+        expert_token=ExpertTokens(ctx.keys).token(expert_id),
         rank=rank,
         state=InvitationState.QUEUED,
         language="en" if language == "en" else "zh",
@@ -128,7 +129,12 @@ def enqueue_invitation(
         action="invitation.queued",
         object_type="invitation",
         object_id=invitation.id,
-        after={"draw_id": draw_id, "group_id": group_id, "rank": rank, "expert_id": expert_id},
+        after={
+            "draw_id": draw_id,
+            "group_id": group_id,
+            "rank": rank,
+            "expert": ExpertTokens(ctx.keys).pseudonym(draw_id, expert_id),
+        },
     )
     return invitation
 

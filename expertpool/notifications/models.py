@@ -96,7 +96,8 @@ class InvitationRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[str] = mapped_column(String(64), default="")
-    expert_id: Mapped[int] = mapped_column(Integer, index=True)  # FK added with the expert records
+    # The invited expert's keyed token (core/tokens.py), never the expert id.
+    expert_token: Mapped[str] = mapped_column(String(32), index=True)
     rank: Mapped[int] = mapped_column(Integer)
     state: Mapped[InvitationState] = mapped_column(
         enum_column(InvitationState), default=InvitationState.QUEUED

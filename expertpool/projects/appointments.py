@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
+from expertpool.core.tokens import ExpertTokens
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.projects import venues
 from expertpool.projects.models import Appointment, AppointmentStatus, Project, ProjectStatus
@@ -102,7 +104,14 @@ def request_appointment(
 
 
 def decide(
-    session: Session, *, actor: User, appointment_id: int, approve: bool, note: str, now: datetime
+    session: Session,
+    *,
+    actor: User,
+    appointment_id: int,
+    approve: bool,
+    note: str,
+    now: datetime,
+    keys: KeyStore,
 ) -> Appointment:
     """A supervisor approves (the expert takes a seat) or refuses a direct appointment; commits."""
     row = session.execute(
@@ -127,7 +136,9 @@ def decide(
     clean = (note or "").strip()[:500]
     if approve:
         try:
-            row.seat_booking_id = _book_seat(session, project, row.expert_id)
+            row.seat_booking_id = _book_seat(
+                session, project, ExpertTokens(keys).token(row.expert_id)
+            )
         except Conflict:
             session.rollback()
             raise
@@ -145,8 +156,14 @@ def decide(
     return row
 
 
-def _book_seat(session: Session, project: Project, expert_id: int) -> int:
-    """Hold a free seat at the main venue for the evaluation window (no commit); `Conflict` when impossible."""
+def _book_seat(session: Session, project: Project, expert_token: str) -> int | None:
+    """Hold a free seat at the main venue for the evaluation window (no commit).
+
+    An expert already booked at that time (by a sealed draw, say) gets no seat, and nothing says
+    so before the opening: a refusal here would tell the supervisor who a sealed draw booked. The
+    opening finds the appointment without a seat. No free seat at all is a `Conflict` (a fact of
+    the venue, not of any expert).
+    """
     starts_at = project.evaluation_start_at
     ends_at = starts_at + timedelta(minutes=project.duration_minutes)
     for venue in venues.list_venues(session, centre_id=project.main_centre_id):
@@ -158,7 +175,7 @@ def _book_seat(session: Session, project: Project, expert_id: int) -> int:
                         [
                             venues.BookingWish(
                                 seat_id=seat.id,
-                                expert_id=expert_id,
+                                expert_token=expert_token,
                                 starts_at=starts_at,
                                 ends_at=ends_at,
                             )
@@ -167,10 +184,7 @@ def _book_seat(session: Session, project: Project, expert_id: int) -> int:
                     )
             except Conflict as exc:
                 if exc.code == "expert_booked":
-                    raise Conflict(
-                        str(_l("This expert already holds a seat at that time.")),
-                        code="expert_booked",
-                    ) from None
+                    return None
                 continue
             return made[0].id
     raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")

@@ -228,8 +228,9 @@ class SeatBooking(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seat_id: Mapped[int] = mapped_column(ForeignKey("seat.id"), index=True)
-    # The foreign key to the expert table arrives with the expert records (#3).
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    # The expert's keyed token (core/tokens.py): overlapping bookings of one expert are refused by
+    # the database on it, yet the row does not say whose seat it is without the key files.
+    expert_token: Mapped[str] = mapped_column(String(32), index=True)
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("project.id"), index=True, default=None
     )

@@ -13,7 +13,7 @@ from expertpool.accounts.access import actor_label, require_centre, require_user
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.calendar import CST
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
-from expertpool.core.state import config, db, now
+from expertpool.core.state import config, db, now, state
 from expertpool.projects import appointments as appointments_service
 from expertpool.projects import projects, terminals
 from expertpool.projects.models import Project, ProjectKind
@@ -350,6 +350,7 @@ def appointment_decide(appointment_id: int) -> Any:
         approve=request.form.get("decision") == "approve",
         note=request.form.get("note", ""),
         now=now(),
+        keys=state().keys,
     )
     flash(_("Decision recorded."), "success")
     return redirect(url_for("projects.appointments", project_id=row.project_id))

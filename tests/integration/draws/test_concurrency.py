@@ -169,10 +169,10 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
     assert errors == []
     s.expire_all()
     live = s.execute(select(SeatBooking).where(SeatBooking.released_at.is_(None))).scalars().all()
-    per_expert: dict[int, int] = defaultdict(int)
+    per_expert: dict[str, int] = defaultdict(int)
     for b in live:
         assert b.starts_at == EVALUATION.astimezone(b.starts_at.tzinfo)
-        per_expert[b.expert_id] += 1
+        per_expert[b.expert_token] += 1
     assert live and max(per_expert.values()) == 1
     assert len(live) == len(per_expert) <= 30  # thirty experts, each seated at most once
     # Every draw still verifies after opening.

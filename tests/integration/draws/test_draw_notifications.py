@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import protocol as draws
 from expertpool.draws import sealing
 from expertpool.draws.models import DrawInvitee, InviteeStatus
@@ -90,7 +91,8 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
 
     session = s.session
     session.expire_all()
-    invitees = {str(i.expert_id): i for i in session.execute(select(DrawInvitee)).scalars()}
+    id_of = {t: str(e) for t, e in ExpertTokens(s.keys).tokens(ids).items()}
+    invitees = {id_of[i.expert_token]: i for i in session.execute(select(DrawInvitee)).scalars()}
     assert {e: invitees[e].status for e in primaries} == {
         primaries[0]: InviteeStatus.ACCEPTED,
         primaries[1]: InviteeStatus.ACCEPTED,
@@ -107,7 +109,7 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
         (i for i in invitees.values() if i.status is InviteeStatus.ACCEPTED),
         key=lambda i: (not i.is_primary, i.position),
     )
-    assert [str(i.expert_id) for i in accepted] == [
+    assert [id_of[i.expert_token] for i in accepted] == [
         primaries[0],
         primaries[1],
         primaries[3],
@@ -120,7 +122,7 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
     ]
 
     # The outbox agrees, call by call: the machine was called twice, the silent one until the deadline.
-    rows = {str(r.expert_id): r for r in session.execute(select(InvitationRecord)).scalars()}
+    rows = {id_of[r.expert_token]: r for r in session.execute(select(InvitationRecord)).scalars()}
     assert rows[primaries[3]].state is InvitationState.ACCEPTED
     assert rows[primaries[4]].state is InvitationState.NO_RESPONSE
     calls_to = [c["to"] for c in api.calls.values()]
@@ -130,4 +132,4 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
     for expert_id in (*primaries, *backups):
         texts = [m["body"] for m in api.messages.values() if m["to"] == _phone(n_of, expert_id)]
         confirmed = sum("评标确认" in body for body in texts)
-        assert confirmed == (1 if expert_id in {str(i.expert_id) for i in accepted} else 0)
+        assert confirmed == (1 if expert_id in {id_of[i.expert_token] for i in accepted} else 0)

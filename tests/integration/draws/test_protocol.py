@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 import draw
 from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
@@ -87,12 +88,15 @@ def test_the_snapshot_marks_leave_bookings_conflicts_and_recent_draws(setup: Set
         s,
         [
             venues.BookingWish(
-                seat.id, ids[5], EVALUATION + timedelta(hours=3), EVALUATION + timedelta(hours=6)
+                seat.id,
+                ExpertTokens(setup.keys).token(ids[5]),
+                EVALUATION + timedelta(hours=3),
+                EVALUATION + timedelta(hours=6),
             )
         ],
     )
     s.commit()
-    pool = {c.id: c for c in build_candidates(s, _window(setup))}
+    pool = {c.id: c for c in build_candidates(s, _window(setup), tokens=ExpertTokens(setup.keys))}
     assert [pool[str(i)].available for i in ids] == [False, True, True, True, True, False]
     assert (
         pool[str(ids[2])].avoid_orgs == (BIDDERS[0],) or BIDDERS[0] in pool[str(ids[2])].avoid_orgs
@@ -138,7 +142,10 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
         .scalars()
         .all()
     )
-    assert [str(i.expert_id) for i in invitees] == list(result.groups[0].primaries)
+    tokens = ExpertTokens(setup.keys)
+    assert [i.expert_token for i in invitees] == [
+        tokens.token(e) for e in result.groups[0].primaries
+    ]
     assert draws.progress(d) == [{"group": "g1", "seats": 5, "accepted": 0, "invited": 5}]
     from expertpool.notifications.models import InvitationRecord
 
@@ -151,11 +158,11 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
         .scalars()
         .all()
     )
-    assert [(str(i.expert_id), i.rank) for i in queued] == [
-        (e, n) for n, e in enumerate(result.groups[0].primaries)
+    assert [(i.expert_token, i.rank) for i in queued] == [
+        (tokens.token(e), n) for n, e in enumerate(result.groups[0].primaries)
     ]
     with pytest.raises(Forbidden):
-        panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor)
+        panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor, keys=setup.keys)
     setup.clock.now = EVALUATION - timedelta(minutes=10)
     draws.open_draw(
         setup.session,
@@ -166,7 +173,7 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
         keys=setup.keys,
         now=setup.clock.now,
     )
-    rows = panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor)
+    rows = panels.panel(setup.session, draw_id=d.draw_id, viewer=setup.supervisor, keys=setup.keys)
     assert len(rows) == 5 and all(r["name"].startswith("测试专家") for r in rows)
     assert draw_ledger.verify_ledger(setup.session) == []
 
@@ -406,7 +413,8 @@ def test_a_decline_invites_the_next_backup_and_exhaustion_requests_a_supplement(
         ctx=setup.notify_ctx,
         now=NOW,
     )
-    assert new is not None and new.expert_id == backup and not new.is_primary
+    tokens = ExpertTokens(setup.keys)
+    assert new is not None and new.expert_token == tokens.token(backup) and not new.is_primary
     again = panels.record_answer(
         setup.session,
         draw_id=d.draw_id,
@@ -448,7 +456,8 @@ def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setu
     )
     assert inv is not None and inv.status is InviteeStatus.ACCEPTED
     booking = setup.session.get(SeatBooking, inv.seat_booking_id)
-    assert booking.expert_id == first and booking.draw_id == d.draw_id
+    tokens = ExpertTokens(setup.keys)
+    assert booking.expert_token == tokens.token(first) and booking.draw_id == d.draw_id
     # The second primary is booked elsewhere meanwhile: accepting closes the invitation and calls a backup.
     s = setup.session
     other = venues.create_venue(s, actor="t", centre_code="440300", name="深圳评标室", seats=2)
@@ -456,7 +465,7 @@ def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setu
         s,
         [
             venues.BookingWish(
-                other.seats[0].id, second, EVALUATION, EVALUATION + timedelta(hours=1)
+                other.seats[0].id, tokens.token(second), EVALUATION, EVALUATION + timedelta(hours=1)
             )
         ],
     )
@@ -466,6 +475,8 @@ def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setu
     )
     assert closed is not None and closed.status is InviteeStatus.UNAVAILABLE
     invited = (
-        s.execute(select(DrawInvitee.expert_id).where(DrawInvitee.draw_pk == d.id)).scalars().all()
+        s.execute(select(DrawInvitee.expert_token).where(DrawInvitee.draw_pk == d.id))
+        .scalars()
+        .all()
     )
-    assert int(result.groups[0].backups[0]) in invited
+    assert tokens.token(result.groups[0].backups[0]) in invited

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 import draw
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawStatus
 from expertpool.draws.snapshot import (
@@ -50,7 +51,7 @@ def test_candidates_built_from_the_database_equal_the_engines_validated_candidat
         employer=lambda n: None,
         status=ExpertStatus.SUSPENDED,
     )
-    pool = build_candidates(setup.session, _window())
+    pool = build_candidates(setup.session, _window(), tokens=ExpertTokens(setup.keys))
     assert len(pool) == 9
     assert tuple(pool) == _validated(pool)
     assert all(type(c.specialties) is tuple and type(c.avoid_orgs) is tuple for c in pool)
@@ -59,7 +60,7 @@ def test_candidates_built_from_the_database_equal_the_engines_validated_candidat
 
 def test_the_stored_snapshot_reloads_as_the_same_candidates_and_employers(setup: Setup) -> None:
     add_experts(setup.app, 5)
-    pool = build_candidates(setup.session, _window())
+    pool = build_candidates(setup.session, _window(), tokens=ExpertTokens(setup.keys))
     raw = dump_snapshot(list(reversed(pool)))
     reloaded = load_snapshot_bytes(raw)
     assert reloaded == tuple(pool) == _validated(reloaded)

@@ -55,7 +55,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         audit_checkpoint_file=str(work / "audit-checkpoints.jsonl"),
     )
     app = create_app(config)
-    migrate.upgrade(app.extensions["expertpool"].engine)
+    migrate.upgrade(app.extensions["expertpool"].engine, keys=app.extensions["expertpool"].keys)
     with app.app_context():
         yield app
         app.extensions["expertpool"].sessions.remove()

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from expertpool.core.calendar import CST
 from expertpool.core.errors import Conflict
+from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws.models import LedgerKind
 from expertpool.projects import venues
@@ -111,7 +112,8 @@ def _venue(db_session: Any, seats: int = 3) -> list[int]:
 
 def test_a_seat_and_an_expert_are_never_booked_twice_at_once(app: Flask, db_session: Any) -> None:
     s1, s2, _ = _venue(db_session)
-    e101, e102 = _experts(app, db_session, 2)
+    tok = ExpertTokens(app.extensions["expertpool"].keys).token
+    e101, e102 = (tok(e) for e in _experts(app, db_session, 2))
     end = T0 + timedelta(hours=4)
     venues.book_seats(db_session, [BookingWish(s1, e101, T0, end)])
     db_session.commit()
@@ -144,16 +146,17 @@ def test_the_database_refuses_an_overlap_that_bypasses_the_service(
     from expertpool.projects.models import SeatBooking
 
     s1, s2, _ = _venue(db_session)
-    e7, e8 = _experts(app, db_session, 2)
+    tok = ExpertTokens(app.extensions["expertpool"].keys).token
+    e7, e8 = (tok(e) for e in _experts(app, db_session, 2))
     db_session.add(
-        SeatBooking(seat_id=s1, expert_id=e7, starts_at=T0, ends_at=T0 + timedelta(hours=2))
+        SeatBooking(seat_id=s1, expert_token=e7, starts_at=T0, ends_at=T0 + timedelta(hours=2))
     )
     db_session.commit()
     for seat, expert in ((s1, e8), (s2, e7)):
         db_session.add(
             SeatBooking(
                 seat_id=seat,
-                expert_id=expert,
+                expert_token=expert,
                 starts_at=T0 + timedelta(hours=1),
                 ends_at=T0 + timedelta(hours=3),
             )
@@ -177,7 +180,7 @@ def _race(app: Flask, wishes: list[BookingWish]) -> tuple[int, list[str]]:
                 barrier.wait(10)
                 venues.book_seats(session, [wish])
                 session.commit()
-                won.append(wish.expert_id)
+                won.append(wish.expert_token)
             except Conflict as exc:
                 session.rollback()
                 lost.append(exc.code)
@@ -193,15 +196,17 @@ def _race(app: Flask, wishes: list[BookingWish]) -> tuple[int, list[str]]:
 
 
 def _concurrent_bookings_never_double_book(app: Flask) -> None:
+    tok = ExpertTokens(app.extensions["expertpool"].keys).token
     session = app.extensions["expertpool"].sessions()
     seats = _venue(session, seats=8)
     ids = _experts(app, session, 9)
     app.extensions["expertpool"].sessions.remove()
     end = T0 + timedelta(hours=4)
-    won, lost = _race(app, [BookingWish(seats[0], ids[i], T0, end) for i in range(8)])
+    won, lost = _race(app, [BookingWish(seats[0], tok(ids[i]), T0, end) for i in range(8)])
     assert (won, sorted(set(lost))) == (1, ["seat_taken"])
     won, lost = _race(
-        app, [BookingWish(seats[i], ids[8], T0 + timedelta(minutes=i), end) for i in range(1, 8)]
+        app,
+        [BookingWish(seats[i], tok(ids[8]), T0 + timedelta(minutes=i), end) for i in range(1, 8)],
     )
     assert (won, sorted(set(lost))) == (1, ["expert_booked"])
 
