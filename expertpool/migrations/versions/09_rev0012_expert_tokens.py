@@ -132,6 +132,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_invitation_expert_token", ["expert_token"], unique=False)
     _add_guard("expert_token")
     if bind.dialect.name == "sqlite":
+        # Rebuilding seat_booking dropped its triggers: the seat's guard comes back too.
+        _drop_guard("seat_id")
+        _add_guard("seat_id")
         op.execute("PRAGMA legacy_alter_table = OFF")
 
 
