@@ -112,6 +112,8 @@ def append_entry(
         session.add(head)
         session.flush()
     kinds = {e.kind for e in entries_for(session, draw_id)}
+    if kind is LedgerKind.REFUSED and kinds:
+        raise Conflict(str(_l("This draw is already recorded.")), code="draw_recorded")
     if kind is LedgerKind.COMMIT and kinds:
         raise Conflict(
             str(_l("This commitment has already been used; a commitment serves one draw.")),

@@ -120,6 +120,7 @@ class LedgerKind(enum.StrEnum):
     ABANDONED = "abandoned"
     FAILED = "failed"
     OPENED = "opened"
+    REFUSED = "refused"  # a prepare refused (insufficient pool); its numbers sealed
 
 
 class DrawLedgerEntry(Base):
@@ -208,17 +209,20 @@ class Draw(Base):
     supervisor_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     request_json: Mapped[str] = mapped_column(Text)  # the draw-v1 request, canonical JSON
-    snapshot: Mapped[bytes] = mapped_column(
-        LargeBinary
-    )  # zlib(JSON candidate rows): draw_snapshot.dump_snapshot
-    commit_json: Mapped[str] = mapped_column(Text)
+    # The candidate snapshot (draws/snapshot.py `dump_snapshot`), sealed under the draw's key: its
+    # availability and recent-draw columns reflect other draws' bookings and invitations.
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
+    # H(commit) in clear; the commitment itself (with its eligible counts) sealed under the draw's
+    # key, shown only to the draw's operator and witnessing supervisor before the close.
+    commit_digest: Mapped[str] = mapped_column(String(64))
+    commit_enc: Mapped[bytes] = mapped_column(LargeBinary)
     commit_signature: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(32))
     public_key: Mapped[str] = mapped_column(String(64))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)  # per-draw key under the sealing key
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     result_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    sealed_json: Mapped[str | None] = mapped_column(Text, default=None)
+    sealed_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # the sealed record
     sealed_signature: Mapped[str | None] = mapped_column(String(200), default=None)
     reason: Mapped[str] = mapped_column(String(1000), default="")  # why abandoned or failed
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,7 +14,7 @@ from expertpool.accounts.models import UserRole
 from expertpool.core.errors import AppError, Forbidden, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
-from expertpool.draws import contact_record, panels
+from expertpool.draws import contact_record, panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawRequestStatus, DrawStatus
@@ -56,15 +56,17 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
         terminal = None
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
     is_host = user.role is UserRole.CENTRE_STAFF and user.centre_id == project.main_centre_id
+    may_see = draws.may_see_counts(d, user)
+    sealed_record = sealing.open_sealed(d, state().keys) if may_see else None
     return render_template(
         "draws/draw.html",
         d=d,
         project=project,
         digest=draws.commit_digest(d),
-        sealed=json.dumps(json.loads(d.sealed_json), ensure_ascii=False, indent=1)
-        if d.sealed_json
-        else None,
-        progress=draws.progress(d),
+        # The commitment's counts, the sealed record and the progress counts are the operator's
+        # and the witnessing supervisor's alone until the close (docs/sealing.md).
+        sealed=json.dumps(sealed_record, ensure_ascii=False, indent=1) if sealed_record else None,
+        progress=draws.progress(d) if may_see else None,
         is_operator=is_operator,
         is_host=is_host,
         errors=errors or {},

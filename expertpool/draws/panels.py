@@ -250,9 +250,9 @@ def _is_unavailable(
     return {by_token[t] for t in booked_tokens} | leave
 
 
-def _employers(d: Draw) -> dict[str, str]:
+def _employers(d: Draw, keys: KeyStore) -> dict[str, str]:
     """Employers from the committed snapshot (the data the draw used)."""
-    return employers_in_snapshot(d.snapshot)
+    return employers_in_snapshot(sealing.open_snapshot(d, keys))
 
 
 def invite_primaries(
@@ -511,7 +511,7 @@ def vacate(
     session.flush()
     result = _result(session, d, ctx.keys, "replacement")
     return _invite_next(
-        session, d, result, inv.group_key, employers=_employers(d), now=now, ctx=ctx
+        session, d, result, inv.group_key, employers=_employers(d, ctx.keys), now=now, ctx=ctx
     )
 
 

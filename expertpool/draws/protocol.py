@@ -9,6 +9,7 @@ names before the session opens. Invitations, replacements (§9) and seats are in
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -99,18 +100,27 @@ def list_draws(session: Session, *, centre_id: int | None = None) -> list[Draw]:
 
 def commit_digest(d: Draw) -> str:
     """H(commit): the fingerprint shown at the terminal."""
-    return draw.canonical_digest(json.loads(d.commit_json))
+    return d.commit_digest
 
 
-def draw_view(d: Draw) -> dict[str, Any]:
-    """A draw as JSON before or after opening: the protocol's state, never who was drawn."""
+def may_see_counts(d: Draw, user: User) -> bool:
+    """Whether `user` may read the draw's commitment counts and sealed record before the close.
+
+    Only the draw's operator and its witnessing supervisor: everyone else sees H(commit) and the
+    status (docs/sealing.md). After the close the record is the auditors' too.
+    """
+    return user.id in {d.operator_id, d.supervisor_id}
+
+
+def draw_view(d: Draw, keys: KeyStore, *, with_counts: bool) -> dict[str, Any]:
+    """A draw as JSON: the protocol's state, never who was drawn; counts only `with_counts`."""
     return {
         "draw_id": d.draw_id,
         "request_id": d.request_id,
         "project_id": d.project_id,
         "status": d.status.value,
         "commit_digest": commit_digest(d),
-        "commit": json.loads(d.commit_json),
+        "commit": sealing.open_commit(d, keys) if with_counts else None,
         "commit_signature": d.commit_signature,
         "key_id": d.key_id,
         "public_key": d.public_key,
@@ -118,7 +128,7 @@ def draw_view(d: Draw) -> dict[str, Any]:
             "operator": d.operator_digits is not None,
             "supervisor": d.supervisor_digits is not None,
         },
-        "sealed": json.loads(d.sealed_json) if d.sealed_json else None,
+        "sealed": sealing.open_sealed(d, keys) if with_counts else None,
         "sealed_signature": d.sealed_signature,
         "reason": d.reason,
         "prepared_at": d.prepared_at.isoformat(),
@@ -309,9 +319,9 @@ def _check_operator(actor: User, terminal: Terminal, project: Project) -> None:
         raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
 
 
-def load_snapshot(d: Draw) -> tuple[draw.Candidate, ...]:
-    """The stored candidate snapshot of a draw."""
-    return load_snapshot_bytes(d.snapshot)
+def load_snapshot(d: Draw, keys: KeyStore) -> tuple[draw.Candidate, ...]:
+    """The stored candidate snapshot of a draw (sealed under its key)."""
+    return load_snapshot_bytes(sealing.open_snapshot(d, keys))
 
 
 def prepare_draw(
@@ -362,13 +372,32 @@ def prepare_draw(
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
         except draw.InsufficientPool as exc:
             req.status = DrawRequestStatus.FAILED
+            # Every prepare is in the ledger, a refused one too; its numbers are the operator's
+            # alone until the close (they move with other draws' bookings), so they are sealed.
+            numbers = {"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible}
+            draw_ledger.append_entry(
+                session,
+                draw_id=draw_id,
+                project_id=project.id,
+                kind=LedgerKind.REFUSED,
+                payload={
+                    "draw_id": draw_id,
+                    "code": "insufficient_pool",
+                    "numbers_enc": base64.b64encode(
+                        sealing.seal_numbers(keys, draw_id, numbers)
+                    ).decode("ascii"),
+                },
+                operator=actor.username,
+                terminal_id=terminal.id,
+                request_id=req.id,
+            )
             audit.record(
                 session,
                 actor=actor.username,
                 action="draw.insufficient_pool",
                 object_type="draw_request",
                 object_id=req.id,
-                after={"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible},
+                after={"draw_id": draw_id},
             )
             session.commit()
             raise Conflict(
@@ -377,7 +406,8 @@ def prepare_draw(
             ) from None
         snapshot = dump_snapshot(pool)
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
-    commit_json = draw.canonical_json(prepared.commit.to_json()).decode("utf-8")
+    commit_bytes = draw.canonical_json(prepared.commit.to_json())
+    commit_digest_ = draw.canonical_digest(prepared.commit.to_json())
     d = Draw(
         draw_id=draw_id,
         request_id=req.id,
@@ -386,8 +416,9 @@ def prepare_draw(
         terminal_id=terminal.id,
         operator_id=actor.id,
         request_json=draw.canonical_json(doc).decode("utf-8"),
-        snapshot=snapshot,
-        commit_json=commit_json,
+        snapshot=sealing.seal_value(draw_key, draw_id, "snapshot", snapshot),
+        commit_digest=commit_digest_,
+        commit_enc=sealing.seal_value(draw_key, draw_id, "commit", commit_bytes),
         commit_signature=prepared.signature,
         key_id=key_id,
         public_key=prepared.public_key,
@@ -409,7 +440,13 @@ def prepare_draw(
         draw_id=draw_id,
         project_id=project.id,
         kind=LedgerKind.COMMIT,
-        payload=commit_json,
+        payload={
+            "draw_id": draw_id,
+            "commit_digest": commit_digest_,
+            "commit_enc": base64.b64encode(
+                sealing.seal_value(draw_key, draw_id, "commit-ledger", commit_bytes)
+            ).decode("ascii"),
+        },
         operator=actor.username,
         terminal_id=terminal.id,
         signature=prepared.signature,
@@ -646,8 +683,8 @@ def run_draw(
     try:
         with no_gc():
             request = draw.DrawRequest.from_json(json.loads(d.request_json))
-            commit = draw.Commit.from_json(json.loads(d.commit_json))
-            pool = load_snapshot(d)
+            commit = draw.Commit.from_json(sealing.open_commit(d, keys))
+            pool = load_snapshot(d, keys)
             secret = sealing.open_secret(d, keys)
             if key_id != d.key_id:
                 raise draw.InvalidInput(
@@ -669,13 +706,19 @@ def run_draw(
         return d
     sealed = draw.build_sealed(commit, witnesses, None, result, secret)
     sealed_signature = draw.sign_sealed(sealed, signer)
-    sealed_json = draw.canonical_json(sealed.to_json()).decode("utf-8")
+    sealed_bytes = draw.canonical_json(sealed.to_json())
     draw_ledger.append_entry(
         session,
         draw_id=d.draw_id,
         project_id=d.project_id,
         kind=LedgerKind.SEALED,
-        payload=sealed_json,
+        payload={
+            "draw_id": d.draw_id,
+            "sealed_digest": draw.canonical_digest(sealed.to_json()),
+            "sealed_enc": base64.b64encode(
+                sealing.seal_record(d, keys, "sealed-ledger", sealed_bytes)
+            ).decode("ascii"),
+        },
         operator=actor.username,
         supervisor=supervisor_name,
         terminal_id=terminal.id,
@@ -683,7 +726,8 @@ def run_draw(
         key_id=key_id,
         request_id=d.request_id,
     )
-    d.sealed_json, d.sealed_signature = sealed_json, sealed_signature
+    d.sealed_enc = sealing.seal_record(d, keys, "sealed", sealed_bytes)
+    d.sealed_signature = sealed_signature
     d.result_enc = sealing.seal_value(
         sealing.draw_key(d, keys), d.draw_id, "result", draw.canonical_json(result.to_json())
     )
@@ -800,7 +844,7 @@ def open_draw(
         )
     result = sealing.open_result(d, keys)
     secret = sealing.open_secret(d, keys)
-    sealed = json.loads(d.sealed_json or "{}")
+    sealed = sealing.open_sealed(d, keys) or {}
     if draw.result_digest(secret, result) != sealed.get("result_digest"):
         raise Conflict(
             str(_l("The stored result does not match the sealed record.")), code="seal_mismatch"
@@ -810,7 +854,9 @@ def open_draw(
         draw_id=d.draw_id,
         project_id=d.project_id,
         kind=LedgerKind.OPENED,
-        payload={"draw_id": d.draw_id, "secret": secret, "result": result.to_json()},
+        # The result stays sealed until the close: the ledger records that the panel was opened
+        # and checked against the sealed record, not who is on it.
+        payload={"draw_id": d.draw_id, "result_digest": sealed.get("result_digest")},
         operator=actor.username,
         supervisor=supervisor.username,
         request_id=d.request_id,
@@ -841,10 +887,10 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     with no_gc():
         t = draw.Transcript(
             request=draw.DrawRequest.from_json(json.loads(d.request_json)),
-            candidates=load_snapshot(d),
+            candidates=load_snapshot(d, keys),
             secret=sealing.open_secret(d, keys),
-            commit=draw.Commit.from_json(json.loads(d.commit_json)),
-            witnesses=tuple(json.loads(d.sealed_json or "{}").get("witnesses", ())),
+            commit=draw.Commit.from_json(sealing.open_commit(d, keys)),
+            witnesses=tuple((sealing.open_sealed(d, keys) or {}).get("witnesses", ())),
             beacon=None,
             result=sealing.open_result(d, keys),
             public_key=d.public_key,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import draw
+from draw import cjson
 from expertpool.core.errors import Conflict
 from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
@@ -78,3 +80,36 @@ def open_result(d: Draw, keys: KeyStore) -> draw.DrawResult:
         raise Conflict(str(_l("This draw has no result.")), code="no_result")
     raw = open_value(draw_key(d, keys), d.draw_id, "result", d.result_enc)
     return draw.DrawResult.from_json(json.loads(raw))
+
+
+def seal_record(d: Draw, keys: KeyStore, purpose: str, data: bytes) -> bytes:
+    """Seal one of the draw's own records (`snapshot`, `commit`, `sealed`) under its key."""
+    return seal_value(draw_key(d, keys), d.draw_id, purpose, data)
+
+
+def open_snapshot(d: Draw, keys: KeyStore) -> bytes:
+    """The stored candidate snapshot (zlib JSON rows) of a draw."""
+    return open_value(draw_key(d, keys), d.draw_id, "snapshot", d.snapshot)
+
+
+def open_commit(d: Draw, keys: KeyStore) -> dict[str, Any]:
+    """The draw-v1 commitment (eligible counts and digests)."""
+    found: dict[str, Any] = json.loads(
+        open_value(draw_key(d, keys), d.draw_id, "commit", d.commit_enc)
+    )
+    return found
+
+
+def open_sealed(d: Draw, keys: KeyStore) -> dict[str, Any] | None:
+    """The sealed record (None before the draw)."""
+    if d.sealed_enc is None:
+        return None
+    found: dict[str, Any] = json.loads(
+        open_value(draw_key(d, keys), d.draw_id, "sealed", d.sealed_enc)
+    )
+    return found
+
+
+def seal_numbers(keys: KeyStore, draw_id: str, numbers: dict[str, Any]) -> bytes:
+    """Numbers of a refused prepare, sealed under the sealing key itself (the draw has no key yet)."""
+    return seal_value(keys.sealing_key(), draw_id, "refused", cjson.dumps(numbers))

@@ -1,4 +1,4 @@
-"""Sealing: invitees, seat bookings and invitations name experts by a keyed token, not their id
+"""Sealing: experts named by keyed tokens; snapshots, commitments and sealed records encrypted
 
 Revision ID: 0012
 Revises: 0010
@@ -10,7 +10,9 @@ expert's token (HMAC-SHA256 under the expert-token key file, `expertpool/core/to
 place of `expert_id`; existing rows are converted with the key files (created when missing).
 The database's own guard against an expert holding two overlapping bookings moves to the token.
 The list of backups skipped for a replacement (`draw_invitee.skipped`) names experts by the
-draw's pseudonyms. Audit and ledger entries already written stay as they are (the hash chains
+draw's pseudonyms. A draw's candidate snapshot, commitment (with its eligible counts) and sealed
+record are sealed under the draw's own key (`commit_json`/`sealed_json` become `commit_enc`/
+`sealed_enc`, with `commit_digest` in clear). Audit and ledger entries already written stay as they are (the hash chains
 cover them).
 """
 from __future__ import annotations
@@ -67,9 +69,50 @@ def _add_guard(column: str) -> None:
             op.execute(_SQLITE_TRIGGER.format(when=when, event=event, column=column))
 
 
-def upgrade() -> None:
-    """Replace the clear expert ids by tokens, converting existing rows."""
+def _seal_draw_records(keys: KeyStore) -> None:
+    import draw
+    from expertpool.draws import sealing
+
     bind = op.get_bind()
+    rows = bind.execute(
+        sa.text("SELECT id, draw_id, wrapped_key, snapshot, commit_json, sealed_json FROM draw")
+    ).all()
+    for row_id, draw_id, wrapped, snapshot, commit_json, sealed_json in rows:
+        key = sealing.unwrap_draw_key(keys.sealing_key(), draw_id, bytes(wrapped))
+        commit = json.loads(commit_json)
+        bind.execute(
+            sa.text(
+                "UPDATE draw SET snapshot = :s, commit_digest = :cd, commit_enc = :ce, "
+                "sealed_enc = :se WHERE id = :i"
+            ),
+            {
+                "s": sealing.seal_value(key, draw_id, "snapshot", bytes(snapshot)),
+                "cd": draw.canonical_digest(commit),
+                "ce": sealing.seal_value(key, draw_id, "commit", draw.canonical_json(commit)),
+                "se": None
+                if sealed_json is None
+                else sealing.seal_value(
+                    key, draw_id, "sealed", draw.canonical_json(json.loads(sealed_json))
+                ),
+                "i": row_id,
+            },
+        )
+
+
+def upgrade() -> None:
+    """Replace the clear expert ids by tokens and seal the draw records, converting existing rows."""
+    bind = op.get_bind()
+    with op.batch_alter_table("draw", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("commit_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("commit_enc", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("sealed_enc", sa.LargeBinary(), nullable=True))
+    if bind.execute(sa.text("SELECT count(*) FROM draw")).scalar_one():
+        _seal_draw_records(_tokens().keys)
+    with op.batch_alter_table("draw", schema=None) as batch_op:
+        batch_op.drop_column("commit_json")
+        batch_op.drop_column("sealed_json")
+        batch_op.alter_column("commit_digest", existing_type=sa.String(length=64), nullable=False)
+        batch_op.alter_column("commit_enc", existing_type=sa.LargeBinary(), nullable=False)
     counts = {
         t: bind.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
         for t in ("draw_invitee", "seat_booking", "invitation")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
 from typing import Any
@@ -179,7 +178,10 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
     for d in sealed:
         assert (
             draw.verify_sealed(
-                json.loads(d.sealed_json), d.public_key, d.commit_signature, d.sealed_signature
+                sealing.open_sealed(d, st.keys),
+                d.public_key,
+                d.commit_signature,
+                d.sealed_signature,
             )
             == []
         )

@@ -125,14 +125,19 @@ def test_a_whole_draw_commits_seals_invites_in_rank_order_and_opens(setup: Setup
     add_experts(setup.app, 12)
     d = setup.prepare(setup.request())
     assert d.status is DrawStatus.COMMITTED and len(draws.commit_digest(d)) == 64
-    assert b"secret" not in d.secret_enc and sealing.open_secret(d, setup.keys) not in d.commit_json
+    secret = sealing.open_secret(d, setup.keys)
+    assert b"secret" not in d.secret_enc and secret.encode() not in d.commit_enc
+    # Stored sealed: the snapshot, the commitment and its counts read only with the key files.
+    commit = sealing.open_commit(d, setup.keys)
+    assert draw.canonical_digest(commit) == d.commit_digest
+    assert b"eligible" not in d.commit_enc and not d.snapshot.startswith(b"x")
     setup.witness(d.draw_id)
     d = setup.run(d.draw_id)
     assert d.status is DrawStatus.SEALED, d.reason
     assert project_of(setup).status is ProjectStatus.DRAWN
     kinds = [e.kind for e in draw_ledger.entries_for(setup.session, d.draw_id)]
     assert kinds == [LedgerKind.COMMIT, LedgerKind.SEALED]
-    sealed = json.loads(d.sealed_json)
+    sealed = sealing.open_sealed(d, setup.keys)
     assert draw.verify_sealed(sealed, d.public_key, d.commit_signature, d.sealed_signature) == []
     result = sealing.open_result(d, setup.keys)
     invitees = (
@@ -366,9 +371,10 @@ def test_an_infeasible_draw_fails_and_stays_in_the_ledger_with_its_reason(setup:
 def test_a_snapshot_changed_after_the_commitment_makes_the_draw_fail(setup: Setup) -> None:
     add_experts(setup.app, 9)
     d = setup.prepare(setup.request())
-    pool = [c.to_json() for c in draws.load_snapshot(d)]
+    pool = [c.to_json() for c in draws.load_snapshot(d, setup.keys)]
     pool[0]["employer"] = ""
-    d.snapshot = __import__("zlib").compress(draw.canonical_json(pool))
+    raw = __import__("zlib").compress(draw.canonical_json(pool))
+    d.snapshot = sealing.seal_record(d, setup.keys, "snapshot", raw)
     setup.session.commit()
     setup.witness(d.draw_id)
     d = setup.run(d.draw_id)

@@ -11,6 +11,7 @@ import pytest
 import draw
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import protocol as draws
+from expertpool.draws import sealing
 from expertpool.draws.models import DrawStatus
 from expertpool.draws.snapshot import (
     SnapshotWindow,
@@ -74,9 +75,11 @@ def test_the_stored_snapshot_reloads_as_the_same_candidates_and_employers(setup:
 def test_a_stored_row_out_of_form_makes_the_draw_fail_with_its_reason(setup: Setup) -> None:
     add_experts(setup.app, 9)
     d = setup.prepare(setup.request())
-    doc = json.loads(zlib.decompress(d.snapshot))
+    doc = json.loads(zlib.decompress(sealing.open_snapshot(d, setup.keys)))
     doc["rows"][0][7] = "3"  # recent_draws must be an integer
-    d.snapshot = zlib.compress(json.dumps(doc).encode())
+    d.snapshot = sealing.seal_record(
+        d, setup.keys, "snapshot", zlib.compress(json.dumps(doc).encode())
+    )
     setup.session.commit()
     setup.witness(d.draw_id)
     d = setup.run(d.draw_id)
@@ -86,9 +89,11 @@ def test_a_stored_row_out_of_form_makes_the_draw_fail_with_its_reason(setup: Set
 def test_a_stored_row_with_another_value_is_refused_by_the_pool_digest(setup: Setup) -> None:
     add_experts(setup.app, 9)
     d = setup.prepare(setup.request())
-    doc = json.loads(zlib.decompress(d.snapshot))
+    doc = json.loads(zlib.decompress(sealing.open_snapshot(d, setup.keys)))
     doc["rows"][0][7] = 1
-    d.snapshot = zlib.compress(json.dumps(doc).encode())
+    d.snapshot = sealing.seal_record(
+        d, setup.keys, "snapshot", zlib.compress(json.dumps(doc).encode())
+    )
     setup.session.commit()
     setup.witness(d.draw_id)
     d = setup.run(d.draw_id)

@@ -28,7 +28,7 @@ from evaluation_room import report as report_mod
 from expertpool.app import create_app
 from expertpool.core import audit, migrate
 from expertpool.core.models import AuditEntry
-from expertpool.draws import protocol
+from expertpool.draws import protocol, sealing
 from expertpool.draws.ledger import verify_ledger
 from expertpool.draws.models import Draw, DrawLedgerEntry, DrawStatus
 from expertpool.rooms.models import EvaluationSession
@@ -118,13 +118,16 @@ def test_every_commitment_and_sealed_record_keeps_its_signature_and_digest(legac
             select(AuditEntry).where(AuditEntry.action == "draw.commit")
         ).scalars()
     }
+    keys = legacy.extensions["expertpool"].keys
     for d in draws:
         assert d.public_key in published
-        commit = json.loads(d.commit_json)
+        # Migrated into sealed storage: the same records, readable with the key files.
+        commit = sealing.open_commit(d, keys)
         assert draw.verify_json(commit, d.commit_signature, d.public_key)
+        assert protocol.commit_digest(d) == draw.canonical_digest(commit)
         assert protocol.commit_digest(d) in committed
-        if d.sealed_json is not None:
-            sealed = json.loads(d.sealed_json)
+        sealed = sealing.open_sealed(d, keys)
+        if sealed is not None:
             assert draw.verify_json(sealed, d.sealed_signature or "", d.public_key)
 
 
