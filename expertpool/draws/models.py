@@ -223,6 +223,9 @@ class Draw(Base):
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     result_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     sealed_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # the sealed record
+    # The draws (and projects) whose bookings or invitations shaped this draw's snapshot, sealed:
+    # its transcript is released only once all of them are closed. None: made before it was kept.
+    shaped_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     sealed_signature: Mapped[str | None] = mapped_column(String(200), default=None)
     reason: Mapped[str] = mapped_column(String(1000), default="")  # why abandoned or failed
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime())

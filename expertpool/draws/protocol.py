@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import draw
+from draw import cjson
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
@@ -367,7 +368,10 @@ def prepare_draw(
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
     with no_gc():
-        pool = build_candidates(session, _window(req, config, now), tokens=ExpertTokens(keys))
+        shaped_by: set[str] = set()
+        pool = build_candidates(
+            session, _window(req, config, now), tokens=ExpertTokens(keys), shaped_by=shaped_by
+        )
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
         except draw.InsufficientPool as exc:
@@ -424,6 +428,7 @@ def prepare_draw(
         public_key=prepared.public_key,
         wrapped_key=wrapped,
         secret_enc=sealing.seal_value(draw_key, draw_id, "secret", secret.encode("ascii")),
+        shaped_enc=sealing.seal_value(draw_key, draw_id, "shaped", cjson.dumps(sorted(shaped_by))),
         prepared_at=now,
     )
     session.add(d)
@@ -877,12 +882,50 @@ def open_draw(
     return d
 
 
+def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]:
+    """The draws and projects, still open, whose bookings or invitations shaped `d`'s snapshot.
+
+    The transcript lists every candidate's `available` and `recent_draws`: released while one of
+    those draws is sealed or opened, it would tell who that draw booked or invited. A draw made
+    before this was recorded waits for its own project's close instead.
+    """
+    if d.shaped_enc is None:
+        own = session.get(Project, d.project_id)
+        return [] if own is not None and own.status is ProjectStatus.AWARDED else [d.draw_id]
+    shaped: list[str] = json.loads(
+        sealing.open_value(sealing.draw_key(d, keys), d.draw_id, "shaped", d.shaped_enc)
+    )
+    draw_ids = [x.split(":", 1)[1] for x in shaped if x.startswith("draw:")]
+    project_ids = {int(x.split(":", 1)[1]) for x in shaped if x.startswith("project:")}
+    if draw_ids:
+        project_ids |= set(
+            session.execute(select(Draw.project_id).where(Draw.draw_id.in_(draw_ids))).scalars()
+        )
+    open_ = session.execute(
+        select(Project.id).where(
+            Project.id.in_(project_ids), Project.status != ProjectStatus.AWARDED
+        )
+    ).scalars()
+    return [f"project:{p}" for p in open_]
+
+
 def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) -> dict[str, Any]:
     """The full draw-v1 transcript of an opened draw (each export in the audit trail); commits."""
     d = get_draw(session, draw_id)
     if d.status is not DrawStatus.OPENED:
         raise Conflict(
             str(_l("The transcript is released only after the session opens.")), code="not_opened"
+        )
+    waiting = transcript_waits_for(session, d, keys)
+    if waiting:
+        raise Conflict(
+            str(
+                _l(
+                    "The transcript is released once every draw whose bookings or invitations"
+                    " shaped it is closed."
+                )
+            ),
+            code="transcript_withheld",
         )
     with no_gc():
         t = draw.Transcript(

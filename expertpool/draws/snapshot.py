@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from draw import Candidate, InvalidInput, candidates_from_json
 from expertpool.core.calendar import cst_date
 from expertpool.core.tokens import ExpertTokens
-from expertpool.draws.models import DrawInvitee
+from expertpool.draws.models import Draw, DrawInvitee
 from expertpool.experts.models import (
     Expert,
     ExpertAvoidance,
@@ -151,6 +151,7 @@ def build_candidates(
     *,
     tokens: ExpertTokens | None = None,
     sealed_facts: bool = True,
+    shaped_by: set[str] | None = None,
 ) -> list[Candidate]:
     """Every expert as a draw-v1 candidate, in ascending id order.
 
@@ -158,7 +159,10 @@ def build_candidates(
     bookings and recent invitations are left out (everyone is taken as not booked and never
     drawn), so nothing computed from them moves with a sealed draw. Leave, status, specialties,
     region and declared conflicts are the expert's own facts and stay. With `sealed_facts`,
-    `tokens` matches bookings and invitations, which name experts only by token.
+    `tokens` matches bookings and invitations, which name experts only by token, and
+    `shaped_by` (when given) collects the draws whose bookings or invitations made a candidate
+    unavailable or counted in its recent draws (`draw:<id>`; `project:<id>` for a booking made
+    for a project without a draw): the transcript waits for all of them to close.
 
     The queries return plain tuples fetched at once (no ORM objects), and the candidates are built
     from values checked here against the engine's identifier pattern, so the engine does not check
@@ -167,11 +171,14 @@ def build_candidates(
     if sealed_facts and tokens is None:
         raise ValueError("the sealed facts need the expert tokens")
     with no_gc():
-        return _build_candidates(session, window, tokens if sealed_facts else None)
+        return _build_candidates(session, window, tokens if sealed_facts else None, shaped_by)
 
 
 def _build_candidates(
-    session: Session, window: SnapshotWindow, tokens: ExpertTokens | None
+    session: Session,
+    window: SnapshotWindow,
+    tokens: ExpertTokens | None,
+    shaped_by: set[str] | None = None,
 ) -> list[Candidate]:
     def rows(stmt: Any) -> Sequence[Any]:
         return session.connection().execute(stmt).all()
@@ -189,18 +196,16 @@ def _build_candidates(
     }
     booked_tokens: set[str] = set()
     if tokens is not None:
-        booked_tokens = {
-            row[0]
-            for row in rows(
-                select(SeatBooking.expert_token)
-                .where(
-                    SeatBooking.released_at.is_(None),
-                    SeatBooking.starts_at < window.ends_at,
-                    SeatBooking.ends_at > window.starts_at,
-                )
-                .distinct()
+        for token, draw_id, project_id in rows(
+            select(SeatBooking.expert_token, SeatBooking.draw_id, SeatBooking.project_id).where(
+                SeatBooking.released_at.is_(None),
+                SeatBooking.starts_at < window.ends_at,
+                SeatBooking.ends_at > window.starts_at,
             )
-        }
+        ):
+            booked_tokens.add(token)
+            if shaped_by is not None:
+                shaped_by.add(f"draw:{draw_id}" if draw_id else f"project:{project_id}")
     avoid: dict[int, list[str]] = defaultdict(list)
     for expert_id, org in rows(
         select(ExpertEmployment.expert_id, ExpertEmployment.org_code).where(
@@ -216,17 +221,17 @@ def _build_candidates(
         avoid[expert_id].append(org)
     recent_tokens: dict[str, int] = {}
     if tokens is not None:
-        recent_tokens = {
-            token: int(n)
-            for token, n in rows(
-                select(DrawInvitee.expert_token, func.count())
-                .where(
-                    DrawInvitee.invited_at >= window.frequency_since_at,
-                    DrawInvitee.invited_at <= window.now_at,
-                )
-                .group_by(DrawInvitee.expert_token)
+        for token, draw_id in rows(
+            select(DrawInvitee.expert_token, Draw.draw_id)
+            .join(Draw, Draw.id == DrawInvitee.draw_pk)
+            .where(
+                DrawInvitee.invited_at >= window.frequency_since_at,
+                DrawInvitee.invited_at <= window.now_at,
             )
-        }
+        ):
+            recent_tokens[token] = recent_tokens.get(token, 0) + 1
+            if shaped_by is not None:
+                shaped_by.add(f"draw:{draw_id}")
     experts = rows(
         select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(
             Expert.id

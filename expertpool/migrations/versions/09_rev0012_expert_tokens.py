@@ -106,6 +106,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("commit_digest", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("commit_enc", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("sealed_enc", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("shaped_enc", sa.LargeBinary(), nullable=True))
     if bind.execute(sa.text("SELECT count(*) FROM draw")).scalar_one():
         _seal_draw_records(_tokens().keys)
     with op.batch_alter_table("draw", schema=None) as batch_op:

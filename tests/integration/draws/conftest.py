@@ -189,6 +189,7 @@ def make_setup(
     seats: int = 20,
     now: datetime = NOW,
     evaluation: datetime = EVALUATION,
+    project_code: str | None = None,
 ) -> Setup:
     """Build a ready Guangzhou project with two bidders, a venue with seats, a terminal and the people."""
     session = app.extensions["expertpool"].sessions()
@@ -204,7 +205,9 @@ def make_setup(
         actor="test",
         owner_centre_id=centre_id,
         data=project_payload(
-            main_centre="440100", evaluation_start=f"{evaluation.astimezone(CST):%Y-%m-%dT%H:%M}"
+            main_centre="440100",
+            evaluation_start=f"{evaluation.astimezone(CST):%Y-%m-%dT%H:%M}",
+            **({"code": project_code} if project_code else {}),
         ),
         now=now,
     )
@@ -213,9 +216,15 @@ def make_setup(
             session, actor="test", project_id=project.id, credit_code=code, name="投标人"
         )
     projects.mark_ready(session, actor="test", project_id=project.id)
-    venues.create_venue(session, actor="test", centre_code="440100", name="广州评标室", seats=seats)
+    venues.create_venue(
+        session,
+        actor="test",
+        centre_code="440100",
+        name=f"广州评标室{project_code or ''}",
+        seats=seats,
+    )
     token, terminal = terminals.register_terminal(
-        session, actor="test", centre_code="440100", name="终端A"
+        session, actor="test", centre_code="440100", name=f"终端A{project_code or ''}"
     )
     return Setup(
         app=app,
