@@ -243,8 +243,10 @@ def open_session(draw_id: str) -> Any:
 def panel(draw_id: str) -> str:
     """After opening: supervisors see the whole panel, a centre's host the experts seated at its venues."""
     d = _draw(draw_id)
-    rows = panels.panel(db(), draw_id=d.draw_id, viewer=require_user(), keys=state().keys)
-    return render_template("draws/panel.html", d=d, rows=rows)
+    user = require_user()
+    rows = panels.panel(db(), draw_id=d.draw_id, viewer=user, keys=state().keys)
+    check = draws.opened_check(db(), d, state().keys) if user.role is UserRole.SUPERVISOR else None
+    return render_template("draws/panel.html", d=d, rows=rows, check=check)
 
 
 @bp.route("/draws/<draw_id>/transcript.json")

@@ -59,6 +59,7 @@ from expertpool.draws.snapshot import (
     load_snapshot_bytes,
     no_gc,
 )
+from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects
 from expertpool.projects.models import Project, ProjectStatus, Terminal
@@ -880,6 +881,46 @@ def open_draw(
     )
     session.commit()
     return d
+
+
+def opened_check(session: Session, d: Draw, keys: KeyStore) -> dict[str, Any]:
+    """For the session's supervisors at opening: the panel against the sealed record.
+
+    The result is decrypted and its digest recomputed with the secret (draw-v1 §8); it must equal
+    the `result_digest` the sealed record signed at draw time. Each group's primaries and backups
+    follow in rank order, named, so the supervisors see that the invited experts are exactly the
+    drawn ones in the drawn order. Recorded in the audit trail; commits.
+    """
+    if d.status is not DrawStatus.OPENED:
+        raise Forbidden(str(_l("Names are shown only after the session opens.")), code="not_opened")
+    result = sealing.open_result(d, keys)
+    secret = sealing.open_secret(d, keys)
+    sealed = sealing.open_sealed(d, keys) or {}
+    digest = draw.result_digest(secret, result)
+    ids = {int(e) for g in result.groups for e in (*g.primaries, *g.backups)}
+    names = dict(session.execute(select(Expert.id, Expert.name).where(Expert.id.in_(ids))).all())
+    audit.record(
+        session,
+        actor="draw",
+        action="draw.opened_check",
+        object_type="draw",
+        object_id=d.draw_id,
+        after={"matches": digest == sealed.get("result_digest")},
+    )
+    session.commit()
+    return {
+        "result_digest": digest,
+        "sealed_digest": sealed.get("result_digest"),
+        "matches": digest == sealed.get("result_digest"),
+        "groups": [
+            {
+                "group": g.group,
+                "primaries": [names.get(int(e), e) for e in g.primaries],
+                "backups": [names.get(int(e), e) for e in g.backups],
+            }
+            for g in result.groups
+        ],
+    }
 
 
 def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]:

@@ -162,3 +162,22 @@ def test_a_transcript_waits_until_every_draw_that_shaped_it_is_closed(
     assert draw.verify_transcript(doc) == []
     booked = [c for c in doc["candidates"] if not c["available"]]
     assert len(booked) == 5  # the transcript now shows what the first draw booked
+
+
+def test_at_opening_the_supervisors_check_the_panel_against_the_sealed_record(
+    setup: Setup, login: Callable[..., Any]
+) -> None:
+    from tests.integration.draws.conftest import expert_name
+
+    ids = add_experts(setup.app, 9)
+    d = setup.full_draw()
+    result = sealing.open_result(d, setup.keys)
+    _open(setup, d)
+    page = login(setup.app.test_client(), setup.supervisor).get(f"/draws/{d.draw_id}/panel")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="opened-check"' in body
+    check = draws.opened_check(setup.session, draws.get_draw(setup.session, d.draw_id), setup.keys)
+    assert check["matches"] and check["result_digest"] in body
+    number = {expert_id: n for n, expert_id in enumerate(ids, start=1)}
+    drawn = [expert_name(number[int(e)]) for e in result.groups[0].primaries]
+    assert check["groups"][0]["primaries"] == drawn and "、".join(drawn) in body
