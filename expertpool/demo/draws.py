@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre, User
-from expertpool.core.calendar import CST
+from expertpool.core.calendar import CST, is_working_day, working_days_between
 from expertpool.core.db import utcnow
 from expertpool.demo.accounts import DEMO_PASSWORD
 from expertpool.demo.context import DemoContext
@@ -177,4 +177,151 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
     )
     return (
         f"{CODE} drawn, opened and awarded; draw {d.draw_id} (expertpool draws export {d.draw_id})"
+    )
+
+
+SEALED_CODE = "GZ-DEMO-004"
+
+
+def _next_evaluation(now: datetime, lead_working_days: int) -> datetime:
+    """The next working day's 09:00 (CST) that a draw today may serve (within the lead time)."""
+    today = now.astimezone(CST).date()
+    day = today + timedelta(days=1)
+    while not is_working_day(day) or working_days_between(today, day) < 1:
+        day += timedelta(days=1)
+    if working_days_between(today, day) > lead_working_days:  # pragma: no cover - lead >= 1
+        day = today + timedelta(days=1)
+    return datetime.combine(day, time(9, 0), tzinfo=CST)
+
+
+def sealed_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
+    """A project drawn today at its terminal, answers in, the panel sealed until its opening.
+
+    The evaluation is on the next working day. The primaries accept except the second, who
+    declines: the first backup is invited in rank order and accepts. Nothing about who was drawn
+    shows anywhere until the main venue's staff and a supervisor open the draw at the evaluation
+    start (docs/sealing.md).
+    """
+    existing = session.execute(
+        select(Project).where(Project.code == SEALED_CODE)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return f"{SEALED_CODE} exists ({existing.status.value})"
+    owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
+    prefix = _specialty_prefix(session)
+    operator = session.execute(select(User).where(User.username == "staff.gz")).scalar_one_or_none()
+    supervisor = session.execute(
+        select(User).where(User.username == "supervisor")
+    ).scalar_one_or_none()
+    terminal = (
+        session.execute(
+            select(Terminal)
+            .where(Terminal.centre_id == owner.id)
+            .order_by(Terminal.id)
+        )
+        .scalars()
+        .first()
+    )
+    if prefix is None or operator is None or supervisor is None or terminal is None:
+        return "skipped (too few active experts, or no demo staff, supervisor or terminal)"
+    now = utcnow()
+    evaluation = _next_evaluation(now, ctx.config.draw_lead_working_days)
+    project = projects.create_project(
+        session,
+        actor="demo",
+        owner_centre_id=owner.id,
+        data={
+            "code": SEALED_CODE,
+            "name": "某街道社区服务中心装修工程（演示：已抽取，待开标）",
+            "kind": "works",
+            "budget": "2600000.00",
+            "tenderer_code": demo_credit_code(3),
+            "tenderer_name": "广州市某街道办事处",
+            "agency_code": demo_credit_code(2),
+            "agency_name": "广东某招标代理有限公司",
+            "tenderer_representatives": 0,
+            "evaluation_start": f"{evaluation:%Y-%m-%dT%H:%M}",
+            "duration_minutes": 240,
+        },
+        now=now,
+    )
+    for n in range(3):
+        projects.add_bidder(
+            session,
+            actor="demo",
+            project_id=project.id,
+            credit_code=demo_credit_code(950 + n),
+            name=f"演示施工单位{n + 1}",
+        )
+    projects.mark_ready(session, actor="demo", project_id=project.id)
+    req = draw_requests.create_draw_request(
+        session,
+        actor=operator,
+        terminal=terminal,
+        project_id=project.id,
+        rules=DrawRules.from_config(ctx.config),
+        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]},
+        now=now,
+    )
+    d = draws.prepare_draw(
+        session,
+        actor=operator,
+        terminal=terminal,
+        request_id=req.id,
+        keys=ctx.keys,
+        config=ctx.config,
+        now=now,
+    )
+    draws.witness_operator(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        digits=f"{seed:04d}16180",
+        now=now,
+    )
+    draws.witness_supervisor(
+        session,
+        draw_id=d.draw_id,
+        terminal=terminal,
+        username=supervisor.username,
+        password=DEMO_PASSWORD,
+        digits=f"{seed:04d}14142",
+        now=now,
+    )
+    d = draws.run_draw(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        keys=ctx.keys,
+        config=ctx.config,
+        now=now,
+        ctx=ctx.notify,
+    )
+    if d.status.value != "sealed":
+        return f"draw {d.draw_id} failed: {d.reason}"
+    answered = 0
+    while True:
+        open_ = (
+            session.execute(
+                select(InvitationRecord)
+                .where(
+                    InvitationRecord.draw_id == d.draw_id,
+                    InvitationRecord.state == InvitationState.QUEUED,
+                )
+                .order_by(InvitationRecord.rank)
+            )
+            .scalars()
+            .first()
+        )
+        if open_ is None:
+            break
+        answer = InvitationState.DECLINED if answered == 1 else InvitationState.ACCEPTED
+        invitations.move(session, open_, answer, now=now, ctx=ctx.notify, actor="demo", via="demo")
+        session.commit()
+        answered += 1
+    return (
+        f"{SEALED_CODE} drawn today, {answered} answers in, sealed until its opening "
+        f"(draw {d.draw_id})"
     )

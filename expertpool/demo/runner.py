@@ -1,4 +1,4 @@
-"""Deterministic demo data, step by step: accounts, experts, projects, a past draw, a room.
+"""Deterministic demo data, step by step: accounts, experts, projects, draws, a room.
 
 Every step is safe to run twice. The steps get what they need (settings, keys, the
 notification context) from the `DemoContext` the command builds; nothing is looked up.
@@ -23,6 +23,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("experts", demo_experts.demo_step),
     ("projects", demo_projects.run_step),
     ("draws", demo_draws.run_step),
+    ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),
 )
 
