@@ -1,4 +1,5 @@
-"""The drawn panel after sealing: invitations in rank order, replacement (draw-v1 §9), seats, viewing.
+"""The drawn panel after sealing: invitations in rank order, replacement (draw-v1 §9), seats,
+viewing.
 
 Invitations go out in the draw's transaction. When an invitee declines, does not answer,
 withdraws, is removed or turns out booked, the next backup of the group is invited by §9 with
@@ -124,7 +125,8 @@ REPLACEMENT_REASONS = {
 def on_replacement(
     session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext
 ) -> None:
-    """The outbox's replacement callback: the invitee leaves and the next backup is invited (no commit).
+    """The outbox's replacement callback: the invitee leaves and the next backup is invited (no
+    commit).
 
     An invitation that belongs to no draw of ours is only recorded as needing a replacement.
     """
@@ -171,7 +173,8 @@ def on_replacement(
 
 
 def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
-    """The outbox's seat callback: hold a seat for the accepting expert; returns the venue (no commit).
+    """The outbox's seat callback: hold a seat for the accepting expert; returns the venue (no
+    commit).
 
     An invitation that belongs to no draw of ours keeps its own venue (None).
     """
@@ -211,7 +214,9 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
 
 
 INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_acceptance)
-"""What the outbox does for a draw's invitations: a seat on acceptance, the next backup otherwise."""
+"""What the outbox does for a draw's invitations: a seat on acceptance, the next backup
+otherwise.
+"""
 
 
 def _is_unavailable(
@@ -257,7 +262,9 @@ def invite_primaries(
     now: datetime,
     ctx: NotifyContext,
 ) -> None:
-    """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
+    """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is
+    replaced.
+    """
     req = d.request
     primaries = [int(e) for g in result.groups for e in g.primaries]
     busy = _is_unavailable(session, primaries, req, draw_pk=d.id)
@@ -298,7 +305,9 @@ def _invite_next(
     now: datetime,
     ctx: NotifyContext,
 ) -> DrawInvitee | None:
-    """Invite the next backup of a group by §9, or open a supplementary request when none is left."""
+    """Invite the next backup of a group by §9, or open a supplementary request when none is
+    left.
+    """
     request = draw.DrawRequest.from_json(json.loads(d.request_json))
     invitees = list(
         session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars()
@@ -356,7 +365,9 @@ def _invite_next(
 def _request_supplement(
     session: Session, d: Draw, group: str, *, now: datetime
 ) -> DrawRequestRecord | None:
-    """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one waits."""
+    """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one
+    waits.
+    """
     parent = d.request
     pending = (
         session.execute(
@@ -472,7 +483,8 @@ def vacate(
     ctx: NotifyContext,
     now: datetime,
 ) -> DrawInvitee | None:
-    """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
+    """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next
+    (no commit).
 
     Returns the new invitee, or None when the group's backups ran out (a supplementary request
     then waits at the terminal). A booking the invitee held is released.
@@ -532,7 +544,9 @@ def record_answer(
 
 
 def _venue_centres(project: Project, expert: Expert) -> list[int]:
-    """Where an expert sits: their own city's secondary venue for a remote evaluation, else the main venue."""
+    """Where an expert sits: their own city's secondary venue for a remote evaluation, else the main
+    venue.
+    """
     if project.is_remote:
         for centre in project.secondary_centres:
             if centre.region_code == expert.home_region:
@@ -609,7 +623,8 @@ def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
 
 
 def panel(session: Session, *, draw_id: str, viewer: User) -> list[dict[str, Any]]:
-    """After opening: the invitees with names; supervisors see all, staff only those seated at their venues.
+    """After opening: the invitees with names; supervisors see all, staff only those seated at their
+    venues.
 
     Every view is recorded in the audit trail; commits.
     """

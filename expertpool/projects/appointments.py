@@ -1,4 +1,5 @@
-"""Special projects: the tenderer appoints experts directly, with a written reason and a supervisor's approval.
+"""Special projects: the tenderer appoints experts directly, with a written reason and a
+supervisor's approval.
 
 This is the one path where a person names an expert (DOMAIN.md "Evaluation committee"). Centre
 staff of the owning centre record the tenderer's appointment with its reason; a supervisor (another
@@ -46,7 +47,9 @@ def _lock_project(session: Session, project_id: int) -> Project:
 
 
 def _conflicts(project: Project, expert: Expert) -> bool:
-    """Whether the expert works for a bidder, the tenderer or the agency (no appointment then either)."""
+    """Whether the expert works for a bidder, the tenderer or the agency (no appointment then
+    either).
+    """
     orgs = {b.credit_code for b in project.bidders} | {project.tenderer_code, project.agency_code}
     return bool(expert.employer_code) and expert.employer_code in orgs
 
@@ -146,7 +149,9 @@ def decide(
 
 
 def _book_seat(session: Session, project: Project, expert_id: int) -> int:
-    """Hold a free seat at the main venue for the evaluation window (no commit); `Conflict` when impossible."""
+    """Hold a free seat at the main venue for the evaluation window (no commit); `Conflict` when
+    impossible.
+    """
     starts_at = project.evaluation_start_at
     ends_at = starts_at + timedelta(minutes=project.duration_minutes)
     for venue in venues.list_venues(session, centre_id=project.main_centre_id):

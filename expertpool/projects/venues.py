@@ -18,7 +18,8 @@ from expertpool.core.texts import _l
 from expertpool.projects.models import Seat, SeatBooking, VenueRecord
 
 MAX_SEATS = 500
-# Namespace of the PostgreSQL advisory locks taken per expert (until #3 gives experts a row to lock).
+# Namespace of the PostgreSQL advisory locks taken per expert (until #3 gives experts a row to
+# lock).
 EXPERT_LOCK_CLASS = 5_003
 
 
@@ -137,7 +138,9 @@ def _overlapping(
 def is_expert_booked(
     session: Session, expert_id: int, starts_at: datetime, ends_at: datetime
 ) -> bool:
-    """Whether the expert holds a live booking overlapping [starts_at, ends_at) (availability for draws)."""
+    """Whether the expert holds a live booking overlapping [starts_at, ends_at) (availability for
+    draws).
+    """
     return _overlapping(session, SeatBooking.expert_id, expert_id, starts_at, ends_at) > 0
 
 
