@@ -1,7 +1,7 @@
 """Benchmark: candidate snapshot, prepare (snapshot + commitment) and draw on a large pool.
 
-Usage: PYTHONPATH=. python bench/draw_snapshot_bench.py --experts 100000 --draws 20 --concurrent 20 \
-           [--database-url postgresql+psycopg://...]
+Usage: PYTHONPATH=. python bench/draw_snapshot_bench.py --experts 100000 --draws 20 \
+           --concurrent 20 [--database-url postgresql+psycopg://...]
 Creates a scratch database (PostgreSQL) or file (SQLite), bulk-loads experts with phones,
 specialties, employments, avoidances and leave, then times snapshot, prepare and draw over
 `--draws` sequential draws (p50/p95), and `--concurrent` complete draws started at once in
@@ -52,7 +52,9 @@ NOW = datetime(2026, 6, 3, 9, 0, tzinfo=CST)
 
 
 def load(session: object, n: int, cipher: PiiCipher) -> None:
-    """Bulk-insert n active experts with a phone, 1-3 specialties, one past employment, some avoidance and leave."""
+    """Bulk-insert n active experts with a phone, 1-3 specialties, one past employment, some
+    avoidance and leave.
+    """
     rng = random.Random(7)
     codes = [
         c
@@ -131,8 +133,8 @@ def percentile(xs: list[float], q: float) -> float:
 def summary(name: str, xs: list[float]) -> str:
     """One line: p50, p95 and max of a list of durations."""
     return (
-        f"{name}: p50 {percentile(xs, 50):.2f} s, p95 {percentile(xs, 95):.2f} s, max {max(xs):.2f} s "
-        f"over {len(xs)}"
+        f"{name}: p50 {percentile(xs, 50):.2f} s, p95 {percentile(xs, 95):.2f} s, max "
+        f"{max(xs):.2f} s over {len(xs)}"
     )
 
 
@@ -174,7 +176,9 @@ class Bench:
         self.counter = itertools.count(1)
 
     def one_draw(self) -> tuple[float, float]:
-        """Request, prepare, witness and draw one project (in this thread's session); returns (prepare, draw) s."""
+        """Request, prepare, witness and draw one project (in this thread's session); returns
+        (prepare, draw) s.
+        """
         from expertpool.accounts.models import User
         from expertpool.draws import protocol as draws
         from expertpool.draws import requests as draw_requests
@@ -302,7 +306,8 @@ def main() -> None:
             print(summary("prepare (snapshot + commitment + seal + ledger)", prep))
             print(summary("draw (last witness -> sealed record + invitations)", run))
             print(
-                f"load average after the sequential draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+                "load average after the sequential draws: "
+                f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
             if args.concurrent:
                 st.sessions.remove()
@@ -321,13 +326,14 @@ def main() -> None:
                 if errors:
                     raise errors[0]
                 print(
-                    f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): {wall:.1f} s, "
-                    f"{len(out) / wall * 60:.1f} draws per minute"
+                    f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): "
+                    f"{wall:.1f} s, {len(out) / wall * 60:.1f} draws per minute"
                 )
                 print(summary("  prepare under that load", [p for p, _ in out]))
                 print(summary("  draw under that load", [r for _, r in out]))
                 print(
-                    f"load average after the concurrent draws: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+                    "load average after the concurrent draws: "
+                    f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
                 )
             st.sessions.remove()
             st.engine.dispose()

@@ -1,4 +1,5 @@
-"""Benchmark: generate N experts, time staff search (specialty prefix + city) and submissions per second.
+"""Benchmark: generate N experts, time staff search (specialty prefix + city) and submissions per
+second.
 
 Usage: python bench/expert_search.py --experts 100000 [--database-url URL] [--queries 200]
 A scratch instance folder is used; with PostgreSQL pass a dedicated empty database. Generation time
@@ -57,8 +58,8 @@ def main() -> None:
             time.perf_counter() - t0
         )  # includes ANALYZE (and VACUUM on PostgreSQL) of the loaded tables
         print(
-            f"database: {st.engine.dialect.name}; experts: {args.experts}; generation: {gen:.1f} s; "
-            f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            f"database: {st.engine.dialect.name}; experts: {args.experts}; generation: {gen:.1f} "
+            f"s; load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         rng = random.Random(5)
         cities = ["440100", "440300", "440606", "441900", "440500", "445200"]
@@ -78,10 +79,11 @@ def main() -> None:
             times.sort()
             p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
             print(
-                f"search specialty-prefix+city (counts={counts}): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-                f"over {args.queries} queries"
+                f"search specialty-prefix+city (counts={counts}): p50 {p50:.1f} ms, p95 {p95:.1f} "
+                f"ms over {args.queries} queries"
             )
-        # For information (not the issue's figure): the same prefixes across all cities, with counts.
+        # For information (not the issue's figure): the same prefixes across all cities, with
+        # counts.
         times = []
         for _ in range(max(1, args.queries // 4)):
             q0 = time.perf_counter()
@@ -89,8 +91,9 @@ def main() -> None:
             times.append((time.perf_counter() - q0) * 1000)
         times.sort()
         print(
-            f"search specialty-prefix, all cities (counts=True): p50 {statistics.median(times):.1f} ms, "
-            f"p95 {times[max(0, int(len(times) * 0.95) - 1)]:.1f} ms over {len(times)} queries"
+            "search specialty-prefix, all cities (counts=True): p50 "
+            f"{statistics.median(times):.1f} ms, p95 "
+            f"{times[max(0, int(len(times) * 0.95) - 1)]:.1f} ms over {len(times)} queries"
         )
         people = []
         for i in range(args.submissions):
@@ -133,7 +136,8 @@ def main() -> None:
             applications.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
         dt = time.perf_counter() - t0
         print(
-            f"applications (create, save, evidence, submit) per second, one thread: {len(people) / dt:.1f}"
+            "applications (create, save, evidence, submit) per second, one thread: "
+            f"{len(people) / dt:.1f}"
         )
 
 

@@ -1,4 +1,5 @@
-"""Benchmark of the notification outbox (issue #6): dispatcher throughput and a panel-filling simulation.
+"""Benchmark of the notification outbox (issue #6): dispatcher throughput and a panel-filling
+simulation.
 
 Usage: python bench/notify_bench.py [--database-url URL] [--messages 400] [--draws 100] [--seed 6]
        [--skip-throughput] [--skip-simulation]
@@ -207,7 +208,8 @@ def run_processes(
     base: int,
     instance: str,
 ) -> float:
-    """Send `messages` with `workers` `expertpool notify-worker` processes; returns messages per second.
+    """Send `messages` with `workers` `expertpool notify-worker` processes; returns messages per
+    second.
 
     Measured at the fake: from the first request received to the last (process start-up excluded).
     """
@@ -454,7 +456,7 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
 
 def main() -> None:
     """Run the benchmarks and print the numbers."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -485,13 +487,15 @@ def main() -> None:
                         rate = run_threads(app, api, ctx, workers, args.messages, base)
                         base += args.messages
                         print(
-                            f"throughput, {workers} thread(s): {rate:.1f} messages/s ({args.messages} messages)"
+                            f"throughput, {workers} thread(s): {rate:.1f} messages/s "
+                            f"({args.messages} messages)"
                         )
                     for workers in (1, 2):
                         rate = run_processes(app, api, ctx, workers, args.messages, base, instance)
                         base += args.messages
                         print(
-                            f"throughput, {workers} process(es): {rate:.1f} messages/s ({args.messages} messages)"
+                            f"throughput, {workers} process(es): {rate:.1f} messages/s "
+                            f"({args.messages} messages)"
                         )
             if not args.skip_simulation:
                 result = simulate(app, args.draws, args.seed)

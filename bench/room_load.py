@@ -102,7 +102,9 @@ def drop_database(scratch: str, base_url: str) -> None:
 
 
 def prepare(config: Any, sessions: int) -> list[list[Person]]:
-    """Build the app's database and ``sessions`` sessions at the scoring phase; return their people."""
+    """Build the app's database and ``sessions`` sessions at the scoring phase; return their
+    people.
+    """
     from evaluation_room.adapters import SystemClock
     from evaluation_room.commands import run_command
     from evaluation_room.handlers import NoConflicts, NoReplacements
@@ -363,7 +365,9 @@ class Participant:
         self.sio.on("chat", self.on_chat, namespace=NAMESPACE)
         self.acked: dict[tuple[str, str], str] = {}
         self.unconfirmed: dict[tuple[str, str], set[str]] = {}
-        """Values sent after the last acknowledged one of a cell without an answer: they may have landed."""
+        """Values sent after the last acknowledged one of a cell without an answer: they may have
+        landed.
+        """
         self.values: Counter[tuple[str, str]] = Counter()
         self.req = 0
         """This participant's last request number (every change carries the next one)."""
@@ -567,7 +571,8 @@ def main() -> None:
         t0 = time.monotonic()
         people = prepare(config, max(args.sessions))
         print(
-            f"prepared {len(people)} sessions at the scoring phase in {time.monotonic() - t0:.1f} s",
+            f"prepared {len(people)} sessions at the scoring phase in "
+            f"{time.monotonic() - t0:.1f} s",
             flush=True,
         )
         for count in args.processes:
@@ -579,8 +584,9 @@ def main() -> None:
                     me0 = resource.getrusage(resource.RUSAGE_SELF)
                     load0 = os.getloadavg()[0]
                     print(
-                        f"\n== {count} process(es){' + Redis, placement ' + args.placement if count > 1 else ''}, {n} sessions "
-                        f"({n * 9} clients), load average before {load0:.2f}",
+                        f"\n== {count} process(es)"
+                        f"{' + Redis, placement ' + args.placement if count > 1 else ''}, {n} "
+                        f"sessions ({n * 9} clients), load average before {load0:.2f}",
                         flush=True,
                     )
                     stats, elapsed = asyncio.run(run_load(people[:n], servers.urls, args))
@@ -588,21 +594,23 @@ def main() -> None:
                     gen_cpu = (me1.ru_utime - me0.ru_utime + me1.ru_stime - me0.ru_stime) / elapsed
                     server_cpu = [(cpu_seconds(pid) - cpu0[pid]) / elapsed for pid in workers]
                     print(
-                        f"  connections held {stats.connected}/{n * 9}; scores acknowledged {stats.scores_acked} "
-                        f"({stats.scores_acked / elapsed:.1f}/s) in {elapsed:.0f} s"
+                        f"  connections held {stats.connected}/{n * 9}; scores acknowledged "
+                        f"{stats.scores_acked} ({stats.scores_acked / elapsed:.1f}/s) in "
+                        f"{elapsed:.0f} s"
                     )
                     print(
-                        f"  ack ms p50 {pct(stats.acks, 0.5)} p99 {pct(stats.acks, 0.99)} max {pct(stats.acks, 1.0)}; "
-                        f"broadcast ms p50 {pct(stats.broadcast, 0.5)} p99 {pct(stats.broadcast, 0.99)} "
-                        f"({len(stats.broadcast)} snapshots); chat ms p50 {pct(stats.chat, 0.5)} "
-                        f"p99 {pct(stats.chat, 0.99)}"
+                        f"  ack ms p50 {pct(stats.acks, 0.5)} p99 {pct(stats.acks, 0.99)} max "
+                        f"{pct(stats.acks, 1.0)}; broadcast ms p50 {pct(stats.broadcast, 0.5)} "
+                        f"p99 {pct(stats.broadcast, 0.99)} ({len(stats.broadcast)} snapshots); "
+                        f"chat ms p50 {pct(stats.chat, 0.5)} p99 {pct(stats.chat, 0.99)}"
                     )
                     print(
                         f"  errors {dict(stats.errors) or 0}; lost acknowledged scores {stats.lost}"
                     )
                     print(
                         f"  CPU (share of one core): load generator {gen_cpu:.2f}, servers "
-                        f"{', '.join(f'{c:.2f}' for c in server_cpu)}; load average after {os.getloadavg()[0]:.2f}",
+                        f"{', '.join(f'{c:.2f}' for c in server_cpu)}; load average after "
+                        f"{os.getloadavg()[0]:.2f}",
                         flush=True,
                     )
             finally:

@@ -1,4 +1,6 @@
-"""The draw itself (draw-v1 §5-§8): commitment, key, ranking, selection, sealed record, transcript."""
+"""The draw itself (draw-v1 §5-§8): commitment, key, ranking, selection, sealed record,
+transcript.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ from draw.signing import Signer, public_key_b64, sign_json
 
 
 def generate_secret() -> str:
-    """Draw a fresh 32-byte secret from the OS's cryptographic source, as 64 lowercase hex digits."""
+    """Draw a fresh 32-byte secret from the OS's cryptographic source, as 64 lowercase hex
+    digits.
+    """
     return secrets.token_hex(32)
 
 

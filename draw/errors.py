@@ -1,4 +1,6 @@
-"""Typed errors of the draw engine: invalid_input, insufficient_pool and infeasible (draw-v1 §4, §7)."""
+"""Typed errors of the draw engine: invalid_input, insufficient_pool and infeasible (draw-v1 §4,
+§7).
+"""
 
 from __future__ import annotations
 

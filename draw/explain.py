@@ -1,4 +1,6 @@
-"""Human explanation of a transcript: exclusions, pools, the ranked panel and each expert's chance."""
+"""Human explanation of a transcript: exclusions, pools, the ranked panel and each expert's
+chance.
+"""
 
 from __future__ import annotations
 
@@ -244,7 +246,9 @@ _TEXT = {
         "primaries": "  {group} primaries:",
         "backups": "  {group} backups:",
         "chance_exact": "Chance of being a primary (exact: seats / eligible):",
-        "chance_estimate": "Chance of being a primary (ESTIMATE from {n} simulated draws with public seeds):",
+        "chance_estimate": (
+            "Chance of being a primary (ESTIMATE from {n} simulated draws with public seeds):"
+        ),
         "not_accepted": "(no attempt accepted)",
     },
     "zh": {

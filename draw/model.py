@@ -416,7 +416,8 @@ class Candidate:
             raise _with_path(path, error) from None
 
     def canonical_view(self) -> dict[str, Any]:
-        """The candidate as a mapping that cjson encodes exactly like `to_json()` (arrays as tuples).
+        """The candidate as a mapping that cjson encodes exactly like `to_json()` (arrays as
+        tuples).
 
         Cheaper than `to_json()` on large pools, since no lists are built.
         """

@@ -31,7 +31,9 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Replacement:
-    """The next invitee for a group (None when its backups are exhausted) and the skips on the way."""
+    """The next invitee for a group (None when its backups are exhausted) and the skips on the
+    way.
+    """
 
     group: str
     invitee: str | None

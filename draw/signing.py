@@ -18,7 +18,9 @@ _SEED_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class Signer(Protocol):
-    """Anything that signs bytes with Ed25519 and tells its public key (an Ed25519PrivateKey does)."""
+    """Anything that signs bytes with Ed25519 and tells its public key (an Ed25519PrivateKey
+    does).
+    """
 
     def sign(self, data: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of `data`."""
@@ -60,7 +62,9 @@ def sign_json(value: Any, signer: Signer) -> str:
 
 
 def verify_json(value: Any, signature: str, public_key: str) -> bool:
-    """Return True when `signature` is a valid Ed25519 signature of cjson(value) under `public_key`."""
+    """Return True when `signature` is a valid Ed25519 signature of cjson(value) under
+    `public_key`.
+    """
     try:
         key = Ed25519PublicKey.from_public_bytes(decode_b64(public_key, 32, "public_key"))
         key.verify(decode_b64(signature, 64, "signature"), cjson.dumps(value))

@@ -359,7 +359,8 @@ def _check_result(
                 report.add(
                     Step.RESULT,
                     f"result.groups[{i}].{name}",
-                    f"replay gives {_show(getattr(mine, name))}, transcript has {_show(getattr(theirs, name))}",
+                    f"replay gives {_show(getattr(mine, name))}, transcript has "
+                    f"{_show(getattr(theirs, name))}",
                 )
 
 

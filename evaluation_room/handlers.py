@@ -472,7 +472,9 @@ def participant_ids(room: EvaluationRoom) -> list[str]:
 
 
 def chat_sender(room: EvaluationRoom, participant_id: str) -> tuple[str, str]:
-    """Return (participant id, label): members by alias, hosts by venue; supervisors may not chat."""
+    """Return (participant id, label): members by alias, hosts by venue; supervisors may not
+    chat.
+    """
     p = room.participant(participant_id)
     if p.role is Role.SUPERVISOR:
         raise NotAllowed("supervisors observe without speaking")

@@ -1020,7 +1020,9 @@ class EvaluationRoom:
         self._record_signature(actor_id, member, verdict, reasons, is_refusal=False)
 
     def record_refusal(self, actor_id: str, member_id: str, reason: str | None = None) -> None:
-        """A host records a member's refusal to sign: with a reason it is dissent, else agreement."""
+        """A host records a member's refusal to sign: with a reason it is dissent, else
+        agreement.
+        """
         host = self._staff_actor(actor_id, main_only=False)
         if self._s.phase is not Phase.SIGNING:
             raise IllegalTransition(f"cannot record a refusal in phase {self._s.phase.value}")

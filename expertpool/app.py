@@ -70,7 +70,9 @@ def _secret_key(config: Config) -> str:
 
 
 def select_locale() -> str:
-    """The interface language: the user's choice, else Chinese (commands have no session: the default)."""
+    """The interface language: the user's choice, else Chinese (commands have no session: the
+    default).
+    """
     chosen = session.get("lang") if has_request_context() else None
     if chosen in LOCALES:
         return str(chosen)
@@ -81,7 +83,9 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every feature's pages and APIs; JSON APIs take bearer tokens and are exempt from CSRF."""
+    """Register every feature's pages and APIs; JSON APIs take bearer tokens and are exempt from
+    CSRF.
+    """
     for blueprint in (
         account_pages.bp,
         home_pages.bp,
@@ -176,9 +180,9 @@ def create_app(
 
     @app.before_request
     def _fresh_request_state() -> None:
-        # `g` lives as long as the application context, and a context pushed outside the request (tests,
-        # commands serving in-process) outlives it: never let one request's language or CSRF token leak
-        # into the next one's.
+        # `g` lives as long as the application context, and a context pushed outside the request
+        # (tests, commands serving in-process) outlives it: never let one request's language or CSRF
+        # token leak into the next one's.
         for name in ("csrf_token", "_flask_babel", "user", "auth"):
             g.pop(name, None)
 
@@ -210,8 +214,8 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        # No framing, no plugins, no <base> hijack, and forms post only to this site (scripts stay free for
-        # the feature pages).
+        # No framing, no plugins, no <base> hijack, and forms post only to this site (scripts stay
+        # free for the feature pages).
         response.headers.setdefault(
             "Content-Security-Policy",
             "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",

@@ -1,9 +1,9 @@
 """`ConsoleNotifier`: the embedded default, which sends nothing and records everything.
 
-Each message or call becomes a `ConsoleEntry` kept in memory and handed to `on_record` on
-creation and on every change (so the app can store it for its outbox page). A person (or a browser test) then answers through the
-`simulate_*` methods, which produce the same typed events the provider's webhooks would, hand
-them to `on_event` and return them.
+Each message or call becomes a `ConsoleEntry` kept in memory and handed to `on_record` on creation
+and on every change (so the app can store it for its outbox page). A person (or a browser test) then
+answers through the `simulate_*` methods, which produce the same typed events the provider's
+webhooks would, hand them to `on_event` and return them.
 """
 
 from __future__ import annotations

@@ -131,7 +131,10 @@ class TwilioNotifier:
 
     def __repr__(self) -> str:
         """Never show the auth token."""
-        return f"TwilioNotifier(from={mask_phone(self._from_number)!r}, api={self._http.api_base_url!r})"
+        return (
+            f"TwilioNotifier(from={mask_phone(self._from_number)!r}, "
+            f"api={self._http.api_base_url!r})"
+        )
 
     # -- Notifier ---------------------------------------------------------------------------
 

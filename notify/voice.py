@@ -119,7 +119,10 @@ def help_sms(language: Language = "zh") -> str:
     """The answer to a reply that could not be understood."""
     if language == "zh":
         return "【评标专家邀请】未能识别您的回复。请回复数字1接受邀请，或回复数字2拒绝邀请。"
-    return "[Evaluation invitation] We could not understand your reply. Reply 1 to accept or 2 to decline."
+    return (
+        "[Evaluation invitation] We could not understand your reply. Reply 1 to accept or 2 to "
+        "decline."
+    )
 
 
 def _say(parent: VoiceResponse | Gather, text: str, language: Language, voice: str | None) -> None:

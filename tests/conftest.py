@@ -33,7 +33,9 @@ def service_missing(reason: str) -> None:
 
 
 def postgres_url() -> str:
-    """The PostgreSQL URL tests may use (the CI database), whether or not DATABASE_URL selects it."""
+    """The PostgreSQL URL tests may use (the CI database), whether or not DATABASE_URL selects
+    it.
+    """
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
         return url
@@ -53,7 +55,8 @@ def create_scratch_postgres(base_url: str) -> str:
     except Exception as exc:
         admin.dispose()
         service_missing(
-            f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {exc.__class__.__name__}"
+            f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: "
+            f"{exc.__class__.__name__}"
         )
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
@@ -317,7 +320,9 @@ def redis_url() -> str:
 
 @pytest.fixture()
 def pg_app(tmp_path: Path) -> Iterator[Flask]:
-    """An app on its own scratch PostgreSQL database, whatever DATABASE_URL says (concurrency tests)."""
+    """An app on its own scratch PostgreSQL database, whatever DATABASE_URL says (concurrency
+    tests).
+    """
     base = postgres_url()
     scratch = create_scratch_postgres(base)
     app = build_app(make_test_config(tmp_path / "instance", scratch))

@@ -56,7 +56,8 @@ def users_list() -> None:
     for user in state().sessions().execute(select(User).order_by(User.username)).scalars():
         centre = user.centre.region_code if user.centre else "-"
         click.echo(
-            f"{user.username:<20} {user.role.value:<13} {centre:<7} {'active' if user.is_active else 'inactive'}"
+            f"{user.username:<20} {user.role.value:<13} {centre:<7} "
+            f"{'active' if user.is_active else 'inactive'}"
         )
 
 

@@ -20,7 +20,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def _login_key() -> str:
-    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on "admin".
+    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on
+    # "admin".
     return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
 
 
@@ -40,7 +41,9 @@ def _safe_next(target: str | None) -> str:
 
 
 def _fresh_session() -> None:
-    """Drop everything the old session held, the CSRF secret and this request's cached token included."""
+    """Drop everything the old session held, the CSRF secret and this request's cached token
+    included.
+    """
     session.clear()
     g.pop("csrf_token", None)
 

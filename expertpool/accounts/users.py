@@ -27,7 +27,9 @@ MIN_PASSWORD = 10
 
 
 def configure_hashing(time_cost: int, memory_kib: int) -> None:
-    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`); old hashes still verify."""
+    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`); old hashes still
+    verify.
+    """
     global _hasher, _DUMMY_HASH
     if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
         return
@@ -206,7 +208,9 @@ def set_password(session: Session, *, actor: str, user_id: int, password: str) -
 def change_own_password(
     session: Session, *, user_id: int, current: str, new: str, confirm: str
 ) -> User:
-    """A user replaces their own password after proving the current one; other sessions and tokens end."""
+    """A user replaces their own password after proving the current one; other sessions and tokens
+    end.
+    """
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()

@@ -206,7 +206,8 @@ def verify(session: Session, checkpoint_path: Path, key: Ed25519PrivateKey) -> l
                 problems.append(
                     Problem(
                         seq,
-                        "a signed checkpoint names this entry but it is missing (tail truncated or deleted)",
+                        "a signed checkpoint names this entry but it is missing "
+                        "(tail truncated or deleted)",
                     )
                 )
             elif hashes[seq] != cp["hash"]:

@@ -1,4 +1,6 @@
-"""The China calendar: China Standard Time, and working days by the State Council's holiday notices."""
+"""The China calendar: China Standard Time, and working days by the State Council's holiday
+notices.
+"""
 
 from __future__ import annotations
 

@@ -155,7 +155,8 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(
             Forbidden(
                 _(
-                    "The form expired or was not sent from this site; reload the page and try again."
+                    "The form expired or was not sent from this site; reload the page and try "
+                    "again."
                 ),
                 code="csrf_failed",
             )

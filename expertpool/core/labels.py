@@ -43,6 +43,8 @@ def cst_filter(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def register_filters(app: Flask) -> None:
-    """Install the shared label filters in Jinja (features install their own on their blueprints)."""
+    """Install the shared label filters in Jinja (features install their own on their
+    blueprints).
+    """
     app.jinja_env.filters["state_label"] = state_label
     app.jinja_env.filters["cst"] = cst_filter

@@ -1,4 +1,5 @@
-"""Demo step: one past project of the Guangzhou centre drawn at its terminal, accepted, opened and awarded.
+"""Demo step: one past project of the Guangzhou centre drawn at its terminal, accepted, opened and
+awarded.
 
 The whole protocol runs as it would have a week ago (the services take the moment as `now`):
 request, prepare, both witnesses, the draw, every invitee accepting, the opening at the session
@@ -34,7 +35,9 @@ BACKUPS = 3
 
 
 def _specialty_prefix(session: Session) -> str | None:
-    """The three-character specialty prefix held by the most active experts (None without enough)."""
+    """The three-character specialty prefix held by the most active experts (None without
+    enough).
+    """
     prefix = func.substr(ExpertSpecialty.code, 1, 3)
     row = session.execute(
         select(prefix, func.count(func.distinct(ExpertSpecialty.expert_id)).label("n"))
@@ -215,9 +218,7 @@ def sealed_step(session: Session, ctx: DemoContext, seed: int, options: dict[str
     ).scalar_one_or_none()
     terminal = (
         session.execute(
-            select(Terminal)
-            .where(Terminal.centre_id == owner.id)
-            .order_by(Terminal.id)
+            select(Terminal).where(Terminal.centre_id == owner.id).order_by(Terminal.id)
         )
         .scalars()
         .first()

@@ -31,8 +31,15 @@ from expertpool.experts.models import (
 )
 from expertpool.reference.models import Region, Specialty
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬斌宇浩凯健俊帆帅旭宁龙林欣佳雪琳晨辰颖婷倩建国志海波峰鹏飞"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏"
+    "吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃"
+    "武钱戴严莫孔向常汤康易乔赖文"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬斌宇浩凯健俊帆帅旭宁龙林欣佳"
+    "雪琳晨辰颖婷倩建国志海波峰鹏飞"
+)
 TITLES = [
     ("教授级高级工程师", TitleLevel.FULL_SENIOR),
     ("高级工程师", TitleLevel.DEPUTY_SENIOR),
@@ -144,7 +151,10 @@ def create_experts(
             if bidx not in taken:
                 taken.add(bidx)
                 break
-        phone = f"+86{rng.choice(['138', '139', '136', '150', '186', '188', '135', '137'])}{rng.randint(0, 99_999_999):08d}"
+        phone = (
+            f"+86{rng.choice(['138', '139', '136', '150', '186', '188', '135', '137'])}"
+            f"{rng.randint(0, 99_999_999):08d}"
+        )
         title, level = rng.choice(TITLES)
         employer = (
             orgs[rng.randrange(len(orgs))] if rng.random() < 0.7 else orgs[(i * 7) % len(orgs)]
@@ -261,7 +271,8 @@ def create_experts(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
-                "SELECT setval(pg_get_serial_sequence('expert', 'id'), (SELECT max(id) FROM expert))"
+                "SELECT setval(pg_get_serial_sequence('expert', 'id'), "
+                "(SELECT max(id) FROM expert))"
             )
         )
     audit.record(
@@ -287,7 +298,9 @@ SEARCH_TABLES = (
 
 
 def refresh_statistics(session: Session) -> None:
-    """Update the planner's statistics after a bulk load (PostgreSQL also vacuums for index-only scans)."""
+    """Update the planner's statistics after a bulk load (PostgreSQL also vacuums for index-only
+    scans).
+    """
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # VACUUM cannot run inside a transaction: use a connection of its own in autocommit mode.
@@ -300,7 +313,9 @@ def refresh_statistics(session: Session) -> None:
 
 
 def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
-    """The `expertpool demo` step: link the demo expert login to an active record, then add the pool."""
+    """The `expertpool demo` step: link the demo expert login to an active record, then add the
+    pool.
+    """
     cipher = PiiCipher.from_keys(ctx.keys)
     login = session.execute(select(User).where(User.username == "expert")).scalar_one_or_none()
     lines = []

@@ -1,4 +1,6 @@
-"""Demo step: terminals and venues for the demo centres, and three projects of the Guangzhou centre."""
+"""Demo step: terminals and venues for the demo centres, and three projects of the Guangzhou
+centre.
+"""
 
 from __future__ import annotations
 

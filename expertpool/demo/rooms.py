@@ -1,4 +1,6 @@
-"""Demo step: a scheduled remote evaluation session (Guangzhou main venue, Shenzhen second venue)."""
+"""Demo step: a scheduled remote evaluation session (Guangzhou main venue, Shenzhen second
+venue).
+"""
 
 from __future__ import annotations
 
@@ -94,4 +96,7 @@ def demo_session(session: Session, ctx: DemoContext, seed: int, options: dict[st
     row = create_session(
         session, panel, actor="demo", settings=room_settings(ctx.config), keys=ctx.keys
     )
-    return f"session {row.room_id} (logins: expert, expert.gz2, expert.gz3, expert.sz1, rep.sz, staff.gz, staff.sz, supervisor)"
+    return (
+        f"session {row.room_id} (logins: expert, expert.gz2, expert.gz3, expert.sz1, rep.sz, "
+        "staff.gz, staff.sz, supervisor)"
+    )

@@ -1,4 +1,6 @@
-"""Draw pages at the terminal: preview, prepare, witnesses, draw, abandon, opening, panel, transcript; appointments."""
+"""Draw pages at the terminal: preview, prepare, witnesses, draw, abandon, opening, panel,
+transcript; appointments.
+"""
 
 from __future__ import annotations
 
@@ -136,7 +138,9 @@ def prepare(request_id: int) -> Any:
 @bp.route("/draws/<draw_id>")
 @roles(*READERS)
 def draw_page(draw_id: str) -> Any:
-    """The terminal page of one draw: fingerprint, witnesses, sealed record, progress (never names)."""
+    """The terminal page of one draw: fingerprint, witnesses, sealed record, progress (never
+    names).
+    """
     return _page(_draw(draw_id))
 
 
@@ -241,7 +245,9 @@ def open_session(draw_id: str) -> Any:
 @bp.route("/draws/<draw_id>/panel")
 @roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
 def panel(draw_id: str) -> str:
-    """After opening: supervisors see the whole panel, a centre's host the experts seated at its venues."""
+    """After opening: supervisors see the whole panel, a centre's host the experts seated at its
+    venues.
+    """
     d = _draw(draw_id)
     user = require_user()
     rows = panels.panel(db(), draw_id=d.draw_id, viewer=user, keys=state().keys)
@@ -291,7 +297,9 @@ def _groups_from_form() -> list[dict[str, Any]]:
 @bp.route("/projects/<int:project_id>/draw-requests/new", methods=["GET", "POST"])
 @roles(UserRole.CENTRE_STAFF)
 def draw_request_new(project_id: int) -> Any:
-    """The draw request form; accepted only at a registered terminal of the staff member's centre."""
+    """The draw request form; accepted only at a registered terminal of the staff member's
+    centre.
+    """
     project = projects.get_project(db(), project_id)
     require_centre(require_user(), project.owner_centre_id)
     errors: dict[str, str] = {}
@@ -341,7 +349,7 @@ def draw_request_detail(request_id: int) -> str:
     return render_template("draws/request.html", req=req)
 
 
-# The contact record, for auditors after the award --------------------------------------------------
+# The contact record, for auditors after the award -------------------------------------------------
 
 
 @bp.route("/notifications/draws/<draw_id>/record")

@@ -1,4 +1,4 @@
-"""The drawn panel after sealing: invitations in rank order, replacement (draw-v1 §9), seats, viewing.
+"""The drawn panel after sealing: invitations in rank order, replacement (§9), seats, viewing.
 
 Invitations go out in the draw's transaction. When an invitee declines, does not answer,
 withdraws, is removed or turns out booked, the next backup of the group is invited by §9 with
@@ -130,7 +130,8 @@ REPLACEMENT_REASONS = {
 def on_replacement(
     session: Session, invitation: InvitationRecord, reason: str, ctx: NotifyContext
 ) -> None:
-    """The outbox's replacement callback: the invitee leaves and the next backup is invited (no commit).
+    """The outbox's replacement callback: the invitee leaves, the next backup is invited (no
+    commit).
 
     An invitation that belongs to no draw of ours is only recorded as needing a replacement.
     """
@@ -177,7 +178,7 @@ def on_replacement(
 
 
 def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
-    """The outbox's seat callback: hold a seat for the accepting expert; returns the venue (no commit).
+    """The outbox's seat callback: a seat for the accepting expert; returns the venue (no commit).
 
     An invitation that belongs to no draw of ours keeps its own venue (None).
     """
@@ -217,7 +218,7 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
 
 
 INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_acceptance)
-"""What the outbox does for a draw's invitations: a seat on acceptance, the next backup otherwise."""
+"""What the outbox does for a draw's invitations: a seat on acceptance, else the next backup."""
 
 
 def _is_unavailable(
@@ -264,7 +265,7 @@ def invite_primaries(
     now: datetime,
     ctx: NotifyContext,
 ) -> None:
-    """Invite every group's primaries in rank order (no commit); a primary booked meanwhile is replaced."""
+    """Invite each group's primaries in rank order; one booked meanwhile is replaced (no commit)."""
     req = d.request
     primaries = [int(e) for g in result.groups for e in g.primaries]
     tokens = ExpertTokens(ctx.keys)
@@ -306,7 +307,9 @@ def _invite_next(
     now: datetime,
     ctx: NotifyContext,
 ) -> DrawInvitee | None:
-    """Invite the next backup of a group by §9, or open a supplementary request when none is left."""
+    """Invite the next backup of a group by §9, or ask for a supplementary request when none is
+    left.
+    """
     request = draw.DrawRequest.from_json(json.loads(d.request_json))
     invitees = list(
         session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars()
@@ -369,7 +372,7 @@ def _invite_next(
 def _request_supplement(
     session: Session, d: Draw, group: str, *, now: datetime
 ) -> DrawRequestRecord | None:
-    """A supplementary request (补抽) for a group's vacant seats, linked to its parent, unless one waits."""
+    """A supplementary request (补抽) for a group's vacant seats, linked to its parent (once)."""
     parent = d.request
     pending = (
         session.execute(
@@ -491,7 +494,9 @@ def vacate(
     ctx: NotifyContext,
     now: datetime,
 ) -> DrawInvitee | None:
-    """An invitee leaves (declined, no response, withdrawn, removed, unavailable): invite the next (no commit).
+    """An invitee leaves (declined, no response, withdrawn, removed, unavailable); no commit.
+
+    The next backup is invited.
 
     Returns the new invitee, or None when the group's backups ran out (a supplementary request
     then waits at the terminal). A booking the invitee held is released. The invitee is named
@@ -553,7 +558,9 @@ def record_answer(
 
 
 def _venue_centres(project: Project, expert: Expert) -> list[int]:
-    """Where an expert sits: their own city's secondary venue for a remote evaluation, else the main venue."""
+    """Where an expert sits: their city's secondary venue for a remote evaluation, else the main
+    one.
+    """
     if project.is_remote:
         for centre in project.secondary_centres:
             if centre.region_code == expert.home_region:
@@ -576,7 +583,7 @@ def accept(
     if inv.status is not InviteeStatus.INVITED:
         raise Conflict(str(_l("This invitation is already closed.")), code="invitation_closed")
     project = must_exist(session.get(Project, d.project_id))
-    # Which expert it is (for the home city's venue) comes from the sealed result, on the contact path.
+    # Which expert it is (for the home city's venue) comes from the sealed result (contact path).
     id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
     expert = must_exist(session.get(Expert, int(id_of[expert_token])))
     req = d.request
@@ -632,7 +639,7 @@ def seat_venue(session: Session, invitee: DrawInvitee) -> str | None:
 
 
 def panel(session: Session, *, draw_id: str, viewer: User, keys: KeyStore) -> list[dict[str, Any]]:
-    """After opening: the invitees with names; supervisors see all, staff only those seated at their venues.
+    """After opening: the invitees, named; supervisors see all, staff those seated at their venues.
 
     Every view is recorded in the audit trail; commits.
     """

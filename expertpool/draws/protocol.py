@@ -71,7 +71,7 @@ OPENING_LEAD = timedelta(
 )  # the session may be opened this long before the evaluation starts
 
 
-# Reading a draw ------------------------------------------------------------------------------------
+# Reading a draw -----------------------------------------------------------------------------------
 
 
 def get_draw(session: Session, draw_id: str, *, lock: bool = False) -> Draw:
@@ -156,12 +156,14 @@ def progress(d: Draw) -> list[dict[str, Any]]:
     ]
 
 
-# Preview -------------------------------------------------------------------------------------------
+# Preview ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Preview:
-    """Eligible counts per group and exclusions per reason (never names), and why it cannot be drawn."""
+    """Eligible counts per group and exclusions per reason (never names), and why it cannot be
+    drawn.
+    """
 
     candidates: int
     excluded: dict[str, int]
@@ -268,8 +270,8 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
         named = len({e for e in by_id.values() if e})
         if without + named < needed:
             problems.append(
-                f"{needed} experts with distinct employers are needed but the eligible experts have "
-                f"only {named} employers and {without} experts without one"
+                f"{needed} experts with distinct employers are needed but the eligible experts "
+                f"have only {named} employers and {without} experts without one"
             )
     return Preview(
         candidates=len(elig.candidates),
@@ -282,11 +284,13 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     )
 
 
-# Prepare -------------------------------------------------------------------------------------------
+# Prepare ------------------------------------------------------------------------------------------
 
 
 def new_draw_id(project: Project, now: datetime) -> str:
-    """A fresh draw id: the day, the project and random digits (never reused: unique in the ledger)."""
+    """A fresh draw id: the day, the project and random digits (never reused: unique in the
+    ledger).
+    """
     return f"D{cst_date(now):%Y%m%d}-P{project.id}-{secrets.token_hex(4)}"
 
 
@@ -300,7 +304,9 @@ def _lock_request(session: Session, request_id: int) -> DrawRequestRecord:
 
 
 def _lock_project(session: Session, req: DrawRequestRecord) -> Project:
-    """The request's project, locked: ready for a first draw, drawn for a supplementary one (补抽)."""
+    """The request's project, locked: ready for a first draw, drawn for a supplementary one
+    (补抽).
+    """
     if req.parent_id is None:
         return projects.lock_for_draw(session, req.project_id)
     project = session.execute(
@@ -478,7 +484,7 @@ def prepare_draw(
     return d
 
 
-# Witnesses -----------------------------------------------------------------------------------------
+# Witnesses ----------------------------------------------------------------------------------------
 
 
 def _open_for_witnesses(session: Session, draw_id: str, terminal: Terminal) -> Draw:
@@ -601,7 +607,7 @@ def witnesses_in_order(d: Draw) -> list[str]:
     return [digits for _at, digits in sorted(entries, key=lambda e: e[0])]
 
 
-# The draw ------------------------------------------------------------------------------------------
+# The draw -----------------------------------------------------------------------------------------
 
 
 def _fail(
@@ -800,7 +806,7 @@ def abandon_draw(
     return d
 
 
-# Opening and export ----------------------------------------------------------------------------------
+# Opening and export -------------------------------------------------------------------------------
 
 
 def open_draw(
@@ -813,7 +819,8 @@ def open_draw(
     keys: KeyStore,
     now: datetime,
 ) -> Draw:
-    """Open a sealed draw at the session start: centre staff of the main venue plus a supervisor; commits.
+    """Open a sealed draw at the session start: centre staff of the main venue plus a supervisor;
+    commits.
 
     The result is checked against the sealed digest, and the secret and result go to the ledger.
     """

@@ -182,7 +182,9 @@ def get_request(session: Session, request_id: int) -> DrawRequestRecord:
 def engine_request(
     req: DrawRequestRecord, *, draw_id: str, excluded_experts: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The draw-v1 request document (§3) for this request; the protocol supplies draw id and exclusions."""
+    """The draw-v1 request document (§3) for this request; the protocol supplies draw id and
+    exclusions.
+    """
     project = req.project
     bidders = [b for b in project.bidders if req.lot_id is None or b.lot_id in (None, req.lot_id)]
     return {

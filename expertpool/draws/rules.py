@@ -97,7 +97,8 @@ def committee_errors(
 def timing_errors(
     *, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int
 ) -> dict[str, str]:
-    """Check that a draw now is before the evaluation and within `lead_working_days` working days of it.
+    """Check that a draw now is before the evaluation and within `lead_working_days` working days of
+    it.
 
     Working days from the draw day (counted when it is one) up to, not including, the evaluation
     day follow the official calendar, holidays and make-up days (调休) included.
@@ -114,8 +115,9 @@ def timing_errors(
     if between > lead_working_days:
         return {
             "evaluation_start": (
-                f"too early: {between} working days from {draw_day.isoformat()} to the evaluation on "
-                f"{eval_day.isoformat()}; draw no earlier than {lead_working_days} working days before it"
+                f"too early: {between} working days from {draw_day.isoformat()} to the evaluation "
+                f"on {eval_day.isoformat()}; draw no earlier than {lead_working_days} working "
+                "days before it"
             )
         }
     return {}

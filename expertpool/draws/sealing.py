@@ -111,5 +111,5 @@ def open_sealed(d: Draw, keys: KeyStore) -> dict[str, Any] | None:
 
 
 def seal_numbers(keys: KeyStore, draw_id: str, numbers: dict[str, Any]) -> bytes:
-    """Numbers of a refused prepare, sealed under the sealing key itself (the draw has no key yet)."""
+    """Numbers of a refused prepare, sealed under the sealing key (no draw key exists yet)."""
     return seal_value(keys.sealing_key(), draw_id, "refused", cjson.dumps(numbers))

@@ -37,13 +37,16 @@ from expertpool.experts.models import (
 )
 from expertpool.projects.models import SeatBooking
 
-NO_REGION = "none"  # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
+# draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
+NO_REGION = "none"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
 @dataclass(frozen=True)
 class SnapshotWindow:
-    """What the snapshot depends on besides the experts: the evaluation window and the look-backs."""
+    """What the snapshot depends on besides the experts: the evaluation window and the
+    look-backs.
+    """
 
     starts_at: datetime
     ends_at: datetime
@@ -96,7 +99,8 @@ _set = object.__setattr__
 
 
 def trusted_candidate(row: Sequence[Any]) -> Candidate:
-    """A `Candidate` from values already checked against draw-v1 §2-§3, without validating them again.
+    """A `Candidate` from values already checked against draw-v1 §2-§3, without validating them
+    again.
 
     Only for values this module built (or stored and reloads): every identifier was matched
     against the same pattern as the engine's, arrays are tuples, and the commitment's pool digest
@@ -116,7 +120,9 @@ def trusted_candidate(row: Sequence[Any]) -> Candidate:
 
 
 def _identifiers(codes: Sequence[str], known: dict[str, bool]) -> tuple[str, ...]:
-    """The well-formed codes among `codes`, sorted and distinct (`known` memoises the pattern check)."""
+    """The well-formed codes among `codes`, sorted and distinct (`known` memoises the pattern
+    check).
+    """
     if len(codes) == 1:  # the common case: no set, no sort
         code = codes[0]
         ok = known.get(code)
@@ -135,7 +141,9 @@ def _identifiers(codes: Sequence[str], known: dict[str, bool]) -> tuple[str, ...
 
 @contextmanager
 def no_gc() -> Iterator[None]:
-    """Large pools build hundreds of thousands of small objects; the cycle collector only slows that down."""
+    """Large pools build hundreds of thousands of small objects; the cycle collector only slows that
+    down.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -285,13 +293,15 @@ def _build_candidates(
     return out
 
 
-# Storage ---------------------------------------------------------------------------------------------
+# Storage ------------------------------------------------------------------------------------------
 
 SNAPSHOT_FORMAT = "draw-v1/candidate-rows"
 
 
 def dump_snapshot(pool: Sequence[Candidate]) -> bytes:
-    """The snapshot as stored: zlib of one JSON object with a row (a field array) per candidate, by id."""
+    """The snapshot as stored: zlib of one JSON object with a row (a field array) per candidate, by
+    id.
+    """
     rows = [
         [
             c.id,

@@ -1,4 +1,5 @@
-"""Experts of the pool: the record, its specialties, history, avoidances, leave, evidence and review trail.
+"""Experts of the pool: the record, its specialties, history, avoidances, leave, evidence and review
+trail.
 
 Personal data (ID number, phone) is stored only encrypted (`*_enc`, see services/pii.py) with a
 keyed blind index (`*_bidx`) for uniqueness and look-up. The draw (#5) queries: `expert.status`,

@@ -187,7 +187,9 @@ def decide(
 
 
 def _open_employment(expert: Expert) -> None:
-    """Make sure the current employer appears as an ongoing employment (the draw's look-back uses it)."""
+    """Make sure the current employer appears as an ongoing employment (the draw's look-back uses
+    it).
+    """
     if not expert.employer_code:
         return
     if any(e.org_code == expert.employer_code and e.end_on is None for e in expert.employments):
@@ -252,7 +254,9 @@ def propose_change(
     data: Mapping[str, Any],
     today: date | None = None,
 ) -> PendingChange:
-    """An expert in the pool proposes new specialties, employer or title; reviewed before it applies."""
+    """An expert in the pool proposes new specialties, employer or title; reviewed before it
+    applies.
+    """
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
     if expert.user_id != actor.id:
@@ -398,7 +402,9 @@ def change_status(
     until: date | None = None,
     today: date | None = None,
 ) -> Expert:
-    """Suspend (with an end date), reinstate, retire or remove an expert; supervisors and admins; commits."""
+    """Suspend (with an end date), reinstate, retire or remove an expert; supervisors and admins;
+    commits.
+    """
     if actor.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
         raise Forbidden()
     today = today or utcnow().date()

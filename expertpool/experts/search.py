@@ -40,7 +40,9 @@ class SearchPage:
 
 @dataclass(frozen=True)
 class _Filters:
-    """The parsed filters: those on the specialty rows (prefix and the copied status and city) and the rest."""
+    """The parsed filters: those on the specialty rows (prefix and the copied status and city) and
+    the rest.
+    """
 
     prefix: str | None
     city: str | None

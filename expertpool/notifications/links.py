@@ -1,4 +1,6 @@
-"""The expert's one-time answer link: found by the hash of its token, single use, until the deadline."""
+"""The expert's one-time answer link: found by the hash of its token, single use, until the
+deadline.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Invitations of drawn experts, the transactional outbox of SMS and calls, and every contact attempt.
+"""Invitations of drawn experts, the transactional outbox of SMS and calls, and every contact
+attempt.
 
 Personal data is stored encrypted (AES-GCM bound to row and column, see
 `services/pii.py`): the recipient number and the text of each message, the expert's name and

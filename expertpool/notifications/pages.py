@@ -1,4 +1,6 @@
-"""The administrator's outbox (what was or would be sent, simulated answers) and anonymous progress."""
+"""The administrator's outbox (what was or would be sent, simulated answers) and anonymous
+progress.
+"""
 
 from __future__ import annotations
 

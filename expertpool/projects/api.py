@@ -173,7 +173,9 @@ def terminal_list() -> Any:
 @bp.route("/terminals", methods=["POST"])
 @roles(UserRole.ADMIN)
 def terminal_register() -> Any:
-    """Register a terminal: `centre` (region code) and `name`; the credential is in this answer only."""
+    """Register a terminal: `centre` (region code) and `name`; the credential is in this answer
+    only.
+    """
     body = _body()
     clear, terminal = terminals.register_terminal(
         db(),

@@ -1,4 +1,5 @@
-"""Special projects: the tenderer appoints experts directly, with a written reason and a supervisor's approval.
+"""Special projects: the tenderer appoints experts directly, with a reason and a supervisor's
+approval.
 
 This is the one path where a person names an expert (DOMAIN.md "Evaluation committee"). Centre
 staff of the owning centre record the tenderer's appointment with its reason; a supervisor (another
@@ -48,7 +49,7 @@ def _lock_project(session: Session, project_id: int) -> Project:
 
 
 def _conflicts(project: Project, expert: Expert) -> bool:
-    """Whether the expert works for a bidder, the tenderer or the agency (no appointment then either)."""
+    """Whether the expert works for a bidder, the tenderer or the agency (then no appointment)."""
     orgs = {b.credit_code for b in project.bidders} | {project.tenderer_code, project.agency_code}
     return bool(expert.employer_code) and expert.employer_code in orgs
 

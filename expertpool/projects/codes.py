@@ -22,7 +22,9 @@ def credit_code_check_char(first17: str) -> str:
 
 
 def is_valid_credit_code(code: str) -> bool:
-    """Whether `code` is an 18-character unified social credit code with the right check character."""
+    """Whether `code` is an 18-character unified social credit code with the right check
+    character.
+    """
     if not isinstance(code, str) or len(code) != 18 or any(ch not in _VALUE for ch in code):
         return False
     return credit_code_check_char(code[:17]) == code[17]

@@ -299,7 +299,9 @@ def terminal_enrol() -> Any:
 @bp.route("/projects/<int:project_id>/appointments", methods=["GET", "POST"])
 @roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
 def appointments(project_id: int) -> Any:
-    """A special project's directly appointed experts: staff record them with a reason, supervisors decide."""
+    """A special project's directly appointed experts: staff record them with a reason, supervisors
+    decide.
+    """
     project = db().get(Project, project_id)
     if project is None:
         raise NotFound()

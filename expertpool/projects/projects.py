@@ -123,7 +123,9 @@ def validate_project(
     now: datetime,
     project_id: int | None = None,
 ) -> dict[str, Any]:
-    """Check every field of a project; return clean values or raise `ValidationFailed` with all errors."""
+    """Check every field of a project; return clean values or raise `ValidationFailed` with all
+    errors.
+    """
     fields: dict[str, str] = {}
     out: dict[str, Any] = {}
     code = _text(data.get("code"), 64)
@@ -270,7 +272,9 @@ def list_projects(session: Session, *, centre_id: int | None = None) -> list[Pro
 
 
 def _lock(session: Session, project_id: int) -> Project:
-    """The project row, locked until the end of the transaction (PostgreSQL; SQLite serialises writers)."""
+    """The project row, locked until the end of the transaction (PostgreSQL; SQLite serialises
+    writers).
+    """
     project = session.execute(
         select(Project).where(Project.id == project_id).with_for_update()
     ).scalar_one_or_none()
@@ -440,7 +444,9 @@ def add_bidder(
     name: Any,
     lot_code: Any = None,
 ) -> Bidder:
-    """Add a bidder by unified social credit code (for the project, or one lot) until the draw; commits."""
+    """Add a bidder by unified social credit code (for the project, or one lot) until the draw;
+    commits.
+    """
     project = _lock(session, project_id)
     _require_editable(project)
     fields: dict[str, str] = {}
@@ -521,7 +527,9 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
 
 
 def lock_for_draw(session: Session, project_id: int) -> Project:
-    """Lock a ready project inside the caller's draw transaction (no commit); `Conflict` otherwise."""
+    """Lock a ready project inside the caller's draw transaction (no commit); `Conflict`
+    otherwise.
+    """
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.READY:
         raise Conflict(

@@ -25,7 +25,9 @@ def _centres() -> list[Centre]:
 @bp.route("/admin/terminals", methods=["GET", "POST"])
 @roles(UserRole.ADMIN)
 def terminal_list() -> Any:
-    """List terminals and register a new one; its credential is shown once, on this response only."""
+    """List terminals and register a new one; its credential is shown once, on this response
+    only.
+    """
     errors: dict[str, str] = {}
     credential = None
     registered = None

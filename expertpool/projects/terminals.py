@@ -1,4 +1,6 @@
-"""Draw terminals: registration with a one-time credential, disabling, and recognising a terminal."""
+"""Draw terminals: registration with a one-time credential, disabling, and recognising a
+terminal.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +43,9 @@ def terminal_view(t: Terminal) -> dict[str, object]:
 def register_terminal(
     session: Session, *, actor: str, centre_code: str, name: str
 ) -> tuple[str, Terminal]:
-    """Register a terminal of a centre; returns the credential, shown once and never stored. Commits."""
+    """Register a terminal of a centre; returns the credential, shown once and never stored.
+    Commits.
+    """
     fields: dict[str, str] = {}
     centre = session.execute(
         select(Centre).where(Centre.region_code == (centre_code or "").strip())
@@ -106,7 +110,9 @@ def list_terminals(session: Session) -> list[Terminal]:
 
 
 def resolve_terminal(session: Session, clear: str | None) -> Terminal:
-    """The registered, active terminal holding this credential; `Forbidden` otherwise (no commit)."""
+    """The registered, active terminal holding this credential; `Forbidden` otherwise (no
+    commit).
+    """
     if not clear:
         raise Forbidden(
             str(_l("Draws are accepted only from a registered draw terminal.")),

@@ -18,7 +18,7 @@ from expertpool.core.texts import _l
 from expertpool.projects.models import Seat, SeatBooking, VenueRecord
 
 MAX_SEATS = 500
-# Namespace of the PostgreSQL advisory locks taken per expert (until #3 gives experts a row to lock).
+# Namespace of the PostgreSQL advisory locks taken per expert (by 28 bits of the expert's token).
 EXPERT_LOCK_CLASS = 5_003
 
 

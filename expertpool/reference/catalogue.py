@@ -24,7 +24,8 @@ REQUIRED_KEYS = ("code", "name", "parent", "level")
 class Defect:
     """One problem in a reference table, with the rows involved (1-based positions)."""
 
-    kind: str  # duplicate_code | orphan_parent | code_not_extending_parent | bad_level | malformed_row
+    # duplicate_code | orphan_parent | code_not_extending_parent | bad_level | malformed_row
+    kind: str
     code: str
     rows: tuple[int, ...]
     detail: str

@@ -46,8 +46,8 @@ def reference_load(spec_file: Path | None, region_file: Path | None) -> None:
     ):
         report = loader(session, rows, actor="cli")
         click.echo(
-            f"{report.table}: {report.loaded} loaded ({report.added} added, {report.updated} updated, "
-            f"{report.retired} retired), {len(report.defects)} defects"
+            f"{report.table}: {report.loaded} loaded ({report.added} added, {report.updated} "
+            f"updated, {report.retired} retired), {len(report.defects)} defects"
         )
         for defect in report.defects:
             click.echo(f"  defect {defect}")

@@ -97,7 +97,9 @@ class ExpertPhones:
         self.keys = keys
 
     def phone_for_user(self, db: Session, user_id: int) -> str | None:
-        """The user's mobile when they are an expert with one on record, inside ``db``'s transaction."""
+        """The user's mobile when they are an expert with one on record, inside ``db``'s
+        transaction.
+        """
         row = db.execute(
             select(Expert.id, Expert.phone_enc).where(Expert.user_id == user_id)
         ).one_or_none()

@@ -24,7 +24,9 @@ SERVING = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE)
 
 
 class ProjectConflictChecker:
-    """`evaluation_room.ports.ConflictChecker` over the expert records and the project's organisations."""
+    """`evaluation_room.ports.ConflictChecker` over the expert records and the project's
+    organisations.
+    """
 
     def __init__(self, sessions: scoped_session[Session], *, lookback_years: int) -> None:
         self.sessions = sessions
@@ -43,7 +45,8 @@ class ProjectConflictChecker:
                 select(Expert).where(Expert.user_id == int(member.user_id))
             ).scalar_one_or_none()
             if row is None or row[0] is None or expert is None:
-                return None  # a session without a project or a member without a record: nothing to check
+                # a session without a project or a member without a record: nothing to check
+                return None
             project = db.get(Project, row[0])
             if project is None:
                 return None

@@ -12,7 +12,9 @@ from expertpool.core.pii import EncryptedTable
 
 
 class EvaluationSession(Base):
-    """One lot's remote evaluation session; ``state`` is the room model's JSON, ``seq`` its version."""
+    """One lot's remote evaluation session; ``state`` is the room model's JSON, ``seq`` its
+    version.
+    """
 
     __tablename__ = "evaluation_session"
 
@@ -41,7 +43,8 @@ class RoomParticipant(Base):
     participant_id: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
-    # The mobile for check-in codes, AES-GCM under the personal-data key (`room_participant:<id>:phone`).
+    # The mobile for check-in codes, AES-GCM under the personal-data key
+    # (`room_participant:<id>:phone`).
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 

@@ -1,4 +1,5 @@
-"""The evaluation report of a session as printable rows, as HTML data and as a PDF with Chinese text.
+"""The evaluation report of a session as printable rows, as HTML data and as a PDF with Chinese
+text.
 
 The report is the room's final report (body, signatures, digests): members appear only by
 alias. The PDF embeds a CJK TrueType font (WenQuanYi Micro Hei, bundled under static/fonts)

@@ -80,7 +80,9 @@ class PanelDescription:
     starts_at: datetime | None = None
     form: dict[str, Any] | None = None
     bids: Sequence[dict[str, Any]] = ()
-    """Opened bids (bidder_code, bidder_name, price as a string, checks); hosts may also enter them."""
+    """Opened bids (bidder_code, bidder_name, price as a string, checks); hosts may also enter
+    them.
+    """
     options: dict[str, Any] = field(default_factory=dict)
 
 

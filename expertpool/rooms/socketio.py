@@ -26,7 +26,8 @@ from expertpool.core.config import Config
 
 
 class FastJson:
-    """The ``json`` module given to Socket.IO and Engine.IO: orjson, with the standard library's API.
+    """The ``json`` module given to Socket.IO and Engine.IO: orjson, with the standard library's
+    API.
 
     Output is the same JSON (UTF-8 rather than ``\\u`` escapes); input orjson refuses (NaN,
     say) is left to the standard library, so what a client may send does not change.

@@ -114,7 +114,9 @@ class SqlRoomStore:
         return data
 
     def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
-        """Return None while the stored seq is ``known_seq`` (the state is not even sent), else the state."""
+        """Return None while the stored seq is ``known_seq`` (the state is not even sent), else the
+        state.
+        """
         row = self._read(_LOAD_CHANGED, {"room_id": room_id, "known_seq": known_seq})
         if row is None:
             raise RoomNotFound("no such room", room_id=room_id)

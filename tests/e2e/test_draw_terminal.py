@@ -1,4 +1,6 @@
-"""A draw at a registered terminal in a real browser: the operator and a supervisor, each in their own context."""
+"""A draw at a registered terminal in a real browser: the operator and a supervisor, each in their
+own context.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ POOL = 12
 
 @dataclass(frozen=True)
 class Scene:
-    """What the browsers need: the project, the terminal credential and the two people's usernames."""
+    """What the browsers need: the project, the terminal credential and the two people's
+    usernames.
+    """
 
     project_id: int
     terminal_token: str
@@ -32,7 +36,9 @@ class Scene:
 
 @pytest.fixture()
 def scene(app: Flask, make_user: Callable[..., Any]) -> Any:
-    """A ready project with a pool of experts, a venue, a registered terminal, an operator and a supervisor."""
+    """A ready project with a pool of experts, a venue, a registered terminal, an operator and a
+    supervisor.
+    """
     s = make_setup(app, make_user)
     ids = add_experts(app, POOL)
     yield Scene(
@@ -98,14 +104,16 @@ def test_operator_and_supervisor_draw_a_sealed_panel_at_the_terminal_and_see_no_
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
         assert operator.locator('[data-testid="draw-status"]').inner_text() == "committed"
 
-        # The supervisor, in their own browser, sees the same fingerprint before any digits are entered.
+        # The supervisor, in their own browser, sees the same fingerprint before any digits are
+        # entered.
         supervisor.goto(base + "/draws")
         supervisor.locator("main table a", has_text="D").first.click()
         assert supervisor.url == draw_url
         assert supervisor.locator('[data-testid="commit-digest"]').inner_text().strip() == digest
         assert supervisor.locator('[data-testid="operator-form"]').count() == 0  # not a terminal
 
-        # The operator's digits, then the supervisor authenticates at the terminal with their own digits.
+        # The operator's digits, then the supervisor authenticates at the terminal with their own
+        # digits.
         operator.fill('[data-testid="operator-form"] input[name=digits]', "31415926")
         operator.click('[data-testid="operator-form"] button[type=submit]')
         operator.wait_for_selector('[data-testid="operator-form"]', state="detached")

@@ -1,4 +1,6 @@
-"""Browser journey: apply in Chinese with evidence, returned, resubmitted, approved, found by staff."""
+"""Browser journey: apply in Chinese with evidence, returned, resubmitted, approved, found by
+staff.
+"""
 
 from __future__ import annotations
 

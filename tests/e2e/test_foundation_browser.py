@@ -1,4 +1,6 @@
-"""Each role in a real browser: Chinese login, its own menu, the English switch, the specialty tree, a phone."""
+"""Each role in a real browser: Chinese login, its own menu, the English switch, the specialty tree,
+a phone.
+"""
 
 from __future__ import annotations
 

@@ -86,7 +86,8 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         for action in ("open", "start_check_in"):
             host.click(f"[data-phase={action}]")
             host.wait_for_function(
-                f"document.querySelector('[data-testid=phase]').dataset.phase === '{action.replace('start_', '')}'"
+                "document.querySelector('[data-testid=phase]').dataset.phase === "
+                f"'{action.replace('start_', '')}'"
                 if action != "open"
                 else "document.querySelector('[data-testid=phase]').dataset.phase === 'opened'"
             )
@@ -154,7 +155,8 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
                 p.locator("[data-testid=flags] [data-explain]").first.fill(why)
                 p.locator("[data-testid=flags] [data-act=explain]").first.click()
                 p.wait_for_function(
-                    f"document.querySelectorAll('[data-testid=flags] [data-act=explain]').length < {before}"
+                    "document.querySelectorAll('[data-testid=flags] [data-act=explain]').length "
+                    f"< {before}"
                 )
         assert "偏离" in host.locator("#sec-flags").inner_text()
 

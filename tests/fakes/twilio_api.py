@@ -65,7 +65,10 @@ _ERROR_MESSAGES = {
     20429: "Too Many Requests",
     21205: "Url parameter is required.",
     21211: "The 'To' number is not a valid phone number.",
-    21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number.",
+    21408: (
+        "Permission to send an SMS has not been enabled for the region indicated by the 'To' "
+        "number."
+    ),
     21602: "Message body is required.",
     21604: "A 'To' phone number is required.",
     21610: "Attempt to send to unsubscribed recipient",

@@ -176,7 +176,8 @@ def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: An
                 headers = {}
                 if role != ANON:
                     if url.startswith("/api/"):
-                        # A fresh token each time: one of the routes revokes the token it is called with.
+                        # A fresh token each time: one of the routes revokes the token it is called
+                        # with.
                         headers["Authorization"] = (
                             f"Bearer {users.issue_token(session, people[role], 1)[0]}"
                         )
@@ -186,7 +187,8 @@ def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: An
                             sess["pw"] = people[role].password_changed_at.isoformat()
                 resp = client.open(url, method=method, headers=headers)
                 denied = resp.status_code in (401, 403) or (
-                    # The guard sends anonymous visitors to the login page with the page they wanted.
+                    # The guard sends anonymous visitors to the login page with the page they
+                    # wanted.
                     resp.status_code == 302 and "/login?next=" in resp.headers.get("Location", "")
                 )
                 if (role in allowed) == denied:

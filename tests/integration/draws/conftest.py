@@ -191,7 +191,9 @@ def make_setup(
     evaluation: datetime = EVALUATION,
     project_code: str | None = None,
 ) -> Setup:
-    """Build a ready Guangzhou project with two bidders, a venue with seats, a terminal and the people."""
+    """Build a ready Guangzhou project with two bidders, a venue with seats, a terminal and the
+    people.
+    """
     session = app.extensions["expertpool"].sessions()
     clock = Clock(now)
     app.extensions["expertpool"].clock = clock

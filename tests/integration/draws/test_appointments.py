@@ -1,4 +1,6 @@
-"""Special projects: a direct appointment needs a written reason and another person's approval, and is logged as not drawn."""
+"""Special projects: a direct appointment needs a written reason and another person's approval, and
+is logged as not drawn.
+"""
 
 from __future__ import annotations
 

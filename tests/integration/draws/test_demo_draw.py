@@ -1,4 +1,6 @@
-"""`expertpool demo` leaves an awarded project whose draw exports and verifies under the published key."""
+"""`expertpool demo` leaves an awarded project whose draw exports and verifies under the published
+key.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""A real draw, end to end through the fake Twilio API: scripted answers fill the panel from the backups in rank order.
+"""A real draw, end to end through the fake Twilio API.
+
+Scripted answers fill the panel from the backups in rank order.
 
 The draw runs at a terminal as usual; its invitations go through the outbox, the dispatcher and
 the real `twilio` client (`TwilioNotifier`) to the loopback fake, whose scripted calls come back
@@ -40,7 +42,7 @@ POOL = 10
 def live_setup(
     app: Flask, make_user: Callable[..., Any], fake_twilio_api: FakeTwilioApi
 ) -> Iterator[Setup]:
-    """A ready project evaluated tomorrow morning, drawn now (real time), with the app on the fake Twilio API."""
+    """A ready project evaluated tomorrow morning, drawn now, the app on the fake Twilio API."""
     now = utcnow()
     tomorrow = now.astimezone(CST).date() + timedelta(days=1)
     evaluation = datetime.combine(tomorrow, time(9, 0), tzinfo=CST)
@@ -121,7 +123,7 @@ def test_scripted_answers_fill_a_drawn_panel_of_five_exactly_from_the_backups_in
         {"group": "g1", "seats": 5, "accepted": 5, "invited": 0}
     ]
 
-    # The outbox agrees, call by call: the machine was called twice, the silent one until the deadline.
+    # The outbox agrees, call by call: the machine twice, the silent one until the deadline.
     rows = {id_of[r.expert_token]: r for r in session.execute(select(InvitationRecord)).scalars()}
     assert rows[primaries[3]].state is InvitationState.ACCEPTED
     assert rows[primaries[4]].state is InvitationState.NO_RESPONSE

@@ -1,4 +1,4 @@
-"""The draw protocol end to end on the real database: snapshot, preview, commit, witnesses, seal, open."""
+"""The draw protocol on the real database: snapshot, preview, commit, witnesses, seal, open."""
 
 from __future__ import annotations
 
@@ -464,7 +464,7 @@ def test_acceptance_books_a_seat_and_an_expert_booked_meanwhile_is_replaced(setu
     booking = setup.session.get(SeatBooking, inv.seat_booking_id)
     tokens = ExpertTokens(setup.keys)
     assert booking.expert_token == tokens.token(first) and booking.draw_id == d.draw_id
-    # The second primary is booked elsewhere meanwhile: accepting closes the invitation and calls a backup.
+    # The second primary is booked elsewhere meanwhile: accepting closes it and calls a backup.
     s = setup.session
     other = venues.create_venue(s, actor="t", centre_code="440300", name="深圳评标室", seats=2)
     venues.book_seats(

@@ -1,4 +1,6 @@
-"""At check-in the conflict check runs again on current records (a new conflict removes the member)."""
+"""At check-in the conflict check runs again on current records (a new conflict removes the
+member).
+"""
 
 from __future__ import annotations
 

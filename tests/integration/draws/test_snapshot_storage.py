@@ -1,4 +1,6 @@
-"""The candidate snapshot is built and stored without re-validation, yet stays exactly what the engine accepts."""
+"""The candidate snapshot is built and stored without re-validation, yet stays exactly what the
+engine accepts.
+"""
 
 from __future__ import annotations
 

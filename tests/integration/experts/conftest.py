@@ -63,7 +63,9 @@ def cfg(app: Flask) -> Any:
 def applicant(
     app: Flask, db_session: Any, make_user: Callable[..., Any], cipher: PiiCipher, cfg: Any
 ) -> Callable[..., Any]:
-    """Factory: an expert user with a saved (and optionally submitted) application; returns (user, expert)."""
+    """Factory: an expert user with a saved (and optionally submitted) application; returns (user,
+    expert).
+    """
     counter = {"n": 0}
 
     def make(submit: bool = True, **overrides: Any) -> tuple[Any, Any]:

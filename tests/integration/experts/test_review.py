@@ -1,4 +1,6 @@
-"""Reviewing: decisions, the lifecycle, races between reviewers and resubmissions, pending changes."""
+"""Reviewing: decisions, the lifecycle, races between reviewers and resubmissions, pending
+changes.
+"""
 
 from __future__ import annotations
 

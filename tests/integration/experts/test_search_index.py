@@ -1,4 +1,6 @@
-"""Staff search reads status and city copied onto `expert_specialty`: the copies never drift, results stay exact."""
+"""Staff search reads status and city copied onto `expert_specialty`: the copies never drift,
+results stay exact.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ TODAY = utcnow().date()
 
 
 def drifted(session: Any) -> list[tuple[Any, ...]]:
-    """Specialty rows whose copied status or city differs from their expert's (read raw, not through the ORM)."""
+    """Specialty rows whose copied status or city differs from their expert's (read raw, not through
+    the ORM).
+    """
     rows = session.execute(
         text(
             "SELECT es.expert_id, es.code, es.status, es.home_region, e.status, e.home_region "
@@ -253,5 +257,6 @@ def test_search_pages_totals_and_counts_equal_a_plain_computation(
 def test_postgresql_plans_every_search_with_its_actual_prefix(db_session: Any) -> None:
     if db_session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL setting")
-    # A generic plan for a prepared prefix-range query fits either 'B' (half the pool) or 'A010102', never both.
+    # A generic plan for a prepared prefix-range query fits either 'B' (half the pool) or 'A010102',
+    # never both.
     assert db_session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"

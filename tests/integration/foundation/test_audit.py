@@ -1,4 +1,6 @@
-"""The audit chain and its signed checkpoints catch every kind of hand edit; appends stay chained under load."""
+"""The audit chain and its signed checkpoints catch every kind of hand edit; appends stay chained
+under load.
+"""
 
 from __future__ import annotations
 
@@ -168,8 +170,8 @@ def test_a_rechained_deletion_is_caught_by_the_signed_checkpoints(
     problems = verify()
     assert "entry 3: differs from the signed checkpoint" in problems
     assert (
-        "entry 10: a signed checkpoint names this entry but it is missing (tail truncated or deleted)"
-        in problems
+        "entry 10: a signed checkpoint names this entry but it is missing "
+        "(tail truncated or deleted)" in problems
     )
 
 
@@ -180,7 +182,8 @@ def test_a_truncated_tail_is_caught_by_the_signed_checkpoints(app: Flask, verify
     _sql(app, "UPDATE audit_head SET seq = 7, hash = :h WHERE id = 1", h=rows[6]["hash"])
     problems = verify()
     assert problems == [
-        f"entry {n}: a signed checkpoint names this entry but it is missing (tail truncated or deleted)"
+        f"entry {n}: a signed checkpoint names this entry but it is missing "
+        "(tail truncated or deleted)"
         for n in (8, 9, 10)
     ]
 

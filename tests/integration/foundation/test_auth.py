@@ -1,4 +1,6 @@
-"""Logging in and out, CSRF, bearer tokens and the session, including every way they can go wrong."""
+"""Logging in and out, CSRF, bearer tokens and the session, including every way they can go
+wrong.
+"""
 
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ def _raise(kind: str) -> str:
 
 @pytest.fixture(scope="module")
 def raising_app(_app: Flask) -> Iterator[Flask]:
-    """A second app on the same database with test-only routes (the shared app's routes stay as reviewed)."""
+    """A second app on the same database with test-only routes (the shared app's routes stay as
+    reviewed).
+    """
     from expertpool.accounts.access import public
     from expertpool.app import create_app
 

@@ -1,4 +1,6 @@
-"""Loading the specialty table (defects, newer editions) and browsing and searching it in pages and the API."""
+"""Loading the specialty table (defects, newer editions) and browsing and searching it in pages and
+the API.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ def test_reloading_the_bundled_table_reports_the_defects_and_changes_nothing(
     assert (report.loaded, report.added, report.updated, report.retired) == (1741, 0, 0, 0)
     assert sorted(str(d) for d in report.defects) == [
         "code_not_extending_parent: A040405 (rows 169): A040405 (机车车辆) is filed under A0405",
-        "code_not_extending_parent: B011305 (rows 1117): B011305 (灯光、音响、舞台设备) is filed under B0114",
-        "duplicate_code: A040405 (rows 155, 169): row 155: 给水排水 under A0404; row 169: 机车车辆 under A0405",
+        "code_not_extending_parent: B011305 (rows 1117): B011305 (灯光、音响、舞台设备) is filed "
+        "under B0114",
+        "duplicate_code: A040405 (rows 155, 169): row 155: 给水排水 under A0404; row 169: "
+        "机车车辆 under A0405",
         "duplicate_code: B011305 (rows 1106, 1117): row 1106: 卫星通信设备 under B0113; "
         "row 1117: 灯光、音响、舞台设备 under B0114",
     ]

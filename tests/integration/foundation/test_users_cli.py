@@ -1,4 +1,6 @@
-"""`expertpool users ...` as an operator runs it, against the test database (SQLite or PostgreSQL)."""
+"""`expertpool users ...` as an operator runs it, against the test database (SQLite or
+PostgreSQL).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Fixtures for the app's notification tests: the app switched to Twilio against the loopback fake."""
+"""Fixtures for the app's notification tests: the app switched to Twilio against the loopback
+fake.
+"""
 
 from __future__ import annotations
 
@@ -177,7 +179,9 @@ def wire_twilio(
 
 @pytest.fixture()
 def trial(app: Flask, fake_twilio_api: FakeTwilioApi) -> Iterator[TwilioTrial]:
-    """The shared test app talking to the fake Twilio API (SQLite or PostgreSQL per DATABASE_URL)."""
+    """The shared test app talking to the fake Twilio API (SQLite or PostgreSQL per
+    DATABASE_URL).
+    """
     restore = wire_twilio(app, fake_twilio_api)
     try:
         yield TwilioTrial(app, fake_twilio_api)
@@ -199,7 +203,9 @@ class FakeReplacements:
 
 
 def replacement_handler(app: Flask, handler: ReplacementHandler) -> Callable[[], None]:
-    """Make `handler` the app's replacement callback; returns the function restoring the wired one."""
+    """Make `handler` the app's replacement callback; returns the function restoring the wired
+    one.
+    """
     services = services_of(app)
     wired = services.ctx
     services.ctx = replace(wired, callbacks=replace(wired.callbacks, replace=handler))

@@ -1,4 +1,6 @@
-"""Bad input the flow tests leave out: unknown SIDs on every webhook, stray keys, replies, busy lines."""
+"""Bad input the flow tests leave out: unknown SIDs on every webhook, stray keys, replies, busy
+lines.
+"""
 
 from __future__ import annotations
 

@@ -84,7 +84,8 @@ def _run_two_workers(pg_app: Flask, fake_twilio_api: FakeTwilioApi) -> None:
                 with pg_app.app_context():
                     start.wait()
                     deadline = time.monotonic() + 60
-                    # Until nothing is left to send (a slow machine may cause backoffs or reconciling).
+                    # Until nothing is left to send (a slow machine may cause backoffs or
+                    # reconciling).
                     while time.monotonic() < deadline:
                         report = notifications.dispatch_once(
                             st.sessions, notifier, utcnow(), name, 3, ctx=ctx

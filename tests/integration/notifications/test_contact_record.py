@@ -1,4 +1,6 @@
-"""The named contact record of a draw: auditors only, only after the award, every viewing audited."""
+"""The named contact record of a draw: auditors only, only after the award, every viewing
+audited.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""How a draw plugs in: a replacement handler inviting the next backup fills the panel in rank order."""
+"""How a draw plugs in: a replacement handler inviting the next backup fills the panel in rank
+order.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Invitations end to end through the real twilio client, the loopback fake API and the webhook routes."""
+"""Invitations end to end through the real twilio client, the loopback fake API and the webhook
+routes.
+"""
 
 from __future__ import annotations
 

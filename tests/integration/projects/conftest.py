@@ -64,7 +64,9 @@ def clock(app: Flask) -> Iterator[Clock]:
 
 @pytest.fixture()
 def api(app: Flask, make_user: Callable[..., Any], clock: Clock) -> Callable[..., FlaskClient]:
-    """`api(role, centre=None)`: a client whose requests carry a fresh bearer token of a new user."""
+    """`api(role, centre=None)`: a client whose requests carry a fresh bearer token of a new
+    user.
+    """
     from expertpool.accounts import users
 
     def make(role: str, centre: str | None = None) -> FlaskClient:

@@ -164,7 +164,9 @@ class Committee:
 
 @pytest.fixture()
 def committee(app: Flask, make_user: Callable[..., Any]) -> Iterator[Committee]:
-    """Five members (e1-e3 in Guangzhou, e4 and the representative r1 in Shenzhen), two hosts, a supervisor."""
+    """Five members (e1-e3 in Guangzhou, e4 and the representative r1 in Shenzhen), two hosts, a
+    supervisor.
+    """
     c = build_committee(app, make_user)
     yield c
     for cl in c.clients.values():

@@ -39,7 +39,9 @@ def live_app(
 
 @pytest.fixture()
 def live(committee: Committee, live_app: Flask, app: Flask) -> Iterator[Any]:
-    """``live(name)``: that person's live client; the committee helpers then use live clients too."""
+    """``live(name)``: that person's live client; the committee helpers then use live clients
+    too.
+    """
     server = LiveServer(live_app)
     committee.server_app = live_app
 

@@ -1,4 +1,6 @@
-"""The room over the Socket.IO test client: login, per-event authorisation, snapshots, independence."""
+"""The room over the Socket.IO test client: login, per-event authorisation, snapshots,
+independence.
+"""
 
 from __future__ import annotations
 
@@ -289,7 +291,9 @@ def test_a_client_reconnecting_gets_the_current_snapshot(committee: Committee, a
 def test_a_late_older_change_cannot_overwrite_a_newer_acknowledged_one(
     committee: Committee, app: Flask
 ) -> None:
-    """The overload finding of issue #8: a request the client gave up on arrives after a newer one."""
+    """The overload finding of issue #8: a request the client gave up on arrives after a newer
+    one.
+    """
     committee.to_scoring()
     committee.ok("e2", "enter_scores", req=7, scores={"B001": {"tech": "41"}})
     late = committee.emit(

@@ -21,7 +21,9 @@ class NoServer(Exception):
 
 
 class FailoverMember:
-    """One participant's connection; ``call`` returns an acknowledgement or fails over and resends."""
+    """One participant's connection; ``call`` returns an acknowledgement or fails over and
+    resends.
+    """
 
     def __init__(
         self,
@@ -70,7 +72,9 @@ class FailoverMember:
         self.joins.append(ack)
 
     def fail_over(self, deadline_seconds: float = 20.0) -> None:
-        """Drop the connection and connect to the next server that answers (full snapshot on join)."""
+        """Drop the connection and connect to the next server that answers (full snapshot on
+        join).
+        """
         self.failovers += 1
         close(self.sio)
         end = time.monotonic() + deadline_seconds
@@ -86,7 +90,9 @@ class FailoverMember:
         raise NoServer(f"no server of {self.urls} answered")
 
     def call(self, event: str, **payload: Any) -> dict[str, Any]:
-        """Emit until acknowledged: a lost connection or a missing acknowledgement means fail over and resend."""
+        """Emit until acknowledged: a lost connection or a missing acknowledgement means fail over
+        and resend.
+        """
         payload.setdefault("room_id", self.room_id)
         for _attempt in range(5):
             try:

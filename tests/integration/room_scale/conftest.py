@@ -1,4 +1,6 @@
-"""A committee at the scoring phase on a scratch PostgreSQL database, served by gunicorn processes."""
+"""A committee at the scoring phase on a scratch PostgreSQL database, served by gunicorn
+processes.
+"""
 
 from __future__ import annotations
 

@@ -141,7 +141,8 @@ def test_websockets_through_nginx_reach_both_processes_and_survive_the_loss_of_o
     assert requests.get(nginx + "/login", timeout=5).status_code == 200
     upstream = upstream_of(nginx, proxied_cluster, c.room_id)
     other = 1 - upstream
-    # e1 through the proxy (lands on `upstream`, the room's process); e1's second device directly on the other.
+    # e1 through the proxy (lands on `upstream`, the room's process); e1's second device directly on
+    # the other.
     e1 = FailoverMember([nginx], cookie_of(c, "e1"), c.room_id)
     e1_direct = FailoverMember(proxied_cluster.urls, cookie_of(c, "e1"), c.room_id, first=other)
     try:

@@ -62,7 +62,9 @@ DISPATCHER_LEADERS = text(
     "WHERE l.locktype = 'advisory' AND l.granted "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-"""Processes holding an advisory lock on the test's database: only the dispatcher's leader takes one."""
+"""Processes holding an advisory lock on the test's database: only the dispatcher's leader takes
+one.
+"""
 
 
 def dispatcher_leaders(committee: Committee) -> list[str]:

@@ -1,4 +1,6 @@
-"""Every kind of bad input gives a typed error in the library and one line plus an exit code in the CLI."""
+"""Every kind of bad input gives a typed error in the library and one line plus an exit code in the
+CLI.
+"""
 
 from __future__ import annotations
 

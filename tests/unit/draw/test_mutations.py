@@ -1,4 +1,6 @@
-"""Changing any single thing in a vector makes verification fail and name the right step (§10, §11)."""
+"""Changing any single thing in a vector makes verification fail and name the right step (§10,
+§11).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Hypothesis properties of the draw: exclusions hold, counts are exact, order is irrelevant, replay works."""
+"""Hypothesis properties of the draw: exclusions hold, counts are exact, order is irrelevant, replay
+works.
+"""
 
 from __future__ import annotations
 
