@@ -22,7 +22,6 @@ MENUS = {
         "projects",
         "terminal",
         "draws",
-        "invitations",
     ],
     "supervisor": [
         "home",
@@ -32,7 +31,6 @@ MENUS = {
         "expert_search",
         "projects",
         "draws",
-        "invitations",
         "audit",
     ],
     "admin": [
@@ -46,7 +44,6 @@ MENUS = {
         "terminals",
         "venues",
         "users",
-        "invitations",
         "outbox",
         "audit",
     ],
@@ -66,7 +63,6 @@ ZH = {
     "terminal": "抽取终端",
     "terminals": "终端管理",
     "venues": "评标场地",
-    "invitations": "专家邀请",
     "outbox": "发件箱",
     "draws": "抽取记录",
 }
@@ -85,7 +81,6 @@ EN = {
     "terminal": "Draw terminal",
     "terminals": "Terminals",
     "venues": "Venues",
-    "invitations": "Invitations",
     "outbox": "Outbox",
     "draws": "Draws",
 }
