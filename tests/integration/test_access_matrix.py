@@ -102,6 +102,9 @@ EXPECTED: dict[str, set[str]] = {
     "draws.preview": {CS, SV, AD},
     "draws.prepare": {CS},
     "draws.draw_page": {CS, SV, AD},
+    # Per draw, and then only the owning centre's staff and the witnessing supervisor (404 for
+    # the others of these roles: tests/integration/draws/test_progress_scope.py).
+    "draws.invitation_progress": {CS, SV},
     "draws.witness_operator": {CS},
     "draws.witness_supervisor": {CS},
     "draws.run": {CS},
