@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 
 import draw
 from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
-from expertpool.accounts.models import UserRole
-from expertpool.core.errors import AppError, Forbidden, ValidationFailed, must_exist
+from expertpool.accounts.models import User, UserRole
+from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
 from expertpool.draws import contact_record, panels, sealing
@@ -21,6 +21,7 @@ from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawRequestStatus, DrawStatus
 from expertpool.draws.rules import DrawRules
+from expertpool.notifications.dispatcher import progress_counts
 from expertpool.notifications.notifier import notification_services
 from expertpool.projects import projects
 from expertpool.projects.models import Project
@@ -48,9 +49,23 @@ def _draw(draw_id: str) -> Draw:
     return d
 
 
+def may_read_progress(user: User, d: Draw, project: Project) -> bool:
+    """Whether `user` may read how a draw's invitations stand (counts only, before opening).
+
+    Only the staff of the centre that owns the draw's project and the supervisor who witnessed
+    this draw: everyone else learns nothing, not even whether the draw exists.
+    """
+    if user.role is UserRole.CENTRE_STAFF:
+        return user.centre_id is not None and user.centre_id == project.owner_centre_id
+    if user.role is UserRole.SUPERVISOR:
+        return d.supervisor_id is not None and d.supervisor_id == user.id
+    return False
+
+
 def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     user = require_user()
     project = must_exist(db().get(Project, d.project_id))
+    shows_progress = may_read_progress(user, d, project)
     terminal = None
     try:
         terminal = terminal_from_request()
@@ -65,10 +80,12 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
         d=d,
         project=project,
         digest=draws.commit_digest(d),
-        # The commitment's counts, the sealed record and the progress counts are the operator's
-        # and the witnessing supervisor's alone until the close (docs/sealing.md).
+        # The sealed record (with the commitment's counts) is the operator's and the witnessing
+        # supervisor's alone until the close; the progress counts the owning centre's and the
+        # witness's (docs/sealing.md).
         sealed=json.dumps(sealed_record, ensure_ascii=False, indent=1) if sealed_record else None,
-        progress=draws.progress(d) if may_see else None,
+        progress=draws.progress(d) if shows_progress else None,
+        shows_progress=shows_progress,
         is_operator=is_operator,
         is_host=is_host,
         errors=errors or {},
@@ -240,6 +257,25 @@ def open_session(draw_id: str) -> Any:
         ),
         _("The panel is open."),
     )
+
+
+@bp.route("/draws/<draw_id>/progress")
+@roles(UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
+def invitation_progress(draw_id: str) -> str:
+    """How many of one draw's invitations stand in each state: counts only, never who.
+
+    For the owning centre's staff and the witnessing supervisor; for anyone else the answer is
+    the one for a draw that does not exist (404), so the page tells nothing about other draws.
+    """
+    user = require_user()
+    try:
+        d = draws.get_draw(db(), draw_id)
+    except NotFound:
+        d = None
+    project = db().get(Project, d.project_id) if d is not None else None
+    if d is None or project is None or not may_read_progress(user, d, project):
+        raise NotFound()
+    return render_template("draws/progress.html", d=d, counts=progress_counts(db(), d.draw_id))
 
 
 @bp.route("/draws/<draw_id>/panel")

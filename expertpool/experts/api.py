@@ -183,7 +183,14 @@ def queue() -> Any:
         specialty=a.get("specialty"),
         page=a.get("page", 1, type=int),
     )
-    return jsonify({"items": [_row(e) for e in page.items], "total": page.total, "page": page.page})
+    shared = records.shared_id_numbers(db(), page.items)
+    return jsonify(
+        {
+            "items": [{**_row(e), "id_number_also_on": shared.get(e.id, [])} for e in page.items],
+            "total": page.total,
+            "page": page.page,
+        }
+    )
 
 
 @bp.route("/<int:expert_id>", methods=["GET"])

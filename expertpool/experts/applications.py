@@ -78,12 +78,6 @@ def register_applicant(
 # Drafts ---------------------------------------------------------------------------------------
 
 
-def _id_number_taken() -> ValidationFailed:
-    return ValidationFailed(
-        fields={"id_number": str(translated("This ID number is already in the pool."))}
-    )
-
-
 def save_draft(
     session: Session,
     *,
@@ -95,7 +89,13 @@ def save_draft(
     today: date | None = None,
     expected_version: int | None = None,
 ) -> Expert:
-    """Validate and store the given fields of a draft or returned application; commits."""
+    """Validate and store the given fields of a draft or returned application; commits.
+
+    An ID number that another record already holds is stored like any other and the answer is
+    the same: telling the submitter would let anyone find out who is in the pool. Reviewers see
+    the records sharing it (`records.sharing_id_number`) and `review.decide` refuses to approve
+    a second record of one person.
+    """
     today = today or utcnow().date()
     expert = records.get_expert(session, expert_id)
     records.check_editable(expert, actor)
@@ -108,18 +108,10 @@ def save_draft(
         today=today,
         complete=False,
     )
-    if "id_number" in app.values:
-        other = records.find_by_id_number(session, cipher, app.values["id_number"])
-        if other is not None and other.id != expert.id:
-            raise _id_number_taken()
     before = records.audit_summary(expert)
     with records.guarded(session):
         _apply(expert, app, cipher)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            raise _id_number_taken() from None
+        session.flush()
         b, a = audit.diff(before, records.audit_summary(expert))
         audit.record(
             session,

@@ -2,7 +2,8 @@
 trail.
 
 Personal data (ID number, phone) is stored only encrypted (`*_enc`, see services/pii.py) with a
-keyed blind index (`*_bidx`) for uniqueness and look-up. The draw (#5) queries: `expert.status`,
+keyed blind index (`*_bidx`) for look-up (not unique: reviewers see records sharing an ID
+number). The draw (#5) queries: `expert.status`,
 `expert.home_region`, `expert.employer_code`, `expert_specialty.code` (prefix range),
 `expert_employment.org_code` with `end_on` (look-back window), `expert_avoidance.org_code` and
 `expert_leave` (`start_on`, `end_on`) overlapping the evaluation window; each has an index."""
@@ -84,7 +85,11 @@ class Expert(Base):
     )
     name: Mapped[str] = mapped_column(String(50), default="", index=True)
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    id_number_bidx: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # Not unique: a registration with an ID number another record holds is stored like any other
+    # (the submitter is told nothing) and shown to reviewers, who reject it (`review.decide`
+    # refuses to approve a second record of one person). A UNIQUE index would make every save an
+    # oracle of who is in the pool.
+    id_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     email: Mapped[str] = mapped_column(String(254), default="")

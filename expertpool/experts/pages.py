@@ -244,6 +244,7 @@ def review_queue() -> Any:
         cities=cities(),
         statuses=list(ExpertStatus),
         changes=review.pending_changes(db()),
+        shared=records.shared_id_numbers(db(), page.items),
     )
 
 
@@ -334,6 +335,7 @@ def record(expert_id: int) -> Any:
     data = records.view(expert, cipher(), reveal=False)
     if revealed:
         data.update(revealed)
+    can_review = user.role in (UserRole.REVIEWER, UserRole.ADMIN)
     return render_template(
         "experts/record.html",
         expert=expert,
@@ -344,7 +346,8 @@ def record(expert_id: int) -> Any:
         versions=records.versions(db(), expert.id),
         changes=review.pending_changes(db(), expert.id),
         user=user,
-        can_review=user.role in (UserRole.REVIEWER, UserRole.ADMIN),
+        can_review=can_review,
+        shared=records.sharing_id_number(db(), expert) if can_review else [],
     ), (422 if errors else 200)
 
 

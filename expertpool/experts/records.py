@@ -6,7 +6,7 @@ Everything here reads or protects a record; changing an application is `applicat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,11 +83,62 @@ def set_pii(expert: Expert, cipher: PiiCipher, column: str, value: str) -> None:
 
 
 def find_by_id_number(session: Session, cipher: PiiCipher, id_number: str) -> Expert | None:
-    """Look an expert up by national ID number through the blind index."""
+    """Look an expert up by national ID number through the blind index (the oldest record when
+    several share it: see `sharing_id_number`)."""
     value = id_number.strip().upper()
-    return session.execute(
-        select(Expert).where(Expert.id_number_bidx == cipher.blind_index(value, "id_number"))
-    ).scalar_one_or_none()
+    return (
+        session.execute(
+            select(Expert)
+            .where(Expert.id_number_bidx == cipher.blind_index(value, "id_number"))
+            .order_by(Expert.id)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def sharing_id_number(session: Session, expert: Expert) -> list[Expert]:
+    """The other records holding the same ID number, oldest first: for reviewers only.
+
+    Registration stores an ID number another record holds without a word to the submitter (that
+    answer would tell anyone who is in the pool); the reviewer sees the match and decides.
+    """
+    if expert.id_number_bidx is None:
+        return []
+    return list(
+        session.execute(
+            select(Expert)
+            .where(Expert.id_number_bidx == expert.id_number_bidx, Expert.id != expert.id)
+            .order_by(Expert.id)
+        ).scalars()
+    )
+
+
+def shared_id_numbers(session: Session, experts: Iterable[Expert]) -> dict[int, list[int]]:
+    """For each of `experts` whose ID number another record holds: the other records' ids.
+
+    For reviewers only (the review queue), never for the applicant."""
+    by_bidx: dict[str, list[int]] = {}
+    for e in experts:
+        if e.id_number_bidx is not None:
+            by_bidx.setdefault(e.id_number_bidx, []).append(e.id)
+    if not by_bidx:
+        return {}
+    holders: dict[str, list[int]] = {}
+    for bidx, eid in session.execute(
+        select(Expert.id_number_bidx, Expert.id)
+        .where(Expert.id_number_bidx.in_(list(by_bidx)))
+        .order_by(Expert.id)
+    ).all():
+        if bidx is not None:
+            holders.setdefault(bidx, []).append(eid)
+    out: dict[int, list[int]] = {}
+    for bidx, ids in by_bidx.items():
+        for eid in ids:
+            others = [o for o in holders.get(bidx, []) if o != eid]
+            if others:
+                out[eid] = others
+    return out
 
 
 def find_by_phone(session: Session, cipher: PiiCipher, phone: str) -> list[Expert]:

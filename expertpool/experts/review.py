@@ -154,6 +154,8 @@ def decide(
     for step in path:
         lifecycle.check(current, step)
         current = step
+    if current is ExpertStatus.ACTIVE:
+        _refuse_a_second_record(session, expert)
     number = session.execute(
         select(func.max(ApplicationVersion.number)).where(ApplicationVersion.expert_id == expert.id)
     ).scalar_one()
@@ -184,6 +186,28 @@ def decide(
         )
         session.commit()
     return expert
+
+
+#: The states of a record that is in the pool (a candidate of draws now or after leave).
+IN_POOL = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+
+
+def _refuse_a_second_record(session: Session, expert: Expert) -> None:
+    """One person is in the pool once: approving a record whose ID number a record in the pool
+    already holds is refused (a message for the reviewer only; the applicant never sees it)."""
+    holders = [e for e in records.sharing_id_number(session, expert) if e.status in IN_POOL]
+    if holders:
+        raise ValidationFailed(
+            fields={
+                "decision": str(
+                    translated(
+                        "This ID number also belongs to record #%(id)d, which is in the pool: "
+                        "reject this application, or remove that record first.",
+                        id=holders[0].id,
+                    )
+                )
+            }
+        )
 
 
 def _open_employment(expert: Expert) -> None:

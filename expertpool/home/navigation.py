@@ -54,12 +54,9 @@ MENU: list[MenuItem] = [
     MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
     MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),
-    MenuItem(
-        "outbox.progress",
-        _l("Invitations"),
-        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}),
-        "invitations",
-    ),
+    # Invitation progress is per draw, on the draw's page, for the owning centre and the
+    # witnessing supervisor only; the outbox page shows administrators numbers, never people
+    # (the console notifier's simulation page is linked from there).
     MenuItem("outbox.index", _l("Outbox"), frozenset({R.ADMIN}), "outbox"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
 ]

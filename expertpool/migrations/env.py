@@ -41,7 +41,18 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # As `expertpool.core.migrate` does: batch mode rebuilds referenced tables, which
+            # needs foreign keys off (only possible outside a transaction); checked afterwards.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         _run(conn)
+        if sqlite:
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+            conn.rollback()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migrations: {broken[:5]}")
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     engine.dispose()
 
 

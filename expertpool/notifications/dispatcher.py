@@ -508,11 +508,17 @@ def record_forged_webhook(session: Session, *, path: str, remote_addr: str | Non
     session.commit()
 
 
-def progress_counts(session: Session, draw_id: str | None = None) -> dict[str, int]:
-    """How many invitations (of one draw, or all) stand in each state: counts only, never who."""
-    stmt = select(InvitationRecord.state, func.count()).group_by(InvitationRecord.state)
-    if draw_id is not None:
-        stmt = stmt.where(InvitationRecord.draw_id == draw_id)
+def progress_counts(session: Session, draw_id: str) -> dict[str, int]:
+    """How many invitations of one draw stand in each state: counts only, never who.
+
+    Per draw only: who may read a draw's counts is the draw feature's decision (the owning
+    centre's staff and the witnessing supervisor), so there is no all-draws total.
+    """
+    stmt = (
+        select(InvitationRecord.state, func.count())
+        .where(InvitationRecord.draw_id == draw_id)
+        .group_by(InvitationRecord.state)
+    )
     rows = session.execute(stmt).all()
     counts = {state.value: 0 for state in InvitationState}
     for state, count in rows:
@@ -521,8 +527,82 @@ def progress_counts(session: Session, draw_id: str | None = None) -> dict[str, i
 
 
 @dataclass(frozen=True)
+class OutboxSummary:
+    """The outbox as aggregate numbers only: no message, recipient, text, link or invitation.
+
+    What a real provider's administrators see: enough to tell whether sending works (statuses,
+    channels, retries, failures, the provider's delivery states), never a row that could be tied
+    to a person or to an invitation.
+    """
+
+    by_status: dict[str, int]
+    by_kind: dict[tuple[str, str], int]  # (channel, kind) -> messages
+    attempt_statuses: dict[tuple[str, str], int]  # (channel, provider status) -> attempts
+    retried: int  # messages sent more than once (attempts > 1)
+    extra_attempts: int  # attempts beyond the first, over all messages
+    failed: int
+    failed_by_code: dict[str, int]  # provider error code ("" when none) -> failed messages
+    total: int
+
+
+def outbox_summary(session: Session) -> OutboxSummary:
+    """Counts of the whole outbox by status, channel and kind, and of contact attempts."""
+    by_status = {status.value: 0 for status in OutboxStatus}
+    for status, count in session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all():
+        by_status[OutboxStatus(status).value] = int(count)
+    by_kind = {
+        (OutboxChannel(channel).value, OutboxKind(kind).value): int(count)
+        for channel, kind, count in session.execute(
+            select(OutboxMessage.channel, OutboxMessage.kind, func.count())
+            .group_by(OutboxMessage.channel, OutboxMessage.kind)
+            .order_by(OutboxMessage.channel, OutboxMessage.kind)
+        ).all()
+    }
+    attempt_statuses = {
+        (OutboxChannel(channel).value, status or ""): int(count)
+        for channel, status, count in session.execute(
+            select(ContactAttempt.channel, ContactAttempt.status, func.count())
+            .group_by(ContactAttempt.channel, ContactAttempt.status)
+            .order_by(ContactAttempt.channel, ContactAttempt.status)
+        ).all()
+    }
+    retried, extra = session.execute(
+        select(func.count(), func.coalesce(func.sum(OutboxMessage.attempts - 1), 0)).where(
+            OutboxMessage.attempts > 1
+        )
+    ).one()
+    failed_by_code = {
+        "" if code is None else str(code): int(count)
+        for code, count in session.execute(
+            select(OutboxMessage.last_error_code, func.count())
+            .where(OutboxMessage.status == OutboxStatus.FAILED)
+            .group_by(OutboxMessage.last_error_code)
+            .order_by(OutboxMessage.last_error_code)
+        ).all()
+    }
+    return OutboxSummary(
+        by_status=by_status,
+        by_kind=by_kind,
+        attempt_statuses=attempt_statuses,
+        retried=int(retried),
+        extra_attempts=int(extra),
+        failed=by_status[OutboxStatus.FAILED.value],
+        failed_by_code=failed_by_code,
+        total=sum(by_status.values()),
+    )
+
+
+def is_simulation(notifier: object) -> bool:
+    """Whether messages only stay on this server (the console notifier): the one case where a
+    per-message view, with texts and answer links, may be shown at all."""
+    return isinstance(notifier, notify.ConsoleNotifier)
+
+
+@dataclass(frozen=True)
 class OutboxRow:
-    """One outbox message as the administrator's page shows it (console trials)."""
+    """One outbox message as the console simulation page shows it (never with a real provider)."""
 
     message: OutboxMessage
     to_masked: str
@@ -532,8 +612,16 @@ class OutboxRow:
     is_live_call: bool
 
 
-def outbox_rows(session: Session, ctx: NotifyContext, *, limit: int = 100) -> list[OutboxRow]:
-    """The newest outbox messages with their attempts, numbers masked."""
+def outbox_rows(
+    session: Session, ctx: NotifyContext, notifier: object, *, limit: int = 100
+) -> list[OutboxRow]:
+    """The newest outbox messages with their attempts, numbers masked: console simulation only.
+
+    With a real provider these are messages to real people (texts with one-time answer links),
+    so the rows do not exist for anyone: `NotFound`.
+    """
+    if not is_simulation(notifier):
+        raise NotFound()
     rows = []
     for message in session.execute(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
@@ -573,13 +661,11 @@ def simulate(
 ) -> None:
     """Answer a console message as the expert would (keys 1/2/3, a machine, no answer, an SMS).
 
-    Works only with the console notifier; the simulated events go through the same handlers as
-    the provider's webhooks, then the transaction is committed.
+    Exists only with the console notifier (`NotFound` otherwise); the simulated events go through
+    the same handlers as the provider's webhooks, then the transaction is committed.
     """
-    if not isinstance(notifier, notify.ConsoleNotifier):
-        raise ValidationFailed(
-            str(_l("Simulation needs the console notifier.")), fields={"action": "console only"}
-        )
+    if not is_simulation(notifier):
+        raise NotFound()
     if action not in SIMULATIONS:
         raise ValidationFailed(fields={"action": "unknown"})
     now = now or utcnow()

@@ -1,4 +1,4 @@
-"""The administrator answers a simulated call on the outbox page (console notifier)."""
+"""The administrator answers a simulated call on the outbox simulation page (console notifier)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def test_admin_answers_a_simulated_call_with_1_and_the_invitation_is_accepted(
     page.click("main button.primary[type=submit]")
     page.wait_for_url("**/dashboard")
     page.goto(live_server.url + "/admin/outbox")
+    assert page.locator("tr[data-message]").count() == 0  # numbers only on the outbox page
+    page.locator("[data-testid=simulation-link] a").click()
+    page.wait_for_url("**/admin/outbox/simulation")
+    assert page.locator("[data-testid=simulation-banner]").is_visible()
     call_row = page.locator("tr[data-kind=invitation_call]")
     assert (
         call_row.locator("[data-invitation-state]").get_attribute("data-invitation-state")

@@ -24,7 +24,6 @@ MENUS = {
         "projects",
         "terminal",
         "draws",
-        "invitations",
     ],
     "supervisor": [
         "home",
@@ -34,7 +33,6 @@ MENUS = {
         "expert_search",
         "projects",
         "draws",
-        "invitations",
         "audit",
     ],
     "admin": [
@@ -48,7 +46,6 @@ MENUS = {
         "terminals",
         "venues",
         "users",
-        "invitations",
         "outbox",
         "audit",
     ],
@@ -68,7 +65,6 @@ ZH = {
     "terminal": "抽取终端",
     "terminals": "终端管理",
     "venues": "评标场地",
-    "invitations": "专家邀请",
     "outbox": "发件箱",
     "draws": "抽取记录",
 }
@@ -87,7 +83,6 @@ EN = {
     "terminal": "Draw terminal",
     "terminals": "Terminals",
     "venues": "Venues",
-    "invitations": "Invitations",
     "outbox": "Outbox",
     "draws": "Draws",
 }

@@ -102,6 +102,9 @@ EXPECTED: dict[str, set[str]] = {
     "draws.preview": {CS, SV, AD},
     "draws.prepare": {CS},
     "draws.draw_page": {CS, SV, AD},
+    # Per draw, and then only the owning centre's staff and the witnessing supervisor (404 for
+    # the others of these roles: tests/integration/draws/test_progress_scope.py).
+    "draws.invitation_progress": {CS, SV},
     "draws.witness_operator": {CS},
     "draws.witness_supervisor": {CS},
     "draws.run": {CS},
@@ -120,8 +123,10 @@ EXPECTED: dict[str, set[str]] = {
     "webhooks.sms_status": set(),
     "invitation_link.answer": EVERYONE,
     "outbox.index": {AD},
+    # The console notifier's simulation (the test app's notifier); with a real provider these
+    # answer 404 to everyone (tests/integration/notifications/test_sealed_outbox.py).
+    "outbox.simulation": {AD},
     "outbox.simulate": {AD},
-    "outbox.progress": {CS, SV, AD},
     "draws.contact_record_page": {SV},
     "draws.contact_record_api": {SV},
     "rooms.index": LOGGED_IN,

@@ -122,7 +122,7 @@ def test_simulating_an_unknown_message_is_not_found(app: Flask) -> None:
         )
 
 
-def test_logs_and_the_progress_page_never_show_the_name_or_the_number(
+def test_logs_and_the_outbox_page_never_show_the_name_or_the_number(
     app: Flask, caplog: pytest.LogCaptureFixture, make_user: Any, login: Any
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -130,7 +130,8 @@ def test_logs_and_the_progress_page_never_show_the_name_or_the_number(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "周八" not in logged and "13400000003" not in logged
     assert "+86134****0003" in logged
-    staff = login(app.test_client(), make_user(role="centre_staff"))
-    page = staff.get("/notifications/progress").get_data(as_text=True)
-    assert "周八" not in page and "0003" not in page
-    assert 'data-state="calling"' in page
+    admin = login(app.test_client(), make_user(role="admin"))
+    page = admin.get("/admin/outbox").get_data(as_text=True)
+    assert "周八" not in page and "0003" not in page and "珠海" not in page
+    assert '<tr data-status="sent"><td>sent</td><td>2</td></tr>' in page
+    assert 'data-testid="simulation-link"' in page  # the console notifier has its simulation

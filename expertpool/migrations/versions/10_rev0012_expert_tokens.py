@@ -1,7 +1,7 @@
 """Sealing: experts named by keyed tokens; snapshots, commitments and sealed records encrypted
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 11:20:00
 
 Before a panel is opened no row may link an expert to a draw for a reader of the database
@@ -28,7 +28,7 @@ from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
