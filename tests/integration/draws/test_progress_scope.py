@@ -86,7 +86,8 @@ def test_the_draw_page_shows_the_counts_only_to_those_who_may_read_them(
             .get(f"/draws/{d.draw_id}")
             .get_data(as_text=True)
         )
-        assert 'data-testid="sealed-record"' in page  # the page itself is still theirs to read
+        assert d.commit_digest in page  # the page itself is still theirs to read: H(commit)
+        assert 'data-testid="sealed-record"' not in page  # not the commitment's counts
         assert 'data-testid="progress"' not in page and "progress-link" not in page
 
 

@@ -107,10 +107,11 @@ def test_only_the_operator_and_the_witness_see_the_counts_and_the_sealed_record(
     counts = f'"count": {commit["eligible"][0]["count"]}'
     witness = login(setup.app.test_client(), setup.supervisor)
     other = login(setup.app.test_client(), make_user(role="supervisor"))
-    staff = login(setup.app.test_client(), make_user(role="centre_staff", centre="440100"))
+    staff = login(setup.app.test_client(), make_user(role="centre_staff", centre="440300"))
     seen = html.unescape(witness.get(f"/draws/{d.draw_id}").get_data(as_text=True))
     assert 'data-testid="sealed-record"' in seen and counts in seen
-    for client in (other, staff):
+    assert staff.get(f"/draws/{d.draw_id}").status_code == 403  # another centre's draw
+    for client in (other,):
         page = client.get(f"/draws/{d.draw_id}")
         body = html.unescape(page.get_data(as_text=True))
         assert page.status_code == 200 and d.commit_digest in body
