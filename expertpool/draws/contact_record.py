@@ -69,6 +69,7 @@ class InviteeRecord:
     group_id: str
     rank: int
     expert_id: int | None
+    pseudonym: str | None  # how the draw's audit entries before opening name this expert
     name: str
     phone_masked: str
     state: str
@@ -86,6 +87,7 @@ class InviteeRecord:
             "group_id": self.group_id,
             "rank": self.rank,
             "expert_id": self.expert_id,
+            "pseudonym": self.pseudonym,
             "name": self.name,
             "phone": self.phone_masked,
             "state": self.state,
@@ -198,6 +200,11 @@ def draw_contact_record(
             group_id=inv.group_id,
             rank=inv.rank,
             expert_id=id_of.get(inv.expert_token),
+            pseudonym=(
+                ExpertTokens(ctx.keys).pseudonym(draw_id, id_of[inv.expert_token])
+                if inv.expert_token in id_of
+                else None
+            ),
             name=outbox.invitee_name(ctx, inv),
             phone_masked=notify.mask_phone(outbox.invitee_phone(ctx, inv)),
             state=inv.state.value,

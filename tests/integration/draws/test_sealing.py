@@ -182,3 +182,33 @@ def test_at_opening_the_supervisors_check_the_panel_against_the_sealed_record(
     number = {expert_id: n for n, expert_id in enumerate(ids, start=1)}
     drawn = [expert_name(number[int(e)]) for e in result.groups[0].primaries]
     assert check["groups"][0]["primaries"] == drawn and "、".join(drawn) in body
+
+
+def test_after_the_award_the_contact_record_maps_the_audit_pseudonyms_to_the_experts(
+    setup: Setup,
+) -> None:
+    from expertpool.draws import contact_record
+
+    add_experts(setup.app, 9)
+    d = setup.full_draw()
+    drawn = _accept_all(setup, d)
+    _open(setup, d)
+    projects.mark_awarded(
+        setup.session,
+        actor="test",
+        project_id=setup.project_id,
+        awarded_on=EVALUATION.date().isoformat(),
+        winner_code=BIDDERS[0],
+        now=EVALUATION,
+    )
+    record = contact_record.draw_contact_record(
+        setup.session, d.draw_id, ctx=setup.notify_ctx, actor="auditor"
+    )
+    named = {i.pseudonym: i.expert_id for i in record.invitees}
+    queued = [
+        json.loads(e.after)["expert"]
+        for e in setup.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "invitation.queued")
+        ).scalars()
+    ]
+    assert sorted(named[p] for p in queued) == sorted(drawn)
