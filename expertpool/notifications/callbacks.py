@@ -296,7 +296,7 @@ def handle_inbound_sms(
         .with_for_update()
     ).scalar_one_or_none()
     if invitation is None:
-        log.info("SMS from %s matches no open invitation", notify.mask_phone(event.from_number))
+        log.info("an inbound SMS (%s) matches no open invitation", event.message_sid)
         return
     attempt = record_attempt(
         session,

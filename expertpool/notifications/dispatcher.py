@@ -271,9 +271,7 @@ def _send(
         _release(message)
         session.commit()
         report.unknown += 1
-        log.warning(
-            "outbox %d to %s: outcome unknown, will reconcile", message.id, notify.mask_phone(to)
-        )
+        log.warning("outbox %d: outcome unknown, will reconcile", message.id)
         return True
     except notify.NotificationFailed as exc:
         return _failed(session, claim, exc, to=to, now=now, ctx=ctx, report=report)
@@ -333,9 +331,7 @@ def _failed(
     message.attempts += 1
     message.status = OutboxStatus.FAILED
     report.failed += 1
-    log.warning(
-        "outbox %d to %s refused: %s", message.id, notify.mask_phone(to), message.last_error
-    )
+    log.warning("outbox %d refused: %s", message.id, message.last_error)
     invitation = message.invitation
     if (
         exc.is_recipient_problem
