@@ -1,0 +1,1 @@
+"""The attacker suite: nothing reveals who was drawn, invited, booked or accepted before opening."""
