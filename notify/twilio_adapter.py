@@ -146,7 +146,7 @@ class TwilioNotifier:
         message = self._call(
             "send SMS", lambda: self._client.messages.create(**kwargs), is_idempotent=False
         )
-        _logger.info("twilio sms to %s: %s", mask_phone(to), message.sid)
+        _logger.info("twilio sms sent: %s", message.sid)
         return _message_delivery(message)
 
     def place_call(
@@ -183,7 +183,7 @@ class TwilioNotifier:
         call = self._call(
             "place call", lambda: self._client.calls.create(**kwargs), is_idempotent=False
         )
-        _logger.info("twilio call to %s: %s", mask_phone(to), call.sid)
+        _logger.info("twilio call placed: %s", call.sid)
         return _call_delivery(call)
 
     def fetch_message(self, sid: str) -> Delivery:
