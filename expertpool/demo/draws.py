@@ -22,6 +22,7 @@ from expertpool.demo.context import DemoContext
 from expertpool.demo.projects import OWNER, demo_credit_code
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
+from expertpool.draws.models import Draw
 from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
 from expertpool.notifications import invitations
@@ -50,6 +51,66 @@ def _specialty_prefix(session: Session) -> str | None:
     if row is None or row[1] < 2 * (SEATS + BACKUPS):
         return None
     return str(row[0])
+
+
+def _draw_at_terminal(
+    session: Session,
+    ctx: DemoContext,
+    *,
+    project_id: int,
+    prefix: str,
+    operator: User,
+    supervisor: User,
+    terminal: Terminal,
+    at: datetime,
+    digits: tuple[str, str],
+) -> Draw:
+    """Request, prepare, both witnesses and the draw at the terminal, a minute apart from `at`."""
+    req = draw_requests.create_draw_request(
+        session,
+        actor=operator,
+        terminal=terminal,
+        project_id=project_id,
+        rules=DrawRules.from_config(ctx.config),
+        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]},
+        now=at,
+    )
+    d = draws.prepare_draw(
+        session,
+        actor=operator,
+        terminal=terminal,
+        request_id=req.id,
+        keys=ctx.keys,
+        config=ctx.config,
+        now=at,
+    )
+    draws.witness_operator(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        digits=digits[0],
+        now=at + timedelta(minutes=1),
+    )
+    draws.witness_supervisor(
+        session,
+        draw_id=d.draw_id,
+        terminal=terminal,
+        username=supervisor.username,
+        password=DEMO_PASSWORD,
+        digits=digits[1],
+        now=at + timedelta(minutes=2),
+    )
+    return draws.run_draw(
+        session,
+        draw_id=d.draw_id,
+        actor=operator,
+        terminal=terminal,
+        keys=ctx.keys,
+        config=ctx.config,
+        now=at + timedelta(minutes=3),
+        ctx=ctx.notify,
+    )
 
 
 def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
@@ -99,50 +160,16 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
             session, actor="demo", project_id=project.id, credit_code=code, name=f"演示监理单位{n}"
         )
     projects.mark_ready(session, actor="demo", project_id=project.id)
-    req = draw_requests.create_draw_request(
+    d = _draw_at_terminal(
         session,
-        actor=operator,
-        terminal=terminal,
+        ctx,
         project_id=project.id,
-        rules=DrawRules.from_config(st.config),
-        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]},
-        now=drawn_at,
-    )
-    d = draws.prepare_draw(
-        session,
-        actor=operator,
+        prefix=prefix,
+        operator=operator,
+        supervisor=supervisor,
         terminal=terminal,
-        request_id=req.id,
-        keys=st.keys,
-        config=st.config,
-        now=drawn_at,
-    )
-    draws.witness_operator(
-        session,
-        draw_id=d.draw_id,
-        actor=operator,
-        terminal=terminal,
-        digits=f"{seed:04d}31415",
-        now=drawn_at + timedelta(minutes=1),
-    )
-    draws.witness_supervisor(
-        session,
-        draw_id=d.draw_id,
-        terminal=terminal,
-        username=supervisor.username,
-        password=DEMO_PASSWORD,
-        digits=f"{seed:04d}27182",
-        now=drawn_at + timedelta(minutes=2),
-    )
-    d = draws.run_draw(
-        session,
-        draw_id=d.draw_id,
-        actor=operator,
-        terminal=terminal,
-        keys=st.keys,
-        config=st.config,
-        now=drawn_at + timedelta(minutes=3),
-        ctx=ctx.notify,
+        at=drawn_at,
+        digits=(f"{seed:04d}31415", f"{seed:04d}27182"),
     )
     if d.status.value != "sealed":
         return f"draw {d.draw_id} failed: {d.reason}"
@@ -255,50 +282,16 @@ def sealed_step(session: Session, ctx: DemoContext, seed: int, options: dict[str
             name=f"演示施工单位{n + 1}",
         )
     projects.mark_ready(session, actor="demo", project_id=project.id)
-    req = draw_requests.create_draw_request(
+    d = _draw_at_terminal(
         session,
-        actor=operator,
-        terminal=terminal,
+        ctx,
         project_id=project.id,
-        rules=DrawRules.from_config(ctx.config),
-        data={"groups": [{"specialties": [prefix], "count": SEATS, "backups": BACKUPS}]},
-        now=now,
-    )
-    d = draws.prepare_draw(
-        session,
-        actor=operator,
+        prefix=prefix,
+        operator=operator,
+        supervisor=supervisor,
         terminal=terminal,
-        request_id=req.id,
-        keys=ctx.keys,
-        config=ctx.config,
-        now=now,
-    )
-    draws.witness_operator(
-        session,
-        draw_id=d.draw_id,
-        actor=operator,
-        terminal=terminal,
-        digits=f"{seed:04d}16180",
-        now=now,
-    )
-    draws.witness_supervisor(
-        session,
-        draw_id=d.draw_id,
-        terminal=terminal,
-        username=supervisor.username,
-        password=DEMO_PASSWORD,
-        digits=f"{seed:04d}14142",
-        now=now,
-    )
-    d = draws.run_draw(
-        session,
-        draw_id=d.draw_id,
-        actor=operator,
-        terminal=terminal,
-        keys=ctx.keys,
-        config=ctx.config,
-        now=now,
-        ctx=ctx.notify,
+        at=now,
+        digits=(f"{seed:04d}16180", f"{seed:04d}14142"),
     )
     if d.status.value != "sealed":
         return f"draw {d.draw_id} failed: {d.reason}"
