@@ -61,7 +61,7 @@ class Config:
     api_token_ttl_hours: int = 12
     audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
 
-    # Experts and the pool (DOMAIN.md)
+    # Experts and the pool (docs/domain.md)
     min_years_experience: int = 8
     max_specialties: int = 3
     age_cap: int = 70

@@ -1,7 +1,7 @@
 """Special projects: the tenderer appoints experts directly, with a reason and a supervisor's
 approval.
 
-This is the one path where a person names an expert (DOMAIN.md "Evaluation committee"). Centre
+This is the one path where a person names an expert (docs/domain.md "Evaluation committee"). Centre
 staff of the owning centre record the tenderer's appointment with its reason; a supervisor (another
 person) approves or refuses it. Every step is in the audit trail, marked `"drawn": false`. An
 approved expert holds a seat at the main venue over the evaluation window, under the same

@@ -1,5 +1,6 @@
-"""draw/ has no float literals (STYLE.md, issue #4); its imports are checked with every other
-package's in tests/unit/foundation/test_import_graph.py.
+"""draw/ has no float literals: the draw is exact integer arithmetic (docs/draw-v1.md §2, §7).
+
+Its imports are checked with every other package's in tests/unit/foundation/test_import_graph.py.
 """
 
 from __future__ import annotations
