@@ -25,4 +25,4 @@ def all_departments(session: Session) -> list[Department]:
 
 def region_names(session: Session) -> dict[str, str]:
     """Region names by code, for showing departments' regions."""
-    return dict(session.execute(select(Region.code, Region.name)).tuples())
+    return {code: name for code, name in session.execute(select(Region.code, Region.name))}

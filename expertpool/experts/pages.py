@@ -281,6 +281,9 @@ def record(expert_id: int) -> Any:
     """One expert for staff: masked personal data, versions, decisions; reviewers decide here."""
     user = require_user()
     expert = records.get_expert(db(), expert_id)
+    if user.role is UserRole.REVIEWER:
+        # A reviewer reads only the records their department covers.
+        scope.require_review(db(), user, expert.specialty_codes, expert.home_region)
     revealed: dict[str, str] | None = None
     errors: dict[str, str] = {}
     if request.method == "POST":
