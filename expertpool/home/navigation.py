@@ -67,7 +67,7 @@ MENU: list[MenuItem] = [
     ),
     MenuItem("organisations.register", _l("Organisations"), frozenset({R.ADMIN}), "organisations"),
     MenuItem("admin.role_grants", _l("Roles"), frozenset({R.SECURITY_ADMIN}), "roles"),
-    MenuItem("admin.key_status", _l("Keys"), frozenset({R.SECURITY_ADMIN}), "keys"),
+    MenuItem("admin.key_status", _l("Key management"), frozenset({R.SECURITY_ADMIN}), "keys"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.AUDIT_ADMIN}), "audit"),
 ]
 

@@ -73,7 +73,7 @@ ZH = {
     "departments": "监督部门",
     "organisations": "单位",
     "roles": "角色权限",
-    "keys": "密钥",
+    "keys": "密钥管理",
     "org_projects": "本单位项目",
 }
 EN = {
@@ -96,7 +96,7 @@ EN = {
     "departments": "Departments",
     "organisations": "Organisations",
     "roles": "Roles",
-    "keys": "Keys",
+    "keys": "Key management",
     "org_projects": "Our projects",
 }
 
