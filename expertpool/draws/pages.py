@@ -60,6 +60,12 @@ def _supervised_draw(draw_id: str) -> Draw:
     return d
 
 
+def _require_auditor(draw_id: str) -> None:
+    """The contact record is for the supervisors of the draw's project's department."""
+    project = contact_record.project_of_draw(db(), draw_id)
+    project_service.require_reader(db(), require_user(), project)
+
+
 def may_read_progress(user: User, d: Draw, project: Project) -> bool:
     """Whether `user` may read how a draw's invitations stand (counts only, before opening).
 
@@ -405,7 +411,7 @@ def draw_request_detail(request_id: int) -> str:
 @roles(UserRole.SUPERVISOR)
 def contact_record_page(draw_id: str) -> str:
     """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
-    _supervised_draw(draw_id)
+    _require_auditor(draw_id)
     record = contact_record.draw_contact_record(
         db(), draw_id, ctx=notification_services().ctx, actor=actor_label()
     )
@@ -416,7 +422,7 @@ def contact_record_page(draw_id: str) -> str:
 @roles(UserRole.SUPERVISOR)
 def contact_record_api(draw_id: str) -> Any:
     """The same record as JSON (each reading is audited)."""
-    _supervised_draw(draw_id)
+    _require_auditor(draw_id)
     record = contact_record.draw_contact_record(
         db(), draw_id, ctx=notification_services().ctx, actor=actor_label(), via="api"
     )
