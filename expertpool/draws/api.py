@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from expertpool.accounts.access import public, require_centre, require_user, roles
+from expertpool.accounts.access import public, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.keys import KeyFileError
@@ -15,6 +15,7 @@ from expertpool.core.state import config, db, now, state
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.rules import DrawRules
 from expertpool.projects import projects
+from expertpool.projects import projects as project_service
 from expertpool.projects.terminal_pages import terminal_from_request
 
 bp = Blueprint("draws_api", __name__, url_prefix="/api")
@@ -35,7 +36,7 @@ def _body() -> dict[str, Any]:
 def draw_request_create(project_id: int) -> Any:
     """Record a draw request; only from a registered, active terminal (`X-Terminal-Token`)."""
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), project)
     terminal = terminal_from_request()
     req = draw_requests.create_draw_request(
         db(),
@@ -54,7 +55,7 @@ def draw_request_create(project_id: int) -> Any:
 def draw_request_get(request_id: int) -> Any:
     """One draw request (never names)."""
     req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), req.project)
     return jsonify(draw_requests.request_view(req))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from expertpool.accounts.access import actor_label, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import Forbidden, ValidationFailed, must_exist
 from expertpool.core.state import db, now
@@ -28,7 +28,7 @@ def _body() -> dict[str, Any]:
 
 def _project(project_id: int) -> Any:
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    projects.require_reader(db(), require_user(), project)
     return project
 
 

@@ -14,6 +14,7 @@ import draw
 from expertpool.accounts import users
 from expertpool.accounts.models import Centre
 from expertpool.core.errors import Conflict
+from expertpool.departments import members
 from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawStatus
@@ -76,6 +77,12 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
         password=PASSWORD,
         role="supervisor",
         centre_code=None,
+    )
+    members.assign(
+        s,
+        actor="t",
+        username="supervisor1",
+        department_id=members.by_code(s, "440000-coordination").id,
     )
     centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
     venues.create_venue(s, actor="t", centre_code="440100", name="大厅", seats=DRAWS * 5)
