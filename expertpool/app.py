@@ -45,6 +45,7 @@ from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
+from expertpool.regimes import pages as rule_pages
 from expertpool.rooms import pages as room_pages
 from expertpool.rooms.adapters import (
     ExpertPhones,
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         expert_pages.bp,
         room_pages.bp,
         notification_pages.bp,
+        rule_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)

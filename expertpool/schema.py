@@ -12,12 +12,14 @@ from expertpool.experts import models as experts_models
 from expertpool.notifications import models as notifications_models
 from expertpool.projects import models as projects_models
 from expertpool.reference import models as reference_models
+from expertpool.regimes import models as regimes_models
 from expertpool.rooms import models as rooms_models
 
 FEATURE_MODELS = (
     core_models,
     accounts_models,
     reference_models,
+    regimes_models,
     experts_models,
     projects_models,
     draws_models,
