@@ -62,7 +62,7 @@ from expertpool.draws.snapshot import (
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects
-from expertpool.projects.models import Project, ProjectStatus, Terminal
+from expertpool.projects.models import CLOSED_STATUSES, Project, ProjectStatus, Terminal
 from expertpool.projects.terminals import check_terminal_for
 
 WITNESS = re.compile(r"[0-9]{6,64}")
@@ -361,7 +361,7 @@ def prepare_draw(
     errors = timing_errors(
         now_at=now,
         evaluation_start_at=req.evaluation_start_at,
-        lead_working_days=config.draw_lead_working_days,
+        lead_working_days=draw_requests.lead_days_of(session, req),
     )
     if errors:
         raise ValidationFailed(fields=errors)
@@ -682,7 +682,7 @@ def run_draw(
     errors = timing_errors(
         now_at=now,
         evaluation_start_at=d.request.evaluation_start_at,
-        lead_working_days=config.draw_lead_working_days,
+        lead_working_days=draw_requests.lead_days_of(session, d.request),
     )
     if errors:
         raise ValidationFailed(fields=errors)
@@ -939,7 +939,7 @@ def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]
     """
     if d.shaped_enc is None:
         own = session.get(Project, d.project_id)
-        return [] if own is not None and own.status is ProjectStatus.AWARDED else [d.draw_id]
+        return [] if own is not None and own.status.is_closed else [d.draw_id]
     shaped: list[str] = json.loads(
         sealing.open_value(sealing.draw_key(d, keys), d.draw_id, "shaped", d.shaped_enc)
     )
@@ -951,7 +951,7 @@ def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]
         )
     open_ = session.execute(
         select(Project.id).where(
-            Project.id.in_(project_ids), Project.status != ProjectStatus.AWARDED
+            Project.id.in_(project_ids), Project.status.not_in(CLOSED_STATUSES)
         )
     ).scalars()
     return [f"project:{p}" for p in open_]

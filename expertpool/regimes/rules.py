@@ -243,8 +243,9 @@ def committee_errors(
         problems.append(f"the committee has {size} members; it must be odd")
     if den * expert_count < num * size:
         needed = -(-num * size // den)
+        share = "two thirds" if (num, den) == (2, 3) else f"{num}/{den}"
         problems.append(
-            f"experts must be at least {num}/{den} of the committee: {expert_count} of {size}, "
+            f"experts must be at least {share} of the committee: {expert_count} of {size}, "
             f"at least {needed} needed"
         )
     return {"committee": "; ".join(problems)} if problems else {}

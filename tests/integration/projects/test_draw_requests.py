@@ -135,17 +135,35 @@ def test_too_few_experts_for_two_thirds_is_refused(
     )
 
 
-def test_a_large_budget_needs_seven(
+def test_a_large_government_procurement_budget_needs_seven(
     api: Callable[..., FlaskClient], terminal: tuple[str, Any]
 ) -> None:
     from tests.integration.projects.conftest import credit_code
 
     staff = api("centre_staff")
-    pid = staff.post("/api/projects", json=project_payload(budget="10000000")).get_json()["id"]
+    payload = project_payload(
+        budget="10000000", kind="goods", regime="government_procurement", method="open_tender"
+    )
+    pid = staff.post("/api/projects", json=payload).get_json()["id"]
     staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(51), "name": "甲"})
     staff.post(f"/api/projects/{pid}/ready")
     resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
     assert "at least 7" in resp.get_json()["error"]["fields"]["committee"]
+
+
+def test_a_fifty_million_works_tender_takes_a_lawful_five_expert_committee(
+    api: Callable[..., FlaskClient], terminal: tuple[str, Any]
+) -> None:
+    """The budget band is a government-procurement rule; the Tendering Law asks 5+ (odd)."""
+    from tests.integration.projects.conftest import credit_code
+
+    staff = api("centre_staff")
+    payload = project_payload(budget="50000000", regime="tendering_law", method="open_tender")
+    pid = staff.post("/api/projects", json=payload).get_json()["id"]
+    staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(51), "name": "甲"})
+    staff.post(f"/api/projects/{pid}/ready")
+    resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
+    assert resp.status_code == 201, resp.get_json()
 
 
 def test_a_draw_too_early_counting_a_holiday_is_refused(
