@@ -40,6 +40,7 @@ from expertpool.notifications import webhooks
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
 from expertpool.notifications.notifier import install as install_notifications
+from expertpool.outcomes import pages as outcome_pages
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         room_pages.bp,
         notification_pages.bp,
         rule_pages.bp,
+        outcome_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)

@@ -123,9 +123,7 @@ def create_draw_request(
         timing_errors(
             now_at=now,
             evaluation_start_at=project.evaluation_start_at,
-            lead_working_days=regime_rules.lead_days(
-                is_offsite=is_offsite or project.is_offsite
-            ),
+            lead_working_days=regime_rules.lead_days(is_offsite=is_offsite or project.is_offsite),
         )
     )
     if errors:

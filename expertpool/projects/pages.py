@@ -272,6 +272,23 @@ def project_award(project_id: int) -> Any:
     )
 
 
+@bp.route("/projects/<int:project_id>/special/approve", methods=["POST"])
+@roles(UserRole.SUPERVISOR)
+def special_approve(project_id: int) -> Any:
+    """A supervisor approves a special project's written reason."""
+    return _detail_action(
+        project_id,
+        lambda: projects.approve_special(
+            db(),
+            actor=actor_label(),
+            actor_is_supervisor=require_user().role is UserRole.SUPERVISOR,
+            project_id=project_id,
+            now=now(),
+        ),
+        _("The special project is approved."),
+    )
+
+
 @bp.route("/terminal", methods=["GET", "POST"])
 @roles(UserRole.CENTRE_STAFF)
 def terminal_enrol() -> Any:

@@ -19,6 +19,63 @@ pytestmark = pytest.mark.integration
 REASON = "涉密项目，招标人依法直接确定具备保密资质的专家"
 
 
+def _mark(setup: Setup, *, special: bool, approved: bool) -> None:
+    from expertpool.projects import projects
+    from expertpool.projects.models import Project
+
+    project = setup.session.get(Project, setup.project_id)
+    project.is_special, project.special_reason = special, REASON if special else ""
+    project.special_approved_by = project.special_approved_at = None
+    setup.session.commit()
+    if approved:
+        projects.approve_special(
+            setup.session,
+            actor=setup.supervisor.username,
+            actor_is_supervisor=True,
+            project_id=setup.project_id,
+            now=NOW,
+        )
+
+
+@pytest.fixture()
+def setup(setup: Setup) -> Setup:
+    """The drawn setup's project, marked special with its written reason, approved by the
+    supervisor (the ordinary-project tests undo it).
+    """
+    _mark(setup, special=True, approved=True)
+    return setup
+
+
+def test_an_ordinary_project_cannot_appoint_experts_directly(setup: Setup) -> None:
+    _mark(setup, special=False, approved=False)
+    (expert_id,) = add_experts(setup.app, 1)
+    with pytest.raises(Conflict) as refused:
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
+    assert refused.value.code == "not_special"
+
+
+def test_a_special_project_waits_for_the_approval_of_its_reason(setup: Setup) -> None:
+    _mark(setup, special=True, approved=False)
+    (expert_id,) = add_experts(setup.app, 1)
+    with pytest.raises(Conflict) as refused:
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
+    assert refused.value.code == "not_special"
+
+
 def test_an_approved_appointment_holds_a_seat_and_is_logged_as_not_drawn(setup: Setup) -> None:
     (expert_id,) = add_experts(setup.app, 1)
     row = appointments.request_appointment(
@@ -150,7 +207,16 @@ def test_an_appointed_expert_is_not_booked_twice_and_the_approval_does_not_say_s
         setup.session,
         actor="test",
         owner_centre_id=setup.operator.centre_id,
-        data=project_payload(code="GZ-2026-002", main_centre="440100"),
+        data=project_payload(
+            code="GZ-2026-002", main_centre="440100", is_special=True, special_reason=REASON
+        ),
+        now=NOW,
+    )
+    projects.approve_special(
+        setup.session,
+        actor=setup.supervisor.username,
+        actor_is_supervisor=True,
+        project_id=other.id,
         now=NOW,
     )
     rows = [
