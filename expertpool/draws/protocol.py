@@ -229,7 +229,12 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     doc = draw_requests.engine_request(req, draw_id="preview", excluded_experts=[])
     request = draw.DrawRequest.from_json(doc)
     with no_gc():
-        pool = build_candidates(session, _window(req, config, now), sealed_facts=False)
+        pool = build_candidates(
+            session,
+            _window(req, config, now),
+            sealed_facts=False,
+            is_qualified=projects.project_rules(session, req.project).is_qualified,
+        )
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
     distinct = len({e for ids in elig.eligible.values() for e in ids})
@@ -273,6 +278,15 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
                 f"{needed} experts with distinct employers are needed but the eligible experts "
                 f"have only {named} employers and {without} experts without one"
             )
+    # The timing rule of the project's regime and method (off-site and negotiation methods may be
+    # exempt): a draw now would be refused, though the preview itself is allowed.
+    warnings.extend(
+        timing_errors(
+            now_at=now,
+            evaluation_start_at=req.evaluation_start_at,
+            lead_working_days=draw_requests.lead_days_of(session, req),
+        ).values()
+    )
     return Preview(
         candidates=len(elig.candidates),
         excluded={r.value: excluded.get(r.value, 0) for r in draw.Reason},
@@ -377,7 +391,11 @@ def prepare_draw(
     with no_gc():
         shaped_by: set[str] = set()
         pool = build_candidates(
-            session, _window(req, config, now), tokens=ExpertTokens(keys), shaped_by=shaped_by
+            session,
+            _window(req, config, now),
+            tokens=ExpertTokens(keys),
+            shaped_by=shaped_by,
+            is_qualified=projects.project_rules(session, project).is_qualified,
         )
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
