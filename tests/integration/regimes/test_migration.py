@@ -56,11 +56,24 @@ def _insert_old_projects(app: Flask) -> None:
         "project",
         *(
             sa.column(c)
-            for c in (
-                "id code name kind budget_fen is_complex tenderer_code tenderer_name agency_code "
-                "agency_name tenderer_representatives duration_minutes owner_centre_id "
-                "main_centre_id is_remote status"
-            ).split()
+            for c in [
+                "id",
+                "code",
+                "name",
+                "kind",
+                "budget_fen",
+                "is_complex",
+                "tenderer_code",
+                "tenderer_name",
+                "agency_code",
+                "agency_name",
+                "tenderer_representatives",
+                "duration_minutes",
+                "owner_centre_id",
+                "main_centre_id",
+                "is_remote",
+                "status",
+            ]
         ),
         sa.column("evaluation_start_at", UTCDateTime()),
         sa.column("created_at", UTCDateTime()),
