@@ -279,3 +279,14 @@ def test_qualification_paths(regime: str, level: str, years: int, ok: bool) -> N
 def test_a_value_of_the_wrong_shape_is_refused(key: str, value: str) -> None:
     with pytest.raises(RuleError):
         rulebook.parse_value(key, value)
+
+
+def test_docs_rules_md_lists_every_bundled_rule_as_the_data_says() -> None:
+    from pathlib import Path
+
+    from expertpool.regimes.document import render
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "rules.md").read_text("utf-8")
+    assert doc == render()
+    for row in rulebook.bundled_rows():
+        assert f"| `{row['regime']}` | `{row['method']}` | `{row['key']}` |" in doc
