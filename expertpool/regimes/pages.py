@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from expertpool.accounts.access import login_required, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.state import db
+from expertpool.core.state import db, now
 from expertpool.regimes import labels, rulebook
 from expertpool.regimes.models import ANY, LegalRegime, ProcurementMethod, RuleStatus
 from expertpool.regimes.rules import RULE_KEYS
@@ -23,7 +23,7 @@ bp = Blueprint("rules", __name__, url_prefix="/rules", template_folder="template
 def rule_table() -> str:
     """Every rule of one version (the one in force by default) with its source and status."""
     session = db()
-    in_force = rulebook.version_in_force(session)
+    in_force = rulebook.version_in_force(session, now())
     number = request.args.get("version", type=int) or in_force
     return render_template(
         "regimes/rules.html",
@@ -54,6 +54,7 @@ def change() -> Any:
                 source=form.get("source", ""),
                 status=form.get("status", ""),
                 note=form.get("note", ""),
+                now=now(),
             )
         except ValidationFailed as exc:
             errors = exc.fields or {"value": exc.message}
