@@ -140,6 +140,26 @@ def test_a_failed_or_cancelled_project_releases_every_booking_and_tells_the_acce
     assert set(json.loads(entry.after)) == {"status", "failure_kind", "reason"}
 
 
+def test_the_contact_record_opens_at_the_failure_as_at_an_award(setup: Setup) -> None:
+    from expertpool.draws.contact_record import draw_contact_record
+
+    s = setup
+    d, _primaries, _expert_of = _drawn(s)
+    with pytest.raises(Forbidden):
+        draw_contact_record(s.session, d.draw_id, ctx=s.notify_ctx, actor="auditor")
+    outcomes.end_project(
+        s.session,
+        actor=s.operator,
+        project_id=s.project_id,
+        outcome="failed",
+        failure_kind="all_rejected",
+        reason="所有投标均被否决",
+        ctx=s.notify_ctx,
+        now=s.clock.now,
+    )
+    assert draw_contact_record(s.session, d.draw_id, ctx=s.notify_ctx, actor="auditor")
+
+
 def test_a_closed_project_invites_no_backup_when_an_invitation_expires_or_is_withdrawn(
     setup: Setup,
 ) -> None:
