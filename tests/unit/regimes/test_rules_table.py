@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -290,3 +291,33 @@ def test_docs_rules_md_lists_every_bundled_rule_as_the_data_says() -> None:
     assert doc == render()
     for row in rulebook.bundled_rows():
         assert f"| `{row['regime']}` | `{row['method']}` | `{row['key']}` |" in doc
+
+
+@pytest.mark.parametrize(
+    ("regime", "kind", "budget", "expected"),
+    [
+        (GP, "goods", 20, (7, False, (D(30), D(60)), D(10), "price")),
+        (GP, "services", 1, (5, False, (D(10), D(30)), D(10), "price")),
+        (TL, "works", 50, (5, True, None, D(0), "price_then_technical")),
+    ],
+)
+def test_the_room_receives_the_projects_rules_as_plain_settings(
+    regime: str, kind: str, budget: int, expected: tuple[Any, ...]
+) -> None:
+    from evaluation_room.model import RoomSettings
+    from expertpool.rooms.sessions import with_rules
+
+    s = with_rules(
+        RoomSettings(),
+        rules(regime, "open_tender"),
+        kind=kind,
+        budget_fen=budget * MILLION_FEN,
+        is_complex=False,
+    )
+    assert (
+        s.min_committee_size,
+        s.representatives_may_lead,
+        s.scoring.price_weight_pct,
+        s.scoring.small_enterprise_deduction_pct,
+        s.scoring.tie_rule.value,
+    ) == expected
