@@ -40,6 +40,7 @@ from expertpool.notifications import webhooks
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
 from expertpool.notifications.notifier import install as install_notifications
+from expertpool.outcomes import api as outcomes_api
 from expertpool.outcomes import pages as outcome_pages
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
         experts_api.bp,
         projects_api.bp,
         draws_api.bp,
+        outcomes_api.bp,
         webhooks.bp,
     ):
         # provider callbacks are authenticated by their signature instead

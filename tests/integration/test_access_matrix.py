@@ -76,6 +76,8 @@ EXPECTED: dict[str, set[str]] = {
     "projects.special_approve": {SV},
     "outcomes.project_end": {CS},
     "outcomes.project_postpone": {CS},
+    "outcomes_api.project_end": {CS},
+    "outcomes_api.project_postpone": {CS},
     "rules.rule_table": LOGGED_IN,
     "rules.change": {AD},
     "draws.draw_request_new": {CS},

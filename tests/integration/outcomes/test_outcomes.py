@@ -291,3 +291,23 @@ def test_a_postponement_must_move_the_evaluation_later(setup: Setup) -> None:
             now=s.clock.now,
         )
     assert "evaluation_start" in refused.value.fields
+
+
+def test_the_api_records_a_cancellation_for_the_owning_centre_only(
+    api: Callable[..., Any], ready_project: tuple[Any, int]
+) -> None:
+    staff, pid = ready_project
+    other = api("centre_staff", centre="440300")
+    body = {"outcome": "cancelled", "reason": "采购计划取消"}
+    assert other.post(f"/api/projects/{pid}/outcome", json=body).status_code == 403
+    resp = staff.post(f"/api/projects/{pid}/outcome", json=body)
+    assert resp.status_code == 200, resp.get_json()
+    view = resp.get_json()
+    assert (view["status"], view["outcome_reason"]) == ("cancelled", "采购计划取消")
+    again = staff.post(f"/api/projects/{pid}/outcome", json=body)
+    assert again.status_code == 409
+    postponed = staff.post(
+        f"/api/projects/{pid}/postpone",
+        json={"evaluation_start": "2026-07-01T09:00", "reason": "顺延"},
+    )
+    assert postponed.status_code == 409
