@@ -177,10 +177,13 @@ def create_session(
 
     A panel of a project follows the project's pinned rules (`with_rules`).
     """
+    small: set[str] = set()
     if panel.project_id is not None:
         project = session.get(Project, panel.project_id)
         if project is None:
             raise ValidationFailed(fields={"project": "no such project"})
+        # the small/micro-enterprise declarations come with the bids the project recorded
+        small = {b.credit_code for b in project.bidders if b.is_small_enterprise}
         settings = with_rules(
             settings,
             project_rules(session, project),
@@ -188,6 +191,10 @@ def create_session(
             budget_fen=project.budget_fen,
             is_complex=project.is_complex,
         )
+
+    def replace_declared(bid: Bid) -> Bid:
+        return replace(bid, is_small_enterprise=bid.is_small_enterprise or bid.bidder_code in small)
+
     people = _load_users(session, panel)
     specs: list[ParticipantSpec] = []
     phones: dict[str, str] = {}
@@ -245,7 +252,7 @@ def create_session(
             if panel.form is not None:
                 room.set_form(main_host, decode(ScoreForm, panel.form))
             if panel.bids:
-                room.set_bids(main_host, [decode(Bid, b) for b in panel.bids])
+                room.set_bids(main_host, [replace_declared(decode(Bid, b)) for b in panel.bids])
     except RoomError as exc:
         raise ValidationFailed(exc.message, fields=exc.fields or {"panel": exc.message}) from None
     except (StopIteration, TypeError, ValueError, KeyError) as exc:
