@@ -18,6 +18,7 @@ from expertpool.core.models import AuditEntry
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import sealing
 from expertpool.draws.models import DrawInvitee, InviteeStatus
+from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
 from expertpool.notifications.models import (
     InvitationRecord,
@@ -26,6 +27,7 @@ from expertpool.notifications.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from expertpool.notifications.notifier import services_of
 from expertpool.notifications.outbox import message_body
 from expertpool.outcomes import outcomes
 from expertpool.projects import venues
@@ -133,6 +135,19 @@ def test_a_failed_or_cancelled_project_releases_every_booking_and_tells_the_acce
         assert pending == []
     statuses = sorted(i.status.value for i in s.session.execute(select(DrawInvitee)).scalars())
     assert statuses == ["accepted"] * ACCEPTING + ["removed"] * (5 - ACCEPTING)
+    # the dispatcher sends them like any other text
+    s.session.commit()
+    st = s.app.extensions["expertpool"]
+    notifications.dispatch_once(
+        st.sessions,
+        services_of(s.app).notifier,
+        s.clock.now + timedelta(minutes=1),
+        "w1",
+        200,
+        ctx=s.notify_ctx,
+    )
+    s.session.expire_all()
+    assert {m.status for m in _outcome_messages(s)} == {OutboxStatus.SENT}
     # the audit entry names the outcome and the reason, nobody on the panel
     entry = s.session.execute(
         select(AuditEntry).where(AuditEntry.action == f"project.{outcome}")
