@@ -94,7 +94,8 @@ def create_draw_request(
     elif project.lots:
         errors["lot"] = str(_l("Choose the lot the panel is for."))
     regions = region_catalogue(session)
-    is_offsite = parse_flag(data.get("is_offsite"))
+    # an off-site evaluation (异地评标) draws off-site: the main venue's city is excluded
+    is_offsite = parse_flag(data.get("is_offsite")) or project.is_offsite
     regions_in = parse_regions(data.get("regions_in"), regions, "regions_in", errors)
     regions_out = parse_regions(data.get("regions_out"), regions, "regions_out", errors)
     if is_offsite:

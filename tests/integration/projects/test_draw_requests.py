@@ -357,3 +357,24 @@ def test_a_draw_five_working_days_ahead_follows_the_regimes_timing_rule(
         assert resp.status_code == 201, resp.get_json()
     else:
         assert "too early" in resp.get_json()["error"]["fields"]["evaluation_start"]
+
+
+def test_an_off_site_project_draws_off_site_without_the_lead_time_limit(
+    api: Callable[..., FlaskClient], terminal: tuple[str, Any]
+) -> None:
+    staff = api("centre_staff")
+    pid = _ready_with(
+        staff,
+        "GP-OFFSITE",
+        kind="goods",
+        regime="government_procurement",
+        method="open_tender",
+        budget="800000",
+        is_offsite=True,
+        evaluation_start="2026-06-10T09:00",
+    )
+    resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
+    assert resp.status_code == 201, resp.get_json()
+    view = resp.get_json()
+    assert view["is_offsite"] is True
+    assert "440100" in view["groups"][0]["regions_out"]
