@@ -157,6 +157,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
     owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
     now = utcnow()
     made = []
+    approver = session.execute(select(User).where(User.username == "supervisor")).scalar_one()
     for n, data in enumerate(REGIME_PROJECTS):
         if session.execute(select(Project.id).where(Project.code == data["code"])).first():
             continue
@@ -165,8 +166,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         if project.is_special:
             projects.approve_special(
                 session,
-                actor="supervisor",
-                actor_is_supervisor=True,
+                actor=approver,
                 project_id=project.id,
                 now=now,
             )

@@ -280,8 +280,7 @@ def special_approve(project_id: int) -> Any:
         project_id,
         lambda: projects.approve_special(
             db(),
-            actor=actor_label(),
-            actor_is_supervisor=require_user().role is UserRole.SUPERVISOR,
+            actor=require_user(),
             project_id=project_id,
             now=now(),
         ),

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import Centre
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
 from expertpool.core.errors import (
     BrokenInvariant,
     Conflict,
+    Forbidden,
     NotFound,
     TransitionRefused,
     ValidationFailed,
@@ -614,23 +615,21 @@ def mark_ready(
     return project
 
 
-def approve_special(
-    session: Session, *, actor: str, actor_is_supervisor: bool, project_id: int, now: datetime
-) -> Project:
+def approve_special(session: Session, *, actor: User, project_id: int, now: datetime) -> Project:
     """A supervisor approves a special project's written reason (then experts may be appointed
     directly); commits.
     """
-    if not actor_is_supervisor:
-        raise TransitionRefused(str(_l("Only a supervisor approves a special project.")))
+    if actor.role is not UserRole.SUPERVISOR:
+        raise Forbidden(str(_l("Only a supervisor approves a special project.")))
     project = _lock(session, project_id)
     if not project.is_special:
         raise TransitionRefused(str(_l("The project is not marked special.")))
     if project.status.is_closed:
         raise TransitionRefused(str(_l("The project has ended.")))
-    project.special_approved_by, project.special_approved_at = actor, now
+    project.special_approved_by, project.special_approved_at = actor.username, now
     audit.record(
         session,
-        actor=actor,
+        actor=actor.username,
         action="project.special_approved",
         object_type="project",
         object_id=project.id,

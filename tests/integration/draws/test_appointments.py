@@ -30,8 +30,7 @@ def _mark(setup: Setup, *, special: bool, approved: bool) -> None:
     if approved:
         projects.approve_special(
             setup.session,
-            actor=setup.supervisor.username,
-            actor_is_supervisor=True,
+            actor=setup.supervisor,
             project_id=setup.project_id,
             now=NOW,
         )
@@ -214,8 +213,7 @@ def test_an_appointed_expert_is_not_booked_twice_and_the_approval_does_not_say_s
     )
     projects.approve_special(
         setup.session,
-        actor=setup.supervisor.username,
-        actor_is_supervisor=True,
+        actor=setup.supervisor,
         project_id=other.id,
         now=NOW,
     )
@@ -297,3 +295,38 @@ def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_pa
         appointments.appointments_for(setup.session, setup.project_id)[0].status
         is AppointmentStatus.APPROVED
     )
+
+
+def test_only_a_supervisor_approves_a_special_project_and_a_new_reason_needs_a_new_approval(
+    setup: Setup, client: Any, login: Any
+) -> None:
+    from expertpool.projects import projects
+    from expertpool.projects.models import Project
+    from tests.conftest import csrf_token
+
+    _mark(setup, special=True, approved=False)
+    with pytest.raises(Forbidden):
+        projects.approve_special(
+            setup.session, actor=setup.operator, project_id=setup.project_id, now=NOW
+        )
+    login(client, setup.supervisor)
+    token = csrf_token(client, f"/projects/{setup.project_id}")
+    resp = client.post(f"/projects/{setup.project_id}/special/approve", data={"csrf_token": token})
+    assert resp.status_code == 302
+    setup.session.expire_all()
+    project = setup.session.get(Project, setup.project_id)
+    assert project.special_approved_by == setup.supervisor.username
+    data = projects.project_view(project)
+    data.update(
+        evaluation_start=data["evaluation_start_at"],
+        tenderer_code=data["tenderer"]["code"],
+        tenderer_name=data["tenderer"]["name"],
+        agency_code=data["agency"]["code"],
+        agency_name=data["agency"]["name"],
+        special_reason=REASON + "（补充）",
+    )
+    projects.update_project(
+        setup.session, actor="staff", project_id=setup.project_id, data=data, now=NOW
+    )
+    setup.session.expire_all()
+    assert setup.session.get(Project, setup.project_id).special_approved_by is None

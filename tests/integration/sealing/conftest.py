@@ -256,8 +256,7 @@ class World:
         if special:
             projects.approve_special(
                 session,
-                actor=self.setup.supervisor.username,
-                actor_is_supervisor=True,
+                actor=self.setup.supervisor,
                 project_id=project.id,
                 now=self.clock.now,
             )
