@@ -4,6 +4,8 @@ is logged as not drawn.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
