@@ -769,13 +769,13 @@ def postpone_panels(
     to be told the new time (each may still withdraw, which invites the next backup).
     """
     told: list[InvitationRecord] = []
+    for req in session.execute(
+        select(DrawRequestRecord).where(DrawRequestRecord.project_id == project.id)
+    ).scalars():  # every request, used or not, now serves the new window
+        req.evaluation_start_at = project.evaluation_start_at
+        req.evaluation_end_at = project.evaluation_end_at
+    session.flush()
     for d in _draws_of(session, project.id):
-        req = d.request
-        req.evaluation_start_at, req.evaluation_end_at = (
-            project.evaluation_start_at,
-            project.evaluation_end_at,
-        )
-        session.flush()
         holding = [inv for inv in d.invitees if inv.status.is_holding]
         for inv in holding:
             invitation = _invitation_of(session, d.draw_id, inv.expert_token)

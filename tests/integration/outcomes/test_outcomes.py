@@ -286,6 +286,12 @@ def test_postponement_keeps_the_panel_moves_the_seats_and_tells_the_new_time(set
     for m in _outcome_messages(s):
         body = message_body(s.notify_ctx, m) or ""
         assert "评标改期" in body and "2026年6月8日（星期一）14:00" in body
+    # every draw request of the project serves the new window
+    from expertpool.draws.models import DrawRequestRecord
+
+    assert {
+        r.evaluation_start_at for r in s.session.execute(select(DrawRequestRecord)).scalars()
+    } == {LATER}
     # the backup's invitation carries the new time
     new_invitation = s.session.execute(
         select(InvitationRecord).where(InvitationRecord.expert_token == backups[0].expert_token)
