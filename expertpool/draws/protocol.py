@@ -692,6 +692,11 @@ def run_draw(
         )
     if actor.id != d.operator_id:
         raise Forbidden(str(_l("Only the operator who prepared this draw runs it.")))
+    if must_exist(session.get(Project, d.project_id)).status.is_closed:
+        raise Conflict(
+            str(_l("The project has ended (failed or cancelled); its draws no longer run.")),
+            code="project_ended",
+        )
     if d.operator_digits is None or d.supervisor_digits is None:
         raise Conflict(
             str(_l("Both the operator and a supervisor must enter their digits first.")),

@@ -332,3 +332,25 @@ def test_the_api_records_a_cancellation_for_the_owning_centre_only(
         json={"evaluation_start": "2026-07-01T09:00", "reason": "顺延"},
     )
     assert postponed.status_code == 409
+
+
+def test_a_draw_prepared_before_a_cancellation_no_longer_runs(setup: Setup) -> None:
+    from expertpool.core.errors import Conflict
+
+    s = setup
+    add_experts(s.app, POOL)
+    d = s.prepare(s.request())
+    s.witness(d.draw_id)
+    outcomes.end_project(
+        s.session,
+        actor=s.operator,
+        project_id=s.project_id,
+        outcome="cancelled",
+        reason="项目取消采购",
+        ctx=s.notify_ctx,
+        now=s.clock.now,
+    )
+    with pytest.raises(Conflict) as refused:
+        s.run(d.draw_id)
+    assert refused.value.code == "project_ended"
+    assert s.session.execute(select(InvitationRecord)).first() is None
