@@ -683,6 +683,7 @@ def approve_special(session: Session, *, actor: User, project_id: int, now: date
     if actor.role is not UserRole.SUPERVISOR:
         raise Forbidden(str(_l("Only a supervisor approves a special project.")))
     project = _lock(session, project_id)
+    require_reader(session, actor, project)  # a supervisor of the project's department
     if not project.is_special:
         raise TransitionRefused(str(_l("The project is not marked special.")))
     if project.status.is_closed:

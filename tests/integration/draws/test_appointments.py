@@ -300,7 +300,7 @@ def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_pa
 
 
 def test_only_a_supervisor_approves_a_special_project_and_a_new_reason_needs_a_new_approval(
-    setup: Setup, client: Any, login: Any
+    setup: Setup, client: Any, login: Any, make_user: Any
 ) -> None:
     from expertpool.projects import projects
     from expertpool.projects.models import Project
@@ -311,6 +311,13 @@ def test_only_a_supervisor_approves_a_special_project_and_a_new_reason_needs_a_n
         projects.approve_special(
             setup.session, actor=setup.operator, project_id=setup.project_id, now=NOW
         )
+    # A supervisor of another region's department may not approve it either.
+    outsider = make_user(role="supervisor", department="440300-coordination")
+    with pytest.raises(Forbidden):
+        projects.approve_special(
+            setup.session, actor=outsider, project_id=setup.project_id, now=NOW
+        )
+    setup.session.rollback()
     login(client, setup.supervisor)
     token = csrf_token(client, f"/projects/{setup.project_id}")
     resp = client.post(f"/projects/{setup.project_id}/special/approve", data={"csrf_token": token})
