@@ -20,11 +20,13 @@ from expertpool.accounts import api as accounts_api
 from expertpool.accounts import pages as account_pages
 from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
+from expertpool.apidocs import pages as apidocs_pages
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
 from expertpool.core.keys import KeyStore
+from expertpool.core.legacy import LegacyApiShim
 from expertpool.core.labels import register_filters
 from expertpool.core.state import AppState, csrf, limiter
 from expertpool.core.state import config as current_config
@@ -106,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
         experts_api.bp,
         projects_api.bp,
         draws_api.bp,
+        apidocs_pages.bp,
         webhooks.bp,
     ):
         # provider callbacks are authenticated by their signature instead
@@ -183,7 +186,7 @@ def create_app(
         # `g` lives as long as the application context, and a context pushed outside the request
         # (tests, commands serving in-process) outlives it: never let one request's language or CSRF
         # token leak into the next one's.
-        for name in ("csrf_token", "_flask_babel", "user", "auth"):
+        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token"):
             g.pop(name, None)
 
     Babel(app, locale_selector=select_locale)
@@ -204,6 +207,8 @@ def create_app(
         app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
     )
     init_socketio(app, config, room(st, notifier))
+    # The unversioned /api/... paths of before /api/v1 keep answering, marked deprecated.
+    app.wsgi_app = LegacyApiShim(app.wsgi_app)  # type: ignore[method-assign]
     if config.proxy_fix_hops:
         # Outermost, so that Socket.IO connections see the client's address too.
         hops = config.proxy_fix_hops

@@ -1,15 +1,17 @@
-"""The JSON API of draws: draw requests at a terminal and the draw-signing public keys."""
+"""The JSON API of draws: draw requests at a terminal, their status, and the draw-signing public
+keys. Nothing here names, counts or narrows down who was drawn (docs/sealing.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
+from flask import Blueprint, jsonify
+from pydantic import Field
 
 from expertpool.accounts.access import public, require_centre, require_user, roles
+from expertpool.accounts.idempotency import idempotent
 from expertpool.accounts.models import UserRole
-from expertpool.core.errors import ValidationFailed
+from expertpool.core.api import PREFIX, IdempotencyHeaders, Model, Out, body, operation
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
 from expertpool.draws import requests as draw_requests
@@ -17,21 +19,84 @@ from expertpool.draws.rules import DrawRules
 from expertpool.projects import projects
 from expertpool.projects.terminal_pages import terminal_from_request
 
-bp = Blueprint("draws_api", __name__, url_prefix="/api")
+bp = Blueprint("draws_api", __name__, url_prefix=PREFIX)
 READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
+TAGS = ["draws"]
+Codes = list[str] | str | None
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed(
-            _("Send a JSON object."), fields={"body": _("Expected a JSON object.")}
-        )
-    return body
+class GroupIn(Model):
+    specialties: Codes = Field(None, description="Specialty codes or prefixes from the tree.")
+    count: int | str | None = Field(None, description="How many experts to draw.")
+    backups: int | str | None = Field(None, description="How many backups to rank.")
+    regions_in: Codes = None
+    regions_out: Codes = None
+
+
+class DrawRequestIn(Model):
+    lot: str | None = Field(None, max_length=64, description="The lot's code, if it has lots.")
+    is_offsite: bool | str | None = Field(None, description="Exclude the main centre's city.")
+    regions_in: Codes = None
+    regions_out: Codes = None
+    groups: list[GroupIn] | None = Field(None, max_length=50)
+    max_recent_draws: int | str | None = None
+    distinct_employers: bool | str | None = None
+
+
+class TerminalHeaders(IdempotencyHeaders):
+    terminal_token: str | None = Field(
+        None,
+        alias="X-Terminal-Token",
+        max_length=200,
+        description="The credential of the registered terminal the request is made at.",
+    )
+
+
+class GroupOut(Out):
+    id: str
+    specialties: list[str]
+    regions_in: list[str]
+    regions_out: list[str]
+    count: int
+    backups: int
+
+
+class DrawRequestOut(Out):
+    """What was asked and the request's status: never who was drawn, invited or booked."""
+
+    id: int
+    project_id: int
+    lot: str | None
+    parent_id: int | None
+    status: str
+    is_offsite: bool
+    distinct_employers: bool
+    max_recent_draws: int | None
+    frequency_window_days: int
+    expert_count: int
+    committee_size: int
+    evaluation_start_at: str
+    evaluation_end_at: str
+    terminal_id: int | None
+    created_at: str
+    groups: list[GroupOut]
+
+
+class KeysOut(Out):
+    current: str | None = Field(description="The id of the key that signs draws now.")
+    keys: dict[str, str] = Field(description="Key id -> base64 raw Ed25519 public key.")
 
 
 @bp.route("/projects/<int:project_id>/draw-requests", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
+@idempotent
+@operation(
+    tags=TAGS,
+    scope="draws:write",
+    json=DrawRequestIn,
+    headers=TerminalHeaders,
+    HTTP_201=DrawRequestOut,
+)
 def draw_request_create(project_id: int) -> Any:
     """Record a draw request; only from a registered, active terminal (`X-Terminal-Token`)."""
     project = projects.get_project(db(), project_id)
@@ -42,7 +107,7 @@ def draw_request_create(project_id: int) -> Any:
         actor=require_user(),
         terminal=terminal,
         project_id=project_id,
-        data=_body(),
+        data=body(DrawRequestIn).model_dump(exclude_unset=True),
         rules=DrawRules.from_config(config()),
         now=now(),
     )
@@ -51,8 +116,9 @@ def draw_request_create(project_id: int) -> Any:
 
 @bp.route("/draw-requests/<int:request_id>", methods=["GET"])
 @roles(*READERS)
+@operation(tags=TAGS, scope="draws:read", HTTP_200=DrawRequestOut)
 def draw_request_get(request_id: int) -> Any:
-    """One draw request (never names)."""
+    """One draw request and its status (never names)."""
     req = draw_requests.get_request(db(), request_id)
     require_centre(require_user(), req.project.owner_centre_id)
     return jsonify(draw_requests.request_view(req))
@@ -60,6 +126,7 @@ def draw_request_get(request_id: int) -> Any:
 
 @bp.route("/keys", methods=["GET"])
 @public
+@operation(tags=TAGS, public=True, HTTP_200=KeysOut)
 def draw_keys() -> Any:
     """The draw-signing public keys (base64 raw Ed25519) by key id, and which one signs now."""
     keys = state().keys
