@@ -26,8 +26,8 @@ from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
 from expertpool.core.keys import KeyStore
-from expertpool.core.legacy import LegacyApiShim
 from expertpool.core.labels import register_filters
+from expertpool.core.legacy import LegacyApiShim
 from expertpool.core.state import AppState, csrf, limiter
 from expertpool.core.state import config as current_config
 from expertpool.core.texts import LOCALES

@@ -50,7 +50,13 @@ def body_digest(raw: bytes) -> str:
 
 
 def claim(
-    session: Session, *, token_id: int, key: str, method: str, path: str, digest: str,
+    session: Session,
+    *,
+    token_id: int,
+    key: str,
+    method: str,
+    path: str,
+    digest: str,
     cipher: PiiCipher,
 ) -> Claim:
     """Claim `key` for this call, or return the stored answer of the same call.
@@ -122,9 +128,7 @@ def idempotent(view: F) -> F:
         if key is None or token is None:
             return view(*args, **kwargs)
         if not key or len(key) > MAX_KEY:
-            raise ValidationFailed(
-                fields={HEADER: _("Use 1 to %(n)d characters.", n=MAX_KEY)}
-            )
+            raise ValidationFailed(fields={HEADER: _("Use 1 to %(n)d characters.", n=MAX_KEY)})
         cipher = PiiCipher.from_keys(state().keys)
         session = db()
         found = claim(

@@ -157,8 +157,9 @@ def _before(req: Any, resp: Any, req_validation_error: Any, instance: Any, *_: A
 def _after(req: Any, resp: Any, resp_validation_error: Any, instance: Any, *_: Any) -> None:
     if resp_validation_error is not None:
         # A response that breaks its own schema is our bug: log it and answer the generic 500.
-        log.error("response of %s %s breaks its schema: %s", req.method, req.path,
-                  resp_validation_error)
+        log.error(
+            "response of %s %s breaks its schema: %s", req.method, req.path, resp_validation_error
+        )
         raise BrokenInvariant(str(_l("An unexpected error occurred; it has been logged.")))
 
 
@@ -264,7 +265,10 @@ def page_of(items: Sequence[Any], paging: PageQuery, view: Callable[[Any], Any])
     """One page of an in-memory list, with the paging fields."""
     start = (paging.page - 1) * paging.per_page
     chunk = items[start : start + paging.per_page]
-    return {"items": [view(i) for i in chunk], **page_meta(len(items), paging.page, paging.per_page)}
+    return {
+        "items": [view(i) for i in chunk],
+        **page_meta(len(items), paging.page, paging.per_page),
+    }
 
 
 def document(app: Flask) -> dict[str, Any]:

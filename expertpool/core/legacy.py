@@ -14,8 +14,17 @@ from expertpool.core.errors import LEGACY_ENVIRON
 
 # The first path segments the unversioned API had before `/api/v1` existed.
 LEGACY_HEADS = frozenset(
-    {"tokens", "me", "specialties", "experts", "projects", "draw-requests", "terminals", "venues",
-     "keys"}
+    {
+        "tokens",
+        "me",
+        "specialties",
+        "experts",
+        "projects",
+        "draw-requests",
+        "terminals",
+        "venues",
+        "keys",
+    }
 )
 # RFC 9745: the moment the unversioned paths became deprecated (2026-12-03T00:00:00Z).
 DEPRECATED_SINCE = "@1796256000"

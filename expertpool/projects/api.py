@@ -43,7 +43,7 @@ class ProjectIn(Model):
     code: Text = Field(None, max_length=64)
     name: Text = Field(None, max_length=200)
     kind: Text = Field(None, max_length=20, description="goods, works or services.")
-    budget: str | int | float | None = Field(None, description="CNY, e.g. \"1200000.00\".")
+    budget: str | int | float | None = Field(None, description='CNY, e.g. "1200000.00".')
     tenderer_code: Text = Field(None, max_length=18)
     tenderer_name: Text = Field(None, max_length=200)
     agency_code: Text = Field(None, max_length=18)

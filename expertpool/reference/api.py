@@ -60,7 +60,9 @@ def specialties() -> Any:
     session = db()
     args = query(SpecialtyQuery)
     if args.q:
-        return jsonify(page_of(reference.search_specialties(session, args.q, limit=1000), args, _spec))
+        return jsonify(
+            page_of(reference.search_specialties(session, args.q, limit=1000), args, _spec)
+        )
     parent = args.parent or None
     if parent is not None and session.get(Specialty, parent) is None:
         raise NotFound()
