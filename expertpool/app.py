@@ -22,6 +22,7 @@ from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
 from expertpool.apidocs import pages as apidocs_pages
 from expertpool.core import audit
+from expertpool.core.api import install_converters
 from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
@@ -196,6 +197,7 @@ def create_app(
     register_filters(app)
     init_access(app)
 
+    install_converters(app)
     register_blueprints(app)
     check_declared(app)
 

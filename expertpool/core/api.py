@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Flask, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
+from werkzeug.routing import IntegerConverter
 
 from expertpool.core.errors import BrokenInvariant, ValidationFailed
 from expertpool.core.texts import _l
@@ -29,10 +30,36 @@ M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def storable(value: Any) -> bool:
+    """Whether text (in lists and objects too) can be stored: no NUL, no lone surrogate (neither
+    survives PostgreSQL's UTF-8 text)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    return True
+
+
 class Model(BaseModel):
-    """Input models refuse unknown fields, so a typo is an error rather than silently ignored."""
+    """Input models refuse unknown fields, so a typo is an error rather than silently ignored,
+    and text the database cannot hold."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if not storable(value):
+            raise ValueError("text with NUL or invalid Unicode")
+        return value
 
 
 class Out(BaseModel):
@@ -269,6 +296,27 @@ def page_of(items: Sequence[Any], paging: PageQuery, view: Callable[[Any], Any])
         "items": [view(i) for i in chunk],
         **page_meta(len(items), paging.page, paging.per_page),
     }
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids fit the database's INTEGER (a larger number is 404, not a
+    database overflow)."""
+
+    # 0 to 2147483647 in the pattern itself: a larger number matches no route at all (a 404; a
+    # converter refusing it after the match would make Werkzeug answer 405 to some methods).
+    regex = (
+        r"(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+        r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+    )
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_converters(app: Flask) -> None:
+    """Use the bounded id converter for every `<int:...>` route parameter."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def document(app: Flask) -> dict[str, Any]:
