@@ -52,7 +52,12 @@ class TerminalHeaders(IdempotencyHeaders):
     )
 
 
-class GroupOut(Out):
+class Sealed(Model):
+    """Draw answers document every field and allow no other: a field added to the view without
+    being described (and reviewed against the sealing rule) fails the response check."""
+
+
+class GroupOut(Sealed):
     id: str
     specialties: list[str]
     regions_in: list[str]
@@ -61,7 +66,7 @@ class GroupOut(Out):
     backups: int
 
 
-class DrawRequestOut(Out):
+class DrawRequestOut(Sealed):
     """What was asked and the request's status: never who was drawn, invited or booked."""
 
     id: int
