@@ -125,6 +125,7 @@ SCOPES: dict[str, str] = {
     "projects:write": "Create and change projects, lots and bidders; ready and award.",
     "draws:read": "Read draw requests and their status (never who was drawn).",
     "draws:write": "Create draw requests from a registered terminal.",
+    "draws:record": "Read a draw's named contact record once its project is awarded.",
     "terminals:admin": "Register and disable terminals, create venues.",
 }
 
@@ -298,7 +299,7 @@ def page_of(items: Sequence[Any], paging: PageQuery, view: Callable[[Any], Any])
     }
 
 
-class IdConverter(IntegerConverter):
+class BoundedIntegerConverter(IntegerConverter):
     """`<int:...>` in every route: ids fit the database's INTEGER (a larger number is 404, not a
     database overflow)."""
 
@@ -316,7 +317,7 @@ class IdConverter(IntegerConverter):
 
 def install_converters(app: Flask) -> None:
     """Use the bounded id converter for every `<int:...>` route parameter."""
-    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def document(app: Flask) -> dict[str, Any]:

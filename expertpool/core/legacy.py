@@ -24,6 +24,7 @@ LEGACY_HEADS = frozenset(
         "terminals",
         "venues",
         "keys",
+        "notifications",
     }
 )
 # RFC 9745: the moment the unversioned paths became deprecated (2026-12-03T00:00:00Z).

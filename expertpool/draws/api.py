@@ -8,14 +8,16 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import Field
 
-from expertpool.accounts.access import public, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
 from expertpool.accounts.idempotency import idempotent
 from expertpool.accounts.models import UserRole
 from expertpool.core.api import PREFIX, IdempotencyHeaders, Model, Out, body, operation
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
+from expertpool.draws import contact_record
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.rules import DrawRules
+from expertpool.notifications.notifier import notification_services
 from expertpool.projects import projects
 from expertpool.projects.terminal_pages import terminal_from_request
 
@@ -87,6 +89,51 @@ class DrawRequestOut(Sealed):
     groups: list[GroupOut]
 
 
+class AttemptOut(Out):
+    channel: str
+    provider: str
+    sid: str | None
+    at: str
+    updated_at: str
+    status: str
+    status_history: list[dict[str, str]]
+    answered_by: str | None
+    digits: str | None
+    error_code: int | None
+    is_final: bool
+
+
+class InviteeOut(Out):
+    invitation_id: int
+    group_id: str
+    rank: int
+    expert_id: int | None
+    pseudonym: str | None
+    name: str
+    phone: str = Field(description="Masked.")
+    state: str
+    answered_via: str | None
+    answered_at: str | None
+    deadline_at: str
+    withdrawal_reason: str | None
+    seat_venue: str | None
+    attempts: list[AttemptOut]
+
+
+class ProjectRef(Out):
+    id: int
+    code: str
+    name: str
+
+
+class ContactRecordOut(Out):
+    """Closed phase only: refused (403 `not_awarded`) until the project is awarded."""
+
+    draw_id: str
+    project: ProjectRef
+    invitees: list[InviteeOut]
+
+
 class KeysOut(Out):
     current: str | None = Field(description="The id of the key that signs draws now.")
     keys: dict[str, str] = Field(description="Key id -> base64 raw Ed25519 public key.")
@@ -127,6 +174,20 @@ def draw_request_get(request_id: int) -> Any:
     req = draw_requests.get_request(db(), request_id)
     require_centre(require_user(), req.project.owner_centre_id)
     return jsonify(draw_requests.request_view(req))
+
+
+@bp.route("/notifications/draws/<draw_id>/record", methods=["GET"])
+@roles(UserRole.SUPERVISOR)
+@operation(
+    tags=["contact record (after the award)"], scope="draws:record", HTTP_200=ContactRecordOut
+)
+def contact_record_api(draw_id: str) -> Any:
+    """Every invitation of a draw and every attempt to reach the invitee, named: refused until
+    the project is awarded; each reading is audited."""
+    record = contact_record.draw_contact_record(
+        db(), draw_id, ctx=notification_services().ctx, actor=actor_label(), via="api"
+    )
+    return jsonify(record.as_dict())
 
 
 @bp.route("/keys", methods=["GET"])

@@ -131,7 +131,7 @@ EXPECTED: dict[str, set[str]] = {
     "outbox.simulation": {AD},
     "outbox.simulate": {AD},
     "draws.contact_record_page": {SV},
-    "draws.contact_record_api": {SV},
+    "draws_api.contact_record_api": {SV},
     "rooms.index": LOGGED_IN,
     "rooms.new": {CS, AD},
     "rooms.room": LOGGED_IN,

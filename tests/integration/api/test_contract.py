@@ -51,6 +51,7 @@ PATH_SAMPLES = {
     "change_id": "1",
     "request_id": "1",
     "code": "A01",
+    "draw_id": "D-1",
 }
 # Which role's token calls an operation: the first of these its view admits.
 ROLE_ORDER = (
@@ -135,6 +136,7 @@ def _seed(app: Flask) -> dict[str, Any]:
         "change_id": 1,
         "request_id": 1,
         "code": "A01",
+        "draw_id": "D-none",
     }
     assert set(ids) == set(PATH_SAMPLES)
     app.extensions["expertpool"].sessions.remove()

@@ -426,7 +426,7 @@ class World:
             *(f"/notifications/progress?draw={d}" for d in self.ids("draw", "draw_id")),
             *(f"/admin/audit?page={n}" for n in pages),
             *(f"/experts/search?q={p.name}" for p in self.probes[:2]),
-            *(f"/api/experts?q={p.name}" for p in self.probes[:2]),
+            *(f"/api/v1/experts?name={p.name}" for p in self.probes[:2]),
         ]
 
     def role_clients(self, *, expert: Probe | None = None, bystander: Probe | None = None) -> dict:
