@@ -59,6 +59,8 @@ MENU: list[MenuItem] = [
     # (the console notifier's simulation page is linked from there).
     MenuItem("outbox.index", _l("Outbox"), frozenset({R.ADMIN}), "outbox"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
+    # The described JSON API, for whoever connects a trading system or a tool.
+    MenuItem("apidocs.docs", _l("API reference"), frozenset({R.CENTRE_STAFF, R.ADMIN}), "api"),
 ]
 
 

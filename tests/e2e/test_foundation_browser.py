@@ -24,6 +24,7 @@ MENUS = {
         "projects",
         "terminal",
         "draws",
+        "api",
     ],
     "supervisor": [
         "home",
@@ -48,6 +49,7 @@ MENUS = {
         "users",
         "outbox",
         "audit",
+        "api",
     ],
 }
 ZH = {
@@ -67,6 +69,7 @@ ZH = {
     "venues": "评标场地",
     "outbox": "发件箱",
     "draws": "抽取记录",
+    "api": "接口参考",
 }
 EN = {
     "home": "Home",
@@ -85,6 +88,7 @@ EN = {
     "venues": "Venues",
     "outbox": "Outbox",
     "draws": "Draws",
+    "api": "API reference",
 }
 
 
