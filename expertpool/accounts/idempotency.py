@@ -118,6 +118,20 @@ def release(session: Session, call_id: int) -> None:
     session.commit()
 
 
+def request_digest() -> str:
+    """The digest of this request's content: JSON by content, forms by fields and file contents
+    (a multipart body's boundary differs on every retry)."""
+    if request.mimetype == "multipart/form-data":
+        files = []
+        for field, upload in sorted(request.files.items(multi=True), key=lambda kv: kv[0]):
+            content = upload.stream.read()
+            upload.stream.seek(0)
+            files.append([field, upload.filename, hashlib.sha256(content).hexdigest()])
+        form = sorted([k, v] for k, v in request.form.items(multi=True))
+        return body_digest(json.dumps({"form": form, "files": files}).encode())
+    return body_digest(request.get_data(cache=True))
+
+
 def idempotent(view: F) -> F:
     """Honour `Idempotency-Key` on a creating call made with a bearer token."""
 
@@ -137,7 +151,7 @@ def idempotent(view: F) -> F:
             key=key,
             method=request.method,
             path=request.path,
-            digest=body_digest(request.get_data(cache=True)),
+            digest=request_digest(),
             cipher=cipher,
         )
         if found.status is not None and found.answer is not None:

@@ -3,6 +3,7 @@ the deprecated unversioned paths."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -271,3 +272,26 @@ def test_a_centres_trading_system_sees_its_centre_only(
     resp = client.get(f"/api/v1/projects/{other['id']}", headers=_auth(mine))
     assert resp.status_code == 403
     assert resp.get_json()["code"] == "outside_centre"
+
+
+def test_an_evidence_upload_with_a_key_is_stored_once(
+    app: Flask, client: FlaskClient, make_user: Callable[..., Any]
+) -> None:
+    from expertpool.experts.models import EvidenceFile
+    from tests.integration.experts.conftest import PDF
+
+    token = _token(client, make_user(role="expert"))["token"]
+    headers = _auth(token, **{"Idempotency-Key": "upload-1"})
+    answers = [
+        client.post(
+            "/api/v1/experts/me/evidence",
+            headers=headers,
+            data={"file": (io.BytesIO(PDF), "c.pdf")},
+            content_type="multipart/form-data",
+        )
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].get_json() == answers[1].get_json()
+    session = app.extensions["expertpool"].sessions()
+    assert session.execute(select(func.count()).select_from(EvidenceFile)).scalar_one() == 1
