@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.access import current_token
 from expertpool.accounts.models import IdempotentCall
+from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import db, state
@@ -29,6 +31,8 @@ from expertpool.core.state import db, state
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
+# How long a key is remembered (a token lives 12 hours by default; a retry comes within minutes).
+KEEP = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ def claim(
     Another body or operation under a used key is refused (422 `idempotency_key_reused`); a call
     still running under the key is refused (409 `idempotency_in_progress`).
     """
+    session.execute(
+        delete(IdempotentCall).where(
+            IdempotentCall.token_id == token_id, IdempotentCall.created_at < utcnow() - KEEP
+        )
+    )
     row = session.execute(
         select(IdempotentCall).where(IdempotentCall.token_id == token_id, IdempotentCall.key == key)
     ).scalar_one_or_none()

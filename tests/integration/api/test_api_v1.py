@@ -295,3 +295,23 @@ def test_an_evidence_upload_with_a_key_is_stored_once(
     assert answers[0].get_json() == answers[1].get_json()
     session = app.extensions["expertpool"].sessions()
     assert session.execute(select(func.count()).select_from(EvidenceFile)).scalar_one() == 1
+
+
+def test_a_key_is_forgotten_after_a_day(
+    app: Flask, client: FlaskClient, make_user: Callable[..., Any]
+) -> None:
+    from expertpool.accounts.idempotency import KEEP
+    from expertpool.accounts.models import IdempotentCall
+
+    token = _token(client, make_user(role="centre_staff", centre="440100"))["token"]
+    headers = _auth(token, **{"Idempotency-Key": "old"})
+    first = client.post("/api/v1/projects", json=_project(), headers=headers)
+    assert first.status_code == 201
+    session = app.extensions["expertpool"].sessions()
+    row = session.execute(select(IdempotentCall)).scalar_one()
+    row.created_at = utcnow() - KEEP - timedelta(minutes=1)
+    session.commit()
+    # Past a day the key is free again: the same key now names a new request.
+    again = client.post("/api/v1/projects", json=_project("V1-OLD"), headers=headers)
+    assert again.status_code == 201
+    assert again.get_json()["id"] != first.get_json()["id"]
