@@ -22,13 +22,13 @@ from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
 from expertpool.apidocs import pages as apidocs_pages
 from expertpool.core import audit
+from expertpool.core import legacy as legacy_api
 from expertpool.core.api import install_converters
 from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
 from expertpool.core.keys import KeyStore
 from expertpool.core.labels import register_filters
-from expertpool.core.legacy import LegacyApiShim
 from expertpool.core.state import AppState, csrf, limiter
 from expertpool.core.state import config as current_config
 from expertpool.core.texts import LOCALES
@@ -210,7 +210,7 @@ def create_app(
     )
     init_socketio(app, config, room(st, notifier))
     # The unversioned /api/... paths of before /api/v1 keep answering, marked deprecated.
-    app.wsgi_app = LegacyApiShim(app.wsgi_app)  # type: ignore[method-assign]
+    legacy_api.install(app)
     if config.proxy_fix_hops:
         # Outermost, so that Socket.IO connections see the client's address too.
         hops = config.proxy_fix_hops

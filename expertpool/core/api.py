@@ -256,8 +256,10 @@ def operation(
             security=security,
             operation_id=f"{feature}_{view.__name__}",
         )(view)
-        # Read by the access check (`expertpool.accounts.access`) for limited tokens.
+        # Read by the access check (`expertpool.accounts.access`) for limited tokens, and by the
+        # deprecated paths' leniency (`expertpool.core.legacy`).
         wrapped._scope = scope
+        wrapped._input_models = {"json": json, "query": query}
         return wrapped  # type: ignore[no-any-return]
 
     return decorate

@@ -137,6 +137,12 @@ def test_the_unversioned_paths_keep_answering_with_the_old_shape_and_a_deprecati
     refused = client.post("/api/tokens", json={"username": "x"})
     assert refused.get_json()["error"]["fields"] == {"password": "必填。"}
     assert "Deprecation" in refused.headers
+    # As before, the old paths ignore what they do not know; /api/v1 refuses it.
+    lenient = {"username": user.username, "password": PASSWORD, "device": "old-client"}
+    assert client.post("/api/tokens", json=lenient).status_code == 201
+    assert client.post("/api/v1/tokens", json=lenient).status_code == 422
+    assert client.get("/api/specialties?q=公路&lang=zh", headers=_auth(token)).status_code == 200
+    assert client.get("/api/v1/specialties?q=公路&lang=zh", headers=_auth(token)).status_code == 422
 
 
 # Paging ------------------------------------------------------------------------------------------
