@@ -94,7 +94,7 @@ def _ignore_unknown_input() -> None:
             request._cached_json = (kept, kept)  # what get_json() answers from now on
     if query_model is not None:
         known = _names(query_model)
-        request.args = ImmutableMultiDict(  # type: ignore[misc]
+        request.args = ImmutableMultiDict(
             [(k, v) for k, v in request.args.items(multi=True) if k in known]
         )
 
