@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
 from expertpool.accounts.idempotency import idempotent
@@ -36,6 +36,18 @@ class GroupIn(Model):
 
 
 class DrawRequestIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lot": "1",
+                    "groups": [{"specialties": ["A0101"], "count": 5, "backups": 3}],
+                }
+            ]
+        },
+    )
+
     lot: str | None = Field(None, max_length=64, description="The lot's code, if it has lots.")
     is_offsite: bool | str | None = Field(None, description="Exclude the main centre's city.")
     regions_in: Codes = None

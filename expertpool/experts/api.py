@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from expertpool.accounts.access import require_user as _user
 from expertpool.accounts.access import roles
@@ -90,6 +90,13 @@ class EvidenceOut(Out):
 
 
 class LeaveIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"start_on": "2030-01-02", "end_on": "2030-01-05", "reason": "出差"}]
+        },
+    )
+
     start_on: date
     end_on: date
     reason: str = Field("", max_length=500)
@@ -102,6 +109,10 @@ class LeaveOut(Out):
 
 
 class ChangeIn(Model):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"title": "正高级工程师"}]}
+    )
+
     specialties: list[str] | None = None
     employer_code: Text = Field(None, max_length=50)
     employer_name: Text = Field(None, max_length=200)
@@ -173,11 +184,20 @@ class VersionOut(Out):
 
 
 class DecisionIn(VersionIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"decision": "return", "opinion": "请补充职称证书。"}]},
+    )
+
     decision: str = Field(max_length=20, description="approve, return or reject.")
     opinion: str = Field("", max_length=2000)
 
 
 class RevealIn(Model):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "核对身份证号码"}]}
+    )
+
     reason: str = Field(max_length=500, description="Why you need the personal data (logged).")
 
 
@@ -187,11 +207,23 @@ class RevealOut(Out):
 
 
 class ChangeDecisionIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"approve": False, "opinion": "证明材料不足。"}]},
+    )
+
     approve: bool
     opinion: str = Field("", max_length=2000)
 
 
 class StatusIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"status": "suspended", "reason": "多次无故缺席", "until": "2030-12-31"}]
+        },
+    )
+
     status: str = Field(max_length=20, description="suspended, active, retired or removed.")
     reason: str = Field("", max_length=2000)
     until: date | None = Field(None, description="End of a suspension.")

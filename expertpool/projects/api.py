@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from expertpool.accounts.access import actor_label, require_centre, require_user, roles
 from expertpool.accounts.idempotency import idempotent
@@ -39,6 +39,27 @@ Flag = bool | str | None
 
 class ProjectIn(Model):
     """A project's details; the service checks each value and answers field errors."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "GZ-2030-001",
+                    "name": "道路改造工程",
+                    "kind": "works",
+                    "budget": "8500000.00",
+                    "tenderer_code": "91440100MA50000019",
+                    "tenderer_name": "某区建设局",
+                    "agency_code": "91440100MA5000002C",
+                    "agency_name": "某招标代理有限公司",
+                    "tenderer_representatives": 0,
+                    "evaluation_start": "2030-06-05T09:00",
+                    "duration_minutes": 240,
+                }
+            ]
+        },
+    )
 
     code: Text = Field(None, max_length=64)
     name: Text = Field(None, max_length=200)
@@ -106,17 +127,35 @@ class ProjectPage(PageMeta):
 
 
 class LotIn(Model):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "2", "name": "二标段"}]}
+    )
+
     code: Text = Field(None, max_length=64)
     name: Text = Field(None, max_length=200)
 
 
 class BidderIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"credit_code": "91440100MA5000007U", "name": "某建设有限公司"}]
+        },
+    )
+
     credit_code: Text = Field(None, max_length=18, description="Unified social credit code.")
     name: Text = Field(None, max_length=200)
     lot: Text = Field(None, max_length=64, description="The lot's code (optional).")
 
 
 class AwardIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"awarded_on": "2030-06-20", "winner": "91440100MA5000007U"}]
+        },
+    )
+
     awarded_on: Text = Field(None, max_length=10, description="YYYY-MM-DD.")
     winner: Text = Field(None, max_length=18, description="The winning bidder's credit code.")
 
@@ -135,6 +174,11 @@ class TerminalPage(PageMeta):
 
 
 class TerminalIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"centre": "440100", "name": "一号抽取终端"}]},
+    )
+
     centre: str = Field(max_length=6, description="The centre's region code.")
     name: str = Field(max_length=100)
 
@@ -156,6 +200,15 @@ class VenuePage(PageMeta):
 
 
 class VenueIn(Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"centre": "440100", "name": "第一评标室", "address": "某路1号", "seats": 9}
+            ]
+        },
+    )
+
     centre: str = Field(max_length=6)
     name: str = Field(max_length=100)
     address: str = Field("", max_length=200)

@@ -40,6 +40,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # SEEDED positive cases addressing the seeded objects, RANDOM positive and RANDOM negative ones.
 SEEDED = int(os.environ.get("EXPERTPOOL_CONTRACT_EXAMPLES", "12"))
 RANDOM = max(1, SEEDED * 2 // 3)
+# Cases per documented example body (the other parts generated): the success paths.
+EXAMPLE_RUNS = 3
 # A value per path parameter that routes (to find the view of an operation).
 PATH_SAMPLES = {
     "project_id": "1",
@@ -245,6 +247,16 @@ def _exercise(server: dict[str, Any], operation: Any, strategy: Any, examples: i
     return failures
 
 
+def _examples(doc: dict[str, Any], operation: Any) -> list[Any]:
+    """The documented example bodies of an operation (valid requests that reach success)."""
+    op = doc["paths"][operation.path][operation.method.lower()]
+    schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    if not schema or "$ref" not in schema:
+        return []
+    component = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return list(component.get("examples", []))
+
+
 def test_every_operation_keeps_its_contract(contract_server: dict[str, Any]) -> None:
     app = contract_server["app"]
     with app.app_context():
@@ -264,6 +276,15 @@ def test_every_operation_keeps_its_contract(contract_server: dict[str, Any]) -> 
         }
         runs = [
             (operation.as_strategy(GenerationMode.POSITIVE, path_parameters=seeded), SEEDED),
+            *(
+                (
+                    operation.as_strategy(
+                        GenerationMode.POSITIVE, path_parameters=seeded, body=example
+                    ),
+                    EXAMPLE_RUNS,
+                )
+                for example in _examples(doc, operation)
+            ),
             (operation.as_strategy(GenerationMode.POSITIVE), RANDOM),
             (operation.as_strategy(GenerationMode.NEGATIVE), RANDOM),
         ]
