@@ -279,7 +279,10 @@ def test_every_operation_keeps_its_contract(contract_server: dict[str, Any]) -> 
             *(
                 (
                     operation.as_strategy(
-                        GenerationMode.POSITIVE, path_parameters=seeded, body=example
+                        GenerationMode.POSITIVE,
+                        path_parameters=seeded,
+                        body=example,
+                        media_type="application/json",
                     ),
                     EXAMPLE_RUNS,
                 )
