@@ -75,9 +75,12 @@ def _seed(app: Flask) -> dict[str, Any]:
     """Users of every role with tokens, and one of each object the paths name."""
     from expertpool.accounts import users
     from expertpool.core.db import utcnow
+    from expertpool.draws import requests as draw_requests
+    from expertpool.draws.rules import DrawRules
     from expertpool.experts import applications
     from expertpool.projects import projects, terminals, venues
     from tests.integration.projects.conftest import credit_code
+    from tests.integration.sealing.conftest import evaluation_tomorrow
 
     session = app.extensions["expertpool"].sessions()
     people = {
@@ -122,8 +125,41 @@ def _seed(app: Flask) -> dict[str, Any]:
         name="某建设有限公司",
         lot_code="1",
     )
-    _, terminal = terminals.register_terminal(
+    credential, terminal = terminals.register_terminal(
         session, actor="test", centre_code="440100", name="抽取终端"
+    )
+    # A second project, ready, with a draw request made at the terminal: the draw operations.
+    ready = projects.create_project(
+        session,
+        actor="test",
+        owner_centre_id=people[UserRole.CENTRE_STAFF].centre_id or 0,
+        data={
+            "code": "CT-2026-002",
+            "name": "合同测试项目二",
+            "kind": "works",
+            "budget": "8500000.00",
+            "tenderer_code": credit_code(1),
+            "tenderer_name": "某区建设局",
+            "agency_code": credit_code(2),
+            "agency_name": "某招标代理有限公司",
+            "tenderer_representatives": 0,
+            # Tomorrow, as the sealing suite's draws: within the draw's lead time and calendar.
+            "evaluation_start": evaluation_tomorrow().strftime("%Y-%m-%dT%H:%M"),
+            "duration_minutes": 240,
+        },
+    )
+    projects.add_lot(session, actor="test", project_id=ready.id, code="1", name="一标段")
+    projects.add_bidder(
+        session, actor="test", project_id=ready.id, credit_code=credit_code(3), name="某公司"
+    )
+    projects.mark_ready(session, actor="test", project_id=ready.id)
+    draw_request = draw_requests.create_draw_request(
+        session,
+        actor=people[UserRole.CENTRE_STAFF],
+        terminal=terminal,
+        project_id=ready.id,
+        data={"lot": "1", "groups": [{"specialties": ["A0101"], "count": 5, "backups": 3}]},
+        rules=DrawRules.from_config(app.extensions["expertpool"].config),
     )
     venues.create_venue(
         session, actor="test", centre_code="440100", name="评标室", address="某路1号", seats=5
@@ -136,13 +172,19 @@ def _seed(app: Flask) -> dict[str, Any]:
         "expert_id": expert.id,
         "number": 1,
         "change_id": 1,
-        "request_id": 1,
+        "request_id": draw_request.id,
         "code": "A01",
         "draw_id": "D-none",
     }
     assert set(ids) == set(PATH_SAMPLES)
     app.extensions["expertpool"].sessions.remove()
-    return {"tokens": tokens, "ids": ids, "people": people}
+    return {
+        "tokens": tokens,
+        "ids": ids,
+        "people": people,
+        "ready_project_id": ready.id,
+        "terminal_credential": credential,
+    }
 
 
 def _serve(app: Flask) -> Iterator[dict[str, Any]]:
@@ -274,6 +316,11 @@ def test_every_operation_keeps_its_contract(contract_server: dict[str, Any]) -> 
             for name in PATH_SAMPLES
             if "{" + name + "}" in operation.path
         }
+        fixed_headers: dict[str, str] | None = None
+        if operation.path.endswith("/draw-requests"):
+            # Draw requests: the ready project, made at the seeded terminal.
+            seeded["project_id"] = contract_server["ready_project_id"]
+            fixed_headers = {"X-Terminal-Token": contract_server["terminal_credential"]}
         runs = [
             (operation.as_strategy(GenerationMode.POSITIVE, path_parameters=seeded), SEEDED),
             *(
@@ -283,6 +330,7 @@ def test_every_operation_keeps_its_contract(contract_server: dict[str, Any]) -> 
                         path_parameters=seeded,
                         body=example,
                         media_type="application/json",
+                        headers=fixed_headers,
                     ),
                     EXAMPLE_RUNS,
                 )
