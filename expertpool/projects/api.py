@@ -212,7 +212,7 @@ class VenueIn(Model):
     centre: str = Field(max_length=6)
     name: str = Field(max_length=100)
     address: str = Field("", max_length=200)
-    seats: int = Field(ge=1, le=1000, description="How many seats, numbered from 1.")
+    seats: int = Field(description=f"How many seats (1 to {venues.MAX_SEATS}), numbered from 1.")
 
 
 # Views ------------------------------------------------------------------------------------------
