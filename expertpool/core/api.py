@@ -146,6 +146,8 @@ def _translated_message(error: dict[str, Any]) -> str:
         return str(_l("The value is too long."))
     if kind in ("string_too_short", "too_short"):
         return str(_l("The value is too short."))
+    if kind.startswith("date_"):
+        return str(_l("Use a date like 2020-01-31."))
     if kind in ("model_type", "dict_type", "model_attributes_type", "json_invalid"):
         return str(_l("Expected a JSON object."))
     return str(_l("Invalid value."))

@@ -321,3 +321,16 @@ def test_a_key_is_forgotten_after_a_day(
     again = client.post("/api/v1/projects", json=_project("V1-OLD"), headers=headers)
     assert again.status_code == 201
     assert again.get_json()["id"] != first.get_json()["id"]
+
+
+def test_a_bad_date_is_named_in_the_callers_language(
+    client: FlaskClient, make_user: Callable[..., Any]
+) -> None:
+    token = _token(client, make_user(role="expert"))["token"]
+    resp = client.post(
+        "/api/v1/experts/me/leave",
+        json={"start_on": "31/01/2030", "end_on": "2030-02-03"},
+        headers=_auth(token),
+    )
+    assert resp.status_code == 422
+    assert resp.get_json()["fields"] == {"start_on": ["请使用 2020-01-31 这样的日期格式。"]}
