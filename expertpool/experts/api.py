@@ -47,6 +47,34 @@ class OrgRef(Out):
     org_name: str
 
 
+class EmploymentOut(Out):
+    org_code: str | None
+    org_name: str | None
+    start_on: str
+    end_on: str | None
+
+
+class AvoidanceOut(Out):
+    org_code: str | None
+    org_name: str | None
+    kind: str
+
+
+class EvidenceRef(Out):
+    id: int
+    name: str
+    mime: str
+    size: int
+    sha256: str
+
+
+class LeaveRef(Out):
+    id: int
+    start_on: str
+    end_on: str
+    reason: str | None
+
+
 class ExpertRecord(Out):
     """A record; personal data in clear for its owner, masked for staff."""
 
@@ -54,8 +82,22 @@ class ExpertRecord(Out):
     name: str | None
     id_number: str
     phone: str
-    status: str
+    email: str | None
+    title: str | None
+    title_level: str | None
+    years_experience: int | None
+    birth_date: str | None
+    home_region: str | None
+    employer_code: str | None
+    employer_name: str | None
     specialties: list[str]
+    employment: list[EmploymentOut]
+    avoidances: list[AvoidanceOut]
+    evidence: list[EvidenceRef]
+    leave: list[LeaveRef]
+    status: str
+    suspended_until: str | None
+    consent: bool
     version: int
 
 
