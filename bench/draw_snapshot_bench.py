@@ -1,6 +1,6 @@
 """Benchmark: candidate snapshot, prepare (snapshot + commitment) and draw on a large pool.
 
-Usage: PYTHONPATH=. python bench/draw_snapshot_bench.py --experts 100000 --draws 20 \
+Usage: python bench/draw_snapshot_bench.py --experts 100000 --draws 20 \
            --concurrent 20 [--database-url postgresql+psycopg://...]
 Creates a scratch database (PostgreSQL) or file (SQLite), bulk-loads experts with phones,
 specialties, employments, avoidances and leave, then times snapshot, prepare and draw over
@@ -15,6 +15,7 @@ import gc
 import itertools
 import os
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -22,9 +23,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
+from bench.builders import (
+    PASSWORD,
+    bench_config,
+    build_app,
+    create_scratch_postgres,
+    credit_code,
+    drop_scratch_postgres,
+    project_payload,
+)
 from expertpool.accounts.models import Centre
 from expertpool.core.calendar import CST
 from expertpool.core.pii import PiiCipher
@@ -39,14 +51,6 @@ from expertpool.experts.models import (
 )
 from expertpool.notifications.notifier import services_of
 from expertpool.reference.models import Specialty
-from tests.conftest import (
-    PASSWORD,
-    build_app,
-    create_scratch_postgres,
-    drop_scratch_postgres,
-    make_test_config,
-)
-from tests.integration.projects.conftest import credit_code, project_payload
 
 NOW = datetime(2026, 6, 3, 9, 0, tzinfo=CST)
 
@@ -273,7 +277,7 @@ def main() -> None:
         else "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite")
     )
     try:
-        app = build_app(make_test_config(Path(tempfile.mkdtemp()) / "instance", url))
+        app = build_app(bench_config(Path(tempfile.mkdtemp()) / "instance", url))
         with app.app_context():
             st = app.extensions["expertpool"]
             s = st.sessions()

@@ -8,7 +8,7 @@ Both parts run on a scratch PostgreSQL database created next to `--database-url`
 postgresql+psycopg://postgres@127.0.0.1:5432/test) and dropped afterwards.
 
 1. Throughput: `--messages` outbox messages (half SMS, half calls) sent through the real twilio
-   client to the loopback fake Twilio API (tests/fakes/twilio_api.py), by one and two dispatcher
+   client to the loopback fake Twilio API (notify/twilio_fake.py), by one and two dispatcher
    threads in this process and by one and two `expertpool notify-worker` processes.
 2. Simulation with a compressed clock (no sleeping; `now=` is passed to `dispatch_once`, which also
    runs the deadline logic): `--draws` draws at once, each with 7 seats in two groups (4 + 3) and a
@@ -49,14 +49,14 @@ from expertpool.core import migrate
 from expertpool.core.config import Config
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import invitations
-from expertpool.notifications.context import NotifyContext
+from expertpool.notifications.context import InvitationCallbacks, NotifyContext
 from expertpool.notifications.models import (
     InvitationRecord,
     InvitationState,
     OutboxMessage,
     OutboxStatus,
 )
-from tests.fakes.twilio_api import (
+from notify.twilio_fake import (
     FAKE_ACCOUNT_SID,
     FAKE_AUTH_TOKEN,
     FAKE_FROM_NUMBER,
@@ -275,6 +275,20 @@ class Expert:
     calls_seen: int = 0
 
 
+def no_seat(session: Any, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
+    """The seat callback: the benchmark books no seats, the invitation's venue stands."""
+    return None
+
+
+def no_replacement(
+    session: Any, invitation: InvitationRecord, reason: str, ctx: NotifyContext
+) -> None:
+    """The replacement callback of the throughput part: nobody is replaced."""
+
+
+NO_CALLBACKS = InvitationCallbacks(replace=no_replacement, seat=no_seat)
+
+
 @dataclass
 class Simulation:
     """The state of the compressed-clock simulation."""
@@ -319,7 +333,9 @@ class Simulation:
             ctx=self.ctx,
         )
 
-    def replace(self, session: Any, invitation: InvitationRecord, reason: str) -> None:
+    def replace(
+        self, session: Any, invitation: InvitationRecord, reason: str, ctx: NotifyContext
+    ) -> None:
         """The replacement handler: invite the next backup of the same group, if any is left."""
         queue = self.backups[(invitation.draw_id, invitation.group_id)]
         if not queue:
@@ -331,10 +347,11 @@ class Simulation:
 def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
     """Fill `draws` panels of 7 seats at once on a compressed clock; returns the measurements."""
     st = app.extensions["expertpool"]
-    ctx = NotifyContext(st.config, st.keys)
     console = notify.ConsoleNotifier()
     t0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
-    sim = Simulation(now=t0, rng=random.Random(seed), ctx=ctx)
+    sim = Simulation(now=t0, rng=random.Random(seed))
+    ctx = NotifyContext(st.config, st.keys, InvitationCallbacks(replace=sim.replace, seat=no_seat))
+    sim.ctx = ctx
     groups = (("G1", 4), ("G2", 3))
     expert_ids = iter(range(1, 10_000_000))
     session = st.sessions()
@@ -346,76 +363,70 @@ def simulate(app: Any, draws: int, seed: int) -> dict[str, Any]:
                 sim.invite(session, draw_id, group_id, next(expert_ids))
     session.commit()
     st.sessions.remove()
-    previous = invitations.register_replacement_handler(sim.replace)
     filled_at: dict[str, float] = {}
     handled: set[str] = set()
     answers_due: dict[datetime, list[tuple[str, str]]] = defaultdict(list)
     wall = time.perf_counter()
-    try:
-        while sim.now < t0 + timedelta(hours=24):
-            while notifications.dispatch_once(
-                st.sessions, console, sim.now, "sim", 500, ctx=ctx
-            ).claimed:
-                pass
-            # New calls ring: decide now how and when each one ends.
-            for entry in console.entries():
-                if entry.channel is not notify.Channel.VOICE or entry.sid in handled:
-                    continue
-                handled.add(entry.sid)
-                expert = sim.experts[entry.to]
-                expert.calls_seen += 1
-                if expert.answer != "silent" and expert.calls_seen >= expert.pickup_call:
-                    action = "1" if expert.answer == "accept" else "2"
-                    delay = sim.rng.randint(0, 2)
-                else:
-                    action, delay = "no-answer", 1
-                answers_due[sim.now + timedelta(minutes=delay)].append((entry.sid, action))
-            session = st.sessions()
-            for sid, action in answers_due.pop(sim.now, []):
-                events = (
-                    console.simulate_call_end(sid, "no-answer")
-                    if action == "no-answer"
-                    else console.simulate_keypress(sid, action)
-                )
-                outbox_id = session.execute(
-                    select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid)
-                ).scalar_one()
-                for event in events:
-                    notifications.apply_event(
-                        session,
-                        event,
-                        outbox_id=outbox_id,
-                        now=sim.now,
-                        ctx=ctx,
-                        provider=console.provider,
-                    )
-                session.commit()
-            for draw_id, accepted in session.execute(
-                select(InvitationRecord.draw_id, func.count())
-                .where(InvitationRecord.state == InvitationState.ACCEPTED)
-                .group_by(InvitationRecord.draw_id)
-            ).all():
-                if accepted >= 7 and draw_id not in filled_at:
-                    filled_at[draw_id] = (sim.now - t0).total_seconds() / 60
-            is_open = session.execute(
-                select(func.count())
-                .select_from(InvitationRecord)
-                .where(
-                    InvitationRecord.draw_id.like("S%"),
-                    InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
-                )
-            ).scalar_one()
-            st.sessions.remove()
-            if len(filled_at) == draws or (not is_open and not answers_due):
-                break
-            sim.now += timedelta(minutes=1)
-        # The last confirmations still go out.
+    while sim.now < t0 + timedelta(hours=24):
         while notifications.dispatch_once(
             st.sessions, console, sim.now, "sim", 500, ctx=ctx
         ).claimed:
             pass
-    finally:
-        invitations.register_replacement_handler(previous)
+        # New calls ring: decide now how and when each one ends.
+        for entry in console.entries():
+            if entry.channel is not notify.Channel.VOICE or entry.sid in handled:
+                continue
+            handled.add(entry.sid)
+            expert = sim.experts[entry.to]
+            expert.calls_seen += 1
+            if expert.answer != "silent" and expert.calls_seen >= expert.pickup_call:
+                action = "1" if expert.answer == "accept" else "2"
+                delay = sim.rng.randint(0, 2)
+            else:
+                action, delay = "no-answer", 1
+            answers_due[sim.now + timedelta(minutes=delay)].append((entry.sid, action))
+        session = st.sessions()
+        for sid, action in answers_due.pop(sim.now, []):
+            events = (
+                console.simulate_call_end(sid, "no-answer")
+                if action == "no-answer"
+                else console.simulate_keypress(sid, action)
+            )
+            outbox_id = session.execute(
+                select(OutboxMessage.id).where(OutboxMessage.provider_sid == sid)
+            ).scalar_one()
+            for event in events:
+                notifications.apply_event(
+                    session,
+                    event,
+                    outbox_id=outbox_id,
+                    now=sim.now,
+                    ctx=ctx,
+                    provider=console.provider,
+                )
+            session.commit()
+        for draw_id, accepted in session.execute(
+            select(InvitationRecord.draw_id, func.count())
+            .where(InvitationRecord.state == InvitationState.ACCEPTED)
+            .group_by(InvitationRecord.draw_id)
+        ).all():
+            if accepted >= 7 and draw_id not in filled_at:
+                filled_at[draw_id] = (sim.now - t0).total_seconds() / 60
+        is_open = session.execute(
+            select(func.count())
+            .select_from(InvitationRecord)
+            .where(
+                InvitationRecord.draw_id.like("S%"),
+                InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+            )
+        ).scalar_one()
+        st.sessions.remove()
+        if len(filled_at) == draws or (not is_open and not answers_due):
+            break
+        sim.now += timedelta(minutes=1)
+    # The last confirmations still go out.
+    while notifications.dispatch_once(st.sessions, console, sim.now, "sim", 500, ctx=ctx).claimed:
+        pass
     wall = time.perf_counter() - wall
     session = st.sessions()
     ours = InvitationRecord.draw_id.like("S%")
@@ -480,7 +491,7 @@ def main() -> None:
                     twilio_auth_token=FAKE_AUTH_TOKEN,
                     twilio_from_number=FAKE_FROM_NUMBER,
                 )
-                ctx = NotifyContext(twilio_config, st.keys)
+                ctx = NotifyContext(twilio_config, st.keys, NO_CALLBACKS)
                 with FakeTwilioApi() as api:
                     base = 13700000000
                     for workers in (1, 2):

@@ -1,4 +1,4 @@
-"""Verifiable expert draw (specs draw-v1): a pure engine and its offline verifier.
+"""Verifiable expert draw (docs/draw-v1.md): a pure engine and its offline verifier.
 
 Two phases, as the application uses them:
 

@@ -32,6 +32,7 @@ from expertpool.core.labels import register_filters
 from expertpool.core.state import AppState, csrf, limiter
 from expertpool.core.state import config as current_config
 from expertpool.core.texts import LOCALES
+from expertpool.departments import pages as department_pages
 from expertpool.draws import api as draws_api
 from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
@@ -43,6 +44,7 @@ from expertpool.notifications import webhooks
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
 from expertpool.notifications.notifier import install as install_notifications
+from expertpool.organisations import pages as organisation_pages
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
@@ -100,6 +102,8 @@ def register_blueprints(app: Flask) -> None:
         expert_pages.bp,
         room_pages.bp,
         notification_pages.bp,
+        department_pages.bp,
+        organisation_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from expertpool.accounts import commands as account_commands
+from expertpool.accounts import users
 from expertpool.app import create_app
 from expertpool.core import commands as core_commands
 from expertpool.core import pii
@@ -20,11 +21,13 @@ from expertpool.core.keys import KeyFileError
 from expertpool.core.pii import EncryptedTable
 from expertpool.core.state import state
 from expertpool.demo import commands as demo_commands
+from expertpool.departments import commands as department_commands
 from expertpool.draws import commands as draw_commands
 from expertpool.experts import commands as expert_commands
 from expertpool.experts import models as experts_models
 from expertpool.notifications import commands as notification_commands
 from expertpool.notifications import models as notifications_models
+from expertpool.organisations import models as organisations_models
 from expertpool.reference import commands as reference_commands
 from expertpool.rooms import models as rooms_models
 
@@ -44,17 +47,22 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
     *experts_models.PII_TABLES,
     *notifications_models.PII_TABLES,
     *rooms_models.PII_TABLES,
+    *organisations_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 
 
 @click.command("rotate")
+@click.option("--by", "by", required=True, help="The security administrator's username.")
 @with_appcontext
-def keys_rotate() -> None:
+def keys_rotate(by: str) -> None:
     """Start a new personal-data key and re-encrypt every stored value under it."""
     st = state()
+    keeper = users.key_keeper(st.sessions(), by, single_admin=st.config.single_admin)
     new_id = st.keys.rotate_pii()
-    count = pii.rotate_all(st.sessions(), pii.PiiCipher.from_keys(st.keys), PII_TABLES, actor="cli")
+    count = pii.rotate_all(
+        st.sessions(), pii.PiiCipher.from_keys(st.keys), PII_TABLES, actor=keeper.username
+    )
     click.echo(f"personal-data key {new_id} is current; {count} values re-encrypted")
 
 
@@ -68,6 +76,7 @@ for command in (
     expert_commands.maintenance,
     notification_commands.notify_worker,
     draw_commands.draws,
+    department_commands.departments,
 ):
     cli.add_command(command)
 for command in (keys_rotate, draw_commands.keys_public, draw_commands.keys_rotate_draw):

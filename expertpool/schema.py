@@ -7,9 +7,11 @@ the feature's `models` module.
 from expertpool.accounts import models as accounts_models
 from expertpool.core import models as core_models
 from expertpool.core.db import Base
+from expertpool.departments import models as departments_models
 from expertpool.draws import models as draws_models
 from expertpool.experts import models as experts_models
 from expertpool.notifications import models as notifications_models
+from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
 from expertpool.reference import models as reference_models
 from expertpool.rooms import models as rooms_models
@@ -17,9 +19,11 @@ from expertpool.rooms import models as rooms_models
 FEATURE_MODELS = (
     core_models,
     accounts_models,
+    departments_models,
     reference_models,
     experts_models,
     projects_models,
+    organisations_models,
     draws_models,
     notifications_models,
     rooms_models,

@@ -21,7 +21,7 @@ from expertpool.core.config import Config
 
 REQUIRE_SERVICES = os.environ.get("EXPERTPOOL_REQUIRE_SERVICES") == "1"
 PASSWORD = "password-123"
-REFERENCE_TABLES = {"specialty", "region", "centre", "alembic_version"}
+REFERENCE_TABLES = {"specialty", "region", "centre", "department", "alembic_version"}
 CHROMIUM = os.environ.get("EXPERTPOOL_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -103,6 +103,9 @@ def build_app(config: Config) -> Flask:
     """Create, migrate and seed an app with reference data."""
     from expertpool.app import create_app
     from expertpool.core import migrate
+    from expertpool.departments.catalogue import city_regions
+    from expertpool.departments.coverage import bundled as bundled_departments
+    from expertpool.departments.members import load_departments
     from expertpool.reference import catalogue as reference
 
     app = create_app(config)
@@ -113,6 +116,7 @@ def build_app(config: Config) -> Flask:
         session = st.sessions()
         reference.load_regions(session, reference.bundled("regions-guangdong.json"))
         reference.load_specialties(session, reference.bundled("specialties.json"))
+        load_departments(session, bundled_departments(), city_regions(session), actor="test")
         st.sessions.remove()
     return app
 
@@ -122,6 +126,9 @@ def _app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterato
     app = build_app(make_test_config(tmp_path_factory.mktemp("instance"), database_url))
     yield app
     app.extensions["expertpool"].engine.dispose()
+
+
+DEFAULT_DEPARTMENT = "440000-coordination"
 
 
 def clean_database(app: Flask) -> None:
@@ -182,8 +189,13 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture()
 def make_user(app: Flask) -> Callable[..., Any]:
-    """Factory: `make_user(role="expert", centre="440100", username=None)`."""
+    """Factory: `make_user(role="expert", centre="440100", username=None, department=...)`.
+
+    Reviewers and supervisors join `department` (a department code; by default the province's
+    coordinating department, which covers every field and region; None: no department).
+    """
     from expertpool.accounts import users
+    from expertpool.departments import members
 
     counter = {"n": 0}
 
@@ -195,7 +207,7 @@ def make_user(app: Flask) -> Callable[..., Any]:
         if role == "centre_staff" and centre is None:
             centre = "440100"
         session = app.extensions["expertpool"].sessions()
-        return users.create_user(
+        user = users.create_user(
             session,
             actor="test",
             username=name,
@@ -204,6 +216,11 @@ def make_user(app: Flask) -> Callable[..., Any]:
             role=role,
             centre_code=centre,
         )
+        department = kw.get("department", DEFAULT_DEPARTMENT)
+        if role in ("reviewer", "supervisor") and department is not None:
+            dept = members.by_code(session, department)
+            members.assign(session, actor="test", username=user.username, department_id=dept.id)
+        return user
 
     return make
 

@@ -124,7 +124,7 @@ def _enforce() -> Any:
         return redirect(
             url_for("auth.login", next=request.full_path if request.query_string else request.path)
         )
-    if user.role not in rule.roles:
+    if not holds(user, rule.roles):
         raise Forbidden()
     _check_scope(view)
     return None
@@ -147,6 +147,21 @@ def current_token() -> ApiToken | None:
     """The bearer token of this request, if it came with one."""
     token: ApiToken | None = g.get("api_token")
     return token
+
+
+SINGLE_ADMIN_POWERS = frozenset({UserRole.SECURITY_ADMIN, UserRole.AUDIT_ADMIN})
+
+
+def holds(user: User, allowed: frozenset[UserRole]) -> bool:
+    """Whether the user's role is among `allowed`; in the explicitly configured single-person
+    mode the system administrator also holds the security and audit administrators' powers."""
+    if user.role in allowed:
+        return True
+    return (
+        user.role is UserRole.ADMIN
+        and bool(allowed & SINGLE_ADMIN_POWERS)
+        and current_app.extensions["expertpool"].config.single_admin
+    )
 
 
 def init_access(app: Flask) -> None:

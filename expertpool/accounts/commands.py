@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from expertpool.accounts import users as user_service
-from expertpool.accounts.models import User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import state
 
@@ -22,7 +22,7 @@ def users() -> None:
 @click.option("--name", "display_name", required=True)
 @click.option(
     "--role",
-    type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]),
+    type=click.Choice([r.value for r in UserRole]),
     required=True,
 )
 @click.option("--centre", default=None, help="Region code of the centre (centre staff).")
@@ -56,7 +56,7 @@ def users_list() -> None:
     for user in state().sessions().execute(select(User).order_by(User.username)).scalars():
         centre = user.centre.region_code if user.centre else "-"
         click.echo(
-            f"{user.username:<20} {user.role.value:<13} {centre:<7} "
+            f"{user.username:<20} {user.role.value:<15} {centre:<7} "
             f"{'active' if user.is_active else 'inactive'}"
         )
 
@@ -65,7 +65,7 @@ def users_list() -> None:
 @click.argument("username")
 @click.option(
     "--role",
-    type=click.Choice(["expert", "reviewer", "centre_staff", "supervisor", "admin"]),
+    type=click.Choice([r.value for r in UserRole]),
     required=True,
 )
 @click.option("--centre", default=None)

@@ -10,7 +10,10 @@ ROLE_LABELS = {
     UserRole.REVIEWER: _l("Reviewer"),
     UserRole.CENTRE_STAFF: _l("Centre staff"),
     UserRole.SUPERVISOR: _l("Supervisor"),
-    UserRole.ADMIN: _l("Administrator"),
+    UserRole.ADMIN: _l("System administrator"),
+    UserRole.SECURITY_ADMIN: _l("Security administrator"),
+    UserRole.AUDIT_ADMIN: _l("Audit administrator"),
+    UserRole.ORG_CONTACT: _l("Tenderer or agency contact"),
 }
 
 

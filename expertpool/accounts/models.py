@@ -21,13 +21,31 @@ from expertpool.core.db import Base, UTCDateTime, utcnow
 
 
 class UserRole(enum.StrEnum):
-    """The five kinds of user."""
+    """The kinds of user. One account holds exactly one role.
+
+    The three administrators are separated (三员分立): `ADMIN` is the system administrator
+    (accounts, terminals, venues, settings), `SECURITY_ADMIN` grants roles and keeps the keys,
+    `AUDIT_ADMIN` reads and exports the audit trail and nothing else. `ORG_CONTACT` is a contact
+    of a tenderer or an agency.
+    """
 
     EXPERT = "expert"
     REVIEWER = "reviewer"
     CENTRE_STAFF = "centre_staff"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    SECURITY_ADMIN = "security_admin"
+    AUDIT_ADMIN = "audit_admin"
+    ORG_CONTACT = "org_contact"
+
+    @property
+    def is_administrator(self) -> bool:
+        """Whether this is one of the three separated administrator roles."""
+        return self in ADMINISTRATORS
+
+
+ADMINISTRATORS = frozenset({UserRole.ADMIN, UserRole.SECURITY_ADMIN, UserRole.AUDIT_ADMIN})
+"""The three administrators; no account holds two of them (one role per account)."""
 
 
 class Centre(Base):

@@ -142,21 +142,7 @@ def update_user(
     role_value, centre = _validate(
         session, user.username, display_name, password or None, role, centre_code
     )
-    if (
-        user.role is UserRole.ADMIN
-        and user.is_active
-        and (role_value is not UserRole.ADMIN or not is_active)
-    ):
-        others = session.execute(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)
-        ).scalar_one()
-        if not others:
-            field = "role" if role_value is not UserRole.ADMIN else "is_active"
-            raise ValidationFailed(
-                fields={field: str(_l("The last active administrator must stay one."))}
-            )
+    _keep_one_of_each_administrator(session, user, role_value, is_active)
     before = _user_view(user)
     user.display_name = display_name.strip()
     user.role = role_value
@@ -177,6 +163,96 @@ def update_user(
     if password:
         _replace_password(session, actor, user, password)
     session.commit()
+    return user
+
+
+def _keep_one_of_each_administrator(
+    session: Session, user: User, role_value: UserRole, is_active: bool
+) -> None:
+    """Refuse a change that would leave no active system, security or audit administrator."""
+    if not (user.role.is_administrator and user.is_active):
+        return
+    if role_value is user.role and is_active:
+        return
+    others = session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == user.role, User.is_active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if not others:
+        field = "role" if role_value is not user.role else "is_active"
+        raise ValidationFailed(
+            fields={field: str(_l("The last active administrator of a kind must stay one."))}
+        )
+
+
+def refuse_role_grant(user: User | None, role: str) -> None:
+    """The system administrator creates and edits accounts but grants no role beyond the one an
+    account was created with, and never an administrator role: roles are the security
+    administrator's (三员分立)."""
+    try:
+        wanted = UserRole(role)
+    except ValueError:
+        return  # validation names the unknown role
+    if user is None and wanted.is_administrator:
+        raise ValidationFailed(
+            fields={
+                "role": str(_l("Administrator roles are granted by the security administrator."))
+            }
+        )
+    if user is not None and wanted is not user.role:
+        raise ValidationFailed(
+            fields={"role": str(_l("Roles are changed by the security administrator."))}
+        )
+
+
+def change_role(session: Session, *, actor: User, user_id: int, role: str) -> User:
+    """The security administrator gives an account another role (one role per account, so no
+    account ever holds two administrator roles); never their own."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        role_value = UserRole(role)
+    except ValueError:
+        raise ValidationFailed(fields={"role": str(_l("Unknown role."))}) from None
+    if user.id == actor.id:
+        raise ValidationFailed(fields={"role": str(_l("You may not change your own role."))})
+    if role_value is UserRole.CENTRE_STAFF and user.centre is None:
+        raise ValidationFailed(fields={"role": str(_l("Centre staff must belong to a centre."))})
+    if role_value is user.role:
+        return user
+    _keep_one_of_each_administrator(session, user, role_value, user.is_active)
+    before = {"role": user.role.value}
+    user.role = role_value
+    # A new role starts a new login: sessions and tokens issued under the old one end.
+    user.password_changed_at = utcnow()
+    for token in session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).scalars():
+        token.revoked_at = utcnow()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="user.role",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"role": role_value.value},
+    )
+    session.commit()
+    return user
+
+
+def key_keeper(session: Session, username: str, *, single_admin: bool) -> User:
+    """The active security administrator who rotates keys on the server and is named for it in
+    the audit trail (the system administrator only in the configured single-person mode)."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    allowed = {UserRole.SECURITY_ADMIN} | ({UserRole.ADMIN} if single_admin else set())
+    if user is None or not user.is_active or user.role not in allowed:
+        raise ValidationFailed(
+            fields={"by": str(_l("Keys are rotated by an active security administrator."))}
+        )
     return user
 
 

@@ -60,8 +60,11 @@ class Config:
     argon2_memory_kib: int = 65536
     api_token_ttl_hours: int = 12
     audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
+    # One person holds the system, security and audit administrators' powers (三员合一): only for
+    # an embedded demo or a trial; every page then says so.
+    single_admin: bool = False
 
-    # Experts and the pool (DOMAIN.md)
+    # Experts and the pool (docs/domain.md)
     min_years_experience: int = 8
     max_specialties: int = 3
     age_cap: int = 70

@@ -50,4 +50,4 @@ def demo(reset: bool, experts: int, seed: int) -> None:
         click.echo(line)
     click.echo(f"demo logins (password for all: {demo_service.DEMO_PASSWORD}):")
     for login in demo_service.DEMO_LOGINS:
-        click.echo(f"  {login.role.value:<13} {login.username}")
+        click.echo(f"  {login.role.value:<15} {login.username}")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import projects as demo_projects
@@ -20,8 +21,10 @@ from expertpool.demo.context import DemoContext
 Step = Callable[[Session, DemoContext, int, dict[str, int]], str]
 
 STEPS: tuple[tuple[str, Step], ...] = (
+    ("departments and organisations", demo_actors.departments_step),
     ("experts", demo_experts.demo_step),
     ("projects", demo_projects.run_step),
+    ("representatives", demo_actors.representatives_step),
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import ConfigDict, Field
 
-from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, public, require_user, roles
 from expertpool.accounts.idempotency import idempotent
 from expertpool.accounts.models import UserRole
 from expertpool.core.api import PREFIX, IdempotencyHeaders, Model, Out, body, operation
@@ -19,6 +19,7 @@ from expertpool.draws import requests as draw_requests
 from expertpool.draws.rules import DrawRules
 from expertpool.notifications.notifier import notification_services
 from expertpool.projects import projects
+from expertpool.projects import projects as project_service
 from expertpool.projects.terminal_pages import terminal_from_request
 
 bp = Blueprint("draws_api", __name__, url_prefix=PREFIX)
@@ -164,7 +165,7 @@ class KeysOut(Out):
 def draw_request_create(project_id: int) -> Any:
     """Record a draw request; only from a registered, active terminal (`X-Terminal-Token`)."""
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), project)
     terminal = terminal_from_request()
     req = draw_requests.create_draw_request(
         db(),
@@ -184,7 +185,7 @@ def draw_request_create(project_id: int) -> Any:
 def draw_request_get(request_id: int) -> Any:
     """One draw request and its status (never names)."""
     req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), req.project)
     return jsonify(draw_requests.request_view(req))
 
 
@@ -196,6 +197,10 @@ def draw_request_get(request_id: int) -> Any:
 def contact_record_api(draw_id: str) -> Any:
     """Every invitation of a draw and every attempt to reach the invitee, named: refused until
     the project is awarded; each reading is audited."""
+    # For the supervisors of the draw's project's department only.
+    project_service.require_reader(
+        db(), require_user(), contact_record.project_of_draw(db(), draw_id)
+    )
     record = contact_record.draw_contact_record(
         db(), draw_id, ctx=notification_services().ctx, actor=actor_label(), via="api"
     )

@@ -8,6 +8,8 @@ import click
 from flask.cli import with_appcontext
 
 import draw as engine
+from expertpool.accounts import users
+from expertpool.core import audit
 from expertpool.core.errors import AppError
 from expertpool.core.state import state
 from expertpool.draws import ledger as draw_ledger
@@ -72,8 +74,20 @@ def keys_public() -> None:
 
 
 @click.command("rotate-draw")
+@click.option("--by", "by", required=True, help="The security administrator's username.")
 @with_appcontext
-def keys_rotate_draw() -> None:
+def keys_rotate_draw(by: str) -> None:
     """Start a new draw-signing key; old public keys stay published so old transcripts verify."""
-    new_id = state().keys.rotate_draw()
+    st = state()
+    session = st.sessions()
+    keeper = users.key_keeper(session, by, single_admin=st.config.single_admin)
+    new_id = st.keys.rotate_draw()
+    audit.record(
+        session,
+        actor=keeper.username,
+        action="keys.rotate_draw",
+        object_type="key",
+        object_id=new_id,
+    )
+    session.commit()
     click.echo(f"new draw-signing key: {new_id}")

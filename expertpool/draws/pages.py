@@ -11,7 +11,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 import draw
-from expertpool.accounts.access import actor_label, public, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
@@ -24,6 +24,7 @@ from expertpool.draws.rules import DrawRules
 from expertpool.notifications.dispatcher import progress_counts
 from expertpool.notifications.notifier import notification_services
 from expertpool.projects import projects
+from expertpool.projects import projects as project_service
 from expertpool.projects.models import Project
 from expertpool.projects.terminal_pages import terminal_from_request
 
@@ -45,8 +46,24 @@ def _draw(draw_id: str) -> Draw:
         project.owner_centre_id,
         project.main_centre_id,
     ):
-        require_centre(user, project.owner_centre_id)
+        project_service.require_reader(db(), user, project)
     return d
+
+
+def _supervised_draw(draw_id: str) -> Draw:
+    """A draw whose project the supervisor's department supervises (auditors' pages)."""
+    d = draws.get_draw(db(), draw_id)
+    project = must_exist(db().get(Project, d.project_id))
+    user = require_user()
+    if user.role is UserRole.SUPERVISOR:
+        project_service.require_reader(db(), user, project)
+    return d
+
+
+def _require_auditor(draw_id: str) -> None:
+    """The contact record is for the supervisors of the draw's project's department."""
+    project = contact_record.project_of_draw(db(), draw_id)
+    project_service.require_reader(db(), require_user(), project)
 
 
 def may_read_progress(user: User, d: Draw, project: Project) -> bool:
@@ -119,7 +136,7 @@ def draw_list() -> str:
 def preview(request_id: int) -> str:
     """Eligible experts per group and exclusions per reason, as numbers only."""
     req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), req.project)
     result = draws.preview(db(), request_id=request_id, config=config(), now=now())
     existing = draws.draw_for_request(db(), request_id)
     return render_template(
@@ -138,7 +155,7 @@ def preview(request_id: int) -> str:
 def prepare(request_id: int) -> Any:
     """Make the snapshot and the signed commitment at this terminal, then show its digest."""
     req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), req.project)
     d = draws.prepare_draw(
         db(),
         actor=require_user(),
@@ -286,6 +303,8 @@ def panel(draw_id: str) -> str:
     """
     d = _draw(draw_id)
     user = require_user()
+    if user.role is UserRole.SUPERVISOR:
+        d = _supervised_draw(draw_id)
     rows = panels.panel(db(), draw_id=d.draw_id, viewer=user, keys=state().keys)
     check = draws.opened_check(db(), d, state().keys) if user.role is UserRole.SUPERVISOR else None
     return render_template("draws/panel.html", d=d, rows=rows, check=check)
@@ -337,7 +356,7 @@ def draw_request_new(project_id: int) -> Any:
     centre.
     """
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), project)
     errors: dict[str, str] = {}
     terminal_error: AppError | None = None
     try:
@@ -381,7 +400,7 @@ def draw_request_new(project_id: int) -> Any:
 def draw_request_detail(request_id: int) -> str:
     """One draw request: groups and rules (never names)."""
     req = draw_requests.get_request(db(), request_id)
-    require_centre(require_user(), req.project.owner_centre_id)
+    project_service.require_reader(db(), require_user(), req.project)
     return render_template("draws/request.html", req=req)
 
 
@@ -392,6 +411,7 @@ def draw_request_detail(request_id: int) -> str:
 @roles(UserRole.SUPERVISOR)
 def contact_record_page(draw_id: str) -> str:
     """After the award: every invitation and attempt of a draw, named (each viewing is audited)."""
+    _require_auditor(draw_id)
     record = contact_record.draw_contact_record(
         db(), draw_id, ctx=notification_services().ctx, actor=actor_label()
     )

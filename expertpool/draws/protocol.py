@@ -577,6 +577,7 @@ def witness_supervisor(
         )
     if supervisor.role is not UserRole.SUPERVISOR:
         raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
+    _require_supervising(session, supervisor, d)
     if d.supervisor_digits is not None:
         raise Conflict(
             str(_l("The supervisor's digits are already recorded.")), code="witness_recorded"
@@ -849,6 +850,7 @@ def open_draw(
         ) from None
     if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
         raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
+    _require_supervising(session, supervisor, d)
     if d.status is not DrawStatus.SEALED:
         raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     if now < d.request.evaluation_start_at - OPENING_LEAD:
@@ -994,3 +996,13 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     )
     session.commit()
     return out
+
+
+def _require_supervising(session: Session, supervisor: User, d: Draw) -> None:
+    """A supervisor witnesses and opens only draws of projects their department supervises."""
+    project = session.get(Project, d.project_id)
+    if project is None or not projects.supervises(session, supervisor, project):
+        raise Forbidden(
+            str(_l("Your department does not supervise this project.")),
+            code="outside_department",
+        )

@@ -424,13 +424,19 @@ def search() -> Any:
 
 
 @bp.route("/review-queue", methods=["GET"])
-@roles(UserRole.REVIEWER, UserRole.ADMIN)
+@roles(UserRole.REVIEWER)
 @operation(tags=STAFF_TAGS, scope="experts:review", query=QueueQuery, HTTP_200=QueueOut)
 def queue() -> Any:
     """Applications waiting for a decision (filters: status, city, specialty), paged."""
     a = query(QueueQuery)
     page = review.queue(
-        db(), status=a.status, city=a.city, specialty=a.specialty, page=a.page, per_page=a.per_page
+        db(),
+        status=a.status,
+        city=a.city,
+        specialty=a.specialty,
+        page=a.page,
+        per_page=a.per_page,
+        reviewer=_user(),
     )
     shared = records.shared_id_numbers(db(), page.items)
     return jsonify(
@@ -473,7 +479,7 @@ def version(expert_id: int, number: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/decision", methods=["POST"])
-@roles(UserRole.REVIEWER, UserRole.ADMIN)
+@roles(UserRole.REVIEWER)
 @operation(tags=STAFF_TAGS, scope="experts:review", json=DecisionIn, HTTP_200=ExpertRow)
 def decide(expert_id: int) -> Any:
     """Approve, return or reject an application; a stale `version` is 409."""
@@ -490,7 +496,7 @@ def decide(expert_id: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/reveal", methods=["POST"])
-@roles(UserRole.REVIEWER, UserRole.ADMIN)
+@roles(UserRole.REVIEWER)
 @operation(tags=STAFF_TAGS, scope="experts:review", json=RevealIn, HTTP_200=RevealOut)
 def reveal(expert_id: int) -> Any:
     """The clear ID number and phone, with a logged reason."""
@@ -502,7 +508,7 @@ def reveal(expert_id: int) -> Any:
 
 
 @bp.route("/changes/<int:change_id>/decision", methods=["POST"])
-@roles(UserRole.REVIEWER, UserRole.ADMIN)
+@roles(UserRole.REVIEWER)
 @operation(tags=STAFF_TAGS, scope="experts:review", json=ChangeDecisionIn, HTTP_200=ChangeOut)
 def decide_change(change_id: int) -> Any:
     """Approve or refuse a pending change."""
@@ -514,7 +520,7 @@ def decide_change(change_id: int) -> Any:
 
 
 @bp.route("/<int:expert_id>/status", methods=["POST"])
-@roles(UserRole.SUPERVISOR, UserRole.ADMIN)
+@roles(UserRole.SUPERVISOR)
 @operation(tags=STAFF_TAGS, scope="experts:review", json=StatusIn, HTTP_200=ExpertRow)
 def set_status(expert_id: int) -> Any:
     """Suspend (with `until`), reinstate, retire or remove."""

@@ -1,4 +1,4 @@
-"""The expert lifecycle as one explicit state machine (DOMAIN.md "Experts and the pool")."""
+"""The expert lifecycle as one explicit state machine (docs/domain.md "Experts and the pool")."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from expertpool.core.pii import EncryptedTable
 
 
 class ExpertStatus(enum.StrEnum):
-    """Where an expert stands in the lifecycle (DOMAIN.md "Experts and the pool")."""
+    """Where an expert stands in the lifecycle (docs/domain.md "Experts and the pool")."""
 
     DRAFT = "draft"
     SUBMITTED = "submitted"

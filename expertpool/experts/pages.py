@@ -24,6 +24,7 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
+from expertpool.departments import scope
 from expertpool.experts import applications, availability, labels, records, review
 from expertpool.experts import evidence as expert_evidence
 from expertpool.experts import search as expert_search
@@ -226,7 +227,7 @@ def evidence(evidence_id: int) -> Any:
 
 
 @bp.route("/review")
-@roles(UserRole.REVIEWER, UserRole.ADMIN)
+@roles(UserRole.REVIEWER)
 def review_queue() -> Any:
     """Applications waiting for a decision, with filters; and pending changes."""
     args = request.args
@@ -236,6 +237,7 @@ def review_queue() -> Any:
         city=args.get("city") or None,
         specialty=args.get("specialty") or None,
         page=args.get("page", 1, type=int),
+        reviewer=require_user(),
     )
     return render_template(
         "experts/queue.html",
@@ -243,7 +245,7 @@ def review_queue() -> Any:
         args=args,
         cities=cities(),
         statuses=list(ExpertStatus),
-        changes=review.pending_changes(db()),
+        changes=review.pending_changes(db(), reviewer=require_user()),
         shared=records.shared_id_numbers(db(), page.items),
     )
 
@@ -279,6 +281,9 @@ def record(expert_id: int) -> Any:
     """One expert for staff: masked personal data, versions, decisions; reviewers decide here."""
     user = require_user()
     expert = records.get_expert(db(), expert_id)
+    if user.role is UserRole.REVIEWER:
+        # A reviewer reads only the records their department covers.
+        scope.require_review(db(), user, expert.specialty_codes, expert.home_region)
     revealed: dict[str, str] | None = None
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -335,7 +340,9 @@ def record(expert_id: int) -> Any:
     data = records.view(expert, cipher(), reveal=False)
     if revealed:
         data.update(revealed)
-    can_review = user.role in (UserRole.REVIEWER, UserRole.ADMIN)
+    can_review = user.role is UserRole.REVIEWER and scope.may_review(
+        db(), user, expert.specialty_codes, expert.home_region
+    )
     return render_template(
         "experts/record.html",
         expert=expert,

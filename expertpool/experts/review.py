@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from draw import cjson
 from expertpool.accounts.models import User, UserRole
@@ -19,6 +20,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
+from expertpool.departments import scope
 from expertpool.experts import lifecycle, records
 from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
@@ -41,9 +43,31 @@ QUEUE_STATES = (ExpertStatus.SUBMITTED, ExpertStatus.UNDER_REVIEW)
 PAGE = 50
 
 
-def _require_reviewer(user: User) -> None:
-    if user.role not in (UserRole.REVIEWER, UserRole.ADMIN):
+def _require_reviewer(session: Session, user: User, expert: Expert) -> None:
+    """Only a reviewer of a department covering the expert's specialties and region decides."""
+    if user.role is not UserRole.REVIEWER:
         raise Forbidden()
+    scope.require_review(session, user, expert.specialty_codes, expert.home_region)
+
+
+def in_scope(stmt: Any, reviewer: User | None, session: Session) -> Any:
+    """Narrow a query of experts to those the reviewer's department covers."""
+    if reviewer is None:
+        return stmt
+    covered = scope.expert_scope(session, reviewer)
+    if covered is None:
+        return stmt.where(false())
+    region: ColumnElement[bool] = Expert.home_region.like(covered.region_prefix + "%")
+    if covered.takes_unknown_region:
+        region = or_(region, Expert.home_region.is_(None))
+    return stmt.where(
+        region,
+        Expert.id.in_(
+            select(ExpertSpecialty.expert_id).where(
+                or_(*(ExpertSpecialty.code.like(p + "%") for p in covered.specialty_prefixes))
+            )
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -64,9 +88,11 @@ def queue(
     specialty: str | None = None,
     page: int = 1,
     per_page: int = PAGE,
+    reviewer: User | None = None,
 ) -> QueuePage:
-    """Applications waiting for a decision (or any `status`), oldest submission first."""
-    stmt = select(Expert)
+    """Applications waiting for a decision (or any `status`), oldest submission first; a
+    reviewer's queue holds only what their department covers."""
+    stmt = in_scope(select(Expert), reviewer, session)
     if status:
         try:
             stmt = stmt.where(Expert.status == ExpertStatus(status))
@@ -98,8 +124,8 @@ def queue(
 
 def start_review(session: Session, *, reviewer: User, expert_id: int) -> Expert:
     """Take a submitted application into review; commits."""
-    _require_reviewer(reviewer)
     expert = records.get_expert(session, expert_id)
+    _require_reviewer(session, reviewer, expert)
     lifecycle.check(expert.status, ExpertStatus.UNDER_REVIEW)
     with records.guarded(session):
         expert.status = ExpertStatus.UNDER_REVIEW
@@ -132,7 +158,6 @@ def decide(
     reviewers decide at once, the second one's `UPDATE ... WHERE version = :v` matches nothing
     and they get `Conflict`.
     """
-    _require_reviewer(reviewer)
     if decision not in DECISIONS:
         raise ValidationFailed(
             fields={"decision": str(translated("Choose approve, return or reject."))}
@@ -145,6 +170,7 @@ def decide(
     if len(opinion) > 1000:
         raise ValidationFailed(fields={"opinion": str(translated("At most 1000 characters."))})
     expert = records.get_expert(session, expert_id)
+    _require_reviewer(session, reviewer, expert)
     if expected_version is not None and expected_version != expert.version:
         raise Conflict()
     before = expert.status
@@ -246,7 +272,7 @@ def reveal(
     expert = records.get_expert(session, expert_id)
     if expert.user_id == user.id:
         return records.clear_pii(expert, cipher)
-    _require_reviewer(user)
+    _require_reviewer(session, user, expert)
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise ValidationFailed(
@@ -330,9 +356,15 @@ def propose_change(
     return change
 
 
-def pending_changes(session: Session, expert_id: int | None = None) -> list[PendingChange]:
-    """Changes waiting for review (of one expert, or all)."""
+def pending_changes(
+    session: Session, expert_id: int | None = None, *, reviewer: User | None = None
+) -> list[PendingChange]:
+    """Changes waiting for review (of one expert, or all; a reviewer's: those they cover)."""
     stmt = select(PendingChange).where(PendingChange.status == ChangeStatus.PENDING)
+    if reviewer is not None:
+        stmt = stmt.where(
+            PendingChange.expert_id.in_(in_scope(select(Expert.id), reviewer, session))
+        )
     if expert_id is not None:
         stmt = stmt.where(PendingChange.expert_id == expert_id)
     return list(
@@ -344,10 +376,10 @@ def decide_change(
     session: Session, *, reviewer: User, change_id: int, approve: bool, opinion: str = ""
 ) -> PendingChange:
     """Apply or refuse a pending change; the live record changes only on approval; commits."""
-    _require_reviewer(reviewer)
     change = session.get(PendingChange, change_id)
     if change is None:
         raise NotFound()
+    _require_reviewer(session, reviewer, records.get_expert(session, change.expert_id))
     if change.status is not ChangeStatus.PENDING:
         raise Conflict(str(translated("This change was already decided.")))
     opinion = (opinion or "").strip()
@@ -429,8 +461,13 @@ def change_status(
     """Suspend (with an end date), reinstate, retire or remove an expert; supervisors and admins;
     commits.
     """
-    if actor.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
+    if actor.role is not UserRole.SUPERVISOR:
         raise Forbidden()
+    target_expert = records.get_expert(session, expert_id)
+    if not scope.may_review(
+        session, actor, target_expert.specialty_codes, target_expert.home_region
+    ):
+        raise Forbidden(code="outside_department")
     today = today or utcnow().date()
     try:
         status = ExpertStatus(target)

@@ -32,9 +32,7 @@ MENU: list[MenuItem] = [
     ),
     MenuItem("experts.mine", _l("My application"), frozenset({R.EXPERT}), "my_application"),
     MenuItem("experts.my_leave", _l("My leave"), frozenset({R.EXPERT}), "my_leave"),
-    MenuItem(
-        "experts.review_queue", _l("Review queue"), frozenset({R.REVIEWER, R.ADMIN}), "review_queue"
-    ),
+    MenuItem("experts.review_queue", _l("Review queue"), frozenset({R.REVIEWER}), "review_queue"),
     MenuItem(
         "experts.search",
         _l("Expert search"),
@@ -58,14 +56,34 @@ MENU: list[MenuItem] = [
     # witnessing supervisor only; the outbox page shows administrators numbers, never people
     # (the console notifier's simulation page is linked from there).
     MenuItem("outbox.index", _l("Outbox"), frozenset({R.ADMIN}), "outbox"),
-    MenuItem("admin.audit", _l("Audit trail"), frozenset({R.SUPERVISOR, R.ADMIN}), "audit"),
+    MenuItem(
+        "organisations.my_projects", _l("Our projects"), frozenset({R.ORG_CONTACT}), "org_projects"
+    ),
+    MenuItem(
+        "departments.index",
+        _l("Departments"),
+        frozenset({R.ADMIN, R.REVIEWER, R.SUPERVISOR, R.SECURITY_ADMIN}),
+        "departments",
+    ),
+    MenuItem("organisations.register", _l("Organisations"), frozenset({R.ADMIN}), "organisations"),
+    MenuItem("admin.role_grants", _l("Roles"), frozenset({R.SECURITY_ADMIN}), "roles"),
+    MenuItem("admin.key_status", _l("Key management"), frozenset({R.SECURITY_ADMIN}), "keys"),
+    MenuItem("admin.audit", _l("Audit trail"), frozenset({R.AUDIT_ADMIN}), "audit"),
     # The described JSON API, for whoever connects a trading system or a tool.
     MenuItem("apidocs.docs", _l("API reference"), frozenset({R.CENTRE_STAFF, R.ADMIN}), "api"),
 ]
 
+SINGLE_ADMIN_EXTRA = frozenset({R.SECURITY_ADMIN, R.AUDIT_ADMIN})
 
-def menu_for(role: UserRole | None) -> list[MenuItem]:
-    """The entries a role sees, in order (nothing for anonymous visitors)."""
+
+def menu_for(role: UserRole | None, *, single_admin: bool = False) -> list[MenuItem]:
+    """The entries a role sees, in order (nothing for anonymous visitors). In single-person mode
+    the system administrator also sees the security and audit administrators' entries."""
     if role is None:
         return []
-    return [item for item in MENU if role in item.roles]
+    return [
+        item
+        for item in MENU
+        if role in item.roles
+        or (single_admin and role is R.ADMIN and item.roles & SINGLE_ADMIN_EXTRA)
+    ]

@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
 
 from expertpool.accounts.access import current_user, login_required, public
+from expertpool.core.state import config
 from expertpool.home.navigation import menu_for
 
 bp = Blueprint("main", __name__, template_folder="templates")
@@ -40,8 +41,10 @@ def healthz() -> dict[str, str]:
 def _inject() -> dict[str, Any]:
     """What every page's layout needs: the user, their menu and the interface language."""
     user = current_user()
+    single_admin = config().single_admin
     return {
         "current_user": user,
-        "menu": menu_for(user.role if user else None),
+        "menu": menu_for(user.role if user else None, single_admin=single_admin),
+        "single_admin": single_admin,
         "current_locale": str(get_locale()),
     }

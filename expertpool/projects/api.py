@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import ConfigDict, Field
 
-from expertpool.accounts.access import actor_label, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.idempotency import idempotent
 from expertpool.accounts.models import UserRole
 from expertpool.core.api import (
@@ -220,7 +220,7 @@ class VenueIn(Model):
 
 def _project(project_id: int) -> Any:
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    projects.require_reader(db(), require_user(), project)
     return project
 
 

@@ -1,7 +1,7 @@
 """Special projects: the tenderer appoints experts directly, with a reason and a supervisor's
 approval.
 
-This is the one path where a person names an expert (DOMAIN.md "Evaluation committee"). Centre
+This is the one path where a person names an expert (docs/domain.md "Evaluation committee"). Centre
 staff of the owning centre record the tenderer's appointment with its reason; a supervisor (another
 person) approves or refuses it. Every step is in the audit trail, marked `"drawn": false`. An
 approved expert holds a seat at the main venue over the evaluation window, under the same
@@ -25,6 +25,7 @@ from expertpool.core.tokens import ExpertTokens
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.projects import venues
 from expertpool.projects.models import Appointment, AppointmentStatus, Project, ProjectStatus
+from expertpool.projects.projects import require_reader
 
 MIN_REASON = 10  # characters: a written reason, not a word
 OPEN_PROJECT = (ProjectStatus.DRAFT, ProjectStatus.READY, ProjectStatus.DRAWN)
@@ -134,6 +135,7 @@ def decide(
             str(_l("This appointment has already been decided.")), code="already_decided"
         )
     project = _lock_project(session, row.project_id)
+    require_reader(session, actor, project)
     clean = (note or "").strip()[:500]
     if approve:
         try:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.accounts.models import Centre
 from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
+from expertpool.departments.models import Department
 
 
 class ProjectKind(enum.StrEnum):
@@ -73,6 +74,10 @@ class Project(Base):
     owner_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
     main_centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"))
     is_remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The supervising department (None for projects made before departments were recorded).
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id"), default=None, index=True
+    )
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus), default=ProjectStatus.DRAFT
     )
@@ -83,6 +88,7 @@ class Project(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     owner_centre: Mapped[Centre] = relationship(foreign_keys=[owner_centre_id])
+    department: Mapped[Department | None] = relationship()
     main_centre: Mapped[Centre] = relationship(foreign_keys=[main_centre_id])
     lots: Mapped[list[Lot]] = relationship(
         back_populates="project", order_by="Lot.code", cascade="all, delete-orphan"

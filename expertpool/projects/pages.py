@@ -9,11 +9,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from expertpool.accounts.access import actor_label, require_centre, require_user, roles
+from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.calendar import CST
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.state import config, db, now, state
+from expertpool.departments.models import Department
+from expertpool.departments.scope import departments_in_region
 from expertpool.projects import appointments as appointments_service
 from expertpool.projects import projects, terminals
 from expertpool.projects.models import Project, ProjectKind
@@ -25,7 +27,7 @@ READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
 
 def _project(project_id: int) -> Project:
     project = projects.get_project(db(), project_id)
-    require_centre(require_user(), project.owner_centre_id)
+    projects.require_reader(db(), require_user(), project)
     return project
 
 
@@ -58,18 +60,24 @@ def _form_values(project: Project | None) -> dict[str, Any]:
         "duration_minutes": project.duration_minutes,
         "main_centre": project.main_centre.region_code,
         "secondary_centres": [c.region_code for c in project.secondary_centres],
+        "department": project.department.code if project.department else "",
     }
+
+
+def _departments(centre: Centre | None) -> list[Department]:
+    """The departments a project of this centre may be supervised by."""
+    return departments_in_region(db(), centre.region_code) if centre else []
 
 
 @bp.route("/projects")
 @roles(*READERS)
 def project_list() -> str:
-    """Projects: centre staff see their centre's, supervisors and administrators all."""
+    """Projects: centre staff see their centre's, supervisors their department's, administrators
+    all."""
     user = require_user()
-    centre_id = user.centre_id if user.role is UserRole.CENTRE_STAFF else None
     return render_template(
         "projects/list.html",
-        projects=projects.list_projects(db(), centre_id=centre_id),
+        projects=projects.visible_projects(db(), user),
         can_edit=user.role is UserRole.CENTRE_STAFF,
     )
 
@@ -106,6 +114,7 @@ def project_new() -> Any:
         errors=errors,
         kinds=list(ProjectKind),
         centres=_centres(),
+        departments=_departments(require_user().centre),
     ), (422 if errors else 200)
 
 
@@ -148,6 +157,7 @@ def project_edit(project_id: int) -> Any:
         errors=errors,
         kinds=list(ProjectKind),
         centres=_centres(),
+        departments=_departments(require_user().centre),
     ), (422 if errors else 200)
 
 
@@ -306,7 +316,7 @@ def appointments(project_id: int) -> Any:
     if project is None:
         raise NotFound()
     user = require_user()
-    require_centre(user, project.owner_centre_id)
+    projects.require_reader(db(), user, project)
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:

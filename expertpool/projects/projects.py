@@ -10,19 +10,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import Centre
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
 from expertpool.core.errors import (
     BrokenInvariant,
     Conflict,
+    Forbidden,
     NotFound,
     TransitionRefused,
     ValidationFailed,
 )
 from expertpool.core.forms import parse_flag
 from expertpool.core.texts import _l
+from expertpool.departments import scope
+from expertpool.departments.models import Department, DepartmentField
+from expertpool.departments.scope import departments_for_project
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.projects.models import (
     Bidder,
@@ -205,9 +209,29 @@ def validate_project(
         if not out["is_remote"] and secondary:
             fields["secondary_centres"] = str(_l("Only a remote evaluation has secondary venues."))
     out["secondary"] = secondary
+    owner = session.get(Centre, owner_centre_id)
+    if "kind" in out and owner is not None:
+        out["department"] = _department(session, data.get("department"), out["kind"], owner, fields)
     if fields:
         raise ValidationFailed(fields=fields)
     return out
+
+
+def _department(
+    session: Session, code: Any, kind: ProjectKind, owner: Centre, fields: dict[str, str]
+) -> Department | None:
+    """The supervising department named by code, or by default the coordinating department of
+    the owning centre's city (None while no departments are loaded)."""
+    allowed = {d.code: d for d in departments_for_project(session, kind.value, owner.region_code)}
+    if code:
+        dept = allowed.get(str(code))
+        if dept is None:
+            fields["department"] = str(
+                _l("Choose a department that supervises this kind of project in this region.")
+            )
+        return dept
+    city = owner.region_code[:4] + "00"
+    return allowed.get(f"{city}-{DepartmentField.COORDINATION.value}")
 
 
 # Views -------------------------------------------------------------------------------------------
@@ -231,6 +255,7 @@ def project_view(p: Project) -> dict[str, Any]:
         "owner_centre": p.owner_centre.region_code if p.owner_centre else None,
         "main_centre": p.main_centre.region_code if p.main_centre else None,
         "is_remote": p.is_remote,
+        "department": p.department.code if p.department else None,
         "secondary_centres": [c.region_code for c in p.secondary_centres],
         "status": p.status.value,
         "awarded_on": p.awarded_on.isoformat() if p.awarded_on else None,
@@ -253,6 +278,41 @@ def _snapshot(p: Project) -> dict[str, Any]:
     view.pop("lots")
     view.pop("bidders")
     return view
+
+
+# Who may see and act on a project -----------------------------------------------------------------
+
+
+def supervises(session: Session, user: User, project: Project) -> bool:
+    """Whether the user is a supervisor whose department supervises the project."""
+    return user.role is UserRole.SUPERVISOR and scope.may_supervise(
+        session,
+        user,
+        kind=project.kind.value,
+        region=project.owner_centre.region_code,
+        department_id=project.department_id,
+    )
+
+
+def require_reader(session: Session, user: User, project: Project) -> None:
+    """Centre staff read their centre's projects, supervisors those their department supervises;
+    administrators read all (other roles are refused by the routes)."""
+    if user.role is UserRole.CENTRE_STAFF and user.centre_id != project.owner_centre_id:
+        raise Forbidden(str(_l("You may act only for your own centre.")), code="outside_centre")
+    if user.role is UserRole.SUPERVISOR and not supervises(session, user, project):
+        raise Forbidden(
+            str(_l("Your department does not supervise this project.")), code="outside_department"
+        )
+
+
+def visible_projects(session: Session, user: User) -> list[Project]:
+    """The projects a user's project list shows."""
+    if user.role is UserRole.CENTRE_STAFF:
+        return list_projects(session, centre_id=user.centre_id)
+    rows = list_projects(session)
+    if user.role is UserRole.SUPERVISOR:
+        return [p for p in rows if supervises(session, user, p)]
+    return rows
 
 
 # Queries -----------------------------------------------------------------------------------------
@@ -315,6 +375,8 @@ def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
     ):
         setattr(project, key, values[key])
     project.main_centre = values["main_centre"]
+    if "department" in values:
+        project.department = values["department"]
     wanted = {c.id for c in values["secondary"]}
     for sv in list(project.secondary_venues):
         if sv.centre_id not in wanted:

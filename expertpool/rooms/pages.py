@@ -9,10 +9,12 @@ from flask_babel import gettext as _
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
-from expertpool.accounts.models import UserRole
+from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.state import config, db, state
 from expertpool.core.texts import _l
+from expertpool.projects import projects as project_service
+from expertpool.projects.models import Project
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
@@ -28,7 +30,9 @@ def index() -> str:
     user = require_user()
     mine = rooms.sessions_of(db(), user)
     everything = (
-        rooms.all_sessions(db()) if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN) else []
+        [r for r in rooms.all_sessions(db()) if _supervised(user, r)]
+        if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN)
+        else []
     )
     can_create = user.role in rooms.STAFF_ROLES
     return render_template(
@@ -160,12 +164,24 @@ def report_pdf(room_id: str) -> Response:
 def _visible(room_id: str) -> Any:
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    if rooms.participant_of(row, user) is None and user.role not in (
-        UserRole.SUPERVISOR,
-        UserRole.ADMIN,
+    if rooms.participant_of(row, user) is None and not (
+        user.role is UserRole.ADMIN or _supervised(user, row)
     ):
         raise NotFound()
     return row
+
+
+def _supervised(user: User, row: Any) -> bool:
+    """Administrators, and supervisors of the session's project's department (any supervisor
+    for a session made without a project)."""
+    if user.role is UserRole.ADMIN:
+        return True
+    if user.role is not UserRole.SUPERVISOR:
+        return False
+    if row.project_id is None:
+        return True
+    project = db().get(Project, row.project_id)
+    return project is not None and project_service.supervises(db(), user, project)
 
 
 PHASE_LABELS = {

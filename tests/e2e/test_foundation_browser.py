@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 MENUS = {
     "expert": ["home", "rooms", "specialties", "my_application", "my_leave"],
-    "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search"],
+    "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search", "departments"],
     "centre_staff": [
         "home",
         "rooms",
@@ -34,23 +34,26 @@ MENUS = {
         "expert_search",
         "projects",
         "draws",
-        "audit",
+        "departments",
     ],
     "admin": [
         "home",
         "rooms",
         "specialties",
         "centres",
-        "review_queue",
         "expert_search",
         "projects",
         "terminals",
         "venues",
         "users",
         "outbox",
-        "audit",
+        "departments",
+        "organisations",
         "api",
     ],
+    "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
+    "audit_admin": ["home", "rooms", "specialties", "audit"],
+    "org_contact": ["home", "rooms", "specialties", "org_projects"],
 }
 ZH = {
     "home": "首页",
@@ -69,6 +72,11 @@ ZH = {
     "venues": "评标场地",
     "outbox": "发件箱",
     "draws": "抽取记录",
+    "departments": "监督部门",
+    "organisations": "单位",
+    "roles": "角色权限",
+    "keys": "密钥管理",
+    "org_projects": "本单位项目",
     "api": "接口参考",
 }
 EN = {
@@ -88,6 +96,11 @@ EN = {
     "venues": "Venues",
     "outbox": "Outbox",
     "draws": "Draws",
+    "departments": "Departments",
+    "organisations": "Organisations",
+    "roles": "Roles",
+    "keys": "Key management",
+    "org_projects": "Our projects",
     "api": "API reference",
 }
 

@@ -45,12 +45,21 @@ def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     second = _run(["demo", "--experts", "0"], tmp_path)
     assert second.returncode == 0, second.stderr
-    for role in ("admin", "reviewer", "centre_staff", "supervisor", "expert"):
-        assert role in second.stdout
+    for role in (
+        "admin",
+        "security_admin",
+        "audit_admin",
+        "reviewer",
+        "centre_staff",
+        "supervisor",
+        "org_contact",
+        "expert",
+    ):
+        assert f"  {role} " in second.stdout
     listing = _run(["users", "list"], tmp_path)
-    # The six role logins plus the evaluation room's demo committee (expert.gz2, expert.gz3,
+    # The twelve demo logins plus the evaluation room's demo committee (expert.gz2, expert.gz3,
     # expert.sz1, rep.sz).
-    assert listing.stdout.count("\n") == 6 + 4
+    assert listing.stdout.count("\n") == 12 + 4
     verify = _run(["audit", "verify"], tmp_path)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

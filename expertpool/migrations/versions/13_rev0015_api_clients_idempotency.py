@@ -2,7 +2,7 @@
 scopes; creating calls made with an `Idempotency-Key` keep their (encrypted) answer for replay.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 13:18:07.425665
 """
 
@@ -17,7 +17,7 @@ import expertpool.core.db
 
 
 revision: str = '0015'
-down_revision: str | Sequence[str] | None = '0012'
+down_revision: str | Sequence[str] | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

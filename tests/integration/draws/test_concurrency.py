@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from sqlalchemy import select
 import draw
 from expertpool.accounts import users
 from expertpool.accounts.models import Centre
+from expertpool.core.errors import Conflict
+from expertpool.departments import members
 from expertpool.draws import panels, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import DrawStatus
@@ -75,6 +77,12 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
         password=PASSWORD,
         role="supervisor",
         centre_code=None,
+    )
+    members.assign(
+        s,
+        actor="t",
+        username="supervisor1",
+        department_id=members.by_code(s, "440000-coordination").id,
     )
     centre_id = s.execute(select(Centre.id).where(Centre.region_code == "440100")).scalar_one()
     venues.create_venue(s, actor="t", centre_code="440100", name="大厅", seats=DRAWS * 5)
@@ -146,12 +154,16 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
     sealed = [draws.get_draw(s, x) for x in draw_ids]
     assert all(d.status is DrawStatus.SEALED for d in sealed)
 
+    outcomes: Counter[str] = Counter()
+    counted = threading.Lock()
+
     def acceptor(draw_id: str) -> Any:
         def job(session: Any) -> None:
             d = draws.get_draw(session, draw_id)
             for expert in sealing.open_result(d, st.keys).groups[0].primaries:
+                # Any other error (a deadlock, a serialisation failure, a 500) fails the test.
                 try:
-                    panels.record_answer(
+                    invitee = panels.record_answer(
                         session,
                         draw_id=draw_id,
                         expert_id=int(expert),
@@ -159,13 +171,26 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
                         ctx=services_of(pg_app).ctx,
                         now=NOW,
                     )
-                except Exception:
-                    session.rollback()  # closed meanwhile by a replacement: fine
+                except Conflict as exc:
+                    session.rollback()
+                    if exc.code != "invitation_closed":
+                        raise
+                    outcome = "closed"
+                else:
+                    assert invitee is not None
+                    outcome = f"{invitee.status.value}:{invitee.reason}"
+                with counted:
+                    outcomes[outcome] += 1
 
         return job
 
     errors = _in_threads(pg_app, [acceptor(x) for x in draw_ids])
     assert errors == []
+    # Every primary's answer ended one of two ways: seated, or found booked by another draw
+    # (thirty experts, a hundred primaries: most are booked elsewhere by the time they accept).
+    assert sum(outcomes.values()) == DRAWS * 5, outcomes
+    assert set(outcomes) <= {"accepted:", "unavailable:booked_meanwhile"}, outcomes
+    assert outcomes["accepted:"] >= 1 and outcomes["unavailable:booked_meanwhile"] >= 1, outcomes
     s.expire_all()
     live = s.execute(select(SeatBooking).where(SeatBooking.released_at.is_(None))).scalars().all()
     per_expert: dict[str, int] = defaultdict(int)
@@ -174,6 +199,7 @@ def test_twenty_simultaneous_draws_and_acceptances_never_double_book_an_expert(
         per_expert[b.expert_token] += 1
     assert live and max(per_expert.values()) == 1
     assert len(live) == len(per_expert) <= 30  # thirty experts, each seated at most once
+    assert len(live) == outcomes["accepted:"]  # each acceptance holds exactly one seat
     # Every draw still verifies after opening.
     for d in sealed:
         assert (

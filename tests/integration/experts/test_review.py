@@ -19,6 +19,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.models import AuditEntry
 from expertpool.core.pii import PiiCipher
+from expertpool.departments import members
 from expertpool.experts import applications, evidence, records, review
 from expertpool.experts.models import Expert, ExpertStatus, ReviewDecision
 from tests.integration.experts.conftest import PDF, valid_input
@@ -263,6 +264,9 @@ def _setup(app: Flask, n_reviewers: int = 2) -> tuple[Any, int, list[int], Any]:
         ).id
         for i in range(n_reviewers)
     ]
+    coordination = members.by_code(session, "440000-coordination").id
+    for i in range(n_reviewers):
+        members.assign(session, actor="test", username=f"rev{i}{tag}", department_id=coordination)
     return user, expert.id, reviewers, cipher
 
 

@@ -329,8 +329,8 @@ def test_concurrent_appends_on_postgresql_form_one_unbroken_chain(pg_app: Flask)
     problems = [
         str(p) for p in audit.verify(st.sessions(), st.config.checkpoint_path, st.keys.audit_key())
     ]
-    # build_app's two reference loads come first.
-    _assert_one_unbroken_chain(pg_app, 2 + 8 * 6, problems)
+    # build_app's two reference loads and the department load come first.
+    _assert_one_unbroken_chain(pg_app, 3 + 8 * 6, problems)
 
 
 def test_concurrent_appends_on_the_configured_database_form_one_unbroken_chain(

@@ -113,43 +113,107 @@ def test_an_unknown_centre_or_role_is_refused(admin_client: FlaskClient) -> None
     assert 'data-field-error="role"' in html and 'data-field-error="centre"' in html
 
 
-def test_an_admin_edits_role_and_centre_and_the_audit_keeps_before_and_after(
+def test_the_system_administrator_edits_centre_and_name_but_not_the_role(
     admin_client: FlaskClient, make_user: Any, db_session: Any
 ) -> None:
-    user = make_user(role="expert")
+    user = make_user(role="centre_staff", centre="440100")
     resp = _post(
         admin_client,
         f"/admin/users/{user.id}",
-        display_name=user.display_name,
+        display_name="改名",
+        role="supervisor",
+        centre="440300",
+        is_active="on",
+    )
+    assert resp.status_code == 422
+    assert 'data-field-error="role"' in resp.get_data(as_text=True)
+    db_session.refresh(user)
+    assert (user.role, user.centre.region_code) == (UserRole.CENTRE_STAFF, "440100")
+    resp = _post(
+        admin_client,
+        f"/admin/users/{user.id}",
+        display_name="改名",
         role="centre_staff",
         centre="440300",
         is_active="on",
     )
     assert resp.status_code == 302
     db_session.refresh(user)
-    assert user.role is UserRole.CENTRE_STAFF and user.centre.region_code == "440300"
+    assert (user.display_name, user.centre.region_code) == ("改名", "440300")
     entry = db_session.execute(
         select(AuditEntry).where(AuditEntry.action == "user.update")
     ).scalar_one()
-    assert '"role":"expert"' in entry.before and '"role":"centre_staff"' in entry.after
+    assert '"centre":"440100"' in entry.before and '"centre":"440300"' in entry.after
+
+
+def test_the_system_administrator_neither_creates_nor_edits_administrators(
+    admin_client: FlaskClient, make_user: Any, db_session: Any
+) -> None:
+    for role in ("admin", "security_admin", "audit_admin"):
+        resp = _post(
+            admin_client,
+            "/admin/users/new",
+            username=f"new-{role.replace('_', '-')}",
+            display_name="管理员",
+            password="a-long-password-1",
+            role=role,
+            centre="",
+        )
+        assert resp.status_code == 422
+        assert 'data-field-error="role"' in resp.get_data(as_text=True)
+    auditor = make_user(role="audit_admin")
+    assert admin_client.get(f"/admin/users/{auditor.id}").status_code == 403
+    assert _count(db_session, User) == 2
+
+
+def test_the_security_administrator_changes_roles_and_the_audit_keeps_before_and_after(
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any, app: Flask
+) -> None:
+    security = make_user(role="security_admin")
+    login(client, security)
+    user = make_user(role="expert")
+    theirs = login(app.test_client(), user)
+    assert theirs.get("/dashboard").status_code == 200
+    resp = _post(client, "/admin/roles", user_id=str(user.id), role="supervisor")
+    assert resp.status_code == 302
+    db_session.refresh(user)
+    assert user.role is UserRole.SUPERVISOR
+    entry = db_session.execute(
+        select(AuditEntry).where(AuditEntry.action == "user.role")
+    ).scalar_one()
+    assert '"role":"expert"' in entry.before and '"role":"supervisor"' in entry.after
+    assert entry.actor == security.username
+    # A new role starts a new login.
+    assert theirs.get("/dashboard").status_code == 302
+    # Never their own role; never the last security administrator away.
+    resp = _post(client, "/admin/roles", user_id=str(security.id), role="expert")
+    assert resp.status_code == 422
+    db_session.refresh(security)
+    assert security.role is UserRole.SECURITY_ADMIN
+
+
+def test_the_last_of_each_administrator_keeps_the_role(
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
+) -> None:
+    login(client, make_user(role="security_admin"))
+    auditor = make_user(role="audit_admin")
+    resp = _post(client, "/admin/roles", user_id=str(auditor.id), role="expert")
+    assert resp.status_code == 422
+    assert 'data-field-error="role"' in resp.get_data(as_text=True)
+    make_user(role="audit_admin")
+    assert _post(client, "/admin/roles", user_id=str(auditor.id), role="expert").status_code == 302
 
 
 def test_making_someone_centre_staff_without_a_centre_fails_and_changes_nothing(
-    admin_client: FlaskClient, make_user: Any, db_session: Any
+    client: FlaskClient, make_user: Any, login: Any, db_session: Any
 ) -> None:
+    login(client, make_user(role="security_admin"))
     user = make_user(role="expert")
-    resp = _post(
-        admin_client,
-        f"/admin/users/{user.id}",
-        display_name="Renamed",
-        role="centre_staff",
-        centre="",
-        is_active="on",
-    )
+    resp = _post(client, "/admin/roles", user_id=str(user.id), role="centre_staff")
     assert resp.status_code == 422
-    assert 'data-field-error="centre"' in resp.get_data(as_text=True)
+    assert 'data-field-error="role"' in resp.get_data(as_text=True)
     db_session.refresh(user)
-    assert (user.role, user.display_name) == (UserRole.EXPERT, user.username)
+    assert user.role is UserRole.EXPERT
 
 
 def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
@@ -161,7 +225,7 @@ def test_an_edit_with_a_too_short_password_saves_none_of_the_other_changes(
         admin_client,
         f"/admin/users/{user.id}",
         display_name="Renamed",
-        role="supervisor",
+        role="expert",
         centre="",
         is_active="on",
         password="short",
@@ -317,12 +381,9 @@ def test_the_last_active_administrator_cannot_demote_or_deactivate_themselves(
     make_user(role="admin")  # with a second administrator, the first may step down
     assert (
         _post(
-            client,
-            f"/admin/users/{admin.id}",
-            display_name=admin.display_name,
-            role="expert",
-            centre="",
-            is_active="on",
+            client, f"/admin/users/{admin.id}", display_name=admin.display_name, centre=""
         ).status_code
         == 302
     )
+    db_session.refresh(admin)
+    assert not admin.is_active

@@ -104,7 +104,10 @@ def test_clients_of_a_killed_process_fail_over_and_lose_no_acknowledged_score(
     values = [f"{v / 2:.1f}" for v in range(40, 100)]  # 20.0, 20.5, ... 49.5: 60 steps each
     acked: dict[str, list[str]] = {m: [] for m in MEMBERS}
     errors: list[BaseException] = []
-    halfway = threading.Event()
+    # Halfway, each member waits with nothing in flight; the test notes the last acknowledged
+    # value, kills server 0, and lets them go on.
+    paused = threading.Barrier(len(MEMBERS) + 1)
+    resume = threading.Event()
 
     def score(m: str) -> None:
         try:
@@ -119,32 +122,44 @@ def test_clients_of_a_killed_process_fail_over_and_lose_no_acknowledged_score(
                         break
                     assert ack["error"]["code"] == "stale_state", ack
                 if i == len(values) // 3:
-                    halfway.set()
+                    paused.wait(60)
+                    assert resume.wait(60)
                 time.sleep(0.01)
         except BaseException as exc:
             errors.append(exc)
+            paused.abort()
 
     threads = [threading.Thread(target=score, args=(m,)) for m in MEMBERS]
     try:
         for t in threads:
             t.start()
-        assert halfway.wait(60)
+        paused.wait(60)
+        last_before_kill = {m: acked[m][-1] for m in MEMBERS}
+        assert set(last_before_kill.values()) == {values[len(values) // 3]}
+        joins_before_kill = {m: len(clients[m].joins) for m in MEMBERS}
         cluster.kill(0)
+        resume.set()
         for t in threads:
             t.join(90)
         assert not errors, errors
-        # Everyone first on server 0 failed over to server 1 and joined again with a full snapshot.
         for i, m in enumerate(MEMBERS):
             cl = clients[m]
             if i % 2 == 0:
-                assert cl.failovers >= 1 and cl.index == 1
-                rejoin = cl.joins[-1]
+                # First on server 0: failed over to server 1 and joined again, and the full
+                # snapshot of that first join after the kill holds exactly the last score
+                # acknowledged before it (nothing was in flight: the members were paused).
+                assert cl.failovers >= 1 and cl.index == 1, (m, cl.failovers, cl.index)
+                assert len(cl.joins) > joins_before_kill[m]
+                rejoin = cl.joins[joins_before_kill[m]]
                 assert rejoin["snapshot"]["seq"] == rejoin["seq"]
-                # The rejoin snapshot holds at least every score acknowledged before the loss.
-                assert float(rejoin["snapshot"]["my_sheet"]["scores"]["B001"]["tech"]) >= 20.0
+                cells = rejoin["snapshot"]["my_sheet"]["scores"]
+                assert cells["B001"]["tech"] == cells["B002"]["tech"] == last_before_kill[m], m
+            else:
+                assert cl.index == 1, (m, cl.failovers, cl.index)
         for m in MEMBERS:
             assert acked[m] == values, m  # every step acknowledged once, in order
             sheet = clients[m].call("snapshot")["snapshot"]["my_sheet"]["scores"]
             assert sheet["B001"]["tech"] == sheet["B002"]["tech"] == values[-1]
     finally:
+        resume.set()
         stop_quietly(list(clients.values()))

@@ -460,6 +460,25 @@ class World:
         return clients
 
 
+def tenderer_contact(app: Flask, setup: Any, make_user: Callable[..., Any]) -> Any:
+    """A contact account of the project's tenderer (sees the project's status, never members)."""
+    from expertpool.organisations import directory
+    from expertpool.projects.models import Project
+
+    session = app.extensions["expertpool"].sessions()
+    project = session.get(Project, setup.project_id)
+    org = directory.save_organisation(
+        session,
+        actor="test",
+        credit_code=project.tenderer_code,
+        name=project.tenderer_name,
+        is_tenderer=True,
+    )
+    contact = make_user(role="org_contact")
+    directory.set_contact(session, actor="test", username=contact.username, organisation_id=org.id)
+    return contact
+
+
 @pytest.fixture()
 def world(
     app: Flask, make_user: Callable[..., Any], fake_twilio_api: FakeTwilioApi
@@ -477,6 +496,9 @@ def world(
             "supervisor (not witness)": make_user(role="supervisor"),
             "reviewer": make_user(role="reviewer"),
             "admin": make_user(role="admin"),
+            "security admin": make_user(role="security_admin"),
+            "audit admin": make_user(role="audit_admin"),
+            "tenderer contact": tenderer_contact(app, setup, make_user),
         }
         w.probes = add_probe_experts(app, POOL, make_user=make_user)
         yield w

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -198,8 +199,27 @@ def walk(clients: Mapping[str, Any], urls: Sequence[str]) -> dict[tuple[str, str
     for label, client in clients.items():
         for url in urls:
             resp = client.get(url)
-            out[(label, url)] = Response(resp.status_code, resp.get_data(as_text=True))
+            out[(label, url)] = Response(resp.status_code, readable(resp))
     return out
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def readable(resp: Any) -> str:
+    """A response's text; a spreadsheet's cells, one per line (the audit export)."""
+    if resp.mimetype == XLSX:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(resp.data), read_only=True)
+        return "\n".join(
+            str(cell)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for cell in row
+            if cell is not None
+        )
+    return str(resp.get_data(as_text=True))
 
 
 def walk_leaks(

@@ -23,8 +23,7 @@ from draw import (
 )
 from draw.cli import main
 
-from .conftest import TEST_KEY, VECTOR_KEYS, VECTORS, make_candidate_json, run_input
-from .test_conformance import cli
+from .conftest import TEST_KEY, VECTORS, make_candidate_json, run_input
 
 BASE = run_input(VECTORS[1])  # the vector with a beacon
 
@@ -267,15 +266,6 @@ def test_an_infeasible_draw_exits_4_with_one_line(tmp_path, capsys) -> None:
     code, err = run_cli_with(tmp_path, capsys, json.dumps(data))
     assert code == 4
     assert err.startswith("infeasible: ") and len(err.strip().splitlines()) == 1
-
-
-def test_the_real_command_line_never_prints_a_traceback(tmp_path) -> None:
-    (tmp_path / "in.json").write_text('{"request": 1.5}')
-    (tmp_path / "key").write_text(VECTOR_KEYS["D-basic"])
-    done = cli("run", str(tmp_path / "in.json"), "--signing-key", str(tmp_path / "key"))
-    assert done.returncode == 2
-    assert b"Traceback" not in done.stderr
-    assert done.stderr.decode().count("\n") == 1
 
 
 def test_a_lone_surrogate_in_free_text_is_refused() -> None:

@@ -1,10 +1,19 @@
 """Hypothesis properties of the draw: exclusions hold, counts are exact, order is irrelevant, replay
 works.
+
+The four draw properties generate feasible draws by construction (every group has its own core of
+eligible experts with distinct employers, so a valid panel always exists) around extras that
+overlap groups or share employers, and candidates each excluded by exactly one rule of draw-v1 §4
+or matching no group. What each generated candidate should be (eligible for which groups, or
+excluded for which reason) is known from how it was built, not from the engine. Each property
+counts how many generated cases reached its assertions and fails when fewer than 80 % did.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -15,67 +24,185 @@ from draw import (
     DrawRequest,
     Infeasible,
     InsufficientPool,
+    Transcript,
     evaluate_eligibility,
     run_draw,
     verify_transcript,
 )
-from draw.eligibility import exclusion_reason
 from draw.engine import _Ranker, order
 
 from .conftest import TEST_KEY, make_candidate_json, make_group_json, make_request_json
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ORGS = ["", "ORG1", "ORG2", "ORG3", "BID1", "TEN1"]
+EXAMPLES = 40
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+REACHED = 0.8
+"""The share of generated cases that must reach a property's assertions."""
+
+CONFLICTING = ["BID1", "TEN1", "AGE1"]  # the request's bidder, tenderer and agency
+REGIONS = ["R1", "R2", "R3", "R4"]
+RULES = [
+    "not_active",
+    "unavailable",
+    "excluded",
+    "employer_conflict",
+    "avoidance_conflict",
+    "frequency_cap",
+]
+UNMATCHED = ["no_specialty", "wrong_region"]
 
 
-@st.composite
-def candidates(draw: st.DrawFn) -> list[dict[str, Any]]:
-    ids = draw(st.lists(st.integers(0, 40), min_size=1, max_size=14, unique=True))
-    return [
-        make_candidate_json(
-            id=f"E{i:03d}",
-            status=draw(st.sampled_from(["active", "active", "active", "suspended"])),
-            available=draw(st.booleans() | st.just(True)),
-            specialties=draw(st.lists(st.sampled_from(["A01", "A0201", "B01", "C9"]), max_size=3)),
-            region=draw(st.sampled_from(["R1", "R2", "R3"])),
-            employer=draw(st.sampled_from(ORGS)),
-            avoid_orgs=draw(st.lists(st.sampled_from(ORGS[1:]), max_size=2)),
-            recent_draws=draw(st.integers(0, 4)),
+@dataclass
+class Case:
+    """A generated draw and what the construction says about each candidate."""
+
+    request: dict[str, Any]
+    pool: list[dict[str, Any]]
+    groups_of: dict[str, frozenset[str]]
+    """Expert id -> the groups it is eligible for (empty for excluded and unmatched ones)."""
+    reason_of: dict[str, str]
+    """Expert id -> the exclusion reason it was built to have."""
+
+    def eligible(self, group: str) -> set[str]:
+        """The ids the construction made eligible for `group`."""
+        return {e for e, gs in self.groups_of.items() if group in gs}
+
+
+@dataclass
+class Reach:
+    """How many generated cases a property saw and how many reached its assertions."""
+
+    generated: int = 0
+    reached: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Fail when too few cases were generated or too few reached the assertions."""
+        assert self.generated >= EXAMPLES // 2, f"only {self.generated} cases generated"
+        assert self.reached >= REACHED * self.generated, (
+            f"only {self.reached} of {self.generated} generated cases reached the assertions"
         )
-        for i in ids
+
+
+def _valid_regions(groups: list[dict[str, Any]]) -> list[str]:
+    """Regions every one of `groups` accepts (R1 always is: see `_group`)."""
+    return [
+        r
+        for r in REGIONS
+        if all(
+            (not g["regions_in"] or r in g["regions_in"]) and r not in g["regions_out"]
+            for g in groups
+        )
     ]
 
 
+def _rejected_region(group: dict[str, Any]) -> str | None:
+    """A region `group` refuses, if it refuses any."""
+    for r in REGIONS:
+        if (group["regions_in"] and r not in group["regions_in"]) or r in group["regions_out"]:
+            return r
+    return None
+
+
 @st.composite
-def requests(draw: st.DrawFn) -> dict[str, Any]:
-    n = draw(st.integers(1, 3))
+def feasible_cases(draw: st.DrawFn) -> Case:
+    """A request and a pool for which a valid panel exists, with noise around it."""
+    cap = draw(st.none() | st.integers(1, 3))
     groups = [
         make_group_json(
             id=f"g{k}",
-            specialties=draw(
-                st.lists(st.sampled_from(["A", "A01", "A02", "B", "C9"]), min_size=1, max_size=2)
-            ),
-            regions_in=draw(st.lists(st.sampled_from(["R1", "R2", "R3"]), max_size=2)),
-            regions_out=draw(st.lists(st.sampled_from(["R1", "R2", "R3"]), max_size=1)),
+            specialties=[f"S{k}."],
+            regions_in=draw(st.sampled_from([[], ["R1"], ["R1", "R2"]])),
+            regions_out=draw(st.sampled_from([[], ["R4"], ["R3", "R4"]])),
             count=draw(st.integers(1, 3)),
             backups=draw(st.integers(0, 3)),
         )
-        for k in range(n)
+        for k in range(draw(st.sampled_from([2, 3, 1])))
     ]
-    return make_request_json(
+    # (groups it is built for, fields, expected exclusion reason)
+    built: list[tuple[frozenset[str], dict[str, Any], str | None]] = []
+
+    def eligible(member_of: list[int], employer: str) -> dict[str, Any]:
+        mine = [groups[k] for k in member_of]
+        return {
+            "specialties": [f"S{k}.{draw(st.integers(0, 9))}" for k in member_of],
+            "region": draw(st.sampled_from(_valid_regions(mine))),
+            "employer": employer,
+            "avoid_orgs": draw(
+                st.lists(st.sampled_from(["ORG1", "OTHER"]), max_size=2, unique=True)
+            ),
+            "recent_draws": draw(st.integers(0, 4 if cap is None else cap - 1)),
+        }
+
+    core_employers: list[str] = []
+    for k, g in enumerate(groups):
+        for j in range(g["count"]):
+            # The cores: distinct employers (or none), so they form a valid panel together.
+            employer = draw(st.sampled_from([f"U{k}{j}", ""]))
+            core_employers.append(employer)
+            built.append((frozenset({g["id"]}), eligible([k], employer), None))
+    for k, g in enumerate(groups):
+        for _ in range(draw(st.sampled_from([2, 1, 3, 0]))):
+            # Extras: some also serve another group, some share an employer with others.
+            other = draw(st.sampled_from([i for i in range(len(groups)) if i != k] + [k]))
+            member_of = sorted({k, other})
+            employer = draw(st.sampled_from(["", "ORG1", "ORG2", *core_employers]))
+            built.append(
+                (frozenset(groups[i]["id"] for i in member_of), eligible(member_of, employer), None)
+            )
+        kinds = [*RULES, *UNMATCHED]
+        for kind in draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=4, unique=True)):
+            fields = eligible([k], "")
+            if kind == "not_active":
+                fields["status"] = draw(st.sampled_from(["suspended", "retired"]))
+            elif kind == "unavailable":
+                fields["available"] = False
+            elif kind == "employer_conflict":
+                fields["employer"] = draw(st.sampled_from(CONFLICTING))
+            elif kind == "avoidance_conflict":
+                fields["avoid_orgs"] = [*fields["avoid_orgs"], draw(st.sampled_from(CONFLICTING))]
+            elif kind == "frequency_cap":
+                if cap is None:
+                    continue
+                fields["recent_draws"] = cap + draw(st.integers(0, 2))
+            elif kind == "no_specialty":
+                fields["specialties"] = draw(st.lists(st.sampled_from(["Z9.1", "S"]), max_size=2))
+            elif kind == "wrong_region":
+                region = _rejected_region(g)
+                if region is None:
+                    continue
+                fields["region"] = region
+            built.append((frozenset(), fields, kind if kind in RULES else None))
+    numbers = draw(
+        st.lists(st.integers(0, 999), min_size=len(built), max_size=len(built), unique=True)
+    )
+    ids = [f"E{n:03d}" for n in numbers]
+    pool = [
+        make_candidate_json(id=i, **fields) for i, (_, fields, _) in zip(ids, built, strict=True)
+    ]
+    excluded = [i for i, (_, _, reason) in zip(ids, built, strict=True) if reason == "excluded"]
+    request = make_request_json(
+        bidder_orgs=CONFLICTING[:1],
+        tenderer_orgs=CONFLICTING[1:2],
+        agency_orgs=CONFLICTING[2:],
         groups=groups,
-        excluded_experts=draw(
-            st.lists(st.sampled_from([f"E{i:03d}" for i in range(0, 40, 3)]), max_size=3)
-        ),
-        max_recent_draws=draw(st.none() | st.integers(0, 4)),
-        distinct_employers=draw(st.booleans()),
+        excluded_experts=draw(st.permutations([*excluded, "X999"])),
+        max_recent_draws=cap,
+        distinct_employers=draw(st.sampled_from([True, True, False])),
+    )
+    return Case(
+        request=request,
+        pool=pool,
+        groups_of={i: gs for i, (gs, _, _) in zip(ids, built, strict=True)},
+        reason_of={i: r for i, (_, _, r) in zip(ids, built, strict=True) if r is not None},
     )
 
 
 secrets_ = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
 
-def draw_or_none(request: DrawRequest, pool: list[Candidate], secret: str) -> Any:
+def draw_or_none(request: DrawRequest, pool: list[Candidate], secret: str) -> Transcript | None:
     """Run the draw; None when the pool is insufficient or the request infeasible."""
     try:
         return run_draw(
@@ -90,70 +217,85 @@ def draw_or_none(request: DrawRequest, pool: list[Candidate], secret: str) -> An
         return None
 
 
-@SETTINGS
-@given(requests(), candidates(), secrets_)
-def test_no_excluded_or_unmatched_expert_is_ever_chosen(raw_request, raw_pool, secret) -> None:
-    request = DrawRequest.from_json(raw_request)
-    pool = [Candidate.from_json(c) for c in raw_pool]
-    transcript = draw_or_none(request, pool, secret)
-    if transcript is None:
-        return
-    eligible = evaluate_eligibility(request, pool).eligible
-    by_id = {c.id: c for c in pool}
-    for group in transcript.result.groups:
-        for expert in group.primaries + group.backups:
-            assert exclusion_reason(by_id[expert], request) is None
-            assert expert in eligible[group.group]
-
-
-@SETTINGS
-@given(requests(), candidates(), secrets_)
-def test_each_group_gets_exactly_count_primaries_and_nobody_is_primary_twice(
-    raw_request, raw_pool, secret
+def check_feasible_draws(
+    prop: Callable[[Case, DrawRequest, list[Candidate], Transcript], None],
 ) -> None:
-    request = DrawRequest.from_json(raw_request)
-    pool = [Candidate.from_json(c) for c in raw_pool]
-    transcript = draw_or_none(request, pool, secret)
-    if transcript is None:
-        return
-    everyone = [e for g in transcript.result.groups for e in g.primaries]
-    assert len(everyone) == len(set(everyone))
-    employers = {c.id: c.employer for c in pool}
-    for group, result in zip(request.groups, transcript.result.groups, strict=True):
-        assert result.group == group.id
-        assert len(result.primaries) == group.count
-        assert len(result.backups) <= group.backups
-        assert not set(result.backups) & set(everyone)
-    if request.distinct_employers:
-        named = [employers[e] for e in everyone if employers[e]]
-        assert len(named) == len(set(named))
+    """Run `prop` on generated feasible draws; fail when fewer than 80 % of them reach it."""
+    reach = Reach()
+
+    @SETTINGS
+    @given(feasible_cases(), secrets_)
+    def run(case: Case, secret: str) -> None:
+        reach.generated += 1
+        request = DrawRequest.from_json(case.request)
+        pool = [Candidate.from_json(c) for c in case.pool]
+        transcript = draw_or_none(request, pool, secret)
+        if transcript is None:
+            return
+        reach.reached += 1
+        prop(case, request, pool, transcript)
+
+    run()
+    reach.check()
 
 
-@SETTINGS
-@given(requests(), candidates(), secrets_, st.randoms(use_true_random=False))
-def test_the_order_of_candidate_records_never_matters(
-    raw_request, raw_pool, secret, shuffler
-) -> None:
-    request = DrawRequest.from_json(raw_request)
-    pool = [Candidate.from_json(c) for c in raw_pool]
-    shuffled = list(pool)
-    shuffler.shuffle(shuffled)
-    first = draw_or_none(request, pool, secret)
-    second = draw_or_none(request, shuffled, secret)
-    assert (first is None) == (second is None)
-    if first is not None:
-        assert first.to_json() == second.to_json()
+def test_no_excluded_or_unmatched_expert_is_ever_chosen() -> None:
+    def prop(case: Case, request: DrawRequest, pool: list[Candidate], t: Transcript) -> None:
+        reasons = {e.id: e.reason.value for e in evaluate_eligibility(request, pool).excluded}
+        assert reasons == case.reason_of
+        for group in t.result.groups:
+            for expert in group.primaries + group.backups:
+                assert expert not in case.reason_of, (expert, case.reason_of[expert])
+                assert group.group in case.groups_of[expert], (expert, group.group)
+
+    check_feasible_draws(prop)
 
 
-@SETTINGS
-@given(requests(), candidates(), secrets_)
-def test_a_replay_of_any_draw_verifies(raw_request, raw_pool, secret) -> None:
-    request = DrawRequest.from_json(raw_request)
-    pool = [Candidate.from_json(c) for c in raw_pool]
-    transcript = draw_or_none(request, pool, secret)
-    if transcript is None:
-        return
-    assert verify_transcript(transcript.to_json()) == []
+def test_each_group_gets_exactly_count_primaries_and_nobody_is_primary_twice() -> None:
+    def prop(case: Case, request: DrawRequest, pool: list[Candidate], t: Transcript) -> None:
+        everyone = [e for g in t.result.groups for e in g.primaries]
+        assert len(everyone) == len(set(everyone))
+        for group, result in zip(request.groups, t.result.groups, strict=True):
+            assert result.group == group.id
+            assert len(result.primaries) == group.count
+            left = case.eligible(group.id) - set(everyone)
+            assert len(result.backups) == min(group.backups, len(left))
+            assert len(set(result.backups)) == len(result.backups)
+            assert not set(result.backups) & set(everyone)
+        if request.distinct_employers:
+            employers = {c.id: c.employer for c in pool}
+            named = [employers[e] for e in everyone if employers[e]]
+            assert len(named) == len(set(named))
+
+    check_feasible_draws(prop)
+
+
+def test_the_order_of_candidate_records_never_matters() -> None:
+    def prop(case: Case, request: DrawRequest, pool: list[Candidate], t: Transcript) -> None:
+        for shuffled in (pool[::-1], pool[1::2] + pool[::2]):
+            again = draw_or_none(request, shuffled, t.secret)
+            assert again is not None
+            assert again.to_json() == t.to_json()
+
+    check_feasible_draws(prop)
+
+
+def test_a_replay_of_any_draw_verifies() -> None:
+    def prop(case: Case, request: DrawRequest, pool: list[Candidate], t: Transcript) -> None:
+        assert verify_transcript(t.to_json()) == []
+
+    check_feasible_draws(prop)
+
+
+def test_the_guard_fails_when_too_few_cases_reach_the_assertions() -> None:
+    few = Reach(generated=EXAMPLES, reached=int(REACHED * EXAMPLES) - 1)
+    try:
+        few.check()
+    except AssertionError:
+        pass
+    else:
+        raise AssertionError("the reach guard let 79 % through")
+    Reach(generated=EXAMPLES, reached=int(REACHED * EXAMPLES)).check()
 
 
 @SETTINGS

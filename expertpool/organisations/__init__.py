@@ -1,0 +1,2 @@
+"""Tenderers, agencies and employers as organisations with contact accounts; the tenderer's
+representatives named on a project."""
