@@ -20,7 +20,10 @@ from expertpool.accounts import api as accounts_api
 from expertpool.accounts import pages as account_pages
 from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
+from expertpool.apidocs import pages as apidocs_pages
 from expertpool.core import audit
+from expertpool.core import legacy as legacy_api
+from expertpool.core.api import install_converters
 from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
@@ -116,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         projects_api.bp,
         draws_api.bp,
         outcomes_api.bp,
+        apidocs_pages.bp,
         webhooks.bp,
     ):
         # provider callbacks are authenticated by their signature instead
@@ -193,7 +197,7 @@ def create_app(
         # `g` lives as long as the application context, and a context pushed outside the request
         # (tests, commands serving in-process) outlives it: never let one request's language or CSRF
         # token leak into the next one's.
-        for name in ("csrf_token", "_flask_babel", "user", "auth"):
+        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token"):
             g.pop(name, None)
 
     Babel(app, locale_selector=select_locale)
@@ -203,6 +207,7 @@ def create_app(
     register_filters(app)
     init_access(app)
 
+    install_converters(app)
     register_blueprints(app)
     check_declared(app)
 
@@ -214,6 +219,8 @@ def create_app(
         app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
     )
     init_socketio(app, config, room(st, notifier))
+    # The unversioned /api/... paths of before /api/v1 keep answering, marked deprecated.
+    legacy_api.install(app)
     if config.proxy_fix_hops:
         # Outermost, so that Socket.IO connections see the client's address too.
         hops = config.proxy_fix_hops

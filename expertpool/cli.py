@@ -97,7 +97,8 @@ def quickstart(host: str, port: int, experts: int) -> None:
     ctx = click.get_current_context()
     ctx.invoke(demo_commands.demo, reset=False, experts=experts, seed=2016)
     st.sessions.remove()  # release the SQLite write lock before serving
-    click.echo(f"\nexpertpool is running: open http://{host}:{port}/  (Ctrl-C to stop)\n")
+    click.echo(f"\nexpertpool is running: open http://{host}:{port}/  (Ctrl-C to stop)")
+    click.echo(f"JSON API: http://{host}:{port}/api/v1/docs (see docs/integration.md)\n")
     serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 
 

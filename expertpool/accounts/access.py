@@ -10,7 +10,7 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from expertpool.accounts import users
-from expertpool.accounts.models import Centre, User, UserRole
+from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core.errors import Forbidden, Unauthenticated
 from expertpool.core.state import db
 
@@ -80,9 +80,12 @@ def require_centre(user: User, centre: Centre | int | None) -> None:
 def _load_user() -> None:
     g.user = None
     g.auth = None
+    g.api_token = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        g.user = users.resolve_token(db(), header[7:].strip())
+        token = users.resolve_api_token(db(), header[7:].strip())
+        g.api_token = token
+        g.user = token.user
         g.auth = "token"
         return
     if request.path.startswith("/api/"):
@@ -123,7 +126,27 @@ def _enforce() -> Any:
         )
     if not holds(user, rule.roles):
         raise Forbidden()
+    _check_scope(view)
     return None
+
+
+def _check_scope(view: Any) -> None:
+    """A token limited to scopes reaches only the operations of those scopes."""
+    token: ApiToken | None = g.get("api_token")
+    limited = token.scope_set if token is not None else None
+    if limited is None:
+        return
+    needed: str | None = getattr(view, "_scope", None)
+    if needed is not None and needed not in limited:
+        raise Forbidden(
+            _("This token lacks the scope %(scope)s.", scope=needed), code="insufficient_scope"
+        )
+
+
+def current_token() -> ApiToken | None:
+    """The bearer token of this request, if it came with one."""
+    token: ApiToken | None = g.get("api_token")
+    return token
 
 
 SINGLE_ADMIN_POWERS = frozenset({UserRole.SECURITY_ADMIN, UserRole.AUDIT_ADMIN})

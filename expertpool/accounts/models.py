@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.core.db import Base, UTCDateTime, utcnow
@@ -75,7 +84,12 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    """A bearer token for the JSON API; only its SHA-256 is stored.
+
+    `client` names the machine client (a centre's trading system, a tool) the token was issued
+    for; `scopes` (space-separated) narrows what the token may call. A token without scopes is a
+    person's own token and may call whatever the person's role may.
+    """
 
     __tablename__ = "api_token"
 
@@ -85,5 +99,33 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    client: Mapped[str | None] = mapped_column(String(100), default=None)
+    scopes: Mapped[str | None] = mapped_column(String(500), default=None)
 
     user: Mapped[User] = relationship()
+
+    @property
+    def scope_set(self) -> frozenset[str] | None:
+        """The scopes this token is limited to, or None when it is not limited."""
+        return None if self.scopes is None else frozenset(self.scopes.split())
+
+
+class IdempotentCall(Base):
+    """A creating call made with an `Idempotency-Key`: the answer to replay for a retry.
+
+    Keys are per token. The body's SHA-256 tells a retry (same body) from a misuse of the key
+    (another body). The answer is stored encrypted (it may hold a one-time credential).
+    """
+
+    __tablename__ = "api_idempotent_call"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_api_idempotent_call_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+    answer_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

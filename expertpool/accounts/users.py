@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -333,13 +334,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, ApiToken]:
-    """Create a bearer token; the clear token is returned once and never stored."""
+def issue_token(
+    session: Session,
+    user: User,
+    ttl_hours: int,
+    *,
+    client: str | None = None,
+    scopes: Iterable[str] | None = None,
+) -> tuple[str, ApiToken]:
+    """Create a bearer token; the clear token is returned once and never stored.
+
+    `client` names the machine client it is for; `scopes` limits it (None: the role's reach).
+    """
+    scope_text = None if scopes is None else " ".join(sorted(set(scopes)))
     clear = "ep_" + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
         token_hash=_token_hash(clear),
         expires_at=utcnow() + timedelta(hours=ttl_hours),
+        client=client or None,
+        scopes=scope_text,
     )
     session.add(row)
     audit.record(
@@ -348,7 +362,11 @@ def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, ApiT
         action="token.issue",
         object_type="user",
         object_id=user.id,
-        after={"expires_at": row.expires_at.isoformat()},
+        after={
+            "expires_at": row.expires_at.isoformat(),
+            "client": row.client,
+            "scopes": scope_text,
+        },
     )
     session.commit()
     return clear, row
@@ -356,6 +374,11 @@ def issue_token(session: Session, user: User, ttl_hours: int) -> tuple[str, ApiT
 
 def resolve_token(session: Session, clear: str) -> User:
     """The user of a valid bearer token, else `Unauthenticated` (expired, revoked or forged)."""
+    return resolve_api_token(session, clear).user
+
+
+def resolve_api_token(session: Session, clear: str) -> ApiToken:
+    """A valid bearer token's row, else `Unauthenticated` (expired, revoked or forged)."""
     row = session.execute(
         select(ApiToken).where(ApiToken.token_hash == _token_hash(clear))
     ).scalar_one_or_none()
@@ -365,7 +388,7 @@ def resolve_token(session: Session, clear: str) -> User:
         raise Unauthenticated(str(_l("The token has expired.")), code="token_expired")
     if not row.user.is_active:
         raise Unauthenticated(str(_l("Invalid token.")), code="invalid_token")
-    return row.user
+    return row
 
 
 def revoke_token(session: Session, clear: str) -> None:

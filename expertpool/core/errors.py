@@ -1,4 +1,9 @@
-"""One error family, mapped to HTML pages and to JSON `{"error": {...}}` bodies."""
+"""One error family, mapped to HTML pages and to JSON bodies.
+
+`/api/v1` answers `{"code", "message", "fields": {name: [messages]}}`; the deprecated unversioned
+`/api/...` paths and the pages keep the older envelope `{"error": {"code", "message", "fields":
+{name: message}}}` so existing clients do not break.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+V1_PREFIX = "/api/v1/"
+# Set by the WSGI shim that serves the deprecated unversioned paths (see `expertpool.core.legacy`).
+LEGACY_ENVIRON = "expertpool.legacy_api"
 
 
 class AppError(Exception):
@@ -29,20 +37,31 @@ class AppError(Exception):
         self,
         message: str | None = None,
         *,
-        fields: dict[str, str] | None = None,
+        fields: dict[str, str] | dict[str, list[str]] | None = None,
         code: str | None = None,
     ) -> None:
         # The default message is translated when the error is raised (in the request's language).
         text = str(message) if message else str(self.default_message)
         super().__init__(text)
         self.message = text
-        self.fields = fields or {}
+        # Pages show one message per field; `/api/v1` lists every message of a field.
+        self.field_messages: dict[str, list[str]] = {
+            name: [str(m) for m in value] if isinstance(value, list) else [str(value)]
+            for name, value in (fields or {}).items()
+        }
+        self.fields: dict[str, str] = {
+            name: " ".join(messages) for name, messages in self.field_messages.items()
+        }
         if code:
             self.code = code
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON body of this error."""
+        """The older JSON body of this error (unversioned API paths and pages)."""
         return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+    def to_body(self) -> dict[str, Any]:
+        """The `/api/v1` JSON body of this error."""
+        return {"code": self.code, "message": self.message, "fields": self.field_messages}
 
 
 class ValidationFailed(AppError):
@@ -125,7 +144,14 @@ def wants_json() -> bool:
     )
 
 
+def is_v1() -> bool:
+    """Whether this request addresses the versioned API (and so gets its error shape)."""
+    return request.path.startswith(V1_PREFIX) and not request.environ.get(LEGACY_ENVIRON)
+
+
 def _respond(err: AppError) -> tuple[Response | str, int]:
+    if is_v1():
+        return jsonify(err.to_body()), err.http_status
     if wants_json():
         return jsonify(err.to_dict()), err.http_status
     return render_template("error.html", error=err), err.http_status

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import draw
@@ -416,17 +416,6 @@ def contact_record_page(draw_id: str) -> str:
         db(), draw_id, ctx=notification_services().ctx, actor=actor_label()
     )
     return render_template("draws/contact_record.html", record=record)
-
-
-@bp.route("/api/notifications/draws/<draw_id>/record")
-@roles(UserRole.SUPERVISOR)
-def contact_record_api(draw_id: str) -> Any:
-    """The same record as JSON (each reading is audited)."""
-    _require_auditor(draw_id)
-    record = contact_record.draw_contact_record(
-        db(), draw_id, ctx=notification_services().ctx, actor=actor_label(), via="api"
-    )
-    return jsonify(record.as_dict())
 
 
 @bp.route("/keys")

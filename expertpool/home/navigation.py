@@ -69,6 +69,8 @@ MENU: list[MenuItem] = [
     MenuItem("admin.role_grants", _l("Roles"), frozenset({R.SECURITY_ADMIN}), "roles"),
     MenuItem("admin.key_status", _l("Key management"), frozenset({R.SECURITY_ADMIN}), "keys"),
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.AUDIT_ADMIN}), "audit"),
+    # The described JSON API, for whoever connects a trading system or a tool.
+    MenuItem("apidocs.docs", _l("API reference"), frozenset({R.CENTRE_STAFF, R.ADMIN}), "api"),
 ]
 
 SINGLE_ADMIN_EXTRA = frozenset({R.SECURITY_ADMIN, R.AUDIT_ADMIN})

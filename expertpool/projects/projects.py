@@ -68,11 +68,14 @@ def parse_budget_fen(value: Any) -> int:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
         raise ValueError("not a number") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("not a budget")
+    # Checked before the quantize below, which a huge number (1e187) would overflow.
+    if amount * 100 > MAX_BUDGET_FEN:
+        raise ValueError("too large")
+    if amount != amount.quantize(Decimal("0.01")):
         raise ValueError("not a budget")
     fen = int(amount * 100)
-    if fen > MAX_BUDGET_FEN:
-        raise ValueError("too large")
     return fen
 
 

@@ -4,15 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
+from pydantic import Field
 
 from expertpool.accounts.access import login_required
+from expertpool.core.api import PREFIX, Out, PageMeta, PageQuery, operation, page_of, query
 from expertpool.core.errors import NotFound
 from expertpool.core.state import db
 from expertpool.reference import catalogue as reference
 from expertpool.reference.models import Specialty
 
-bp = Blueprint("reference_api", __name__, url_prefix="/api")
+bp = Blueprint("reference_api", __name__, url_prefix=PREFIX)
+TAGS = ["reference"]
+
+
+class SpecialtyQuery(PageQuery):
+    q: str | None = Field(None, max_length=100, description="Search codes and names.")
+    parent: str | None = Field(
+        None, max_length=20, description="List the children of this code (default: categories)."
+    )
+
+
+class SpecialtyOut(Out):
+    code: str
+    name: str
+    parent: str | None
+    level: int
+    retired: bool
+
+
+class SpecialtyPage(PageMeta):
+    items: list[SpecialtyOut]
+
+
+class SpecialtyDetail(SpecialtyOut):
+    path: list[SpecialtyOut]
+    children: list[SpecialtyOut]
 
 
 def _spec(s: Specialty) -> dict[str, Any]:
@@ -27,20 +54,24 @@ def _spec(s: Specialty) -> dict[str, Any]:
 
 @bp.route("/specialties")
 @login_required
+@operation(tags=TAGS, query=SpecialtyQuery, scope="reference:read", HTTP_200=SpecialtyPage)
 def specialties() -> Any:
-    """Search (`q`) or list the children of `parent` (the categories by default)."""
+    """Search (`q`) or list the children of `parent` (the categories by default), paged."""
     session = db()
-    query = request.args.get("q")
-    if query:
-        return jsonify({"items": [_spec(s) for s in reference.search_specialties(session, query)]})
-    parent = request.args.get("parent") or None
+    args = query(SpecialtyQuery)
+    if args.q:
+        return jsonify(
+            page_of(reference.search_specialties(session, args.q, limit=1000), args, _spec)
+        )
+    parent = args.parent or None
     if parent is not None and session.get(Specialty, parent) is None:
         raise NotFound()
-    return jsonify({"items": [_spec(s) for s in reference.children(session, parent)]})
+    return jsonify(page_of(reference.children(session, parent), args, _spec))
 
 
 @bp.route("/specialties/<code>")
 @login_required
+@operation(tags=TAGS, scope="reference:read", HTTP_200=SpecialtyDetail)
 def specialty(code: str) -> Any:
     """One code with its path and children."""
     session = db()

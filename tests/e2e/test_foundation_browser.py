@@ -24,6 +24,7 @@ MENUS = {
         "projects",
         "terminal",
         "draws",
+        "api",
     ],
     "supervisor": [
         "home",
@@ -48,6 +49,7 @@ MENUS = {
         "outbox",
         "departments",
         "organisations",
+        "api",
     ],
     "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
     "audit_admin": ["home", "rooms", "specialties", "audit"],
@@ -75,6 +77,7 @@ ZH = {
     "roles": "角色权限",
     "keys": "密钥管理",
     "org_projects": "本单位项目",
+    "api": "接口参考",
 }
 EN = {
     "home": "Home",
@@ -98,6 +101,7 @@ EN = {
     "roles": "Roles",
     "keys": "Key management",
     "org_projects": "Our projects",
+    "api": "API reference",
 }
 
 

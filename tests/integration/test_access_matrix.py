@@ -115,6 +115,9 @@ EXPECTED: dict[str, set[str]] = {
     "projects_api.venue_list": {CS, SV, AD},
     "projects_api.venue_create": {AD},
     "draws_api.draw_keys": EVERYONE,
+    # The API's description is public (it holds no data).
+    "apidocs.openapi": EVERYONE,
+    "apidocs.docs": EVERYONE,
     "draws.draw_list": {CS, SV, AD},
     "draws.preview": {CS, SV, AD},
     "draws.prepare": {CS},
@@ -145,7 +148,7 @@ EXPECTED: dict[str, set[str]] = {
     "outbox.simulation": {AD},
     "outbox.simulate": {AD},
     "draws.contact_record_page": {SV},
-    "draws.contact_record_api": {SV},
+    "draws_api.contact_record_api": {SV},
     "rooms.index": LOGGED_IN,
     "rooms.new": {CS, AD},
     "rooms.room": LOGGED_IN,

@@ -142,9 +142,12 @@ def evaluation_tomorrow(hour: int = 9) -> datetime:
     return datetime.combine(tomorrow, time(hour, 0), tzinfo=CST)
 
 
-def token_client(app: Flask, username: str) -> FlaskClient:
-    """A client whose requests carry a bearer token obtained from `/api/tokens`."""
-    resp = app.test_client().post("/api/tokens", json={"username": username, "password": PASSWORD})
+def token_client(app: Flask, username: str, **extra: Any) -> FlaskClient:
+    """A client whose requests carry a bearer token obtained from `/api/v1/tokens` (`extra`:
+    `client`, `scopes`)."""
+    resp = app.test_client().post(
+        "/api/v1/tokens", json={"username": username, "password": PASSWORD, **extra}
+    )
     assert resp.status_code in (200, 201), resp.get_data(as_text=True)
     token = resp.get_json()["token"]
     client = app.test_client()
@@ -435,7 +438,7 @@ class World:
             *(f"/notifications/progress?draw={d}" for d in self.ids("draw", "draw_id")),
             *(f"/admin/audit?page={n}" for n in pages),
             *(f"/experts/search?q={p.name}" for p in self.probes[:2]),
-            *(f"/api/experts?q={p.name}" for p in self.probes[:2]),
+            *(f"/api/v1/experts?name={p.name}" for p in self.probes[:2]),
         ]
 
     def role_clients(self, *, expert: Probe | None = None, bystander: Probe | None = None) -> dict:
@@ -452,6 +455,20 @@ class World:
                 c.set_cookie(terminals.COOKIE, self.setup.terminal_token)
             clients[f"{label} (session)"] = c
             clients[f"{label} (token)"] = token_client(self.app, user.username)
+        # The owning centre's trading system: a machine client with every scope its role has.
+        clients["operator (trading system)"] = token_client(
+            self.app,
+            self.users["operator"].username,
+            client="trading-system-440100",
+            scopes=[
+                "projects:read",
+                "projects:write",
+                "draws:read",
+                "draws:write",
+                "reference:read",
+                "experts:read",
+            ],
+        )
         return clients
 
 

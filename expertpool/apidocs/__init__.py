@@ -1,0 +1,1 @@
+"""The API's description: the OpenAPI 3.1 document and a browsable page rendered from it."""
