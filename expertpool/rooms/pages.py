@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import User, UserRole
-from expertpool.core.errors import NotFound, ValidationFailed
-from expertpool.core.state import config, db, state
+from expertpool.core.errors import AppError, NotFound, ValidationFailed
+from expertpool.core.state import config, db, now, state
 from expertpool.core.texts import _l
 from expertpool.projects import projects as project_service
 from expertpool.projects.models import Project
+from expertpool.rooms import opening
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
@@ -38,6 +39,35 @@ def index() -> str:
     return render_template(
         "rooms/index.html", mine=mine, everything=everything, can_create=can_create
     )
+
+
+@bp.route("/open/<int:project_id>", methods=["POST"])
+@roles(UserRole.CENTRE_STAFF)
+def open_lot(project_id: int) -> Any:
+    """The opening act: the main venue's host and a supervisor open every sealed draw of the lot,
+    which creates the lot's session from the accepted experts and approved appointments."""
+    form = request.form
+    lot = form.get("lot_id", "")
+    try:
+        row = opening.open_lot(
+            db(),
+            project_id=project_id,
+            lot_id=int(lot) if lot.isdigit() else None,
+            actor=require_user(),
+            supervisor_username=form.get("username", ""),
+            supervisor_password=form.get("password", ""),
+            keys=state().keys,
+            settings=rooms.room_settings(config()),
+            now=now(),
+        )
+    except AppError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(
+            request.referrer or url_for("projects.project_detail", project_id=project_id)
+        )
+    flash(_("The session is open: every sealed draw of the lot was opened."), "success")
+    return redirect(url_for("rooms.room", room_id=row.room_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,0 +1,156 @@
+"""The opening act: one act by the main venue's host and a supervisor opens every sealed draw of
+the lot and creates the session from what the draws hold: exactly the experts who accepted, at
+their booked venue and seat; all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from expertpool.core.errors import Conflict, Forbidden
+from expertpool.draws import panels, sealing
+from expertpool.draws.models import Draw, DrawStatus
+from expertpool.experts.models import Expert
+from expertpool.rooms import opening
+from expertpool.rooms import sessions as rooms
+from tests.conftest import PASSWORD, csrf_token
+from tests.integration.draws.conftest import EVALUATION, NOW, Setup, add_experts
+
+pytestmark = pytest.mark.integration
+
+
+def _accept_all(setup: Setup, d: Draw, only: int | None = None) -> list[int]:
+    """Every primary (or the first `only`) accepts, each taking a seat."""
+    result = sealing.open_result(d, setup.keys)
+    primaries = [int(e) for e in result.groups[0].primaries][:only]
+    for expert in primaries:
+        panels.record_answer(
+            setup.session,
+            draw_id=d.draw_id,
+            expert_id=expert,
+            answer="accepted",
+            ctx=setup.notify_ctx,
+            now=NOW,
+        )
+    return primaries
+
+
+def _open(setup: Setup, *, password: str = PASSWORD, supervisor: Any = None) -> Any:
+    setup.clock.now = EVALUATION
+    return opening.open_lot(
+        setup.session,
+        project_id=setup.project_id,
+        lot_id=None,
+        actor=setup.operator,
+        supervisor_username=(supervisor or setup.supervisor).username,
+        supervisor_password=password,
+        keys=setup.keys,
+        settings=rooms.room_settings(setup.config),
+        now=EVALUATION,
+    )
+
+
+def _members(row: Any) -> dict[str, list[Any]]:
+    state = rooms.state_of(row)
+    out: dict[str, list[Any]] = {}
+    for p in state["participants"]:
+        out.setdefault(p["role"], []).append(p)
+    return out
+
+
+def test_the_opening_seats_the_accepted_at_their_seats_with_host_and_supervisor(
+    setup: Setup,
+) -> None:
+    add_experts(setup.app, 12, start=300)
+    d = setup.full_draw()
+    accepted = _accept_all(setup, d)
+    row = _open(setup)
+    people = _members(row)
+    experts = list(setup.session.execute(select(Expert).where(Expert.id.in_(accepted))).scalars())
+    # Imported experts get an account at the opening (no usable password until activated).
+    assert all(e.user_id is not None for e in experts)
+    assert sorted(int(p["user_id"]) for p in people["expert"]) == sorted(
+        int(e.user_id or 0) for e in experts
+    )
+    assert all(p["seat"] and p["venue_id"].startswith("v") for p in people["expert"])
+    assert [p["user_id"] for p in people["host"]] == [str(setup.operator.id)]
+    assert [p["user_id"] for p in people["supervisor"]] == [str(setup.supervisor.id)]
+    assert setup.session.get(Draw, d.id).status is DrawStatus.OPENED
+    assert row.project_id == setup.project_id
+
+
+def test_the_session_holds_the_accepted_and_no_one_else(setup: Setup) -> None:
+    add_experts(setup.app, 12, start=400)
+    d = setup.full_draw()
+    accepted = set(_accept_all(setup, d, only=3))
+    row = _open(setup)
+    users = {int(p["user_id"]) for p in _members(row)["expert"]}
+    by_user = {
+        uid: eid
+        for uid, eid in setup.session.execute(
+            select(Expert.user_id, Expert.id).where(Expert.user_id.in_(users))
+        )
+    }
+    assert set(by_user.values()) == accepted
+
+
+def test_a_wrong_supervisor_password_opens_nothing_and_creates_nothing(setup: Setup) -> None:
+    add_experts(setup.app, 12, start=500)
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    with pytest.raises(Forbidden):
+        _open(setup, password="wrong-password-1")
+    setup.session.rollback()
+    assert setup.session.get(Draw, d.id).status is DrawStatus.SEALED
+    assert rooms.all_sessions(setup.session) == []
+
+
+def test_the_lot_opens_once(setup: Setup) -> None:
+    add_experts(setup.app, 12, start=600)
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    _open(setup)
+    with pytest.raises(Conflict) as info:
+        _open(setup)
+    assert info.value.code == "already_open"
+
+
+def test_a_supervisor_of_another_department_cannot_co_open(setup: Setup, make_user: Any) -> None:
+    add_experts(setup.app, 12, start=800)
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    outsider = make_user(role="supervisor", department="440300-coordination")
+    with pytest.raises(Forbidden) as info:
+        _open(setup, supervisor=outsider)
+    assert info.value.code == "outside_department"
+    setup.session.rollback()
+    assert setup.session.get(Draw, d.id).status is DrawStatus.SEALED
+
+
+def test_the_draw_page_opens_the_session_and_lands_in_the_room(
+    setup: Setup, client: FlaskClient, login: Any
+) -> None:
+    from expertpool.projects import terminals
+
+    add_experts(setup.app, 12, start=900)
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    setup.clock.now = EVALUATION
+    host = login(client, setup.operator)
+    host.set_cookie(terminals.COOKIE, setup.terminal_token)
+    page = f"/draws/{d.draw_id}"
+    assert 'data-testid="open-form"' in host.get(page).get_data(as_text=True)
+    resp = host.post(
+        f"/rooms/open/{setup.project_id}",
+        data={
+            "csrf_token": csrf_token(host, page),
+            "lot_id": "",
+            "username": setup.supervisor.username,
+            "password": PASSWORD,
+        },
+    )
+    assert resp.status_code == 302 and "/rooms/r" in resp.headers["Location"]
+    assert host.get(resp.headers["Location"]).status_code == 200
