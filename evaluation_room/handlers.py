@@ -271,6 +271,24 @@ class RoomHandlers:
             },
         )
 
+    def verify_in_person(self, payload: Any) -> Ack:
+        """The host at the member's venue checks the ID card in person (codes failed, no
+        signal)."""
+        member, seat = _text(payload, "member"), _text(payload, "seat")
+        reason = _text(payload, "reason")
+        return self._act(
+            payload,
+            lambda r, pid: r.verify_in_person(
+                pid, member, seat, reason, self.conflicts, self.replacements
+            ),
+            lambda outcome, room: {
+                "ok": True,
+                "seq": room.seq,
+                "is_checked_in": outcome.is_checked_in,
+                "conflict": outcome.conflict,
+            },
+        )
+
     # --- committee --------------------------------------------------------------------------
 
     def vote(self, payload: Any) -> Ack:
@@ -437,6 +455,7 @@ EVENTS = {
     "request_code": "request_code",
     "enter_code": "enter_code",
     "confirm_identity": "confirm_identity",
+    "verify_in_person": "verify_in_person",
     "vote": "vote",
     "enter_scores": "enter_scores",
     "submit_sheet": "submit_sheet",

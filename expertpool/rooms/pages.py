@@ -251,6 +251,12 @@ JS_TEXTS = {
     "removed": _l("Removed from the panel"),
     "issue_code": _l("Send code"),
     "confirm": _l("Confirm identity"),
+    "verify_in_person": _l("Codes failed: check the ID card in person"),
+    "no_signal_verify": _l("No signal: check the ID card in person"),
+    "confirm_id_card": _l(
+        "Confirm that you have checked this person's ID card against the name shown. Your check "
+        "is recorded with your name and the time."
+    ),
     "replace": _l("Replace"),
     "reason": _l("Reason"),
     "refusal": _l("Record refusal"),
