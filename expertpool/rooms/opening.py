@@ -3,7 +3,8 @@ sealed draw of a lot at once, and that act creates the lot's evaluation session 
 draws and the project hold — never from names typed in.
 
 Members are the experts who accepted and hold a seat (each at the venue and seat booked for
-them) and the experts directly appointed to a special project once approved. Hosts are the
+them), the experts directly appointed to a special project once approved, and the tenderer's
+representatives named on the project beforehand (at the main venue). Hosts are the
 opener at the main venue and the staff of each other venue's centre; the co-opening supervisor
 supervises. Either everything happens (draws opened, session created) or nothing does.
 """
@@ -28,6 +29,7 @@ from expertpool.draws import protocol as draws
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawStatus
 from expertpool.experts import records
 from expertpool.experts.models import Expert
+from expertpool.organisations import representatives
 from expertpool.projects.models import (
     Appointment,
     AppointmentStatus,
@@ -144,7 +146,8 @@ def open_lot(
         for d in sealed:
             draws.open_sealed(session, d, actor=actor, supervisor=supervisor, keys=keys, now=now)
         seated = _seated(session, project, sealed, keys)
-        panel = _panel(session, project, lot_label, seated, actor, supervisor, keys)
+        reps = representatives.seat_representatives(session, project, PiiCipher.from_keys(keys))
+        panel = _panel(session, project, lot_label, seated, reps, actor, supervisor, keys)
     except BaseException:
         session.rollback()
         raise
@@ -194,6 +197,7 @@ def _panel(
     project: Project,
     lot_label: str,
     seated: list[Seated],
+    reps: list[representatives.SeatedRepresentative],
     actor: User,
     supervisor: User,
     keys: KeyStore,
@@ -229,6 +233,8 @@ def _panel(
                 phone,
             )
         )
+    # The tenderer's representatives sit at the main venue; they count toward the committee.
+    members += [SeatSpec(r.user.id, "representative", main_key, None, r.phone) for r in reps]
     hosts = [StaffSpec(actor.id, main_key)]
     for v in venue_rows.values():
         if v.id == main_id:

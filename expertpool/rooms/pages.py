@@ -7,10 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import User, UserRole
-from expertpool.core.errors import AppError, NotFound, ValidationFailed
+from expertpool.core.errors import AppError, NotFound
 from expertpool.core.state import config, db, now, state
 from expertpool.core.texts import _l
 from expertpool.projects import projects as project_service
@@ -35,10 +34,7 @@ def index() -> str:
         if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN)
         else []
     )
-    can_create = user.role in rooms.STAFF_ROLES
-    return render_template(
-        "rooms/index.html", mine=mine, everything=everything, can_create=can_create
-    )
+    return render_template("rooms/index.html", mine=mine, everything=everything)
 
 
 @bp.route("/open/<int:project_id>", methods=["POST"])
@@ -68,83 +64,6 @@ def open_lot(project_id: int) -> Any:
         )
     flash(_("The session is open: every sealed draw of the lot was opened."), "success")
     return redirect(url_for("rooms.room", room_id=row.room_id))
-
-
-@bp.route("/new", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
-def new() -> Any:
-    """Create a session from an opened panel entered by hand (until draws hand it over)."""
-    user = require_user()
-    values = request.form if request.method == "POST" else {"main_host": user.username}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            panel = _panel_from_form(request.form)
-            row = rooms.create_session(
-                db(),
-                panel,
-                actor=actor_label(),
-                settings=rooms.room_settings(config()),
-                keys=state().keys,
-            )
-            return redirect(url_for("rooms.room", room_id=row.room_id))
-        except ValidationFailed as exc:
-            errors = exc.fields or {"panel": exc.message}
-    return render_template("rooms/new.html", values=values, errors=errors), (422 if errors else 200)
-
-
-def _panel_from_form(form: Any) -> rooms.PanelDescription:
-    """Read the session form: members are lines of ``username venue [representative] [seat]``."""
-    errors: dict[str, str] = {}
-    session = db()
-
-    def user_id(username: str, field: str) -> int:
-        try:
-            return users.get_by_username(session, username.strip()).id
-        except NotFound:
-            errors[field] = _("Unknown user: %(name)s", name=username)
-            return 0
-
-    venues = [rooms.VenueSpec("main", form.get("main_venue", "").strip() or _("Main venue"), True)]
-    if form.get("second_venue", "").strip():
-        venues.append(rooms.VenueSpec("second", form["second_venue"].strip()))
-    members: list[rooms.SeatSpec] = []
-    for n, line in enumerate(form.get("members", "").splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        venue = parts[1] if len(parts) > 1 else "main"
-        if venue not in {v.venue_id for v in venues}:
-            errors["members"] = _("Line %(n)d: the venue must be main or second", n=n)
-            continue
-        role = "representative" if "representative" in parts[2:] else "expert"
-        seat = next((p for p in parts[2:] if p != "representative"), None)
-        members.append(rooms.SeatSpec(user_id(parts[0], "members"), role, venue, seat))
-    hosts = [rooms.StaffSpec(user_id(form.get("main_host", ""), "main_host"), "main")]
-    if len(venues) > 1:
-        if not form.get("second_host", "").strip():
-            errors["second_host"] = _("The second venue needs a host.")
-        else:
-            hosts.append(rooms.StaffSpec(user_id(form["second_host"], "second_host"), "second"))
-    supervisors = [
-        rooms.StaffSpec(user_id(name, "supervisors"))
-        for name in form.get("supervisors", "").replace(",", " ").split()
-    ]
-    for name in ("title", "project_code"):
-        if not form.get(name, "").strip():
-            errors[name] = _("Required.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return rooms.PanelDescription(
-        title=form["title"].strip(),
-        project_code=form["project_code"].strip(),
-        lot=form.get("lot", "1").strip() or "1",
-        venues=venues,
-        members=members,
-        hosts=hosts,
-        supervisors=supervisors,
-        form=rooms.STANDARD_FORM,
-    )
 
 
 @bp.route("/<room_id>")

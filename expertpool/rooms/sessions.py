@@ -26,7 +26,7 @@ from evaluation_room.errors import RoomError
 from evaluation_room.model import ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, ScoreForm, ScoringSettings
-from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.models import User
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
@@ -304,5 +304,3 @@ def participant_of(row: EvaluationSession, user: User) -> str | None:
     except RoomError:
         return None
 
-
-STAFF_ROLES = (UserRole.CENTRE_STAFF, UserRole.ADMIN)

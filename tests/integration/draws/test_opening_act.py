@@ -154,3 +154,51 @@ def test_the_draw_page_opens_the_session_and_lands_in_the_room(
     )
     assert resp.status_code == 302 and "/rooms/r" in resp.headers["Location"]
     assert host.get(resp.headers["Location"]).status_code == 200
+
+
+def test_the_named_representatives_sit_at_the_main_venue_with_their_own_accounts(
+    setup: Setup, make_user: Any
+) -> None:
+    from datetime import date
+
+    from expertpool.accounts.models import User, UserRole
+    from expertpool.core.pii import PiiCipher
+    from expertpool.experts.identity import make_id_number
+    from expertpool.organisations import directory, representatives
+    from expertpool.projects.models import Project
+
+    project = setup.session.get(Project, setup.project_id)
+    project.tenderer_representatives = 2  # 5 drawn + 2: odd, experts at least two thirds
+    setup.session.commit()
+    org = directory.save_organisation(
+        setup.session,
+        actor="t",
+        credit_code=project.tenderer_code,
+        name=project.tenderer_name,
+        is_tenderer=True,
+    )
+    contact = make_user(role="org_contact")
+    directory.set_contact(
+        setup.session, actor="t", username=contact.username, organisation_id=org.id
+    )
+    representatives.name_representative(
+        setup.session,
+        actor=contact,
+        project=project,
+        name="招标人代表甲",
+        organisation_name=project.tenderer_name,
+        id_number=make_id_number("440103", date(1980, 1, 2), 5),
+        phone="13800138005",
+        cipher=PiiCipher.from_keys(setup.keys),
+        today=date(2026, 1, 1),
+    )
+    add_experts(setup.app, 12, start=1000)
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    row = _open(setup)
+    people = _members(row)
+    (rep,) = people["representative"]
+    user = setup.session.get(User, int(rep["user_id"]))
+    assert user.role is UserRole.REPRESENTATIVE and user.display_name == "招标人代表甲"
+    main = next(v["venue_id"] for v in rooms.state_of(row)["venues"] if v["is_main"])
+    assert rep["venue_id"] == main
