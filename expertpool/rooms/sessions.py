@@ -303,4 +303,3 @@ def participant_of(row: EvaluationSession, user: User) -> str | None:
         return room_of(row).participant_for_user(str(user.id))
     except RoomError:
         return None
-
