@@ -24,7 +24,7 @@ class EvaluationSession(Base):
     title: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str] = mapped_column(String(20))
     seq: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)  # sealed at rest (rooms/sealing.py)
     participant_count: Mapped[int] = mapped_column(Integer, default=0)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -41,7 +41,9 @@ class RoomParticipant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("evaluation_session.id"), index=True)
     participant_id: Mapped[str] = mapped_column(String(40))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The account's keyed token (core/tokens.py `user_token`), never the user id: the row must not
+    # link an expert to the project for a reader of the database without the key files.
+    user_token: Mapped[str] = mapped_column(String(32), index=True)
     role: Mapped[str] = mapped_column(String(20))
     # The mobile for check-in codes, AES-GCM under the personal-data key
     # (`room_participant:<id>:phone`).

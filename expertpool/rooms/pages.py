@@ -28,7 +28,7 @@ bp = Blueprint(
 def index() -> str:
     """Sessions the user takes part in (every session for supervisors and administrators)."""
     user = require_user()
-    mine = rooms.sessions_of(db(), user)
+    mine = rooms.sessions_of(db(), user, state().keys)
     everything = (
         [r for r in rooms.all_sessions(db()) if _supervised(user, r)]
         if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN)
@@ -72,10 +72,10 @@ def room(room_id: str) -> str:
     """The live room: the expert's scoring page, a host's console or the supervisor's view."""
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    pid = rooms.participant_of(row, user)
+    pid = rooms.participant_of(row, user, state().keys)
     if pid is None:
         raise NotFound()
-    snap = rooms.room_of(row).snapshot(pid)
+    snap = rooms.room_of(row, state().keys).snapshot(pid)
     config = {
         "room_id": row.room_id,
         "role": snap["viewer"]["role"],
@@ -91,7 +91,7 @@ def room(room_id: str) -> str:
 def report(room_id: str) -> str:
     """The report as HTML (from the start of signing)."""
     row = _visible(room_id)
-    data = room_report.final_report(row)
+    data = room_report.final_report(row, state().keys)
     return render_template(
         "rooms/report.html", row=row, report=data, sections=room_report.sections(data)
     )
@@ -102,7 +102,7 @@ def report(room_id: str) -> str:
 def report_pdf(room_id: str) -> Response:
     """The report as a PDF (export recorded in the audit trail)."""
     row = _visible(room_id)
-    data = room_report.export_pdf(db(), row, actor=actor_label())
+    data = room_report.export_pdf(db(), row, actor=actor_label(), keys=state().keys)
     return Response(
         data,
         mimetype="application/pdf",
@@ -113,7 +113,7 @@ def report_pdf(room_id: str) -> Response:
 def _visible(room_id: str) -> Any:
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    if rooms.participant_of(row, user) is None and not (
+    if rooms.participant_of(row, user, state().keys) is None and not (
         user.role is UserRole.ADMIN or _supervised(user, row)
     ):
         raise NotFound()

@@ -23,6 +23,7 @@ from evaluation_room.errors import RoomError
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.errors import Conflict
+from expertpool.core.keys import KeyStore
 from expertpool.rooms.models import EvaluationSession
 from expertpool.rooms.sessions import room_of
 
@@ -41,10 +42,10 @@ class Section:
     rows: list[list[str]]
 
 
-def final_report(row: EvaluationSession) -> dict[str, Any]:
+def final_report(row: EvaluationSession, keys: KeyStore) -> dict[str, Any]:
     """The session's final report (from the start of signing on), else Conflict."""
     try:
-        return room_of(row).final_report()
+        return room_of(row, keys).final_report()
     except RoomError:
         raise Conflict(
             "The report exists once signing has started.", code="report_not_ready"
@@ -251,9 +252,9 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     return bytes(pdf.output())
 
 
-def export_pdf(session: Session, row: EvaluationSession, *, actor: str) -> bytes:
+def export_pdf(session: Session, row: EvaluationSession, *, actor: str, keys: KeyStore) -> bytes:
     """Render the PDF and record the export (report digest, PDF sha256) in the audit trail."""
-    report = final_report(row)
+    report = final_report(row, keys)
     data = render_pdf(report)
     try:
         audit.record(

@@ -53,8 +53,8 @@ def _open(setup: Setup, *, password: str = PASSWORD, supervisor: Any = None) -> 
     )
 
 
-def _members(row: Any) -> dict[str, list[Any]]:
-    state = rooms.state_of(row)
+def _members(row: Any, keys: Any) -> dict[str, list[Any]]:
+    state = rooms.state_of(row, keys)
     out: dict[str, list[Any]] = {}
     for p in state["participants"]:
         out.setdefault(p["role"], []).append(p)
@@ -68,7 +68,7 @@ def test_the_opening_seats_the_accepted_at_their_seats_with_host_and_supervisor(
     d = setup.full_draw()
     accepted = _accept_all(setup, d)
     row = _open(setup)
-    people = _members(row)
+    people = _members(row, setup.keys)
     experts = list(setup.session.execute(select(Expert).where(Expert.id.in_(accepted))).scalars())
     # Imported experts get an account at the opening (no usable password until activated).
     assert all(e.user_id is not None for e in experts)
@@ -87,7 +87,7 @@ def test_the_session_holds_the_accepted_and_no_one_else(setup: Setup) -> None:
     d = setup.full_draw()
     accepted = set(_accept_all(setup, d, only=3))
     row = _open(setup)
-    users = {int(p["user_id"]) for p in _members(row)["expert"]}
+    users = {int(p["user_id"]) for p in _members(row, setup.keys)["expert"]}
     by_user = {
         uid: eid
         for uid, eid in setup.session.execute(
@@ -196,9 +196,43 @@ def test_the_named_representatives_sit_at_the_main_venue_with_their_own_accounts
     d = setup.full_draw()
     _accept_all(setup, d)
     row = _open(setup)
-    people = _members(row)
+    people = _members(row, setup.keys)
     (rep,) = people["representative"]
     user = setup.session.get(User, int(rep["user_id"]))
     assert user.role is UserRole.REPRESENTATIVE and user.display_name == "招标人代表甲"
-    main = next(v["venue_id"] for v in rooms.state_of(row)["venues"] if v["is_main"])
+    main = next(v["venue_id"] for v in rooms.state_of(row, setup.keys)["venues"] if v["is_main"])
     assert rep["venue_id"] == main
+
+
+def test_after_the_opening_the_database_links_no_expert_to_the_project(setup: Setup) -> None:
+    """The opened column of the visibility table for a reader of the database without the key
+    files: the session's rows, events and audit entries name no seated expert."""
+    from sqlalchemy import text
+
+    from expertpool.accounts.models import User
+
+    add_experts(setup.app, 12, start=1100)
+    d = setup.full_draw()
+    accepted = _accept_all(setup, d)
+    row = _open(setup)
+    experts = list(setup.session.execute(select(Expert).where(Expert.id.in_(accepted))).scalars())
+    accounts = [setup.session.get(User, e.user_id) for e in experts]
+    markers = [e.name for e in experts] + [f'"user_id":"{u.id}"' for u in accounts]
+    words = {u.username for u in accounts}
+    conn = setup.session
+    # Every cell in full (a Row's repr truncates long values).
+    dumps = {
+        table: "\n".join(
+            str(cell) for row in conn.execute(text(f"SELECT * FROM {table}")) for cell in row
+        )
+        for table in ("evaluation_session", "room_participant", "room_event", "audit_entry")
+    }
+    actors = set(conn.execute(text("SELECT actor FROM audit_entry")).scalars())
+    columns = set(conn.execute(text("SELECT * FROM room_participant LIMIT 0")).keys())
+    assert "user_id" not in columns and "user_token" in columns
+    for table, dump in dumps.items():
+        for marker in markers:
+            assert marker not in dump, (table, marker)
+    assert not (actors & words)
+    # With the key files the application still reads everything.
+    assert len(_members(row, setup.keys)["expert"]) == len(accepted)
