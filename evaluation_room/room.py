@@ -594,6 +594,28 @@ class EvaluationRoom:
         self._check_spec(replacement)
         self._seat_replacement(actor_id, old, replacement, reason, Status.REPLACED)
 
+    def check_replaceable(self, actor_id: str, member_id: str) -> None:
+        """Refuse, before anything is done outside the room, a replacement this actor may not
+        ask for now: only the main venue's host, in a phase that allows it, for a committee
+        member."""
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot replace a member in phase {self._s.phase.value}")
+        if not self._find(member_id).role.is_committee:
+            raise NotAllowed("only a committee member can be replaced")
+
+    def vacate_member(self, actor_id: str, member_id: str, reason: str) -> None:
+        """Take a member off the committee and leave the seat vacant until the backup called in
+        their place accepts (then :meth:`replace_member` fills it). Voids their sheets."""
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot vacate a seat in phase {self._s.phase.value}")
+        _require_text(reason, "reason")
+        old = self._find(member_id)
+        if not old.role.is_committee or old.status is not Status.ACTIVE:
+            raise NotAllowed("only a seated committee member can be taken off")
+        self._seat_replacement(actor_id, old, None, reason, Status.REMOVED)
+
     def _seat_replacement(
         self,
         actor_id: str | None,

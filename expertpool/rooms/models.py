@@ -50,6 +50,26 @@ class RoomParticipant(Base):
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
+class RoomVacancy(Base):
+    """A seat the main venue's host vacated during the session (withdrawal, conflict, illness):
+    which draw group the next backup comes from, and who filled it. Names members by their opaque
+    participant id and experts by their keyed token only."""
+
+    __tablename__ = "room_vacancy"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("evaluation_session.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(40))
+    venue_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    draw_pk: Mapped[int | None] = mapped_column(Integer, default=None)
+    group_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    filled_participant_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    filled_token: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
 class RoomEventRow(Base):
     """One change of a room, saved in the same transaction as the state it produced."""
 

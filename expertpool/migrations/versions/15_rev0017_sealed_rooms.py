@@ -1,5 +1,5 @@
 """Rooms sealed at rest: participant rows name accounts by a keyed token, session states are
-encrypted
+encrypted; vacated seats recorded for their replacement
 
 Revision ID: 0017
 Revises: 0013
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from expertpool.core.config import Config
+from expertpool.core.db import UTCDateTime
 from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
 
@@ -59,6 +60,32 @@ def upgrade() -> None:
         batch_op.drop_column("user_id")
         batch_op.create_index(
             batch_op.f("ix_room_participant_user_token"), ["user_token"], unique=False
+        )
+    op.create_table(
+        "room_vacancy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.String(length=40), nullable=False),
+        sa.Column("venue_id", sa.String(length=40), nullable=True),
+        sa.Column("draw_pk", sa.Integer(), nullable=True),
+        sa.Column("group_key", sa.String(length=32), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("filled_participant_id", sa.String(length=40), nullable=True),
+        sa.Column("filled_token", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["evaluation_session.id"],
+            name=op.f("fk_room_vacancy_session_id_evaluation_session"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_room_vacancy")),
+        sa.UniqueConstraint(
+            "session_id", "participant_id", name=op.f("uq_room_vacancy_session_id_participant_id")
+        ),
+    )
+    with op.batch_alter_table("room_vacancy", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_room_vacancy_session_id"), ["session_id"], unique=False
         )
     rows = bind.execute(sa.text("SELECT id, room_id, state FROM evaluation_session")).all()
     for row_id, room_id, state in rows:
