@@ -170,6 +170,8 @@ JS_TEXTS = {
     "removed": _l("Removed from the panel"),
     "issue_code": _l("Send code"),
     "confirm": _l("Confirm identity"),
+    "seat_backup": _l("Seat the backup who accepted"),
+    "backup_accepted": _l("The backup called for this seat accepted."),
     "verify_in_person": _l("Codes failed: check the ID card in person"),
     "no_signal_verify": _l("No signal: check the ID card in person"),
     "confirm_id_card": _l(

@@ -146,6 +146,10 @@
         if ((mine(m) || isMainHost(s)) && phase === "signing" && !m.has_signed) {
           actions += ` <button data-act="refusal" data-pid="${esc(m.participant_id)}">${esc(T.refusal)}</button>`;
         }
+      } else if (isMainHost(s) && m.status === "removed" && !(s.members || []).some((o) => o.replaces === m.alias)
+                 && ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase)) {
+        // A vacated seat: once the backup called for it has accepted, the host seats them.
+        actions += `<button data-act="fill" data-pid="${esc(m.participant_id)}">${esc(T.seat_backup)}</button>`;
       }
       return `<tr data-alias="${esc(m.alias)}"><td>${esc(m.alias)}${m.is_leader ? " ★" : ""}</td>`
         + (staff ? `<td>${esc(m.name || "")}</td><td>${esc(venueName(s, m.venue_id))}</td><td>${esc(m.seat || "")}</td>` : "")
@@ -175,6 +179,7 @@
             reason: e.target.dataset.reason,
           });
         });
+        on(el, "[data-act=fill]", (e) => send("replace_member", { member: e.target.dataset.pid, reason: T.backup_accepted }));
         on(el, "[data-act=replace]", (e) => {
           const reason = window.prompt(T.reason);
           if (reason) send("replace_member", { member: e.target.dataset.pid, reason: reason });
