@@ -38,6 +38,13 @@ def draw_requests_of(project_id: int) -> list[DrawRequestRecord]:
     return draw_requests.requests_of_project(db(), project_id)
 
 
+@bp.app_template_global()
+def draw_of_request(request_id: int) -> Draw | None:
+    """The draw made for a request, if any (the project page's story: status and H(commit),
+    never who)."""
+    return draws.draw_for_request(db(), request_id)
+
+
 def _draw(draw_id: str) -> Draw:
     d = draws.get_draw(db(), draw_id)
     project = must_exist(db().get(Project, d.project_id))

@@ -37,6 +37,26 @@ def index() -> str:
     return render_template("rooms/index.html", mine=mine, everything=everything)
 
 
+@bp.app_template_global()
+def sessions_of_project(project_id: int) -> list[dict[str, Any]]:
+    """The project's sessions for its page's story: phase and when, and whether the viewer takes
+    part (only participants open the room); nothing about members."""
+    user = require_user()
+    out = []
+    for row in rooms.sessions_for_project(db(), project_id):
+        out.append(
+            {
+                "room_id": row.room_id,
+                "title": row.title,
+                "phase": row.phase,
+                "created_at": row.created_at,
+                "may_enter": rooms.participant_of(row, user, state().keys) is not None,
+                "has_report": row.phase in ("signing", "archived"),
+            }
+        )
+    return out
+
+
 @bp.route("/open/<int:project_id>", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
 def open_lot(project_id: int) -> Any:

@@ -283,6 +283,17 @@ def sessions_of(
     return out
 
 
+def sessions_for_project(session: Session, project_id: int) -> list[EvaluationSession]:
+    """A project's sessions (one per lot), oldest first."""
+    return list(
+        session.execute(
+            select(EvaluationSession)
+            .where(EvaluationSession.project_id == project_id)
+            .order_by(EvaluationSession.id)
+        ).scalars()
+    )
+
+
 def all_sessions(session: Session) -> list[EvaluationSession]:
     """Every session, newest first (supervisors and administrators)."""
     return list(

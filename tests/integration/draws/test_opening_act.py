@@ -236,3 +236,25 @@ def test_after_the_opening_the_database_links_no_expert_to_the_project(setup: Se
     assert not (actors & words)
     # With the key files the application still reads everything.
     assert len(_members(row, setup.keys)["expert"]) == len(accepted)
+
+
+def test_the_project_page_tells_the_story_without_naming_anyone(
+    setup: Setup, client: FlaskClient, login: Any
+) -> None:
+    add_experts(setup.app, 12, start=1300)
+    d = setup.full_draw()
+    accepted = _accept_all(setup, d)
+    host = login(client, setup.operator)
+    before = host.get(f"/projects/{setup.project_id}").get_data(as_text=True)
+    assert 'data-step="draw"' in before and 'data-step="session"' not in before
+    assert d.commit_digest[:16] in before
+    row = _open(setup)
+    page = host.get(f"/projects/{setup.project_id}").get_data(as_text=True)
+    for step in ("project", "request", "draw", "opening", "session"):
+        assert f'data-step="{step}"' in page, step
+    assert f"/rooms/{row.room_id}" in page
+    names = [
+        e.name
+        for e in setup.session.execute(select(Expert).where(Expert.id.in_(accepted))).scalars()
+    ]
+    assert not any(n in page for n in names)
