@@ -258,3 +258,44 @@ def test_the_project_page_tells_the_story_without_naming_anyone(
         for e in setup.session.execute(select(Expert).where(Expert.id.in_(accepted))).scalars()
     ]
     assert not any(n in page for n in names)
+
+
+def test_after_opening_a_secondary_venue_sees_only_the_experts_seated_there(
+    setup: Setup, make_user: Any, client: FlaskClient, login: Any
+) -> None:
+    from expertpool.accounts.models import Centre
+    from expertpool.projects import venues
+    from expertpool.projects.models import Project, SecondaryVenue
+
+    session = setup.session
+    sz = session.execute(select(Centre).where(Centre.region_code == "440300")).scalar_one()
+    project = session.get(Project, setup.project_id)
+    project.is_remote = True
+    project.secondary_venues.append(SecondaryVenue(centre=sz))
+    session.commit()
+    venues.create_venue(session, actor="t", centre_code="440300", name="深圳副场", seats=20)
+    add_experts(setup.app, 8, start=1400, region="440300")  # seated in Shenzhen
+    add_experts(setup.app, 8, start=1500, region="440100")  # seated in Guangzhou
+    d = setup.full_draw()
+    _accept_all(setup, d)
+    row = _open(setup)
+    state = rooms.state_of(row, setup.keys)
+    by_venue: dict[str, set[str]] = {}
+    for p in state["participants"]:
+        if p["role"] == "expert":
+            by_venue.setdefault(p["venue_id"], set()).add(p["name"])
+    hosts = {p["venue_id"]: p["user_id"] for p in state["participants"] if p["role"] == "host"}
+    sz_staff = make_user(role="centre_staff", centre="440300")
+    other = make_user(role="centre_staff", centre="440600")
+    assert len(by_venue) == 2 and str(setup.operator.id) in hosts.values()
+    sz_venue = next(v for v, names in by_venue.items() if v != hosts_main(state))
+    page = login(client, sz_staff).get(f"/draws/{d.draw_id}/panel")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert all(n in html for n in by_venue[sz_venue])
+    assert not any(n in html for v, names in by_venue.items() if v != sz_venue for n in names)
+    assert login(setup.app.test_client(), other).get(f"/draws/{d.draw_id}/panel").status_code == 403
+
+
+def hosts_main(state: dict[str, Any]) -> str:
+    return next(v["venue_id"] for v in state["venues"] if v["is_main"])
