@@ -28,7 +28,7 @@ from evaluation_room._codec import decode
 from evaluation_room.cache import RoomCache
 from evaluation_room.commands import run_command
 from evaluation_room.errors import InvalidInput, NotAllowed, RoomError
-from evaluation_room.model import MemberRef, ParticipantSpec, Role
+from evaluation_room.model import MemberRef, ParticipantSpec, Role, Status
 from evaluation_room.ports import (
     Authenticator,
     Clock,
@@ -271,6 +271,24 @@ class RoomHandlers:
             },
         )
 
+    def verify_in_person(self, payload: Any) -> Ack:
+        """The host at the member's venue checks the ID card in person (codes failed, no
+        signal)."""
+        member, seat = _text(payload, "member"), _text(payload, "seat")
+        reason = _text(payload, "reason")
+        return self._act(
+            payload,
+            lambda r, pid: r.verify_in_person(
+                pid, member, seat, reason, self.conflicts, self.replacements
+            ),
+            lambda outcome, room: {
+                "ok": True,
+                "seq": room.seq,
+                "is_checked_in": outcome.is_checked_in,
+                "conflict": outcome.conflict,
+            },
+        )
+
     # --- committee --------------------------------------------------------------------------
 
     def vote(self, payload: Any) -> Ack:
@@ -367,15 +385,26 @@ class RoomHandlers:
         return self._act(payload, lambda r, pid: r.resume(pid))
 
     def replace_member(self, payload: Any) -> Ack:
-        """Replace a member by the draw's rule (main host); the provider names the replacement."""
+        """Replace a member by the draw's rule (main host); the provider names the replacement.
+
+        When nobody can sit now (the next backup is being called), a seated member's seat is
+        vacated; sent again for that vacated seat once the backup has accepted, it seats them.
+        """
         member, reason = _text(payload, "member"), _text(payload, "reason")
 
-        def replace(r: EvaluationRoom, pid: str) -> str:
+        def replace(r: EvaluationRoom, pid: str) -> str | None:
+            # Who may ask is checked before the provider calls anyone (its acts are real).
+            r.check_replaceable(pid, member)
+            if not reason.strip():
+                raise InvalidInput("give a reason", fields={"reason": "required"})
             spec = self.replacements.draw_replacement(
                 r.room_id, r.participant(member).ref(), reason
             )
             if spec is None:
-                raise NotAllowed("no replacement is available now")
+                if r.participant(member).status is not Status.ACTIVE:
+                    raise NotAllowed("the backup called for this seat has not accepted yet")
+                r.vacate_member(pid, member, reason)
+                return None
             r.replace_member(pid, member, spec, reason)
             return spec.participant_id
 
@@ -385,7 +414,8 @@ class RoomHandlers:
             lambda new_id, room: {
                 "ok": True,
                 "seq": room.seq,
-                "replacement": room.participant(new_id).alias,
+                "replacement": room.participant(new_id).alias if new_id else None,
+                "vacant": new_id is None,
             },
         )
 
@@ -437,6 +467,7 @@ EVENTS = {
     "request_code": "request_code",
     "enter_code": "enter_code",
     "confirm_identity": "confirm_identity",
+    "verify_in_person": "verify_in_person",
     "vote": "vote",
     "enter_scores": "enter_scores",
     "submit_sheet": "submit_sheet",

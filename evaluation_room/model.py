@@ -157,6 +157,8 @@ class CheckIn:
     checked_in_at: datetime | None = None
     venue_id: str | None = None
     seat: str | None = None
+    method: str | None = None  # "sms_code" or "in_person" (the host checked the ID card)
+    in_person_reason: str | None = None  # "codes_failed" or "no_signal"
 
 
 @dataclass

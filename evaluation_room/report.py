@@ -93,6 +93,13 @@ def body_from_state(s: RoomState) -> dict[str, Any]:
             "status": p.status,
             "replaces": alias_of(s, p.replaces),
             "removal_reason": p.removal_reason,
+            # How the member was checked in: by SMS code, or by the venue host checking the ID
+            # card in person (and why), with when.
+            "check_in": {
+                "method": p.check_in.method,
+                "in_person_reason": p.check_in.in_person_reason,
+                "at": p.check_in.checked_in_at,
+            },
         }
         for p in s.participants
         if p.role.is_committee

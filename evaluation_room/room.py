@@ -115,6 +115,9 @@ REPLACEABLE_PHASES = frozenset(
         Phase.DEVIATION_REVIEW,
     }
 )
+IN_PERSON_REASONS = ("codes_failed", "no_signal")
+"""Why a host checks an ID card in person instead of an SMS code."""
+
 CHECK_IN_PHASES = frozenset(
     {Phase.CHECK_IN, Phase.LEADER_ELECTION, Phase.SCORING, Phase.DEVIATION_REVIEW}
 )
@@ -599,6 +602,28 @@ class EvaluationRoom:
         self._check_spec(replacement)
         self._seat_replacement(actor_id, old, replacement, reason, Status.REPLACED)
 
+    def check_replaceable(self, actor_id: str, member_id: str) -> None:
+        """Refuse, before anything is done outside the room, a replacement this actor may not
+        ask for now: only the main venue's host, in a phase that allows it, for a committee
+        member."""
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot replace a member in phase {self._s.phase.value}")
+        if not self._find(member_id).role.is_committee:
+            raise NotAllowed("only a committee member can be replaced")
+
+    def vacate_member(self, actor_id: str, member_id: str, reason: str) -> None:
+        """Take a member off the committee and leave the seat vacant until the backup called in
+        their place accepts (then :meth:`replace_member` fills it). Voids their sheets."""
+        self._staff_actor(actor_id, main_only=True)
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot vacate a seat in phase {self._s.phase.value}")
+        _require_text(reason, "reason")
+        old = self._find(member_id)
+        if not old.role.is_committee or old.status is not Status.ACTIVE:
+            raise NotAllowed("only a seated committee member can be taken off")
+        self._seat_replacement(actor_id, old, None, reason, Status.REMOVED)
+
     def _seat_replacement(
         self,
         actor_id: str | None,
@@ -755,7 +780,60 @@ class EvaluationRoom:
         ci.checked_in_at = self._now()
         ci.venue_id = member.venue_id
         ci.seat = seat
+        ci.method = "sms_code"
         self._emit("checked_in", actor_id, member=member.alias, venue_id=member.venue_id, seat=seat)
+        return CheckInOutcome(True)
+
+    def codes_exhausted(self, member_id: str) -> bool:
+        """Whether SMS codes can no longer check this member in: every code was issued, or the
+        current one is locked by wrong attempts."""
+        ci = self._find(member_id).check_in
+        st = self._s.settings
+        locked = ci.code is not None and ci.code.attempts >= st.code_max_attempts
+        return ci.codes_issued >= st.code_max_issues or locked
+
+    def verify_in_person(
+        self,
+        actor_id: str,
+        member_id: str,
+        seat: str,
+        reason: str,
+        conflicts: ConflictChecker,
+        replacements: ReplacementProvider,
+    ) -> CheckInOutcome:
+        """The host at the member's venue checks the ID card in person: after the SMS codes have
+        failed, or when there is no signal. Recorded (who, how, when, why); the conflict check
+        runs again as for any check-in."""
+        host = self._staff_actor(actor_id, main_only=False)
+        member = self._check_in_target(host, member_id)
+        if host.participant_id == member.participant_id:
+            raise NotAllowed("a host confirms someone else")
+        if reason not in IN_PERSON_REASONS:
+            raise InvalidInput(
+                "say why the ID card is checked in person", fields={"reason": "codes_failed"}
+            )
+        if reason == "codes_failed" and not self.codes_exhausted(member_id):
+            raise NotAllowed("the SMS codes have not failed yet: send a code first")
+        _require_text(seat, "seat")
+        if member.role is Role.EXPERT:
+            conflict = self._conflict_check(actor_id, member, conflicts, replacements)
+            if conflict is not None:
+                return CheckInOutcome(False, conflict, member.replaced_by)
+        ci = member.check_in
+        ci.confirmed_by = actor_id
+        ci.checked_in_at = self._now()
+        ci.venue_id = member.venue_id
+        ci.seat = seat
+        ci.method = "in_person"
+        ci.in_person_reason = reason
+        self._emit(
+            "checked_in_in_person",
+            actor_id,
+            member=member.alias,
+            venue_id=member.venue_id,
+            seat=seat,
+            reason=reason,
+        )
         return CheckInOutcome(True)
 
     # --- election ---------------------------------------------------------------------------

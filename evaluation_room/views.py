@@ -150,6 +150,12 @@ def _scoring_bids(s: RoomState) -> list[Bid]:
     return [b for b in current_bids(s) if b.bidder_code in s.scoring_bidders]
 
 
+def _codes_exhausted(s: RoomState, p: Participant) -> bool:
+    ci, st = p.check_in, s.settings
+    locked = ci.code is not None and ci.code.attempts >= st.code_max_attempts
+    return ci.codes_issued >= st.code_max_issues or locked
+
+
 def _members_view(s: RoomState, viewer: Participant, is_opened: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     submitted = set(submitted_scores(s))
@@ -178,6 +184,8 @@ def _members_view(s: RoomState, viewer: Participant, is_opened: bool) -> list[di
                 venue_id=p.venue_id,
                 seat=p.check_in.seat or p.seat,
                 has_valid_code=p.check_in.code_verified_at is not None,
+                codes_exhausted=_codes_exhausted(s, p),
+                check_in_method=p.check_in.method,
             )
         shows_name = is_self or (
             is_opened

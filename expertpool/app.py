@@ -127,7 +127,9 @@ def register_blueprints(app: Flask) -> None:
         csrf.exempt(api)
 
 
-def build_room_collaborators(st: AppState, notifier: notify.Notifier) -> RoomCollaborators:
+def build_room_collaborators(
+    st: AppState, notifier: notify.Notifier, notify_ctx: NotifyContext
+) -> RoomCollaborators:
     """The evaluation room's adapters over this application's database, keys and notifier."""
     cfg = st.config
     return RoomCollaborators(
@@ -137,7 +139,8 @@ def build_room_collaborators(st: AppState, notifier: notify.Notifier) -> RoomCol
         identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),
         # The conflict check runs again at check-in against current records.
         conflicts=ProjectConflictChecker(st.sessions, lookback_years=cfg.conflict_lookback_years),
-        replacements=DrawReplacements(st.sessions),
+        # A vacated seat's replacement is the next backup of the member's draw group.
+        replacements=DrawReplacements(st.sessions, notify_ctx),
         chat=SqlChatLog(st.sessions),
     )
 
@@ -146,7 +149,9 @@ def create_app(
     config: Config | None = None,
     *,
     notifier: notify.Notifier | None = None,
-    room: Callable[[AppState, notify.Notifier], RoomCollaborators] = build_room_collaborators,
+    room: Callable[
+        [AppState, notify.Notifier, NotifyContext], RoomCollaborators
+    ] = build_room_collaborators,
 ) -> Flask:
     """Build a configured application; nothing connects before the first request.
 
@@ -218,7 +223,7 @@ def create_app(
     install_notifications(
         app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
     )
-    init_socketio(app, config, room(st, notifier))
+    init_socketio(app, config, room(st, notifier, notify_ctx))
     # The unversioned /api/... paths of before /api/v1 keep answering, marked deprecated.
     legacy_api.install(app)
     if config.proxy_fix_hops:

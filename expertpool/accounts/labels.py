@@ -14,6 +14,7 @@ ROLE_LABELS = {
     UserRole.SECURITY_ADMIN: _l("Security administrator"),
     UserRole.AUDIT_ADMIN: _l("Audit administrator"),
     UserRole.ORG_CONTACT: _l("Tenderer or agency contact"),
+    UserRole.REPRESENTATIVE: _l("Tenderer's representative"),
 }
 
 

@@ -26,7 +26,8 @@ class UserRole(enum.StrEnum):
     The three administrators are separated (三员分立): `ADMIN` is the system administrator
     (accounts, terminals, venues, settings), `SECURITY_ADMIN` grants roles and keeps the keys,
     `AUDIT_ADMIN` reads and exports the audit trail and nothing else. `ORG_CONTACT` is a contact
-    of a tenderer or an agency.
+    of a tenderer or an agency; `REPRESENTATIVE` the account a tenderer's representative gets when
+    the session they sit on opens.
     """
 
     EXPERT = "expert"
@@ -37,6 +38,7 @@ class UserRole(enum.StrEnum):
     SECURITY_ADMIN = "security_admin"
     AUDIT_ADMIN = "audit_admin"
     ORG_CONTACT = "org_contact"
+    REPRESENTATIVE = "representative"  # a tenderer's representative seated on one committee
 
     @property
     def is_administrator(self) -> bool:

@@ -50,6 +50,10 @@ class ExpertTokens:
         key = self.keys.expert_token_key()
         return {_token(key, int(e)): int(e) for e in expert_ids}
 
+    def user_token(self, user_id: int | str) -> str:
+        """A login account's token (room participant rows name accounts by it, never by id)."""
+        return _mac(self.keys.expert_token_key(), f"user-token:{int(user_id)}")[:TOKEN_CHARS]
+
     def pseudonym(self, scope: str, expert_id: int | str) -> str:
         """The expert's name in the audit entries of one draw (`scope` is the draw id)."""
         key = self.keys.expert_token_key()

@@ -29,6 +29,8 @@ from expertpool.notifications import invitations
 from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects import projects
 from expertpool.projects.models import Project, Terminal
+from expertpool.rooms import opening
+from expertpool.rooms.sessions import room_settings
 
 CODE = "GZ-DEMO-000"
 SEATS = 5
@@ -188,13 +190,17 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
             via="demo",
         )
     session.commit()
-    draws.open_draw(
+    # The opening act at the evaluation start opens the lot's draw and creates its session from
+    # the experts who accepted, at their booked seats.
+    opening.open_lot(
         session,
-        draw_id=d.draw_id,
+        project_id=project.id,
+        lot_id=None,
         actor=operator,
         supervisor_username=supervisor.username,
         supervisor_password=DEMO_PASSWORD,
         keys=st.keys,
+        settings=room_settings(st.config),
         now=evaluation,
     )
     projects.mark_awarded(
@@ -206,7 +212,8 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         now=evaluation + timedelta(days=1),
     )
     return (
-        f"{CODE} drawn, opened and awarded; draw {d.draw_id} (expertpool draws export {d.draw_id})"
+        f"{CODE} drawn, opened (its session created by the opening) and awarded; draw "
+        f"{d.draw_id} (expertpool draws export {d.draw_id})"
     )
 
 

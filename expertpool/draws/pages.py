@@ -38,14 +38,22 @@ def draw_requests_of(project_id: int) -> list[DrawRequestRecord]:
     return draw_requests.requests_of_project(db(), project_id)
 
 
+@bp.app_template_global()
+def draw_of_request(request_id: int) -> Draw | None:
+    """The draw made for a request, if any (the project page's story: status and H(commit),
+    never who)."""
+    return draws.draw_for_request(db(), request_id)
+
+
 def _draw(draw_id: str) -> Draw:
     d = draws.get_draw(db(), draw_id)
     project = must_exist(db().get(Project, d.project_id))
     user = require_user()
-    if user.role is UserRole.CENTRE_STAFF and user.centre_id not in (
-        project.owner_centre_id,
-        project.main_centre_id,
-    ):
+    venues = {project.owner_centre_id, project.main_centre_id}
+    venues |= {c.id for c in project.secondary_centres}
+    if user.role is UserRole.CENTRE_STAFF and user.centre_id not in venues:
+        # Staff of the project's venues (secondary ones included: after opening they verify the
+        # experts seated at their venue) reach the draw; other centres are refused.
         project_service.require_reader(db(), user, project)
     return d
 

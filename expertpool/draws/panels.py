@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -710,6 +711,47 @@ def panel(session: Session, *, draw_id: str, viewer: User, keys: KeyStore) -> li
             "venue": venue,
         }
         for inv, expert_id, name, number, venue, _centre in visible
+    ]
+
+
+@dataclass(frozen=True)
+class SeatedMember:
+    """An accepted invitee of an opened draw with the seat they hold."""
+
+    expert_id: int
+    group: str
+    rank: int
+    is_primary: bool
+    seat_booking_id: int
+
+
+def seated_members(session: Session, d: Draw, keys: KeyStore) -> list[SeatedMember]:
+    """The accepted invitees of an opened draw who hold a seat, in group and rank order.
+
+    Only after opening: before it, the panel is sealed and this refuses.
+    """
+    if d.status is not DrawStatus.OPENED:
+        raise Forbidden(str(_l("Names are shown only after the session opens.")), code="not_opened")
+    id_of = _ids_by_token(_result(session, d, keys, "session"), ExpertTokens(keys))
+    rows = session.execute(
+        select(DrawInvitee)
+        .where(
+            DrawInvitee.draw_pk == d.id,
+            DrawInvitee.status == InviteeStatus.ACCEPTED,
+            DrawInvitee.seat_booking_id.is_not(None),
+        )
+        .order_by(DrawInvitee.group_key, DrawInvitee.is_primary.desc(), DrawInvitee.position)
+    ).scalars()
+    return [
+        SeatedMember(
+            expert_id=int(id_of[inv.expert_token]),
+            group=inv.group_key,
+            rank=inv.position,
+            is_primary=inv.is_primary,
+            seat_booking_id=int(inv.seat_booking_id or 0),
+        )
+        for inv in rows
+        if inv.expert_token in id_of
     ]
 
 

@@ -850,6 +850,31 @@ def open_draw(
     """
     d = get_draw(session, draw_id, lock=True)
     project = must_exist(session.get(Project, d.project_id))
+    supervisor = authenticate_openers(
+        session,
+        project=project,
+        actor=actor,
+        supervisor_username=supervisor_username,
+        supervisor_password=supervisor_password,
+        label=draw_id,
+    )
+    open_sealed(session, d, actor=actor, supervisor=supervisor, keys=keys, now=now)
+    session.commit()
+    return d
+
+
+def authenticate_openers(
+    session: Session,
+    *,
+    project: Project,
+    actor: User,
+    supervisor_username: str,
+    supervisor_password: str,
+    label: str,
+) -> User:
+    """Check the two people who open: staff of the main venue's centre and a supervisor of the
+    project's department (another person), authenticated here. A wrong password is recorded in the
+    audit trail (committed) and refused."""
     if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != project.main_centre_id:
         raise Forbidden(
             str(_l("The session is opened by staff of the main venue's centre.")), code="not_host"
@@ -864,7 +889,7 @@ def open_draw(
             actor=(supervisor_username or "?")[:100],
             action="draw.supervisor_refused",
             object_type="draw",
-            object_id=draw_id,
+            object_id=label,
             after={"reason": "bad_credentials", "step": "open"},
         )
         session.commit()
@@ -873,7 +898,20 @@ def open_draw(
         ) from None
     if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
         raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
-    _require_supervising(session, supervisor, d)
+    if not projects.supervises(session, supervisor, project):
+        raise Forbidden(
+            str(_l("Your department does not supervise this project.")),
+            code="outside_department",
+        )
+    return supervisor
+
+
+def open_sealed(
+    session: Session, d: Draw, *, actor: User, supervisor: User, keys: KeyStore, now: datetime
+) -> None:
+    """Open one sealed draw in the caller's transaction (the caller commits): check the result
+    against the sealed record, record the opening in the ledger and the audit trail."""
+    project = must_exist(session.get(Project, d.project_id))
     if d.status is not DrawStatus.SEALED:
         raise Conflict(str(_l("Only a sealed draw can be opened, once.")), code="not_sealed")
     if now < d.request.evaluation_start_at - OPENING_LEAD:
@@ -911,8 +949,6 @@ def open_draw(
         object_id=d.draw_id,
         after={"supervisor": supervisor.username, "decrypted": ["secret", "result"]},
     )
-    session.commit()
-    return d
 
 
 def opened_check(session: Session, d: Draw, keys: KeyStore) -> dict[str, Any]:

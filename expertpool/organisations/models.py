@@ -74,6 +74,8 @@ class TendererRepresentative(Base):
     phone_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     named_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The login account made for them when the session opens (activated by an SMS code).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
 
 
 PII_TABLES = (

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import User
+from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
@@ -166,3 +166,39 @@ def representatives(
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class SeatedRepresentative:
+    """A named representative with their login account and mobile, for seating at the opening."""
+
+    user: User
+    phone: str
+
+
+def seat_representatives(
+    session: Session, project: Project, cipher: PiiCipher
+) -> list[SeatedRepresentative]:
+    """The project's named representatives, each with a login account (made now, without a
+    usable password, when they have none) and their mobile for check-in codes. The caller
+    commits."""
+    out = []
+    for rep in session.execute(
+        select(TendererRepresentative)
+        .where(TendererRepresentative.project_id == project.id)
+        .order_by(TendererRepresentative.id)
+    ).scalars():
+        user = session.get(User, rep.user_id) if rep.user_id is not None else None
+        if user is None:
+            user = User(
+                username=f"rep{rep.id}",
+                display_name=rep.name,
+                password_hash="!",
+                role=UserRole.REPRESENTATIVE,
+            )
+            session.add(user)
+            session.flush()
+            rep.user_id = user.id
+        phone = cipher.decrypt(rep.phone_encrypted, table=TABLE, row_id=rep.id, column="phone")
+        out.append(SeatedRepresentative(user, phone))
+    return out

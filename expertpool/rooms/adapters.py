@@ -147,7 +147,12 @@ class SmsCodeSender:
             row = get_session(db, room_id)
             phone = self._phone(db, row.id, member)
             venue = next(
-                (v["name"] for v in state_of(row)["venues"] if v["venue_id"] == member.venue_id), ""
+                (
+                    v["name"]
+                    for v in state_of(row, self.keys)["venues"]
+                    if v["venue_id"] == member.venue_id
+                ),
+                "",
             )
             starts_at = row.starts_at or utcnow()
         finally:

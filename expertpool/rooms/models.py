@@ -24,7 +24,7 @@ class EvaluationSession(Base):
     title: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str] = mapped_column(String(20))
     seq: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)  # sealed at rest (rooms/sealing.py)
     participant_count: Mapped[int] = mapped_column(Integer, default=0)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -41,11 +41,33 @@ class RoomParticipant(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("evaluation_session.id"), index=True)
     participant_id: Mapped[str] = mapped_column(String(40))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The account's keyed token (core/tokens.py `user_token`), never the user id: the row must not
+    # link an expert to the project for a reader of the database without the key files.
+    user_token: Mapped[str] = mapped_column(String(32), index=True)
     role: Mapped[str] = mapped_column(String(20))
     # The mobile for check-in codes, AES-GCM under the personal-data key
     # (`room_participant:<id>:phone`).
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class RoomVacancy(Base):
+    """A seat the main venue's host vacated during the session (withdrawal, conflict, illness):
+    which draw group the next backup comes from, and who filled it. Names members by their opaque
+    participant id and experts by their keyed token only."""
+
+    __tablename__ = "room_vacancy"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("evaluation_session.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(40))
+    venue_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    draw_pk: Mapped[int | None] = mapped_column(Integer, default=None)
+    group_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    filled_participant_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    filled_token: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class RoomEventRow(Base):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import User, UserRole
-from expertpool.core.errors import NotFound, ValidationFailed
-from expertpool.core.state import config, db, state
+from expertpool.core.errors import AppError, NotFound
+from expertpool.core.state import config, db, now, state
 from expertpool.core.texts import _l
 from expertpool.projects import projects as project_service
 from expertpool.projects.models import Project
+from expertpool.rooms import opening
 from expertpool.rooms import report as room_report
 from expertpool.rooms import sessions as rooms
 
@@ -28,93 +28,62 @@ bp = Blueprint(
 def index() -> str:
     """Sessions the user takes part in (every session for supervisors and administrators)."""
     user = require_user()
-    mine = rooms.sessions_of(db(), user)
+    mine = rooms.sessions_of(db(), user, state().keys)
     everything = (
         [r for r in rooms.all_sessions(db()) if _supervised(user, r)]
         if user.role in (UserRole.SUPERVISOR, UserRole.ADMIN)
         else []
     )
-    can_create = user.role in rooms.STAFF_ROLES
-    return render_template(
-        "rooms/index.html", mine=mine, everything=everything, can_create=can_create
-    )
+    return render_template("rooms/index.html", mine=mine, everything=everything)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
-def new() -> Any:
-    """Create a session from an opened panel entered by hand (until draws hand it over)."""
+@bp.app_template_global()
+def sessions_of_project(project_id: int) -> list[dict[str, Any]]:
+    """The project's sessions for its page's story: phase and when, and whether the viewer takes
+    part (only participants open the room); nothing about members."""
     user = require_user()
-    values = request.form if request.method == "POST" else {"main_host": user.username}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            panel = _panel_from_form(request.form)
-            row = rooms.create_session(
-                db(),
-                panel,
-                actor=actor_label(),
-                settings=rooms.room_settings(config()),
-                keys=state().keys,
-            )
-            return redirect(url_for("rooms.room", room_id=row.room_id))
-        except ValidationFailed as exc:
-            errors = exc.fields or {"panel": exc.message}
-    return render_template("rooms/new.html", values=values, errors=errors), (422 if errors else 200)
+    out = []
+    for row in rooms.sessions_for_project(db(), project_id):
+        out.append(
+            {
+                "room_id": row.room_id,
+                "title": row.title,
+                "phase": row.phase,
+                "created_at": row.created_at,
+                "may_enter": rooms.participant_of(row, user, state().keys) is not None,
+                "has_report": row.phase in ("signing", "archived"),
+            }
+        )
+    return out
 
 
-def _panel_from_form(form: Any) -> rooms.PanelDescription:
-    """Read the session form: members are lines of ``username venue [representative] [seat]``."""
-    errors: dict[str, str] = {}
-    session = db()
-
-    def user_id(username: str, field: str) -> int:
-        try:
-            return users.get_by_username(session, username.strip()).id
-        except NotFound:
-            errors[field] = _("Unknown user: %(name)s", name=username)
-            return 0
-
-    venues = [rooms.VenueSpec("main", form.get("main_venue", "").strip() or _("Main venue"), True)]
-    if form.get("second_venue", "").strip():
-        venues.append(rooms.VenueSpec("second", form["second_venue"].strip()))
-    members: list[rooms.SeatSpec] = []
-    for n, line in enumerate(form.get("members", "").splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        venue = parts[1] if len(parts) > 1 else "main"
-        if venue not in {v.venue_id for v in venues}:
-            errors["members"] = _("Line %(n)d: the venue must be main or second", n=n)
-            continue
-        role = "representative" if "representative" in parts[2:] else "expert"
-        seat = next((p for p in parts[2:] if p != "representative"), None)
-        members.append(rooms.SeatSpec(user_id(parts[0], "members"), role, venue, seat))
-    hosts = [rooms.StaffSpec(user_id(form.get("main_host", ""), "main_host"), "main")]
-    if len(venues) > 1:
-        if not form.get("second_host", "").strip():
-            errors["second_host"] = _("The second venue needs a host.")
-        else:
-            hosts.append(rooms.StaffSpec(user_id(form["second_host"], "second_host"), "second"))
-    supervisors = [
-        rooms.StaffSpec(user_id(name, "supervisors"))
-        for name in form.get("supervisors", "").replace(",", " ").split()
-    ]
-    for name in ("title", "project_code"):
-        if not form.get(name, "").strip():
-            errors[name] = _("Required.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return rooms.PanelDescription(
-        title=form["title"].strip(),
-        project_code=form["project_code"].strip(),
-        lot=form.get("lot", "1").strip() or "1",
-        venues=venues,
-        members=members,
-        hosts=hosts,
-        supervisors=supervisors,
-        form=rooms.STANDARD_FORM,
-    )
+@bp.route("/open/<int:project_id>", methods=["POST"])
+@roles(UserRole.CENTRE_STAFF)
+def open_lot(project_id: int) -> Any:
+    """The opening act: the main venue's host and a supervisor open every sealed draw of the lot,
+    which creates the lot's session from the accepted experts and approved appointments."""
+    form = request.form
+    lot = form.get("lot_id", "")
+    try:
+        row = opening.open_lot(
+            db(),
+            project_id=project_id,
+            lot_id=int(lot) if lot.isdigit() else None,
+            actor=require_user(),
+            supervisor_username=form.get("username", ""),
+            supervisor_password=form.get("password", ""),
+            keys=state().keys,
+            settings=rooms.room_settings(config()),
+            now=now(),
+        )
+    except AppError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(
+            request.referrer or url_for("projects.project_detail", project_id=project_id)
+        )
+    flash(_("The session is open: every sealed draw of the lot was opened."), "success")
+    return redirect(url_for("rooms.room", room_id=row.room_id))
 
 
 @bp.route("/<room_id>")
@@ -123,10 +92,10 @@ def room(room_id: str) -> str:
     """The live room: the expert's scoring page, a host's console or the supervisor's view."""
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    pid = rooms.participant_of(row, user)
+    pid = rooms.participant_of(row, user, state().keys)
     if pid is None:
         raise NotFound()
-    snap = rooms.room_of(row).snapshot(pid)
+    snap = rooms.room_of(row, state().keys).snapshot(pid)
     config = {
         "room_id": row.room_id,
         "role": snap["viewer"]["role"],
@@ -142,7 +111,7 @@ def room(room_id: str) -> str:
 def report(room_id: str) -> str:
     """The report as HTML (from the start of signing)."""
     row = _visible(room_id)
-    data = room_report.final_report(row)
+    data = room_report.final_report(row, state().keys)
     return render_template(
         "rooms/report.html", row=row, report=data, sections=room_report.sections(data)
     )
@@ -153,7 +122,7 @@ def report(room_id: str) -> str:
 def report_pdf(room_id: str) -> Response:
     """The report as a PDF (export recorded in the audit trail)."""
     row = _visible(room_id)
-    data = room_report.export_pdf(db(), row, actor=actor_label())
+    data = room_report.export_pdf(db(), row, actor=actor_label(), keys=state().keys)
     return Response(
         data,
         mimetype="application/pdf",
@@ -164,7 +133,7 @@ def report_pdf(room_id: str) -> Response:
 def _visible(room_id: str) -> Any:
     user = require_user()
     row = rooms.get_session(db(), room_id)
-    if rooms.participant_of(row, user) is None and not (
+    if rooms.participant_of(row, user, state().keys) is None and not (
         user.role is UserRole.ADMIN or _supervised(user, row)
     ):
         raise NotFound()
@@ -221,6 +190,14 @@ JS_TEXTS = {
     "removed": _l("Removed from the panel"),
     "issue_code": _l("Send code"),
     "confirm": _l("Confirm identity"),
+    "seat_backup": _l("Seat the backup who accepted"),
+    "backup_accepted": _l("The backup called for this seat accepted."),
+    "verify_in_person": _l("Codes failed: check the ID card in person"),
+    "no_signal_verify": _l("No signal: check the ID card in person"),
+    "confirm_id_card": _l(
+        "Confirm that you have checked this person's ID card against the name shown. Your check "
+        "is recorded with your name and the time."
+    ),
     "replace": _l("Replace"),
     "reason": _l("Reason"),
     "refusal": _l("Record refusal"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from evaluation_room.errors import RoomError
 from expertpool.core import audit
+from expertpool.core.calendar import CST
 from expertpool.core.errors import Conflict
+from expertpool.core.keys import KeyStore
 from expertpool.rooms.models import EvaluationSession
 from expertpool.rooms.sessions import room_of
 
@@ -39,14 +42,37 @@ class Section:
     rows: list[list[str]]
 
 
-def final_report(row: EvaluationSession) -> dict[str, Any]:
+def final_report(row: EvaluationSession, keys: KeyStore) -> dict[str, Any]:
     """The session's final report (from the start of signing on), else Conflict."""
     try:
-        return room_of(row).final_report()
+        return room_of(row, keys).final_report()
     except RoomError:
         raise Conflict(
             "The report exists once signing has started.", code="report_not_ready"
         ) from None
+
+
+CHECK_IN_METHODS = {
+    "sms_code": "短信验证码",
+    "in_person/codes_failed": "现场核验身份证（验证码未通过）",
+    "in_person/no_signal": "现场核验身份证（无信号）",
+}
+
+
+def _check_in_method(ci: dict[str, Any]) -> str:
+    method = ci.get("method")
+    if not method:
+        return "未签到"
+    if method == "in_person":
+        return CHECK_IN_METHODS.get(f"in_person/{ci.get('in_person_reason')}", "现场核验身份证")
+    return CHECK_IN_METHODS.get(str(method), str(method))
+
+
+def _beijing(at: str | None) -> str:
+    """An ISO time from the report as Beijing time."""
+    if not at:
+        return ""
+    return datetime.fromisoformat(at).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 def sections(report: dict[str, Any]) -> list[Section]:
@@ -83,6 +109,21 @@ def sections(report: dict[str, Any]) -> list[Section]:
             ],
         ),
     ]
+    out.append(
+        Section(
+            "评委签到",
+            ["评委", "签到方式", "时间（北京时间）", "状态"],
+            [
+                [
+                    m["alias"],
+                    _check_in_method(m.get("check_in") or {}),
+                    _beijing((m.get("check_in") or {}).get("at")),
+                    "" if m["status"] == "active" else m["status"],
+                ]
+                for m in body.get("members", [])
+            ],
+        )
+    )
     sheet_rows = []
     for alias, sheet in sorted(body.get("sheets", {}).items()):
         for bidder, scores in sorted(sheet["scores"].items()):
@@ -211,9 +252,9 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     return bytes(pdf.output())
 
 
-def export_pdf(session: Session, row: EvaluationSession, *, actor: str) -> bytes:
+def export_pdf(session: Session, row: EvaluationSession, *, actor: str, keys: KeyStore) -> bytes:
     """Render the PDF and record the export (report digest, PDF sha256) in the audit trail."""
-    report = final_report(row)
+    report = final_report(row, keys)
     data = render_pdf(report)
     try:
         audit.record(

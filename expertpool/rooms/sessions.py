@@ -8,7 +8,6 @@ opened panel (the draw, a test, the demo) hands it over the same way. The room's
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Sequence
@@ -26,14 +25,16 @@ from evaluation_room.errors import RoomError
 from evaluation_room.model import ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, RankingTieRule, ScoreForm, ScoringSettings
-from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.models import User
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.keys import KeyStore
+from expertpool.core.tokens import ExpertTokens
 from expertpool.projects.models import Project
 from expertpool.projects.projects import project_rules
 from expertpool.regimes.rules import RuleSet
+from expertpool.rooms import sealing
 from expertpool.rooms.models import EvaluationSession, RoomParticipant
 from expertpool.rooms.store import dumps, write_trail
 
@@ -265,7 +266,7 @@ def create_session(
         title=panel.title,
         phase=state_data["phase"],
         seq=room.seq,
-        state=dumps(state_data),
+        state=sealing.seal(keys, room_id, dumps(state_data)),
         participant_count=0,
         starts_at=panel.starts_at,
         created_by=actor,
@@ -311,12 +312,14 @@ def get_session(session: Session, room_id: str) -> EvaluationSession:
     return row
 
 
-def sessions_of(session: Session, user: User) -> list[tuple[EvaluationSession, str]]:
+def sessions_of(
+    session: Session, user: User, keys: KeyStore
+) -> list[tuple[EvaluationSession, str]]:
     """Sessions the user takes part in, newest first, with the user's room role."""
     rows = session.execute(
         select(EvaluationSession, RoomParticipant.role)
         .join(RoomParticipant, RoomParticipant.session_id == EvaluationSession.id)
-        .where(RoomParticipant.user_id == user.id)
+        .where(RoomParticipant.user_token == ExpertTokens(keys).user_token(user.id))
         .order_by(EvaluationSession.id.desc())
     ).all()
     seen: set[int] = set()
@@ -328,6 +331,17 @@ def sessions_of(session: Session, user: User) -> list[tuple[EvaluationSession, s
     return out
 
 
+def sessions_for_project(session: Session, project_id: int) -> list[EvaluationSession]:
+    """A project's sessions (one per lot), oldest first."""
+    return list(
+        session.execute(
+            select(EvaluationSession)
+            .where(EvaluationSession.project_id == project_id)
+            .order_by(EvaluationSession.id)
+        ).scalars()
+    )
+
+
 def all_sessions(session: Session) -> list[EvaluationSession]:
     """Every session, newest first (supervisors and administrators)."""
     return list(
@@ -335,22 +349,19 @@ def all_sessions(session: Session) -> list[EvaluationSession]:
     )
 
 
-def state_of(row: EvaluationSession) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(row.state)
-    return data
+def state_of(row: EvaluationSession, keys: KeyStore) -> dict[str, Any]:
+    """A stored session's state (opened with the key files)."""
+    return sealing.open_state(keys, row.room_id, row.state)
 
 
-def room_of(row: EvaluationSession) -> EvaluationRoom:
+def room_of(row: EvaluationSession, keys: KeyStore) -> EvaluationRoom:
     """The room model of a stored session (read-only use: reports, pages)."""
-    return EvaluationRoom.from_state(state_of(row), SystemClock())
+    return EvaluationRoom.from_state(state_of(row, keys), SystemClock())
 
 
-def participant_of(row: EvaluationSession, user: User) -> str | None:
+def participant_of(row: EvaluationSession, user: User, keys: KeyStore) -> str | None:
     """The user's active participant id in this session, if any."""
     try:
-        return room_of(row).participant_for_user(str(user.id))
+        return room_of(row, keys).participant_for_user(str(user.id))
     except RoomError:
         return None
-
-
-STAFF_ROLES = (UserRole.CENTRE_STAFF, UserRole.ADMIN)

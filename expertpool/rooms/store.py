@@ -24,6 +24,8 @@ from expertpool.core import audit
 from expertpool.core.db import read_connection, utcnow
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
+from expertpool.core.tokens import ExpertTokens
+from expertpool.rooms import sealing
 from expertpool.rooms.models import (
     EvaluationSession,
     RoomChatMessage,
@@ -110,8 +112,7 @@ class SqlRoomStore:
         )
         if row is None:
             raise RoomNotFound("no such room", room_id=room_id)
-        data: dict[str, Any] = json.loads(row[0])
-        return data
+        return sealing.open_state(self.keys, room_id, row[0])
 
     def load_changed(self, room_id: str, known_seq: int) -> dict[str, Any] | None:
         """Return None while the stored seq is ``known_seq`` (the state is not even sent), else the
@@ -122,8 +123,7 @@ class SqlRoomStore:
             raise RoomNotFound("no such room", room_id=room_id)
         if row[0] == known_seq:
             return None
-        data: dict[str, Any] = json.loads(row[1])
-        return data
+        return sealing.open_state(self.keys, room_id, row[1])
 
     def _read(
         self, query: Select[Any], params: dict[str, Any] | None = None
@@ -161,7 +161,7 @@ class SqlRoomStore:
                 {
                     "b_room_id": room_id,
                     "b_expected": expected_seq,
-                    "b_state": dumps(state),
+                    "b_state": sealing.seal(self.keys, room_id, dumps(state)),
                     "b_seq": int(state["seq"]),
                     "b_phase": str(state["phase"]),
                     "b_now": now,
@@ -191,13 +191,14 @@ def write_trail(
 ) -> None:
     """Append events, new participants and audit entries for ``state`` in the open transaction."""
     participants = state["participants"]
+    tokens = ExpertTokens(keys)
     if len(participants) != known_participants:
         added = []
         for p in participants[known_participants:]:
             row = RoomParticipant(
                 session_id=session_id,
                 participant_id=p["participant_id"],
-                user_id=int(p["user_id"]),
+                user_token=tokens.user_token(p["user_id"]),
                 role=p["role"],
             )
             session.add(row)
@@ -216,7 +217,14 @@ def write_trail(
             .where(EvaluationSession.id == session_id)
             .values(participant_count=len(participants))
         )
-    names = {p["participant_id"]: p["user_id"] for p in participants}
+    # Staff act under their usernames; committee members under their alias in this room, so that
+    # the audit trail does not link an expert to the project before the close.
+    names = {
+        p["participant_id"]: p["user_id"]
+        for p in participants
+        if p["role"] in ("host", "supervisor")
+    }
+    aliases = {p["participant_id"]: p.get("alias") for p in participants if p.get("alias")}
     usernames: dict[str, str] = {}
     data = [e.to_dict()["data"] for e in events]
     rows = [
@@ -236,7 +244,12 @@ def write_trail(
             session.execute(insert(_EVENTS), rows)
         for e, d in zip(events, data, strict=True):
             if e.kind in AUDITED_EVENTS:
-                actor = _actor(session, names.get(e.actor_id or ""), usernames)
+                alias = aliases.get(e.actor_id or "")
+                actor = (
+                    f"{state['room_id']}/{alias}"
+                    if alias
+                    else _actor(session, names.get(e.actor_id or ""), usernames)
+                )
                 audit.record(
                     session,
                     actor=actor,

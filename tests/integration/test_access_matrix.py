@@ -150,7 +150,7 @@ EXPECTED: dict[str, set[str]] = {
     "draws.contact_record_page": {SV},
     "draws_api.contact_record_api": {SV},
     "rooms.index": LOGGED_IN,
-    "rooms.new": {CS, AD},
+    "rooms.open_lot": {CS},
     "rooms.room": LOGGED_IN,
     "rooms.report": LOGGED_IN,
     "rooms.report_pdf": LOGGED_IN,

@@ -93,7 +93,9 @@ def upgrade() -> None:
     sa.Column('phone_encrypted', sa.LargeBinary(), nullable=False),
     sa.Column('named_by', sa.String(length=64), nullable=False),
     sa.Column('created_at', expertpool.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_tenderer_representative_project_id_project')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tenderer_representative_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenderer_representative'))
     )
     with op.batch_alter_table('tenderer_representative', schema=None) as batch_op:

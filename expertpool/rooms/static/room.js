@@ -129,11 +129,16 @@
       let actions = "";
       if (s.viewer.role === "host" && m.status === "active") {
         if (mine(m) && phase === "check_in" && !m.is_checked_in) {
-          actions += `<button data-act="code" data-pid="${esc(m.participant_id)}">${esc(T.issue_code)}</button>`;
-          if (m.has_valid_code) {
-            actions += ` <input size="6" data-seat="${esc(m.participant_id)}" value="${esc(m.seat || "")}" placeholder="${esc(T.seat)}">`
-              + ` <button data-act="confirm" data-pid="${esc(m.participant_id)}">${esc(T.confirm)}</button>`;
+          if (!m.codes_exhausted) {
+            actions += `<button data-act="code" data-pid="${esc(m.participant_id)}">${esc(T.issue_code)}</button>`;
           }
+          actions += ` <input size="6" data-seat="${esc(m.participant_id)}" value="${esc(m.seat || "")}" placeholder="${esc(T.seat)}">`;
+          if (m.has_valid_code) {
+            actions += ` <button data-act="confirm" data-pid="${esc(m.participant_id)}">${esc(T.confirm)}</button>`;
+          }
+          const why = m.codes_exhausted ? "codes_failed" : "no_signal";
+          actions += ` <button data-act="in-person" data-reason="${why}" data-pid="${esc(m.participant_id)}">`
+            + `${esc(m.codes_exhausted ? T.verify_in_person : T.no_signal_verify)}</button>`;
         }
         if (isMainHost(s) && ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase)) {
           actions += ` <button data-act="replace" data-pid="${esc(m.participant_id)}">${esc(T.replace)}</button>`;
@@ -141,6 +146,10 @@
         if ((mine(m) || isMainHost(s)) && phase === "signing" && !m.has_signed) {
           actions += ` <button data-act="refusal" data-pid="${esc(m.participant_id)}">${esc(T.refusal)}</button>`;
         }
+      } else if (isMainHost(s) && m.status === "removed" && !(s.members || []).some((o) => o.replaces === m.alias)
+                 && ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase)) {
+        // A vacated seat: once the backup called for it has accepted, the host seats them.
+        actions += `<button data-act="fill" data-pid="${esc(m.participant_id)}">${esc(T.seat_backup)}</button>`;
       }
       return `<tr data-alias="${esc(m.alias)}"><td>${esc(m.alias)}${m.is_leader ? " ★" : ""}</td>`
         + (staff ? `<td>${esc(m.name || "")}</td><td>${esc(venueName(s, m.venue_id))}</td><td>${esc(m.seat || "")}</td>` : "")
@@ -161,6 +170,16 @@
           const pid = e.target.dataset.pid;
           send("confirm_identity", { member: pid, seat: el.querySelector(`[data-seat="${pid}"]`).value });
         });
+        on(el, "[data-act=in-person]", (e) => {
+          const pid = e.target.dataset.pid;
+          if (!window.confirm(T.confirm_id_card)) return;
+          send("verify_in_person", {
+            member: pid,
+            seat: el.querySelector(`[data-seat="${pid}"]`).value,
+            reason: e.target.dataset.reason,
+          });
+        });
+        on(el, "[data-act=fill]", (e) => send("replace_member", { member: e.target.dataset.pid, reason: T.backup_accepted }));
         on(el, "[data-act=replace]", (e) => {
           const reason = window.prompt(T.reason);
           if (reason) send("replace_member", { member: e.target.dataset.pid, reason: reason });

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,8 +10,10 @@ from sqlalchemy import select
 
 from expertpool.demo import runner as demo
 from expertpool.demo.context import DemoContext
+from expertpool.demo.rooms import DEMO_TITLE
 from expertpool.notifications.notifier import services_of
 from expertpool.rooms.models import EvaluationSession
+from expertpool.rooms.sessions import state_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +37,13 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
     lines = demo.run(session, ctx)
     assert any(line.startswith("evaluation session: session ") for line in lines)
     assert "evaluation session: exists" in demo.run(session, ctx)
-    row = session.execute(select(EvaluationSession)).scalar_one()
-    state = json.loads(row.state)
+    # The walkable session; the past project's session was created by its opening act.
+    row = session.execute(
+        select(EvaluationSession).where(EvaluationSession.title == DEMO_TITLE)
+    ).scalar_one()
+    assert len(session.execute(select(EvaluationSession)).scalars().all()) == 2
+    assert not row.state.startswith("{")  # sealed at rest
+    state = state_of(row, st.keys)
     assert state["phase"] == "scheduled" and len(state["bids"]) == 3 and state["form"] is not None
     assert sorted(p["role"] for p in state["participants"]).count("expert") == 4
 

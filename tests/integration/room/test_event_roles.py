@@ -74,7 +74,16 @@ def test_each_event_is_authorised_per_role_on_every_call(committee: Committee) -
         member=e4,
         seat="B-01",
     )
-    for m in ("e1", "e2", "e3", "r1"):
+    check(
+        c,
+        "verify_in_person",
+        "h_sz",
+        {"h_gz": "not_allowed", "e4": "not_allowed", "sup": "not_allowed"},
+        member=c.pid("r1"),
+        seat="B-02",
+        reason="no_signal",
+    )
+    for m in ("e1", "e2", "e3"):
         c.check_in(m)
     check(c, "phase", "h_gz", MAIN_HOST_ONLY, action="start_election")
     check(c, "vote", "e1", MEMBERS_ONLY, candidate="专家1")

@@ -12,8 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from expertpool.core.models import AuditEntry
-from expertpool.rooms.models import EvaluationSession
-from tests.conftest import PASSWORD, csrf_token, login_client
+from tests.conftest import PASSWORD, login_client
 from tests.integration.room.conftest import MEMBERS, Committee
 
 pytestmark = pytest.mark.integration
@@ -37,57 +36,23 @@ def archived(committee: Committee) -> None:
     committee.ok("h_gz", "phase", action="archive")
 
 
-def test_centre_staff_create_a_session_from_the_form_and_land_in_its_console(
-    app: Flask, make_user: Any
-) -> None:
-    staff = make_user(role="centre_staff", username="host.gz")
-    make_user(role="centre_staff", centre="440300", username="host.sz")
-    for n in range(1, 6):
-        make_user(role="expert", username=f"zj{n}")
-    client = login_client(app.test_client(), staff)
-    token = csrf_token(client, "/rooms/new")
-    resp = client.post(
-        "/rooms/new",
-        data={
-            "csrf_token": token,
-            "title": "某学校教学设备采购",
-            "project_code": "GZ-2026-007",
-            "lot": "1",
-            "main_venue": "广州主场",
-            "main_host": "host.gz",
-            "second_venue": "深圳副场",
-            "second_host": "host.sz",
-            "members": "zj1 main A1\nzj2 main\nzj3 main\nzj4 second\nzj5 second representative",
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    console = client.get(resp.headers["Location"])
-    assert console.status_code == 200
-    page = console.get_data(as_text=True)
-    # Markers only the room page has: its script's mount point, the viewer's room role and the
-    # room's script; the title alone would also be on the form's page.
-    assert '<div id="room-app" data-role="host">' in page
-    assert '<span data-testid="my-role">主持人</span>' in page
-    assert 'src="/rooms/static/room.js"' in page
-    row = app.extensions["expertpool"].sessions().execute(select(EvaluationSession)).scalar_one()
-    assert row.title == "某学校教学设备采购" and row.phase == "scheduled"
-
-
-def test_the_session_form_reports_unknown_users_by_field(app: Flask, make_user: Any) -> None:
+def test_no_page_creates_a_session_from_names_typed_in(app: Flask, make_user: Any) -> None:
     staff = make_user(role="centre_staff", username="host.gz")
     client = login_client(app.test_client(), staff)
-    resp = client.post(
-        "/rooms/new",
-        data={
-            "csrf_token": csrf_token(client, "/rooms/new"),
-            "title": "x",
-            "project_code": "y",
-            "main_host": "host.gz",
-            "members": "nobody main",
-        },
-    )
-    assert resp.status_code == 422
-    assert 'data-field-error="members"' in resp.get_data(as_text=True)
+    # The old free-form page is gone; the only way to a session is the opening act, which
+    # takes no member from the form (tests/integration/draws/test_opening_act.py).
+    assert client.get("/rooms/new").status_code == 404
+    resp = client.post("/rooms/new", data={"members": "zj1 main"})
+    assert resp.status_code in (404, 405)
+    rules = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("rooms.")}
+    creating = {
+        r
+        for r in rules
+        if r
+        not in {"rooms.index", "rooms.room", "rooms.report", "rooms.report_pdf", "rooms.static"}
+    }
+    assert creating == {"rooms.open_lot"}
+    assert 'data-testid="new-session"' not in client.get("/rooms/").get_data(as_text=True)
 
 
 def test_only_participants_open_the_room_page(committee: Committee, app: Flask) -> None:

@@ -12,6 +12,7 @@ from evaluation_room.errors import (
     CheckInCodeExpired,
     CheckInFailed,
     IllegalTransition,
+    InvalidInput,
     MemberReplaced,
     NotAllowed,
     NotCheckedIn,
@@ -169,3 +170,48 @@ def test_the_main_host_can_re_run_the_conflict_check_for_every_seated_expert() -
     removed = d.room.recheck_conflicts(MAIN_HOST, d.conflicts, d.replacements)
     assert removed == ["e3"]
     assert sorted(d.conflicts.checked) == ["e1", "e2", "e3", "e4"]
+
+
+def test_after_every_code_failed_the_venue_host_checks_the_id_card_in_person() -> None:
+    d = at_check_in(RoomSettings(code_max_issues=3))
+    room = d.room
+    # While codes may still work, "codes failed" is refused: the host sends a code first.
+    with pytest.raises(NotAllowed):
+        room.verify_in_person(
+            SECONDARY_HOST, "e4", "B-02", "codes_failed", d.conflicts, d.replacements
+        )
+    for _ in range(3):
+        code, _ = room.issue_check_in_code("e4", "e4")
+        with pytest.raises(CheckInFailed):
+            room.enter_check_in_code("e4", wrong(code))
+    assert room.codes_exhausted("e4")
+    with pytest.raises(NotAllowed):  # only the host at the member's own venue
+        room.verify_in_person(MAIN_HOST, "e4", "B-02", "codes_failed", d.conflicts, d.replacements)
+    room.drain_events()
+    outcome = room.verify_in_person(
+        SECONDARY_HOST, "e4", "B-02", "codes_failed", d.conflicts, d.replacements
+    )
+    assert outcome.is_checked_in
+    ci = room.participant("e4").check_in
+    assert (ci.method, ci.in_person_reason, ci.confirmed_by, ci.seat) == (
+        "in_person",
+        "codes_failed",
+        SECONDARY_HOST,
+        "B-02",
+    )
+    assert ci.checked_in_at == d.clock.now()
+    (event,) = [e for e in room.drain_events() if e.kind == "checked_in_in_person"]
+    assert event.to_dict()["data"]["reason"] == "codes_failed"
+    assert d.conflicts.checked == ["e4"]
+
+
+def test_without_a_signal_the_host_checks_the_id_card_at_once_and_conflicts_still_count() -> None:
+    d = at_check_in()
+    d.conflicts.conflicted["e1"] = "employed_by_bidder"
+    outcome = d.room.verify_in_person(
+        MAIN_HOST, "e1", "A-01", "no_signal", d.conflicts, d.replacements
+    )
+    assert not outcome.is_checked_in and outcome.conflict == "employed_by_bidder"
+    with pytest.raises(InvalidInput):  # the reason must be one we know
+        d.room.verify_in_person(MAIN_HOST, "e2", "A-02", "trust me", d.conflicts, d.replacements)
+    assert not d.room.participant("e2").is_checked_in
