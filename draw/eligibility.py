@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -113,11 +113,16 @@ def evaluate_eligibility(request: DrawRequest, candidates: Iterable[Candidate]) 
 
 def check_pool(request: DrawRequest, eligibility: Eligibility) -> None:
     """Raise InsufficientPool when a group, or all groups together, lack eligible experts."""
+    check_eligible(request, eligibility.eligible)
+
+
+def check_eligible(request: DrawRequest, eligible: Mapping[str, Sequence[str]]) -> None:
+    """`check_pool` on each group's eligible ids."""
     for group in request.groups:
-        available = len(eligibility.eligible[group.id])
+        available = len(eligible[group.id])
         if available < group.count:
             raise InsufficientPool(group.id, group.count, available)
     needed = sum(g.count for g in request.groups)
-    distinct = len({e for ids in eligibility.eligible.values() for e in ids})
+    distinct = len({e for ids in eligible.values() for e in ids})
     if needed > distinct:
         raise InsufficientPool(None, needed, distinct)
