@@ -35,20 +35,32 @@ from draw.engine import _derive_key  # noqa: E402
 from draw.model import Candidate, DrawRequest  # noqa: E402
 
 
-def timed_process(argv: list[str], env: dict[str, str], stdout: Any) -> tuple[float, int, int]:
-    """Run a command; return wall seconds, peak RSS in MB and the exit code."""
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0 and child.stderr is not None:
-        sys.stderr.write(child.stderr.read().decode("utf-8", "replace"))
-    return elapsed, usage.ru_maxrss // 1024, child.returncode
+def timed_process(argv: list[str], env: dict[str, str], stdout: Any) -> dict[str, Any]:
+    """Run a command under /usr/bin/time: wall and CPU (user + system) seconds, peak RSS in MB
+    and the exit code. (os.wait4 would report the RSS of this process's fork before exec.)
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        child = subprocess.run(
+            ["/usr/bin/time", "-o", report.name, "-f", "%e %U %S %M", *argv],
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+        )
+        wall, user, system, peak_kb = report.read().split()[-4:]
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr.decode("utf-8", "replace"))
+    return {
+        "wall": float(wall),
+        "cpu": round(float(user) + float(system), 2),
+        "peak_mb": int(peak_kb) // 1024,
+        "exit": child.returncode,
+    }
 
 
-def floor(transcript: dict[str, Any]) -> float:
-    """The floor of bench/draw_bench.py on the pool and key of this transcript."""
+def floor(transcript: dict[str, Any]) -> tuple[float, float]:
+    """The floor of bench/draw_bench.py on the pool and key of this transcript: wall and CPU
+    seconds.
+    """
     request = DrawRequest.from_json(transcript["request"])
     pool_json = transcript["candidates"]
     eligibility = evaluate_eligibility(request, [Candidate.from_json(c) for c in pool_json])
@@ -69,13 +81,14 @@ def floor(transcript: dict[str, Any]) -> float:
     ]
     shuffled = list(reversed(pool_json))
     start = time.perf_counter()
+    cpu = time.process_time()
     ordered = sorted(shuffled, key=lambda c: c["id"])
     hashlib.sha256(
         json.dumps(ordered, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
     for message in pairs:
         hmac.digest(key, message, "sha256")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def measure(n: int, code: Path, work: Path) -> dict[str, Any]:
@@ -102,29 +115,29 @@ def measure(n: int, code: Path, work: Path) -> dict[str, Any]:
     python = sys.executable
     load_run = os.getloadavg()[0]
     with out.open("wb") as sink:
-        run_s, run_mb, run_rc = timed_process(
+        run = timed_process(
             [python, "-m", "draw", "run", str(source), "--signing-key", str(key)], env, sink
         )
     load_verify = os.getloadavg()[0]
-    verify_s, verify_mb, verify_rc = timed_process(
-        [python, "-m", "draw", "verify", str(out)], env, subprocess.DEVNULL
-    )
+    verify = timed_process([python, "-m", "draw", "verify", str(out)], env, subprocess.DEVNULL)
     transcript = load_json(out.read_bytes())
     load_floor = os.getloadavg()[0]
-    floor_s = floor(transcript)
+    floor_wall, floor_cpu = floor(transcript)
     return {
         "n": n,
         "code": str(code),
-        "run_s": round(run_s, 3),
-        "run_peak_mb": run_mb,
-        "run_exit": run_rc,
-        "verify_s": round(verify_s, 3),
-        "verify_peak_mb": verify_mb,
-        "verify_exit": verify_rc,
-        "floor_s": round(floor_s, 3),
-        "run_over_floor": round(run_s / floor_s, 2),
-        "verify_over_floor": round(verify_s / floor_s, 2),
-        "load_1min": [load_run, load_verify, load_floor],
+        "run": run,
+        "verify": verify,
+        "floor": {"wall": round(floor_wall, 3), "cpu": round(floor_cpu, 3)},
+        "run_over_floor": {
+            "wall": round(run["wall"] / floor_wall, 2),
+            "cpu": round(run["cpu"] / floor_cpu, 2),
+        },
+        "verify_over_floor": {
+            "wall": round(verify["wall"] / floor_wall, 2),
+            "cpu": round(verify["cpu"] / floor_cpu, 2),
+        },
+        "load_1min": [round(x, 2) for x in (load_run, load_verify, load_floor)],
         "transcript_sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
     }
 

@@ -156,8 +156,10 @@ class _Columns:
         self.first = True
         self.tables: tuple[dict[Any, Any], ...] = ({}, {}, {}, {}, {})
 
-    def add(self, chunk: list[Any]) -> None:
-        """Take one parsed chunk of candidates (refuse anything not exactly of form)."""
+    def add(self, chunk: list[Any], text: bytes) -> None:
+        """Take one parsed chunk of candidates and its text (refuse anything not exactly of
+        form).
+        """
         if set(map(type, chunk)) != {dict} or set(map(len, chunk)) != {len(CANDIDATE_KEYS)}:
             raise _Refused
         try:
@@ -184,12 +186,16 @@ class _Columns:
         self.available.extend(available)
         self.recent_draws.extend(recent)
         # Identifiers are never escaped and keys sort the same bytewise and by code point, so
-        # orjson's sorted output is cjson once `_check_values` has passed; a status that
+        # orjson's sorted output is cjson once `check_values` has passed; a status that
         # contains '},{' would break the split below, and is left to the slow path.
         try:
             canonical = orjson.dumps(chunk, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
             raise _Refused from None
+        # A parsed object cannot repeat a key, so output equal to the input proves the input
+        # repeated none (the canonical text of a transcript needs one serialisation only).
+        if canonical != text and _redump(chunk) != text:
+            raise _Refused
         if self.pieces is not None:
             parts = canonical[2:-2].split(b"},{")
             if len(parts) != len(chunk):
@@ -295,15 +301,14 @@ def _load(data: bytes, ascending: bool) -> tuple[dict[str, Any], Pool]:
     while True:
         cut = data.find(b"},{", position + CHUNK_BYTES, close)
         end = close + 1 if cut < 0 else cut + 1
-        text = b"[" + data[position:end] + b"]"
+        text = b"".join((b"[", memoryview(data)[position:end], b"]"))
         try:
             chunk = orjson.loads(text)
         except orjson.JSONDecodeError:
             raise _Refused from None
-        # Equal bytes prove no duplicate keys (and compact, unescaped-as-orjson text).
-        if type(chunk) is not list or _redump(chunk) != text:
+        if type(chunk) is not list:
             raise _Refused
-        columns.add(chunk)
+        columns.add(chunk, text)
         del chunk, text
         if cut < 0:
             break
@@ -408,33 +413,29 @@ def _evaluate(request: DrawRequest, pool: Pool) -> Outcome:
     )
     eligible_mask = list(map(not_, reasons))
     del reasons
-    profiles = set(zip(pool.specialties, pool.region, strict=True))
+    # Each distinct (specialties, region) profile gets a number once; a group is then a
+    # list of booleans indexed by profile number.
+    numbers = {
+        profile: number
+        for number, profile in enumerate(set(zip(pool.specialties, pool.region, strict=True)))
+    }
+    profile_of = list(map(numbers.__getitem__, zip(pool.specialties, pool.region, strict=True)))
     eligible: dict[str, tuple[str, ...]] = {}
+    employers: dict[str, str] = {}
     for group in request.groups:
         regions_in = frozenset(group.regions_in)
         regions_out = frozenset(group.regions_out)
         prefixes = group.specialties
-        matches = {
-            (codes, region): (not regions_in or region in regions_in)
+        matches = [
+            (not regions_in or region in regions_in)
             and region not in regions_out
             and any(code.startswith(prefixes) for code in codes)
-            for codes, region in profiles
-        }
-        eligible[group.id] = tuple(
-            compress(
-                pool.ids,
-                map(
-                    and_,
-                    eligible_mask,
-                    map(matches.__getitem__, zip(pool.specialties, pool.region, strict=True)),
-                ),
-            )
-        )
-    employers: dict[str, str] = {}
-    if request.distinct_employers:
-        employer_of = dict(zip(pool.ids, pool.employer, strict=True))
-        for ids in eligible.values():
-            employers.update(zip(ids, map(employer_of.__getitem__, ids), strict=True))
+            for codes, region in numbers
+        ]
+        mask = list(map(and_, eligible_mask, map(matches.__getitem__, profile_of)))
+        eligible[group.id] = tuple(compress(pool.ids, mask))
+        if request.distinct_employers:
+            employers.update(zip(eligible[group.id], compress(pool.employer, mask), strict=True))
     pool_digest = pool.digest
     if pool_digest is None:
         pool_digest = hashlib.sha256(pool.canonical_json()).hexdigest()
@@ -496,6 +497,9 @@ def run_draw(
     witnesses = require_witnesses(list(witnesses))
     beacon_round = require_beacon_round(beacon_round)
     beacon = require_beacon(beacon, beacon_round)
+    candidates = pool.canonical_json()
+    pool.digest = hashlib.sha256(candidates).hexdigest()
+    pool.pieces = None  # joined above; free the per-candidate bytes
     outcome = evaluate(request, pool)
     commit = commit_for(request, outcome, secret, committed_at, beacon_round)
     commit_signature = sign_json(commit.to_json(), signer)
@@ -513,7 +517,7 @@ def run_draw(
         "public_key": public_key_b64(signer),
         "signatures": {"commit": commit_signature, "sealed": sign_sealed(sealed, signer)},
     }
-    return splice(rest, pool.canonical_json())
+    return splice(rest, candidates)
 
 
 def splice(rest: Mapping[str, Any], candidates: bytes) -> bytes:

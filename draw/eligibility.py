@@ -123,6 +123,6 @@ def check_eligible(request: DrawRequest, eligible: Mapping[str, Sequence[str]]) 
         if available < group.count:
             raise InsufficientPool(group.id, group.count, available)
     needed = sum(g.count for g in request.groups)
-    distinct = len({e for ids in eligible.values() for e in ids})
+    distinct = len(set().union(*eligible.values()))
     if needed > distinct:
         raise InsufficientPool(None, needed, distinct)

@@ -270,9 +270,9 @@ def _refuse_impossible_employers(
     request: DrawRequest, eligible: Mapping[str, Sequence[str]], employers: Mapping[str, str]
 ) -> None:
     """Fail at once when distinct employers cannot fill the seats: all 1000 attempts would fail."""
-    pool = {e for ids in eligible.values() for e in ids}
-    without = sum(1 for e in pool if employers[e] == "")
-    distinct = len({employers[e] for e in pool if employers[e] != ""})
+    theirs = list(map(employers.__getitem__, set().union(*eligible.values())))
+    without = theirs.count("")
+    distinct = len(set(theirs)) - (1 if without else 0)
     needed = sum(g.count for g in request.groups)
     if without + distinct < needed:
         raise Infeasible(
