@@ -90,7 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     committed_at = require_timestamp(data["committed_at"])
     beacon = require_beacon(data["beacon"], beacon_round)
     if loaded is not None:
-        output = columnar.run_draw(
+        parts = columnar.run_draw(
             request,
             loaded[1],
             secret,
@@ -111,8 +111,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             beacon_round=beacon_round,
             beacon=beacon,
         )
-        output = cjson.dumps(transcript.to_json())
-    sys.stdout.buffer.write(output)
+        parts = [cjson.dumps(transcript.to_json())]
+    sys.stdout.buffer.writelines(parts)
     sys.stdout.buffer.flush()
     return EXIT_OK
 
