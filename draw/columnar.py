@@ -27,13 +27,11 @@ rest of the document (without the candidates) goes through `cjson.loads` itself.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, islice, product, repeat
@@ -43,6 +41,7 @@ from typing import Any, TypeVar
 import orjson
 
 from draw import cjson
+from draw.allocations import own_allocations
 from draw.eligibility import Reason
 from draw.engine import (
     _derive_key,
@@ -79,21 +78,6 @@ _GET = [itemgetter(name) for name in sorted(CANDIDATE_KEYS)]
 # specialties, status.
 _MAX = cjson.MAX_SAFE - 1
 T = TypeVar("T")
-
-
-@contextmanager
-def own_allocations() -> Iterator[None]:
-    """Pause the cyclic collector while the draw allocates (nothing it builds is cyclic).
-
-    The collector's state is restored afterwards, so callers need not turn it off themselves.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from draw.allocations import owning_allocations
 from draw.errors import InsufficientPool
 from draw.model import Candidate, DrawRequest, check_distinct_ids
 
@@ -74,6 +75,7 @@ def _reason(c: Candidate, orgs: set[str], excluded: set[str], cap: int | None) -
     return None
 
 
+@owning_allocations
 def evaluate_eligibility(request: DrawRequest, candidates: Iterable[Candidate]) -> Eligibility:
     """Apply §4: exclude with the first reason, then sort the rest into the groups they match."""
     ordered = tuple(sorted(candidates, key=_by_id))

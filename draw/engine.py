@@ -14,6 +14,7 @@ from heapq import nsmallest
 from typing import Any
 
 from draw import cjson
+from draw.allocations import owning_allocations
 from draw.eligibility import Eligibility, check_eligible, check_pool, evaluate_eligibility
 from draw.errors import Infeasible, InvalidInput
 from draw.model import (
@@ -56,6 +57,7 @@ def secret_digest(draw_id: str, secret: str) -> str:
     return cjson.digest(["draw-v1/secret", draw_id, secret])
 
 
+@owning_allocations
 def build_commit(
     request: DrawRequest,
     candidates: Iterable[Candidate],
@@ -222,6 +224,7 @@ def select_from_eligibility(
     return select_from_lists(request, eligibility.eligible, employers, key)
 
 
+@owning_allocations
 def select_from_lists(
     request: DrawRequest,
     eligible: Mapping[str, Sequence[str]],
@@ -343,6 +346,7 @@ def sign_sealed(sealed: SealedRecord, signer: Signer) -> str:
     return sign_json(sealed.to_json(), signer)
 
 
+@owning_allocations
 def build_transcript(
     request: DrawRequest,
     candidates: Iterable[Candidate],

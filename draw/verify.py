@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from draw import cjson, columnar
+from draw.allocations import own_allocations
 from draw.eligibility import evaluate_eligibility
 from draw.engine import _derive_key, build_commit, select_from_lists
 from draw.errors import Infeasible, InsufficientPool, InvalidInput
@@ -366,7 +367,7 @@ def _check_result(
     """§10.4: replay §6-§7 with the transcript's commit and report every difference."""
     key = _derive_key(secret, cjson.digest(raw_commit), witnesses, beacon)
     try:
-        with columnar.own_allocations():
+        with own_allocations():
             replayed = select_from_lists(request, *eligibility, key)
     except Infeasible as error:
         report.add(Step.RESULT, "result", f"the replay is infeasible: {error.message}")
