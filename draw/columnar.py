@@ -400,18 +400,22 @@ def _evaluate(request: DrawRequest, pool: Pool) -> Outcome:
         for number, profile in enumerate(set(zip(pool.specialties, pool.region, strict=True)))
     }
     profile_of = list(map(numbers.__getitem__, zip(pool.specialties, pool.region, strict=True)))
+    distinct_codes = {codes for codes, _ in numbers}
+    distinct_regions = {region for _, region in numbers}
     eligible: dict[str, tuple[str, ...]] = {}
     employers: dict[str, str] = {}
     for group in request.groups:
         regions_in = frozenset(group.regions_in)
         regions_out = frozenset(group.regions_out)
         prefixes = group.specialties
-        matches = [
-            (not regions_in or region in regions_in)
-            and region not in regions_out
-            and any(code.startswith(prefixes) for code in codes)
-            for codes, region in numbers
-        ]
+        codes_match = {
+            codes: any(code.startswith(prefixes) for code in codes) for codes in distinct_codes
+        }
+        region_match = {
+            region: (not regions_in or region in regions_in) and region not in regions_out
+            for region in distinct_regions
+        }
+        matches = [codes_match[codes] and region_match[region] for codes, region in numbers]
         mask = list(map(and_, eligible_mask, map(matches.__getitem__, profile_of)))
         eligible[group.id] = tuple(compress(pool.ids, mask))
         if request.distinct_employers:

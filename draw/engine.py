@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from heapq import nsmallest
+from itertools import repeat
+from operator import add
 from typing import Any
 
 from draw import cjson
@@ -195,7 +197,7 @@ class _Ranker:
         )
         self._group = group_id.encode("ascii")
         self._ids = eligible
-        self._tails = [e.encode("ascii") + b'"]' for e in eligible]
+        self._tails = list(map(add, map(str.encode, eligible), repeat(b'"]')))
 
     def first(self, attempt: int, how_many: int) -> list[str]:
         """The first `how_many` ids of order(attempt, g)."""
