@@ -202,12 +202,15 @@ class _Ranker:
     def first(self, attempt: int, how_many: int) -> list[str]:
         """The first `how_many` ids of order(attempt, g)."""
         prefix = b'["draw-v1/rank",%d,"%s","' % (attempt, self._group)
-        copy = self._base.copy
+        # The HMAC state after the shared prefix, copied for each expert's tail.
+        started = self._base.copy()
+        started.update(prefix)
+        copy = started.copy
         digests: list[bytes] = []
         append = digests.append
         for tail in self._tails:
             h = copy()
-            h.update(prefix + tail)
+            h.update(tail)
             append(h.digest())
         ids = self._ids
         best = nsmallest(how_many, range(len(ids)), key=digests.__getitem__)
