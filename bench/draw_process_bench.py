@@ -36,7 +36,7 @@ from draw.engine import _derive_key  # noqa: E402
 from draw.model import Candidate, DrawRequest  # noqa: E402
 
 
-def timed_process(argv: list[str], env: dict[str, str], stdout: Any) -> dict[str, Any]:
+def timed_process(argv: list[str], env: dict[str, str], stdout: Any, cwd: Path) -> dict[str, Any]:
     """Run a command under /usr/bin/time: wall and CPU (user + system) seconds, peak RSS in MB
     and the exit code. (os.wait4 would report the RSS of this process's fork before exec.)
     """
@@ -46,6 +46,7 @@ def timed_process(argv: list[str], env: dict[str, str], stdout: Any) -> dict[str
             env=env,
             stdout=stdout,
             stderr=subprocess.PIPE,
+            cwd=cwd,  # not the repository: `-m draw` would find ./draw before PYTHONPATH
         )
         wall, user, system, peak_kb = report.read().split()[-4:]
     if child.returncode != 0:
@@ -120,14 +121,24 @@ def measure(n: int, code: Path, work: Path) -> dict[str, Any]:
         "PYTHONPYCACHEPREFIX": str(work / "pycache"),
     }
     python = sys.executable
-    subprocess.run([python, "-c", "import draw.cli"], env=env, check=True)
+    warm = subprocess.run(
+        [python, "-c", "import draw.cli; print(draw.cli.__file__)"],
+        env=env,
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert warm.stdout.startswith(str(code)), warm.stdout
     load_run = os.getloadavg()[0]
     with out.open("wb") as sink:
         run = timed_process(
-            [python, "-m", "draw", "run", str(source), "--signing-key", str(key)], env, sink
+            [python, "-m", "draw", "run", str(source), "--signing-key", str(key)], env, sink, work
         )
     load_verify = os.getloadavg()[0]
-    verify = timed_process([python, "-m", "draw", "verify", str(out)], env, subprocess.DEVNULL)
+    verify = timed_process(
+        [python, "-m", "draw", "verify", str(out)], env, subprocess.DEVNULL, work
+    )
     transcript = load_json(out.read_bytes())
     load_floor = os.getloadavg()[0]
     floor_wall, floor_cpu = floor(transcript)
