@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from draw import cjson, columnar
-from draw.allocations import own_allocations
+from draw.allocations import own_allocations, owning_allocations
 from draw.eligibility import evaluate_eligibility
 from draw.engine import _derive_key, build_commit, select_from_lists
 from draw.errors import Infeasible, InsufficientPool, InvalidInput
@@ -108,6 +108,7 @@ def verify_pool_transcript(
     return _verify(document, expected_public_key, pool)
 
 
+@owning_allocations
 def _verify(
     transcript: Any, expected_public_key: str | None, pool: columnar.Pool | None
 ) -> list[Failure]:
