@@ -260,3 +260,23 @@ def test_the_collector_state_of_the_caller_is_kept() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["compact", "indented"])
+def test_the_command_line_writes_each_vector_whichever_path_reads_it(
+    tmp_path: Any, capsysbinary: pytest.CaptureFixture[bytes], indent: int | None
+) -> None:
+    for vector in VECTORS:
+        data = run_input(vector)
+        data["candidates"] = list(reversed(data["candidates"]))
+        separators = (",", ":") if indent is None else None
+        raw = json.dumps(data, ensure_ascii=False, indent=indent, separators=separators)
+        took_columns = columnar.load_with_pool(raw.encode("utf-8"), ascending=False) is not None
+        assert took_columns == (indent is None)
+        (tmp_path / "in.json").write_text(raw, encoding="utf-8")
+        (tmp_path / "key").write_text(VECTOR_KEYS[vector["request"]["draw_id"]])
+        code = main(["run", str(tmp_path / "in.json"), "--signing-key", str(tmp_path / "key")])
+        assert (code, capsysbinary.readouterr().out) == (0, dumps(vector))
+        (tmp_path / "t.json").write_bytes(dumps(vector))
+        assert main(["verify", str(tmp_path / "t.json"), "--public-key", vector["public_key"]]) == 0
+        assert capsysbinary.readouterr().out == b"OK\n"
