@@ -177,8 +177,9 @@ class _Columns:
         except orjson.JSONEncodeError:
             raise _Refused from None
         # No repeated key: orjson keeps the last of repeated keys silently, so compare lengths.
-        # Once `check_values` has passed (no floats anywhere), orjson writes every kept member
-        # in at most the bytes the input used (no whitespace, only the escapes JSON requires,
+        # Once `check_values` has passed (no floats; identifiers, which need no escape; each
+        # status escaped by orjson exactly as by cjson, i.e. the shortest way JSON allows),
+        # orjson writes every kept member in at most the bytes the input used (no whitespace,
         # integers without "-0"), and key order does not change the length; a dropped
         # duplicate member would make the input longer. Equal lengths thus prove the chunk
         # repeated no key (and was compact); anything else goes to the strict path.
