@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from draw import cjson, columnar
-from draw.allocations import own_allocations, owning_allocations
+from draw.allocations import owning_allocations
 from draw.eligibility import evaluate_eligibility
 from draw.engine import _derive_key, build_commit, select_from_lists
 from draw.errors import Infeasible, InsufficientPool, InvalidInput
@@ -368,8 +368,7 @@ def _check_result(
     """§10.4: replay §6-§7 with the transcript's commit and report every difference."""
     key = _derive_key(secret, cjson.digest(raw_commit), witnesses, beacon)
     try:
-        with own_allocations():
-            replayed = select_from_lists(request, *eligibility, key)
+        replayed = select_from_lists(request, *eligibility, key)
     except Infeasible as error:
         report.add(Step.RESULT, "result", f"the replay is infeasible: {error.message}")
         return
