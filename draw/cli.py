@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from draw import cjson
+from draw import cjson, columnar
 from draw.engine import run_draw
 from draw.errors import DrawError, Infeasible, InsufficientPool, InvalidInput
 from draw.explain import explain_transcript, render
@@ -24,7 +24,7 @@ from draw.model import (
     require_witnesses,
 )
 from draw.signing import decode_b64, key_from_seed_hex
-from draw.verify import verify_transcript
+from draw.verify import verify_pool_transcript, verify_transcript
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # verify/explain: the transcript does not verify
@@ -56,30 +56,63 @@ def _read(path: str) -> bytes:
 
 def _load(path: str) -> Any:
     """Read and strictly parse a JSON file."""
+    return _parse(_read(path), path)
+
+
+def _parse(data: bytes, path: str) -> Any:
+    """Strictly parse a file's bytes, naming the file in errors."""
     try:
-        return cjson.loads(_read(path))
+        return cjson.loads(data)
     except InvalidInput as error:
         raise InvalidInput(path, error.reason) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    """Run a whole draw from an input file and print the transcript as canonical JSON."""
-    data = require_object(_load(args.input), RUN_KEYS, "input")
+    """Run a whole draw from an input file and print the transcript as canonical JSON.
+
+    Large pools go through the columnar path (draw.columnar), which writes the same bytes;
+    anything it does not take (malformed, non-compact or duplicate-keyed input) is read by
+    the straightforward path below, whose errors are the documented ones.
+    """
+    raw = _read(args.input)
+    loaded = columnar.load_with_pool(raw, ascending=False)
+    if loaded is not None:
+        del raw  # the columns hold what is needed; free the file's bytes
+        data = require_object(loaded[0], RUN_KEYS, "input")
+    else:
+        data = require_object(_parse(raw, args.input), RUN_KEYS, "input")
+        del raw
     signer = key_from_seed_hex(_read(args.signing_key).decode("ascii", "replace"), "signing key")
     request = DrawRequest.from_json(data["request"])
-    candidates = candidates_from_json(data["candidates"])
     beacon_round = require_beacon_round(data["beacon_round"])
-    transcript = run_draw(
-        request,
-        candidates,
-        require_secret(data["secret"]),
-        require_witnesses(data["witnesses"]),
-        signer,
-        committed_at=require_timestamp(data["committed_at"]),
-        beacon_round=beacon_round,
-        beacon=require_beacon(data["beacon"], beacon_round),
-    )
-    sys.stdout.buffer.write(cjson.dumps(transcript.to_json()))
+    secret = require_secret(data["secret"])
+    witnesses = require_witnesses(data["witnesses"])
+    committed_at = require_timestamp(data["committed_at"])
+    beacon = require_beacon(data["beacon"], beacon_round)
+    if loaded is not None:
+        parts = columnar.run_draw(
+            request,
+            loaded[1],
+            secret,
+            witnesses,
+            signer,
+            committed_at=committed_at,
+            beacon_round=beacon_round,
+            beacon=beacon,
+        )
+    else:
+        transcript = run_draw(
+            request,
+            candidates_from_json(data["candidates"]),
+            secret,
+            witnesses,
+            signer,
+            committed_at=committed_at,
+            beacon_round=beacon_round,
+            beacon=beacon,
+        )
+        parts = [cjson.dumps(transcript.to_json())]
+    sys.stdout.buffer.writelines(parts)
     sys.stdout.buffer.flush()
     return EXIT_OK
 
@@ -94,7 +127,13 @@ def _expected_key(text: str | None) -> str | None:
 def _cmd_verify(args: argparse.Namespace) -> int:
     """Verify one transcript; print OK or one failure per line."""
     expected = _expected_key(args.public_key)
-    failures = verify_transcript(_load(args.transcript), expected)
+    raw = _read(args.transcript)
+    loaded = columnar.load_with_pool(raw, ascending=True)
+    if loaded is not None:
+        del raw
+        failures = verify_pool_transcript(*loaded, expected)
+    else:
+        failures = verify_transcript(_parse(raw, args.transcript), expected)
     if failures:
         for failure in failures:
             print(failure)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from draw.allocations import owning_allocations
 from draw.errors import InsufficientPool
 from draw.model import Candidate, DrawRequest, check_distinct_ids
 
@@ -74,6 +75,7 @@ def _reason(c: Candidate, orgs: set[str], excluded: set[str], cap: int | None) -
     return None
 
 
+@owning_allocations
 def evaluate_eligibility(request: DrawRequest, candidates: Iterable[Candidate]) -> Eligibility:
     """Apply §4: exclude with the first reason, then sort the rest into the groups they match."""
     ordered = tuple(sorted(candidates, key=_by_id))
@@ -113,11 +115,16 @@ def evaluate_eligibility(request: DrawRequest, candidates: Iterable[Candidate]) 
 
 def check_pool(request: DrawRequest, eligibility: Eligibility) -> None:
     """Raise InsufficientPool when a group, or all groups together, lack eligible experts."""
+    check_eligible(request, eligibility.eligible)
+
+
+def check_eligible(request: DrawRequest, eligible: Mapping[str, Sequence[str]]) -> None:
+    """`check_pool` on each group's eligible ids."""
     for group in request.groups:
-        available = len(eligibility.eligible[group.id])
+        available = len(eligible[group.id])
         if available < group.count:
             raise InsufficientPool(group.id, group.count, available)
     needed = sum(g.count for g in request.groups)
-    distinct = len({e for ids in eligibility.eligible.values() for e in ids})
+    distinct = len(set().union(*eligible.values()))
     if needed > distinct:
         raise InsufficientPool(None, needed, distinct)

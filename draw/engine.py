@@ -11,9 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from heapq import nsmallest
+from itertools import repeat
+from operator import add
+from typing import Any
 
 from draw import cjson
-from draw.eligibility import Eligibility, check_pool, evaluate_eligibility
+from draw.allocations import owning_allocations
+from draw.eligibility import Eligibility, check_eligible, check_pool, evaluate_eligibility
 from draw.errors import Infeasible, InvalidInput
 from draw.model import (
     MAX_ATTEMPTS,
@@ -35,6 +39,13 @@ from draw.model import (
 )
 from draw.signing import Signer, public_key_b64, sign_json
 
+try:
+    # OpenSSL's HMAC object itself: copy, update and digest without hmac.HMAC's Python
+    # wrappers, which cost as much again as the HMAC on large pools. Same bytes.
+    from _hashlib import hmac_new as _openssl_hmac
+except ImportError:  # pragma: no cover - CPython built without OpenSSL
+    _openssl_hmac = None  # type: ignore[assignment]
+
 
 def generate_secret() -> str:
     """Draw a fresh 32-byte secret from the OS's cryptographic source, as 64 lowercase hex
@@ -48,6 +59,7 @@ def secret_digest(draw_id: str, secret: str) -> str:
     return cjson.digest(["draw-v1/secret", draw_id, secret])
 
 
+@owning_allocations
 def build_commit(
     request: DrawRequest,
     candidates: Iterable[Candidate],
@@ -71,19 +83,45 @@ def build_commit(
     # The models validated every value, so the unchecked serialiser is exact here
     # (json encodes tuples as arrays, so the views serialise exactly as to_json() would).
     pool = [c.canonical_view() for c in eligibility.candidates]
+    return commit_from_digests(
+        request,
+        secret,
+        stamp,
+        beacon_round,
+        pool_digest=cjson.digest_checked(pool),
+        excluded_digest=cjson.digest_checked(eligibility.excluded_json()),
+        eligible=eligibility.eligible,
+    )
+
+
+def commit_from_digests(
+    request: DrawRequest,
+    secret: str,
+    committed_at: str,
+    beacon_round: str | None,
+    *,
+    pool_digest: str,
+    excluded_digest: str,
+    eligible: Mapping[str, Sequence[str]],
+) -> Commit:
+    """Assemble the commitment of §5 from the pool and exclusion digests and eligible lists.
+
+    Shared by `build_commit` and the columnar path (draw.columnar); raises InsufficientPool.
+    """
+    check_eligible(request, eligible)
     return Commit(
         draw_id=request.draw_id,
         request_digest=cjson.digest(request.to_json()),
-        pool_digest=cjson.digest_checked(pool),
-        excluded_digest=cjson.digest_checked(eligibility.excluded_json()),
+        pool_digest=pool_digest,
+        excluded_digest=excluded_digest,
         eligible=tuple(
             GroupCommit(g.id, len(ids), cjson.digest_checked(list(ids)))
             for g in request.groups
-            for ids in (eligibility.eligible[g.id],)
+            for ids in (eligible[g.id],)
         ),
         secret_digest=secret_digest(request.draw_id, secret),
         beacon_round=beacon_round,
-        committed_at=stamp,
+        committed_at=committed_at,
     )
 
 
@@ -152,20 +190,27 @@ class _Ranker:
     """
 
     def __init__(self, key: bytes, group_id: str, eligible: Sequence[str]) -> None:
-        self._base = hmac.new(key, digestmod=hashlib.sha256)
+        self._base: Any = (
+            hmac.new(key, digestmod=hashlib.sha256)
+            if _openssl_hmac is None
+            else _openssl_hmac(key, b"", "sha256")
+        )
         self._group = group_id.encode("ascii")
         self._ids = eligible
-        self._tails = [e.encode("ascii") + b'"]' for e in eligible]
+        self._tails = list(map(add, map(str.encode, eligible), repeat(b'"]')))
 
     def first(self, attempt: int, how_many: int) -> list[str]:
         """The first `how_many` ids of order(attempt, g)."""
         prefix = b'["draw-v1/rank",%d,"%s","' % (attempt, self._group)
-        copy = self._base.copy
+        # The HMAC state after the shared prefix, copied for each expert's tail.
+        started = self._base.copy()
+        started.update(prefix)
+        copy = started.copy
         digests: list[bytes] = []
         append = digests.append
         for tail in self._tails:
             h = copy()
-            h.update(prefix + tail)
+            h.update(tail)
             append(h.digest())
         ids = self._ids
         best = nsmallest(how_many, range(len(ids)), key=digests.__getitem__)
@@ -181,9 +226,23 @@ def select_from_eligibility(
     employers: Mapping[str, str] = {}
     if request.distinct_employers:
         employers = {c.id: c.employer for c in eligibility.candidates}
-        _refuse_impossible_employers(request, eligibility, employers)
+    return select_from_lists(request, eligibility.eligible, employers, key)
+
+
+@owning_allocations
+def select_from_lists(
+    request: DrawRequest,
+    eligible: Mapping[str, Sequence[str]],
+    employers: Mapping[str, str],
+    key: bytes,
+) -> DrawResult:
+    """§7 on each group's eligible ids (ascending) and, when the request asks for distinct
+    employers, every eligible id's employer ("" when none).
+    """
+    if request.distinct_employers:
+        _refuse_impossible_employers(request, eligible, employers)
     total = sum(g.count for g in request.groups)
-    rankers = [_Ranker(key, g.id, eligibility.eligible[g.id]) for g in request.groups]
+    rankers = [_Ranker(key, g.id, eligible[g.id]) for g in request.groups]
     for attempt in range(MAX_ATTEMPTS):
         heads = [
             r.first(attempt, g.count + g.backups + total)
@@ -216,12 +275,12 @@ def _is_acceptable(
 
 
 def _refuse_impossible_employers(
-    request: DrawRequest, eligibility: Eligibility, employers: Mapping[str, str]
+    request: DrawRequest, eligible: Mapping[str, Sequence[str]], employers: Mapping[str, str]
 ) -> None:
     """Fail at once when distinct employers cannot fill the seats: all 1000 attempts would fail."""
-    pool = {e for ids in eligibility.eligible.values() for e in ids}
-    without = sum(1 for e in pool if employers[e] == "")
-    distinct = len({employers[e] for e in pool if employers[e] != ""})
+    theirs = list(map(employers.__getitem__, set().union(*eligible.values())))
+    without = theirs.count("")
+    distinct = len(set(theirs)) - (1 if without else 0)
     needed = sum(g.count for g in request.groups)
     if without + distinct < needed:
         raise Infeasible(
@@ -292,6 +351,7 @@ def sign_sealed(sealed: SealedRecord, signer: Signer) -> str:
     return sign_json(sealed.to_json(), signer)
 
 
+@owning_allocations
 def build_transcript(
     request: DrawRequest,
     candidates: Iterable[Candidate],

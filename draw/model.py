@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from draw import cjson
+from draw.allocations import owning_allocations
 from draw.errors import InvalidInput
 
 VERSION = "draw-v1"
@@ -446,6 +447,7 @@ class Candidate:
         }
 
 
+@owning_allocations
 def candidates_from_json(value: Any, path: str = "candidates") -> tuple[Candidate, ...]:
     """Validate an array of candidates with distinct ids (any order)."""
     if type(value) is not list:
@@ -648,6 +650,7 @@ class Transcript:
     sealed_signature: str
     version: str = VERSION
 
+    @owning_allocations
     def to_json(self) -> dict[str, Any]:
         """Return the transcript as its JSON object (candidates in ascending id order)."""
         return {

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from draw import cjson
-from draw.eligibility import Eligibility, evaluate_eligibility
-from draw.engine import _derive_key, build_commit, select_from_eligibility
+from draw import cjson, columnar
+from draw.allocations import owning_allocations
+from draw.eligibility import evaluate_eligibility
+from draw.engine import _derive_key, build_commit, select_from_lists
 from draw.errors import Infeasible, InsufficientPool, InvalidInput
 from draw.model import (
     SIGNATURE_KEYS,
@@ -95,6 +96,23 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
     Raises InvalidInput only when `transcript` is not a JSON object at all. Without
     `expected_public_key` the signatures prove integrity but not who signed.
     """
+    return _verify(transcript, expected_public_key, None)
+
+
+def verify_pool_transcript(
+    document: dict[str, Any], pool: columnar.Pool, expected_public_key: str | None = None
+) -> list[Failure]:
+    """`verify_transcript` of what `columnar.load_with_pool(data, ascending=True)` read: the
+    transcript without its candidates, and the candidates as validated columns.
+    """
+    return _verify(document, expected_public_key, pool)
+
+
+@owning_allocations
+def _verify(
+    transcript: Any, expected_public_key: str | None, pool: columnar.Pool | None
+) -> list[Failure]:
+    """§10 on a parsed transcript, its candidates given as columns when `pool` is not None."""
     if type(transcript) is not dict:
         raise InvalidInput("transcript", "must be a JSON object")
     report = _Report()
@@ -112,7 +130,9 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
         if "request" in t
         else None
     )
-    candidates = _parse_candidates(report, t["candidates"]) if "candidates" in t else None
+    candidates: tuple[Candidate, ...] | columnar.Pool | None = pool
+    if pool is None and "candidates" in t:
+        candidates = _parse_candidates(report, t["candidates"])
     secret = (
         report.parse(Step.FORM, "secret", lambda: require_secret(t["secret"]))
         if "secret" in t
@@ -186,7 +206,7 @@ def verify_transcript(transcript: Any, expected_public_key: str | None = None) -
         )
 
     # §10.3 commitment -------------------------------------------------------------------
-    eligibility: Eligibility | None = None
+    eligibility: _Lists | None = None
     if request is not None and candidates is not None and secret is not None and commit is not None:
         eligibility = _check_commit(report, request, candidates, secret, commit, t["commit"])
     else:
@@ -274,25 +294,37 @@ def _parse_candidates(report: _Report, raw: Any) -> tuple[Candidate, ...] | None
     return tuple(parsed)
 
 
+_Lists = tuple[Mapping[str, Sequence[str]], Mapping[str, str]]
+"""Each group's eligible ids, and the eligible experts' employers."""
+
+
 def _check_commit(
     report: _Report,
     request: DrawRequest,
-    candidates: tuple[Candidate, ...],
+    candidates: tuple[Candidate, ...] | columnar.Pool,
     secret: str,
     commit: Commit,
     raw_commit: dict[str, Any],
-) -> Eligibility | None:
+) -> _Lists | None:
     """§10.3: recompute §4-§5 and report each commit field that differs."""
-    eligibility = evaluate_eligibility(request, candidates)
     try:
-        recomputed = build_commit(
-            request,
-            (),
-            secret,
-            committed_at=commit.committed_at,
-            beacon_round=commit.beacon_round,
-            eligibility=eligibility,
-        ).to_json()
+        if isinstance(candidates, columnar.Pool):
+            outcome = columnar.evaluate(request, candidates)
+            lists: _Lists = (outcome.eligible, outcome.employers)
+            recomputed = columnar.commit_for(
+                request, outcome, secret, commit.committed_at, commit.beacon_round
+            ).to_json()
+        else:
+            eligibility = evaluate_eligibility(request, candidates)
+            lists = (eligibility.eligible, {c.id: c.employer for c in eligibility.candidates})
+            recomputed = build_commit(
+                request,
+                (),
+                secret,
+                committed_at=commit.committed_at,
+                beacon_round=commit.beacon_round,
+                eligibility=eligibility,
+            ).to_json()
     except InsufficientPool as error:
         report.add(Step.COMMIT, "request", f"insufficient_pool: {error.message}")
         return None
@@ -320,13 +352,13 @@ def _check_commit(
                 f"commit.{key}",
                 f"recomputed {value!r}, transcript has {raw_commit[key]!r}",
             )
-    return eligibility
+    return lists
 
 
 def _check_result(
     report: _Report,
     request: DrawRequest,
-    eligibility: Eligibility,
+    eligibility: _Lists,
     secret: str,
     raw_commit: dict[str, Any],
     witnesses: tuple[str, ...],
@@ -336,7 +368,7 @@ def _check_result(
     """§10.4: replay §6-§7 with the transcript's commit and report every difference."""
     key = _derive_key(secret, cjson.digest(raw_commit), witnesses, beacon)
     try:
-        replayed = select_from_eligibility(request, eligibility, key)
+        replayed = select_from_lists(request, *eligibility, key)
     except Infeasible as error:
         report.add(Step.RESULT, "result", f"the replay is infeasible: {error.message}")
         return

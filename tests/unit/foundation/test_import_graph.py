@@ -1,8 +1,8 @@
 """The one import scanner: every module of the four packages, read once, checked against one table.
 
 - the boundary table (`RULES`): what each package may import (draw/ the standard library and
-  `cryptography` only, notify/ `twilio` and `requests`, the room model `draw.cjson` only, and only
-  notify/ imports Twilio);
+  `cryptography` only, plus orjson in its columnar loader; notify/ `twilio` and `requests`; the
+  room model `draw.cjson` only; and only notify/ imports Twilio);
 - the module graph has no cycle, features import each other one way, `core` imports no feature,
   and no feature imports another inside a function.
 
@@ -152,7 +152,13 @@ class Rule:
 ROOM_FRAMEWORK = ("evaluation_room/__init__.py", "evaluation_room/handlers.py")
 RULES = {
     "draw: the standard library and cryptography, no random module": Rule(
-        ("draw/*.py",), frozenset({"cryptography"}), frozenset({DYNAMIC, "random"})
+        ("draw/*.py",),
+        frozenset({"cryptography"}),
+        frozenset({DYNAMIC, "random"}),
+        unless=("draw/columnar.py",),
+    ),
+    "the draw's columnar path: also orjson (its loader for large pools)": Rule(
+        ("draw/columnar.py",), frozenset({"cryptography", "orjson"}), frozenset({DYNAMIC, "random"})
     ),
     "notify: twilio and requests, never the app, the draw or the room": Rule(
         ("notify/*.py",), frozenset({"twilio", "requests"})
