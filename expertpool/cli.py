@@ -74,6 +74,7 @@ for command in (
     demo_commands.demo,
     account_commands.users,
     expert_commands.maintenance,
+    expert_commands.experts,
     notification_commands.notify_worker,
     draw_commands.draws,
     department_commands.departments,
