@@ -12,9 +12,9 @@ of accounts take well under a second.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User, UserRole
@@ -102,7 +102,7 @@ def create_missing_accounts(session: Session, *, actor: str) -> int:
                 "password_changed_at": now,
             }
         )
-    table = Expert.__table__
+    table = cast(Table, Expert.__table__)
     link = (
         update(table)
         .where(table.c.id == bindparam("expert_id"), table.c.user_id.is_(None))
@@ -110,7 +110,7 @@ def create_missing_accounts(session: Session, *, actor: str) -> int:
     )
     for k in range(0, len(users), BATCH):
         chunk = users[k : k + BATCH]
-        session.execute(insert(User.__table__), chunk)  # type: ignore[arg-type]
+        session.execute(insert(cast(Table, User.__table__)), chunk)
         names = [u["username"] for u in chunk]
         ids = session.execute(select(User.username, User.id).where(User.username.in_(names)))
         session.execute(
