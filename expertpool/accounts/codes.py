@@ -1,7 +1,7 @@
 """One-time codes that let an expert set a password (first activation or a forgotten one).
 
 Only a keyed hash of each code is stored (HMAC-SHA256 under a key derived from the blind-index
-key file, bound to the row), so a reader of the database cannot try the million six-digit codes
+key file, bound to the account), so a reader of the database cannot try the million six-digit codes
 offline. A code is live until it is used, expires, runs out of attempts or is superseded by a
 newer one. Nothing here commits: the callers own the transaction.
 """
@@ -26,8 +26,9 @@ def code_key(blind_index_key: bytes) -> bytes:
     return hmac.new(blind_index_key, b"expertpool account code v1", hashlib.sha256).digest()
 
 
-def _hash(key: bytes, row_id: int, code: str) -> str:
-    return hmac.new(key, f"{row_id}:{code}".encode(), hashlib.sha256).hexdigest()
+def _hash(key: bytes, user_id: int, code: str) -> str:
+    # Bound to the account: a hash copied onto another account's row proves nothing there.
+    return hmac.new(key, f"{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def issue(
@@ -43,13 +44,15 @@ def issue(
     earlier live codes of the user end."""
     for row in _live(session, user.id, now):
         row.expires_at = now
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     row = AccountCode(
-        user_id=user.id, purpose=purpose.value, created_at=now, expires_at=now + ttl, code_hash=""
+        user_id=user.id,
+        purpose=purpose.value,
+        created_at=now,
+        expires_at=now + ttl,
+        code_hash=_hash(key, user.id, code),
     )
     session.add(row)
-    session.flush()
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    row.code_hash = _hash(key, row.id, code)
     session.flush()
     return row, code
 
@@ -89,7 +92,7 @@ def redeem(
         return None
     row = live[0]
     given = code.strip()
-    if given.isdigit() and hmac.compare_digest(row.code_hash, _hash(key, row.id, given)):
+    if given.isdigit() and hmac.compare_digest(row.code_hash, _hash(key, user.id, given)):
         row.used_at = now
         session.flush()
         return row
