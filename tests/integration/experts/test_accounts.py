@@ -134,3 +134,20 @@ def test_logging_in_to_an_account_without_a_password_costs_a_full_hash_check(
         with pytest.raises(Unauthenticated):
             users.authenticate(db_session, name, "some-password")
     assert checked == [users._DUMMY_HASH, users._DUMMY_HASH]
+
+
+def test_the_users_page_shows_thousands_of_expert_accounts_a_page_at_a_time(
+    app: Flask, db_session: Any, cipher: Any, make_user: Any, login: Any
+) -> None:
+    expert_demo.create_experts(db_session, cipher=cipher, count=250, seed=6)
+    accounts.create_missing_accounts(db_session, actor="test")
+    first = db_session.execute(select(func.min(Expert.id))).scalar_one()
+    admin = login(app.test_client(), make_user(role="admin", username="zz-admin"))
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert page.count('data-testid="awaiting-activation"') == 100  # one page of 251 users
+    assert f"e{first:05d}" in page and 'rel="next"' in page
+    last = admin.get("/admin/users?page=3").get_data(as_text=True)
+    assert "zz-admin" in last and 'rel="next"' not in last
+    one = admin.get(f"/admin/users?q=e{first + 7:05d}").get_data(as_text=True)
+    assert one.count('data-testid="awaiting-activation"') == 1
+    assert admin.get("/admin/users?page=x").status_code == 200
