@@ -33,6 +33,14 @@ def _centres() -> list[Centre]:
     return list(db().execute(select(Centre).order_by(Centre.region_code)).scalars())
 
 
+def _paging(stmt: Any) -> tuple[int, int, int]:
+    """(rows, the page asked for in `?page=` within range, pages) of a query of users."""
+    total = int(db().execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    pages = max(1, (total - 1) // USERS_PAGE + 1)
+    page = request.args.get("page", "1")
+    return total, max(1, min(int(page) if page.isdigit() else 1, pages)), pages
+
+
 # System administrator: accounts ------------------------------------------------------------------
 
 
@@ -53,9 +61,7 @@ def users_list() -> str:
                 User.display_name.contains(q, autoescape=True),
             )
         )
-    total = db().execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = request.args.get("page", "1")
-    page_no = max(1, min(int(page) if page.isdigit() else 1, (total - 1) // USERS_PAGE + 1))
+    total, page_no, pages = _paging(stmt)
     found = db().execute(
         stmt.order_by(User.username).offset((page_no - 1) * USERS_PAGE).limit(USERS_PAGE)
     )
@@ -66,7 +72,7 @@ def users_list() -> str:
         role=role,
         q=q,
         page=page_no,
-        pages=(total - 1) // USERS_PAGE + 1,
+        pages=pages,
         total=total,
         has_password=users.has_password,
     )
@@ -172,9 +178,35 @@ def role_grants() -> Any:
         else:
             flash(_("%(user)s is now: %(role)s", user=target.username, role=target.role.value))
             return redirect(url_for("admin.role_grants"))
-    accounts = list(session.execute(select(User).order_by(User.role, User.username)).scalars())
+    # Thousands of expert accounts made in bulk await activation: they are listed when searched.
+    stmt = select(User)
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(
+            or_(
+                User.username.contains(q, autoescape=True),
+                User.display_name.contains(q, autoescape=True),
+            )
+        )
+    else:
+        stmt = stmt.where(User.password_hash != users.NO_PASSWORD)
+    total, page_no, pages = _paging(stmt)
+    accounts = list(
+        session.execute(
+            stmt.order_by(User.role, User.username)
+            .offset((page_no - 1) * USERS_PAGE)
+            .limit(USERS_PAGE)
+        ).scalars()
+    )
     return render_template(
-        "accounts/roles.html", accounts=accounts, roles=list(UserRole), errors=errors
+        "accounts/roles.html",
+        accounts=accounts,
+        roles=list(UserRole),
+        errors=errors,
+        q=q,
+        page=page_no,
+        pages=pages,
+        total=total,
     ), (422 if errors else 200)
 
 

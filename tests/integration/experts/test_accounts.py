@@ -151,3 +151,18 @@ def test_the_users_page_shows_thousands_of_expert_accounts_a_page_at_a_time(
     one = admin.get(f"/admin/users?q=e{first + 7:05d}").get_data(as_text=True)
     assert one.count('data-testid="awaiting-activation"') == 1
     assert admin.get("/admin/users?page=x").status_code == 200
+
+
+def test_the_roles_page_lists_accounts_awaiting_activation_only_when_searched(
+    app: Flask, db_session: Any, cipher: Any, make_user: Any, login: Any
+) -> None:
+    expert_demo.create_experts(db_session, cipher=cipher, count=120, seed=6)
+    accounts.create_missing_accounts(db_session, actor="test")
+    first = db_session.execute(select(func.min(Expert.id))).scalar_one()
+    applicant = make_user(role="expert", username="applicant.one")
+    security = login(app.test_client(), make_user(role="security_admin"))
+    page = security.get("/admin/roles").get_data(as_text=True)
+    assert 'data-username="applicant.one"' in page
+    assert f'data-username="e{first:05d}"' not in page
+    found = security.get(f"/admin/roles?q=e{first:05d}").get_data(as_text=True)
+    assert f'data-username="e{first:05d}"' in found and applicant.username not in found
