@@ -45,6 +45,9 @@ class Election:
     rounds: list[ElectionRound] = field(default_factory=lambda: [ElectionRound(1)])
     leader: str | None = None
     decided_by: str | None = None
+    eligible: list[str] | None = None
+    """Who may be elected (None: every elector); e.g. experts only where the purchaser's
+    representative may not lead."""
 
     @property
     def current(self) -> ElectionRound:
@@ -57,7 +60,7 @@ class Election:
             raise NotAllowed("the leader is already elected")
         if voter not in self.electorate:
             raise NotAllowed("only members present at the start of the election vote")
-        if candidate not in self.electorate:
+        if candidate not in (self.electorate if self.eligible is None else self.eligible):
             raise InvalidInput("not an eligible candidate", fields={"candidate": "not eligible"})
         if voter in self.current.votes:
             raise AlreadySubmitted("you have already voted in this round")

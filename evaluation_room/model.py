@@ -142,6 +142,8 @@ class RoomSettings:
     code_max_issues: int = 3
     election_tie_rule: TieRule = TieRule.LOWEST_ALIAS
     election_seed: str = ""
+    representatives_may_lead: bool = True
+    """False where the purchaser's representative may not lead (government procurement)."""
 
 
 @dataclass

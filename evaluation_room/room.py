@@ -83,6 +83,7 @@ from evaluation_room.scoring import (
     Bid,
     Results,
     ScoreForm,
+    check_price_weight,
     find_deviations,
     missing_entries,
     parse_entries,
@@ -426,6 +427,7 @@ class EvaluationRoom:
         self._staff_actor(actor_id, main_only=True)
         self._phase_is(*SETUP_PHASES, action="set the score form")
         validate_form(form)
+        check_price_weight(form, self._s.settings.scoring.price_weight_pct)
         self._s.form = form
         self._emit("form_set", actor_id, form=form)
 
@@ -491,8 +493,14 @@ class EvaluationRoom:
         self._staff_actor(actor_id, main_only=True)
         self._phase_is(Phase.CHECK_IN, action="start the leader election")
         self._require_full_committee(checked_in=True)
-        electorate = [p.participant_id for p in self._committee()]
-        self._s.election = Election(electorate)
+        committee = self._committee()
+        electorate = [p.participant_id for p in committee]
+        eligible = (
+            None
+            if self._s.settings.representatives_may_lead
+            else [p.participant_id for p in committee if p.role is Role.EXPERT]
+        )
+        self._s.election = Election(electorate, eligible=eligible)
         self._move(Phase.LEADER_ELECTION, actor_id, "election_started")
 
     def start_scoring(self, actor_id: str) -> None:

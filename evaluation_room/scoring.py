@@ -5,15 +5,20 @@ items are computed by formulas looked up by name in a registry (:func:`register_
 province adds its own formula without touching the room. Intermediate values are never rounded;
 each item score, each aggregate and each total is rounded half-up to ``decimals`` places.
 
-Ranking tie rule, applied in this order: higher total; then lower price; then higher
-subjective (technical) score; then bidder code in ascending code-point order. At most
-``max_candidates`` (3) bidders are named as candidates.
+Ranking: higher total first. Equal totals are ordered by the configured tie rule, which the app
+takes from the project's rules: ``price`` (lower evaluated price first; equal total and price are
+tied, as government procurement says) or ``price_then_technical`` (then higher subjective,
+technical, score). Bidders still equal are tied: they share a rank, and nothing arbitrary such as
+the bidder code separates them. Bidders ranked up to ``max_candidates`` (3) are the candidates.
+
+The evaluated price is the bid price less ``small_enterprise_deduction_pct`` % for a bid from a
+declared small or micro enterprise; price formulas and the tie rule use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -91,6 +96,7 @@ class Bid:
     bidder_name: str
     price: Decimal
     checks: dict[str, bool] = field(default_factory=dict)
+    is_small_enterprise: bool = False
 
     @property
     def is_qualified(self) -> bool:
@@ -103,15 +109,30 @@ class Bid:
         return sorted(k for k, ok in self.checks.items() if not ok)
 
 
+class RankingTieRule(StrEnum):
+    """How equal totals are ordered (bidders still equal are tied)."""
+
+    PRICE = "price"
+    PRICE_THEN_TECHNICAL = "price_then_technical"
+
+
+PRICE_FORMULAS = frozenset({"lowest_price", "works_deviation_rate"})
+"""Objective formulas that score the price: their share of the form is the price weight."""
+
+
 @dataclass(frozen=True)
 class ScoringSettings:
-    """Scoring settings (configurable per province)."""
+    """Scoring settings (configurable per province; the app passes the project's rules)."""
 
     decimals: int = 2
     drops_extremes: bool = False
     drop_extremes_min_members: int = 7
     deviation_threshold_pct: Decimal = Decimal(30)
     max_candidates: int = 3
+    tie_rule: RankingTieRule = RankingTieRule.PRICE_THEN_TECHNICAL
+    small_enterprise_deduction_pct: Decimal = Decimal(0)
+    price_weight_pct: tuple[Decimal, Decimal] | None = None
+    """The allowed range of the price weight (%), or None when the rules set none."""
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -311,11 +332,47 @@ def works_deviation_rate(item: ScoreItem, bids: Sequence[Bid]) -> dict[str, Deci
     return out
 
 
+def evaluated_price(bid: Bid, deduction_pct: Decimal) -> Decimal:
+    """The price the evaluation uses: less the deduction for a small or micro enterprise."""
+    if bid.is_small_enterprise and deduction_pct:
+        return bid.price * (100 - deduction_pct) / 100
+    return bid.price
+
+
+def price_weight(form: ScoreForm) -> Decimal | None:
+    """The price items' share of the form's maximum (%), or None when no item scores the price."""
+    total = sum((i.maximum * i.weight for i in form.items), Decimal(0))
+    price = sum(
+        (i.maximum * i.weight for i in form.objective if i.formula in PRICE_FORMULAS), Decimal(0)
+    )
+    if not price or not total:
+        return None
+    return price * 100 / total
+
+
+def check_price_weight(form: ScoreForm, allowed: tuple[Decimal, Decimal] | None) -> None:
+    """Refuse a form whose price weight is outside the allowed range (when the rules set one)."""
+    weight = price_weight(form)
+    if allowed is None or weight is None:
+        return
+    lo, hi = allowed
+    if not lo <= weight <= hi:
+        raise InvalidInput(
+            f"the price weight is {quantize(weight, 2)} %; it must be from {lo} % to {hi} %",
+            fields={"price_weight": f"from {lo} % to {hi} %"},
+        )
+
+
 def objective_scores(
-    form: ScoreForm, bids: Sequence[Bid], decimals: int
+    form: ScoreForm, bids: Sequence[Bid], decimals: int, deduction_pct: Decimal = Decimal(0)
 ) -> dict[str, dict[str, Decimal]]:
-    """Compute every objective item for the qualified bids: bidder -> item -> rounded score."""
-    qualified = [b for b in bids if b.is_qualified]
+    """Compute every objective item for the qualified bids: bidder -> item -> rounded score.
+
+    Formulas see each bid at its evaluated price (the small-enterprise deduction applied).
+    """
+    qualified = [
+        replace(b, price=evaluated_price(b, deduction_pct)) for b in bids if b.is_qualified
+    ]
     out: dict[str, dict[str, Decimal]] = {b.bidder_code: {} for b in qualified}
     for item in form.objective:
         if item.formula is None:  # validate_form refuses such a form; a stored one may be older
@@ -341,6 +398,7 @@ class BidderResult:
     objective_total: Decimal
     subjective_total: Decimal
     total: Decimal
+    evaluated_price: Decimal
 
 
 @dataclass(frozen=True)
@@ -390,7 +448,8 @@ def compute_results(
 ) -> Results:
     """Compute aggregates, totals and the ranking from the submitted sheets (member -> entries)."""
     d = settings.decimals
-    objective = objective_scores(form, bids, d)
+    deduction = settings.small_enterprise_deduction_pct
+    objective = objective_scores(form, bids, d, deduction)
     drop = settings.drops_extremes and len(sheets) >= settings.drop_extremes_min_members
     bidders: list[BidderResult] = []
     for bid in bids:
@@ -415,35 +474,43 @@ def compute_results(
                 obj_total,
                 subj_total,
                 obj_total + subj_total,
+                evaluated_price(bid, deduction),
             )
         )
-    ranking = rank_bidders(bidders)
+    ranking = rank_bidders(bidders, settings.tie_rule)
     excluded = [Excluded(b.bidder_code, b.failed_checks) for b in bids if not b.is_qualified]
-    candidates = [r.bidder_code for r in ranking[: settings.max_candidates]]
+    candidates = [r.bidder_code for r in ranking if r.rank <= settings.max_candidates]
     return Results(bidders, ranking, candidates, excluded, drop)
 
 
-def rank_bidders(bidders: Sequence[BidderResult]) -> list[RankedBidder]:
-    """Order bidders by the tie rule (total, price, subjective score, bidder code)."""
+def rank_bidders(
+    bidders: Sequence[BidderResult],
+    tie_rule: RankingTieRule = RankingTieRule.PRICE_THEN_TECHNICAL,
+) -> list[RankedBidder]:
+    """Order bidders by total, then by the tie rule; bidders equal on every key share a rank
+    (``decided_by`` is then ``tied``). Tied bidders are listed by code for display only.
+    """
+    technical = tie_rule is RankingTieRule.PRICE_THEN_TECHNICAL
 
-    def key(r: BidderResult) -> tuple[Decimal, Decimal, Decimal, str]:
-        return (-r.total, r.price, -r.subjective_total, r.bidder_code)
+    def key(r: BidderResult) -> tuple[Decimal, Decimal, Decimal]:
+        return (-r.total, r.evaluated_price, -r.subjective_total if technical else Decimal(0))
 
-    ordered = sorted(bidders, key=key)
+    ordered = sorted(bidders, key=lambda r: (key(r), r.bidder_code))
     out: list[RankedBidder] = []
     for pos, r in enumerate(ordered):
         decided_by: str | None = None
+        rank = pos + 1
         if pos:
             prev = ordered[pos - 1]
             if prev.total != r.total:
                 decided_by = "total"
-            elif prev.price != r.price:
+            elif prev.evaluated_price != r.evaluated_price:
                 decided_by = "price"
-            elif prev.subjective_total != r.subjective_total:
+            elif technical and prev.subjective_total != r.subjective_total:
                 decided_by = "subjective_total"
             else:
-                decided_by = "bidder_code"
-        out.append(RankedBidder(pos + 1, r.bidder_code, r.total, decided_by))
+                decided_by, rank = "tied", out[-1].rank
+        out.append(RankedBidder(rank, r.bidder_code, r.total, decided_by))
     return out
 
 

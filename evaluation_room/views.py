@@ -86,7 +86,12 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
         )
     is_visible = phase in SCORES_VISIBLE_PHASES
     base["objective"] = (
-        objective_scores(s.form, _scoring_bids(s), s.settings.scoring.decimals)
+        objective_scores(
+            s.form,
+            _scoring_bids(s),
+            s.settings.scoring.decimals,
+            s.settings.scoring.small_enterprise_deduction_pct,
+        )
         if s.form and phase not in SETUP_PHASES
         else None
     )

@@ -43,11 +43,14 @@ from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
 from expertpool.notifications.notifier import install as install_notifications
 from expertpool.organisations import pages as organisation_pages
+from expertpool.outcomes import api as outcomes_api
+from expertpool.outcomes import pages as outcome_pages
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
+from expertpool.regimes import pages as rule_pages
 from expertpool.rooms import pages as room_pages
 from expertpool.rooms.adapters import (
     ExpertPhones,
@@ -103,6 +106,8 @@ def register_blueprints(app: Flask) -> None:
         activation_pages.bp,
         department_pages.bp,
         organisation_pages.bp,
+        rule_pages.bp,
+        outcome_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
@@ -112,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         experts_api.bp,
         projects_api.bp,
         draws_api.bp,
+        outcomes_api.bp,
         webhooks.bp,
     ):
         # provider callbacks are authenticated by their signature instead

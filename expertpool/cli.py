@@ -29,6 +29,7 @@ from expertpool.notifications import commands as notification_commands
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
 from expertpool.reference import commands as reference_commands
+from expertpool.regimes import commands as rule_commands
 from expertpool.rooms import models as rooms_models
 
 
@@ -71,6 +72,7 @@ for command in (
     core_commands.audit,
     core_commands.keys,
     reference_commands.reference,
+    rule_commands.rules,
     demo_commands.demo,
     account_commands.users,
     expert_commands.maintenance,

@@ -14,6 +14,7 @@ from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
 from expertpool.reference import models as reference_models
+from expertpool.regimes import models as regimes_models
 from expertpool.rooms import models as rooms_models
 
 FEATURE_MODELS = (
@@ -21,6 +22,7 @@ FEATURE_MODELS = (
     accounts_models,
     departments_models,
     reference_models,
+    regimes_models,
     experts_models,
     projects_models,
     organisations_models,

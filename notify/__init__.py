@@ -39,6 +39,7 @@ from notify.voice import (
     Invitation,
     Language,
     answer_twiml,
+    called_off_sms,
     check_in_code_sms,
     confirmation_sms,
     format_time,
@@ -46,6 +47,7 @@ from notify.voice import (
     invitation_sms,
     invitation_twiml,
     machine_twiml,
+    postponement_sms,
 )
 from notify.webhooks import (
     STATUS_ORDER,
@@ -105,6 +107,7 @@ __all__ = [
     "answer_twiml",
     "backoff_delay",
     "backoff_schedule",
+    "called_off_sms",
     "check_in_code_sms",
     "classify_answered_by",
     "classify_error_code",
@@ -123,6 +126,7 @@ __all__ = [
     "parse_retry_after",
     "parse_sms_status",
     "parse_voice_prompt",
+    "postponement_sms",
     "random_jitter",
     "status_rank",
     "validate_signature",

@@ -102,6 +102,37 @@ def confirmation_sms(invitation: Invitation, *, contact: str, language: Language
     )
 
 
+def called_off_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
+    """The SMS telling an accepted expert that the evaluation will not take place (the tender
+    failed or was cancelled): time and venue, never the project's bidders.
+    """
+    when = format_time(invitation.starts_at, language)
+    if language == "zh":
+        return (
+            f"【评标取消】{invitation.expert_name}专家，原定于{when}在{invitation.venue}的评标"
+            f"已取消，无需到场，您的工位已释放。联系方式：{contact}"
+        )
+    return (
+        f"[Evaluation called off] {invitation.expert_name}, the evaluation at {when} at "
+        f"{invitation.venue} will not take place; your seat is released. Contact: {contact}"
+    )
+
+
+def postponement_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
+    """The SMS telling an invited or accepted expert the new time of a postponed evaluation."""
+    when = format_time(invitation.starts_at, language)
+    if language == "zh":
+        return (
+            f"【评标改期】{invitation.expert_name}专家，您受邀的评标改期至{when}，地点{invitation.venue}。"
+            f"如不能参加，请联系{contact}退出，系统将递补其他专家。"
+        )
+    return (
+        f"[Evaluation postponed] {invitation.expert_name}, the evaluation is now at {when} at "
+        f"{invitation.venue}. If you cannot attend, contact {contact} to withdraw; the next "
+        "expert will be invited."
+    )
+
+
 def check_in_code_sms(
     code: str, *, starts_at: datetime, venue: str, language: Language = "zh"
 ) -> str:

@@ -21,6 +21,7 @@ STATE_LABELS = {
     "sealed": _l("Sealed"),
     "abandoned": _l("Abandoned"),
     "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
     "requested": _l("Requested"),
     "approved": _l("Approved"),
     "refused": _l("Refused"),

@@ -35,7 +35,7 @@ SEATS = 5
 BACKUPS = 3
 
 
-def _specialty_prefix(session: Session) -> str | None:
+def specialty_prefix(session: Session) -> str | None:
     """The three-character specialty prefix held by the most active experts (None without
     enough).
     """
@@ -53,7 +53,7 @@ def _specialty_prefix(session: Session) -> str | None:
     return str(row[0])
 
 
-def _draw_at_terminal(
+def draw_at_terminal(
     session: Session,
     ctx: DemoContext,
     *,
@@ -118,7 +118,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
     existing = session.execute(select(Project).where(Project.code == CODE)).scalar_one_or_none()
     if existing is not None:
         return f"{CODE} exists"
-    prefix = _specialty_prefix(session)
+    prefix = specialty_prefix(session)
     operator = session.execute(select(User).where(User.username == "staff.gz")).scalar_one_or_none()
     supervisor = session.execute(
         select(User).where(User.username == "supervisor")
@@ -160,7 +160,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
             session, actor="demo", project_id=project.id, credit_code=code, name=f"演示监理单位{n}"
         )
     projects.mark_ready(session, actor="demo", project_id=project.id)
-    d = _draw_at_terminal(
+    d = draw_at_terminal(
         session,
         ctx,
         project_id=project.id,
@@ -238,7 +238,7 @@ def sealed_step(session: Session, ctx: DemoContext, seed: int, options: dict[str
     if existing is not None:
         return f"{SEALED_CODE} exists ({existing.status.value})"
     owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
-    prefix = _specialty_prefix(session)
+    prefix = specialty_prefix(session)
     operator = session.execute(select(User).where(User.username == "staff.gz")).scalar_one_or_none()
     supervisor = session.execute(
         select(User).where(User.username == "supervisor")
@@ -282,7 +282,7 @@ def sealed_step(session: Session, ctx: DemoContext, seed: int, options: dict[str
             name=f"演示施工单位{n + 1}",
         )
     projects.mark_ready(session, actor="demo", project_id=project.id)
-    d = _draw_at_terminal(
+    d = draw_at_terminal(
         session,
         ctx,
         project_id=project.id,

@@ -14,6 +14,7 @@ from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import projects as demo_projects
+from expertpool.demo import regimes as demo_regimes
 from expertpool.demo import rooms as demo_rooms
 from expertpool.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD, ensure_accounts
 from expertpool.demo.context import DemoContext
@@ -28,6 +29,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),
+    ("regimes and outcomes", demo_regimes.run_step),
 )
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]

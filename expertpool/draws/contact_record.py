@@ -25,7 +25,7 @@ from expertpool.draws.models import Draw, DrawLedgerEntry
 from expertpool.notifications import outbox
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import ContactAttempt, InvitationRecord
-from expertpool.projects.models import Project, ProjectStatus
+from expertpool.projects.models import Project
 
 
 @dataclass(frozen=True)
@@ -175,12 +175,13 @@ def _expert_ids(session: Session, draw_id: str, ctx: NotifyContext) -> dict[str,
 def draw_contact_record(
     session: Session, draw_id: str, *, ctx: NotifyContext, actor: str, via: str = "page"
 ) -> DrawContactRecord:
-    """The named record of a draw's invitations; refused until the project is awarded.
+    """The named record of a draw's invitations; refused until the project's close (awarded,
+    failed or cancelled).
 
     Each successful reading is recorded in the audit trail (committed here).
     """
     project = project_of_draw(session, draw_id)
-    if project.status is not ProjectStatus.AWARDED:
+    if not project.status.is_closed:
         raise Forbidden(
             str(_l("The contact record opens once the project is awarded.")), code="not_awarded"
         )

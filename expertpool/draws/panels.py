@@ -41,7 +41,7 @@ from expertpool.draws.snapshot import employers_in_snapshot
 from expertpool.experts.models import Expert, ExpertLeave
 from expertpool.notifications import context, invitations
 from expertpool.notifications.context import InvitationCallbacks, NotifyContext
-from expertpool.notifications.models import InvitationRecord
+from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects import venues
 from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
 
@@ -514,6 +514,9 @@ def vacate(
     if inv.seat_booking_id is not None:
         venues.release_booking(session, inv.seat_booking_id)
     session.flush()
+    project = must_exist(session.get(Project, d.project_id))
+    if project.status.is_closed:
+        return None  # a failed or cancelled project invites nobody else
     result = _result(session, d, ctx.keys, "replacement")
     return _invite_next(
         session, d, result, inv.group_key, employers=_employers(d, ctx.keys), now=now, ctx=ctx
@@ -586,6 +589,29 @@ def accept(
     # Which expert it is (for the home city's venue) comes from the sealed result (contact path).
     id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
     expert = must_exist(session.get(Expert, int(id_of[expert_token])))
+    booking = _book_seat(session, d, project, expert, expert_token)
+    if booking is None:
+        vacate(
+            session,
+            draw_id=draw_id,
+            expert_token=expert_token,
+            status=InviteeStatus.UNAVAILABLE,
+            reason="booked_meanwhile",
+            ctx=ctx,
+            now=now,
+        )
+        return inv
+    inv.status, inv.answered_at, inv.seat_booking_id = InviteeStatus.ACCEPTED, now, booking.id
+    session.flush()
+    return inv
+
+
+def _book_seat(
+    session: Session, d: Draw, project: Project, expert: Expert, expert_token: str
+) -> SeatBooking | None:
+    """Hold a free seat for the request's evaluation window (no commit); None when the expert
+    is booked elsewhere at that time, `Conflict` (no_free_seat) when no seat is free.
+    """
     req = d.request
     for centre_id in _venue_centres(project, expert):
         for venue in venues.list_venues(session, centre_id=centre_id):
@@ -609,24 +635,9 @@ def accept(
                         )
                 except Conflict as exc:
                     if exc.code == "expert_booked":
-                        vacate(
-                            session,
-                            draw_id=draw_id,
-                            expert_token=expert_token,
-                            status=InviteeStatus.UNAVAILABLE,
-                            reason="booked_meanwhile",
-                            ctx=ctx,
-                            now=now,
-                        )
-                        return inv
+                        return None
                     continue  # the seat went meanwhile: try the next one
-                inv.status, inv.answered_at, inv.seat_booking_id = (
-                    InviteeStatus.ACCEPTED,
-                    now,
-                    made[0].id,
-                )
-                session.flush()
-                return inv
+                return made[0]
     raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
 
 
@@ -700,3 +711,102 @@ def panel(session: Session, *, draw_id: str, viewer: User, keys: KeyStore) -> li
         }
         for inv, expert_id, name, number, venue, _centre in visible
     ]
+
+
+def _invitation_of(session: Session, draw_id: str, expert_token: str) -> InvitationRecord | None:
+    """The outbox's invitation of one invitee (the newest, should there be several)."""
+    return session.execute(
+        select(InvitationRecord)
+        .where(
+            InvitationRecord.draw_id == draw_id,
+            InvitationRecord.expert_token == expert_token,
+        )
+        .order_by(InvitationRecord.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _draws_of(session: Session, project_id: int) -> list[Draw]:
+    return list(
+        session.execute(
+            select(Draw).where(Draw.project_id == project_id).order_by(Draw.id).with_for_update()
+        ).scalars()
+    )
+
+
+def close_panels(
+    session: Session, project: Project, *, reason: str, now: datetime
+) -> list[InvitationRecord]:
+    """A failed or cancelled project's panels end (no commit): open invitations stop (their
+    pending messages are cancelled, nobody else is invited), and the invitations of the experts
+    who had accepted are returned so that they can be told. Bookings are released by the caller.
+    """
+    accepted: list[InvitationRecord] = []
+    for d in _draws_of(session, project.id):
+        for inv in d.invitees:
+            if not inv.status.is_holding:
+                continue
+            invitation = _invitation_of(session, d.draw_id, inv.expert_token)
+            if inv.status is InviteeStatus.ACCEPTED:
+                if invitation is not None:
+                    accepted.append(invitation)
+                continue
+            if invitation is not None:
+                invitations.cancel_pending(session, invitation)
+            inv.status, inv.reason, inv.answered_at = InviteeStatus.REMOVED, reason[:500], now
+    session.flush()
+    return accepted
+
+
+def postpone_panels(
+    session: Session, project: Project, *, ctx: NotifyContext, now: datetime
+) -> list[InvitationRecord]:
+    """Move every panel of a project to its new evaluation window (no commit).
+
+    The panel stays: each accepted expert's seat moves to the new window; an expert booked
+    elsewhere then (or left without a free seat) leaves as unavailable and the next backup is
+    invited. Returns the invitations of the experts still holding a seat or an open invitation,
+    to be told the new time (each may still withdraw, which invites the next backup).
+    """
+    told: list[InvitationRecord] = []
+    for req in session.execute(
+        select(DrawRequestRecord).where(DrawRequestRecord.project_id == project.id)
+    ).scalars():  # every request, used or not, now serves the new window
+        req.evaluation_start_at = project.evaluation_start_at
+        req.evaluation_end_at = project.evaluation_end_at
+    session.flush()
+    for d in _draws_of(session, project.id):
+        holding = [inv for inv in d.invitees if inv.status.is_holding]
+        for inv in holding:
+            invitation = _invitation_of(session, d.draw_id, inv.expert_token)
+            if invitation is not None:
+                invitation.starts_at = project.evaluation_start_at
+            if inv.status is InviteeStatus.ACCEPTED and inv.seat_booking_id is not None:
+                venues.release_booking(session, inv.seat_booking_id)
+                session.flush()
+                id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
+                expert = must_exist(session.get(Expert, int(id_of[inv.expert_token])))
+                try:
+                    booking = _book_seat(session, d, project, expert, inv.expert_token)
+                except Conflict:
+                    booking = None
+                if booking is None:
+                    if invitation is not None:
+                        invitations.cancel_pending(session, invitation)
+                        invitation.state = InvitationState.WITHDRAWN
+                        invitation.withdrawal_reason = "postponed_unavailable"
+                    vacate(
+                        session,
+                        draw_id=d.draw_id,
+                        expert_token=inv.expert_token,
+                        status=InviteeStatus.UNAVAILABLE,
+                        reason="postponed_unavailable",
+                        ctx=ctx,
+                        now=now,
+                    )
+                    continue
+                inv.seat_booking_id = booking.id
+            if invitation is not None:
+                told.append(invitation)
+    session.flush()
+    return told

@@ -62,7 +62,7 @@ from expertpool.draws.snapshot import (
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects
-from expertpool.projects.models import Project, ProjectStatus, Terminal
+from expertpool.projects.models import CLOSED_STATUSES, Project, ProjectStatus, Terminal
 from expertpool.projects.terminals import check_terminal_for
 
 WITNESS = re.compile(r"[0-9]{6,64}")
@@ -229,7 +229,12 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     doc = draw_requests.engine_request(req, draw_id="preview", excluded_experts=[])
     request = draw.DrawRequest.from_json(doc)
     with no_gc():
-        pool = build_candidates(session, _window(req, config, now), sealed_facts=False)
+        pool = build_candidates(
+            session,
+            _window(req, config, now),
+            sealed_facts=False,
+            is_qualified=projects.project_rules(session, req.project).is_qualified,
+        )
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
     distinct = len({e for ids in elig.eligible.values() for e in ids})
@@ -273,6 +278,15 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
                 f"{needed} experts with distinct employers are needed but the eligible experts "
                 f"have only {named} employers and {without} experts without one"
             )
+    # The timing rule of the project's regime and method (off-site and negotiation methods may be
+    # exempt): a draw now would be refused, though the preview itself is allowed.
+    warnings.extend(
+        timing_errors(
+            now_at=now,
+            evaluation_start_at=req.evaluation_start_at,
+            lead_working_days=draw_requests.lead_days_of(session, req),
+        ).values()
+    )
     return Preview(
         candidates=len(elig.candidates),
         excluded={r.value: excluded.get(r.value, 0) for r in draw.Reason},
@@ -361,7 +375,7 @@ def prepare_draw(
     errors = timing_errors(
         now_at=now,
         evaluation_start_at=req.evaluation_start_at,
-        lead_working_days=config.draw_lead_working_days,
+        lead_working_days=draw_requests.lead_days_of(session, req),
     )
     if errors:
         raise ValidationFailed(fields=errors)
@@ -377,7 +391,11 @@ def prepare_draw(
     with no_gc():
         shaped_by: set[str] = set()
         pool = build_candidates(
-            session, _window(req, config, now), tokens=ExpertTokens(keys), shaped_by=shaped_by
+            session,
+            _window(req, config, now),
+            tokens=ExpertTokens(keys),
+            shaped_by=shaped_by,
+            is_qualified=projects.project_rules(session, project).is_qualified,
         )
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
@@ -675,6 +693,11 @@ def run_draw(
         )
     if actor.id != d.operator_id:
         raise Forbidden(str(_l("Only the operator who prepared this draw runs it.")))
+    if must_exist(session.get(Project, d.project_id)).status.is_closed:
+        raise Conflict(
+            str(_l("The project has ended (failed or cancelled); its draws no longer run.")),
+            code="project_ended",
+        )
     if d.operator_digits is None or d.supervisor_digits is None:
         raise Conflict(
             str(_l("Both the operator and a supervisor must enter their digits first.")),
@@ -683,7 +706,7 @@ def run_draw(
     errors = timing_errors(
         now_at=now,
         evaluation_start_at=d.request.evaluation_start_at,
-        lead_working_days=config.draw_lead_working_days,
+        lead_working_days=draw_requests.lead_days_of(session, d.request),
     )
     if errors:
         raise ValidationFailed(fields=errors)
@@ -941,7 +964,7 @@ def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]
     """
     if d.shaped_enc is None:
         own = session.get(Project, d.project_id)
-        return [] if own is not None and own.status is ProjectStatus.AWARDED else [d.draw_id]
+        return [] if own is not None and own.status.is_closed else [d.draw_id]
     shaped: list[str] = json.loads(
         sealing.open_value(sealing.draw_key(d, keys), d.draw_id, "shaped", d.shaped_enc)
     )
@@ -953,7 +976,7 @@ def transcript_waits_for(session: Session, d: Draw, keys: KeyStore) -> list[str]
         )
     open_ = session.execute(
         select(Project.id).where(
-            Project.id.in_(project_ids), Project.status != ProjectStatus.AWARDED
+            Project.id.in_(project_ids), Project.status.not_in(CLOSED_STATUSES)
         )
     ).scalars()
     return [f"project:{p}" for p in open_]

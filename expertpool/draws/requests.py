@@ -19,7 +19,6 @@ from expertpool.core.texts import _l
 from expertpool.draws.models import DrawGroup, DrawRequestRecord
 from expertpool.draws.rules import (
     DrawRules,
-    committee_errors,
     parse_frequency_cap,
     parse_groups,
     parse_regions,
@@ -29,6 +28,7 @@ from expertpool.projects import projects
 from expertpool.projects.models import Terminal
 from expertpool.projects.terminals import check_terminal_for
 from expertpool.reference.models import Region, Specialty
+from expertpool.regimes.rules import committee_errors
 
 
 def specialty_catalogue(session: Session) -> dict[str, bool]:
@@ -94,7 +94,8 @@ def create_draw_request(
     elif project.lots:
         errors["lot"] = str(_l("Choose the lot the panel is for."))
     regions = region_catalogue(session)
-    is_offsite = parse_flag(data.get("is_offsite"))
+    # an off-site evaluation (异地评标) draws off-site: the main venue's city is excluded
+    is_offsite = parse_flag(data.get("is_offsite")) or project.is_offsite
     regions_in = parse_regions(data.get("regions_in"), regions, "regions_in", errors)
     regions_out = parse_regions(data.get("regions_out"), regions, "regions_out", errors)
     if is_offsite:
@@ -108,21 +109,22 @@ def create_draw_request(
         errors=errors,
     )
     cap = parse_frequency_cap(data.get("max_recent_draws"), rules, errors)
+    regime_rules = projects.project_rules(session, project, at=now)
     if groups and not any(k.startswith("groups") for k in errors):
         errors.update(
             committee_errors(
+                regime_rules,
                 expert_count=sum(g.count for g in groups),
                 representatives=project.tenderer_representatives,
                 budget_fen=project.budget_fen,
                 is_complex=project.is_complex,
-                rules=rules,
             )
         )
     errors.update(
         timing_errors(
             now_at=now,
             evaluation_start_at=project.evaluation_start_at,
-            lead_working_days=rules.draw_lead_working_days,
+            lead_working_days=regime_rules.lead_days(is_offsite=is_offsite or project.is_offsite),
         )
     )
     if errors:
@@ -169,6 +171,14 @@ def create_draw_request(
     )
     session.commit()
     return req
+
+
+def lead_days_of(session: Session, req: DrawRequestRecord) -> int | None:
+    """The lead-time limit of a stored request under its project's pinned rules (None: exempt)."""
+    project = req.project
+    return projects.project_rules(session, project).lead_days(
+        is_offsite=req.is_offsite or project.is_offsite
+    )
 
 
 def get_request(session: Session, request_id: int) -> DrawRequestRecord:

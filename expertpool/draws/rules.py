@@ -1,4 +1,7 @@
-"""Pure rules of a draw request: committee size, timing in working days, groups and regions.
+"""Pure rules of a draw request: timing in working days, groups and regions.
+
+The committee's size and the timing rule's limit and exemptions depend on the project's legal
+regime and method: they come from the rule table (`expertpool/regimes`).
 
 Nothing here touches the database or Flask: callers pass the facts (the specialty catalogue,
 the known regions, the project's numbers, the clock) and get field-level error messages back.
@@ -23,10 +26,6 @@ MAX_COUNT = 99
 class DrawRules:
     """The settings the rules depend on (taken from `Config`)."""
 
-    committee_min_members: int = 5
-    committee_large_min_members: int = 7
-    committee_large_budget_cny: int = 10_000_000
-    draw_lead_working_days: int = 2
     frequency_cap: int = 0  # 0: no cap unless the request sets one
     frequency_window_days: int = 90
 
@@ -34,10 +33,6 @@ class DrawRules:
     def from_config(cls, config: Any) -> DrawRules:
         """The rules of an application's `Config`."""
         return cls(
-            committee_min_members=config.committee_min_members,
-            committee_large_min_members=config.committee_large_min_members,
-            committee_large_budget_cny=config.committee_large_budget_cny,
-            draw_lead_working_days=config.draw_lead_working_days,
             frequency_cap=config.frequency_cap,
             frequency_window_days=config.frequency_window_days,
         )
@@ -55,50 +50,15 @@ class GroupSpec:
     backups: int
 
 
-# Committee ---------------------------------------------------------------------------------------
-
-
-def committee_minimum(*, budget_fen: int, is_complex: bool, rules: DrawRules) -> int:
-    """The smallest committee allowed: the larger minimum for large budgets or complex projects."""
-    if is_complex or budget_fen >= rules.committee_large_budget_cny * 100:
-        return rules.committee_large_min_members
-    return rules.committee_min_members
-
-
-def committee_errors(
-    *, expert_count: int, representatives: int, budget_fen: int, is_complex: bool, rules: DrawRules
-) -> dict[str, str]:
-    """Check the committee (experts plus the tenderer's representatives); empty when it is lawful.
-
-    The committee is odd, at least the minimum, and experts are at least two thirds of it.
-    """
-    size = expert_count + representatives
-    minimum = committee_minimum(budget_fen=budget_fen, is_complex=is_complex, rules=rules)
-    problems = []
-    if size < minimum:
-        problems.append(
-            f"the committee has {size} members ({expert_count} experts + {representatives} "
-            f"tenderer representatives); at least {minimum} are required"
-        )
-    if size % 2 == 0:
-        problems.append(f"the committee has {size} members; it must be odd")
-    if 3 * expert_count < 2 * size:
-        needed = -(-2 * size // 3)
-        problems.append(
-            f"experts must be at least two thirds of the committee: {expert_count} of {size}, "
-            f"at least {needed} needed"
-        )
-    return {"committee": "; ".join(problems)} if problems else {}
-
-
 # Timing ------------------------------------------------------------------------------------------
 
 
 def timing_errors(
-    *, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int
+    *, now_at: datetime, evaluation_start_at: datetime, lead_working_days: int | None
 ) -> dict[str, str]:
     """Check that a draw now is before the evaluation and within `lead_working_days` working days of
-    it.
+    it (None: the draw is exempt from the lead-time limit, e.g. off-site evaluation or a
+    negotiation method in government procurement).
 
     Working days from the draw day (counted when it is one) up to, not including, the evaluation
     day follow the official calendar, holidays and make-up days (调休) included.
@@ -107,6 +67,8 @@ def timing_errors(
         return {
             "evaluation_start": "the evaluation has already started; a draw is no longer possible"
         }
+    if lead_working_days is None:
+        return {}
     draw_day, eval_day = cst_date(now_at), cst_date(evaluation_start_at)
     try:
         between = working_days_between(draw_day, eval_day)

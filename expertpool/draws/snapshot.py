@@ -14,7 +14,7 @@ import json
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -77,6 +77,10 @@ class SnapshotWindow:
     def frequency_since_at(self) -> datetime:
         """Invitations from this moment on count towards the frequency cap."""
         return self.now_at - timedelta(days=self.frequency_window_days)
+
+
+NOT_QUALIFIED = "not_qualified_for_regime"
+"""The snapshot status of an active expert who meets none of the project's regime's paths."""
 
 
 def expert_key(expert_id: int) -> str:
@@ -160,8 +164,14 @@ def build_candidates(
     tokens: ExpertTokens | None = None,
     sealed_facts: bool = True,
     shaped_by: set[str] | None = None,
+    is_qualified: Callable[[str | None, int | None], bool] | None = None,
 ) -> list[Candidate]:
     """Every expert as a draw-v1 candidate, in ascending id order.
+
+    `is_qualified` (title level, years of experience) is the project's regime's qualification
+    check: an active expert qualified only under another regime's paths enters the snapshot with
+    the status `not_qualified_for_regime`, so draw-v1 excludes them by status. A record with no
+    title level (older records, never one made by the application form) is not checked.
 
     With `sealed_facts` false (the preview) the candidates ignore what other draws did: seat
     bookings and recent invitations are left out (everyone is taken as not booked and never
@@ -179,7 +189,9 @@ def build_candidates(
     if sealed_facts and tokens is None:
         raise ValueError("the sealed facts need the expert tokens")
     with no_gc():
-        return _build_candidates(session, window, tokens if sealed_facts else None, shaped_by)
+        return _build_candidates(
+            session, window, tokens if sealed_facts else None, shaped_by, is_qualified
+        )
 
 
 def _build_candidates(
@@ -187,6 +199,7 @@ def _build_candidates(
     window: SnapshotWindow,
     tokens: ExpertTokens | None,
     shaped_by: set[str] | None = None,
+    is_qualified: Callable[[str | None, int | None], bool] | None = None,
 ) -> list[Candidate]:
     def rows(stmt: Any) -> Sequence[Any]:
         return session.connection().execute(stmt).all()
@@ -241,9 +254,14 @@ def _build_candidates(
             if shaped_by is not None:
                 shaped_by.add(f"draw:{draw_id}")
     experts = rows(
-        select(Expert.id, Expert.status, Expert.home_region, Expert.employer_code).order_by(
-            Expert.id
-        )
+        select(
+            Expert.id,
+            Expert.status,
+            Expert.home_region,
+            Expert.employer_code,
+            Expert.title_level,
+            Expert.years_experience,
+        ).order_by(Expert.id)
     )
     booked: set[int] = set()
     recent: dict[int, int] = {}
@@ -265,7 +283,15 @@ def _build_candidates(
         known.get,
     )
     out: list[Candidate] = []
-    for expert_id, status, region, employer in experts:
+    for expert_id, status, region, employer, level, years in experts:
+        status_text = statuses[status]
+        if (
+            is_qualified is not None
+            and status is ExpertStatus.ACTIVE
+            and level is not None  # a record without a title level predates the paths
+            and not is_qualified(level.value, years)
+        ):
+            status_text = NOT_QUALIFIED
         codes = get_specialties(expert_id)
         orgs = get_avoid(expert_id)
         region = region or ""
@@ -280,7 +306,7 @@ def _build_candidates(
             trusted_candidate(
                 (
                     expert_key(expert_id),
-                    statuses[status],
+                    status_text,
                     expert_id not in unavailable,
                     _identifiers(codes, known) if codes else no_codes,
                     region if region_ok else NO_REGION,

@@ -27,7 +27,7 @@ from expertpool.experts.models import AvoidanceKind, TitleLevel
 from expertpool.reference.models import Region, Specialty
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SENIOR_LEVELS = (TitleLevel.FULL_SENIOR, TitleLevel.DEPUTY_SENIOR)
+SENIOR_LEVELS = (TitleLevel.FULL_SENIOR, TitleLevel.DEPUTY_SENIOR, TitleLevel.EQUIVALENT)
 SPECIALTY_LEVELS = (3, 4)
 YES = (True, "on", "true", "1", 1, "yes")
 """Values of `consent` that mean agreement (a ticked box, a JSON true, ...)."""
@@ -409,7 +409,12 @@ FIELDS: tuple[FieldSpec, ...] = (
         "title_level",
         read_title_level,
         invalid=_l("Unknown title level."),
-        checks=(OneOf(lambda ctx: SENIOR_LEVELS, _l("A senior professional title is required.")),),
+        checks=(
+            OneOf(
+                lambda ctx: SENIOR_LEVELS,
+                _l("A senior professional title or an equivalent professional level is required."),
+            ),
+        ),
     ),
     FieldSpec(
         "years_experience",

@@ -23,6 +23,7 @@ EXPERT_STATUS_LABELS = {
 TITLE_LEVEL_LABELS = {
     "full_senior": _l("Full senior"),
     "deputy_senior": _l("Deputy senior"),
+    "equivalent": _l("Equivalent professional level"),
     "intermediate": _l("Intermediate"),
     "junior": _l("Junior"),
 }

@@ -47,10 +47,13 @@ class ExpertStatus(enum.StrEnum):
 
 
 class TitleLevel(enum.StrEnum):
-    """Professional title levels; only the two senior levels qualify."""
+    """Professional title levels; which qualify depends on the regime (the rules' qualification
+    paths); the application accepts the senior levels and an equivalent professional level.
+    """
 
     FULL_SENIOR = "full_senior"  # 正高级
     DEPUTY_SENIOR = "deputy_senior"  # 副高级
+    EQUIVALENT = "equivalent"  # 同等专业水平, recognised by the reviewing department
     INTERMEDIATE = "intermediate"  # 中级 (refused)
     JUNIOR = "junior"  # 初级 (refused)
 

@@ -75,6 +75,7 @@ class OutboxKind(enum.StrEnum):
     INVITATION_CALL = "invitation_call"
     CONFIRMATION_SMS = "confirmation_sms"
     HELP_SMS = "help_sms"
+    OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
 
 

@@ -116,6 +116,7 @@ def bidder_add(project_id: int) -> Any:
         credit_code=body.get("credit_code"),
         name=body.get("name"),
         lot_code=body.get("lot"),
+        is_small_enterprise=body.get("is_small_enterprise", False),
     )
     return jsonify(
         {
@@ -123,6 +124,7 @@ def bidder_add(project_id: int) -> Any:
             "credit_code": bidder.credit_code,
             "name": bidder.name,
             "lot": bidder.lot.code if bidder.lot else None,
+            "is_small_enterprise": bidder.is_small_enterprise,
         }
     ), 201
 
@@ -142,7 +144,9 @@ def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
     _project(project_id)
     return jsonify(
-        projects.project_view(projects.mark_ready(db(), actor=actor_label(), project_id=project_id))
+        projects.project_view(
+            projects.mark_ready(db(), actor=actor_label(), project_id=project_id, now=now())
+        )
     )
 
 

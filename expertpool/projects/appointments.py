@@ -66,6 +66,16 @@ def request_appointment(
         raise Conflict(
             str(_l("Experts can no longer be appointed to this project.")), code="project_closed"
         )
+    if not project.is_special or project.special_approved_by is None:
+        raise Conflict(
+            str(
+                _l(
+                    "Only a special project, with its written reason approved by a supervisor, "
+                    "may appoint experts directly."
+                )
+            ),
+            code="not_special",
+        )
     clean = (reason or "").strip()
     fields: dict[str, str] = {}
     if len(clean) < MIN_REASON or len(clean) > 2000:

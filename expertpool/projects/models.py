@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from expertpool.accounts.models import Centre
 from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
 from expertpool.departments.models import Department
+from expertpool.regimes.models import LegalRegime, ProcurementMethod
 
 
 class ProjectKind(enum.StrEnum):
@@ -34,18 +35,39 @@ class ProjectKind(enum.StrEnum):
 
 
 class ProjectStatus(enum.StrEnum):
-    """Where a project stands; details and bidders are editable only before `drawn`."""
+    """Where a project stands; details and bidders are editable only before `drawn`.
+
+    A project ends awarded, failed (流标/废标) or cancelled: each is the close for sealing.
+    Postponement is not a status: the project keeps its phase and its panel.
+    """
 
     DRAFT = "draft"
     READY = "ready"
     DRAWN = "drawn"
     OPENED = "opened"
     AWARDED = "awarded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def is_editable(self) -> bool:
         """Whether details, lots and bidders may still change."""
         return self in (ProjectStatus.DRAFT, ProjectStatus.READY)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the project has ended (the close: panels may be read by those allowed)."""
+        return self in CLOSED_STATUSES
+
+
+CLOSED_STATUSES = frozenset({ProjectStatus.AWARDED, ProjectStatus.FAILED, ProjectStatus.CANCELLED})
+
+
+class FailureKind(enum.StrEnum):
+    """Why a tender failed."""
+
+    TOO_FEW_BIDS = "too_few_bids"  # 流标: too few bids to evaluate
+    ALL_REJECTED = "all_rejected"  # 废标: every bid rejected, or the evaluation abandoned
 
 
 class Project(Base):
@@ -62,6 +84,8 @@ class Project(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[ProjectKind] = mapped_column(enum_column(ProjectKind))
+    regime: Mapped[LegalRegime] = mapped_column(enum_column(LegalRegime, length=40))
+    method: Mapped[ProcurementMethod] = mapped_column(enum_column(ProcurementMethod, length=40))
     budget_fen: Mapped[int] = mapped_column(BigInteger)  # CNY in fen (1/100 yuan): never a float
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
     tenderer_code: Mapped[str] = mapped_column(String(18))
@@ -78,12 +102,26 @@ class Project(Base):
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id"), default=None, index=True
     )
+    is_offsite: Mapped[bool] = mapped_column(Boolean, default=False)  # 异地评标
+    # A special project (实施条例 Art. 47) may appoint experts directly: a written reason and a
+    # supervisor's approval, both on record.
+    is_special: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_reason: Mapped[str] = mapped_column(Text, default="")
+    special_approved_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    special_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The rule version in force when the project was made ready (pinned; None while a draft).
+    rule_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus), default=ProjectStatus.DRAFT
     )
     awarded_on: Mapped[date | None] = mapped_column(Date, default=None)
     winner_code: Mapped[str | None] = mapped_column(String(18), default=None)
     winner_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    failure_kind: Mapped[FailureKind | None] = mapped_column(enum_column(FailureKind), default=None)
+    outcome_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    postponements: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -147,6 +185,7 @@ class Bidder(Base):
     )
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    is_small_enterprise: Mapped[bool] = mapped_column(Boolean, default=False)  # 中小微企业声明
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     project: Mapped[Project] = relationship(back_populates="bidders")

@@ -20,6 +20,7 @@ from expertpool.projects import appointments as appointments_service
 from expertpool.projects import projects, terminals
 from expertpool.projects.models import Project, ProjectKind
 from expertpool.projects.terminal_pages import terminal_from_request
+from expertpool.regimes.models import LegalRegime, ProcurementMethod
 
 bp = Blueprint("projects", __name__, template_folder="templates")
 READERS = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
@@ -48,6 +49,11 @@ def _form_values(project: Project | None) -> dict[str, Any]:
         "code": project.code,
         "name": project.name,
         "kind": project.kind.value,
+        "regime": project.regime.value,
+        "method": project.method.value,
+        "is_offsite": project.is_offsite,
+        "is_special": project.is_special,
+        "special_reason": project.special_reason,
         "budget": f"{project.budget_cny:.2f}",
         "tenderer_code": project.tenderer_code,
         "tenderer_name": project.tenderer_name,
@@ -113,6 +119,8 @@ def project_new() -> Any:
         values=values,
         errors=errors,
         kinds=list(ProjectKind),
+        regimes=list(LegalRegime),
+        methods=list(ProcurementMethod),
         centres=_centres(),
         departments=_departments(require_user().centre),
     ), (422 if errors else 200)
@@ -127,6 +135,7 @@ def project_detail(project_id: int) -> str:
     return render_template(
         "projects/detail.html",
         project=project,
+        rules=projects.project_rules(db(), project, at=now()),
         can_edit=user.role is UserRole.CENTRE_STAFF,
         errors={},
     )
@@ -156,6 +165,8 @@ def project_edit(project_id: int) -> Any:
         values=values,
         errors=errors,
         kinds=list(ProjectKind),
+        regimes=list(LegalRegime),
+        methods=list(ProcurementMethod),
         centres=_centres(),
         departments=_departments(require_user().centre),
     ), (422 if errors else 200)
@@ -171,6 +182,7 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
         return render_template(
             "projects/detail.html",
             project=project,
+            rules=projects.project_rules(db(), project, at=now()),
             can_edit=True,
             errors=exc.fields,
             form=request.form,
@@ -222,6 +234,7 @@ def bidder_add(project_id: int) -> Any:
             credit_code=request.form.get("credit_code"),
             name=request.form.get("bidder_name"),
             lot_code=request.form.get("lot") or None,
+            is_small_enterprise=request.form.get("is_small_enterprise"),
         ),
         _("Bidder added."),
     )
@@ -246,7 +259,7 @@ def project_ready(project_id: int) -> Any:
     """Declare the project ready for the draw."""
     return _detail_action(
         project_id,
-        lambda: projects.mark_ready(db(), actor=actor_label(), project_id=project_id),
+        lambda: projects.mark_ready(db(), actor=actor_label(), project_id=project_id, now=now()),
         _("The project is ready for the draw."),
     )
 
@@ -266,6 +279,22 @@ def project_award(project_id: int) -> Any:
             now=now(),
         ),
         _("Award recorded."),
+    )
+
+
+@bp.route("/projects/<int:project_id>/special/approve", methods=["POST"])
+@roles(UserRole.SUPERVISOR)
+def special_approve(project_id: int) -> Any:
+    """A supervisor approves a special project's written reason."""
+    return _detail_action(
+        project_id,
+        lambda: projects.approve_special(
+            db(),
+            actor=require_user(),
+            project_id=project_id,
+            now=now(),
+        ),
+        _("The special project is approved."),
     )
 
 

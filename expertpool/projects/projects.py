@@ -36,10 +36,23 @@ from expertpool.projects.models import (
     ProjectStatus,
     SecondaryVenue,
 )
+from expertpool.regimes import rulebook
+from expertpool.regimes.models import LegalRegime, ProcurementMethod
+from expertpool.regimes.rules import RuleSet
 
 MAX_BUDGET_FEN = 10**15  # ten trillion yuan: anything above is a typing error
 MAX_DURATION_MINUTES = 7 * 24 * 60
 MAX_REPRESENTATIVES = 20
+MIN_SPECIAL_REASON = 10  # characters: a written reason, not a word
+
+
+def default_regime(kind: ProjectKind) -> LegalRegime:
+    """The regime assumed when none is given (as the migration did for existing projects): works
+    under the Tendering and Bidding Law, goods and services under the Government Procurement Law.
+    """
+    if kind is ProjectKind.WORKS:
+        return LegalRegime.TENDERING_LAW
+    return LegalRegime.GOVERNMENT_PROCUREMENT
 
 
 # Parsing -----------------------------------------------------------------------------------------
@@ -148,6 +161,29 @@ def validate_project(
         out["kind"] = ProjectKind(str(data.get("kind")))
     except ValueError:
         fields["kind"] = str(_l("Choose works, goods or services."))
+    regime_raw, method_raw = data.get("regime"), data.get("method")
+    try:
+        if regime_raw:
+            out["regime"] = LegalRegime(str(regime_raw))
+        elif "kind" in out:
+            out["regime"] = default_regime(out["kind"])
+    except ValueError:
+        fields["regime"] = str(_l("Choose a legal regime."))
+    try:
+        out["method"] = ProcurementMethod(str(method_raw or ProcurementMethod.OPEN_TENDER.value))
+    except ValueError:
+        fields["method"] = str(_l("Choose a procurement method."))
+    else:
+        if "regime" in out and not rulebook.method_allowed(out["regime"], out["method"]):
+            fields["method"] = str(_l("This legal regime has no such procurement method."))
+    out["is_offsite"] = parse_flag(data.get("is_offsite"))
+    out["is_special"] = parse_flag(data.get("is_special"))
+    special_reason = _text(data.get("special_reason"), 2000)
+    if out["is_special"] and not MIN_SPECIAL_REASON <= len(special_reason) <= 2000:
+        fields["special_reason"] = str(
+            _l("A special project needs the written reason (10 to 2000 characters).")
+        )
+    out["special_reason"] = special_reason if out["is_special"] else ""
     try:
         out["budget_fen"] = parse_budget_fen(data.get("budget"))
     except ValueError:
@@ -241,6 +277,8 @@ def project_view(p: Project) -> dict[str, Any]:
         "code": p.code,
         "name": p.name,
         "kind": p.kind.value,
+        "regime": p.regime.value,
+        "method": p.method.value,
         "budget": f"{p.budget_cny:.2f}",
         "budget_fen": p.budget_fen,
         "is_complex": p.is_complex,
@@ -253,8 +291,16 @@ def project_view(p: Project) -> dict[str, Any]:
         "main_centre": p.main_centre.region_code if p.main_centre else None,
         "is_remote": p.is_remote,
         "department": p.department.code if p.department else None,
+        "is_offsite": p.is_offsite,
+        "is_special": p.is_special,
+        "special_reason": p.special_reason,
+        "special_approved_by": p.special_approved_by,
+        "rule_version": p.rule_version,
         "secondary_centres": [c.region_code for c in p.secondary_centres],
         "status": p.status.value,
+        "failure_kind": p.failure_kind.value if p.failure_kind else None,
+        "outcome_reason": p.outcome_reason,
+        "postponements": p.postponements,
         "awarded_on": p.awarded_on.isoformat() if p.awarded_on else None,
         "winner": {"code": p.winner_code, "name": p.winner_name} if p.winner_code else None,
         "lots": [{"id": lot.id, "code": lot.code, "name": lot.name} for lot in p.lots],
@@ -264,6 +310,7 @@ def project_view(p: Project) -> dict[str, Any]:
                 "credit_code": b.credit_code,
                 "name": b.name,
                 "lot": b.lot.code if b.lot else None,
+                "is_small_enterprise": b.is_small_enterprise,
             }
             for b in p.bidders
         ],
@@ -359,6 +406,9 @@ def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
         "code",
         "name",
         "kind",
+        "regime",
+        "method",
+        "is_offsite",
         "budget_fen",
         "tenderer_code",
         "tenderer_name",
@@ -369,6 +419,8 @@ def _apply(session: Session, project: Project, values: dict[str, Any]) -> None:
         "evaluation_start_at",
         "duration_minutes",
         "is_remote",
+        "is_special",
+        "special_reason",
     ):
         setattr(project, key, values[key])
     project.main_centre = values["main_centre"]
@@ -430,6 +482,12 @@ def update_project(
         project_id=project.id,
     )
     before = _snapshot(project)
+    if (values["is_special"], values["special_reason"]) != (
+        project.is_special,
+        project.special_reason,
+    ):
+        # a new reason (or a project no longer special) needs a new approval
+        project.special_approved_by, project.special_approved_at = None, None
     _apply(session, project, values)
     session.flush()
     b, a = audit.diff(before, _snapshot(project))
@@ -505,6 +563,7 @@ def add_bidder(
     credit_code: Any,
     name: Any,
     lot_code: Any = None,
+    is_small_enterprise: Any = False,
 ) -> Bidder:
     """Add a bidder by unified social credit code (for the project, or one lot) until the draw;
     commits.
@@ -531,7 +590,10 @@ def add_bidder(
         fields["credit_code"] = str(_l("This bidder is already listed."))
     if fields:
         raise ValidationFailed(fields=fields)
-    bidder = Bidder(project=project, lot=lot, credit_code=code, name=name_s)
+    small = parse_flag(is_small_enterprise)
+    bidder = Bidder(
+        project=project, lot=lot, credit_code=code, name=name_s, is_small_enterprise=small
+    )
     session.add(bidder)
     session.flush()
     audit.record(
@@ -540,7 +602,12 @@ def add_bidder(
         action="project.bidder_add",
         object_type="project",
         object_id=project.id,
-        after={"credit_code": code, "name": name_s, "lot": lot.code if lot else None},
+        after={
+            "credit_code": code,
+            "name": name_s,
+            "lot": lot.code if lot else None,
+            "is_small_enterprise": small,
+        },
     )
     session.commit()
     return bidder
@@ -565,8 +632,26 @@ def remove_bidder(session: Session, *, actor: str, project_id: int, bidder_id: i
     session.commit()
 
 
-def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
-    """Declare the project complete for a draw (it needs at least one bidder); commits."""
+def project_rules(session: Session, project: Project, *, at: datetime | None = None) -> RuleSet:
+    """The rules that govern a project: its pinned version once ready, else the version in force
+    at `at` (now by default).
+    """
+    return rulebook.rules_for(
+        session,
+        project.regime.value,
+        project.method.value,
+        at=at,
+        version=project.rule_version,
+    )
+
+
+def mark_ready(
+    session: Session, *, actor: str, project_id: int, now: datetime | None = None
+) -> Project:
+    """Declare the project complete for a draw (it needs at least one bidder) and pin the rule
+    version in force now; commits.
+    """
+    now = now or utcnow()
     project = _lock(session, project_id)
     if project.status is not ProjectStatus.DRAFT:
         raise TransitionRefused(str(_l("Only a draft project can be made ready.")))
@@ -574,7 +659,10 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
         raise ValidationFailed(
             fields={"bidders": str(_l("List the bidders first: the draw avoids them."))}
         )
+    rulebook.ensure_loaded(session)
     project.status = ProjectStatus.READY
+    project.rule_version = rulebook.version_in_force(session, now)
+    project.ready_at = now
     audit.record(
         session,
         actor=actor,
@@ -582,7 +670,32 @@ def mark_ready(session: Session, *, actor: str, project_id: int) -> Project:
         object_type="project",
         object_id=project.id,
         before={"status": "draft"},
-        after={"status": "ready"},
+        after={"status": "ready", "rule_version": project.rule_version},
+    )
+    session.commit()
+    return project
+
+
+def approve_special(session: Session, *, actor: User, project_id: int, now: datetime) -> Project:
+    """A supervisor approves a special project's written reason (then experts may be appointed
+    directly); commits.
+    """
+    if actor.role is not UserRole.SUPERVISOR:
+        raise Forbidden(str(_l("Only a supervisor approves a special project.")))
+    project = _lock(session, project_id)
+    require_reader(session, actor, project)  # a supervisor of the project's department
+    if not project.is_special:
+        raise TransitionRefused(str(_l("The project is not marked special.")))
+    if project.status.is_closed:
+        raise TransitionRefused(str(_l("The project has ended.")))
+    project.special_approved_by, project.special_approved_at = actor.username, now
+    audit.record(
+        session,
+        actor=actor.username,
+        action="project.special_approved",
+        object_type="project",
+        object_id=project.id,
+        after={"is_special": True, "reason": project.special_reason},
     )
     session.commit()
     return project

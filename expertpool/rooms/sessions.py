@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,12 +25,15 @@ from evaluation_room.adapters import SystemClock
 from evaluation_room.errors import RoomError
 from evaluation_room.model import ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.room import EvaluationRoom
-from evaluation_room.scoring import Bid, ScoreForm, ScoringSettings
+from evaluation_room.scoring import Bid, RankingTieRule, ScoreForm, ScoringSettings
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.keys import KeyStore
+from expertpool.projects.models import Project
+from expertpool.projects.projects import project_rules
+from expertpool.regimes.rules import RuleSet
 from expertpool.rooms.models import EvaluationSession, RoomParticipant
 from expertpool.rooms.store import dumps, write_trail
 
@@ -143,10 +146,55 @@ def room_settings(cfg: Config) -> RoomSettings:
     )
 
 
+def with_rules(
+    settings: RoomSettings, rules: RuleSet, *, kind: str, budget_fen: int, is_complex: bool
+) -> RoomSettings:
+    """The room settings under a project's rules: committee size and share, who may lead, the
+    price-weight range for the project's kind, the small-enterprise deduction, the tie rule and
+    the number of candidates. The room receives them as plain values.
+    """
+    weights = rules.price_weight_pct.get(kind)
+    return replace(
+        settings,
+        min_committee_size=rules.committee_minimum(budget_fen=budget_fen, is_complex=is_complex),
+        is_odd_size_required=rules.committee_odd,
+        min_expert_share=rules.expert_share,
+        representatives_may_lead=rules.representative_may_lead,
+        scoring=replace(
+            settings.scoring,
+            max_candidates=rules.max_candidates,
+            tie_rule=RankingTieRule(rules.tie_rule),
+            small_enterprise_deduction_pct=rules.small_enterprise_deduction_pct,
+            price_weight_pct=(Decimal(weights[0]), Decimal(weights[1])) if weights else None,
+        ),
+    )
+
+
 def create_session(
     session: Session, panel: PanelDescription, *, actor: str, settings: RoomSettings, keys: KeyStore
 ) -> EvaluationSession:
-    """Create and store a session (scheduled) from ``panel``; commits; returns the row."""
+    """Create and store a session (scheduled) from ``panel``; commits; returns the row.
+
+    A panel of a project follows the project's pinned rules (`with_rules`).
+    """
+    small: set[str] = set()
+    if panel.project_id is not None:
+        project = session.get(Project, panel.project_id)
+        if project is None:
+            raise ValidationFailed(fields={"project": "no such project"})
+        # the small/micro-enterprise declarations come with the bids the project recorded
+        small = {b.credit_code for b in project.bidders if b.is_small_enterprise}
+        settings = with_rules(
+            settings,
+            project_rules(session, project),
+            kind=project.kind.value,
+            budget_fen=project.budget_fen,
+            is_complex=project.is_complex,
+        )
+
+    def replace_declared(bid: Bid) -> Bid:
+        return replace(bid, is_small_enterprise=bid.is_small_enterprise or bid.bidder_code in small)
+
     people = _load_users(session, panel)
     specs: list[ParticipantSpec] = []
     phones: dict[str, str] = {}
@@ -204,7 +252,7 @@ def create_session(
             if panel.form is not None:
                 room.set_form(main_host, decode(ScoreForm, panel.form))
             if panel.bids:
-                room.set_bids(main_host, [decode(Bid, b) for b in panel.bids])
+                room.set_bids(main_host, [replace_declared(decode(Bid, b)) for b in panel.bids])
     except RoomError as exc:
         raise ValidationFailed(exc.message, fields=exc.fields or {"panel": exc.message}) from None
     except (StopIteration, TypeError, ValueError, KeyError) as exc:

@@ -28,8 +28,20 @@ def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
 def test_help_lists_the_command_groups(tmp_path: Path) -> None:
     out = _run(["--help"], tmp_path)
     assert out.returncode == 0
-    for name in ("db", "reference", "demo", "audit", "users", "keys", "quickstart"):
+    for name in ("db", "reference", "rules", "demo", "audit", "users", "keys", "quickstart"):
         assert f"  {name} " in out.stdout
+
+
+def test_the_migration_stores_the_bundled_rules_and_rules_versions_lists_them(
+    tmp_path: Path,
+) -> None:
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    out = _run(["rules", "versions"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("1\t2026-01-01\tfile:rules-v1.json")
+    assert "(in force)" in out.stdout
+    again = _run(["rules", "load"], tmp_path)
+    assert again.stdout.strip() == "rule versions stored: 1"
 
 
 def test_a_malformed_database_url_is_one_line_not_a_traceback(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Expert accounts: one-time SMS codes that set an expert's password
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 13:46:53
 
 Only the codes' table is new. Existing experts without an account get one, without a password,
@@ -18,7 +18,7 @@ from alembic import op
 import expertpool.core.db
 
 revision: str = '0016'
-down_revision: str | Sequence[str] | None = '0013'
+down_revision: str | Sequence[str] | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,6 +4,8 @@ is logged as not drawn.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -17,6 +19,62 @@ from tests.integration.draws.conftest import BIDDERS, NOW, Setup, add_experts
 pytestmark = pytest.mark.integration
 
 REASON = "涉密项目，招标人依法直接确定具备保密资质的专家"
+
+
+def _mark(setup: Setup, *, special: bool, approved: bool) -> None:
+    from expertpool.projects import projects
+    from expertpool.projects.models import Project
+
+    project = setup.session.get(Project, setup.project_id)
+    project.is_special, project.special_reason = special, REASON if special else ""
+    project.special_approved_by = project.special_approved_at = None
+    setup.session.commit()
+    if approved:
+        projects.approve_special(
+            setup.session,
+            actor=setup.supervisor,
+            project_id=setup.project_id,
+            now=NOW,
+        )
+
+
+@pytest.fixture()
+def setup(setup: Setup) -> Setup:
+    """The drawn setup's project, marked special with its written reason, approved by the
+    supervisor (the ordinary-project tests undo it).
+    """
+    _mark(setup, special=True, approved=True)
+    return setup
+
+
+def test_an_ordinary_project_cannot_appoint_experts_directly(setup: Setup) -> None:
+    _mark(setup, special=False, approved=False)
+    (expert_id,) = add_experts(setup.app, 1)
+    with pytest.raises(Conflict) as refused:
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
+    assert refused.value.code == "not_special"
+
+
+def test_a_special_project_waits_for_the_approval_of_its_reason(setup: Setup) -> None:
+    _mark(setup, special=True, approved=False)
+    (expert_id,) = add_experts(setup.app, 1)
+    with pytest.raises(Conflict) as refused:
+        appointments.request_appointment(
+            setup.session,
+            actor=setup.operator,
+            project_id=setup.project_id,
+            expert_id=expert_id,
+            reason=REASON,
+            now=NOW,
+        )
+    assert refused.value.code == "not_special"
 
 
 def test_an_approved_appointment_holds_a_seat_and_is_logged_as_not_drawn(setup: Setup) -> None:
@@ -150,7 +208,15 @@ def test_an_appointed_expert_is_not_booked_twice_and_the_approval_does_not_say_s
         setup.session,
         actor="test",
         owner_centre_id=setup.operator.centre_id,
-        data=project_payload(code="GZ-2026-002", main_centre="440100"),
+        data=project_payload(
+            code="GZ-2026-002", main_centre="440100", is_special=True, special_reason=REASON
+        ),
+        now=NOW,
+    )
+    projects.approve_special(
+        setup.session,
+        actor=setup.supervisor,
+        project_id=other.id,
         now=NOW,
     )
     rows = [
@@ -231,3 +297,45 @@ def test_staff_record_and_a_supervisor_approves_an_appointment_on_the_project_pa
         appointments.appointments_for(setup.session, setup.project_id)[0].status
         is AppointmentStatus.APPROVED
     )
+
+
+def test_only_a_supervisor_approves_a_special_project_and_a_new_reason_needs_a_new_approval(
+    setup: Setup, client: Any, login: Any, make_user: Any
+) -> None:
+    from expertpool.projects import projects
+    from expertpool.projects.models import Project
+    from tests.conftest import csrf_token
+
+    _mark(setup, special=True, approved=False)
+    with pytest.raises(Forbidden):
+        projects.approve_special(
+            setup.session, actor=setup.operator, project_id=setup.project_id, now=NOW
+        )
+    # A supervisor of another region's department may not approve it either.
+    outsider = make_user(role="supervisor", department="440300-coordination")
+    with pytest.raises(Forbidden):
+        projects.approve_special(
+            setup.session, actor=outsider, project_id=setup.project_id, now=NOW
+        )
+    setup.session.rollback()
+    login(client, setup.supervisor)
+    token = csrf_token(client, f"/projects/{setup.project_id}")
+    resp = client.post(f"/projects/{setup.project_id}/special/approve", data={"csrf_token": token})
+    assert resp.status_code == 302
+    setup.session.expire_all()
+    project = setup.session.get(Project, setup.project_id)
+    assert project.special_approved_by == setup.supervisor.username
+    data = projects.project_view(project)
+    data.update(
+        evaluation_start=data["evaluation_start_at"],
+        tenderer_code=data["tenderer"]["code"],
+        tenderer_name=data["tenderer"]["name"],
+        agency_code=data["agency"]["code"],
+        agency_name=data["agency"]["name"],
+        special_reason=REASON + "（补充）",
+    )
+    projects.update_project(
+        setup.session, actor="staff", project_id=setup.project_id, data=data, now=NOW
+    )
+    setup.session.expire_all()
+    assert setup.session.get(Project, setup.project_id).special_approved_by is None

@@ -95,6 +95,23 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
     assert _fresh(db_session, expert.id) == before
 
 
+def test_an_equivalent_professional_level_is_accepted_like_a_senior_title(
+    db_session: Any, make_user: Any, cipher: Any, cfg: Any
+) -> None:
+    """The Tendering Law accepts 同等专业水平 (issue #16): the form must not refuse it."""
+    user, expert = _draft(db_session, make_user)
+    applications.save_draft(
+        db_session,
+        cipher=cipher,
+        config=cfg,
+        actor=user,
+        expert_id=expert.id,
+        data=valid_input(9, title_level="equivalent"),
+    )
+    db_session.expire_all()
+    assert db_session.get(Expert, expert.id).title_level.value == "equivalent"
+
+
 def test_submitting_with_missing_fields_lists_each_of_them(
     db_session: Any, make_user: Any, cipher: Any, cfg: Any
 ) -> None:

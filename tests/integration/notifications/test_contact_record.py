@@ -18,6 +18,7 @@ from expertpool.core.models import AuditEntry
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws.models import LedgerKind
 from expertpool.projects.models import Project, ProjectKind, ProjectStatus
+from expertpool.regimes.models import LegalRegime, ProcurementMethod
 from tests.integration.notifications.conftest import TwilioTrial
 
 pytestmark = pytest.mark.integration
@@ -33,6 +34,8 @@ def _project_with_draw(trial: TwilioTrial, draw_id: str) -> int:
         code=f"P-{draw_id}",
         name="道路改造工程",
         kind=ProjectKind.WORKS,
+        regime=LegalRegime.TENDERING_LAW,
+        method=ProcurementMethod.OPEN_TENDER,
         budget_fen=100_000_000,
         tenderer_code="91440101MA5CXXXX1A",
         tenderer_name="招标人",

@@ -135,17 +135,35 @@ def test_too_few_experts_for_two_thirds_is_refused(
     )
 
 
-def test_a_large_budget_needs_seven(
+def test_a_large_government_procurement_budget_needs_seven(
     api: Callable[..., FlaskClient], terminal: tuple[str, Any]
 ) -> None:
     from tests.integration.projects.conftest import credit_code
 
     staff = api("centre_staff")
-    pid = staff.post("/api/projects", json=project_payload(budget="10000000")).get_json()["id"]
+    payload = project_payload(
+        budget="10000000", kind="goods", regime="government_procurement", method="open_tender"
+    )
+    pid = staff.post("/api/projects", json=payload).get_json()["id"]
     staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(51), "name": "甲"})
     staff.post(f"/api/projects/{pid}/ready")
     resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
     assert "at least 7" in resp.get_json()["error"]["fields"]["committee"]
+
+
+def test_a_fifty_million_works_tender_takes_a_lawful_five_expert_committee(
+    api: Callable[..., FlaskClient], terminal: tuple[str, Any]
+) -> None:
+    """The budget band is a government-procurement rule; the Tendering Law asks 5+ (odd)."""
+    from tests.integration.projects.conftest import credit_code
+
+    staff = api("centre_staff")
+    payload = project_payload(budget="50000000", regime="tendering_law", method="open_tender")
+    pid = staff.post("/api/projects", json=payload).get_json()["id"]
+    staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(51), "name": "甲"})
+    staff.post(f"/api/projects/{pid}/ready")
+    resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
+    assert resp.status_code == 201, resp.get_json()
 
 
 def test_a_draw_too_early_counting_a_holiday_is_refused(
@@ -274,3 +292,89 @@ def test_a_project_with_lots_needs_the_lot_named(
     staff.post(f"/api/projects/{pid}/ready")
     assert "lot" in _post(staff, pid, GOOD, terminal[0]).get_json()["error"]["fields"]
     assert _post(staff, pid, {**GOOD, "lot": "01"}, terminal[0]).get_json()["lot"] == "01"
+
+
+def _ready_with(staff: FlaskClient, code: str, **payload: Any) -> int:
+    from tests.integration.projects.conftest import credit_code
+
+    resp = staff.post("/api/projects", json=project_payload(code=code, **payload))
+    assert resp.status_code == 201, resp.get_json()
+    pid = int(resp.get_json()["id"])
+    staff.post(f"/api/projects/{pid}/bidders", json={"credit_code": credit_code(52), "name": "乙"})
+    assert staff.post(f"/api/projects/{pid}/ready").status_code == 200
+    return pid
+
+
+@pytest.mark.parametrize(
+    "method", ["competitive_negotiation", "competitive_consultation", "request_for_quotation"]
+)
+def test_a_three_member_negotiation_group_is_lawful(
+    api: Callable[..., FlaskClient], terminal: tuple[str, Any], method: str
+) -> None:
+    staff = api("centre_staff")
+    pid = _ready_with(
+        staff,
+        f"GP-{method}",
+        kind="services",
+        budget="800000",
+        regime="government_procurement",
+        method=method,
+    )
+    resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 3}]}, terminal[0])
+    assert resp.status_code == 201, resp.get_json()
+
+
+@pytest.mark.parametrize(
+    ("regime", "method", "offsite", "allowed"),
+    [
+        ("government_procurement", "open_tender", True, True),  # 异地: exempt
+        ("government_procurement", "open_tender", False, False),
+        ("government_procurement", "competitive_negotiation", False, True),
+        ("tendering_law", "open_tender", True, False),
+    ],
+)
+def test_a_draw_five_working_days_ahead_follows_the_regimes_timing_rule(
+    api: Callable[..., FlaskClient],
+    terminal: tuple[str, Any],
+    regime: str,
+    method: str,
+    offsite: bool,
+    allowed: bool,
+) -> None:
+    staff = api("centre_staff")
+    pid = _ready_with(
+        staff,
+        f"T-{regime}-{method}-{offsite}",
+        kind="goods" if regime == "government_procurement" else "works",
+        regime=regime,
+        method=method,
+        budget="800000",
+        evaluation_start="2026-06-10T09:00",  # five working days after Wednesday 3 June
+    )
+    body = {"groups": [{"specialties": ["A01"], "count": 5}], "is_offsite": offsite}
+    resp = _post(staff, pid, body, terminal[0])
+    if allowed:
+        assert resp.status_code == 201, resp.get_json()
+    else:
+        assert "too early" in resp.get_json()["error"]["fields"]["evaluation_start"]
+
+
+def test_an_off_site_project_draws_off_site_without_the_lead_time_limit(
+    api: Callable[..., FlaskClient], terminal: tuple[str, Any]
+) -> None:
+    staff = api("centre_staff")
+    pid = _ready_with(
+        staff,
+        "GP-OFFSITE",
+        kind="goods",
+        regime="government_procurement",
+        method="open_tender",
+        budget="800000",
+        is_offsite=True,
+        evaluation_start="2026-06-10T09:00",
+    )
+    resp = _post(staff, pid, {"groups": [{"specialties": ["A01"], "count": 5}]}, terminal[0])
+    assert resp.status_code == 201, resp.get_json()
+    view = resp.get_json()
+    assert view["is_offsite"] is True
+    assert "440100" in view["groups"][0]["regions_out"]

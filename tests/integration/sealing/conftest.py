@@ -229,8 +229,11 @@ class World:
         start: datetime,
         bidders: tuple[str, ...] = BIDDERS,
         kind: str = "works",
+        special: bool = False,
     ) -> int:
-        """Another ready project of the Guangzhou centre (same tenderer, agency, budget)."""
+        """Another ready project of the Guangzhou centre (same tenderer, agency, budget); a
+        special one has its reason approved by the supervisor.
+        """
         session = self.session
         self.project_counter += 1
         centre_id = session.execute(
@@ -245,9 +248,18 @@ class World:
                 kind=kind,
                 main_centre="440100",
                 evaluation_start=f"{start.astimezone(CST):%Y-%m-%dT%H:%M}",
+                is_special=special,
+                special_reason="涉密项目，随机抽取的专家难以胜任" if special else "",
             ),
             now=self.clock.now,
         )
+        if special:
+            projects.approve_special(
+                session,
+                actor=self.setup.supervisor,
+                project_id=project.id,
+                now=self.clock.now,
+            )
         for code in bidders:
             projects.add_bidder(
                 session, actor="test", project_id=project.id, credit_code=code, name="投标人"

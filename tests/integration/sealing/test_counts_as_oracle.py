@@ -154,7 +154,7 @@ def test_approving_a_direct_appointment_answers_the_same_whether_the_expert_hold
     booked, free = world.accepted()[0], world.outsiders()[0]
     answers = []
     for probe in (booked, free):
-        project_id = world.new_project(start=world.evaluation, kind="works")
+        project_id = world.new_project(start=world.evaluation, kind="works", special=True)
         row = appointments.request_appointment(
             world.session,
             actor=world.users["staff (same centre)"],

@@ -88,3 +88,36 @@ def test_after_opening_the_session_supervisor_sees_the_members_by_name_and_the_h
     # Still nobody outside the session: staff of another centre see no member.
     other = world.client("staff (other centre)").get(f"/draws/{draw_id}/panel")
     assert not find_leaks(other.get_data(as_text=True), markers_of(accepted))
+
+
+def test_a_postponement_before_opening_names_no_invitee_on_any_page_or_api(
+    world: World,
+) -> None:
+    """The outcome pages and messages follow the rule: the panel's experts are told the new time
+    by SMS only, and nothing else says who they are.
+    """
+    from datetime import timedelta
+
+    from expertpool.core.calendar import CST
+
+    staff_clients = world.role_clients()
+    baseline = walk(staff_clients, get_urls(world.app, world.path_values(), world.extra_urls()))
+    world.terminal_draw(world.request())
+    world.dispatch()
+    me, outsiders = world.accepted()[0], world.outsiders()
+    pid = world.setup.project_id
+    later = (world.evaluation + timedelta(days=1)).astimezone(CST)
+    operator = world.client("operator")
+    resp = world.post_form(
+        operator,
+        f"/projects/{pid}/postpone",
+        {"evaluation_start": f"{later:%Y-%m-%dT14:00}", "reason": "招标文件澄清，开标顺延"},
+        page=f"/projects/{pid}",
+    )
+    assert resp.status_code == 302
+    world.dispatch()
+    assert any("评标改期" in body for body in world.sms_bodies())
+    clients = {**staff_clients, **world.role_clients(expert=me, bystander=outsiders[0])}
+    after = walk(clients, get_urls(world.app, world.path_values(), world.extra_urls()))
+    problems = walk_leaks(after, world.markers(), baseline=baseline, allowed=_allowed(world, me.id))
+    assert not problems, summarise(problems)

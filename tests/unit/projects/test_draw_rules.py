@@ -1,4 +1,5 @@
-"""Pure rules of a draw request: committee, working-day timing, groups, regions and caps."""
+"""Pure rules of a draw request: working-day timing, groups, regions and caps (the committee's
+size is tested with the rule table, tests/unit/regimes)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from hypothesis import strategies as st
 from expertpool.core.calendar import CST, working_days_between
 from expertpool.draws.rules import (
     DrawRules,
-    committee_errors,
-    committee_minimum,
     parse_frequency_cap,
     parse_groups,
     timing_errors,
@@ -25,69 +24,6 @@ REGIONS = {"440100": "广州市", "440300": "深圳市"}
 
 def at(day: str, hour: int = 9) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=CST)
-
-
-# Committee ---------------------------------------------------------------------------------------
-
-
-def test_five_experts_make_a_lawful_small_committee() -> None:
-    assert (
-        committee_errors(
-            expert_count=5, representatives=0, budget_fen=100, is_complex=False, rules=RULES
-        )
-        == {}
-    )
-
-
-def test_an_even_committee_is_refused() -> None:
-    errors = committee_errors(
-        expert_count=5, representatives=1, budget_fen=100, is_complex=False, rules=RULES
-    )
-    assert "odd" in errors["committee"]
-
-
-def test_too_few_experts_for_two_thirds_is_refused() -> None:
-    errors = committee_errors(
-        expert_count=3, representatives=2, budget_fen=100, is_complex=False, rules=RULES
-    )
-    assert "two thirds" in errors["committee"] and "at least 4 needed" in errors["committee"]
-
-
-def test_a_large_budget_needs_seven_members() -> None:
-    big = RULES.committee_large_budget_cny * 100
-    assert committee_minimum(budget_fen=big, is_complex=False, rules=RULES) == 7
-    assert committee_minimum(budget_fen=big - 1, is_complex=False, rules=RULES) == 5
-    assert (
-        "at least 7"
-        in committee_errors(
-            expert_count=5, representatives=0, budget_fen=big, is_complex=False, rules=RULES
-        )["committee"]
-    )
-
-
-def test_a_complex_project_needs_seven_members() -> None:
-    assert committee_errors(
-        expert_count=5, representatives=0, budget_fen=0, is_complex=True, rules=RULES
-    )
-    assert (
-        committee_errors(
-            expert_count=5, representatives=2, budget_fen=0, is_complex=True, rules=RULES
-        )
-        == {}
-    )
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 40), st.integers(0, 20), st.booleans())
-def test_a_committee_passes_exactly_when_odd_large_enough_and_two_thirds_experts(
-    experts: int, reps: int, complex_: bool
-) -> None:
-    size = experts + reps
-    lawful = size % 2 == 1 and size >= (7 if complex_ else 5) and 3 * experts >= 2 * size
-    errors = committee_errors(
-        expert_count=experts, representatives=reps, budget_fen=0, is_complex=complex_, rules=RULES
-    )
-    assert (errors == {}) == lawful
 
 
 # Timing ------------------------------------------------------------------------------------------
@@ -135,6 +71,18 @@ def test_a_draw_counting_a_make_up_day_is_too_early() -> None:
         now_at=at("2025-09-28"), evaluation_start_at=at("2025-10-09"), lead_working_days=2
     )
     assert "3 working days" in errors["evaluation_start"]
+
+
+def test_an_exempt_draw_has_no_lead_time_limit_but_not_after_the_start() -> None:
+    assert (
+        timing_errors(
+            now_at=at("2026-06-01"), evaluation_start_at=at("2026-06-12"), lead_working_days=None
+        )
+        == {}
+    )
+    assert timing_errors(
+        now_at=at("2026-06-12", 10), evaluation_start_at=at("2026-06-12"), lead_working_days=None
+    )
 
 
 def test_a_draw_after_the_evaluation_started_is_refused() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from evaluation_room.election import Election, TieRule, break_tie
 from evaluation_room.errors import AlreadySubmitted, InvalidInput, NotAllowed
-from evaluation_room.model import Phase, RoomSettings
+from evaluation_room.model import Phase, Role, RoomSettings
 from tests.unit.room.support import MAIN_HOST, RoomDriver
 
 VOTERS = ["a", "b", "c", "d", "e"]
@@ -104,3 +104,30 @@ def test_hosts_cannot_vote_and_scoring_cannot_start_without_a_leader() -> None:
         room.vote(MAIN_HOST, "专家1")
     with pytest.raises(NotAllowed):
         room.start_scoring(MAIN_HOST)
+
+
+def test_where_the_rules_forbid_it_the_representative_cannot_be_elected_leader() -> None:
+    """Government procurement: the purchaser's representative may not lead (财库〔2012〕69号)."""
+    for may_lead in (True, False):
+        d = RoomDriver(settings=RoomSettings(representatives_may_lead=may_lead))
+        room = d.to(Phase.LEADER_ELECTION)
+        rep = next(m for m in d.members if room.participant(m).role is Role.REPRESENTATIVE)
+        alias = room.participant(rep).alias
+        assert alias is not None
+        if may_lead:
+            room.vote(d.members[0], alias)
+        else:
+            with pytest.raises(InvalidInput):
+                room.vote(d.members[0], alias)
+
+
+def test_a_score_form_outside_the_price_weight_range_is_refused() -> None:
+    from decimal import Decimal
+
+    from evaluation_room.scoring import ScoringSettings
+
+    goods = ScoringSettings(price_weight_pct=(Decimal(30), Decimal(60)))
+    RoomDriver(settings=RoomSettings(scoring=goods))  # the standard form: price 30 of 100
+    services = ScoringSettings(price_weight_pct=(Decimal(10), Decimal(25)))
+    with pytest.raises(InvalidInput):
+        RoomDriver(settings=RoomSettings(scoring=services))

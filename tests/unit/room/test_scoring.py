@@ -195,10 +195,10 @@ def test_totals_weight_items_and_exclude_failed_bidders() -> None:
 
 
 def result(code: str, total: str, price: str, subj: str) -> BidderResult:
-    return BidderResult(code, D(price), {}, {}, D(total) - D(subj), D(subj), D(total))
+    return BidderResult(code, D(price), {}, {}, D(total) - D(subj), D(subj), D(total), D(price))
 
 
-def test_ties_are_broken_by_lower_price_then_higher_subjective_then_bidder_code() -> None:
+def test_ties_are_broken_by_lower_price_then_higher_subjective_and_never_by_bidder_code() -> None:
     ranking = rank_bidders(
         [
             result("D", "80", "100", "50"),
@@ -213,8 +213,9 @@ def test_ties_are_broken_by_lower_price_then_higher_subjective_then_bidder_code(
         ("A", "total"),
         ("B", "price"),
         ("C", "subjective_total"),
-        ("D", "bidder_code"),
+        ("D", "tied"),
     ]
+    assert [r.rank for r in ranking] == [1, 2, 3, 4, 4]
 
 
 def test_at_most_three_candidates_are_named() -> None:

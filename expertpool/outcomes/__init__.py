@@ -1,0 +1,1 @@
+"""outcomes: how a project ends (awarded, failed, cancelled) or is postponed."""

@@ -1,0 +1,1 @@
+"""regimes: legal regimes, procurement methods and their rules as versioned data."""
