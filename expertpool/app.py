@@ -39,6 +39,7 @@ from expertpool.draws import panels
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.home import pages as home_pages
+from expertpool.notifications import account_pages as activation_pages
 from expertpool.notifications import pages as notification_pages
 from expertpool.notifications import webhooks
 from expertpool.notifications.context import NotifyContext
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
         expert_pages.bp,
         room_pages.bp,
         notification_pages.bp,
+        activation_pages.bp,
         department_pages.bp,
         organisation_pages.bp,
         rule_pages.bp,

@@ -76,6 +76,7 @@ for command in (
     demo_commands.demo,
     account_commands.users,
     expert_commands.maintenance,
+    expert_commands.experts,
     notification_commands.notify_worker,
     draw_commands.draws,
     department_commands.departments,

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask import session as flask_session
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from expertpool.accounts import users
 from expertpool.accounts.access import actor_label, require_user, roles
@@ -24,6 +24,7 @@ from expertpool.core.state import db, state
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 PAGE = 50
+USERS_PAGE = 100
 EXPORT_LIMIT = 100_000
 OPERATIONAL_ROLES = [r for r in UserRole if r not in ADMINISTRATORS]
 
@@ -32,22 +33,48 @@ def _centres() -> list[Centre]:
     return list(db().execute(select(Centre).order_by(Centre.region_code)).scalars())
 
 
+def _paging(stmt: Any) -> tuple[int, int, int]:
+    """(rows, the page asked for in `?page=` within range, pages) of a query of users."""
+    total = int(db().execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    pages = max(1, (total - 1) // USERS_PAGE + 1)
+    page = request.args.get("page", "1")
+    return total, max(1, min(int(page) if page.isdigit() else 1, pages)), pages
+
+
 # System administrator: accounts ------------------------------------------------------------------
 
 
 @bp.route("/users", endpoint="users")
 @roles(UserRole.ADMIN)
 def users_list() -> str:
-    """All users, filterable by role."""
-    stmt = select(User).order_by(User.username)
+    """Users by username, a page at a time (every expert has an account: thousands), filterable
+    by role and by a part of the username or name."""
+    stmt = select(User)
     role = request.args.get("role")
     if role in {r.value for r in UserRole}:
         stmt = stmt.where(User.role == UserRole(role))
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(
+            or_(
+                User.username.contains(q, autoescape=True),
+                User.display_name.contains(q, autoescape=True),
+            )
+        )
+    total, page_no, pages = _paging(stmt)
+    found = db().execute(
+        stmt.order_by(User.username).offset((page_no - 1) * USERS_PAGE).limit(USERS_PAGE)
+    )
     return render_template(
         "accounts/users.html",
-        users=list(db().execute(stmt).scalars()),
+        users=list(found.scalars()),
         roles=list(UserRole),
         role=role,
+        q=q,
+        page=page_no,
+        pages=pages,
+        total=total,
+        has_password=users.has_password,
     )
 
 
@@ -151,9 +178,35 @@ def role_grants() -> Any:
         else:
             flash(_("%(user)s is now: %(role)s", user=target.username, role=target.role.value))
             return redirect(url_for("admin.role_grants"))
-    accounts = list(session.execute(select(User).order_by(User.role, User.username)).scalars())
+    # Thousands of expert accounts made in bulk await activation: they are listed when searched.
+    stmt = select(User)
+    q = (request.args.get("q") or "").strip()[:64]
+    if q:
+        stmt = stmt.where(
+            or_(
+                User.username.contains(q, autoescape=True),
+                User.display_name.contains(q, autoescape=True),
+            )
+        )
+    else:
+        stmt = stmt.where(User.password_hash != users.NO_PASSWORD)
+    total, page_no, pages = _paging(stmt)
+    accounts = list(
+        session.execute(
+            stmt.order_by(User.role, User.username)
+            .offset((page_no - 1) * USERS_PAGE)
+            .limit(USERS_PAGE)
+        ).scalars()
+    )
     return render_template(
-        "accounts/roles.html", accounts=accounts, roles=list(UserRole), errors=errors
+        "accounts/roles.html",
+        accounts=accounts,
+        roles=list(UserRole),
+        errors=errors,
+        q=q,
+        page=page_no,
+        pages=pages,
+        total=total,
     ), (422 if errors else 200)
 
 

@@ -131,3 +131,31 @@ class IdempotentCall(Base):
     status: Mapped[int | None] = mapped_column(Integer, default=None)
     answer_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AccountCodePurpose(enum.StrEnum):
+    """Why a one-time code was sent: a first password, or a forgotten one."""
+
+    ACTIVATE = "activate"
+    RESET = "reset"
+
+
+class AccountCode(Base):
+    """A one-time code sent by SMS to set an expert's password; only its keyed hash is stored.
+
+    A code is live until it is used, expires or runs out of attempts; a newer code of the same
+    account supersedes it.
+    """
+
+    __tablename__ = "account_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -25,6 +25,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 MIN_PASSWORD = 10
+NO_PASSWORD = "!no-password"
+"""The password hash of an account whose owner has not set a password yet (created in bulk for
+imported and demo experts): never an Argon2 hash, so no password logs in with it."""
 
 
 def configure_hashing(time_cost: int, memory_kib: int) -> None:
@@ -41,6 +44,11 @@ def configure_hashing(time_cost: int, memory_kib: int) -> None:
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     return _hasher.hash(password)
+
+
+def has_password(user: User) -> bool:
+    """Whether the account's owner has set a password (accounts made in bulk start without)."""
+    return not user.password_hash.startswith("!")
 
 
 def _user_view(user: User) -> dict[str, object]:
@@ -268,6 +276,21 @@ def _replace_password(session: Session, actor: str, user: User, password: str) -
     )
 
 
+def new_password_errors(new: str, confirm: str) -> dict[str, str]:
+    """Field errors of a new password and its confirmation (empty when both are fine)."""
+    if len(new) < MIN_PASSWORD:
+        return {"new_password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))}
+    if new != confirm:
+        return {"confirm_password": str(_l("The two passwords differ."))}
+    return {}
+
+
+def replace_password(session: Session, *, actor: str, user: User, password: str) -> None:
+    """Set a password in the caller's transaction (does not commit): every session and API
+    token of the user ends."""
+    _replace_password(session, actor, user, password)
+
+
 def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
     """Replace a password; existing sessions and tokens of the user end."""
     if len(password) < MIN_PASSWORD:
@@ -294,10 +317,7 @@ def change_own_password(
     fields: dict[str, str] = {}
     if not check_password(user, current):
         fields["current_password"] = str(_l("Wrong password."))
-    if len(new) < MIN_PASSWORD:
-        fields["new_password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
-    elif new != confirm:
-        fields["confirm_password"] = str(_l("The two passwords differ."))
+    fields.update(new_password_errors(new, confirm))
     if fields:
         raise ValidationFailed(fields=fields)
     _replace_password(session, user.username, user, new)
@@ -309,7 +329,9 @@ def authenticate(session: Session, username: str, password: str) -> User:
     """Return the active user with these credentials or raise `Unauthenticated`."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        # An account without a password is checked against the dummy hash too, so that neither
+        # the answer nor its timing tells whether it exists or was activated.
+        _hasher.verify(user.password_hash if user and has_password(user) else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise Unauthenticated(
             str(_l("Wrong username or password.")), code="bad_credentials"
@@ -324,6 +346,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
 
 def check_password(user: User, password: str) -> bool:
     """Re-authentication of a logged-in user (e.g. before signing)."""
+    if not has_password(user):
+        return False
     try:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):

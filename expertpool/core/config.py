@@ -72,6 +72,12 @@ class Config:
     evidence_dir: str = ""  # empty: <instance>/evidence
     conflict_lookback_years: int = 3
 
+    # Expert accounts: one-time SMS codes that set a password (activation, forgotten password)
+    account_code_ttl_minutes: int = 10
+    account_code_max_attempts: int = 5
+    account_codes_per_hour: int = 3  # per account; more requests are answered alike, unsent
+    account_code_rate_limit: str = "5 per 10 minutes"  # per address: codes asked for, codes tried
+
     # Draws
     frequency_window_days: int = 90
     frequency_cap: int = 0  # 0: no cap by default; a request may set its own

@@ -1,7 +1,9 @@
 """Synthetic, deterministic demo experts inserted in bulk (valid identifiers, real specialty codes).
 
-Bulk rows get no user accounts (hashing thousands of passwords with argon2 takes minutes and the
-demo needs only one expert login); the demo login `expert` is linked to an active record of its own.
+Bulk rows get their accounts in bulk without a password (`experts.accounts`: hashing thousands of
+passwords with argon2 would take minutes); each is activated by a one-time SMS code, which the
+console provider's simulation page shows. The demo login `expert` is linked to an active record of
+its own.
 Personal data is encrypted row by row with the real cipher, so the demo exercises the same storage.
 """
 
@@ -11,7 +13,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
@@ -19,7 +21,7 @@ from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.pii import PiiCipher
 from expertpool.demo.context import DemoContext
-from expertpool.experts import identity
+from expertpool.experts import accounts, identity
 from expertpool.experts.models import (
     Expert,
     ExpertAvoidance,
@@ -313,8 +315,8 @@ def refresh_statistics(session: Session) -> None:
 
 
 def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
-    """The `expertpool demo` step: link the demo expert login to an active record, then add the
-    pool.
+    """The `expertpool demo` step: link the demo expert login to an active record, add the pool,
+    and give every expert without an account one without a password (in bulk, nothing hashed).
     """
     cipher = PiiCipher.from_keys(ctx.keys)
     login = session.execute(select(User).where(User.username == "expert")).scalar_one_or_none()
@@ -331,12 +333,18 @@ def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, 
         session.commit()
         lines.append(f"demo login 'expert' is expert #{own.id}")
     wanted = int(options.get("experts", 3000))
+    own_login = [] if login is None else [login.id]
     have = session.execute(
-        select(func.count()).select_from(Expert).where(Expert.user_id.is_(None))
+        select(func.count())
+        .select_from(Expert)
+        .where(or_(Expert.user_id.is_(None), Expert.user_id.not_in(own_login)))
     ).scalar_one()
     if have >= wanted:
         lines.append(f"{have} synthetic experts already present")
     else:
         create_experts(session, cipher=cipher, count=wanted - have, seed=seed + have)
         lines.append(f"{wanted - have} synthetic experts added")
+    created = accounts.create_missing_accounts(session, actor="demo")
+    if created:
+        lines.append(f"{created} expert accounts created without a password (activated by SMS)")
     return "; ".join(lines)

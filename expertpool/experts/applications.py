@@ -24,7 +24,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
-from expertpool.experts import lifecycle, records
+from expertpool.experts import accounts, lifecycle, records
 from expertpool.experts.form import Application, check_application, codes_in, load_reference
 from expertpool.experts.models import (
     ApplicationVersion,
@@ -64,6 +64,10 @@ def register_applicant(
     session: Session, *, username: str, password: str, display_name: str
 ) -> Expert:
     """A visitor creates an expert account and an empty draft application."""
+    if accounts.RESERVED_USERNAME.match(username or ""):
+        raise ValidationFailed(
+            fields={"username": str(translated("This username is reserved; choose another."))}
+        )
     user = users.create_user(
         session,
         actor=username or "anonymous",

@@ -21,7 +21,7 @@ from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFail
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
 from expertpool.departments import scope
-from expertpool.experts import lifecycle, records
+from expertpool.experts import accounts, lifecycle, records
 from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
     ApplicationVersion,
@@ -191,6 +191,9 @@ def decide(
         if current is ExpertStatus.ACTIVE:
             expert.activated_at = utcnow()
             _open_employment(expert)
+            # An imported record has no account yet: it gets one without a password, which its
+            # owner activates with a one-time SMS code.
+            accounts.ensure_account(session, expert, actor=reviewer.username)
         session.flush()
         session.add(
             ReviewDecision(

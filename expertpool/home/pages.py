@@ -7,9 +7,14 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
 
-from expertpool.accounts.access import current_user, login_required, public
-from expertpool.core.state import config
+from evaluation_room.model import Phase
+from expertpool.accounts.access import current_user, login_required, public, require_user
+from expertpool.accounts.models import UserRole
+from expertpool.core.state import config, db, state
+from expertpool.experts import records
 from expertpool.home.navigation import menu_for
+from expertpool.notifications import own
+from expertpool.rooms import sessions as rooms
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
@@ -26,8 +31,26 @@ def index() -> Any:
 @bp.route("/dashboard")
 @login_required
 def dashboard() -> str:
-    """The home page of a logged-in user."""
-    return render_template("home/dashboard.html")
+    """The home page of a logged-in user; an expert's shows their invitations, sessions and
+    history (their own only)."""
+    user = require_user()
+    if user.role is not UserRole.EXPERT:
+        return render_template("home/dashboard.html")
+    expert = records.record_of(db(), user)
+    invitations = own.invitations_of(db(), state().keys, expert.id) if expert else []
+    sessions = rooms.sessions_of(db(), user, state().keys)
+    return render_template(
+        "home/dashboard.html",
+        expert=expert,
+        open_invitations=[i for i in invitations if i.state.is_open],
+        past_invitations=[i for i in invitations if not i.state.is_open],
+        current_sessions=[(r, part) for r, part in sessions if r.phase not in CLOSED_PHASES],
+        past_sessions=[(r, part) for r, part in sessions if r.phase in CLOSED_PHASES],
+    )
+
+
+#: Room phases after which a session belongs to the expert's history.
+CLOSED_PHASES = frozenset({Phase.ARCHIVED.value})
 
 
 @bp.route("/healthz")

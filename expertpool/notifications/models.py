@@ -76,6 +76,7 @@ class OutboxKind(enum.StrEnum):
     CONFIRMATION_SMS = "confirmation_sms"
     HELP_SMS = "help_sms"
     OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
+    ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
 
 
 class OutboxStatus(enum.StrEnum):

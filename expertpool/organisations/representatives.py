@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.users import NO_PASSWORD
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
@@ -193,7 +194,7 @@ def seat_representatives(
             user = User(
                 username=f"rep{rep.id}",
                 display_name=rep.name,
-                password_hash="!",
+                password_hash=NO_PASSWORD,
                 role=UserRole.REPRESENTATIVE,
             )
             session.add(user)

@@ -27,7 +27,7 @@ from expertpool.core.pii import PiiCipher
 from expertpool.draws import panels
 from expertpool.draws import protocol as draws
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawStatus
-from expertpool.experts import records
+from expertpool.experts import accounts, records
 from expertpool.experts.models import Expert
 from expertpool.organisations import representatives
 from expertpool.projects.models import (
@@ -48,8 +48,6 @@ from expertpool.rooms.sessions import (
     VenueSpec,
     create_session,
 )
-
-UNUSABLE_PASSWORD = "!"  # no Argon2 hash: nobody logs in until the account is activated
 
 
 @dataclass(frozen=True)
@@ -91,22 +89,8 @@ def session_of_lot(session: Session, project_id: int, lot_label: str) -> Evaluat
 
 
 def member_account(session: Session, expert: Expert) -> User:
-    """The expert's login account; one is made (without a usable password, activated later by an
-    SMS code) for an expert imported without one."""
-    if expert.user_id is not None:
-        user = session.get(User, expert.user_id)
-        if user is not None:
-            return user
-    user = User(
-        username=f"e{expert.id}",
-        display_name=expert.name or f"e{expert.id}",
-        password_hash=UNUSABLE_PASSWORD,
-        role=UserRole.EXPERT,
-    )
-    session.add(user)
-    session.flush()
-    expert.user_id = user.id
-    return user
+    """The expert's login account (every expert has one: `experts.accounts`)."""
+    return accounts.ensure_account(session, expert, actor="opening")
 
 
 def open_lot(
@@ -129,6 +113,9 @@ def open_lot(
     if lot_id is not None and (lot is None or lot.project_id != project.id):
         raise NotFound()
     lot_label = lot.code if lot else "1"
+    # Experts imported without an account get one now, the whole pool at once and committed
+    # apart, so that the accounts made at an opening do not tell who sits on its committee.
+    accounts.create_missing_accounts(session, actor="opening")
     supervisor = draws.authenticate_openers(
         session,
         project=project,

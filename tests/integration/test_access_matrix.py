@@ -27,6 +27,8 @@ EXPECTED: dict[str, set[str]] = {
     "auth.logout": EVERYONE,
     "auth.set_language": EVERYONE,
     "auth.change_password": LOGGED_IN,
+    "activation.start": EVERYONE,
+    "activation.finish": EVERYONE,
     "main.index": EVERYONE,
     "main.healthz": EVERYONE,
     "main.dashboard": LOGGED_IN,

@@ -2,7 +2,7 @@
 encrypted; vacated seats recorded for their replacement
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 14:10:00
 
 Sessions are now created by the opening act and linked to their project, so a room's rows must
@@ -26,7 +26,7 @@ from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
 
 revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
