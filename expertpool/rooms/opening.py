@@ -115,7 +115,8 @@ def open_lot(
     lot_label = lot.code if lot else "1"
     # Experts imported without an account get one now, the whole pool at once and committed
     # apart, so that the accounts made at an opening do not tell who sits on its committee.
-    accounts.create_missing_accounts(session, actor="opening")
+    if accounts.create_missing_accounts(session, actor="opening"):
+        session.expire_all()  # the bulk update moved the experts' rows on
     supervisor = draws.authenticate_openers(
         session,
         project=project,

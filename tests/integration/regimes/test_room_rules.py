@@ -69,7 +69,7 @@ def _session_for(app: Flask, make_user: Callable[..., Any], clock: Clock, regime
     row = rooms.create_session(
         session, panel, actor="test", settings=rooms.room_settings(st.config), keys=st.keys
     )
-    return rooms.room_of(row), small
+    return rooms.room_of(row, st.keys), small
 
 
 @pytest.mark.parametrize(
