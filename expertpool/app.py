@@ -54,6 +54,7 @@ from expertpool.projects import terminal_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
 from expertpool.regimes import pages as rule_pages
+from expertpool.rooms import api as rooms_api
 from expertpool.rooms import pages as room_pages
 from expertpool.rooms.adapters import (
     ExpertPhones,
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         experts_api.bp,
         projects_api.bp,
         draws_api.bp,
+        rooms_api.bp,
         outcomes_api.bp,
         apidocs_pages.bp,
         webhooks.bp,

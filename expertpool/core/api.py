@@ -127,6 +127,7 @@ SCOPES: dict[str, str] = {
     "draws:write": "Create draw requests from a registered terminal.",
     "draws:record": "Read a draw's named contact record once its project is awarded.",
     "terminals:admin": "Register and disable terminals, create venues.",
+    "sessions:read": "Read opened panels and sessions as the visibility table allows.",
 }
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)

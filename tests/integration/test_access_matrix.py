@@ -153,6 +153,8 @@ EXPECTED: dict[str, set[str]] = {
     "draws_api.contact_record_api": {SV},
     "rooms.index": LOGGED_IN,
     "rooms.open_lot": {CS},
+    "rooms_api.draw_panel": {CS, SV, AD, E},
+    "rooms_api.room": {CS, SV, AD, E},
     "rooms.room": LOGGED_IN,
     "rooms.report": LOGGED_IN,
     "rooms.report_pdf": LOGGED_IN,
