@@ -28,6 +28,7 @@ from expertpool.experts import models as experts_models
 from expertpool.notifications import commands as notification_commands
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
+from expertpool.projects import models as projects_models
 from expertpool.reference import commands as reference_commands
 from expertpool.regimes import commands as rule_commands
 from expertpool.rooms import models as rooms_models
@@ -49,6 +50,7 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
     *notifications_models.PII_TABLES,
     *rooms_models.PII_TABLES,
     *organisations_models.PII_TABLES,
+    *projects_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 

@@ -20,6 +20,7 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.keys import KeyStore
+from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import _l
 from expertpool.core.tokens import ExpertTokens
 from expertpool.experts.models import Expert, ExpertStatus
@@ -55,8 +56,32 @@ def _conflicts(project: Project, expert: Expert) -> bool:
     return bool(expert.employer_code) and expert.employer_code in orgs
 
 
+REF_TABLE, REF_COLUMN = "appointment", "expert_ref"
+
+
+def expert_of(row: Appointment, keys: KeyStore) -> int:
+    """The appointed expert's id (decrypted)."""
+    return int(
+        PiiCipher.from_keys(keys).decrypt(
+            row.expert_ref, table=REF_TABLE, row_id=row.id, column=REF_COLUMN
+        )
+    )
+
+
+def _pseudonym(keys: KeyStore, project_id: int, expert_id: int) -> str:
+    """How the audit trail names an appointed expert before the close."""
+    return ExpertTokens(keys).pseudonym(f"appointment:{project_id}", expert_id)
+
+
 def request_appointment(
-    session: Session, *, actor: User, project_id: int, expert_id: int, reason: str, now: datetime
+    session: Session,
+    *,
+    actor: User,
+    project_id: int,
+    expert_id: int,
+    reason: str,
+    now: datetime,
+    keys: KeyStore,
 ) -> Appointment:
     """Record the tenderer's direct appointment of an expert with its written reason; commits."""
     project = _lock_project(session, project_id)
@@ -89,7 +114,8 @@ def request_appointment(
         raise ValidationFailed(fields=fields)
     row = Appointment(
         project_id=project.id,
-        expert_id=expert_id,
+        expert_token=ExpertTokens(keys).token(expert_id),
+        expert_ref=b"",
         reason=clean,
         requested_by_id=actor.id,
         requested_at=now,
@@ -103,13 +129,21 @@ def request_appointment(
         raise Conflict(
             str(_l("This expert is already appointed to this project.")), code="already_appointed"
         ) from None
+    row.expert_ref = PiiCipher.from_keys(keys).encrypt(
+        str(expert_id), table=REF_TABLE, row_id=row.id, column=REF_COLUMN
+    )
     audit.record(
         session,
         actor=actor.username,
         action="appointment.requested",
         object_type="project",
         object_id=project.id,
-        after={"appointment": row.id, "expert_id": expert_id, "reason": clean, "drawn": False},
+        after={
+            "appointment": row.id,
+            "expert": _pseudonym(keys, project_id, expert_id),
+            "reason": clean,
+            "drawn": False,
+        },
     )
     session.commit()
     return row
@@ -149,9 +183,7 @@ def decide(
     clean = (note or "").strip()[:500]
     if approve:
         try:
-            row.seat_booking_id = _book_seat(
-                session, project, ExpertTokens(keys).token(row.expert_id)
-            )
+            row.seat_booking_id = _book_seat(session, project, row.expert_token)
         except Conflict:
             session.rollback()
             raise
@@ -163,7 +195,12 @@ def decide(
         action=f"appointment.{row.status.value}",
         object_type="project",
         object_id=project.id,
-        after={"appointment": row.id, "expert_id": row.expert_id, "note": clean, "drawn": False},
+        after={
+            "appointment": row.id,
+            "expert": _pseudonym(keys, row.project_id, expert_of(row, keys)),
+            "note": clean,
+            "drawn": False,
+        },
     )
     session.commit()
     return row

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.accounts.models import Centre
 from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
+from expertpool.core.pii import EncryptedTable
 from expertpool.departments.models import Department
 from expertpool.regimes.models import LegalRegime, ProcurementMethod
 
@@ -305,11 +307,15 @@ class Appointment(Base):
     """One expert appointed directly to a special project's committee (not drawn)."""
 
     __tablename__ = "appointment"
-    __table_args__ = (UniqueConstraint("project_id", "expert_id"),)
+    __table_args__ = (UniqueConstraint("project_id", "expert_token"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    # The appointed expert by keyed token (core/tokens.py) and by their id encrypted under the
+    # personal-data key, bound to this row: the staff and supervisors of the project read who it
+    # is; a reader of the database without the key files cannot link the expert to the project.
+    expert_token: Mapped[str] = mapped_column(String(32), index=True)
+    expert_ref: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[AppointmentStatus] = mapped_column(
         Enum(
             AppointmentStatus,
@@ -326,3 +332,7 @@ class Appointment(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     decision_note: Mapped[str] = mapped_column(String(500), default="")
     seat_booking_id: Mapped[int | None] = mapped_column(ForeignKey("seat_booking.id"), default=None)
+
+
+PII_TABLES = (EncryptedTable(Appointment, "appointment", {"expert_ref": "expert_ref"}),)
+"""Direct appointments' expert references (for key rotation)."""

@@ -360,6 +360,7 @@ def appointments(project_id: int) -> Any:
                 expert_id=expert_id,
                 reason=request.form.get("reason", ""),
                 now=now(),
+                keys=state().keys,
             )
         except AppError as exc:
             db().rollback()
@@ -369,7 +370,10 @@ def appointments(project_id: int) -> Any:
                 _("The appointment is recorded and waits for a supervisor's approval."), "success"
             )
             return redirect(url_for("projects.appointments", project_id=project.id))
-    rows = appointments_service.appointments_for(db(), project.id)
+    rows = [
+        (row, appointments_service.expert_of(row, state().keys))
+        for row in appointments_service.appointments_for(db(), project.id)
+    ]
     return render_template(
         "projects/appointments.html",
         project=project,

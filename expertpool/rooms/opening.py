@@ -30,6 +30,7 @@ from expertpool.draws.models import Draw, DrawRequestRecord, DrawStatus
 from expertpool.experts import accounts, records
 from expertpool.experts.models import Expert
 from expertpool.organisations import representatives
+from expertpool.projects import appointments as appointment_service
 from expertpool.projects.models import (
     Appointment,
     AppointmentStatus,
@@ -174,7 +175,7 @@ def _seated(session: Session, project: Project, opened: list[Draw], keys: KeySto
         .order_by(Appointment.id)
     ).scalars():
         booking = session.get(SeatBooking, a.seat_booking_id)
-        expert = session.get(Expert, a.expert_id)
+        expert = session.get(Expert, appointment_service.expert_of(a, keys))
         if expert is not None and booking is not None and booking.released_at is None:
             out.append(Seated(expert, booking, f"appointment {a.id}"))
     return out

@@ -57,6 +57,7 @@ def test_an_ordinary_project_cannot_appoint_experts_directly(setup: Setup) -> No
             project_id=setup.project_id,
             expert_id=expert_id,
             reason=REASON,
+            keys=setup.keys,
             now=NOW,
         )
     assert refused.value.code == "not_special"
@@ -72,6 +73,7 @@ def test_a_special_project_waits_for_the_approval_of_its_reason(setup: Setup) ->
             project_id=setup.project_id,
             expert_id=expert_id,
             reason=REASON,
+            keys=setup.keys,
             now=NOW,
         )
     assert refused.value.code == "not_special"
@@ -85,6 +87,7 @@ def test_an_approved_appointment_holds_a_seat_and_is_logged_as_not_drawn(setup: 
         project_id=setup.project_id,
         expert_id=expert_id,
         reason=REASON,
+        keys=setup.keys,
         now=NOW,
     )
     assert row.status is AppointmentStatus.REQUESTED and row.seat_booking_id is None
@@ -130,6 +133,7 @@ def test_an_appointment_without_a_written_reason_or_of_a_bidders_employee_is_ref
             project_id=setup.project_id,
             expert_id=plain,
             reason="需要",
+            keys=setup.keys,
             now=NOW,
         )
     assert "reason" in short.value.fields
@@ -140,6 +144,7 @@ def test_an_appointment_without_a_written_reason_or_of_a_bidders_employee_is_ref
             project_id=setup.project_id,
             expert_id=employee,
             reason=REASON,
+            keys=setup.keys,
             now=NOW,
         )
     assert "expert" in conflict.value.fields
@@ -154,6 +159,7 @@ def test_only_another_person_who_is_a_supervisor_decides_and_only_once(setup: Se
         project_id=setup.project_id,
         expert_id=expert_id,
         reason=REASON,
+        keys=setup.keys,
         now=NOW,
     )
     with pytest.raises(Forbidden):
@@ -193,6 +199,7 @@ def test_only_another_person_who_is_a_supervisor_decides_and_only_once(setup: Se
             project_id=setup.project_id,
             expert_id=expert_id,
             reason=REASON,
+            keys=setup.keys,
             now=NOW,
         )
 
@@ -226,6 +233,7 @@ def test_an_appointed_expert_is_not_booked_twice_and_the_approval_does_not_say_s
             project_id=p,
             expert_id=expert_id,
             reason=REASON,
+            keys=setup.keys,
             now=NOW,
         )
         for p in (setup.project_id, other.id)
@@ -339,3 +347,42 @@ def test_only_a_supervisor_approves_a_special_project_and_a_new_reason_needs_a_n
     )
     setup.session.expire_all()
     assert setup.session.get(Project, setup.project_id).special_approved_by is None
+
+
+def test_an_appointment_row_and_its_audit_entries_name_no_expert_in_clear(setup: Setup) -> None:
+    from sqlalchemy import text
+
+    (expert_id,) = add_experts(setup.app, 1, start=4321)
+    row = appointments.request_appointment(
+        setup.session,
+        actor=setup.operator,
+        project_id=setup.project_id,
+        expert_id=expert_id,
+        reason=REASON,
+        keys=setup.keys,
+        now=NOW,
+    )
+    appointments.decide(
+        setup.session,
+        actor=setup.supervisor,
+        appointment_id=row.id,
+        approve=True,
+        note="同意",
+        now=NOW,
+        keys=setup.keys,
+    )
+    columns = set(setup.session.execute(text("SELECT * FROM appointment LIMIT 0")).keys())
+    assert "expert_id" not in columns
+    token, ref = setup.session.execute(
+        text("SELECT expert_token, expert_ref FROM appointment WHERE id = :i"), {"i": row.id}
+    ).one()
+    assert token == ExpertTokens(setup.keys).token(expert_id)
+    assert bytes(ref) != str(expert_id).encode() and len(bytes(ref)) > 16  # AES-GCM sealed
+    entries = setup.session.execute(
+        text("SELECT after FROM audit_entry WHERE action LIKE 'appointment.%'")
+    ).scalars()
+    pseudonym = ExpertTokens(setup.keys).pseudonym(f"appointment:{setup.project_id}", expert_id)
+    for after in entries:
+        assert "expert_id" not in after and f'"expert":"{pseudonym}"' in after
+    # The application still reads who it is, with the key files.
+    assert appointments.expert_of(row, setup.keys) == expert_id

@@ -162,6 +162,7 @@ def test_approving_a_direct_appointment_answers_the_same_whether_the_expert_hold
             expert_id=probe.id,
             reason=REASON,
             now=world.clock.now,
+            keys=world.app.extensions["expertpool"].keys,
         )
         answers.append(_decide(world, row.id, project_id))
     assert answers[0] == answers[1], (
