@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -430,6 +430,21 @@ def get_by_username(session: Session, username: str) -> User:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(str(_l("No such user: %(u)s", u=username)))
+    return user
+
+
+def account_for_group(
+    session: Session, username: str, roles: Collection[UserRole], refusal: str
+) -> User:
+    """The account a form names (field `username`) to place in a group — a department, an
+    organisation — refused with a field error when unknown or not of one of `roles`."""
+    user = session.execute(
+        select(User).where(User.username == username.strip())
+    ).scalar_one_or_none()
+    if user is None:
+        raise ValidationFailed(fields={"username": str(_l("No such user."))})
+    if user.role not in roles:
+        raise ValidationFailed(fields={"username": refusal})
     return user
 
 

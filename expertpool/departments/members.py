@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
-from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.errors import NotFound
 from expertpool.core.texts import _l
 from expertpool.departments.models import Department, DepartmentField, DepartmentMember
 
@@ -68,15 +69,12 @@ def by_code(session: Session, code: str) -> Department:
 
 def assign(session: Session, *, actor: str, username: str, department_id: int | None) -> User:
     """Place a reviewer or supervisor in a department (None removes them from theirs)."""
-    user = session.execute(
-        select(User).where(User.username == username.strip())
-    ).scalar_one_or_none()
-    if user is None:
-        raise ValidationFailed(fields={"username": str(_l("No such user."))})
-    if user.role not in MEMBER_ROLES:
-        raise ValidationFailed(
-            fields={"username": str(_l("Only reviewers and supervisors belong to a department."))}
-        )
+    user = users.account_for_group(
+        session,
+        username,
+        MEMBER_ROLES,
+        str(_l("Only reviewers and supervisors belong to a department.")),
+    )
     member = session.get(DepartmentMember, user.id)
     before = {"department": member.department.code if member else None}
     if department_id is None:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
@@ -91,15 +92,12 @@ def set_contact(
     session: Session, *, actor: str, username: str, organisation_id: int | None
 ) -> User:
     """Make an account a contact of an organisation (None removes it)."""
-    user = session.execute(
-        select(User).where(User.username == username.strip())
-    ).scalar_one_or_none()
-    if user is None:
-        raise ValidationFailed(fields={"username": str(_l("No such user."))})
-    if user.role is not UserRole.ORG_CONTACT:
-        raise ValidationFailed(
-            fields={"username": str(_l("Only tenderer or agency contact accounts act for one."))}
-        )
+    user = users.account_for_group(
+        session,
+        username,
+        (UserRole.ORG_CONTACT,),
+        str(_l("Only tenderer or agency contact accounts act for one.")),
+    )
     link = session.get(OrganisationContact, user.id)
     before = {"organisation": link.organisation.credit_code if link else None}
     if organisation_id is None:
