@@ -6,7 +6,9 @@ leaves the panel (its seat released) and the next backup of that group is called
 rank order, or a supplementary request waits at the terminal when none remain. Nobody can sit
 before accepting, so the seat stays vacant (recorded as a :class:`RoomVacancy`); once the backup
 has accepted, the host's next request for that seat seats them there, with a login account, to
-check in like everyone else. Directly appointed experts and representatives are not drawn: their
+check in like everyone else. When the group's backups ran out, the supplementary draw made for
+it is opened at the session by its main host and a supervisor, and its accepted experts fill the
+vacancy the same way. Directly appointed experts and representatives are not drawn: their
 seats stay vacant.
 
 Calls are idempotent (the room's command may be re-run on a conflicting save): a vacancy is made
@@ -20,9 +22,10 @@ from sqlalchemy.orm import Session, scoped_session
 
 from evaluation_room.model import MemberRef, ParticipantSpec, Role
 from expertpool.core.db import utcnow
+from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import panels
-from expertpool.draws.models import Draw, DrawInvitee, DrawStatus, InviteeStatus
+from expertpool.draws.models import Draw, DrawInvitee, DrawRequestRecord, DrawStatus, InviteeStatus
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.rooms.models import EvaluationSession, RoomVacancy
@@ -131,8 +134,8 @@ class DrawReplacements:
             ).scalars()
         )
         tokens = ExpertTokens(self.ctx.keys)
-        for member in panels.seated_members(db, d, self.ctx.keys):
-            if member.group != vacancy.group_key or member.is_primary:
+        for member, drawn_for_it in _candidates(db, d, self.ctx.keys):
+            if member.group != vacancy.group_key or (member.is_primary and not drawn_for_it):
                 continue
             token = tokens.token(member.expert_id)
             expert = db.get(Expert, member.expert_id)
@@ -145,3 +148,19 @@ class DrawReplacements:
                 pid, str(user.id), user.display_name, Role.EXPERT, vacancy.venue_id, None
             )
         return None
+
+
+def _candidates(db: Session, d: Draw, keys: KeyStore) -> list[tuple[panels.SeatedMember, bool]]:
+    """Who may take a seat vacated in draw `d`, in order: its backups who accepted (rank order),
+    then the experts who accepted in its supplementary draws (补抽) once those were opened at
+    the session, oldest draw first. The flag says the member was drawn for vacated seats."""
+    out = [(m, False) for m in panels.seated_members(db, d, keys)]
+    children = db.execute(
+        select(Draw)
+        .join(DrawRequestRecord, DrawRequestRecord.id == Draw.request_id)
+        .where(DrawRequestRecord.parent_id == d.request_id, Draw.status == DrawStatus.OPENED)
+        .order_by(Draw.id)
+    ).scalars()
+    for child in children:
+        out += [(m, True) for m in panels.seated_members(db, child, keys)]
+    return out
