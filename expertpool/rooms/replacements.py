@@ -17,6 +17,9 @@ once per seat, and a filled vacancy is never filled again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
@@ -36,9 +39,16 @@ from expertpool.rooms.sessions import new_participant_id, state_of
 class DrawReplacements:
     """`evaluation_room.ports.ReplacementProvider` over the draws of the session's project."""
 
-    def __init__(self, sessions: scoped_session[Session], ctx: NotifyContext) -> None:
+    def __init__(
+        self,
+        sessions: scoped_session[Session],
+        ctx: NotifyContext,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sessions = sessions
         self.ctx = ctx
+        self.clock = clock  # the app's clock: invitations to backups are dated by it
 
     def draw_replacement(
         self, room_id: str, removed: MemberRef, reason: str
@@ -80,7 +90,7 @@ class DrawReplacements:
             participant_id=removed.participant_id,
             venue_id=removed.venue_id,
             reason=reason[:500],
-            created_at=utcnow(),
+            created_at=self.clock(),
         )
         db.add(vacancy)
         if removed.role is not Role.EXPERT or not removed.user_id.isdigit():
@@ -112,7 +122,7 @@ class DrawReplacements:
             status=InviteeStatus.REMOVED,
             reason=f"session:{reason}"[:500],
             ctx=self.ctx,
-            now=utcnow(),
+            now=self.clock(),
         )
 
     def _accepted_backup(
