@@ -707,6 +707,9 @@ def simulate(
     try:
         if action.startswith("sms-"):
             text = {"sms-1": "1", "sms-2": "2", "sms-other": "?"}[action]
+            code = message.invitation.reply_code if message.invitation else None
+            if code and action != "sms-other":
+                text = f"{text} {code}"  # as the SMS asks: the answer with the reply code
             events.append(notifier.simulate_sms_reply(outbox.message_to(ctx, message), text))
         elif message.channel is not OutboxChannel.VOICE:
             raise ValidationFailed(fields={"action": "not a call"})

@@ -74,6 +74,7 @@ def enqueue_invitation(
     if not phone.strip():
         raise ValidationFailed(fields={"phone": "required"})
     token = secrets.token_urlsafe(24)
+    phone_index = ctx.cipher.blind_index(normalise_phone(phone), "phone")
     invitation = InvitationRecord(
         draw_id=draw_id,
         group_id=group_id,
@@ -83,7 +84,8 @@ def enqueue_invitation(
         language="en" if language == "en" else "zh",
         starts_at=starts_at,
         venue=venue,
-        phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
+        phone_index=phone_index,
+        reply_code=_free_reply_code(session, phone_index),
         deadline_at=now + timedelta(minutes=ctx.config.response_deadline_minutes),
         link_token_hash=hash_token(token),
         created_at=now,
@@ -150,6 +152,22 @@ def cancel_pending(session: Session, invitation: InvitationRecord) -> None:
         )
     ).scalars():
         message.status = OutboxStatus.CANCELLED
+
+
+def _free_reply_code(session: Session, phone_index: str) -> str:
+    """A random reply code that none of this phone's open invitations uses."""
+    taken = set(
+        session.execute(
+            select(InvitationRecord.reply_code).where(
+                InvitationRecord.phone_index == phone_index,
+                InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+            )
+        ).scalars()
+    )
+    while True:
+        code = notify.new_reply_code()
+        if code not in taken:
+            return code
 
 
 def move(

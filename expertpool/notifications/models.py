@@ -116,6 +116,9 @@ class InvitationRecord(Base):
     name_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_index: Mapped[str] = mapped_column(String(64), index=True)
+    # Opaque code the SMS asks for with the answer ("1 KQ27"): unique among the open invitations
+    # of one phone, so a reply says which invitation it answers. Never the project's name.
+    reply_code: Mapped[str | None] = mapped_column(String(8), default=None)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     call_attempts: Mapped[int] = mapped_column(Integer, default=0)
     link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
