@@ -105,20 +105,21 @@ def notify_invitee(
         phone=phone,
         expert_name=expert.name,
         starts_at=d.request.evaluation_start_at,
-        venue=_venue_label(session, d),
+        venue=_venue_label(session, d, expert),
         now=now,
         ctx=ctx,
     )
 
 
-def _venue_label(session: Session, d: Draw) -> str:
-    """The venue as an invitee hears it: the main centre's first venue (name and address)."""
+def _venue_label(session: Session, d: Draw, expert: Expert) -> str:
+    """The place as the invitee hears it: where they will sit, the secondary venue of their own
+    city in a remote evaluation, else the main centre's (first venue's name and address)."""
     project = must_exist(session.get(Project, d.project_id))
-    found = venues.list_venues(session, centre_id=project.main_centre_id)
-    if not found:
-        return project.main_centre.name
-    v = found[0]
-    return f"{v.name} {v.address}".strip()
+    for centre_id in _venue_centres(project, expert):
+        found = venues.list_venues(session, centre_id=centre_id)
+        if found:
+            return f"{found[0].name} {found[0].address}".strip()
+    return project.main_centre.name
 
 
 REPLACEMENT_REASONS = {

@@ -16,7 +16,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import sealing
 from expertpool.draws.models import DrawInvitee, InviteeStatus
-from expertpool.notifications import invitations
+from expertpool.notifications import invitations, outbox
 from expertpool.notifications.models import (
     InvitationRecord,
     InvitationState,
@@ -134,3 +134,42 @@ def test_a_full_venue_releases_the_expert_instead_of_confirming(
         assert OutboxKind.RELEASE_SMS in _kinds(setup, released)
     finally:
         app.extensions["expertpool"].clock = utcnow
+
+
+def test_in_a_remote_evaluation_every_message_names_the_place_where_the_expert_sits(
+    setup: Setup,
+) -> None:
+    from expertpool.accounts.models import Centre
+    from expertpool.projects.models import Project, SecondaryVenue
+
+    s = setup.session
+    sz = s.execute(select(Centre).where(Centre.region_code == "440300")).scalar_one()
+    project = s.get(Project, setup.project_id)
+    project.is_remote = True
+    project.secondary_venues.append(SecondaryVenue(centre=sz))
+    s.commit()
+    venues.create_venue(s, actor="t", centre_code="440300", name="深圳副场评标室", seats=20)
+    shenzhen = set(add_experts(setup.app, 6, start=1600, region="440300"))
+    add_experts(setup.app, 6, start=1700, region="440100")
+    d = setup.full_draw()
+    result = sealing.open_result(d, setup.keys)
+    for expert in (int(e) for e in result.groups[0].primaries):
+        invitation = _invitation(setup, d.draw_id, expert)
+        expected = "深圳副场评标室" if expert in shenzhen else "广州评标室"
+        assert invitation.venue.startswith(expected), (expert, invitation.venue)
+        invitations.move(
+            s, invitation, InvitationState.ACCEPTED, now=NOW, ctx=setup.notify_ctx, via="sms"
+        )
+        s.commit()
+        bodies = [
+            outbox.message_body(setup.notify_ctx, m)
+            for m in s.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.invitation_id == invitation.id,
+                    OutboxMessage.kind.in_(
+                        [OutboxKind.INVITATION_SMS, OutboxKind.CONFIRMATION_SMS]
+                    ),
+                )
+            ).scalars()
+        ]
+        assert len(bodies) == 2 and all(expected in (b or "") for b in bodies), bodies
