@@ -70,7 +70,7 @@ def simulation() -> str:
     return render_template(
         "notifications/simulation.html",
         rows=notifications.outbox_rows(db(), services.ctx, services.notifier),
-        direct=notifications.direct_messages(db(), services.notifier),
+        direct=notifications.direct_messages(services.notifier),
         provider=getattr(services.notifier, "provider", ""),
     )
 
