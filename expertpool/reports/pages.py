@@ -10,7 +10,7 @@ from flask import Blueprint, Response
 from expertpool.accounts.access import login_required, require_user
 from expertpool.core.state import db, state
 from expertpool.reports import archive
-from expertpool.rooms.sessions import get_session
+from expertpool.rooms.sessions import get_session, sessions_for_project
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -43,3 +43,26 @@ def signed_report_of(room_id: str) -> dict[str, Any] | None:
     if not allowed:
         return None
     return {"room_id": room_id, "sha256": report.pdf_sha256, "signed_at": report.signed_at}
+
+
+@bp.app_template_global()
+def signed_reports_of_project(project_id: int) -> list[dict[str, Any]]:
+    """The signed reports of a project's sessions this viewer may read (the tenderer's contact
+    from sign-off; see `archive.may_read`)."""
+    session = db()
+    user = require_user()
+    out = []
+    for row in sessions_for_project(session, project_id):
+        report = archive.report_of(session, row.room_id)
+        if report is not None and archive.may_read(
+            session, user, row, is_machine=False, keys=state().keys
+        ):
+            out.append(
+                {
+                    "room_id": row.room_id,
+                    "title": row.title,
+                    "sha256": report.pdf_sha256,
+                    "signed_at": report.signed_at,
+                }
+            )
+    return out

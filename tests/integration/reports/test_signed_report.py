@@ -130,7 +130,10 @@ def test_the_tenderer_and_the_trading_system_receive_it_and_readers_outside_are_
     page = f"/reports/{room_id}.pdf"
     row, pdf = _archived(app, room_id)
 
-    contact = login_client(app.test_client(), signed_off.contact).get(page)
+    contact_client = login_client(app.test_client(), signed_off.contact)
+    project_page = contact_client.get(f"/org/projects/{signed_off.project_id}")
+    assert f'href="{page}"' in project_page.get_data(as_text=True)
+    contact = contact_client.get(page)
     assert contact.status_code == 200 and contact.data == pdf
     supervisor = login_client(app.test_client(), users_["sup"]).get(page)
     assert supervisor.status_code == 200
