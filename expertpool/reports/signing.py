@@ -12,9 +12,12 @@ it is what `expertpool reports verify` and the tests run (docs/reports.md).
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -38,6 +41,19 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from expertpool.core.keys import KeyStore
 
 FIELD_NAME = "CentreSignature"
+T = TypeVar("T")
+
+
+def _off_event_loop(call: Callable[[], T]) -> T:
+    """Run ``call`` where no asyncio loop is running: pyHanko's blocking API runs its own loop
+    (`asyncio.run`), which fails inside a thread that already runs one (a caller using asyncio,
+    Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 class ReportSigner(Protocol):
@@ -99,7 +115,8 @@ class PadesSigner:
             location=location,
         )
         out = io.BytesIO()
-        signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer, output=out)
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        _off_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer, output=out))
         return out.getvalue()
 
 
@@ -131,10 +148,8 @@ def verify_pdf(pdf: bytes, trusted: list[x509.Certificate]) -> Verification:
         sigs = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
         if not sigs:
             return Verification(False, False, False, False, False, "", "no centre signature")
-        sig = sigs[0]
-        status = validate_pdf_signature(
-            sig, ValidationContext(trust_roots=[_asn1_cert(c) for c in trusted])
-        )
+        context = ValidationContext(trust_roots=[_asn1_cert(c) for c in trusted])
+        status = _off_event_loop(lambda: validate_pdf_signature(sigs[0], context))
     except Exception as exc:  # a damaged file is a failed check, with the reason
         return Verification(True, False, False, False, False, "", f"unreadable: {exc}")
     coverage = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
