@@ -137,6 +137,12 @@ def test_the_tenderer_and_the_trading_system_receive_it_and_readers_outside_are_
     assert contact.status_code == 200 and contact.data == pdf
     supervisor = login_client(app.test_client(), users_["sup"]).get(page)
     assert supervisor.status_code == 200
+    # The room's report page offers it to the supervisor, not to a member before the close.
+    alias_page = f"/rooms/{room_id}/report"
+    sup_html = login_client(app.test_client(), users_["sup"]).get(alias_page).get_data(True)
+    assert f'href="{page}"' in sup_html
+    member_html = login_client(app.test_client(), users_["e1"]).get(alias_page).get_data(True)
+    assert "signed-report" not in member_html
 
     trading = make_user(role="centre_staff", centre="440100")
     answer = _api(app, room_id, _token(app, trading, client="交易系统", scopes=["reports:read"]))
@@ -183,3 +189,5 @@ def test_the_keys_page_publishes_the_report_certificate(signed_off: SignedOff, a
     assert row.certificate_sha256 in html
     pem = app.test_client().get("/keys/report-signing.pem")
     assert pem.status_code == 200 and b"BEGIN CERTIFICATE" in pem.data
+    published = app.test_client().get("/api/v1/keys").get_json()["report_certificates"]
+    assert published[0].encode() in pem.data
