@@ -15,7 +15,6 @@ from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
-from expertpool.demo import reports as demo_reports
 from expertpool.demo import rooms as demo_rooms
 from expertpool.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD, ensure_accounts
 from expertpool.demo.context import DemoContext
@@ -28,7 +27,6 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("projects", demo_projects.run_step),
     ("representatives", demo_actors.representatives_step),
     ("draws", demo_draws.run_step),
-    ("signed report", demo_reports.signed_report_step),
     ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),
     ("regimes and outcomes", demo_regimes.run_step),

@@ -121,7 +121,11 @@ def issue_report(
     row = session.execute(
         select(EvaluationSession).where(EvaluationSession.room_id == room_id)
     ).scalar_one()
-    now = now or utcnow()
+    # The report is dated by the room's own clock at the sign-off (a replayed session keeps its
+    # time); the archive's row and the ledger entry are dated when written.
+    if now is None:
+        at = state.get("updated_at")
+        now = datetime.fromisoformat(at) if isinstance(at, str) else utcnow()
     signed, report = build_signed_pdf(session, row, state, signer=signer, now=now)
     digest = hashlib.sha256(signed).hexdigest()
     cert = signer.certificate_sha256()
