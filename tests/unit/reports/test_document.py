@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from evaluation_room.model import ParticipantSpec, Phase, Role
 from expertpool.reports.document import context_from_state, named_sections
-from tests.unit.room.support import MAIN_HOST, RoomDriver
+from tests.unit.room.support import MAIN_HOST, SUPERVISOR, RoomDriver
 
 
 def _sections() -> dict[str, list[list[str]]]:
@@ -15,7 +15,8 @@ def _sections() -> dict[str, list[list[str]]]:
     d.submit_all()  # every sheet in; then the first member is found conflicted and replaced
     spec = ParticipantSpec("e9", "u_e9", "姓名替补", Role.EXPERT, "gz", "S09")
     d.auth.passwords["u_e9"] = "pw-u_e9"
-    room.replace_member(MAIN_HOST, first, spec, "与投标人存在利害关系")
+    room.propose_removal(MAIN_HOST, first, "与投标人存在利害关系")
+    room.approve_removal(SUPERVISOR, first, spec)
     d.check_in("e9")
     d.to(Phase.ARCHIVED)
     state = room.to_state()
