@@ -48,6 +48,7 @@ from notify.voice import (
     invitation_twiml,
     machine_twiml,
     postponement_sms,
+    release_sms,
 )
 from notify.webhooks import (
     STATUS_ORDER,
@@ -128,6 +129,7 @@ __all__ = [
     "parse_voice_prompt",
     "postponement_sms",
     "random_jitter",
+    "release_sms",
     "status_rank",
     "validate_signature",
     "webhook_url",

@@ -102,6 +102,21 @@ def confirmation_sms(invitation: Invitation, *, contact: str, language: Language
     )
 
 
+def release_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
+    """The SMS to an expert who accepted after the place could no longer be held for them (the
+    seat went meanwhile): thanks, and no need to come. Never the project's name or bidders."""
+    when = format_time(invitation.starts_at, language)
+    if language == "zh":
+        return (
+            f"【评标通知】{invitation.expert_name}专家，感谢您的答复。原定于{when}的评标席位"
+            f"已安排完毕，本次无需到场。联系方式：{contact}"
+        )
+    return (
+        f"[Evaluation] {invitation.expert_name}, thank you for your answer. The places for {when} "
+        f"have been filled meanwhile; you need not come. Contact: {contact}"
+    )
+
+
 def called_off_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
     """The SMS telling an accepted expert that the evaluation will not take place (the tender
     failed or was cancelled): time and venue, never the project's bidders.

@@ -165,12 +165,18 @@ def move(
 ) -> bool:
     """Move an invitation forward and run the effects; False when it is already there or beyond.
 
-    Effects: acceptance assigns the seat and queues the confirmation SMS; a decline, silence,
+    Effects: acceptance assigns the seat and queues the confirmation SMS, or, when no seat can be
+    held, ends `not_needed` and tells the expert so; a decline, silence,
     an unreachable number or a withdrawal cancels pending messages and asks for a replacement.
     """
     old = invitation.state
     if old is target or target not in INVITATION_MOVES[old]:
         return False
+    is_acceptance = target is InvitationState.ACCEPTED
+    seating = ctx.callbacks.seat(session, invitation, ctx) if is_acceptance else None
+    if seating is not None and not seating.is_held:
+        # One truth per invitation: no confirmation without a seat held in this transaction.
+        target = InvitationState.NOT_NEEDED
     invitation.state = target
     invitation.updated_at = now
     if target is not InvitationState.CALLING and old.is_open:
@@ -189,11 +195,7 @@ def move(
     )
     if target is InvitationState.ACCEPTED:
         cancel_pending(session, invitation)
-        venue = (
-            ctx.callbacks.seat(session, invitation, ctx)
-            or invitation.seat_venue
-            or invitation.venue
-        )
+        venue = (seating.venue if seating else None) or invitation.seat_venue or invitation.venue
         invitation.seat_venue = venue
         text = notify.confirmation_sms(
             invitation_content(ctx, invitation, venue),
@@ -208,6 +210,25 @@ def move(
             kind=OutboxKind.CONFIRMATION_SMS,
             to=invitee_phone(ctx, invitation),
             body=text,
+            invitation=invitation,
+            not_before=now,
+        )
+    elif target is InvitationState.NOT_NEEDED:
+        # The seat went meanwhile (the expert took another one, or the venue is full): the
+        # inviting feature has already called the next backup; the expert is told.
+        cancel_pending(session, invitation)
+        queue_message(
+            session,
+            ctx,
+            key=f"inv:{invitation.id}:release",
+            channel=OutboxChannel.SMS,
+            kind=OutboxKind.RELEASE_SMS,
+            to=invitee_phone(ctx, invitation),
+            body=notify.release_sms(
+                invitation_content(ctx, invitation, invitation.venue),
+                contact=ctx.config.centre_contact_phone,
+                language=language_of(invitation),
+            ),
             invitation=invitation,
             not_before=now,
         )

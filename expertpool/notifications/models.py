@@ -27,6 +27,7 @@ class InvitationState(enum.StrEnum):
     NO_RESPONSE = "no_response"
     UNREACHABLE = "unreachable"
     WITHDRAWN = "withdrawn"
+    NOT_NEEDED = "not_needed"  # accepted, but the seat could no longer be held: released
 
     @property
     def is_open(self) -> bool:
@@ -43,6 +44,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
             InvitationState.DECLINED,
             InvitationState.NO_RESPONSE,
             InvitationState.UNREACHABLE,
+            InvitationState.NOT_NEEDED,
         }
     ),
     InvitationState.CALLING: frozenset(
@@ -51,6 +53,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
             InvitationState.DECLINED,
             InvitationState.NO_RESPONSE,
             InvitationState.UNREACHABLE,
+            InvitationState.NOT_NEEDED,
         }
     ),
     InvitationState.ACCEPTED: frozenset({InvitationState.WITHDRAWN}),
@@ -58,6 +61,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
     InvitationState.NO_RESPONSE: frozenset(),
     InvitationState.UNREACHABLE: frozenset(),
     InvitationState.WITHDRAWN: frozenset(),
+    InvitationState.NOT_NEEDED: frozenset(),
 }
 
 
@@ -76,6 +80,7 @@ class OutboxKind(enum.StrEnum):
     CONFIRMATION_SMS = "confirmation_sms"
     HELP_SMS = "help_sms"
     OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
+    RELEASE_SMS = "release_sms"  # accepted too late: the place is no longer needed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
 
 

@@ -31,6 +31,7 @@ STATE_LABELS = {
     "no_response": _l("No response"),
     "unreachable": _l("Unreachable"),
     "withdrawn": _l("Withdrawn"),
+    "not_needed": _l("Not needed (the place went meanwhile)"),
 }
 
 
