@@ -54,6 +54,10 @@ from expertpool.projects import terminal_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
 from expertpool.regimes import pages as rule_pages
+from expertpool.reports import api as reports_api
+from expertpool.reports import pages as report_pages
+from expertpool.reports.archive import ReportIssuer
+from expertpool.reports.signing import PadesSigner
 from expertpool.rooms import api as rooms_api
 from expertpool.rooms import pages as room_pages
 from expertpool.rooms.adapters import (
@@ -112,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         organisation_pages.bp,
         rule_pages.bp,
         outcome_pages.bp,
+        report_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
@@ -123,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         draws_api.bp,
         rooms_api.bp,
         outcomes_api.bp,
+        reports_api.bp,
         apidocs_pages.bp,
         webhooks.bp,
     ):
@@ -137,7 +143,13 @@ def build_room_collaborators(
     """The evaluation room's adapters over this application's database, keys and notifier."""
     cfg = st.config
     return RoomCollaborators(
-        store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine, st.keys),
+        # At sign-off the store has the named report built and signed by the centre's key.
+        store=SqlRoomStore(
+            st.sessions,
+            None if cfg.is_sqlite else st.engine,
+            st.keys,
+            on_archived=ReportIssuer(st.keys, PadesSigner(st.keys)),
+        ),
         codes=SmsCodeSender(st.sessions, notifier, ExpertPhones(st.keys), st.keys),
         authenticator=PasswordAuthenticator(st.sessions),
         identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),

@@ -31,6 +31,7 @@ from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
 from expertpool.reference import commands as reference_commands
 from expertpool.regimes import commands as rule_commands
+from expertpool.reports import commands as report_commands
 from expertpool.rooms import models as rooms_models
 
 
@@ -82,9 +83,16 @@ for command in (
     notification_commands.notify_worker,
     draw_commands.draws,
     department_commands.departments,
+    report_commands.reports,
 ):
     cli.add_command(command)
-for command in (keys_rotate, draw_commands.keys_public, draw_commands.keys_rotate_draw):
+for command in (
+    keys_rotate,
+    draw_commands.keys_public,
+    draw_commands.keys_rotate_draw,
+    report_commands.keys_rotate_report,
+    report_commands.keys_install_report_cert,
+):
     core_commands.keys.add_command(command)
 
 

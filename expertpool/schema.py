@@ -15,6 +15,7 @@ from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
 from expertpool.reference import models as reference_models
 from expertpool.regimes import models as regimes_models
+from expertpool.reports import models as reports_models
 from expertpool.rooms import models as rooms_models
 
 FEATURE_MODELS = (
@@ -29,6 +30,7 @@ FEATURE_MODELS = (
     draws_models,
     notifications_models,
     rooms_models,
+    reports_models,
 )
 
 __all__ = ["FEATURE_MODELS", "Base"]

@@ -128,6 +128,8 @@ SCOPES: dict[str, str] = {
     "draws:record": "Read a draw's named contact record once its project is awarded.",
     "terminals:admin": "Register and disable terminals, create venues.",
     "sessions:read": "Read opened panels and sessions as the visibility table allows.",
+    "reports:read": "Fetch a session's signed evaluation report (PDF) from sign-off, for the "
+    "owning centre's trading system.",
 }
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)

@@ -7,10 +7,21 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
+from cryptography.x509.oid import NameOID
 
 from expertpool.core.config import Config
 
@@ -20,6 +31,12 @@ BLIND_INDEX_KEY = "blind-index.key"
 DRAW_RING = "draw-signing-keys.json"
 SEALING_KEY = "sealing.key"
 EXPERT_TOKEN_KEY = "expert-token.key"
+REPORT_KEY = "report-signing-key.pem"
+REPORT_CERT = "report-signing-cert.pem"
+REPORT_CHAIN = "report-signing-chain.pem"
+REPORT_RETIRED = "report-signing-retired.pem"
+REPORT_SUBJECT = "expertpool evaluation reports (self-signed)"
+REPORT_CERT_YEARS = 10
 
 
 class KeyFileError(Exception):
@@ -84,6 +101,9 @@ class KeyStore:
             ring = {"current": "d1", "keys": {"d1": secrets.token_hex(32)}, "retired_public": {}}
             _write_secret(self.path / DRAW_RING, json.dumps(ring, indent=1))
             created.append(DRAW_RING)
+        if not (self.path / REPORT_KEY).exists():
+            self._new_report_key()
+            created.append(REPORT_KEY)
         return created
 
     # Loading ----------------------------------------------------------------
@@ -179,3 +199,103 @@ class KeyStore:
         }
         _rewrite_secret(self.path / DRAW_RING, json.dumps(ring, indent=1))
         return new_id
+
+    # The centre's report-signing key and certificate (PAdES) ---------------------------------
+    def _new_report_key(self) -> None:
+        """A fresh ECDSA P-256 key with a self-signed certificate, until a licensed CA's is
+        installed (`install_report_certificate`)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, REPORT_SUBJECT)])
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365 * REPORT_CERT_YEARS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
+        _rewrite_secret(self.path / REPORT_KEY, pem)
+        _rewrite_secret(self.path / REPORT_CERT, cert.public_bytes(Encoding.PEM).decode("ascii"))
+        chain = self.path / REPORT_CHAIN
+        if chain.exists():
+            chain.unlink()
+
+    def report_signing(self) -> tuple[bytes, bytes, list[bytes]]:
+        """The report-signing private key, its certificate and the issuing chain (PEM each; the
+        chain is empty for the self-signed certificate)."""
+        key = self._read(REPORT_KEY).encode("ascii")
+        cert = self._read(REPORT_CERT).encode("ascii")
+        chain_path = self.path / REPORT_CHAIN
+        chain = _split_pem(chain_path.read_bytes()) if chain_path.exists() else []
+        return key, cert, chain
+
+    def report_certificates(self) -> list[x509.Certificate]:
+        """The current report-signing certificate first, then the retired ones (so that reports
+        signed before a rotation still verify)."""
+        out = [x509.load_pem_x509_certificate(self._read(REPORT_CERT).encode("ascii"))]
+        retired = self.path / REPORT_RETIRED
+        if retired.exists():
+            out += [x509.load_pem_x509_certificate(p) for p in _split_pem(retired.read_bytes())]
+        return out
+
+    def _retire_report_certificate(self) -> None:
+        current = (self.path / REPORT_CERT).read_bytes()
+        retired = self.path / REPORT_RETIRED
+        old = retired.read_bytes() if retired.exists() else b""
+        retired.write_bytes(current.rstrip() + b"\n" + old)
+
+    def rotate_report(self) -> str:
+        """A new self-signed report-signing key; the old certificate stays published. Returns
+        the new certificate's SHA-256 fingerprint."""
+        self._retire_report_certificate()
+        self._new_report_key()
+        return self.report_certificates()[0].fingerprint(hashes.SHA256()).hex()
+
+    def install_report_certificate(self, key_pem: bytes, cert_pem: bytes, chain_pem: bytes) -> str:
+        """Install a key with a certificate issued by a licensed CA (and its chain); the old
+        certificate stays published. Refuses a certificate that does not belong to the key.
+        Returns the new certificate's SHA-256 fingerprint."""
+        try:
+            key = load_pem_private_key(key_pem, password=None)
+            cert = x509.load_pem_x509_certificate(cert_pem)
+            chain = [x509.load_pem_x509_certificate(p) for p in _split_pem(chain_pem)]
+        except ValueError as exc:
+            raise KeyFileError(f"not a PEM key or certificate: {exc}") from None
+        if cert.public_key().public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+        ) != key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo):
+            raise KeyFileError("the certificate does not belong to the key")
+        self._retire_report_certificate()
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
+        _rewrite_secret(self.path / REPORT_KEY, pem)
+        _rewrite_secret(self.path / REPORT_CERT, cert.public_bytes(Encoding.PEM).decode("ascii"))
+        _rewrite_secret(
+            self.path / REPORT_CHAIN,
+            "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in chain),
+        )
+        return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _split_pem(data: bytes) -> list[bytes]:
+    """The PEM blocks of a file, each with its armour."""
+    end = b"-----END CERTIFICATE-----"
+    return [part.strip() + b"\n" + end + b"\n" for part in data.split(end) if part.strip()]

@@ -27,6 +27,8 @@ from expertpool.draws.models import Draw
 from expertpool.notifications import invitations
 from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects.models import Bidder, Project
+from expertpool.reports.archive import ReportIssuer
+from expertpool.reports.signing import PadesSigner
 from expertpool.rooms.adapters import PasswordAuthenticator
 from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.models import EvaluationSession
@@ -170,9 +172,11 @@ def run_to_report(
         )
     clock.tick(5)
     room.archive(host)
-    SqlRoomStore(ctx.sessions, None, ctx.keys).save(
-        row.room_id, room.to_state(), seen, room.drain_events()
+    # As in the live room, the archive issues the named report signed by the centre's key.
+    store = SqlRoomStore(
+        ctx.sessions, None, ctx.keys, on_archived=ReportIssuer(ctx.keys, PadesSigner(ctx.keys))
     )
+    store.save(row.room_id, room.to_state(), seen, room.drain_events())
     return f"session {row.room_id} run to its signed report ({len(members)} signatures)"
 
 

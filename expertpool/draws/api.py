@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Blueprint, jsonify
 from pydantic import ConfigDict, Field
 
@@ -150,6 +151,10 @@ class ContactRecordOut(Out):
 class KeysOut(Out):
     current: str | None = Field(description="The id of the key that signs draws now.")
     keys: dict[str, str] = Field(description="Key id -> base64 raw Ed25519 public key.")
+    report_certificates: list[str] = Field(
+        default_factory=list,
+        description="The report-signing certificates (PEM), current first (docs/reports.md).",
+    )
 
 
 @bp.route("/projects/<int:project_id>/draw-requests", methods=["POST"])
@@ -214,6 +219,16 @@ def draw_keys() -> Any:
     """The draw-signing public keys (base64 raw Ed25519) by key id, and which one signs now."""
     keys = state().keys
     try:
-        return jsonify({"current": keys.draw_signing_key()[0], "keys": keys.draw_public_keys()})
+        certs = [c.public_bytes(Encoding.PEM).decode("ascii") for c in keys.report_certificates()]
     except KeyFileError:
-        return jsonify({"current": None, "keys": {}})
+        certs = []
+    try:
+        return jsonify(
+            {
+                "current": keys.draw_signing_key()[0],
+                "keys": keys.draw_public_keys(),
+                "report_certificates": certs,
+            }
+        )
+    except KeyFileError:
+        return jsonify({"current": None, "keys": {}, "report_certificates": certs})

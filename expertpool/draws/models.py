@@ -121,6 +121,7 @@ class LedgerKind(enum.StrEnum):
     FAILED = "failed"
     OPENED = "opened"
     REFUSED = "refused"  # a prepare refused (insufficient pool); its numbers sealed
+    REPORT = "report"  # a session's signed report: its PDF's SHA-256 (`reports/archive.py`)
 
 
 class DrawLedgerEntry(Base):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -435,4 +437,43 @@ def draw_keys() -> Any:
         current = state().keys.draw_signing_key()[0]
     except KeyFileError:
         keys, current = {}, None
-    return render_template("draws/keys.html", keys=sorted(keys.items()), current=current)
+    return render_template(
+        "draws/keys.html",
+        keys=sorted(keys.items()),
+        current=current,
+        report_certificates=report_certificates(),
+    )
+
+
+def report_certificates() -> list[dict[str, Any]]:
+    """The report-signing certificates (current first), for the keys page."""
+    try:
+        certs = state().keys.report_certificates()
+    except KeyFileError:
+        return []
+    return [
+        {
+            "subject": c.subject.rfc4514_string(),
+            "issuer": c.issuer.rfc4514_string(),
+            "is_self_signed": c.subject == c.issuer,
+            "sha256": c.fingerprint(hashes.SHA256()).hex(),
+            "not_before": c.not_valid_before_utc,
+            "not_after": c.not_valid_after_utc,
+            "pem": c.public_bytes(Encoding.PEM).decode("ascii"),
+            "is_current": n == 0,
+        }
+        for n, c in enumerate(certs)
+    ]
+
+
+@bp.route("/keys/report-signing.pem")
+@public
+def report_signing_pem() -> Response:
+    """The report-signing certificates as one PEM file (current first), for PDF readers and
+    `expertpool reports verify`."""
+    pem = "".join(c["pem"] for c in report_certificates())
+    return Response(
+        pem,
+        mimetype="application/x-pem-file",
+        headers={"Content-Disposition": 'attachment; filename="report-signing.pem"'},
+    )

@@ -9,7 +9,7 @@ into the same transaction, so an acknowledged change is durable with its trail.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -99,11 +99,19 @@ class SqlRoomStore:
     """A :class:`~evaluation_room.ports.RoomStore` on the app's database; owns its transactions."""
 
     def __init__(
-        self, sessions: scoped_session[Session], engine: Engine | None, keys: KeyStore
+        self,
+        sessions: scoped_session[Session],
+        engine: Engine | None,
+        keys: KeyStore,
+        *,
+        on_archived: Callable[[Session, dict[str, Any]], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.engine = engine
         self.keys = keys
+        # Called in the transaction that archives a room (the committee signed off): the signed
+        # report is issued with it or the archiving fails (`reports/archive.py`).
+        self.on_archived = on_archived
 
     def load(self, room_id: str) -> dict[str, Any]:
         """Return the stored state (and end the read transaction)."""
@@ -173,6 +181,8 @@ class SqlRoomStore:
             write_trail(
                 session, session_id, state, events, known_participants=count, keys=self.keys
             )
+            if self.on_archived is not None and any(e.kind == "archived" for e in events):
+                self.on_archived(session, state)
             session.commit()
         except BaseException:
             session.rollback()

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 
+from expertpool.reports.signing import verify_pdf
 from tests.conftest import PASSWORD, LiveServer
 from tests.e2e.conftest import browser_for
 from tests.integration.room.conftest import BIDS, Committee, build_committee
@@ -45,7 +46,8 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         host.fill(
             "[data-testid=bids]",
             "\n".join(
-                f"{b['bidder_code']},{b['bidder_name']},{b['price']},资质=pass" for b in BIDS
+                [f"{b['bidder_code']},{b['bidder_name']},{b['price']},资质=pass" for b in BIDS]
+                + ["B003,丙公司,900000,资质=fail"]  # an invalid bid, and why, for the report
             ),
         )
         seq = int(host.locator("[data-testid=seq]").inner_text())
@@ -156,6 +158,19 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         for fragment in ("评标报告", "专家1", "专家4", "技术方案存在重大缺陷", "推荐中标候选人"):
             assert fragment in text, fragment
         assert not re.search("真名", text)
+
+        # At sign-off the named report was built and signed by the centre: the session's
+        # supervisor downloads it; it names the members and the invalid bid with its reason.
+        sup = browser_for(browser, server, app, c.users["sup"])
+        pages["sup"] = sup
+        signed = sup.request.get(f"{server.url}/reports/{c.room_id}.pdf")
+        assert signed.ok
+        named = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(signed.body())).pages)
+        for fragment in ("真名e1", "真名e4", "真名r1", "无效投标及原因", "丙公司", "资质"):
+            assert fragment in named, fragment
+        trusted = e2e_app.extensions["expertpool"].keys.report_certificates()
+        assert verify_pdf(signed.body(), trusted).is_ok
+        assert not host.request.get(f"{server.url}/reports/{c.room_id}.pdf").ok
         assert PAGE_ERRORS == []
     finally:
         for p in pages.values():

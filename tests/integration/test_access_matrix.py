@@ -99,6 +99,7 @@ EXPECTED: dict[str, set[str]] = {
     "terminals.terminal_disable": {AD},
     "terminals.venue_list": {AD},
     "draws.draw_keys": EVERYONE,
+    "draws.report_signing_pem": EVERYONE,
     "projects_api.project_list": {CS, SV, AD},
     "projects_api.project_create": {CS},
     "projects_api.project_get": {CS, SV, AD},
@@ -158,6 +159,8 @@ EXPECTED: dict[str, set[str]] = {
     "rooms.room": LOGGED_IN,
     "rooms.report": LOGGED_IN,
     "rooms.report_pdf": LOGGED_IN,
+    "reports.signed_pdf": LOGGED_IN,
+    "reports_api.signed_report": {CS, SV, AD, E, OC},
 }
 
 # Values for URL parameters, chosen so that an allowed request reaches the view.
