@@ -244,7 +244,7 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
             "九、评委更换记录（被更换评委的评分作废并由替补重新评分）",
             ["被更换评委", "原因", "替补评委"],
             [
-                [_who(ctx, r["member"]), r["reason"], _who(ctx, r["replaced_by"])]
+                [_who(ctx, r["member"]), _reason(r["reason"]), _who(ctx, r["replaced_by"])]
                 for r in ctx.replacements
             ],
         )
@@ -354,3 +354,16 @@ def render_named_pdf(report: dict[str, Any], ctx: ReportContext, *, built_at: da
         compress=True,
     )
     return bytes(pdf.output())
+
+
+#: Reasons the system records when the conflict re-check at check-in takes a member off.
+CONFLICT_REASONS = {
+    "conflict:employer_conflict": "回避：工作单位为本项目投标人、招标人或代理机构",
+    "conflict:avoidance_conflict": "回避：本人申报的关联单位或近亲属单位涉及本项目",
+    "conflict:not_active": "专家资格状态已不可参加评审",
+}
+
+
+def _reason(reason: str) -> str:
+    """A replacement's reason as the report states it: the host's words, or the conflict found."""
+    return CONFLICT_REASONS.get(reason, reason)

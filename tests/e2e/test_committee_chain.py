@@ -33,6 +33,7 @@ from expertpool.notifications import dispatcher
 from expertpool.notifications.notifier import services_of
 from expertpool.organisations import directory, representatives
 from expertpool.projects.models import Project
+from expertpool.reports.signing import verify_pdf
 from tests.conftest import PASSWORD, LiveServer
 from tests.e2e.conftest import browser_for
 from tests.integration.draws.conftest import BIDDERS, add_experts, make_setup
@@ -367,7 +368,19 @@ def test_from_the_sealed_draw_to_the_signed_report_in_the_browser(
         assert pdf.ok
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
         assert "现场核验身份证（验证码未通过）" in text
-        assert "removed" in text or "调离" in text or "更换" in text
+        # The signed, named report the centre issued at sign-off: the supervisor reads it; it
+        # names the committee, the replacement with its reason, and its signature validates.
+        sup = browser_for(browser, server, app, s.supervisor, errors)
+        pages.append(sup)
+        signed = sup.request.get(f"{base}/reports/{room_id}.pdf")
+        assert signed.ok
+        named = "".join(p.extract_text() for p in PdfReader(io.BytesIO(signed.body())).pages)
+        for name in (names[browser_expert], names[no_signal], names[newcomer], REP_NAME):
+            assert name in named, name
+        assert names[conflicted] in named  # listed as replaced, with the reason
+        assert "回避：本人申报的关联单位或近亲属单位涉及本项目" in named
+        trusted = e2e_app.extensions["expertpool"].keys.report_certificates()
+        assert verify_pdf(signed.body(), trusted).is_ok
         host.goto(f"{base}/projects/{s.project_id}")
         assert room_id in host.content()
         assert errors == []
