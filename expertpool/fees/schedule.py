@@ -3,8 +3,9 @@
 A schedule (one per scope: the province `440000` or a city centre's region code) pays a fee by
 the band of minutes served, more per started hour beyond the last band, a supplement to the
 committee's leader, allowances for travel (more when the expert sat outside their home city)
-and a meal, and at least `arrived_minimum` to a member who checked in to a session whose tender
-then failed or was cancelled. A remote expert is paid under whichever of the home and host
+and a meal. When the tender failed (流标/废标) or was cancelled and the members were released
+within `short_session_minutes` of checking in, they are paid `short_session_fee` instead of the
+first band's fee; otherwise a failed tender pays by time like any other. A remote expert is paid under whichever of the home and host
 schedules gives more (发改办法规〔2025〕807号).
 """
 
@@ -57,7 +58,8 @@ class Schedule:
     offsite_travel_allowance: Decimal
     meal_allowance: Decimal
     meal_after_minutes: int
-    arrived_minimum: Decimal
+    short_session_fee: Decimal
+    short_session_minutes: int
     source: str
     status: str
 
@@ -103,8 +105,11 @@ class Fee:
 def fee_under(schedule: Schedule, attendance: Attendance) -> Fee:
     """What a member who checked in is owed under `schedule`."""
     duration = schedule.duration_fee(attendance.minutes)
-    if attendance.outcome is not Outcome.EVALUATED:
-        duration = max(duration, schedule.arrived_minimum)
+    if (
+        attendance.outcome is not Outcome.EVALUATED
+        and attendance.minutes <= schedule.short_session_minutes
+    ):
+        duration = schedule.short_session_fee
     allowances = schedule.travel_allowance
     if attendance.is_offsite:
         allowances += schedule.offsite_travel_allowance
@@ -171,6 +176,8 @@ def parse_schedule(data: Mapping[str, Any]) -> Schedule:
             bands.append(band)
         if not bands:
             raise ScheduleError("bands: at least one")
+        if _money(data["short_session_fee"], "short_session_fee") > bands[0].fee:
+            raise ScheduleError("short_session_fee: at most the first band's fee")
         source = str(data["source"]).strip()
         if not source:
             raise ScheduleError("source: cite where the figures come from")
@@ -187,7 +194,8 @@ def parse_schedule(data: Mapping[str, Any]) -> Schedule:
             ),
             meal_allowance=_money(data["meal_allowance"], "meal_allowance"),
             meal_after_minutes=_minutes(data["meal_after_minutes"], "meal_after_minutes"),
-            arrived_minimum=_money(data["arrived_minimum"], "arrived_minimum"),
+            short_session_fee=_money(data["short_session_fee"], "short_session_fee"),
+            short_session_minutes=_minutes(data["short_session_minutes"], "short_session_minutes"),
             source=source,
             status=status,
         )
