@@ -5,8 +5,8 @@ the band of minutes served, more per started hour beyond the last band, a supple
 committee's leader, allowances for travel (more when the expert sat outside their home city)
 and a meal. When the tender failed (流标/废标) or was cancelled and the members were released
 within `short_session_minutes` of checking in, they are paid `short_session_fee` instead of the
-first band's fee; otherwise a failed tender pays by time like any other. A remote expert is paid under whichever of the home and host
-schedules gives more (发改办法规〔2025〕807号).
+first band's fee; otherwise a failed tender pays by time like any other. A remote expert is
+paid under whichever of the home and host schedules gives more (发改办法规〔2025〕807号).
 """
 
 from __future__ import annotations
