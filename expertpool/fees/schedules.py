@@ -162,7 +162,7 @@ def change(
     now = now or utcnow()
     ensure_loaded(session)
     fields: dict[str, str] = {}
-    parsed: dict[str, Any] = {}
+    parsed: dict[str, Any] | None = None
     if kind not in {k.value for k in RuleKind}:
         fields["kind"] = str(_l("Choose a schedule or the tax rule."))
     try:
@@ -173,13 +173,13 @@ def change(
     except ValueError:
         fields["document"] = str(_l("Write the schedule as a JSON object."))
     scope = "" if kind == RuleKind.TAX else (scope or "").strip()
-    if kind == RuleKind.SCHEDULE and parsed:
+    if kind == RuleKind.SCHEDULE and parsed is not None:
         parsed["scope"] = scope
         try:
             parse_schedule(parsed)
         except ScheduleError as exc:
             fields["document"] = str(exc)
-    elif kind == RuleKind.TAX and parsed:
+    elif kind == RuleKind.TAX and parsed is not None:
         try:
             parse_tax_rule(parsed)
         except TaxRuleError as exc:
@@ -195,7 +195,7 @@ def change(
     clean_note = (note or "").strip()
     if len(clean_note) < 5 or len(clean_note) > 2000:
         fields["note"] = str(_l("Give the reason for the change (5 to 2000 characters)."))
-    if fields or day is None:
+    if fields or day is None or parsed is None:
         raise ValidationFailed(fields=fields)
     rule_kind = RuleKind(kind)
     number = int(

@@ -1,0 +1,131 @@
+"""The fee pages: public schedules, statements by who may read them, the expert's own page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from expertpool.fees.schedules import bundled
+from tests.conftest import csrf_token
+from tests.integration.fees.conftest import ClosedSession
+
+
+def _as(example: ClosedSession, login: Any, who: str) -> FlaskClient:
+    return login(example.app.test_client(), example.people[who])
+
+
+def test_the_schedules_are_public_with_their_sources_and_example_marks(client: FlaskClient) -> None:
+    html = client.get("/fees/schedules").get_data(as_text=True)
+    assert 'data-schedule="440000"' in html and 'data-schedule="440300"' in html
+    assert html.count('data-testid="example"') == 2
+    assert "807号" in html and "2018年第61号" in html
+
+
+def test_an_administrator_changes_a_schedule_from_a_date_with_field_errors_first(
+    example: ClosedSession, make_user: Any, login: Any
+) -> None:
+    admin = login(example.app.test_client(), make_user(role="admin"))
+    token = csrf_token(admin, "/fees/schedules/change")
+    bad = admin.post(
+        "/fees/schedules/change",
+        data={
+            "csrf_token": token,
+            "kind": "schedule",
+            "scope": "440100",
+            "document": "{}",
+            "effective_on": "2020-01-01",
+            "note": "",
+        },
+    )
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    for field in ("document", "effective_on", "note"):
+        assert f'data-field-error="{field}"' in html
+    doc = dict(bundled()["schedules"][0], name="广州市公共资源交易中心", status="quoted")
+    ok = admin.post(
+        "/fees/schedules/change",
+        data={
+            "csrf_token": token,
+            "kind": "schedule",
+            "scope": "440100",
+            "document": json.dumps(doc, ensure_ascii=False),
+            "effective_on": "2099-01-01",
+            "note": "广州市新标准",
+        },
+    )
+    assert ok.status_code == 302
+    later = example.app.test_client().get("/fees/schedules?on=2099-01-02").get_data(as_text=True)
+    assert 'data-schedule="440100"' in later
+
+
+def test_statements_appear_after_the_close_to_those_who_may_read_them(
+    example: ClosedSession, make_user: Any, login: Any
+) -> None:
+    staff = _as(example, login, "h_gz")
+    token = csrf_token(staff, "/fees/statements")
+    staff.post("/fees/statements/make", data={"csrf_token": token})
+    before = staff.get("/fees/statements").get_data(as_text=True)
+    assert "专家甲" not in before and "/fees/statements/1" not in before  # not closed yet
+    example.close()
+    staff.post("/fees/statements/make", data={"csrf_token": token})
+    html = staff.get("/fees/statements/1").get_data(as_text=True)
+    assert "专家甲" in html and "广州市某人民医院" in html
+    other = login(example.app.test_client(), make_user(role="centre_staff", centre="440600"))
+    assert other.get("/fees/statements/1").status_code == 403
+    assert "专家甲" not in other.get("/fees/statements").get_data(as_text=True)
+    sup = _as(example, login, "sup")
+    assert "专家甲" in sup.get("/fees/statements/1").get_data(as_text=True)
+
+
+def test_an_adjustment_through_the_pages_needs_a_reason_then_a_supervisor(
+    example: ClosedSession, login: Any
+) -> None:
+    example.close()
+    staff = _as(example, login, "h_gz")
+    token = csrf_token(staff, "/fees/statements")
+    staff.post("/fees/statements/make", data={"csrf_token": token})
+    refused = staff.post(
+        "/fees/statements/1/adjust",
+        data={"csrf_token": token, "line_id": "2", "amount": "abc", "reason": ""},
+    )
+    assert refused.status_code == 422
+    assert 'data-field-error="amount"' in refused.get_data(as_text=True)
+    asked = staff.post(
+        "/fees/statements/1/adjust",
+        data={"csrf_token": token, "line_id": "2", "amount": "100", "reason": "评标延时补足"},
+    )
+    assert asked.status_code == 302
+    sup = _as(example, login, "sup")
+    listing = sup.get("/fees/statements").get_data(as_text=True)
+    assert 'data-testid="pending"' in listing
+    sup.post(
+        "/fees/adjustments/1",
+        data={"csrf_token": csrf_token(sup, "/fees/statements"), "decision": "approve"},
+    )
+    html = staff.get("/fees/statements/1").get_data(as_text=True)
+    assert "1,000.00" in html
+
+
+def test_the_expert_sees_only_their_own_fees_and_a_yearly_summary(
+    example: ClosedSession, login: Any
+) -> None:
+    example.close()
+    staff = _as(example, login, "h_gz")
+    staff.post("/fees/statements/make", data={"csrf_token": csrf_token(staff, "/fees/statements")})
+    expert = _as(example, login, "E")
+    html = expert.get("/fees/mine").get_data(as_text=True)
+    assert "1,072.00" in html and "68.00" in html and "专家甲" not in html
+    assert 'data-year="2026"' in html
+    token = csrf_token(expert, "/fees/mine")
+    bad = expert.post("/fees/mine", data={"csrf_token": token, "bank": "", "account": "1"})
+    assert bad.status_code == 422
+    expert.post(
+        "/fees/mine",
+        data={"csrf_token": token, "bank": "招商银行深圳分行", "account": "6214 8300 0000 1234"},
+    )
+    html = expert.get("/fees/mine").get_data(as_text=True)
+    assert "************1234" in html and "621483000000" not in html
+    year = expert.get("/fees/mine/2026").get_data(as_text=True)
+    assert "1,140.00" in year and 'data-testid="year-total"' in year
