@@ -351,19 +351,27 @@ def import_returned(
         line = lines.get(row["reference"])
         status = row["status"].lower()
         if line is None:
-            result.refused.append(f"{n}: {row['reference']} {_l('is not in this batch')}")
+            result.refused.append(
+                str(_l("Row %(n)d: %(ref)s is not in this batch.", n=n, ref=row["reference"]))
+            )
             continue
         if status not in ("paid", "failed") or (status == "paid" and not row["bank_reference"]):
-            result.refused.append(f"{n}: {row['reference']} {_l('has no valid status')}")
+            result.refused.append(
+                str(_l("Row %(n)d: %(ref)s has no valid status.", n=n, ref=row["reference"]))
+            )
             continue
         if line.status is LineStatus.PAID:
             if status == "paid" and row["bank_reference"] == line.paid_reference:
                 result.unchanged += 1
             else:
-                result.refused.append(f"{n}: {row['reference']} {_l('was already paid')}")
+                result.refused.append(
+                    str(_l("Row %(n)d: %(ref)s was already paid.", n=n, ref=row["reference"]))
+                )
             continue
         if line.status is not LineStatus.IN_BATCH:
-            result.refused.append(f"{n}: {row['reference']} {_l('is not awaiting payment')}")
+            result.refused.append(
+                str(_l("Row %(n)d: %(ref)s is not awaiting payment.", n=n, ref=row["reference"]))
+            )
             continue
         if status == "paid":
             line.status, line.paid_reference, line.paid_at = (
