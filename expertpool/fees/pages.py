@@ -3,8 +3,9 @@ adjustments, payment batches, and an expert's own fees with a yearly summary.
 
 Statements exist only after a project's close (see `statements.make_statement`), so no page
 here can show a panel before its opening. Statements name experts: they are shown to the staff
-of the centre that settles them, to supervisors of the project and to administrators; an
-expert sees only their own lines.
+of the centre that settles them, to supervisors of the project, to administrators and to the
+contacts of the project's tenderer and agency (the visibility table's closed column); an expert
+sees only their own lines.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from expertpool.core.texts import _l
 from expertpool.fees import payments, schedules, statements
 from expertpool.fees.models import FeeStatement, LineKind, LineStatus, RuleKind
 from expertpool.fees.money import yuan
+from expertpool.organisations import directory
 from expertpool.projects.models import Project
 from expertpool.projects.projects import require_reader
 
 bp = Blueprint("fees", __name__, url_prefix="/fees", template_folder="templates")
 
 STAFF = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
+READERS = (*STAFF, UserRole.ORG_CONTACT)
+"""Who may read statements: staff, and the tenderer's and agency's contacts of the project."""
 
 
 STATUS_LABELS = {
@@ -121,14 +125,19 @@ def _readable(statement: FeeStatement, user: User) -> None:
             raise NotFound()
         if user.role is UserRole.CENTRE_STAFF and statement.centre_id == user.centre_id:
             return
+        if user.role is UserRole.ORG_CONTACT:
+            directory.require_contact_of(session, user, project)
+            return
         require_reader(session, user, project)
         return
+    if user.role is UserRole.ORG_CONTACT:
+        raise Forbidden()
     if user.role is UserRole.CENTRE_STAFF and statement.centre_id != user.centre_id:
         raise Forbidden(str(_("You may act only for your own centre.")))
 
 
 @bp.route("/statements")
-@roles(*STAFF)
+@roles(*READERS)
 def statement_list() -> str:
     """Statements the user may read, newest first."""
     session = db()
@@ -159,7 +168,7 @@ def make_due() -> Any:
 
 
 @bp.route("/statements/<int:statement_id>")
-@roles(*STAFF)
+@roles(*READERS)
 def statement(statement_id: int) -> str:
     """One statement: who, hours, gross, tax, net, payer, and what was paid."""
     session = db()

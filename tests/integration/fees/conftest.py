@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from expertpool.accounts.models import Centre
 from expertpool.demo.fees import Replacement, run_session
+from expertpool.demo.projects import demo_credit_code
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.projects.models import Project, ProjectKind, ProjectStatus
 from expertpool.projects.venues import create_venue
@@ -86,9 +87,9 @@ def example(app: Flask, make_user: Callable[..., Any]) -> ClosedSession:
         regime=LegalRegime.GOVERNMENT_PROCUREMENT,
         method=ProcurementMethod.OPEN_TENDER,
         budget_fen=100_000_000,
-        tenderer_code="91440101MA5CXXXX01",
+        tenderer_code=demo_credit_code(71),
         tenderer_name="广州市某人民医院",
-        agency_code="91440101MA5CXXXX02",
+        agency_code=demo_credit_code(72),
         agency_name="某招标代理有限公司",
         evaluation_start_at=DAY,
         duration_minutes=360,

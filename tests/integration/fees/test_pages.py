@@ -7,7 +7,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from expertpool.demo.projects import demo_credit_code
 from expertpool.fees.schedules import bundled
+from expertpool.organisations import directory
 from tests.conftest import csrf_token
 from tests.integration.fees.conftest import ClosedSession
 
@@ -77,6 +79,21 @@ def test_statements_appear_after_the_close_to_those_who_may_read_them(
     assert "专家甲" not in other.get("/fees/statements").get_data(as_text=True)
     sup = _as(example, login, "sup")
     assert "专家甲" in sup.get("/fees/statements/1").get_data(as_text=True)
+    session = example.app.extensions["expertpool"].sessions()
+    for n, kind in ((71, "is_tenderer"), (73, "is_agency")):
+        org = directory.save_organisation(
+            session, actor="test", credit_code=demo_credit_code(n), name=f"单位{n}", **{kind: True}
+        )
+        contact = make_user(role="org_contact")
+        directory.set_contact(
+            session, actor="test", username=contact.username, organisation_id=org.id
+        )
+        page = login(example.app.test_client(), contact)
+        if n == 71:  # the project's tenderer: its fee statements
+            assert "专家甲" in page.get("/fees/statements/1").get_data(as_text=True)
+        else:
+            assert page.get("/fees/statements/1").status_code == 403
+            assert "专家甲" not in page.get("/fees/statements").get_data(as_text=True)
 
 
 def test_an_adjustment_through_the_pages_needs_a_reason_then_a_supervisor(
