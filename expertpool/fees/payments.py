@@ -269,12 +269,25 @@ def export_rows(
     return rows
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A cell that a spreadsheet program shows as text, never runs as a formula (names and banks
+    are typed by people)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _safe(row: dict[str, str]) -> dict[str, str]:
+    return {k: _text_cell(v) for k, v in row.items()}
+
+
 def to_csv(rows: list[dict[str, str]]) -> bytes:
     """Rows as CSV (UTF-8 with a byte-order mark, which spreadsheet programs expect)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(_safe(r) for r in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -286,7 +299,8 @@ def to_xlsx(rows: list[dict[str, str]]) -> bytes:
     sheet.title = "payments"
     sheet.append(list(EXPORT_COLUMNS))
     for r in rows:
-        sheet.append([r[c] for c in EXPORT_COLUMNS])
+        safe = _safe(r)
+        sheet.append([safe[c] for c in EXPORT_COLUMNS])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.number_format = "@"
