@@ -84,7 +84,11 @@ def published() -> str:
 def change() -> Any:
     """An administrator stores a new version of a schedule or of the tax rule."""
     errors: dict[str, str] = {}
-    form = request.form if request.method == "POST" else request.args
+    form: Any = request.form if request.method == "POST" else dict(request.args)
+    if request.method == "GET" and not form.get("document"):
+        form["document"] = schedules.latest_document(
+            db(), form.get("kind", "schedule"), form.get("scope", schedules.PROVINCE)
+        )
     if request.method == "POST":
         try:
             row = schedules.change(

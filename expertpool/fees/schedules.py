@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
@@ -133,6 +133,18 @@ def published(session: Session, day: date) -> list[tuple[Schedule, InForce]]:
     return out
 
 
+def latest_document(session: Session, kind: str, scope: str) -> str:
+    """The latest version's document of a scope's schedule (the province's when the scope has
+    none) or of the tax rule, as indented JSON to start a change from."""
+    ensure_loaded(session)
+    rule_kind = RuleKind.TAX if kind == RuleKind.TAX else RuleKind.SCHEDULE
+    scope = "" if rule_kind is RuleKind.TAX else scope
+    found = _in_force(session, rule_kind, scope, date.max)
+    if found is None and rule_kind is RuleKind.SCHEDULE:
+        found = _in_force(session, rule_kind, PROVINCE, date.max)
+    return json.dumps(found.data, ensure_ascii=False, indent=2) if found else ""
+
+
 def history(session: Session) -> list[FeeRuleVersion]:
     """Every stored version, newest first."""
     return list(
@@ -173,6 +185,12 @@ def change(
     except ValueError:
         fields["document"] = str(_l("Write the schedule as a JSON object."))
     scope = "" if kind == RuleKind.TAX else (scope or "").strip()
+    if kind == RuleKind.SCHEDULE and scope != PROVINCE:
+        centre = session.execute(
+            select(Centre.id).where(Centre.region_code == scope)
+        ).scalar_one_or_none()
+        if centre is None:
+            fields["scope"] = str(_l("The region code of a trading centre, or 440000."))
     if kind == RuleKind.SCHEDULE and parsed is not None:
         parsed["scope"] = scope
         try:

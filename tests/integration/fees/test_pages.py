@@ -30,12 +30,14 @@ def test_an_administrator_changes_a_schedule_from_a_date_with_field_errors_first
 ) -> None:
     admin = login(example.app.test_client(), make_user(role="admin"))
     token = csrf_token(admin, "/fees/schedules/change")
+    start = admin.get("/fees/schedules/change?kind=schedule&scope=440300").get_data(as_text=True)
+    assert "深圳市公共资源交易中心" in start  # a change starts from the scope's latest version
     bad = admin.post(
         "/fees/schedules/change",
         data={
             "csrf_token": token,
             "kind": "schedule",
-            "scope": "440100",
+            "scope": "449999",
             "document": "{}",
             "effective_on": "2020-01-01",
             "note": "",
@@ -43,7 +45,7 @@ def test_an_administrator_changes_a_schedule_from_a_date_with_field_errors_first
     )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    for field in ("document", "effective_on", "note"):
+    for field in ("scope", "document", "effective_on", "note"):
         assert f'data-field-error="{field}"' in html
     doc = dict(bundled()["schedules"][0], name="广州市公共资源交易中心", status="quoted")
     ok = admin.post(
