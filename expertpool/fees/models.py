@@ -165,6 +165,7 @@ class PaymentBatch(Base):
     __tablename__ = "fee_payment_batch"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
     payer_name: Mapped[str] = mapped_column(String(200))
     period_from: Mapped[date] = mapped_column(Date)
     period_to: Mapped[date] = mapped_column(Date)

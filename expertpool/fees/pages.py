@@ -3,9 +3,9 @@ adjustments, payment batches, and an expert's own fees with a yearly summary.
 
 Statements exist only after a project's close (see `statements.make_statement`), so no page
 here can show a panel before its opening. Statements name experts: they are shown to the staff
-of the centre that settles them, to supervisors of the project, to administrators and to the
-contacts of the project's tenderer and agency (the visibility table's closed column); an expert
-sees only their own lines.
+of the centre that settles them, to the supervisors of the project and to the contacts of the
+project's tenderer and agency (the visibility table's closed column), each reading audited;
+administrators see none; an expert sees only their own lines.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from expertpool.projects.projects import require_reader
 
 bp = Blueprint("fees", __name__, url_prefix="/fees", template_folder="templates")
 
-STAFF = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR, UserRole.ADMIN)
+STAFF = (UserRole.CENTRE_STAFF, UserRole.SUPERVISOR)
 READERS = (*STAFF, UserRole.ORG_CONTACT)
-"""Who may read statements: staff, and the tenderer's and agency's contacts of the project."""
+"""Who may read statements (after the close): the settling centre's staff, the project's
+supervisors and its tenderer's and agency's contacts. Administrators see nothing about members."""
 
 
 STATUS_LABELS = {
@@ -121,8 +122,6 @@ def change() -> Any:
 
 def _readable(statement: FeeStatement, user: User) -> None:
     session = db()
-    if user.role is UserRole.ADMIN:
-        return
     if statement.project_id is not None:
         project = session.get(Project, statement.project_id)
         if project is None:
@@ -156,13 +155,15 @@ def statement_list() -> str:
     return render_template(
         "fees/statements.html",
         rows=rows,
-        pending=statements.pending_adjustments(session) if user.role is UserRole.SUPERVISOR else [],
-        can_make=user.role in (UserRole.CENTRE_STAFF, UserRole.ADMIN),
+        pending=statements.pending_adjustments(session, user)
+        if user.role is UserRole.SUPERVISOR
+        else [],
+        can_make=user.role is UserRole.CENTRE_STAFF,
     )
 
 
 @bp.route("/statements/make", methods=["POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def make_due() -> Any:
     """Make the statements of every closed session that has none."""
     user = require_user()
@@ -179,10 +180,11 @@ def statement(statement_id: int) -> str:
     user = require_user()
     row = statements.get_statement(session, statement_id)
     _readable(row, user)
+    statements.record_reading(session, user, row)
     return render_template(
         "fees/statement.html",
         s=row,
-        can_act=user.role in (UserRole.CENTRE_STAFF, UserRole.ADMIN),
+        can_act=user.role is UserRole.CENTRE_STAFF,
         errors={},
         LineKind=LineKind,
         LineStatus=LineStatus,
@@ -216,7 +218,7 @@ def _line_action(statement_id: int, action: Any) -> Any:
 
 
 @bp.route("/statements/<int:statement_id>/adjust", methods=["POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def adjust(statement_id: int) -> Any:
     """Ask a supervisor to approve an adjustment of an unpaid line."""
 
@@ -234,7 +236,7 @@ def adjust(statement_id: int) -> Any:
 
 
 @bp.route("/statements/<int:statement_id>/reverse", methods=["POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def reverse(statement_id: int) -> Any:
     """Reverse a paid line (and reissue it unpaid)."""
 
@@ -252,7 +254,7 @@ def reverse(statement_id: int) -> Any:
 
 
 @bp.route("/statements/<int:statement_id>/paid", methods=["POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def mark_paid(statement_id: int) -> Any:
     """Mark a line paid by hand with the payment's reference."""
 
@@ -278,7 +280,7 @@ def decide(adjustment_id: int) -> Any:
 
 
 @bp.route("/batches", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def batch_list() -> Any:
     """Payment batches, reconciliation, and a new batch for a payer and period."""
     session = db()
@@ -323,7 +325,7 @@ def batch_list() -> Any:
 
 
 @bp.route("/batches/<int:batch_id>", methods=["GET", "POST"])
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def batch(batch_id: int) -> Any:
     """A batch's lines; uploading the bank's returned file marks them paid or failed."""
     session = db()
@@ -357,7 +359,7 @@ def batch(batch_id: int) -> Any:
 
 
 @bp.route("/batches/<int:batch_id>/export.<fmt>")
-@roles(UserRole.CENTRE_STAFF, UserRole.ADMIN)
+@roles(UserRole.CENTRE_STAFF)
 def export(batch_id: int, fmt: str) -> Response:
     """The batch for the bank, as CSV or Excel (the export is audited)."""
     if fmt not in ("csv", "xlsx"):

@@ -159,9 +159,7 @@ def create_batch(
         )
         .order_by(FeeLine.id)
     )
-    where = _centre_filter(actor)
-    if where is not None:
-        stmt = stmt.where(where)
+    stmt = stmt.where(_centre_filter(actor))
     lines = list(session.execute(stmt).scalars())
     with_account = set(
         session.execute(
@@ -172,6 +170,7 @@ def create_batch(
     if not payable:
         return BatchResult(None, 0, len(lines) - len(payable))
     batch = PaymentBatch(
+        centre_id=actor.centre_id,
         payer_name=clean_payer,
         period_from=days[0],
         period_to=days[1],
@@ -197,32 +196,21 @@ def get_batch(session: Session, actor: User, batch_id: int) -> PaymentBatch:
     """A batch the actor may handle, or `NotFound`."""
     _staff(actor)
     batch = session.get(PaymentBatch, batch_id)
-    if batch is None:
+    if batch is None or batch.centre_id != actor.centre_id:
         raise NotFound()
-    if actor.role is UserRole.CENTRE_STAFF:
-        other = session.execute(
-            select(FeeLine.id)
-            .join(FeeStatement)
-            .where(FeeLine.batch_id == batch.id, FeeStatement.centre_id != actor.centre_id)
-        ).first()
-        if other is not None:
-            raise NotFound()
     return batch
 
 
 def batches(session: Session, actor: User) -> list[PaymentBatch]:
     """Batches the actor may handle, newest first."""
     _staff(actor)
-    stmt = select(PaymentBatch).order_by(PaymentBatch.id.desc())
-    if actor.role is UserRole.CENTRE_STAFF:
-        stmt = stmt.where(
-            PaymentBatch.id.in_(
-                select(FeeLine.batch_id)
-                .join(FeeStatement)
-                .where(FeeStatement.centre_id == actor.centre_id)
-            )
-        )
-    return list(session.execute(stmt).scalars())
+    return list(
+        session.execute(
+            select(PaymentBatch)
+            .where(PaymentBatch.centre_id == actor.centre_id)
+            .order_by(PaymentBatch.id.desc())
+        ).scalars()
+    )
 
 
 def batch_lines(session: Session, batch_id: int) -> list[FeeLine]:
@@ -418,7 +406,7 @@ def mark_paid(session: Session, *, actor: User, line_id: int, reference: str) ->
     """Mark one payable line paid by hand with the payment's reference; audited; commits."""
     _staff(actor)
     line = session.get(FeeLine, line_id)
-    if line is None:
+    if line is None or line.statement.centre_id != actor.centre_id:
         raise NotFound()
     clean = (reference or "").strip()
     if not 3 <= len(clean) <= 100:
@@ -448,9 +436,7 @@ def reconciliation(session: Session, actor: User) -> list[tuple[str, int, Decima
         .join(FeeStatement)
         .group_by(FeeLine.status)
     )
-    where = _centre_filter(actor)
-    if where is not None:
-        stmt = stmt.where(where)
+    stmt = stmt.where(_centre_filter(actor))
     return [(str(s), int(n), yuan(int(total))) for s, n, total in session.execute(stmt)]
 
 

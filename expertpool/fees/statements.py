@@ -36,6 +36,8 @@ from expertpool.fees.models import (
 )
 from expertpool.fees.money import AmountError, parse_yuan, to_fen, yuan
 from expertpool.fees.schedule import Attendance, Outcome, fee_at_higher
+from expertpool.projects.models import Project
+from expertpool.projects.projects import require_reader
 from expertpool.rooms.models import EvaluationSession
 
 ADJUSTABLE = (LineStatus.UNPAID, LineStatus.FAILED)
@@ -203,6 +205,25 @@ def get_line(session: Session, line_id: int) -> FeeLine:
     return line
 
 
+def _require_settler(actor: User, line: FeeLine) -> None:
+    """Only the staff of the centre that settles the statement act on its lines."""
+    if actor.role is not UserRole.CENTRE_STAFF or actor.centre_id != line.statement.centre_id:
+        raise Forbidden(str(_l("Only the settling centre's staff act on these fees.")))
+
+
+def record_reading(session: Session, actor: User, statement: FeeStatement) -> None:
+    """Put a reading of a statement (it names experts) on the audit trail; commits."""
+    audit.record(
+        session,
+        actor=actor.username,
+        action="fees.statement_read",
+        object_type="fee_statement",
+        object_id=statement.id,
+        after={"role": actor.role.value},
+    )
+    session.commit()
+
+
 def _retax(session: Session, line: FeeLine) -> None:
     rule, _number = schedules.tax_rule_for(session, line.statement.evaluation_on)
     gross = yuan(line.duration_fen + line.leader_fen + line.allowances_fen + line.adjustment_fen)
@@ -215,9 +236,8 @@ def request_adjustment(
 ) -> FeeAdjustment:
     """Centre staff (or an administrator) ask to change an unpaid line's gross by `amount`
     yuan, with a reason; a supervisor decides. Audited; commits."""
-    if actor.role not in (UserRole.CENTRE_STAFF, UserRole.ADMIN):
-        raise Forbidden()
     line = get_line(session, line_id)
+    _require_settler(actor, line)
     fields: dict[str, str] = {}
     try:
         value = parse_yuan(amount, allow_negative=True)
@@ -258,14 +278,13 @@ def decide_adjustment(
 ) -> FeeAdjustment:
     """A supervisor approves (the line's gross, tax and net are recomputed) or rejects a pending
     adjustment. Audited; commits."""
-    if actor.role is not UserRole.SUPERVISOR:
-        raise Forbidden(str(_l("A supervisor decides adjustments.")))
     adj = session.get(FeeAdjustment, adjustment_id)
     if adj is None:
         raise NotFound()
     if adj.status is not AdjustmentStatus.PENDING:
         raise Conflict(str(_l("This adjustment was already decided.")))
     line = get_line(session, adj.line_id)
+    _require_supervisor_of(session, actor, line.statement)
     before = {"gross_fen": line.gross_fen, "tax_fen": line.tax_fen, "net_fen": line.net_fen}
     if approve:
         if line.status not in ADJUSTABLE or line.gross_fen + adj.amount_fen < 0:
@@ -293,15 +312,31 @@ def decide_adjustment(
     return adj
 
 
-def pending_adjustments(session: Session) -> list[FeeAdjustment]:
-    """Adjustments waiting for a supervisor, oldest first."""
-    return list(
-        session.execute(
-            select(FeeAdjustment)
-            .where(FeeAdjustment.status == AdjustmentStatus.PENDING)
-            .order_by(FeeAdjustment.id)
-        ).scalars()
-    )
+def _require_supervisor_of(session: Session, actor: User, statement: FeeStatement) -> None:
+    """A supervisor of the statement's project (any supervisor for a session without one)."""
+    if actor.role is not UserRole.SUPERVISOR:
+        raise Forbidden(str(_l("A supervisor decides adjustments.")))
+    if statement.project_id is not None:
+        project = session.get(Project, statement.project_id)
+        if project is None:
+            raise NotFound()
+        require_reader(session, actor, project)
+
+
+def pending_adjustments(session: Session, actor: User) -> list[FeeAdjustment]:
+    """Adjustments waiting for this supervisor (of the projects they supervise), oldest first."""
+    out = []
+    for adj in session.execute(
+        select(FeeAdjustment)
+        .where(FeeAdjustment.status == AdjustmentStatus.PENDING)
+        .order_by(FeeAdjustment.id)
+    ).scalars():
+        try:
+            _require_supervisor_of(session, actor, get_line(session, adj.line_id).statement)
+        except (Forbidden, NotFound):
+            continue
+        out.append(adj)
+    return out
 
 
 def reverse_line(
@@ -310,9 +345,8 @@ def reverse_line(
     """Reverse a paid line by a new line of the opposite amounts (the paid line itself never
     changes); with `reissue`, a fresh unpaid copy follows, to adjust and pay again. Audited;
     commits. Returns the reversal line."""
-    if actor.role not in (UserRole.CENTRE_STAFF, UserRole.ADMIN):
-        raise Forbidden()
     line = get_line(session, line_id)
+    _require_settler(actor, line)
     clean = (reason or "").strip()
     if len(clean) < 5 or len(clean) > 500:
         raise ValidationFailed(fields={"reason": str(_l("Give the reason (5 to 500 characters)."))})

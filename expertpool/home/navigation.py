@@ -76,7 +76,7 @@ MENU: list[MenuItem] = [
     MenuItem(
         "fees.statement_list",
         _l("Fees"),
-        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN, R.ORG_CONTACT}),
+        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ORG_CONTACT}),
         "fees",
     ),
 ]

@@ -52,7 +52,6 @@ MENUS = {
         "departments",
         "organisations",
         "api",
-        "fees",
     ],
     "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
     "audit_admin": ["home", "rooms", "specialties", "audit"],

@@ -34,13 +34,21 @@ def upgrade() -> None:
     op.create_table(
         "fee_payment_batch",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("centre_id", sa.Integer(), nullable=False),
         sa.Column("payer_name", sa.String(length=200), nullable=False),
         sa.Column("period_from", sa.Date(), nullable=False),
         sa.Column("period_to", sa.Date(), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.Column("created_at", expertpool.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["centre_id"], ["centre.id"], name=op.f("fk_fee_payment_batch_centre_id_centre")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_payment_batch")),
     )
+    with op.batch_alter_table("fee_payment_batch", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_fee_payment_batch_centre_id"), ["centre_id"], unique=False
+        )
     op.create_table(
         "fee_rule_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -262,4 +270,7 @@ def downgrade() -> None:
 
     op.drop_table("fee_statement")
     op.drop_table("fee_rule_version")
+    with op.batch_alter_table("fee_payment_batch", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_fee_payment_batch_centre_id"))
+
     op.drop_table("fee_payment_batch")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -119,3 +120,32 @@ def test_an_adjustment_applies_only_once_a_supervisor_approves(example: ClosedSe
     actions = set(session.execute(select(AuditEntry.action)).scalars())
     assert {"fees.adjustment_requested", "fees.adjustment_approved"} <= actions
     assert Decimal(line.adjustment_fen) == 10000
+
+
+def test_only_the_settling_centre_and_the_projects_supervisors_act_and_readings_are_audited(
+    example: ClosedSession, make_user: Any, login: Any
+) -> None:
+    example.close()
+    s = _statement(example)
+    line = s.lines[0]
+    session = example.app.extensions["expertpool"].sessions()
+    elsewhere = make_user(role="centre_staff", centre="440300")
+    with pytest.raises(Forbidden):
+        statements.request_adjustment(
+            session, actor=elsewhere, line_id=line.id, amount="10", reason="别的中心的调整"
+        )
+    adj = statements.request_adjustment(
+        session, actor=example.people["h_gz"], line_id=line.id, amount="10", reason="补足交通费"
+    )
+    outsider = make_user(role="supervisor", department="440300-housing")
+    assert statements.pending_adjustments(session, outsider) == []
+    with pytest.raises(Forbidden):
+        statements.decide_adjustment(session, actor=outsider, adjustment_id=adj.id, approve=True)
+    assert [a.id for a in statements.pending_adjustments(session, example.people["sup"])] == [
+        adj.id
+    ]
+    login(example.app.test_client(), example.people["sup"]).get(f"/fees/statements/{s.id}")
+    reads = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "fees.statement_read")
+    ).scalars()
+    assert [r.actor for r in reads] == [example.people["sup"].username]
