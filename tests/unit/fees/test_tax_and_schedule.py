@@ -143,3 +143,54 @@ def test_leader_travel_and_meal_are_added() -> None:
         D("250"),
     )
     assert fee.gross == D("1250")
+
+
+# Properties right at the edges: inputs are drawn around each edge by construction, so every
+# generated case crosses or touches one.
+
+TAX_EDGES = [D("800"), D("4000"), D("25000"), D("62500")]
+"""Gross amounts where the rule changes: no tax below, fixed → percentage deduction, 20 → 30 %,
+30 → 40 %."""
+near_tax_edge = st.builds(
+    lambda edge, fen: edge + D(fen) / 100,
+    st.sampled_from(TAX_EDGES),
+    st.integers(min_value=-500, max_value=500),
+)
+
+
+@given(near_tax_edge, st.integers(min_value=0, max_value=500))
+def test_at_every_tax_edge_net_plus_tax_is_gross_and_both_rise(gross: Decimal, step: int) -> None:
+    higher = gross + D(step) / 100
+    for amount in (gross, higher):
+        tax = RULE.withheld(amount)
+        assert (amount - tax) + tax == amount and tax == tax.quantize(D("0.01"))
+    assert RULE.withheld(gross) <= RULE.withheld(higher)
+    assert gross - RULE.withheld(gross) <= higher - RULE.withheld(higher)
+
+
+MINUTE_EDGES = [60, 240, 480, 540, 600]
+"""Minutes where a fee changes: the short-session limit, the two bands (and the meal), the first
+extra hours."""
+near_minute_edge = st.builds(
+    lambda edge, d: max(0, edge + d),
+    st.sampled_from(MINUTE_EDGES),
+    st.integers(min_value=-3, max_value=3),
+)
+
+
+@given(
+    near_minute_edge,
+    st.integers(min_value=0, max_value=5),
+    st.booleans(),
+    st.sampled_from(list(Outcome)),
+)
+def test_at_every_band_edge_the_fee_and_net_rise_with_the_minutes(
+    served: int, more: int, leader: bool, outcome: Outcome
+) -> None:
+    for schedule in (PROVINCE, SHENZHEN):
+        low = fee_under(schedule, Attendance(served, leader, outcome=outcome)).gross
+        high = fee_under(schedule, Attendance(served + more, leader, outcome=outcome)).gross
+        assert low <= high
+        tax_low, tax_high = RULE.withheld(low), RULE.withheld(high)
+        assert (low - tax_low) + tax_low == low
+        assert low - tax_low <= high - tax_high
