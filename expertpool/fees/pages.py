@@ -146,7 +146,7 @@ def statement_list() -> str:
     session = db()
     user = require_user()
     rows = []
-    for s in session.query(FeeStatement).order_by(FeeStatement.id.desc()).all():
+    for s in statements.all_statements(session):
         try:
             _readable(s, user)
         except AppError:
@@ -313,7 +313,7 @@ def batch_list() -> Any:
                     "success",
                 )
                 return redirect(url_for("fees.batch", batch_id=result.batch.id))
-    payers = sorted({s.payer_name for s in session.query(FeeStatement).all()})
+    payers = payments.payers(session, user)
     return render_template(
         "fees/batches.html",
         batches=payments.batches(session, user),

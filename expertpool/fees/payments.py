@@ -192,6 +192,18 @@ def create_batch(
     return BatchResult(batch, len(payable), len(lines) - len(payable))
 
 
+def payers(session: Session, actor: User) -> list[str]:
+    """The payers of the actor's centre's statements, by name."""
+    _staff(actor)
+    return sorted(
+        set(
+            session.execute(
+                select(FeeStatement.payer_name).where(_centre_filter(actor)).distinct()
+            ).scalars()
+        )
+    )
+
+
 def get_batch(session: Session, actor: User, batch_id: int) -> PaymentBatch:
     """A batch the actor may handle, or `NotFound`."""
     _staff(actor)

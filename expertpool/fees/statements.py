@@ -189,6 +189,11 @@ def make_due_statements(session: Session, keys: KeyStore, *, actor: str) -> int:
     return made
 
 
+def all_statements(session: Session) -> list[FeeStatement]:
+    """Every statement, newest first (pages keep those the reader may see)."""
+    return list(session.execute(select(FeeStatement).order_by(FeeStatement.id.desc())).scalars())
+
+
 def get_statement(session: Session, statement_id: int) -> FeeStatement:
     """A statement by id, or `NotFound`."""
     row = session.get(FeeStatement, statement_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from expertpool.demo.projects import demo_credit_code
 from expertpool.fees.schedules import bundled
@@ -148,3 +150,54 @@ def test_the_expert_sees_only_their_own_fees_and_a_yearly_summary(
     assert "************1234" in html and "621483000000" not in html
     year = expert.get("/fees/mine/2026").get_data(as_text=True)
     assert "1,140.00" in year and 'data-testid="year-total"' in year
+
+
+def test_a_batch_through_the_pages_exported_and_marked_from_the_returned_file(
+    example: ClosedSession, make_user: Any, login: Any
+) -> None:
+    example.close()
+    expert = _as(example, login, "A")
+    expert.post(
+        "/fees/mine",
+        data={
+            "csrf_token": csrf_token(expert, "/fees/mine"),
+            "bank": "中国银行广州分行",
+            "account": "6013820000012345678",
+        },
+    )
+    staff = _as(example, login, "h_gz")
+    token = csrf_token(staff, "/fees/statements")
+    staff.post("/fees/statements/make", data={"csrf_token": token})
+    bad = staff.post(
+        "/fees/batches",
+        data={"csrf_token": token, "payer_name": "广州市某人民医院", "period_from": "x"},
+    )
+    assert bad.status_code == 422 and 'data-field-error="period_from"' in bad.get_data(True)
+    made = staff.post(
+        "/fees/batches",
+        data={
+            "csrf_token": token,
+            "payer_name": "广州市某人民医院",
+            "period_from": "2026-11-01",
+            "period_to": "2026-11-30",
+        },
+    )
+    assert made.status_code == 302
+    url = made.headers["Location"]
+    xlsx = staff.get(url + "/export.xlsx")
+    assert xlsx.mimetype.endswith("spreadsheetml.sheet")
+    assert xlsx.headers["Cache-Control"] == "no-store"
+    rows = list(load_workbook(io.BytesIO(xlsx.data)).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][1] == "专家甲" and rows[1][3] == "6013820000012345678"
+    assert staff.get(url + "/export.csv").mimetype == "text/csv"
+    returned = f"reference,status,bank_reference,message\r\n{rows[1][0]},paid,BOC-77,\r\n"
+    page = staff.post(
+        url,
+        data={"csrf_token": token, "file": (io.BytesIO(returned.encode()), "back.csv")},
+        content_type="multipart/form-data",
+    )
+    assert 'data-testid="import-result"' in page.get_data(as_text=True)
+    assert "BOC-77" in staff.get(url).get_data(as_text=True)
+    other = login(example.app.test_client(), make_user(role="centre_staff", centre="440600"))
+    assert other.get(url).status_code == 404
+    assert other.get(url + "/export.csv").status_code == 404
