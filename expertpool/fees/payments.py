@@ -159,7 +159,8 @@ def create_batch(
         )
         .order_by(FeeLine.id)
     )
-    stmt = stmt.where(_centre_filter(actor))
+    # Locked (PostgreSQL), so two batches made at once never take the same line.
+    stmt = stmt.where(_centre_filter(actor)).with_for_update(of=FeeLine)
     lines = list(session.execute(stmt).scalars())
     with_account = set(
         session.execute(

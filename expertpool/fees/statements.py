@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import extract, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre, User, UserRole
@@ -155,7 +156,15 @@ def make_statement(
             )
         )
     session.add(statement)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Made meanwhile by someone else (one statement per session): that one stands.
+        session.rollback()
+        made = statement_of_session(session, row.id)
+        if made is None:
+            raise
+        return made
     audit.record(
         session,
         actor=actor,
