@@ -146,7 +146,7 @@ def build_room_collaborators(
         # The conflict check runs again at check-in against current records.
         conflicts=ProjectConflictChecker(st.sessions, lookback_years=cfg.conflict_lookback_years),
         # A vacated seat's replacement is the next backup of the member's draw group.
-        replacements=DrawReplacements(st.sessions, notify_ctx),
+        replacements=DrawReplacements(st.sessions, notify_ctx, clock=lambda: st.clock()),
         chat=SqlChatLog(st.sessions),
     )
 

@@ -1,7 +1,8 @@
 """Demo step: evaluation sessions run to their close at known times, with their fee statements.
 
 `run_session` drives a stored room through legal moves only (opening, check-in in person, the
-election, scoring, signing, archiving, optionally one member replaced mid-session) with a clock
+election, scoring, signing, archiving, optionally one member taken off mid-session with the
+supervisor's approval and the seat filled) with a clock
 set to the times given, so the minutes each member served are known. Tests use it too.
 """
 
@@ -115,10 +116,13 @@ def run_session(
     main_venue = next(v["venue_id"] for v in state["venues"] if v["is_main"])
     hosts: dict[str, str] = {}
     by_user: dict[int, str] = {}
+    supervisor = ""
     for pid in room.participant_ids():
         p = room.participant(pid)
         if p.role is Role.HOST and p.venue_id:
             hosts.setdefault(p.venue_id, pid)
+        elif p.role is Role.SUPERVISOR:
+            supervisor = pid
         elif p.role.is_committee:
             by_user[int(p.user_id)] = pid
     main = hosts[main_venue]
@@ -150,7 +154,8 @@ def run_session(
         clock.current = replacement.at
         old = by_user[replacement.user_id]
         seat = room.participant(old)
-        room.vacate_member(main, old, "因病无法继续评标")
+        room.propose_removal(main, old, "因病无法继续评标")
+        room.approve_removal(supervisor, old, None)
         new = ParticipantSpec(
             new_participant_id(),
             str(replacement.by_user_id),

@@ -1,8 +1,8 @@
 """Fees: fee schedules and the tax rule as versioned data, statements, lines, adjustments,
 payment batches, experts' bank accounts (encrypted)
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03 17:00:00
 
 Stores the bundled schedules and tax rule (`expertpool/fees/data/fees-v1.json`) as version 1.
@@ -23,8 +23,8 @@ import expertpool.core.db
 FEES = Path(__file__).resolve().parents[2] / "fees" / "data" / "fees-v1.json"
 
 
-revision: str = "0019"
-down_revision: str | Sequence[str] | None = "0018"
+revision: str = "0020"
+down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
