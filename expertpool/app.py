@@ -38,6 +38,7 @@ from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
+from expertpool.fees import pages as fee_pages
 from expertpool.home import pages as home_pages
 from expertpool.notifications import account_pages as activation_pages
 from expertpool.notifications import pages as notification_pages
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         rule_pages.bp,
         outcome_pages.bp,
         report_pages.bp,
+        fee_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)

@@ -25,6 +25,8 @@ from expertpool.departments import commands as department_commands
 from expertpool.draws import commands as draw_commands
 from expertpool.experts import commands as expert_commands
 from expertpool.experts import models as experts_models
+from expertpool.fees import commands as fee_commands
+from expertpool.fees import models as fees_models
 from expertpool.notifications import commands as notification_commands
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
@@ -52,6 +54,7 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
     *rooms_models.PII_TABLES,
     *organisations_models.PII_TABLES,
     *projects_models.PII_TABLES,
+    *fees_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 
@@ -84,6 +87,7 @@ for command in (
     draw_commands.draws,
     department_commands.departments,
     report_commands.reports,
+    fee_commands.fees,
 ):
     cli.add_command(command)
 for command in (

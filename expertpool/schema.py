@@ -10,6 +10,7 @@ from expertpool.core.db import Base
 from expertpool.departments import models as departments_models
 from expertpool.draws import models as draws_models
 from expertpool.experts import models as experts_models
+from expertpool.fees import models as fees_models
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
@@ -31,6 +32,7 @@ FEATURE_MODELS = (
     notifications_models,
     rooms_models,
     reports_models,
+    fees_models,
 )
 
 __all__ = ["FEATURE_MODELS", "Base"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
+from expertpool.demo import fees as demo_fees
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
 from expertpool.demo import rooms as demo_rooms
@@ -30,6 +31,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),
     ("regimes and outcomes", demo_regimes.run_step),
+    ("fees", demo_fees.demo_step),
 )
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]

@@ -71,6 +71,14 @@ MENU: list[MenuItem] = [
     MenuItem("admin.audit", _l("Audit trail"), frozenset({R.AUDIT_ADMIN}), "audit"),
     # The described JSON API, for whoever connects a trading system or a tool.
     MenuItem("apidocs.docs", _l("API reference"), frozenset({R.CENTRE_STAFF, R.ADMIN}), "api"),
+    # Statements exist only after a project's close (docs/fees.md).
+    MenuItem("fees.mine", _l("My fees"), frozenset({R.EXPERT}), "my_fees"),
+    MenuItem(
+        "fees.statement_list",
+        _l("Fees"),
+        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ORG_CONTACT}),
+        "fees",
+    ),
 ]
 
 SINGLE_ADMIN_EXTRA = frozenset({R.SECURITY_ADMIN, R.AUDIT_ADMIN})

@@ -13,7 +13,7 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 MENUS = {
-    "expert": ["home", "rooms", "specialties", "my_application", "my_leave"],
+    "expert": ["home", "rooms", "specialties", "my_application", "my_leave", "my_fees"],
     "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search", "departments"],
     "centre_staff": [
         "home",
@@ -25,6 +25,7 @@ MENUS = {
         "terminal",
         "draws",
         "api",
+        "fees",
     ],
     "supervisor": [
         "home",
@@ -35,6 +36,7 @@ MENUS = {
         "projects",
         "draws",
         "departments",
+        "fees",
     ],
     "admin": [
         "home",
@@ -53,7 +55,7 @@ MENUS = {
     ],
     "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
     "audit_admin": ["home", "rooms", "specialties", "audit"],
-    "org_contact": ["home", "rooms", "specialties", "org_projects"],
+    "org_contact": ["home", "rooms", "specialties", "org_projects", "fees"],
 }
 ZH = {
     "home": "首页",
@@ -78,6 +80,8 @@ ZH = {
     "keys": "密钥管理",
     "org_projects": "本单位项目",
     "api": "接口参考",
+    "my_fees": "我的劳务报酬",
+    "fees": "劳务报酬",
 }
 EN = {
     "home": "Home",
@@ -102,6 +106,8 @@ EN = {
     "keys": "Key management",
     "org_projects": "Our projects",
     "api": "API reference",
+    "my_fees": "My fees",
+    "fees": "Fees",
 }
 
 

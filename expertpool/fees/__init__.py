@@ -1,0 +1,1 @@
+"""fees: published fee schedules, what each expert is owed per session, tax withheld, payments."""
