@@ -186,6 +186,7 @@ def _window(req: DrawRequestRecord, config: Config, now: datetime) -> SnapshotWi
         now_at=now,
         lookback_years=config.conflict_lookback_years,
         frequency_window_days=req.frequency_window_days,
+        age_cap=config.age_cap,
     )
 
 

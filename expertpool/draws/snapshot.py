@@ -35,6 +35,7 @@ from expertpool.experts.models import (
     ExpertSpecialty,
     ExpertStatus,
 )
+from expertpool.experts.standing import standing_on
 from expertpool.projects.models import SeatBooking
 
 # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
@@ -53,6 +54,8 @@ class SnapshotWindow:
     now_at: datetime
     lookback_years: int
     frequency_window_days: int
+    # The age cap on the evaluation day (None: not checked here; the daily maintenance retires).
+    age_cap: int | None = None
 
     @property
     def first_day(self) -> date:
@@ -261,6 +264,9 @@ def _build_candidates(
             Expert.employer_code,
             Expert.title_level,
             Expert.years_experience,
+            Expert.suspended_until,
+            Expert.birth_date,
+            Expert.term_ends_on,
         ).order_by(Expert.id)
     )
     booked: set[int] = set()
@@ -275,6 +281,10 @@ def _build_candidates(
     unavailable = on_leave | booked
     known: dict[str, bool] = {"": False}
     statuses = {s: s.value for s in ExpertStatus}
+    # What the expert's status will be on the evaluation day, from dated facts: leave is decided by
+    # its dates (availability above), so `on_leave` today is no reason by itself (issue #22).
+    dated = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+    day, age_cap = window.first_day, window.age_cap
     no_codes: tuple[str, ...] = ()
     get_specialties, get_avoid, get_recent, is_known = (
         specialties.get,
@@ -283,11 +293,22 @@ def _build_candidates(
         known.get,
     )
     out: list[Candidate] = []
-    for expert_id, status, region, employer, level, years in experts:
-        status_text = statuses[status]
+    for expert_id, status, region, employer, level, years, until, born, term_end in experts:
+        status_text = (
+            standing_on(
+                status,
+                day=day,
+                suspended_until=until,
+                birth_date=born,
+                term_ends_on=term_end,
+                age_cap=age_cap,
+            )
+            if status in dated
+            else statuses[status]
+        )
         if (
             is_qualified is not None
-            and status is ExpertStatus.ACTIVE
+            and status_text == "active"
             and level is not None  # a record without a title level predates the paths
             and not is_qualified(level.value, years)
         ):

@@ -107,6 +107,9 @@ class Expert(Base):
         enum_column(ExpertStatus), default=ExpertStatus.DRAFT
     )
     suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
+    # The last day of the current term (pool rules: `term_years` from approval or renewal); the
+    # draw treats an expert whose term ended before the evaluation as undrawable until renewed.
+    term_ends_on: Mapped[date | None] = mapped_column(Date, default=None, index=True)
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     has_consented: Mapped[bool] = mapped_column(Boolean, default=False)
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -298,6 +301,19 @@ class ReviewDecision(Base):
         ForeignKey("expert_pending_change.id"), default=None
     )
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MaintenanceRun(Base):
+    """One day's upkeep of the pool: the row for a day is written once, so a day never runs
+    twice.
+    """
+
+    __tablename__ = "maintenance_run"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # China Standard Time
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100), default="maintenance")
+    report: Mapped[str] = mapped_column(Text, default="{}")  # counts per change, canonical JSON
 
 
 PII_TABLES = (

@@ -25,7 +25,7 @@ from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFail
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.departments import scope
-from expertpool.experts import applications, availability, labels, records, review
+from expertpool.experts import applications, availability, labels, records, review, terms
 from expertpool.experts import evidence as expert_evidence
 from expertpool.experts import search as expert_search
 from expertpool.experts.form import SCALARS
@@ -305,6 +305,7 @@ def record(expert_id: int) -> Any:
                     decision=action,
                     opinion=request.form.get("opinion", ""),
                     expected_version=request.form.get("version", type=int),
+                    rules=terms.rules_for(config()),
                 )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))

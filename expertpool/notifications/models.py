@@ -77,6 +77,7 @@ class OutboxKind(enum.StrEnum):
     HELP_SMS = "help_sms"
     OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
+    POOL_REMINDER_SMS = "pool_reminder_sms"  # the daily upkeep: a term's renewal window opened
 
 
 class OutboxStatus(enum.StrEnum):
