@@ -58,7 +58,7 @@ class DailyUpkeep:
     def run_due(self) -> daily.DailyReport | None:
         """Run today's upkeep if it has not run (one pass of the loop)."""
         st = self.app.extensions["expertpool"]
-        session = st.sessions()
+        session = st.sessions.session_factory()  # its own session, closed after each pass
         try:
             return daily.run_daily(
                 session,
@@ -69,7 +69,7 @@ class DailyUpkeep:
                 actor="maintenance",
             )
         finally:
-            st.sessions.remove()
+            session.close()
 
     def _run(self) -> None:
         st = self.app.extensions["expertpool"]
