@@ -1,4 +1,4 @@
-"""The rules of the pool over time (terms and renewal) as versioned data.
+"""The rules of the pool over time (terms, renewal, continuing education) as versioned data.
 
 The bundled file `data/pool-rules-v1.json` gives every rule its value and its source; a site may
 point `EXPERTPOOL_POOL_RULES_FILE` at its own file of the same shape. Nothing here touches the
@@ -20,6 +20,11 @@ _KEYS = (
     "term_years",
     "renewal_window_days",
     "term_reminder_days",
+    "training_hours_per_year",
+    "lapsed_years_to_suspend",
+    "lapsed_years_to_remove",
+    "lapse_suspension_days",
+    "training_reminder_days",
 )
 
 
@@ -34,6 +39,11 @@ class PoolRules:
     term_years: int = 3
     renewal_window_days: int = 60
     term_reminder_days: int = 60
+    training_hours_per_year: int = 16
+    lapsed_years_to_suspend: int = 1
+    lapsed_years_to_remove: int = 2
+    lapse_suspension_days: int = 180
+    training_reminder_days: int = 30
     version: int = 1
     effective_on: str = ""
     sources: dict[str, str] = field(default_factory=dict)
@@ -81,6 +91,8 @@ def parse_pool_rules(doc: Any) -> PoolRules:
         raise PoolRulesError(f"missing rules: {', '.join(missing)}")
     if values["term_years"] < 1:
         raise PoolRulesError("term_years must be at least 1")
+    if not 1 <= values["lapsed_years_to_suspend"] <= values["lapsed_years_to_remove"]:
+        raise PoolRulesError("lapsed years: 1 <= to suspend <= to remove")
     return PoolRules(
         **values,
         version=int(doc.get("version", 1)),

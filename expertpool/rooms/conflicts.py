@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, scoped_session
 from evaluation_room.model import MemberRef, Role
 from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
+from expertpool.draws.conflicts import project_conflicts
 from expertpool.experts.models import Expert, ExpertAvoidance, ExpertEmployment, ExpertStatus
 from expertpool.experts.standing import standing_on
 from expertpool.projects.models import Bidder, Project
@@ -38,7 +39,9 @@ class ProjectConflictChecker:
         self.age_cap = age_cap
 
     def find_conflict(self, room_id: str, member: MemberRef) -> str | None:
-        """A reason code (`not_active`, `employer_conflict`, `avoidance_conflict`) or None."""
+        """A reason code (`not_active`, `employer_conflict`, `avoidance_conflict`, `conflict`)
+        or None.
+        """
         if member.role is not Role.EXPERT:
             return None
         db = self.sessions()
@@ -88,6 +91,15 @@ class ProjectConflictChecker:
                     ExpertAvoidance.expert_id == expert.id, ExpertAvoidance.org_code.in_(orgs)
                 )
             ).first()
-            return "avoidance_conflict" if former or declared else None
+            if former or declared:
+                return "avoidance_conflict"
+            extra = project_conflicts(
+                db, project, day=today, employment_cutoff=cutoff, experts=[expert.id]
+            )
+            if expert.id in extra.barred:
+                return "conflict"
+            if extra.avoid_orgs.get(expert.id, set()) & orgs:
+                return "avoidance_conflict"
+            return None
         finally:
             db.rollback()

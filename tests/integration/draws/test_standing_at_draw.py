@@ -60,7 +60,10 @@ def test_leave_that_covers_the_evaluation_day_makes_the_expert_unavailable(setup
 @pytest.mark.parametrize(
     ("facts", "standing"),
     [
-        ({"status": ExpertStatus.SUSPENDED, "suspended_until": TODAY + timedelta(days=1)}, "active"),
+        (
+            {"status": ExpertStatus.SUSPENDED, "suspended_until": TODAY + timedelta(days=1)},
+            "active",
+        ),
         ({"status": ExpertStatus.SUSPENDED, "suspended_until": EVALUATION_DAY}, "suspended"),
         ({"status": ExpertStatus.SUSPENDED, "suspended_until": None}, "suspended"),
         ({"term_ends_on": EVALUATION_DAY - timedelta(days=1)}, "term_expired"),

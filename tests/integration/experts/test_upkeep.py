@@ -4,6 +4,7 @@ process; terms started at approval, renewed inside the window, reminded by SMS o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -25,6 +26,7 @@ from expertpool.upkeep.scheduler import DailyUpkeep
 
 pytestmark = pytest.mark.integration
 RULES = load_pool_rules()
+TERMS_ONLY = dataclasses.replace(RULES, training_hours_per_year=0)  # no training lapse meanwhile
 
 
 @pytest.fixture()
@@ -115,17 +117,17 @@ def test_term_ends_are_audited_and_reminders_queued_once_per_term(
     opens = end - timedelta(days=RULES.term_reminder_days)
     assert (
         daily.run_daily(
-            db_session, config=cfg, rules=RULES, today=opens - timedelta(1), ctx=ctx
+            db_session, config=cfg, rules=TERMS_ONLY, today=opens - timedelta(1), ctx=ctx
         ).term_reminders
         == 0
     )
     assert (
-        daily.run_daily(db_session, config=cfg, rules=RULES, today=opens, ctx=ctx).term_reminders
+        daily.run_daily(db_session, config=cfg, rules=TERMS_ONLY, today=opens, ctx=ctx).term_reminders
         == 1
     )
     assert (
         daily.run_daily(
-            db_session, config=cfg, rules=RULES, today=opens + timedelta(1), ctx=ctx
+            db_session, config=cfg, rules=TERMS_ONLY, today=opens + timedelta(1), ctx=ctx
         ).term_reminders
         == 0
     )
@@ -137,7 +139,7 @@ def test_term_ends_are_audited_and_reminders_queued_once_per_term(
         .all()
     )
     assert len(sms) == 1
-    report = daily.run_daily(db_session, config=cfg, rules=RULES, today=end + timedelta(1), ctx=ctx)
+    report = daily.run_daily(db_session, config=cfg, rules=TERMS_ONLY, today=end + timedelta(1), ctx=ctx)
     assert report is not None and report.terms_expired == 1
     # the record stays active; the draw (and check-in) treat the expired term as undrawable
     assert db_session.get(Expert, expert.id).status is ExpertStatus.ACTIVE
