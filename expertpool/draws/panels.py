@@ -363,7 +363,11 @@ def _invite_next(
             action="draw.backups_exhausted",
             object_type="draw",
             object_id=d.draw_id,
-            after={"group": group, "skipped": len(skipped)},
+            after={
+                "group": group,
+                "skipped": len(skipped),
+                "reasons": [s["reason"] for s in skipped],
+            },
         )
         _request_supplement(session, d, group, now=now)
         return None

@@ -122,7 +122,9 @@ def test_term_ends_are_audited_and_reminders_queued_once_per_term(
         == 0
     )
     assert (
-        daily.run_daily(db_session, config=cfg, rules=TERMS_ONLY, today=opens, ctx=ctx).term_reminders
+        daily.run_daily(
+            db_session, config=cfg, rules=TERMS_ONLY, today=opens, ctx=ctx
+        ).term_reminders
         == 1
     )
     assert (
@@ -139,7 +141,9 @@ def test_term_ends_are_audited_and_reminders_queued_once_per_term(
         .all()
     )
     assert len(sms) == 1
-    report = daily.run_daily(db_session, config=cfg, rules=TERMS_ONLY, today=end + timedelta(1), ctx=ctx)
+    report = daily.run_daily(
+        db_session, config=cfg, rules=TERMS_ONLY, today=end + timedelta(1), ctx=ctx
+    )
     assert report is not None and report.terms_expired == 1
     # the record stays active; the draw (and check-in) treat the expired term as undrawable
     assert db_session.get(Expert, expert.id).status is ExpertStatus.ACTIVE
