@@ -15,7 +15,6 @@ from sqlalchemy import select
 from expertpool.core.models import AuditEntry
 from expertpool.core.pii import PiiCipher
 from expertpool.core.tokens import ExpertTokens
-from expertpool.departments.models import Department
 from expertpool.draws import protocol, sealing
 from expertpool.draws.conflicts import (
     DEPARTMENT_STAFF,
