@@ -121,9 +121,6 @@ def test_three_years_of_upkeep_and_draws_follow_the_records(
                 today=day,
             )
         if day.day in (1, 15):  # upkeep days (the thread runs daily; twice a month suffices here)
-            1,
-            15,
-        ):  # the upkeep's days (the thread would run daily; twice a month suffices)
             daily.run_daily(db_session, config=cfg, rules=RULES, today=day, ctx=ctx)
         if day.day in (2, 17):  # a draw for an evaluation two days later
             evaluation = day + timedelta(days=2)
