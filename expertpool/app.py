@@ -66,6 +66,7 @@ from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.replacements import DrawReplacements
 from expertpool.rooms.socketio import RoomCollaborators, init_socketio
 from expertpool.rooms.store import SqlChatLog, SqlRoomStore
+from expertpool.training import pages as training_pages
 from expertpool.upkeep.scheduler import DailyUpkeep
 from expertpool.upkeep.scheduler import install as install_upkeep
 
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
         organisation_pages.bp,
         rule_pages.bp,
         outcome_pages.bp,
+        training_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
