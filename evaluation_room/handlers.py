@@ -385,11 +385,8 @@ class RoomHandlers:
         return self._act(payload, lambda r, pid: r.resume(pid))
 
     def replace_member(self, payload: Any) -> Ack:
-        """Replace a member by the draw's rule (main host); the provider names the replacement.
-
-        When nobody can sit now (the next backup is being called), a seated member's seat is
-        vacated; sent again for that vacated seat once the backup has accepted, it seats them.
-        """
+        """The main host asks to take a seated member off (a supervisor then decides), or fills
+        a vacated seat once the backup called for it has accepted (the provider names them)."""
         member, reason = _text(payload, "member"), _text(payload, "reason")
 
         def replace(r: EvaluationRoom, pid: str) -> str | None:
@@ -397,14 +394,14 @@ class RoomHandlers:
             r.check_replaceable(pid, member)
             if not reason.strip():
                 raise InvalidInput("give a reason", fields={"reason": "required"})
+            if r.participant(member).status is Status.ACTIVE:
+                r.propose_removal(pid, member, reason)
+                return None
             spec = self.replacements.draw_replacement(
                 r.room_id, r.participant(member).ref(), reason
             )
             if spec is None:
-                if r.participant(member).status is not Status.ACTIVE:
-                    raise NotAllowed("the backup called for this seat has not accepted yet")
-                r.vacate_member(pid, member, reason)
-                return None
+                raise NotAllowed("the backup called for this seat has not accepted yet")
             r.replace_member(pid, member, spec, reason)
             return spec.participant_id
 
@@ -415,7 +412,37 @@ class RoomHandlers:
                 "ok": True,
                 "seq": room.seq,
                 "replacement": room.participant(new_id).alias if new_id else None,
-                "vacant": new_id is None,
+                "pending": new_id is None,
+            },
+        )
+
+    def decide_removal(self, payload: Any) -> Ack:
+        """A supervisor of the session approves or rejects the main host's proposal to take a
+        member off. On approval the replacement provider vacates the seat (the draw's next
+        backup is called) or names who sits now."""
+        member, decision = _text(payload, "member"), _text(payload, "decision")
+        if decision not in ("approve", "reject"):
+            raise InvalidInput("approve or reject", fields={"decision": "approve|reject"})
+
+        def decide(r: EvaluationRoom, pid: str) -> str | None:
+            if decision == "reject":
+                r.reject_removal(pid, member, _text(payload, "reason"))
+                return None
+            removal = r.pending_removal(pid, member)
+            spec = self.replacements.draw_replacement(
+                r.room_id, r.participant(member).ref(), removal.reason
+            )
+            r.approve_removal(pid, member, spec)
+            return spec.participant_id if spec else None
+
+        return self._act(
+            payload,
+            decide,
+            lambda new_id, room: {
+                "ok": True,
+                "seq": room.seq,
+                "replacement": room.participant(new_id).alias if new_id else None,
+                "vacant": decision == "approve" and new_id is None,
             },
         )
 
@@ -481,6 +508,7 @@ EVENTS = {
     "pause": "pause",
     "resume": "resume",
     "replace_member": "replace_member",
+    "decide_removal": "decide_removal",
     "record_refusal": "record_refusal",
     "chat": "send_chat",
 }

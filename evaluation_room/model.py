@@ -242,6 +242,17 @@ class Flag:
 
 
 @dataclass
+class Removal:
+    """The main venue's host asks to take a member off the committee; a supervisor of the
+    session approves (the seat is then vacated or refilled) or rejects it."""
+
+    member_id: str
+    reason: str
+    proposed_by: str
+    proposed_at: datetime
+
+
+@dataclass
 class Signature:
     """A member's signature on the report digest, or a refusal recorded by a host."""
 

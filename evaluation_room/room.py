@@ -68,6 +68,7 @@ from evaluation_room.model import (
     Participant,
     ParticipantSpec,
     Phase,
+    Removal,
     Role,
     RoomEvent,
     RoomSettings,
@@ -580,21 +581,95 @@ class EvaluationRoom:
 
     # --- replacement ------------------------------------------------------------------------
 
+    def propose_removal(self, actor_id: str, member_id: str, reason: str) -> None:
+        """The main venue's host asks to take a seated member off the committee (withdrawal, a
+        conflict found, illness, leaving). Nothing changes until a supervisor of the session
+        approves (:meth:`approve_removal`) or rejects (:meth:`reject_removal`) it."""
+        self.check_replaceable(actor_id, member_id)
+        _require_text(reason, "reason")
+        old = self._find(member_id)
+        if old.status is not Status.ACTIVE:
+            raise NotAllowed("only a seated committee member can be taken off")
+        if member_id in self._s.pending_removals:
+            raise NotAllowed("a removal of this member already waits for a supervisor")
+        self._s.pending_removals[member_id] = Removal(member_id, reason, actor_id, self._now())
+        self._emit(
+            "removal_proposed", actor_id, member=old.alias, member_id=member_id, reason=reason
+        )
+
+    def pending_removal(self, actor_id: str, member_id: str) -> Removal:
+        """The proposal a supervisor of the session may decide now, or a typed refusal; checked
+        before anything is done outside the room (the replacement provider's acts are real)."""
+        p = self._actor(actor_id)
+        self._unpaused()
+        if p.role is not Role.SUPERVISOR:
+            raise NotAllowed("only a supervisor of the session may decide a removal")
+        if self._s.phase not in REPLACEABLE_PHASES:
+            raise IllegalTransition(f"cannot take a member off in phase {self._s.phase.value}")
+        removal = self._s.pending_removals.get(member_id)
+        if removal is None:
+            raise NotAllowed("no removal of this member waits for a decision")
+        if self._find(member_id).status is not Status.ACTIVE:
+            raise NotAllowed("only a seated committee member can be taken off")
+        return removal
+
+    def approve_removal(
+        self, actor_id: str, member_id: str, replacement: ParticipantSpec | None
+    ) -> None:
+        """A supervisor approves the host's proposal: the member leaves the committee (their
+        sheets and flags void) and `replacement` takes the seat, or, when None (the next backup
+        is being called), the seat stays vacant until :meth:`replace_member` fills it."""
+        removal = self.pending_removal(actor_id, member_id)
+        if replacement is not None:
+            if not replacement.role.is_committee:
+                raise InvalidInput(
+                    "the replacement must be a committee member", fields={"role": "committee"}
+                )
+            self._check_spec(replacement)
+        old = self._find(member_id)
+        del self._s.pending_removals[member_id]
+        self._emit(
+            "removal_approved",
+            actor_id,
+            member=old.alias,
+            member_id=member_id,
+            proposed_by=removal.proposed_by,
+            reason=removal.reason,
+        )
+        status = Status.REMOVED if replacement is None else Status.REPLACED
+        self._seat_replacement(removal.proposed_by, old, replacement, removal.reason, status)
+
+    def reject_removal(self, actor_id: str, member_id: str, reason: str) -> None:
+        """A supervisor rejects the host's proposal: the member keeps the seat."""
+        removal = self.pending_removal(actor_id, member_id)
+        _require_text(reason, "reason")
+        del self._s.pending_removals[member_id]
+        self._emit(
+            "removal_rejected",
+            actor_id,
+            member=self._find(member_id).alias,
+            member_id=member_id,
+            proposed_by=removal.proposed_by,
+            reason=reason,
+        )
+
     def replace_member(
         self, actor_id: str, member_id: str, replacement: ParticipantSpec, reason: str
     ) -> None:
-        """Replace a member (or fill a vacant seat): voids their sheets; the replacement re-scores.
+        """Fill a vacated seat (the main host, once the backup called for it has accepted): the
+        replacement gets the next alias number, must check in and re-scores. Taking a seated
+        member off needs a supervisor's approval first (:meth:`propose_removal`).
 
         During the election it returns to check-in (new electorate); during deviation review it
-        returns to scoring. The replacement gets the next alias number and must check in.
+        returns to scoring.
         """
-        self._staff_actor(actor_id, main_only=True)
-        if self._s.phase not in REPLACEABLE_PHASES:
-            raise IllegalTransition(f"cannot replace a member in phase {self._s.phase.value}")
+        self.check_replaceable(actor_id, member_id)
         _require_text(reason, "reason")
         old = self._find(member_id)
-        if not old.role.is_committee or old.replaced_by is not None:
-            raise NotAllowed("only a seated or removed committee member can be replaced")
+        if old.status is Status.ACTIVE:
+            raise NotAllowed("a seated member is taken off only with a supervisor's approval")
+        if old.replaced_by is not None:
+            raise NotAllowed("this seat was already filled")
         if not replacement.role.is_committee:
             raise InvalidInput(
                 "the replacement must be a committee member", fields={"role": "committee"}
@@ -612,18 +687,6 @@ class EvaluationRoom:
         if not self._find(member_id).role.is_committee:
             raise NotAllowed("only a committee member can be replaced")
 
-    def vacate_member(self, actor_id: str, member_id: str, reason: str) -> None:
-        """Take a member off the committee and leave the seat vacant until the backup called in
-        their place accepts (then :meth:`replace_member` fills it). Voids their sheets."""
-        self._staff_actor(actor_id, main_only=True)
-        if self._s.phase not in REPLACEABLE_PHASES:
-            raise IllegalTransition(f"cannot vacate a seat in phase {self._s.phase.value}")
-        _require_text(reason, "reason")
-        old = self._find(member_id)
-        if not old.role.is_committee or old.status is not Status.ACTIVE:
-            raise NotAllowed("only a seated committee member can be taken off")
-        self._seat_replacement(actor_id, old, None, reason, Status.REMOVED)
-
     def _seat_replacement(
         self,
         actor_id: str | None,
@@ -636,6 +699,7 @@ class EvaluationRoom:
         if old.status is Status.ACTIVE:
             old.status = status
             old.removal_reason = reason
+            self._s.pending_removals.pop(old.participant_id, None)
             sheet = self._s.sheets.get(old.participant_id)
             if sheet is not None and sheet.voided_at is None:
                 sheet.voided_at = now

@@ -20,6 +20,7 @@ from evaluation_room.model import (
     Flag,
     Participant,
     Phase,
+    Removal,
     RoomSettings,
     Sheet,
     Signature,
@@ -61,6 +62,8 @@ class RoomState:
     signatures: dict[str, Signature] = field(default_factory=dict)
     final_report_digest: str | None = None
     next_alias: int = 1
+    pending_removals: dict[str, Removal] = field(default_factory=dict)
+    """Removals the main host proposed that wait for a supervisor, by member id."""
     requests: dict[str, int] = field(default_factory=dict)
     """Each participant's last applied request number (see :meth:`EvaluationRoom.request`)."""
 

@@ -72,6 +72,16 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
         if p.role is Role.HOST and any(v.venue_id == p.venue_id for v in venues)
     ]
     base["members"] = _members_view(s, viewer, is_opened)
+    if viewer.role is Role.SUPERVISOR or is_main_host:
+        base["pending_removals"] = [
+            {
+                "participant_id": r.member_id,
+                "member": alias_of(s, r.member_id),
+                "reason": r.reason,
+                "proposed_at": r.proposed_at,
+            }
+            for r in s.pending_removals.values()
+        ]
     base["form"] = s.form
     base["bids"] = current_bids(s) if (is_opened or is_main_host) else None
     base["scoring_bidders"] = s.scoring_bidders

@@ -150,7 +150,7 @@ def build_room_collaborators(
             st.sessions, lookback_years=cfg.conflict_lookback_years, age_cap=cfg.age_cap
         ),
         # A vacated seat's replacement is the next backup of the member's draw group.
-        replacements=DrawReplacements(st.sessions, notify_ctx),
+        replacements=DrawReplacements(st.sessions, notify_ctx, clock=lambda: st.clock()),
         chat=SqlChatLog(st.sessions),
     )
 

@@ -45,7 +45,12 @@ def demo(reset: bool, experts: int, seed: int) -> None:
             click.echo(
                 f"{report.table}: {report.loaded} loaded, {len(report.defects)} defects reported"
             )
-    ctx = DemoContext(config=st.config, keys=st.keys, notify=notification_services().ctx)
+    ctx = DemoContext(
+        config=st.config,
+        keys=st.keys,
+        notify=notification_services().ctx,
+        sessions=st.sessions,
+    )
     for line in demo_service.run(session, ctx, seed=seed, options={"experts": experts}):
         click.echo(line)
     click.echo(f"demo logins (password for all: {demo_service.DEMO_PASSWORD}):")

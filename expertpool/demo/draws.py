@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import Centre, User
 from expertpool.core.calendar import CST, is_working_day, working_days_between
 from expertpool.core.db import utcnow
+from expertpool.demo import past_session
 from expertpool.demo.accounts import DEMO_PASSWORD
 from expertpool.demo.context import DemoContext
 from expertpool.demo.projects import OWNER, demo_credit_code
@@ -192,7 +193,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
     session.commit()
     # The opening act at the evaluation start opens the lot's draw and creates its session from
     # the experts who accepted, at their booked seats.
-    opening.open_lot(
+    row = opening.open_lot(
         session,
         project_id=project.id,
         lot_id=None,
@@ -203,6 +204,7 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         settings=room_settings(st.config),
         now=evaluation,
     )
+    ran = past_session.run_to_report(session, ctx, row, starts_at=evaluation)
     projects.mark_awarded(
         session,
         actor="demo",
@@ -212,8 +214,8 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         now=evaluation + timedelta(days=1),
     )
     return (
-        f"{CODE} drawn, opened (its session created by the opening) and awarded; draw "
-        f"{d.draw_id} (expertpool draws export {d.draw_id})"
+        f"{CODE} drawn, opened (its session created by the opening), {ran}, and awarded; "
+        f"draw {d.draw_id} (expertpool draws export {d.draw_id})"
     )
 
 

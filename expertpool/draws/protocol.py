@@ -291,13 +291,7 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
             )
     # The timing rule of the project's regime and method (off-site and negotiation methods may be
     # exempt): a draw now would be refused, though the preview itself is allowed.
-    warnings.extend(
-        timing_errors(
-            now_at=now,
-            evaluation_start_at=req.evaluation_start_at,
-            lead_working_days=draw_requests.lead_days_of(session, req),
-        ).values()
-    )
+    warnings.extend(_timing_errors(session, req, now).values())
     return Preview(
         candidates=len(elig.candidates),
         excluded={r.value: excluded.get(r.value, 0) for r in draw.Reason},
@@ -310,6 +304,19 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
 
 
 # Prepare ------------------------------------------------------------------------------------------
+
+
+def _timing_errors(session: Session, req: DrawRequestRecord, now: datetime) -> dict[str, str]:
+    """The regime's timing rule for a draw of `req` now. A supplementary draw (补抽) fills seats
+    of a committee that may already sit, so neither the lead time nor the evaluation start binds
+    it (a closed project refuses it elsewhere)."""
+    if req.parent_id is not None:
+        return {}
+    return timing_errors(
+        now_at=now,
+        evaluation_start_at=req.evaluation_start_at,
+        lead_working_days=draw_requests.lead_days_of(session, req),
+    )
 
 
 def new_draw_id(project: Project, now: datetime) -> str:
@@ -383,11 +390,7 @@ def prepare_draw(
             str(_l("This request has already been used for a draw; make a new request.")),
             code="request_used",
         )
-    errors = timing_errors(
-        now_at=now,
-        evaluation_start_at=req.evaluation_start_at,
-        lead_working_days=draw_requests.lead_days_of(session, req),
-    )
+    errors = _timing_errors(session, req, now)
     if errors:
         raise ValidationFailed(fields=errors)
     draw_id = new_draw_id(project, now)
@@ -720,11 +723,7 @@ def run_draw(
             str(_l("Both the operator and a supervisor must enter their digits first.")),
             code="witnesses_missing",
         )
-    errors = timing_errors(
-        now_at=now,
-        evaluation_start_at=d.request.evaluation_start_at,
-        lead_working_days=draw_requests.lead_days_of(session, d.request),
-    )
+    errors = _timing_errors(session, d.request, now)
     if errors:
         raise ValidationFailed(fields=errors)
     if d.supervisor_id is None:

@@ -643,6 +643,41 @@ def outbox_rows(
     return rows
 
 
+@dataclass(frozen=True)
+class DirectMessage:
+    """An SMS the console notifier sent outside the outbox (a room's check-in code)."""
+
+    sequence: int
+    to_masked: str
+    body: str
+    created_at: datetime
+
+
+def direct_messages(session: Session, notifier: object, *, limit: int = 50) -> list[DirectMessage]:
+    """SMS sent straight through the console notifier of this process (check-in codes go out at
+    once, not through the outbox), newest first, numbers masked: console simulation only, where
+    the page stands in for the member's phone."""
+    if not isinstance(notifier, notify.ConsoleNotifier):
+        raise NotFound()
+    entries = [e for e in notifier.entries() if e.channel is notify.Channel.SMS]
+    sids = [e.sid for e in entries]
+    queued = (
+        set(
+            session.execute(
+                select(OutboxMessage.provider_sid).where(OutboxMessage.provider_sid.in_(sids))
+            ).scalars()
+        )
+        if sids
+        else set()
+    )
+    direct = [
+        DirectMessage(e.sequence, notify.mask_phone(e.to), e.body or "", e.created_at)
+        for e in entries
+        if e.sid not in queued
+    ]
+    return sorted(direct, key=lambda m: -m.sequence)[:limit]
+
+
 SIMULATIONS = ("1", "2", "3", "machine", "no-answer", "sms-1", "sms-2", "sms-other")
 
 

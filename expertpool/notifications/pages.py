@@ -69,6 +69,7 @@ def simulation() -> str:
     return render_template(
         "notifications/simulation.html",
         rows=notifications.outbox_rows(db(), services.ctx, services.notifier),
+        direct=notifications.direct_messages(db(), services.notifier),
         provider=getattr(services.notifier, "provider", ""),
     )
 

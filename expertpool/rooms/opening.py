@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from evaluation_room.model import RoomSettings
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
-from expertpool.core.errors import Conflict, NotFound
+from expertpool.core.errors import Conflict, Forbidden, NotFound
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
 from expertpool.draws import panels
@@ -48,6 +48,7 @@ from expertpool.rooms.sessions import (
     StaffSpec,
     VenueSpec,
     create_session,
+    state_of,
 )
 
 
@@ -126,8 +127,18 @@ def open_lot(
         supervisor_password=supervisor_password,
         label=f"{project.code}#{lot_label}",
     )
-    if session_of_lot(session, project.id, lot_label) is not None:
-        raise Conflict(_("This lot's session is already open."), code="already_open")
+    existing = session_of_lot(session, project.id, lot_label)
+    if existing is not None:
+        return _open_supplementary(
+            session,
+            existing,
+            project,
+            lot_id,
+            actor=actor,
+            supervisor=supervisor,
+            keys=keys,
+            now=now,
+        )
     sealed = sealed_draws_of(session, project.id, lot_id)
     if not sealed:
         raise Conflict(_("No sealed draw of this lot waits for opening."), code="nothing_sealed")
@@ -155,6 +166,62 @@ def open_lot(
     )
     # create_session commits the draws' opening, the audit entries and the session together.
     return create_session(session, panel, actor=actor.username, settings=settings, keys=keys)
+
+
+def _open_supplementary(
+    session: Session,
+    row: EvaluationSession,
+    project: Project,
+    lot_id: int | None,
+    *,
+    actor: User,
+    supervisor: User,
+    keys: KeyStore,
+    now: datetime,
+) -> EvaluationSession:
+    """Once the session runs, a supplementary draw (补抽, made when a vacated seat's group ran out
+    of backups) is opened by the session's main host with one of its supervisors; the experts
+    who accepted are then seated by the host in the vacated seats (`rooms.replacements`)."""
+    sealed = sealed_draws_of(session, project.id, lot_id)
+    if not sealed:
+        raise Conflict(_("This lot's session is already open."), code="already_open")
+    if any(d.request.parent_id is None for d in sealed):
+        raise Conflict(
+            _("Only a supplementary draw can be opened into a running session."),
+            code="not_supplementary",
+        )
+    state = state_of(row, keys)
+    main = next(v["venue_id"] for v in state["venues"] if v["is_main"])
+    roles = {
+        (str(p["user_id"]), p["role"], p.get("venue_id"))
+        for p in state["participants"]
+        if p["status"] == "active"
+    }
+    if (str(actor.id), "host", main) not in roles:
+        raise Forbidden(
+            _("A supplementary draw is opened by the session's main host."), code="not_host"
+        )
+    if not any(u == str(supervisor.id) and r == "supervisor" for u, r, _v in roles):
+        raise Forbidden(
+            _("A supplementary draw is opened with a supervisor of the session."),
+            code="not_session_supervisor",
+        )
+    try:
+        for d in sealed:
+            draws.open_sealed(session, d, actor=actor, supervisor=supervisor, keys=keys, now=now)
+    except BaseException:
+        session.rollback()
+        raise
+    audit.record(
+        session,
+        actor=actor.username,
+        action="session.open_supplementary",
+        object_type="session",
+        object_id=row.room_id,
+        after={"draws": [d.draw_id for d in sealed], "supervisor": supervisor.username},
+    )
+    session.commit()
+    return row
 
 
 def _seated(session: Session, project: Project, opened: list[Draw], keys: KeyStore) -> list[Seated]:

@@ -64,6 +64,7 @@ def open_lot(project_id: int) -> Any:
     which creates the lot's session from the accepted experts and approved appointments."""
     form = request.form
     lot = form.get("lot_id", "")
+    running = {r.room_id for r in rooms.sessions_for_project(db(), project_id)}
     try:
         row = opening.open_lot(
             db(),
@@ -82,7 +83,16 @@ def open_lot(project_id: int) -> Any:
         return redirect(
             request.referrer or url_for("projects.project_detail", project_id=project_id)
         )
-    flash(_("The session is open: every sealed draw of the lot was opened."), "success")
+    if row.room_id in running:
+        flash(
+            _(
+                "The supplementary draw was opened: seat the experts who accepted in the vacated "
+                "seats from the host console."
+            ),
+            "success",
+        )
+    else:
+        flash(_("The session is open: every sealed draw of the lot was opened."), "success")
     return redirect(url_for("rooms.room", room_id=row.room_id))
 
 
@@ -199,6 +209,13 @@ JS_TEXTS = {
         "is recorded with your name and the time."
     ),
     "replace": _l("Replace"),
+    "removal_pending": _l("Removal proposed, waiting for the supervisor"),
+    "approve_removal": _l("Approve the removal"),
+    "reject_removal": _l("Reject the removal"),
+    "confirm_removal": _l(
+        "Approve taking this member off the committee? Their scores and votes become void and "
+        "the next backup of their group is called."
+    ),
     "reason": _l("Reason"),
     "refusal": _l("Record refusal"),
     "check_in": _l("Check-in"),

@@ -6,7 +6,9 @@ leaves the panel (its seat released) and the next backup of that group is called
 rank order, or a supplementary request waits at the terminal when none remain. Nobody can sit
 before accepting, so the seat stays vacant (recorded as a :class:`RoomVacancy`); once the backup
 has accepted, the host's next request for that seat seats them there, with a login account, to
-check in like everyone else. Directly appointed experts and representatives are not drawn: their
+check in like everyone else. When the group's backups ran out, the supplementary draw made for
+it is opened at the session by its main host and a supervisor, and its accepted experts fill the
+vacancy the same way. Directly appointed experts and representatives are not drawn: their
 seats stay vacant.
 
 Calls are idempotent (the room's command may be re-run on a conflicting save): a vacancy is made
@@ -15,14 +17,18 @@ once per seat, and a filled vacancy is never filled again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from evaluation_room.model import MemberRef, ParticipantSpec, Role
 from expertpool.core.db import utcnow
+from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import panels
-from expertpool.draws.models import Draw, DrawInvitee, DrawStatus, InviteeStatus
+from expertpool.draws.models import Draw, DrawInvitee, DrawRequestRecord, DrawStatus, InviteeStatus
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.rooms.models import EvaluationSession, RoomVacancy
@@ -33,9 +39,16 @@ from expertpool.rooms.sessions import new_participant_id, state_of
 class DrawReplacements:
     """`evaluation_room.ports.ReplacementProvider` over the draws of the session's project."""
 
-    def __init__(self, sessions: scoped_session[Session], ctx: NotifyContext) -> None:
+    def __init__(
+        self,
+        sessions: scoped_session[Session],
+        ctx: NotifyContext,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.sessions = sessions
         self.ctx = ctx
+        self.clock = clock  # the app's clock: invitations to backups are dated by it
 
     def draw_replacement(
         self, room_id: str, removed: MemberRef, reason: str
@@ -77,7 +90,7 @@ class DrawReplacements:
             participant_id=removed.participant_id,
             venue_id=removed.venue_id,
             reason=reason[:500],
-            created_at=utcnow(),
+            created_at=self.clock(),
         )
         db.add(vacancy)
         if removed.role is not Role.EXPERT or not removed.user_id.isdigit():
@@ -109,7 +122,7 @@ class DrawReplacements:
             status=InviteeStatus.REMOVED,
             reason=f"session:{reason}"[:500],
             ctx=self.ctx,
-            now=utcnow(),
+            now=self.clock(),
         )
 
     def _accepted_backup(
@@ -131,8 +144,8 @@ class DrawReplacements:
             ).scalars()
         )
         tokens = ExpertTokens(self.ctx.keys)
-        for member in panels.seated_members(db, d, self.ctx.keys):
-            if member.group != vacancy.group_key or member.is_primary:
+        for member, drawn_for_it in _candidates(db, d, self.ctx.keys):
+            if member.group != vacancy.group_key or (member.is_primary and not drawn_for_it):
                 continue
             token = tokens.token(member.expert_id)
             expert = db.get(Expert, member.expert_id)
@@ -145,3 +158,19 @@ class DrawReplacements:
                 pid, str(user.id), user.display_name, Role.EXPERT, vacancy.venue_id, None
             )
         return None
+
+
+def _candidates(db: Session, d: Draw, keys: KeyStore) -> list[tuple[panels.SeatedMember, bool]]:
+    """Who may take a seat vacated in draw `d`, in order: its backups who accepted (rank order),
+    then the experts who accepted in its supplementary draws (补抽) once those were opened at
+    the session, oldest draw first. The flag says the member was drawn for vacated seats."""
+    out = [(m, False) for m in panels.seated_members(db, d, keys)]
+    children = db.execute(
+        select(Draw)
+        .join(DrawRequestRecord, DrawRequestRecord.id == Draw.request_id)
+        .where(DrawRequestRecord.parent_id == d.request_id, Draw.status == DrawStatus.OPENED)
+        .order_by(Draw.id)
+    ).scalars()
+    for child in children:
+        out += [(m, True) for m in panels.seated_members(db, child, keys)]
+    return out

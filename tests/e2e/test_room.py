@@ -7,49 +7,20 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from pypdf import PdfReader
 
-from tests.conftest import PASSWORD, LiveServer, build_app, login_client, make_test_config
+from tests.conftest import PASSWORD, LiveServer
+from tests.e2e.conftest import browser_for
 from tests.integration.room.conftest import BIDS, Committee, build_committee
 from tests.integration.room.live import LiveMember
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SUBJECTIVE_EXTRA = {"service": "15"}
 PAGE_ERRORS: list[str] = []
-
-
-@pytest.fixture(scope="module")
-def e2e_app(
-    tmp_path_factory: pytest.TempPathFactory, database_url: str, _app: Flask
-) -> Iterator[Flask]:
-    """An app of its own (no Socket.IO test client has touched its server)."""
-    # Every process of a deployment shares the key files (personal data is encrypted with them).
-    app = build_app(
-        make_test_config(
-            tmp_path_factory.mktemp("e2e"),
-            database_url,
-            key_dir=str(_app.extensions["expertpool"].config.keys_path),
-        )
-    )
-    yield app
-    app.extensions["expertpool"].engine.dispose()
-
-
-def browser_for(browser: Any, server: LiveServer, app: Flask, user: Any) -> Any:
-    """A page in its own browser context, logged in as ``user``."""
-    cookie = login_client(app.test_client(), user).get_cookie("session")
-    assert cookie is not None
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 1000})
-    context.set_default_timeout(15_000)
-    context.add_cookies([{"name": "session", "value": cookie.value, "url": server.url}])
-    page = context.new_page()
-    page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
-    return page
 
 
 def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
@@ -63,7 +34,7 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
         for name in ("e1", "e2", "e3", "r1", "h_sz"):
             c.clients[name] = LiveMember(server, app, c.users[name])
         for name in ("h_gz", "e1", "e4"):
-            pages[name] = browser_for(browser, server, app, c.users[name])
+            pages[name] = browser_for(browser, server, app, c.users[name], PAGE_ERRORS)
             pages[name].goto(f"{server.url}/rooms/{c.room_id}")
         host, gz, sz = pages["h_gz"], pages["e1"], pages["e4"]
         for p in pages.values():

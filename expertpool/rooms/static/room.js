@@ -125,8 +125,18 @@
     const staff = s.viewer.role === "host" || s.viewer.role === "supervisor";
     const mine = (m) => s.viewer.role === "host" && m.venue_id === s.viewer.venue_id;
     const phase = phaseOf(s);
+    const pending = new Set((s.pending_removals || []).map((r) => r.participant_id));
+    const replaceable = ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase);
     const rows = (s.members || []).map((m) => {
       let actions = "";
+      if (pending.has(m.participant_id) && m.status === "active") {
+        const why = (s.pending_removals.find((r) => r.participant_id === m.participant_id) || {}).reason || "";
+        actions += `<span class="badge" data-testid="removal-pending">${esc(T.removal_pending)}: ${esc(why)}</span> `;
+        if (s.viewer.role === "supervisor" && replaceable) {
+          actions += `<button data-act="approve-removal" data-pid="${esc(m.participant_id)}">${esc(T.approve_removal)}</button>`
+            + ` <button data-act="reject-removal" data-pid="${esc(m.participant_id)}">${esc(T.reject_removal)}</button>`;
+        }
+      }
       if (s.viewer.role === "host" && m.status === "active") {
         if (mine(m) && phase === "check_in" && !m.is_checked_in) {
           if (!m.codes_exhausted) {
@@ -140,14 +150,14 @@
           actions += ` <button data-act="in-person" data-reason="${why}" data-pid="${esc(m.participant_id)}">`
             + `${esc(m.codes_exhausted ? T.verify_in_person : T.no_signal_verify)}</button>`;
         }
-        if (isMainHost(s) && ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase)) {
+        if (isMainHost(s) && replaceable && !pending.has(m.participant_id)) {
           actions += ` <button data-act="replace" data-pid="${esc(m.participant_id)}">${esc(T.replace)}</button>`;
         }
         if ((mine(m) || isMainHost(s)) && phase === "signing" && !m.has_signed) {
           actions += ` <button data-act="refusal" data-pid="${esc(m.participant_id)}">${esc(T.refusal)}</button>`;
         }
       } else if (isMainHost(s) && m.status === "removed" && !(s.members || []).some((o) => o.replaces === m.alias)
-                 && ["scheduled", "opened", "check_in", "leader_election", "scoring", "deviation_review"].includes(phase)) {
+                 && replaceable) {
         // A vacated seat: once the backup called for it has accepted, the host seats them.
         actions += `<button data-act="fill" data-pid="${esc(m.participant_id)}">${esc(T.seat_backup)}</button>`;
       }
@@ -163,7 +173,7 @@
     const hosts = (s.hosts || []).map((h) => esc(venueName(s, h.venue_id))).join("、");
     const title = `<h2>${esc(T.members)}</h2><p class="muted">${esc(T.venue_hosts)}: ${hosts}</p>`
       + (s.viewer.role === "supervisor" ? `<p class="badge">${esc(T.observer)}</p>` : "");
-    section("sec-members", JSON.stringify([s.members, s.phase]), true,
+    section("sec-members", JSON.stringify([s.members, s.phase, s.pending_removals]), true,
       `${title}<table data-testid="members">${head}${rows}</table>`, (el) => {
         on(el, "[data-act=code]", (e) => send("request_code", { member: e.target.dataset.pid }));
         on(el, "[data-act=confirm]", (e) => {
@@ -183,6 +193,13 @@
         on(el, "[data-act=replace]", (e) => {
           const reason = window.prompt(T.reason);
           if (reason) send("replace_member", { member: e.target.dataset.pid, reason: reason });
+        });
+        on(el, "[data-act=approve-removal]", (e) => {
+          if (window.confirm(T.confirm_removal)) send("decide_removal", { member: e.target.dataset.pid, decision: "approve" });
+        });
+        on(el, "[data-act=reject-removal]", (e) => {
+          const reason = window.prompt(T.reason);
+          if (reason) send("decide_removal", { member: e.target.dataset.pid, decision: "reject", reason: reason });
         });
         on(el, "[data-act=refusal]", (e) => {
           const reason = window.prompt(T.reasons);

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from expertpool.cli import cli
 from expertpool.draws.models import Draw, DrawStatus
 from expertpool.projects.models import Project, ProjectStatus
+from expertpool.rooms import sessions as rooms
+from expertpool.rooms.models import RoomEventRow
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +35,24 @@ def test_the_demo_leaves_an_awarded_project_whose_transcript_exports_and_verifie
     d = session.execute(select(Draw).where(Draw.project_id == project.id)).scalar_one()
     assert project.status is ProjectStatus.AWARDED and d.status is DrawStatus.OPENED
     assert d.draw_id in line
+    # Its session ran from the opening to the signed report: one member checked in person, one
+    # taken off with the supervisor's approval and replaced by the group's next backup.
+    (row,) = rooms.sessions_for_project(session, project.id)
+    state = rooms.state_of(row, app.extensions["expertpool"].keys)
+    assert state["phase"] == "archived" and state["final_report_digest"]
+    committee = [p for p in state["participants"] if p["role"] == "expert"]
+    assert [p["status"] for p in committee].count("active") == len(committee) - 1
+    assert len(state["signatures"]) == len(committee) - 1
+    assert any(p["replaces"] for p in committee)
+    assert [p["check_in"]["method"] for p in committee if p["status"] == "active"].count(
+        "in_person"
+    ) == 1
+    kinds = set(
+        session.execute(select(RoomEventRow.kind).where(RoomEventRow.session_id == row.id))
+        .scalars()
+        .all()
+    )
+    assert {"removal_proposed", "removal_approved", "member_replaced"} <= kinds, kinds
 
     exported = runner.invoke(cli, ["draws", "export", d.draw_id])
     assert exported.exit_code == 0, exported.output

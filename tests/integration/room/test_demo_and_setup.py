@@ -33,7 +33,9 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
 ) -> None:
     st = app.extensions["expertpool"]
     session = st.sessions()
-    ctx = DemoContext(config=st.config, keys=st.keys, notify=services_of(app).ctx)
+    ctx = DemoContext(
+        config=st.config, keys=st.keys, notify=services_of(app).ctx, sessions=st.sessions
+    )
     lines = demo.run(session, ctx)
     assert any(line.startswith("evaluation session: session ") for line in lines)
     assert "evaluation session: exists" in demo.run(session, ctx)

@@ -85,6 +85,22 @@ def test_each_event_is_authorised_per_role_on_every_call(committee: Committee) -
     )
     for m in ("e1", "e2", "e3"):
         c.check_in(m)
+    e3 = c.pid("e3")
+    check(c, "replace_member", "h_gz", MAIN_HOST_ONLY, member=e3, reason="身体不适")
+    check(
+        c,
+        "decide_removal",
+        "sup",
+        {
+            "h_gz": "not_allowed",
+            "h_sz": "not_allowed",
+            "e1": "not_allowed",
+            "outsider": "not_on_panel",
+        },
+        member=e3,
+        decision="reject",
+        reason="可以继续",
+    )
     check(c, "phase", "h_gz", MAIN_HOST_ONLY, action="start_election")
     check(c, "vote", "e1", MEMBERS_ONLY, candidate="专家1")
     for m in ("e2", "e3", "e4", "r1"):

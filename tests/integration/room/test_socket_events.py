@@ -207,7 +207,13 @@ def test_a_replaced_member_can_no_longer_send_scores(committee: Committee, app: 
     handlers = app.extensions["evaluation_room"]
     wired, handlers.replacements = handlers.replacements, FakeReplacements()
     try:
-        ack = committee.ok("h_gz", "replace_member", member=committee.pid("e2"), reason="身体不适")
+        asked = committee.ok(
+            "h_gz", "replace_member", member=committee.pid("e2"), reason="身体不适"
+        )
+        assert asked["pending"] is True and asked["replacement"] is None
+        # Still seated until the supervisor decides.
+        committee.ok("e2", "enter_scores", scores={"B001": {"tech": "40"}})
+        ack = committee.ok("sup", "decide_removal", member=committee.pid("e2"), decision="approve")
     finally:
         handlers.replacements = wired
     assert ack["replacement"] == "专家6"

@@ -195,6 +195,14 @@ class RoomDriver:
             self.host_of(member_id), member_id, "A-01", self.conflicts, self.replacements
         )
 
+    def remove(
+        self, member_id: str, spec: ParticipantSpec | None = None, reason: str = "病"
+    ) -> None:
+        """The main host proposes taking a member off; the supervisor approves (with `spec`
+        taking the seat, or None to leave it vacant)."""
+        self.room.propose_removal(MAIN_HOST, member_id, reason)
+        self.room.approve_removal(SUPERVISOR, member_id, spec)
+
     def elect(self, leader: str | None = None) -> None:
         """Every member votes for the same leader (default: the first member)."""
         target = leader or self.members[0]

@@ -140,6 +140,8 @@ def every_action(d: RoomDriver) -> dict[str, Move]:
         "set_form": lambda r: r.set_form(MAIN_HOST, standard_form()),
         "set_bids": lambda r: r.set_bids(MAIN_HOST, []),
         "replace": lambda r: r.replace_member(MAIN_HOST, "e1", spec, "病"),
+        "propose_removal": lambda r: r.propose_removal(MAIN_HOST, "e1", "病"),
+        "decide_removal": lambda r: r.approve_removal(SUPERVISOR, "e1", spec),
         "recheck": lambda r: r.recheck_conflicts(MAIN_HOST, d.conflicts, d.replacements) and None,
         "explain": lambda r: r.explain_deviation("e1", "x", "y"),
         "revise": lambda r: r.revise_score("e1", "B001", "tech", "1", "n"),
@@ -231,7 +233,7 @@ def test_replacing_a_member_voids_their_sheet_and_the_replacement_scores_anew() 
     d.to(Phase.SCORING)
     d.room.submit_sheet("e1", uniform_sheet(tech="0", service="0"))
     spec = ParticipantSpec("e9", "u_e9", "姓名e9", Role.EXPERT, "gz", "S09")
-    d.room.replace_member(MAIN_HOST, "e1", spec, "突发疾病")
+    d.remove("e1", spec, "突发疾病")
     with pytest.raises(MemberReplaced):
         d.room.enter_scores("e1", uniform_sheet())
     with pytest.raises(MemberReplaced):
@@ -263,9 +265,7 @@ def test_replacement_during_deviation_review_reopens_scoring_and_voids_flags() -
     d.sheets = {"e1": uniform_sheet(tech="10")}
     d.to(Phase.DEVIATION_REVIEW)
     assert d.room.snapshot(SUPERVISOR)["flags"]
-    d.room.replace_member(
-        MAIN_HOST, "e1", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz"), "病"
-    )
+    d.remove("e1", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz"))
     assert d.room.phase is Phase.SCORING
     d.check_in("e9")
     d.room.submit_sheet("e9", uniform_sheet())
@@ -278,9 +278,7 @@ def test_replacement_during_the_election_returns_to_check_in() -> None:
     d = RoomDriver()
     d.to(Phase.LEADER_ELECTION)
     d.room.vote("e1", "专家1")
-    d.room.replace_member(
-        MAIN_HOST, "e2", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "sz"), "病"
-    )
+    d.remove("e2", ParticipantSpec("e9", "u9", "n", Role.EXPERT, "sz"))
     assert d.room.phase is Phase.CHECK_IN
     d.check_in("e9")
     d.room.start_election(MAIN_HOST)
@@ -291,19 +289,20 @@ def test_members_cannot_be_replaced_after_finalisation_or_twice() -> None:
     d = RoomDriver()
     d.to(Phase.SCORING)
     spec = ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz")
-    d.room.replace_member(MAIN_HOST, "e1", spec, "病")
+    d.remove("e1", spec)
     with pytest.raises(NotAllowed):
         d.room.replace_member(
             MAIN_HOST, "e1", ParticipantSpec("e8", "u8", "n", Role.EXPERT, "gz"), "x"
         )
+    d.room.propose_removal(MAIN_HOST, "e2", "duplicate id")
     with pytest.raises(InvalidInput):
-        d.room.replace_member(MAIN_HOST, "e2", spec, "duplicate id")
+        d.room.approve_removal(SUPERVISOR, "e2", spec)
     d.check_in("e9")
     d.to(Phase.FINALISED)
     with pytest.raises(IllegalTransition):
-        d.room.replace_member(
-            MAIN_HOST, "e2", ParticipantSpec("e7", "u7", "n", Role.EXPERT, "gz"), "x"
-        )
+        d.room.propose_removal(MAIN_HOST, "e3", "x")
+    with pytest.raises(IllegalTransition):
+        d.room.approve_removal(SUPERVISOR, "e2", None)
 
 
 def deviating() -> RoomDriver:
@@ -453,3 +452,37 @@ def test_participant_for_user_maps_logins_to_participants() -> None:
     assert d.room.participant_for_user("u_e1") == "e1"
     with pytest.raises(NotOnPanel):
         d.room.participant_for_user("u_nobody")
+
+
+def test_taking_a_member_off_needs_the_main_host_and_a_supervisor() -> None:
+    d = RoomDriver()
+    d.to(Phase.SCORING)
+    d.room.enter_scores("e1", {"B001": {"tech": "30"}})
+    spec = ParticipantSpec("e9", "u9", "n", Role.EXPERT, "gz")
+    with pytest.raises(NotAllowed):  # a seated member is never taken off by the host alone
+        d.room.replace_member(MAIN_HOST, "e1", spec, "病")
+    for actor in (SECONDARY_HOST, SUPERVISOR, "e2"):
+        with pytest.raises(NotAllowed):
+            d.room.propose_removal(actor, "e1", "病")
+    with pytest.raises(NotAllowed):  # nothing proposed yet
+        d.room.approve_removal(SUPERVISOR, "e1", None)
+    d.room.propose_removal(MAIN_HOST, "e1", "病")
+    with pytest.raises(NotAllowed):
+        d.room.propose_removal(MAIN_HOST, "e1", "again")
+    for actor in (MAIN_HOST, SECONDARY_HOST, "e2"):
+        with pytest.raises(NotAllowed):
+            d.room.approve_removal(actor, "e1", None)
+    assert d.room.participant("e1").status.value == "active"  # still seated while pending
+    assert [r["member"] for r in d.room.snapshot(SUPERVISOR)["pending_removals"]] == ["专家1"]
+    assert "pending_removals" not in d.room.snapshot("e2")
+    d.room.reject_removal(SUPERVISOR, "e1", "理由不足")
+    assert d.room.participant("e1").status.value == "active"
+    assert d.room.snapshot(SUPERVISOR)["pending_removals"] == []
+    d.remove("e1", None, "突发疾病")
+    assert d.room.participant("e1").status.value == "removed"
+    assert d.room.to_state()["sheets"]["e1"]["voided_at"] is not None
+    kinds = [e.kind for e in d.room.pending_events]
+    assert kinds[-3:] == ["removal_proposed", "removal_approved", "member_removed"]
+    assert "removal_rejected" in kinds
+    d.room.replace_member(MAIN_HOST, "e1", spec, "备选专家已确认")  # the host fills the vacancy
+    assert d.room.participant("e9").replaces == "e1"

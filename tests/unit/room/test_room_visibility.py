@@ -191,9 +191,7 @@ def test_no_one_sees_anothers_subjective_scores_before_they_may(
             elif action == "replace":
                 spare += 1
                 pid = f"x{spare}"
-                room.replace_member(
-                    MAIN_HOST, m, ParticipantSpec(pid, f"u_{pid}", pid, Role.EXPERT, "gz"), "病"
-                )
+                d.remove(m, ParticipantSpec(pid, f"u_{pid}", pid, Role.EXPERT, "gz"))
                 d.check_in(pid)
             elif action == "pause":
                 room.pause(SECONDARY_HOST, "断网")
