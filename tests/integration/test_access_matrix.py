@@ -85,6 +85,7 @@ EXPECTED: dict[str, set[str]] = {
     "projects.lot_add": {CS},
     "projects.lot_remove": {CS},
     "projects.bidder_add": {CS},
+    "projects.person_add": {CS},
     "projects.bidder_remove": {CS},
     "projects.project_ready": {CS},
     "projects.project_award": {CS},

@@ -28,7 +28,8 @@ from expertpool.experts import identity
 from expertpool.experts.models import Expert, ExpertEmployment, ExpertRelative, RelativeKind
 from expertpool.organisations.models import Organisation, OrganisationName
 from expertpool.projects import people, projects
-from expertpool.projects.models import Bidder
+from expertpool.projects.models import Bidder, ProjectPerson
+from tests.conftest import csrf_token
 from tests.integration.draws.conftest import (
     BIDDERS,
     EVALUATION,
@@ -273,3 +274,32 @@ def test_two_related_experts_never_both_serve_the_lower_ranked_is_replaced(setup
     assert all(
         r.status is not InviteeStatus.INVITED or by_token[r.expert_token] != backup for r in rows
     )
+
+
+def test_staff_record_a_principal_on_the_project_page_and_bad_input_saves_nothing(
+    setup: Setup, login: Any
+) -> None:
+    s = setup
+    client = login(s.app.test_client(), s.operator)
+    path = f"/projects/{s.project_id}"
+    bidder = _bidder(s, BIDDERS[0])
+    bad = client.post(
+        f"{path}/people",
+        data={"csrf_token": csrf_token(client, path), "role": "director", "id_number": "1"},
+    )
+    assert bad.status_code == 422
+    assert s.session.execute(select(ProjectPerson)).first() is None
+    number = _id(321)
+    ok = client.post(
+        f"{path}/people",
+        data={
+            "csrf_token": csrf_token(client, path),
+            "role": "director",
+            "bidder": str(bidder.id),
+            "id_number": number,
+        },
+    )
+    assert ok.status_code == 302
+    row = s.session.execute(select(ProjectPerson)).scalar_one()
+    assert (row.bidder_id, row.role.value) == (bidder.id, "director")
+    assert number.encode() not in client.get(path).data
