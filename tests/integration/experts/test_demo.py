@@ -78,7 +78,9 @@ def test_the_demo_pool_shows_terms_training_and_lapses_in_each_state(
 ) -> None:
     expert_demo.create_experts(db_session, cipher=cipher, count=400, seed=7)
     st = app.extensions["expertpool"]
-    ctx = DemoContext(config=st.config, keys=st.keys, notify=services_of(app).ctx)
+    ctx = DemoContext(
+        config=st.config, keys=st.keys, notify=services_of(app).ctx, sessions=st.sessions
+    )
     assert "training records" in pool_demo.run_step(db_session, ctx, 7, {})
     assert pool_demo.run_step(db_session, ctx, 7, {}) == "already present"  # safe to run twice
     today = cst_date(utcnow())
