@@ -216,6 +216,11 @@ def _election_view(s: RoomState, viewer: Participant) -> dict[str, Any] | None:
         return None
     return {
         "electorate": [alias_of(s, m) for m in e.electorate],
+        # Whom one may vote for: the electorate, or only the experts where the regime's rules do
+        # not let a tenderer's representative lead (the vote menu lists exactly these).
+        "candidates": [
+            alias_of(s, m) for m in (e.electorate if e.eligible is None else e.eligible)
+        ],
         "rounds": [
             {
                 "number": r.number,

@@ -48,6 +48,8 @@ from notify.voice import (
     invitation_twiml,
     machine_twiml,
     postponement_sms,
+    release_sms,
+    which_invitation_sms,
 )
 from notify.webhooks import (
     STATUS_ORDER,
@@ -63,6 +65,7 @@ from notify.webhooks import (
     WebhookEvent,
     advance,
     classify_answered_by,
+    new_reply_code,
     parse_call_status,
     parse_digits,
     parse_gather,
@@ -70,6 +73,7 @@ from notify.webhooks import (
     parse_reply,
     parse_sms_status,
     parse_voice_prompt,
+    split_reply,
     status_rank,
     validate_signature,
     webhook_url,
@@ -118,6 +122,7 @@ __all__ = [
     "invitation_twiml",
     "machine_twiml",
     "mask_phone",
+    "new_reply_code",
     "parse_call_status",
     "parse_digits",
     "parse_gather",
@@ -128,7 +133,10 @@ __all__ = [
     "parse_voice_prompt",
     "postponement_sms",
     "random_jitter",
+    "release_sms",
+    "split_reply",
     "status_rank",
     "validate_signature",
     "webhook_url",
+    "which_invitation_sms",
 ]

@@ -34,7 +34,7 @@ from notify.webhooks import (
     advance,
     classify_answered_by,
     parse_digits,
-    parse_reply,
+    split_reply,
 )
 
 __all__ = ["PROVIDER", "ConsoleEntry", "ConsoleNotifier"]
@@ -257,7 +257,8 @@ class ConsoleNotifier:
             from_number=from_number,
             to_number=self._own_number,
             body=body,
-            reply=parse_reply(body),
+            reply=split_reply(body)[0],
+            code=split_reply(body)[1],
         )
         self._emit([event])
         return event

@@ -6,6 +6,7 @@ time, venue, contact. They have no field for bidders, so no prompt can ever name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
@@ -46,6 +47,9 @@ class Invitation:
     starts_at: datetime
     venue: str
     reply_by: datetime | None = None
+    reply_code: str | None = None
+    """The invitation's opaque reply code, which the SMS asks the expert to send with the answer
+    (an expert may hold several open invitations; the code says which one a reply answers)."""
 
     def __post_init__(self) -> None:
         """Refuse naive datetimes: every time here is an instant."""
@@ -72,16 +76,26 @@ def invitation_sms(invitation: Invitation, *, link: str, language: Language = "z
     """The invitation SMS: time, venue, how to reply, the one-time link, the deadline if any."""
     when = format_time(invitation.starts_at, language)
     if language == "zh":
+        how = (
+            f"回复“1 {invitation.reply_code}”接受，回复“2 {invitation.reply_code}”拒绝。"
+            if invitation.reply_code
+            else "回复1接受，回复2拒绝。"
+        )
         text = (
             f"【评标专家邀请】{invitation.expert_name}专家您好，诚邀您于{when}"
-            f"在{invitation.venue}参加评标。回复1接受，回复2拒绝。"
+            f"在{invitation.venue}参加评标。{how}"
         )
         if invitation.reply_by is not None:
             text += f"请于{format_time(invitation.reply_by, language)}前回复。"
         return text + f"也可通过一次性链接答复：{link}"
+    how = (
+        f'Reply "1 {invitation.reply_code}" to accept, "2 {invitation.reply_code}" to decline.'
+        if invitation.reply_code
+        else "Reply 1 to accept, 2 to decline."
+    )
     text = (
         f"[Evaluation invitation] Dear {invitation.expert_name}, you are invited to evaluate "
-        f"bids on {when} at {invitation.venue}. Reply 1 to accept, 2 to decline."
+        f"bids on {when} at {invitation.venue}. {how}"
     )
     if invitation.reply_by is not None:
         text += f" Please reply by {format_time(invitation.reply_by, language)}."
@@ -99,6 +113,21 @@ def confirmation_sms(invitation: Invitation, *, contact: str, language: Language
     return (
         f"[Evaluation confirmed] {invitation.expert_name}, you are confirmed for {when} at "
         f"{invitation.venue}. Please bring your ID. Contact: {contact}"
+    )
+
+
+def release_sms(invitation: Invitation, *, contact: str, language: Language = "zh") -> str:
+    """The SMS to an expert who accepted after the place could no longer be held for them (the
+    seat went meanwhile): thanks, and no need to come. Never the project's name or bidders."""
+    when = format_time(invitation.starts_at, language)
+    if language == "zh":
+        return (
+            f"【评标通知】{invitation.expert_name}专家，感谢您的答复。原定于{when}的评标席位"
+            f"已安排完毕，本次无需到场。联系方式：{contact}"
+        )
+    return (
+        f"[Evaluation] {invitation.expert_name}, thank you for your answer. The places for {when} "
+        f"have been filled meanwhile; you need not come. Contact: {contact}"
     )
 
 
@@ -153,6 +182,37 @@ def help_sms(language: Language = "zh") -> str:
     return (
         "[Evaluation invitation] We could not understand your reply. Reply 1 to accept or 2 to "
         "decline."
+    )
+
+
+def which_invitation_sms(
+    invitations: Sequence[Invitation], *, code_unknown: bool = False, language: Language = "zh"
+) -> str:
+    """The question back when a reply does not say which of several open invitations it answers
+    (or names a code that matches none of them): each open invitation's time, place and code.
+    Never a guess, never a project's name."""
+    if language == "zh":
+        lines = "；".join(
+            f"{format_time(i.starts_at, language)}在{i.venue}（代码{i.reply_code}）"
+            for i in invitations
+        )
+        head = "未能识别您回复中的代码。" if code_unknown else "您有多个待答复的评标邀请。"
+        return (
+            f"【评标专家邀请】{head}{lines}。请回复“1 代码”接受或“2 代码”拒绝，"
+            "例如“1 " + (invitations[0].reply_code or "") + "”。"
+        )
+    lines = "; ".join(
+        f"{format_time(i.starts_at, language)} at {i.venue} (code {i.reply_code})"
+        for i in invitations
+    )
+    head = (
+        "We did not recognise the code in your reply."
+        if code_unknown
+        else "You have several open evaluation invitations."
+    )
+    return (
+        f'[Evaluation invitation] {head} {lines}. Reply "1 CODE" to accept or "2 CODE" to '
+        f'decline, e.g. "1 {invitations[0].reply_code or ""}".'
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,7 @@ class InboundSms:
     to_number: str | None
     body: str
     reply: Reply
+    code: str | None = None  # the invitation's reply code, when the text carries one
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,37 @@ def parse_reply(text: str) -> Reply:
     return _classify_words(t)
 
 
+#: Reply codes: two letters (no I, L or O) then two digits (2-9), e.g. "KQ27"; case-insensitive.
+REPLY_CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ"
+REPLY_CODE_DIGITS = "23456789"
+_REPLY_CODE = re.compile(
+    r"(?<![a-z0-9])([a-hj-kmnp-z]{2}[2-9]{2})(?![a-z0-9])",
+)
+
+
+def new_reply_code() -> str:
+    """A fresh random reply code (the caller makes it unique among the expert's open ones)."""
+    pick = secrets.choice
+    return (
+        pick(REPLY_CODE_LETTERS)
+        + pick(REPLY_CODE_LETTERS)
+        + pick(REPLY_CODE_DIGITS)
+        + pick(REPLY_CODE_DIGITS)
+    )
+
+
+def split_reply(text: str) -> tuple[Reply, str | None]:
+    """The answer and the reply code an SMS carries: "1 KQ27", "kq27 2", "接受KQ27" or a bare
+    "1" (no code). A text naming two different codes is unclear (UNKNOWN, no code)."""
+    normalised = unicodedata.normalize("NFKC", text).casefold()
+    codes = {m.group(1) for m in _REPLY_CODE.finditer(normalised)}
+    if len(codes) > 1:
+        return Reply.UNKNOWN, None
+    code = codes.pop().upper() if codes else None
+    rest = _REPLY_CODE.sub(" ", normalised) if code else text
+    return parse_reply(rest), code
+
+
 def parse_digits(digits: str) -> Reply:
     """Understand the key pressed during a call: 1 accept, 2 decline, 3 repeat, else UNKNOWN."""
     return {"1": Reply.ACCEPT, "2": Reply.DECLINE, "3": Reply.REPEAT}.get(
@@ -468,7 +501,8 @@ def parse_inbound_sms(params: FormParams) -> InboundSms:
         from_number=_required(lists, "From"),
         to_number=_first(lists, "To"),
         body=body,
-        reply=parse_reply(body),
+        reply=split_reply(body)[0],
+        code=split_reply(body)[1],
     )
 
 

@@ -9,6 +9,7 @@ opening: supervisors see everyone, a centre's staff only the experts seated at t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from expertpool.draws.models import (
 from expertpool.draws.snapshot import employers_in_snapshot
 from expertpool.experts.models import Expert, ExpertLeave
 from expertpool.notifications import context, invitations
-from expertpool.notifications.context import InvitationCallbacks, NotifyContext
+from expertpool.notifications.context import InvitationCallbacks, NotifyContext, Seating
 from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects import venues
 from expertpool.projects.models import Project, Seat, SeatBooking, VenueRecord
@@ -105,20 +106,21 @@ def notify_invitee(
         phone=phone,
         expert_name=expert.name,
         starts_at=d.request.evaluation_start_at,
-        venue=_venue_label(session, d),
+        venue=_venue_label(session, d, expert),
         now=now,
         ctx=ctx,
     )
 
 
-def _venue_label(session: Session, d: Draw) -> str:
-    """The venue as an invitee hears it: the main centre's first venue (name and address)."""
+def _venue_label(session: Session, d: Draw, expert: Expert) -> str:
+    """The place as the invitee hears it: where they will sit, the secondary venue of their own
+    city in a remote evaluation, else the main centre's (first venue's name and address)."""
     project = must_exist(session.get(Project, d.project_id))
-    found = venues.list_venues(session, centre_id=project.main_centre_id)
-    if not found:
-        return project.main_centre.name
-    v = found[0]
-    return f"{v.name} {v.address}".strip()
+    for centre_id in _venue_centres(project, expert):
+        found = venues.list_venues(session, centre_id=centre_id)
+        if found:
+            return f"{found[0].name} {found[0].address}".strip()
+    return project.main_centre.name
 
 
 REPLACEMENT_REASONS = {
@@ -179,10 +181,13 @@ def on_replacement(
         )
 
 
-def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> str | None:
-    """The outbox's seat callback: a seat for the accepting expert; returns the venue (no commit).
+def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> Seating:
+    """The outbox's seat callback: hold a seat for the accepting expert (no commit).
 
-    An invitation that belongs to no draw of ours keeps its own venue (None).
+    Held: the venue to confirm. Not held (the expert took another seat meanwhile, or the venue is
+    full): the invitee leaves the panel and the next backup is called, and the outbox tells the
+    expert the place is no longer needed. An invitation that belongs to no draw of ours keeps its
+    own venue.
     """
     if (
         session.execute(
@@ -190,7 +195,7 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
         ).scalar_one_or_none()
         is None
     ):
-        return None
+        return Seating(is_held=True)
     try:
         inv = accept(
             session,
@@ -208,15 +213,35 @@ def on_acceptance(session: Session, invitation: InvitationRecord, ctx: NotifyCon
             object_id=invitation.draw_id,
             after={"why": exc.code},
         )
-        return None
+        if exc.code == "no_free_seat":
+            _release_unseated(session, invitation, ctx)
+        return Seating(is_held=False)
     if inv.status is not InviteeStatus.ACCEPTED or inv.seat_booking_id is None:
-        return None
+        return Seating(is_held=False)
     booking = session.get(SeatBooking, inv.seat_booking_id)
     if booking is None:
         raise NotFound()
     invitation.seat_venue = booking.seat.venue.name
     invitation.seat_label = str(booking.seat.number)
-    return f"{booking.seat.venue.name} {booking.seat.venue.address}".strip()
+    return Seating(
+        is_held=True, venue=f"{booking.seat.venue.name} {booking.seat.venue.address}".strip()
+    )
+
+
+def _release_unseated(session: Session, invitation: InvitationRecord, ctx: NotifyContext) -> None:
+    """No seat is free for an expert who accepted: they leave the panel and the next backup is
+    called (who may find a seat freed meanwhile, or runs the group into a supplementary request).
+    An invitee already closed holds nothing: there is nothing to release."""
+    with contextlib.suppress(Conflict, NotFound):
+        vacate(
+            session,
+            draw_id=invitation.draw_id,
+            expert_token=invitation.expert_token,
+            status=InviteeStatus.UNAVAILABLE,
+            reason="no_free_seat",
+            ctx=ctx,
+            now=utcnow(),
+        )
 
 
 INVITATION_CALLBACKS = InvitationCallbacks(replace=on_replacement, seat=on_acceptance)

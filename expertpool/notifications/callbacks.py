@@ -276,7 +276,13 @@ def handle_inbound_sms(
     ctx: NotifyContext,
     provider: str = "twilio",
 ) -> None:
-    """An expert's SMS reply: 1 accepts, 2 declines, anything unclear gets a help SMS."""
+    """An expert's SMS reply: 1 accepts, 2 declines, with the invitation's reply code.
+
+    The code says which open invitation of this phone the reply answers. A bare reply answers
+    the only open invitation; with several open, or a code that matches none, the expert gets a
+    question back listing each open invitation's time, place and code: never a guess. Anything
+    unclear gets a help SMS.
+    """
     if (
         session.execute(
             select(ContactAttempt.id).where(ContactAttempt.sid == event.message_sid)
@@ -284,19 +290,28 @@ def handle_inbound_sms(
         is not None
     ):
         return  # a repeated callback
-    invitation = session.execute(
-        select(InvitationRecord)
-        .where(
-            InvitationRecord.phone_index
-            == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
-            InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
-        )
-        .order_by(InvitationRecord.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if invitation is None:
+    open_invitations = list(
+        session.execute(
+            select(InvitationRecord)
+            .where(
+                InvitationRecord.phone_index
+                == ctx.cipher.blind_index(normalise_phone(event.from_number), "phone"),
+                InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+            )
+            .order_by(InvitationRecord.id)
+            .with_for_update()
+        ).scalars()
+    )
+    if not open_invitations:
         log.info("an inbound SMS (%s) matches no open invitation", event.message_sid)
+        return
+    named = [i for i in open_invitations if event.code and i.reply_code == event.code]
+    if named:
+        invitation = named[0]
+    elif event.code is None and len(open_invitations) == 1:
+        invitation = open_invitations[0]
+    else:
+        _ask_which(session, event, open_invitations, now=now, ctx=ctx, provider=provider)
         return
     attempt = record_attempt(
         session,
@@ -313,17 +328,7 @@ def handle_inbound_sms(
         move(session, invitation, InvitationState.ACCEPTED, now=now, ctx=ctx, via="sms")
     elif event.reply is notify.Reply.DECLINE:
         move(session, invitation, InvitationState.DECLINED, now=now, ctx=ctx, via="sms")
-    elif (
-        session.execute(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.invitation_id == invitation.id,
-                OutboxMessage.kind == OutboxKind.HELP_SMS,
-            )
-        ).scalar_one()
-        < MAX_HELP_SMS
-    ):
+    elif _help_sent(session, invitation) < MAX_HELP_SMS:
         queue_message(
             session,
             ctx,
@@ -335,4 +340,58 @@ def handle_inbound_sms(
             invitation=invitation,
             not_before=now,
         )
+    session.flush()
+
+
+def _help_sent(session: Session, invitation: InvitationRecord) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.invitation_id == invitation.id,
+            OutboxMessage.kind == OutboxKind.HELP_SMS,
+        )
+    ).scalar_one()
+
+
+def _ask_which(
+    session: Session,
+    event: notify.InboundSms,
+    open_invitations: list[InvitationRecord],
+    *,
+    now: datetime,
+    ctx: NotifyContext,
+    provider: str,
+) -> None:
+    """The reply does not say which open invitation it answers: ask, listing them (no move)."""
+    first = open_invitations[0]
+    attempt = record_attempt(
+        session,
+        sid=event.message_sid,
+        provider=provider,
+        channel=OutboxChannel.SMS,
+        now=now,
+        invitation_id=first.id,
+        status="received",
+    )
+    attempt.is_final = True
+    attempt.digits = "?"
+    if _help_sent(session, first) >= MAX_HELP_SMS:
+        session.flush()
+        return
+    queue_message(
+        session,
+        ctx,
+        key=f"inv:{first.id}:which:{event.message_sid}",
+        channel=OutboxChannel.SMS,
+        kind=OutboxKind.HELP_SMS,
+        to=event.from_number,
+        body=notify.which_invitation_sms(
+            [invitation_content(ctx, i) for i in open_invitations],
+            code_unknown=event.code is not None,
+            language=language_of(first),
+        ),
+        invitation=first,
+        not_before=now,
+    )
     session.flush()

@@ -44,16 +44,23 @@ class ReplacementHandler(Protocol):
     ) -> None: ...
 
 
-class SeatAssigner(Protocol):
-    """Called in the caller's transaction on acceptance; must not commit.
+@dataclass(frozen=True)
+class Seating:
+    """What an acceptance obtained: a seat held in the caller's transaction (with the venue to
+    name in the confirmation; None keeps the invitation's), or no seat, in which case the expert
+    is told the place is no longer needed and the inviting feature has called the next backup."""
 
-    Returns the venue for the confirmation (None keeps the invitation's venue) and may fill
-    `seat_venue` / `seat_label`.
-    """
+    is_held: bool
+    venue: str | None = None
+
+
+class SeatAssigner(Protocol):
+    """Called in the caller's transaction on acceptance; must not commit. May fill
+    `seat_venue` / `seat_label`; a confirmation is sent only when the seat is held."""
 
     def __call__(
         self, session: Session, invitation: InvitationRecord, ctx: NotifyContext
-    ) -> str | None: ...
+    ) -> Seating: ...
 
 
 @dataclass(frozen=True)

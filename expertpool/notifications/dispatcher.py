@@ -653,27 +653,16 @@ class DirectMessage:
     created_at: datetime
 
 
-def direct_messages(session: Session, notifier: object, *, limit: int = 50) -> list[DirectMessage]:
+def direct_messages(notifier: object, *, limit: int = 50) -> list[DirectMessage]:
     """SMS sent straight through the console notifier of this process (check-in codes go out at
-    once, not through the outbox), newest first, numbers masked: console simulation only, where
-    the page stands in for the member's phone."""
+    once, not through the outbox, and so carry no status callback), newest first, numbers
+    masked: console simulation only, where the page stands in for the member's phone."""
     if not isinstance(notifier, notify.ConsoleNotifier):
         raise NotFound()
-    entries = [e for e in notifier.entries() if e.channel is notify.Channel.SMS]
-    sids = [e.sid for e in entries]
-    queued = (
-        set(
-            session.execute(
-                select(OutboxMessage.provider_sid).where(OutboxMessage.provider_sid.in_(sids))
-            ).scalars()
-        )
-        if sids
-        else set()
-    )
     direct = [
         DirectMessage(e.sequence, notify.mask_phone(e.to), e.body or "", e.created_at)
-        for e in entries
-        if e.sid not in queued
+        for e in notifier.entries()
+        if e.channel is notify.Channel.SMS and e.status_callback is None
     ]
     return sorted(direct, key=lambda m: -m.sequence)[:limit]
 
@@ -707,6 +696,9 @@ def simulate(
     try:
         if action.startswith("sms-"):
             text = {"sms-1": "1", "sms-2": "2", "sms-other": "?"}[action]
+            code = message.invitation.reply_code if message.invitation else None
+            if code and action != "sms-other":
+                text = f"{text} {code}"  # as the SMS asks: the answer with the reply code
             events.append(notifier.simulate_sms_reply(outbox.message_to(ctx, message), text))
         elif message.channel is not OutboxChannel.VOICE:
             raise ValidationFailed(fields={"action": "not a call"})

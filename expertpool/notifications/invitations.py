@@ -74,6 +74,7 @@ def enqueue_invitation(
     if not phone.strip():
         raise ValidationFailed(fields={"phone": "required"})
     token = secrets.token_urlsafe(24)
+    phone_index = ctx.cipher.blind_index(normalise_phone(phone), "phone")
     invitation = InvitationRecord(
         draw_id=draw_id,
         group_id=group_id,
@@ -83,7 +84,8 @@ def enqueue_invitation(
         language="en" if language == "en" else "zh",
         starts_at=starts_at,
         venue=venue,
-        phone_index=ctx.cipher.blind_index(normalise_phone(phone), "phone"),
+        phone_index=phone_index,
+        reply_code=_free_reply_code(session, phone_index),
         deadline_at=now + timedelta(minutes=ctx.config.response_deadline_minutes),
         link_token_hash=hash_token(token),
         created_at=now,
@@ -152,6 +154,22 @@ def cancel_pending(session: Session, invitation: InvitationRecord) -> None:
         message.status = OutboxStatus.CANCELLED
 
 
+def _free_reply_code(session: Session, phone_index: str) -> str:
+    """A random reply code that none of this phone's open invitations uses."""
+    taken = set(
+        session.execute(
+            select(InvitationRecord.reply_code).where(
+                InvitationRecord.phone_index == phone_index,
+                InvitationRecord.state.in_([InvitationState.QUEUED, InvitationState.CALLING]),
+            )
+        ).scalars()
+    )
+    while True:
+        code = notify.new_reply_code()
+        if code not in taken:
+            return code
+
+
 def move(
     session: Session,
     invitation: InvitationRecord,
@@ -165,12 +183,18 @@ def move(
 ) -> bool:
     """Move an invitation forward and run the effects; False when it is already there or beyond.
 
-    Effects: acceptance assigns the seat and queues the confirmation SMS; a decline, silence,
+    Effects: acceptance assigns the seat and queues the confirmation SMS, or, when no seat can be
+    held, ends `not_needed` and tells the expert so; a decline, silence,
     an unreachable number or a withdrawal cancels pending messages and asks for a replacement.
     """
     old = invitation.state
     if old is target or target not in INVITATION_MOVES[old]:
         return False
+    is_acceptance = target is InvitationState.ACCEPTED
+    seating = ctx.callbacks.seat(session, invitation, ctx) if is_acceptance else None
+    if seating is not None and not seating.is_held:
+        # One truth per invitation: no confirmation without a seat held in this transaction.
+        target = InvitationState.NOT_NEEDED
     invitation.state = target
     invitation.updated_at = now
     if target is not InvitationState.CALLING and old.is_open:
@@ -189,11 +213,7 @@ def move(
     )
     if target is InvitationState.ACCEPTED:
         cancel_pending(session, invitation)
-        venue = (
-            ctx.callbacks.seat(session, invitation, ctx)
-            or invitation.seat_venue
-            or invitation.venue
-        )
+        venue = (seating.venue if seating else None) or invitation.seat_venue or invitation.venue
         invitation.seat_venue = venue
         text = notify.confirmation_sms(
             invitation_content(ctx, invitation, venue),
@@ -208,6 +228,25 @@ def move(
             kind=OutboxKind.CONFIRMATION_SMS,
             to=invitee_phone(ctx, invitation),
             body=text,
+            invitation=invitation,
+            not_before=now,
+        )
+    elif target is InvitationState.NOT_NEEDED:
+        # The seat went meanwhile (the expert took another one, or the venue is full): the
+        # inviting feature has already called the next backup; the expert is told.
+        cancel_pending(session, invitation)
+        queue_message(
+            session,
+            ctx,
+            key=f"inv:{invitation.id}:release",
+            channel=OutboxChannel.SMS,
+            kind=OutboxKind.RELEASE_SMS,
+            to=invitee_phone(ctx, invitation),
+            body=notify.release_sms(
+                invitation_content(ctx, invitation, invitation.venue),
+                contact=ctx.config.centre_contact_phone,
+                language=language_of(invitation),
+            ),
             invitation=invitation,
             not_before=now,
         )

@@ -27,6 +27,7 @@ class InvitationState(enum.StrEnum):
     NO_RESPONSE = "no_response"
     UNREACHABLE = "unreachable"
     WITHDRAWN = "withdrawn"
+    NOT_NEEDED = "not_needed"  # accepted, but the seat could no longer be held: released
 
     @property
     def is_open(self) -> bool:
@@ -43,6 +44,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
             InvitationState.DECLINED,
             InvitationState.NO_RESPONSE,
             InvitationState.UNREACHABLE,
+            InvitationState.NOT_NEEDED,
         }
     ),
     InvitationState.CALLING: frozenset(
@@ -51,6 +53,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
             InvitationState.DECLINED,
             InvitationState.NO_RESPONSE,
             InvitationState.UNREACHABLE,
+            InvitationState.NOT_NEEDED,
         }
     ),
     InvitationState.ACCEPTED: frozenset({InvitationState.WITHDRAWN}),
@@ -58,6 +61,7 @@ INVITATION_MOVES: dict[InvitationState, frozenset[InvitationState]] = {
     InvitationState.NO_RESPONSE: frozenset(),
     InvitationState.UNREACHABLE: frozenset(),
     InvitationState.WITHDRAWN: frozenset(),
+    InvitationState.NOT_NEEDED: frozenset(),
 }
 
 
@@ -76,6 +80,7 @@ class OutboxKind(enum.StrEnum):
     CONFIRMATION_SMS = "confirmation_sms"
     HELP_SMS = "help_sms"
     OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
+    RELEASE_SMS = "release_sms"  # accepted too late: the place is no longer needed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
     POOL_REMINDER_SMS = "pool_reminder_sms"  # the daily upkeep: a term's renewal window opened
 
@@ -112,6 +117,9 @@ class InvitationRecord(Base):
     name_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_index: Mapped[str] = mapped_column(String(64), index=True)
+    # Opaque code the SMS asks for with the answer ("1 KQ27"): unique among the open invitations
+    # of one phone, so a reply says which invitation it answers. Never the project's name.
+    reply_code: Mapped[str | None] = mapped_column(String(8), default=None)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     call_attempts: Mapped[int] = mapped_column(Integer, default=0)
     link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -109,6 +109,7 @@ def invitation_content(
         invitation.starts_at,
         venue or invitation.venue,
         reply_by=invitation.deadline_at,
+        reply_code=invitation.reply_code,
     )
 
 

@@ -31,6 +31,7 @@ STATE_LABELS = {
     "no_response": _l("No response"),
     "unreachable": _l("Unreachable"),
     "withdrawn": _l("Withdrawn"),
+    "not_needed": _l("Not needed (the place went meanwhile)"),
 }
 
 
@@ -69,7 +70,7 @@ def simulation() -> str:
     return render_template(
         "notifications/simulation.html",
         rows=notifications.outbox_rows(db(), services.ctx, services.notifier),
-        direct=notifications.direct_messages(db(), services.notifier),
+        direct=notifications.direct_messages(services.notifier),
         provider=getattr(services.notifier, "provider", ""),
     )
 

@@ -262,13 +262,13 @@
   }
 
   function renderElection(s, show, member) {
-    const e = s.election || { rounds: [], electorate: [] };
+    const e = s.election || { rounds: [], electorate: [], candidates: [] };
     const round = e.rounds[e.rounds.length - 1] || {};
     const canVote = member && phaseOf(s) === "leader_election" && !e.leader && !round.my_vote;
     const counts = e.rounds.filter((r) => r.counts).map((r) => `<li>#${r.number}: ` + Object.entries(r.counts).map(([a, n]) => `${esc(a)} ${n}`).join("，") + "</li>").join("");
     const html = `<h2>${esc(T.election)}</h2>`
       + (e.leader ? `<p data-testid="leader">${esc(T.leader)}: ${esc(e.leader)}</p>` : "")
-      + (canVote ? `<select data-testid="candidate">${e.electorate.map((a) => `<option>${esc(a)}</option>`).join("")}</select>
+      + (canVote ? `<select data-testid="candidate">${(e.candidates || e.electorate).map((a) => `<option>${esc(a)}</option>`).join("")}</select>
          <button data-testid="vote">${esc(T.vote)}</button>` : (round.my_vote ? `<p>${esc(T.voted)} (${esc(round.my_vote)})</p>` : ""))
       + `<ul>${counts}</ul>`;
     section("sec-election", JSON.stringify([e, s.phase, member]), !!show, html, (el) => {

@@ -5,6 +5,7 @@ routes.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -57,7 +58,7 @@ def test_an_invitation_sends_one_sms_and_one_call_with_machine_detection(
         "Url",
     ).startswith(PUBLIC_BASE_URL + "/webhooks/twilio/voice?m=")
     [body] = trial.bodies(phone)
-    assert "回复1接受" in body and PUBLIC_BASE_URL + "/i/" in body
+    assert re.search(r"回复“1 [A-Z]{2}[2-9]{2}”接受", body) and PUBLIC_BASE_URL + "/i/" in body
     assert trial.reload(invitation).state is InvitationState.CALLING
     assert {m.status for m in trial.messages(invitation)} == {OutboxStatus.SENT}
     assert len(_attempts(trial, key_of(invitation))) == 2
@@ -581,3 +582,45 @@ def test_unclear_replies_get_at_most_three_help_sms(trial: TwilioTrial) -> None:
         )
     help_messages = [m for m in trial.messages(invitation) if m.kind is OutboxKind.HELP_SMS]
     assert len(help_messages) == 3
+
+
+def _sms(trial: TwilioTrial, phone: str, body: str) -> None:
+    trial.api.send_inbound_sms(
+        trial.transport(), PUBLIC_BASE_URL + "/webhooks/twilio/sms", from_number=phone, body=body
+    )
+
+
+def test_a_reply_code_says_which_of_several_open_invitations_is_answered(
+    trial: TwilioTrial,
+) -> None:
+    phone = trial.new_number()
+    first = trial.invite(phone, draw_id="D-A")
+    second = trial.invite(phone, draw_id="D-B")
+    trial.dispatch()
+    codes = {trial.reload(first).reply_code, trial.reload(second).reply_code}
+    assert None not in codes and len(codes) == 2  # unique among the phone's open invitations
+    sent = trial.bodies(phone)
+    assert any(f"“1 {trial.reload(second).reply_code}”" in b for b in sent)
+
+    # A bare "1" names neither: a question comes back, listing both codes; nothing is guessed.
+    _sms(trial, phone, "1")
+    assert trial.reload(first).state is InvitationState.CALLING
+    assert trial.reload(second).state is InvitationState.CALLING
+    trial.dispatch()
+    question = trial.bodies(phone)[-1]
+    assert "多个待答复" in question and all(c in question for c in codes if c)
+
+    # A code that matches none of them: asked again, with the codes.
+    _sms(trial, phone, "1 ZZ99")
+    trial.dispatch()
+    assert "未能识别您回复中的代码" in trial.bodies(phone)[-1]
+    assert trial.reload(second).state is InvitationState.CALLING
+
+    # With the second's code (in lower case, full width, before the digit) it is answered alone.
+    code = trial.reload(second).reply_code or ""
+    _sms(trial, phone, code.lower().translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) + " 2")
+    assert trial.reload(second).state is InvitationState.DECLINED
+    assert trial.reload(first).state is InvitationState.CALLING
+    # Now one is open: a bare reply answers it.
+    _sms(trial, phone, "1")
+    assert trial.reload(first).state is InvitationState.ACCEPTED

@@ -49,7 +49,7 @@ def test_naive_datetimes_are_refused():
 
 def test_an_invitation_holds_no_field_that_could_name_a_bidder():
     names = {f.name for f in dataclasses.fields(Invitation)}
-    assert names == {"expert_name", "starts_at", "venue", "reply_by"}
+    assert names == {"expert_name", "starts_at", "venue", "reply_by", "reply_code"}
 
 
 def test_the_invitation_call_reads_name_time_and_venue_in_mandarin_then_gathers_one_digit():

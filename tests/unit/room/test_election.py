@@ -114,6 +114,9 @@ def test_where_the_rules_forbid_it_the_representative_cannot_be_elected_leader()
         rep = next(m for m in d.members if room.participant(m).role is Role.REPRESENTATIVE)
         alias = room.participant(rep).alias
         assert alias is not None
+        candidates = room.snapshot(d.members[0])["election"]["candidates"]
+        assert (alias in candidates) is may_lead  # the vote menu offers only those eligible
+        assert len(candidates) == len(d.members) - (0 if may_lead else 1)
         if may_lead:
             room.vote(d.members[0], alias)
         else:

@@ -5,8 +5,8 @@
 planning and design), by ID number (encrypted, blind index); a department's credit code; the sealed
 typed conflict reasons of a draw; training courses, records and lapses.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03 16:22:55
 
 Experts already in the pool get the term the bundled pool rules give (3 years from their
@@ -25,8 +25,8 @@ from alembic import op
 
 import expertpool.core.db
 
-revision: str = '0019'
-down_revision: str | Sequence[str] | None = '0018'
+revision: str = '0020'
+down_revision: str | Sequence[str] | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
