@@ -71,6 +71,9 @@ from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.replacements import DrawReplacements
 from expertpool.rooms.socketio import RoomCollaborators, init_socketio
 from expertpool.rooms.store import SqlChatLog, SqlRoomStore
+from expertpool.training import pages as training_pages
+from expertpool.upkeep.scheduler import DailyUpkeep
+from expertpool.upkeep.scheduler import install as install_upkeep
 
 
 def _secret_key(config: Config) -> str:
@@ -119,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         outcome_pages.bp,
         report_pages.bp,
         fee_pages.bp,
+        training_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
@@ -156,7 +160,9 @@ def build_room_collaborators(
         authenticator=PasswordAuthenticator(st.sessions),
         identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),
         # The conflict check runs again at check-in against current records.
-        conflicts=ProjectConflictChecker(st.sessions, lookback_years=cfg.conflict_lookback_years),
+        conflicts=ProjectConflictChecker(
+            st.sessions, lookback_years=cfg.conflict_lookback_years, age_cap=cfg.age_cap
+        ),
         # A vacated seat's replacement is the next backup of the member's draw group.
         replacements=DrawReplacements(st.sessions, notify_ctx, clock=lambda: st.clock()),
         chat=SqlChatLog(st.sessions),
@@ -241,6 +247,17 @@ def create_app(
     install_notifications(
         app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
     )
+    upkeep = (
+        DailyUpkeep(
+            app,
+            notify_ctx,
+            clock=st.clock,
+            interval_seconds=float(config.maintenance_check_seconds),
+        )
+        if config.maintenance_in_process and not config.testing
+        else None
+    )
+    install_upkeep(app, upkeep)
     init_socketio(app, config, room(st, notifier, notify_ctx))
     # The unversioned /api/... paths of before /api/v1 keep answering, marked deprecated.
     legacy_api.install(app)

@@ -35,6 +35,8 @@ from expertpool.reference import commands as reference_commands
 from expertpool.regimes import commands as rule_commands
 from expertpool.reports import commands as report_commands
 from expertpool.rooms import models as rooms_models
+from expertpool.upkeep import commands as upkeep_commands
+from expertpool.upkeep.scheduler import upkeep_of
 
 
 def _create_app() -> Flask:
@@ -81,7 +83,7 @@ for command in (
     rule_commands.rules,
     demo_commands.demo,
     account_commands.users,
-    expert_commands.maintenance,
+    upkeep_commands.maintenance,
     expert_commands.experts,
     notification_commands.notify_worker,
     draw_commands.draws,
@@ -112,6 +114,9 @@ def quickstart(host: str, port: int, experts: int) -> None:
     ctx = click.get_current_context()
     ctx.invoke(demo_commands.demo, reset=False, experts=experts, seed=2016)
     st.sessions.remove()  # release the SQLite write lock before serving
+    upkeep = upkeep_of(current_app)
+    if upkeep is not None:
+        upkeep.start()  # today's upkeep runs now, then once per day by itself
     click.echo(f"\nexpertpool is running: open http://{host}:{port}/  (Ctrl-C to stop)")
     click.echo(f"JSON API: http://{host}:{port}/api/v1/docs (see docs/integration.md)\n")
     serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]

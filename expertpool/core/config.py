@@ -71,6 +71,9 @@ class Config:
     evidence_max_bytes: int = 10 * 1024 * 1024
     evidence_dir: str = ""  # empty: <instance>/evidence
     conflict_lookback_years: int = 3
+    pool_rules_file: str = ""  # empty: the bundled expertpool/experts/data/pool-rules-v1.json
+    maintenance_in_process: bool = True  # the daily upkeep as a thread of the web process
+    maintenance_check_seconds: int = 300  # how often that thread looks whether today's run is due
 
     # Expert accounts: one-time SMS codes that set a password (activation, forgotten password)
     account_code_ttl_minutes: int = 10

@@ -187,6 +187,12 @@ def create_experts(
                 if status is ExpertStatus.SUSPENDED
                 else None,
                 "status_reason": "",
+                # Terms spread over the next three years; a few already over (undrawable until
+                # renewed) and some inside the renewal window. From the id: the generator's
+                # sequence, and so the rest of the demo, stays as it was.
+                "term_ends_on": today + timedelta(days=(eid * 7919) % 1135 - 40)
+                if status in (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+                else None,
                 "has_consented": status is not ExpertStatus.DRAFT,
                 "consented_at": now,
                 "submitted_at": None if status is ExpertStatus.DRAFT else now,
@@ -314,6 +320,11 @@ def refresh_statistics(session: Session) -> None:
         session.commit()
 
 
+def own_term_end(today: date) -> date:
+    """The demo login's term: well inside, so the demo expert is always drawable."""
+    return today + timedelta(days=2 * 365)
+
+
 def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, int]) -> str:
     """The `expertpool demo` step: link the demo expert login to an active record, add the pool,
     and give every expert without an account one without a password (in bulk, nothing hashed).
@@ -330,6 +341,7 @@ def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, 
         own.user_id = login.id
         own.name = login.display_name
         own.status = ExpertStatus.ACTIVE
+        own.term_ends_on = own_term_end(utcnow().date())
         session.commit()
         lines.append(f"demo login 'expert' is expert #{own.id}")
     wanted = int(options.get("experts", 3000))

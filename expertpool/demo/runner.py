@@ -14,6 +14,7 @@ from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
+from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
 from expertpool.demo import rooms as demo_rooms
@@ -25,6 +26,7 @@ Step = Callable[[Session, DemoContext, int, dict[str, int]], str]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("departments and organisations", demo_actors.departments_step),
     ("experts", demo_experts.demo_step),
+    ("pool over time", demo_pool.run_step),
     ("projects", demo_projects.run_step),
     ("representatives", demo_actors.representatives_step),
     ("draws", demo_draws.run_step),

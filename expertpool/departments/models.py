@@ -33,6 +33,9 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100))
     field: Mapped[DepartmentField] = mapped_column(enum_column(DepartmentField))
     region_code: Mapped[str] = mapped_column(String(6), index=True)
+    # Its unified social credit code (government bodies start with 11): experts employed there,
+    # now or inside the look-back window, are never drawn for the projects it supervises.
+    credit_code: Mapped[str | None] = mapped_column(String(18), default=None, index=True)
 
     members: Mapped[list[DepartmentMember]] = relationship(back_populates="department")
 

@@ -227,6 +227,9 @@ class Draw(Base):
     # The draws (and projects) whose bookings or invitations shaped this draw's snapshot, sealed:
     # its transcript is released only once all of them are closed. None: made before it was kept.
     shaped_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # The typed reasons of the conflicts draw-v1 does not name (draws/conflicts.py), by expert id,
+    # sealed: the snapshot shows only draw-v1's generic reasons. None: made before they were kept.
+    conflicts_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     sealed_signature: Mapped[str | None] = mapped_column(String(200), default=None)
     reason: Mapped[str] = mapped_column(String(1000), default="")  # why abandoned or failed
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime())

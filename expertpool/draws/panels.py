@@ -30,6 +30,7 @@ from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import _l
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import sealing
+from expertpool.draws.conflicts import related_pairs, related_to
 from expertpool.draws.models import (
     Draw,
     DrawGroup,
@@ -296,6 +297,10 @@ def invite_primaries(
     primaries = [int(e) for g in result.groups for e in g.primaries]
     tokens = ExpertTokens(ctx.keys)
     busy = _is_unavailable(session, primaries, req, tokens=tokens)
+    # Two related experts never both serve: the lower-ranked one (later group, then later rank)
+    # is replaced by §9 like one booked meanwhile; the typed reason stays in the sealed record.
+    pairs = related_pairs(session, primaries)
+    kept: list[int] = []
     vacated: list[str] = []
     for g in result.groups:
         for position, expert in enumerate(g.primaries):
@@ -315,6 +320,11 @@ def invite_primaries(
                     now,
                 )
                 vacated.append(g.group)
+            elif related_to(pairs, int(expert), kept):
+                inv.status, inv.reason, inv.answered_at = InviteeStatus.UNAVAILABLE, "conflict", now
+                vacated.append(g.group)
+            else:
+                kept.append(int(expert))
             session.add(inv)
             session.flush()
             if inv.status is InviteeStatus.INVITED:
@@ -347,6 +357,11 @@ def _invite_next(
     removed = {id_of[i.expert_token] for i in invitees if i.status is InviteeStatus.REMOVED}
     backups = [int(e) for e in result.group(group).backups]
     unavailable = {str(e) for e in _is_unavailable(session, backups, d.request, tokens=tokens)}
+    # A backup related to someone holding or invited to a seat is skipped (as §9 does for a
+    # shared employer) and logged as a conflict; draw/ itself knows nothing of relations.
+    seated = [int(e) for e in holding]
+    pairs = related_pairs(session, [*seated, *backups])
+    related = {str(b) for b in backups if related_to(pairs, b, seated)} - unavailable
     rep = draw.next_invitee(
         request,
         result,
@@ -354,11 +369,16 @@ def _invite_next(
         employers,
         invited=invited,
         holding=holding,
-        unavailable=unavailable,
+        unavailable=unavailable | related,
         removed=removed,
     )
     skipped = [
-        {"expert": tokens.pseudonym(d.draw_id, s.expert_id), "reason": s.reason.value}
+        {
+            "expert": tokens.pseudonym(d.draw_id, s.expert_id),
+            "reason": "conflict"
+            if s.expert_id in related and s.reason is draw.SkipReason.UNAVAILABLE
+            else s.reason.value,
+        }
         for s in rep.skipped
     ]
     if rep.invitee is None:
@@ -368,7 +388,11 @@ def _invite_next(
             action="draw.backups_exhausted",
             object_type="draw",
             object_id=d.draw_id,
-            after={"group": group, "skipped": len(skipped)},
+            after={
+                "group": group,
+                "skipped": len(skipped),
+                "reasons": [s["reason"] for s in skipped],
+            },
         )
         _request_supplement(session, d, group, now=now)
         return None

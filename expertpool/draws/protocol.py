@@ -44,6 +44,7 @@ from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws import panels, sealing
 from expertpool.draws import requests as draw_requests
+from expertpool.draws.conflicts import ProjectConflicts, project_conflicts
 from expertpool.draws.models import (
     Draw,
     DrawRequestRecord,
@@ -186,6 +187,14 @@ def _window(req: DrawRequestRecord, config: Config, now: datetime) -> SnapshotWi
         now_at=now,
         lookback_years=config.conflict_lookback_years,
         frequency_window_days=req.frequency_window_days,
+        age_cap=config.age_cap,
+    )
+
+
+def _conflicts(session: Session, project: Project, window: SnapshotWindow) -> ProjectConflicts:
+    """The project's conflicts draw-v1 does not name, for the evaluation's first day."""
+    return project_conflicts(
+        session, project, day=window.first_day, employment_cutoff=window.employment_cutoff
     )
 
 
@@ -228,12 +237,14 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     req = draw_requests.get_request(session, request_id)
     doc = draw_requests.engine_request(req, draw_id="preview", excluded_experts=[])
     request = draw.DrawRequest.from_json(doc)
+    window = _window(req, config, now)
     with no_gc():
         pool = build_candidates(
             session,
-            _window(req, config, now),
+            window,
             sealed_facts=False,
             is_qualified=projects.project_rules(session, req.project).is_qualified,
+            conflicts=_conflicts(session, req.project, window),
         )
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
@@ -391,14 +402,17 @@ def prepare_draw(
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
+    window = _window(req, config, now)
+    conflicts = _conflicts(session, project, window)
     with no_gc():
         shaped_by: set[str] = set()
         pool = build_candidates(
             session,
-            _window(req, config, now),
+            window,
             tokens=ExpertTokens(keys),
             shaped_by=shaped_by,
             is_qualified=projects.project_rules(session, project).is_qualified,
+            conflicts=conflicts,
         )
         try:
             prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
@@ -457,6 +471,9 @@ def prepare_draw(
         wrapped_key=wrapped,
         secret_enc=sealing.seal_value(draw_key, draw_id, "secret", secret.encode("ascii")),
         shaped_enc=sealing.seal_value(draw_key, draw_id, "shaped", cjson.dumps(sorted(shaped_by))),
+        conflicts_enc=sealing.seal_value(
+            draw_key, draw_id, "conflicts", cjson.dumps(conflicts.sealed_reasons())
+        ),
         prepared_at=now,
     )
     session.add(d)

@@ -110,6 +110,16 @@ def open_sealed(d: Draw, keys: KeyStore) -> dict[str, Any] | None:
     return found
 
 
+def open_conflicts(d: Draw, keys: KeyStore) -> dict[str, list[str]]:
+    """The typed conflict reasons of a draw by expert id (empty when none were kept)."""
+    if d.conflicts_enc is None:
+        return {}
+    found: dict[str, list[str]] = json.loads(
+        open_value(draw_key(d, keys), d.draw_id, "conflicts", d.conflicts_enc)
+    )
+    return found
+
+
 def seal_numbers(keys: KeyStore, draw_id: str, numbers: dict[str, Any]) -> bytes:
     """Numbers of a refused prepare, sealed under the sealing key (no draw key exists yet)."""
     return seal_value(keys.sealing_key(), draw_id, "refused", cjson.dumps(numbers))

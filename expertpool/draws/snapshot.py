@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from draw import Candidate, InvalidInput, candidates_from_json
 from expertpool.core.calendar import cst_date
 from expertpool.core.tokens import ExpertTokens
+from expertpool.draws.conflicts import CONFLICT_STATUS, ProjectConflicts
 from expertpool.draws.models import Draw, DrawInvitee
 from expertpool.experts.models import (
     Expert,
@@ -35,6 +36,7 @@ from expertpool.experts.models import (
     ExpertSpecialty,
     ExpertStatus,
 )
+from expertpool.experts.standing import standing_on
 from expertpool.projects.models import SeatBooking
 
 # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
@@ -53,6 +55,8 @@ class SnapshotWindow:
     now_at: datetime
     lookback_years: int
     frequency_window_days: int
+    # The age cap on the evaluation day (None: not checked here; the daily maintenance retires).
+    age_cap: int | None = None
 
     @property
     def first_day(self) -> date:
@@ -165,8 +169,12 @@ def build_candidates(
     sealed_facts: bool = True,
     shaped_by: set[str] | None = None,
     is_qualified: Callable[[str | None, int | None], bool] | None = None,
+    conflicts: ProjectConflicts | None = None,
 ) -> list[Candidate]:
     """Every expert as a draw-v1 candidate, in ascending id order.
+
+    `conflicts` (`draws/conflicts.py`) maps the project's rules draw-v1 does not name onto its
+    inputs: more avoided organisations, or the status `conflict`.
 
     `is_qualified` (title level, years of experience) is the project's regime's qualification
     check: an active expert qualified only under another regime's paths enters the snapshot with
@@ -190,7 +198,7 @@ def build_candidates(
         raise ValueError("the sealed facts need the expert tokens")
     with no_gc():
         return _build_candidates(
-            session, window, tokens if sealed_facts else None, shaped_by, is_qualified
+            session, window, tokens if sealed_facts else None, shaped_by, is_qualified, conflicts
         )
 
 
@@ -200,6 +208,7 @@ def _build_candidates(
     tokens: ExpertTokens | None,
     shaped_by: set[str] | None = None,
     is_qualified: Callable[[str | None, int | None], bool] | None = None,
+    conflicts: ProjectConflicts | None = None,
 ) -> list[Candidate]:
     def rows(stmt: Any) -> Sequence[Any]:
         return session.connection().execute(stmt).all()
@@ -240,6 +249,9 @@ def _build_candidates(
         avoid[expert_id].append(org)
     for expert_id, org in rows(select(ExpertAvoidance.expert_id, ExpertAvoidance.org_code)):
         avoid[expert_id].append(org)
+    if conflicts is not None:
+        for expert_id, orgs_of in conflicts.avoid_orgs.items():
+            avoid[expert_id].extend(orgs_of)
     recent_tokens: dict[str, int] = {}
     if tokens is not None:
         for token, draw_id in rows(
@@ -261,6 +273,9 @@ def _build_candidates(
             Expert.employer_code,
             Expert.title_level,
             Expert.years_experience,
+            Expert.suspended_until,
+            Expert.birth_date,
+            Expert.term_ends_on,
         ).order_by(Expert.id)
     )
     booked: set[int] = set()
@@ -275,6 +290,11 @@ def _build_candidates(
     unavailable = on_leave | booked
     known: dict[str, bool] = {"": False}
     statuses = {s: s.value for s in ExpertStatus}
+    # What the expert's status will be on the evaluation day, from dated facts: leave is decided by
+    # its dates (availability above), so `on_leave` today is no reason by itself (issue #22).
+    dated = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+    day, age_cap = window.first_day, window.age_cap
+    barred = conflicts.barred if conflicts is not None else {}
     no_codes: tuple[str, ...] = ()
     get_specialties, get_avoid, get_recent, is_known = (
         specialties.get,
@@ -283,15 +303,28 @@ def _build_candidates(
         known.get,
     )
     out: list[Candidate] = []
-    for expert_id, status, region, employer, level, years in experts:
-        status_text = statuses[status]
+    for expert_id, status, region, employer, level, years, until, born, term_end in experts:
+        status_text = (
+            standing_on(
+                status,
+                day=day,
+                suspended_until=until,
+                birth_date=born,
+                term_ends_on=term_end,
+                age_cap=age_cap,
+            )
+            if status in dated
+            else statuses[status]
+        )
         if (
             is_qualified is not None
-            and status is ExpertStatus.ACTIVE
+            and status_text == "active"
             and level is not None  # a record without a title level predates the paths
             and not is_qualified(level.value, years)
         ):
             status_text = NOT_QUALIFIED
+        if expert_id in barred and status_text == "active":
+            status_text = CONFLICT_STATUS
         codes = get_specialties(expert_id)
         orgs = get_avoid(expert_id)
         region = region or ""

@@ -27,7 +27,7 @@ from expertpool.core.api import (
 )
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import config, db
-from expertpool.experts import applications, availability, evidence, records, review
+from expertpool.experts import applications, availability, evidence, records, review, terms
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert
 from expertpool.experts.pages import STAFF, cipher
@@ -491,6 +491,7 @@ def decide(expert_id: int) -> Any:
         decision=data.decision,
         opinion=data.opinion,
         expected_version=data.version,
+        rules=terms.rules_for(config()),
     )
     return jsonify(_row(expert))
 

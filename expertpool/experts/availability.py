@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import audit
+from expertpool.core.calendar import cst_date
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import BrokenInvariant, Forbidden, NotFound, ValidationFailed
 from expertpool.core.texts import translated
 from expertpool.experts import lifecycle, records
 from expertpool.experts.models import Expert, ExpertLeave, ExpertStatus
+from expertpool.experts.standing import cap_birth_date
 
 S = ExpertStatus
 POOL = (S.ACTIVE, S.ON_LEAVE, S.SUSPENDED)
@@ -141,19 +143,21 @@ class MaintenanceReport:
     suspensions_ended: int
 
 
-def _cap_birth_date(today: date, cap: int) -> date:
-    """Experts born on or before this date have reached the age cap today."""
-    try:
-        return today.replace(year=today.year - cap)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - cap, day=28)
-
-
 def run_maintenance(
     session: Session, *, config: Config, today: date | None = None, actor: str = "maintenance"
 ) -> MaintenanceReport:
     """Retire at the age cap, start and end leave, end expired suspensions; audited; commits."""
-    today = today or utcnow().date()
+    report = apply_maintenance(
+        session, config=config, today=today or cst_date(utcnow()), actor=actor
+    )
+    session.commit()
+    return report
+
+
+def apply_maintenance(
+    session: Session, *, config: Config, today: date, actor: str = "maintenance"
+) -> MaintenanceReport:
+    """The moves of `run_maintenance` in the caller's transaction (which commits)."""
     counts = {"retired": 0, "leave_started": 0, "leave_ended": 0, "suspensions_ended": 0}
 
     def move(expert: Expert, target: ExpertStatus, key: str, why: str) -> None:
@@ -175,7 +179,7 @@ def run_maintenance(
         )
         counts[key] += 1
 
-    cutoff = _cap_birth_date(today, config.age_cap)
+    cutoff = cap_birth_date(today, config.age_cap)
     for expert in session.execute(
         select(Expert)
         .where(Expert.status.in_(POOL), Expert.birth_date <= cutoff)
@@ -196,5 +200,4 @@ def run_maintenance(
         select(Expert).where(and_(Expert.status == S.ACTIVE, _covering(today))).order_by(Expert.id)
     ).scalars():
         move(expert, S.ON_LEAVE, "leave_started", "leave started")
-    session.commit()
     return MaintenanceReport(**counts)

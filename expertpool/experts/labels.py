@@ -28,6 +28,13 @@ TITLE_LEVEL_LABELS = {
     "junior": _l("Junior"),
 }
 AVOIDANCE_LABELS = {"declared": _l("Own tie"), "relative": _l("Relative's organisation")}
+RELATIVE_KIND_LABELS = {
+    "spouse": _l("Spouse"),
+    "parent": _l("Parent"),
+    "child": _l("Child"),
+    "sibling": _l("Sibling"),
+    "other": _l("Other near relative"),
+}
 DECISION_LABELS = {
     "approve": _l("Approved"),
     "return": _l("Returned for changes"),
@@ -48,3 +55,4 @@ def register_filters(bp: Blueprint) -> None:
     bp.add_app_template_filter(_label(TITLE_LEVEL_LABELS), "title_level_label")
     bp.add_app_template_filter(_label(AVOIDANCE_LABELS), "avoidance_label")
     bp.add_app_template_filter(_label(DECISION_LABELS), "decision_label")
+    bp.add_app_template_filter(_label(RELATIVE_KIND_LABELS), "relative_kind_label")

@@ -65,6 +65,16 @@ class AvoidanceKind(enum.StrEnum):
     RELATIVE = "relative"
 
 
+class RelativeKind(enum.StrEnum):
+    """A near relative (近亲属) an expert declares, matched by ID number at every draw."""
+
+    SPOUSE = "spouse"
+    PARENT = "parent"
+    CHILD = "child"
+    SIBLING = "sibling"
+    OTHER = "other"  # grandparents, grandchildren, in-laws living together
+
+
 class ChangeStatus(enum.StrEnum):
     """State of a pending change to an active expert's key facts."""
 
@@ -107,6 +117,9 @@ class Expert(Base):
         enum_column(ExpertStatus), default=ExpertStatus.DRAFT
     )
     suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
+    # The last day of the current term (pool rules: `term_years` from approval or renewal); the
+    # draw treats an expert whose term ended before the evaluation as undrawable until renewed.
+    term_ends_on: Mapped[date | None] = mapped_column(Date, default=None, index=True)
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     has_consented: Mapped[bool] = mapped_column(Boolean, default=False)
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -133,6 +146,9 @@ class Expert(Base):
     )
     evidence: Mapped[list[EvidenceFile]] = relationship(
         back_populates="expert", cascade="all, delete-orphan", order_by="EvidenceFile.id"
+    )
+    relatives: Mapped[list[ExpertRelative]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan", order_by="ExpertRelative.id"
     )
 
     @property
@@ -237,6 +253,25 @@ class ExpertLeave(Base):
     expert: Mapped[Expert] = relationship(back_populates="leaves")
 
 
+class ExpertRelative(Base):
+    """A near relative the expert declares, by ID number only (encrypted, with a blind index).
+
+    The draw matches the blind index against bidders' principals (the relative's bidder is then
+    an avoided organisation) and against other experts (two related experts never both serve).
+    """
+
+    __tablename__ = "expert_relative"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[RelativeKind] = mapped_column(enum_column(RelativeKind))
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    id_number_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    expert: Mapped[Expert] = relationship(back_populates="relatives")
+
+
 class EvidenceFile(Base):
     """An uploaded evidence file, stored outside the database under its SHA-256."""
 
@@ -300,7 +335,21 @@ class ReviewDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class MaintenanceRun(Base):
+    """One day's upkeep of the pool: the row for a day is written once, so a day never runs
+    twice.
+    """
+
+    __tablename__ = "maintenance_run"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # China Standard Time
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100), default="maintenance")
+    report: Mapped[str] = mapped_column(Text, default="{}")  # counts per change, canonical JSON
+
+
 PII_TABLES = (
     EncryptedTable(Expert, "expert", {"id_number_enc": "id_number", "phone_enc": "phone"}),
+    EncryptedTable(ExpertRelative, "expert_relative", {"id_number_enc": "id_number"}),
 )
 """The experts' encrypted personal data (for key rotation)."""

@@ -25,11 +25,19 @@ from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFail
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.departments import scope
-from expertpool.experts import applications, availability, labels, records, review
+from expertpool.experts import (
+    applications,
+    availability,
+    labels,
+    records,
+    relatives,
+    review,
+    terms,
+)
 from expertpool.experts import evidence as expert_evidence
 from expertpool.experts import search as expert_search
 from expertpool.experts.form import SCALARS
-from expertpool.experts.models import EvidenceFile, ExpertStatus, TitleLevel
+from expertpool.experts.models import EvidenceFile, ExpertStatus, RelativeKind, TitleLevel
 from expertpool.reference.models import Region
 
 bp = Blueprint("experts", __name__, url_prefix="/experts", template_folder="templates")
@@ -209,6 +217,41 @@ def my_leave() -> Any:
     )
 
 
+@bp.route("/me/relatives", methods=["GET", "POST"])
+@roles(UserRole.EXPERT)
+def my_relatives() -> Any:
+    """My near relatives, by ID number (for the conflict rules of every draw)."""
+    user = require_user()
+    expert = applications.ensure_record(db(), user)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("remove"):
+                relatives.remove_relative(
+                    db(), actor=user, relative_id=request.form.get("remove", 0, type=int)
+                )
+            else:
+                relatives.declare_relative(
+                    db(),
+                    cipher=cipher(),
+                    actor=user,
+                    kind=request.form.get("kind", ""),
+                    id_number=request.form.get("id_number", ""),
+                )
+        except ValidationFailed as exc:
+            errors = exc.fields
+            db().rollback()
+        except AppError as exc:
+            flash(exc.message, "error")
+            db().rollback()
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("experts.my_relatives"))
+    return render_template(
+        "experts/relatives.html", expert=expert, errors=errors, kinds=list(RelativeKind)
+    ), (422 if errors else 200)
+
+
 @bp.route("/evidence/<int:evidence_id>")
 @login_required
 def evidence(evidence_id: int) -> Any:
@@ -305,6 +348,7 @@ def record(expert_id: int) -> Any:
                     decision=action,
                     opinion=request.form.get("opinion", ""),
                     expected_version=request.form.get("version", type=int),
+                    rules=terms.rules_for(config()),
                 )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
@@ -317,6 +361,16 @@ def record(expert_id: int) -> Any:
                     opinion=request.form.get("opinion", ""),
                 )
                 flash(_("Decision recorded."), "success")
+                return redirect(url_for("experts.record", expert_id=expert.id))
+            elif action == "renew":
+                terms.renew_term(
+                    db(),
+                    reviewer=user,
+                    expert_id=expert.id,
+                    rules=terms.rules_for(config()),
+                    opinion=request.form.get("opinion", ""),
+                )
+                flash(_("The term is renewed."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
             elif action == "status":
                 review.change_status(

@@ -15,13 +15,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from draw import cjson
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
+from expertpool.core.calendar import cst_date
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
 from expertpool.departments import scope
-from expertpool.experts import accounts, lifecycle, records
+from expertpool.experts import accounts, lifecycle, records, terms
 from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
     ApplicationVersion,
@@ -33,6 +34,7 @@ from expertpool.experts.models import (
     PendingChange,
     ReviewDecision,
 )
+from expertpool.experts.pool_rules import PoolRules, load_pool_rules
 
 DECISIONS = {
     "approve": ExpertStatus.ACTIVE,
@@ -151,8 +153,11 @@ def decide(
     decision: str,
     opinion: str = "",
     expected_version: int | None = None,
+    rules: PoolRules | None = None,
 ) -> Expert:
     """Approve, return (with an opinion) or reject (with a reason) an application; commits.
+
+    An approval starts the expert's first term under `rules` (the bundled pool rules when none).
 
     A submitted application passes through `under_review` in the same transaction. When two
     reviewers decide at once, the second one's `UPDATE ... WHERE version = :v` matches nothing
@@ -190,6 +195,7 @@ def decide(
         expert.status_reason = opinion
         if current is ExpertStatus.ACTIVE:
             expert.activated_at = utcnow()
+            terms.start_term(expert, rules or load_pool_rules(), cst_date(expert.activated_at))
             _open_employment(expert)
             # An imported record has no account yet: it gets one without a password, which its
             # owner activates with a one-time SMS code.

@@ -32,6 +32,14 @@ MENU: list[MenuItem] = [
     ),
     MenuItem("experts.mine", _l("My application"), frozenset({R.EXPERT}), "my_application"),
     MenuItem("experts.my_leave", _l("My leave"), frozenset({R.EXPERT}), "my_leave"),
+    MenuItem("experts.my_relatives", _l("My relatives"), frozenset({R.EXPERT}), "my_relatives"),
+    MenuItem("training.mine", _l("My training"), frozenset({R.EXPERT}), "my_training"),
+    MenuItem(
+        "training.courses",
+        _l("Continuing education"),
+        frozenset({R.REVIEWER, R.ADMIN}),
+        "training_courses",
+    ),
     MenuItem("experts.review_queue", _l("Review queue"), frozenset({R.REVIEWER}), "review_queue"),
     MenuItem(
         "experts.search",

@@ -82,6 +82,7 @@ class OutboxKind(enum.StrEnum):
     OUTCOME_SMS = "outcome_sms"  # the evaluation was called off or postponed
     RELEASE_SMS = "release_sms"  # accepted too late: the place is no longer needed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
+    POOL_REMINDER_SMS = "pool_reminder_sms"  # the daily upkeep: a term's renewal window opened
 
 
 class OutboxStatus(enum.StrEnum):

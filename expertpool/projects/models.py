@@ -334,5 +334,45 @@ class Appointment(Base):
     seat_booking_id: Mapped[int | None] = mapped_column(ForeignKey("seat_booking.id"), default=None)
 
 
-PII_TABLES = (EncryptedTable(Appointment, "appointment", {"expert_ref": "expert_ref"}),)
+class PersonRole(enum.StrEnum):
+    """Why a person is recorded on a project for the conflict rules (回避)."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"  # a bidder's principal officers
+    DIRECTOR = "director"
+    MANAGER = "manager"
+    PLANNING = "planning"  # worked on the project's planning (前期策划、可研)
+    DESIGN = "design"  # worked on the project's design
+
+
+PRINCIPAL_ROLES = (PersonRole.LEGAL_REPRESENTATIVE, PersonRole.DIRECTOR, PersonRole.MANAGER)
+PREPARATION_ROLES = (PersonRole.PLANNING, PersonRole.DESIGN)
+
+
+class ProjectPerson(Base):
+    """A person tied to a project by ID number only: a bidder's principal officer, or someone
+    who worked on the project's planning or design. Matched at each draw and at check-in.
+    """
+
+    __tablename__ = "project_person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    bidder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bidder.id", ondelete="CASCADE"), default=None
+    )
+    role: Mapped[PersonRole] = mapped_column(enum_column(PersonRole, length=30))
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    id_number_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    bidder: Mapped[Bidder | None] = relationship()
+
+
+PII_TABLES = (
+    EncryptedTable(Appointment, "appointment", {"expert_ref": "expert_ref"}),
+    EncryptedTable(ProjectPerson, "project_person", {"id_number_enc": "id_number"}),
+)
 """Direct appointments' expert references (for key rotation)."""

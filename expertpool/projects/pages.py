@@ -13,12 +13,14 @@ from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.calendar import CST
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
+from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, now, state
+from expertpool.core.texts import _l
 from expertpool.departments.models import Department
 from expertpool.departments.scope import departments_in_region
 from expertpool.projects import appointments as appointments_service
-from expertpool.projects import projects, terminals
-from expertpool.projects.models import Project, ProjectKind
+from expertpool.projects import people, projects, terminals
+from expertpool.projects.models import PersonRole, Project, ProjectKind
 from expertpool.projects.terminal_pages import terminal_from_request
 from expertpool.regimes.models import LegalRegime, ProcurementMethod
 
@@ -138,6 +140,7 @@ def project_detail(project_id: int) -> str:
         rules=projects.project_rules(db(), project, at=now()),
         can_edit=user.role is UserRole.CENTRE_STAFF,
         errors={},
+        **_people_context(project),
     )
 
 
@@ -172,6 +175,24 @@ def project_edit(project_id: int) -> Any:
     ), (422 if errors else 200)
 
 
+PERSON_ROLE_LABELS = {
+    "legal_representative": _l("Bidder's legal representative"),
+    "director": _l("Bidder's director"),
+    "manager": _l("Bidder's manager"),
+    "planning": _l("Worked on the planning"),
+    "design": _l("Worked on the design"),
+}
+
+
+def _people_context(project: Project) -> dict[str, Any]:
+    """What the detail page shows of the people recorded for the conflict rules (a count)."""
+    return {
+        "project_people": people.people_of(db(), project.id),
+        "person_roles": list(PersonRole),
+        "person_role_labels": PERSON_ROLE_LABELS,
+    }
+
+
 def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any:
     """Run one change from the detail page; errors are shown on the page with the right status."""
     project = _project(project_id)
@@ -186,6 +207,7 @@ def _detail_action(project_id: int, action: Callable[[], Any], done: str) -> Any
             can_edit=True,
             errors=exc.fields,
             form=request.form,
+            **_people_context(project),
         ), 422
     flash(done, "success")
     return redirect(url_for("projects.project_detail", project_id=project.id))
@@ -237,6 +259,25 @@ def bidder_add(project_id: int) -> Any:
             is_small_enterprise=request.form.get("is_small_enterprise"),
         ),
         _("Bidder added."),
+    )
+
+
+@bp.route("/projects/<int:project_id>/people", methods=["POST"])
+@roles(UserRole.CENTRE_STAFF)
+def person_add(project_id: int) -> Any:
+    """Record a bidder's principal officer or a planner or designer, by ID number."""
+    return _detail_action(
+        project_id,
+        lambda: people.record_person(
+            db(),
+            cipher=PiiCipher.from_keys(state().keys),
+            actor=actor_label(),
+            project_id=project_id,
+            role=request.form.get("role"),
+            id_number=request.form.get("id_number"),
+            bidder_id=request.form.get("bidder", type=int),
+        ),
+        _("Recorded."),
     )
 
 

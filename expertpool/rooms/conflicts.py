@@ -1,6 +1,7 @@
 """The conflict check re-run at check-in: a drawn expert against the current records of the project.
 
-The rules are the draw's (draw-v1 §4) on today's data: the expert must still be active, and neither
+The rules are the draw's (draw-v1 §4) on today's data: the expert must still be active (and stand
+so today: within the term, under the age cap), and neither
 the current employer, nor an employer inside the look-back window, nor a declared or relatives'
 organisation may be a bidder, the tenderer or the agency. Tenderer's representatives are named by
 the tenderer and are not checked.
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session, scoped_session
 from evaluation_room.model import MemberRef, Role
 from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
+from expertpool.draws.conflicts import project_conflicts
 from expertpool.experts.models import Expert, ExpertAvoidance, ExpertEmployment, ExpertStatus
+from expertpool.experts.standing import standing_on
 from expertpool.projects.models import Bidder, Project
 from expertpool.rooms.models import EvaluationSession
 
@@ -28,12 +31,17 @@ class ProjectConflictChecker:
     organisations.
     """
 
-    def __init__(self, sessions: scoped_session[Session], *, lookback_years: int) -> None:
+    def __init__(
+        self, sessions: scoped_session[Session], *, lookback_years: int, age_cap: int | None = None
+    ) -> None:
         self.sessions = sessions
         self.lookback_years = lookback_years
+        self.age_cap = age_cap
 
     def find_conflict(self, room_id: str, member: MemberRef) -> str | None:
-        """A reason code (`not_active`, `employer_conflict`, `avoidance_conflict`) or None."""
+        """A reason code (`not_active`, `employer_conflict`, `avoidance_conflict`, `conflict`)
+        or None.
+        """
         if member.role is not Role.EXPERT:
             return None
         db = self.sessions()
@@ -57,11 +65,19 @@ class ProjectConflictChecker:
                 ).scalars()
             )
             orgs.discard("")
-            if expert.status not in SERVING:
+            today = cst_date(utcnow())
+            standing = standing_on(
+                expert.status,
+                day=today,
+                suspended_until=expert.suspended_until,
+                birth_date=expert.birth_date,
+                term_ends_on=expert.term_ends_on,
+                age_cap=self.age_cap,
+            )
+            if expert.status not in SERVING or standing != "active":
                 return "not_active"
             if expert.employer_code and expert.employer_code in orgs:
                 return "employer_conflict"
-            today = cst_date(utcnow())
             cutoff = today - timedelta(days=365 * self.lookback_years)
             former = db.execute(
                 select(ExpertEmployment.org_code).where(
@@ -75,6 +91,15 @@ class ProjectConflictChecker:
                     ExpertAvoidance.expert_id == expert.id, ExpertAvoidance.org_code.in_(orgs)
                 )
             ).first()
-            return "avoidance_conflict" if former or declared else None
+            if former or declared:
+                return "avoidance_conflict"
+            extra = project_conflicts(
+                db, project, day=today, employment_cutoff=cutoff, experts=[expert.id]
+            )
+            if expert.id in extra.barred:
+                return "conflict"
+            if extra.avoid_orgs.get(expert.id, set()) & orgs:
+                return "avoidance_conflict"
+            return None
         finally:
             db.rollback()

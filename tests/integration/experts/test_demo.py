@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from expertpool.core.calendar import cst_date
+from expertpool.core.db import utcnow
 from expertpool.demo import experts as expert_demo
+from expertpool.demo import pool as pool_demo
+from expertpool.demo.context import DemoContext
 from expertpool.experts import identity, records
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert, ExpertSpecialty, ExpertStatus
+from expertpool.experts.pool_rules import load_pool_rules
+from expertpool.notifications.notifier import services_of
 from expertpool.reference.models import Specialty
+from expertpool.training.models import TrainingLapse, TrainingRecord
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +71,29 @@ def test_demo_is_deterministic_for_a_seed(db_session: Any, cipher: Any) -> None:
         for e in db_session.execute(select(Expert).order_by(Expert.id)).scalars()
     ]
     assert first == second
+
+
+def test_the_demo_pool_shows_terms_training_and_lapses_in_each_state(
+    app: Any, db_session: Any, cipher: Any
+) -> None:
+    expert_demo.create_experts(db_session, cipher=cipher, count=400, seed=7)
+    st = app.extensions["expertpool"]
+    ctx = DemoContext(
+        config=st.config, keys=st.keys, notify=services_of(app).ctx, sessions=st.sessions
+    )
+    assert "training records" in pool_demo.run_step(db_session, ctx, 7, {})
+    assert pool_demo.run_step(db_session, ctx, 7, {}) == "already present"  # safe to run twice
+    today = cst_date(utcnow())
+    window = timedelta(days=load_pool_rules().renewal_window_days)
+    in_pool = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
+    terms = [
+        e.term_ends_on
+        for e in db_session.execute(select(Expert).where(Expert.status.in_(in_pool))).scalars()
+    ]
+    assert all(t is not None for t in terms)
+    assert any(t < today for t in terms)  # over: undrawable until renewed
+    assert any(today <= t <= today + window for t in terms)  # renewal window open
+    assert any(t > today + window for t in terms)
+    outcomes = set(db_session.execute(select(TrainingLapse.outcome)).scalars())
+    assert outcomes == {"suspended", "removed"}
+    assert db_session.execute(select(func.count()).select_from(TrainingRecord)).scalar_one() > 100

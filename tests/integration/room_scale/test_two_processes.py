@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from expertpool.core.leader import lock_key
 from tests.integration.room.conftest import MEMBERS, Committee
 from tests.integration.room_scale.client import FailoverMember
 from tests.integration.room_scale.cluster import Cluster, stop_quietly
@@ -57,13 +58,15 @@ def test_a_score_sent_through_one_process_reaches_clients_on_the_other(
         stop_quietly([e1_a, e1_b, e2_b, host_b])
 
 
+_KEY = lock_key("notify-dispatcher") & 0xFFFFFFFFFFFFFFFF  # as PostgreSQL splits a bigint key
 DISPATCHER_LEADERS = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted "
+    f"AND l.classid = {_KEY >> 32} AND l.objid = {_KEY & 0xFFFFFFFF} AND l.objsubid = 1 "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-"""Processes holding an advisory lock on the test's database: only the dispatcher's leader takes
-one.
+"""Processes holding the dispatcher's advisory lock on the test's database (the daily upkeep
+holds another one).
 """
 
 
