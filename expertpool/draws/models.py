@@ -209,7 +209,11 @@ class Draw(Base):
     operator_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     supervisor_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     supervisor_witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    request_json: Mapped[str] = mapped_column(Text)  # the draw-v1 request, canonical JSON
+    # The draw-v1 request's public part in clear (groups and rules; never `excluded_experts`,
+    # which names the experts already invited for the project); the whole canonical request is
+    # sealed under the draw's key in `request_enc` (`sealing.open_request`).
+    request_json: Mapped[str] = mapped_column(Text)
+    request_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # The candidate snapshot (draws/snapshot.py `dump_snapshot`), sealed under the draw's key: its
     # availability and recent-draw columns reflect other draws' bookings and invitations.
     snapshot: Mapped[bytes] = mapped_column(LargeBinary)

@@ -346,7 +346,7 @@ def _invite_next(
     """Invite the next backup of a group by §9, or ask for a supplementary request when none is
     left.
     """
-    request = draw.DrawRequest.from_json(json.loads(d.request_json))
+    request = draw.DrawRequest.from_json(sealing.open_request(d, ctx.keys))
     invitees = list(
         session.execute(select(DrawInvitee).where(DrawInvitee.draw_pk == d.id)).scalars()
     )

@@ -461,7 +461,8 @@ def prepare_draw(
         status=DrawStatus.COMMITTED,
         terminal_id=terminal.id,
         operator_id=actor.id,
-        request_json=draw.canonical_json(doc).decode("utf-8"),
+        request_json=draw.canonical_json(sealing.public_request(doc)).decode("utf-8"),
+        request_enc=sealing.seal_value(draw_key, draw_id, "request", draw.canonical_json(doc)),
         snapshot=sealing.seal_value(draw_key, draw_id, "snapshot", snapshot),
         commit_digest=commit_digest_,
         commit_enc=sealing.seal_value(draw_key, draw_id, "commit", commit_bytes),
@@ -734,7 +735,7 @@ def run_draw(
     witnesses = witnesses_in_order(d)
     try:
         with no_gc():
-            request = draw.DrawRequest.from_json(json.loads(d.request_json))
+            request = draw.DrawRequest.from_json(sealing.open_request(d, keys))
             commit = draw.Commit.from_json(sealing.open_commit(d, keys))
             pool = load_snapshot(d, keys)
             secret = sealing.open_secret(d, keys)
@@ -1054,7 +1055,7 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
         )
     with no_gc():
         t = draw.Transcript(
-            request=draw.DrawRequest.from_json(json.loads(d.request_json)),
+            request=draw.DrawRequest.from_json(sealing.open_request(d, keys)),
             candidates=load_snapshot(d, keys),
             secret=sealing.open_secret(d, keys),
             commit=draw.Commit.from_json(sealing.open_commit(d, keys)),

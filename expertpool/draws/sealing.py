@@ -123,3 +123,16 @@ def open_conflicts(d: Draw, keys: KeyStore) -> dict[str, list[str]]:
 def seal_numbers(keys: KeyStore, draw_id: str, numbers: dict[str, Any]) -> bytes:
     """Numbers of a refused prepare, sealed under the sealing key (no draw key exists yet)."""
     return seal_value(keys.sealing_key(), draw_id, "refused", cjson.dumps(numbers))
+
+
+def public_request(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of a draw-v1 request that may be stored in clear: everything but the excluded
+    experts (for a supplementary draw, those already invited for the project)."""
+    return {k: v for k, v in doc.items() if k != "excluded_experts"}
+
+
+def open_request(d: Draw, keys: KeyStore) -> dict[str, Any]:
+    """The draw's whole draw-v1 request (as committed), opened with the key files."""
+    if d.request_enc is None:  # pragma: no cover - every draw since 0023 has it
+        return dict(json.loads(d.request_json))
+    return dict(json.loads(open_value(draw_key(d, keys), d.draw_id, "request", d.request_enc)))

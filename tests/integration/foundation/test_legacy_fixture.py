@@ -180,3 +180,23 @@ def _room_trail(session: Session, room_id: str) -> list[AuditEntry]:
         .order_by(AuditEntry.seq)
     )
     return list(session.execute(query).scalars())
+
+
+def test_legacy_draw_requests_are_sealed_and_still_reproduce_their_commitment(
+    legacy: Flask,
+) -> None:
+    """0023: the clear column keeps no excluded experts; the sealed request is the committed one."""
+    import json
+
+    from expertpool.draws import sealing
+    from expertpool.draws.models import Draw
+
+    keys = legacy.extensions["expertpool"].keys
+    draws = _session(legacy).execute(select(Draw)).scalars().all()
+    assert draws
+    for d in draws:
+        assert "excluded_experts" not in json.loads(d.request_json)
+        whole = sealing.open_request(d, keys)
+        assert "excluded_experts" in whole
+        commit = sealing.open_commit(d, keys)
+        assert draw.canonical_digest(whole) == commit["request_digest"]
