@@ -21,7 +21,7 @@ from expertpool.accounts import pages as account_pages
 from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
 from expertpool.apidocs import pages as apidocs_pages
-from expertpool.core import audit
+from expertpool.core import audit, edge
 from expertpool.core import legacy as legacy_api
 from expertpool.core.api import install_converters
 from expertpool.core.config import Config
@@ -209,6 +209,7 @@ def create_app(
         for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token"):
             g.pop(name, None)
 
+    edge.install(app)
     Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)

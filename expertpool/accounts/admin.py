@@ -18,6 +18,7 @@ from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import ADMINISTRATORS, Centre, User, UserRole
 from expertpool.core import audit as audit_trail
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
+from expertpool.core.forms import parse_id
 from expertpool.core.keys import KeyFileError
 from expertpool.core.models import AuditEntry
 from expertpool.core.state import db, state
@@ -169,7 +170,7 @@ def role_grants() -> Any:
             target = users.change_role(
                 session,
                 actor=require_user(),
-                user_id=request.form.get("user_id", 0, type=int) or 0,
+                user_id=parse_id(request.form.get("user_id"), "user_id"),
                 role=request.form.get("role", ""),
             )
         except ValidationFailed as exc:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from expertpool.accounts.access import login_required, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
+from expertpool.core.forms import parse_id
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.departments import scope
@@ -184,7 +185,9 @@ def my_leave() -> Any:
     if request.method == "POST":
         try:
             if request.form.get("cancel"):
-                availability.cancel_leave(db(), actor=user, leave_id=int(request.form["cancel"]))
+                availability.cancel_leave(
+                    db(), actor=user, leave_id=parse_id(request.form["cancel"], "cancel")
+                )
             else:
                 start, end = request.form.get("start_on"), request.form.get("end_on")
                 if (start and _date(start) is None) or (end and _date(end) is None):
@@ -312,7 +315,7 @@ def record(expert_id: int) -> Any:
                 review.decide_change(
                     db(),
                     reviewer=user,
-                    change_id=request.form.get("change", 0, type=int),
+                    change_id=parse_id(request.form.get("change"), "change"),
                     approve=action == "change_approve",
                     opinion=request.form.get("opinion", ""),
                 )
