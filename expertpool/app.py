@@ -20,6 +20,7 @@ from expertpool.accounts import api as accounts_api
 from expertpool.accounts import pages as account_pages
 from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
+from expertpool.accounts.logins import Timeouts
 from expertpool.apidocs import pages as apidocs_pages
 from expertpool.core import audit, edge
 from expertpool.core import legacy as legacy_api
@@ -140,7 +141,12 @@ def build_room_collaborators(
         store=SqlRoomStore(st.sessions, None if cfg.is_sqlite else st.engine, st.keys),
         codes=SmsCodeSender(st.sessions, notifier, ExpertPhones(st.keys), st.keys),
         authenticator=PasswordAuthenticator(st.sessions),
-        identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),
+        identity=SessionIdentity(
+            st.sessions,
+            st.engine,
+            is_sqlite=cfg.is_sqlite,
+            timeouts=Timeouts.of(cfg.session_idle_minutes, cfg.session_absolute_hours),
+        ),
         # The conflict check runs again at check-in against current records.
         conflicts=ProjectConflictChecker(st.sessions, lookback_years=cfg.conflict_lookback_years),
         # A vacated seat's replacement is the next backup of the member's draw group.

@@ -8,13 +8,12 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask import session as flask_session
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import func, or_, select
 
 from expertpool.accounts import users
-from expertpool.accounts.access import actor_label, require_user, roles
+from expertpool.accounts.access import actor_label, open_login, require_user, roles
 from expertpool.accounts.models import ADMINISTRATORS, Centre, User, UserRole
 from expertpool.core import audit as audit_trail
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
@@ -140,7 +139,7 @@ def user_edit(user_id: int) -> Any:
             )
             if form.get("password") and user_id == me.id:
                 # An administrator who resets their own password stays logged in here (only here).
-                flask_session["pw"] = user.password_changed_at.isoformat()
+                open_login(user)
         except ValidationFailed as exc:
             errors = exc.fields
         else:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from expertpool.accounts import users
-from expertpool.accounts.access import login_required, public, require_user
+from expertpool.accounts.access import (
+    close_login,
+    login_required,
+    open_login,
+    public,
+    require_user,
+)
 from expertpool.accounts.labels import role_label
 from expertpool.core.errors import Unauthenticated, ValidationFailed
 from expertpool.core.state import config, db, limiter
@@ -40,14 +46,6 @@ def _safe_next(target: str | None) -> str:
     return target if target and is_local_path(target) else url_for("main.dashboard")
 
 
-def _fresh_session() -> None:
-    """Drop everything the old session held, the CSRF secret and this request's cached token
-    included.
-    """
-    session.clear()
-    g.pop("csrf_token", None)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: config().login_rate_limit, key_func=_login_key, methods=["POST"])
@@ -62,13 +60,7 @@ def login() -> Any:
             )
         except Unauthenticated as exc:
             return render_template("accounts/login.html", error=exc.message, username=username), 401
-        lang = session.get("lang")
-        _fresh_session()
-        session.permanent = False
-        session["uid"] = user.id
-        session["pw"] = user.password_changed_at.isoformat()
-        if lang:
-            session["lang"] = lang
+        open_login(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", error=error)
 
@@ -93,7 +85,9 @@ def change_password() -> Any:
         except ValidationFailed as exc:
             errors = exc.fields
         else:
-            session["pw"] = user.password_changed_at.isoformat()
+            # Every session of the account ended with the old password; this browser goes on
+            # in a new one.
+            open_login(user)
             flash(_("Your password was changed; you were logged out everywhere else."), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("accounts/password.html", errors=errors), (422 if errors else 200)
@@ -102,11 +96,8 @@ def change_password() -> Any:
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
-    """End the session."""
-    lang = session.get("lang")
-    _fresh_session()
-    if lang:
-        session["lang"] = lang
+    """End the session, on the server too."""
+    close_login()
     return redirect(url_for("auth.login"))
 
 

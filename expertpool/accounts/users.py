@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from expertpool.accounts import logins
 from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.db import utcnow
@@ -155,6 +156,9 @@ def update_user(
     user.display_name = display_name.strip()
     user.role = role_value
     user.centre = centre
+    if user.is_active and not is_active:
+        # A deactivated account's logins end at once, in every browser.
+        logins.end_all(session, user.id, now=utcnow(), reason="deactivated")
     user.is_active = is_active
     session.flush()
     b, a = audit.diff(before, _user_view(user))
@@ -235,6 +239,7 @@ def change_role(session: Session, *, actor: User, user_id: int, role: str) -> Us
     user.role = role_value
     # A new role starts a new login: sessions and tokens issued under the old one end.
     user.password_changed_at = utcnow()
+    logins.end_all(session, user.id, now=user.password_changed_at, reason="role")
     for token in session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalars():
@@ -267,6 +272,7 @@ def key_keeper(session: Session, username: str, *, single_admin: bool) -> User:
 def _replace_password(session: Session, actor: str, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    logins.end_all(session, user.id, now=user.password_changed_at, reason="password")
     for token in session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalars():

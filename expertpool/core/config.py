@@ -56,6 +56,10 @@ class Config:
         0  # trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); 0: none
     )
     login_rate_limit: str = "5 per minute"
+    # Server-side login sessions (expertpool.accounts.logins): ended after this long without a
+    # request, and this long after the login whatever happens.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     api_token_ttl_hours: int = 12

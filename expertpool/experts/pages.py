@@ -13,13 +13,12 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from expertpool.accounts.access import login_required, public, require_user, roles
+from expertpool.accounts.access import login_required, open_login, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.forms import parse_id
@@ -96,9 +95,7 @@ def register() -> Any:
             errors = exc.fields
         else:
             user = must_exist(db().get(User, expert.user_id))
-            session.clear()
-            session["uid"] = user.id
-            session["pw"] = user.password_changed_at.isoformat()
+            open_login(user)
             flash(_("Account created. Fill in your application."), "success")
             return redirect(url_for("experts.mine"))
     return render_template("experts/register.html", form=request.form, errors=errors), (
