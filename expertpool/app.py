@@ -212,7 +212,7 @@ def create_app(
         # `g` lives as long as the application context, and a context pushed outside the request
         # (tests, commands serving in-process) outlives it: never let one request's language or CSRF
         # token leak into the next one's.
-        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token"):
+        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token", "login_session_id"):
             g.pop(name, None)
 
     edge.install(app)

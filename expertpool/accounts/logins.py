@@ -119,6 +119,13 @@ def end_all(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def end_others(db: Session, user_id: int, *, keep: int | None, now: datetime) -> int:
+    """The owner ends every session but the one they are using; the count."""
+    count = end_all(db, user_id, now=now, reason="ended", keep=keep)
+    db.commit()
+    return count
+
+
 def end_own(db: Session, user_id: int, session_id: int, *, now: datetime) -> None:
     """The owner ends one of their sessions from the account page."""
     row = db.get(LoginSession, session_id)

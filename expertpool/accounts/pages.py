@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from expertpool.accounts import users
+from expertpool.accounts import logins, users
 from expertpool.accounts.access import (
     close_login,
     login_required,
     open_login,
     public,
     require_user,
+    session_timeouts,
 )
 from expertpool.accounts.labels import role_label
+from expertpool.core.db import utcnow
 from expertpool.core.errors import Unauthenticated, ValidationFailed
+from expertpool.core.forms import parse_id
 from expertpool.core.state import config, db, limiter
 from expertpool.core.texts import LOCALES
 
@@ -91,6 +94,30 @@ def change_password() -> Any:
             flash(_("Your password was changed; you were logged out everywhere else."), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("accounts/password.html", errors=errors), (422 if errors else 200)
+
+
+@bp.route("/account/sessions", methods=["GET", "POST"])
+@login_required
+def login_sessions() -> Any:
+    """One's own login sessions: where and when, and a button to end each (or all others)."""
+    user = require_user()
+    current_id = g.get("login_session_id")
+    if request.method == "POST":
+        choice = request.form.get("end", "")
+        if choice == "others":
+            logins.end_others(db(), user.id, keep=current_id, now=utcnow())
+        else:
+            logins.end_own(db(), user.id, parse_id(choice, "end"), now=utcnow())
+        flash(_("Session ended."), "success")
+        return redirect(url_for("auth.login_sessions"))
+    cfg = config()
+    return render_template(
+        "accounts/sessions.html",
+        sessions=logins.live(db(), user.id, now=utcnow(), timeouts=session_timeouts()),
+        current_id=current_id,
+        idle_minutes=cfg.session_idle_minutes,
+        absolute_hours=cfg.session_absolute_hours,
+    )
 
 
 @bp.route("/logout", methods=["POST"])
