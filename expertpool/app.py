@@ -187,7 +187,9 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
     )
-    users.configure_hashing(config.argon2_time_cost, config.argon2_memory_kib)
+    users.configure_hashing(
+        config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallel
+    )
     engine = make_engine(config.effective_database_url)
     sessions = make_session_factory(engine)
     keys = KeyStore(config)

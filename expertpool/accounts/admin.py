@@ -95,6 +95,7 @@ def user_new() -> Any:
                 password=form.get("password", ""),
                 role=form.get("role", ""),
                 centre_code=form.get("centre") or None,
+                strong=True,
             )
         except ValidationFailed as exc:
             errors = exc.fields

@@ -19,6 +19,7 @@ from expertpool.accounts.access import (
     session_timeouts,
 )
 from expertpool.accounts.labels import role_label
+from expertpool.accounts.throttle import form_username, throttled
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Unauthenticated, ValidationFailed
 from expertpool.core.forms import parse_id
@@ -26,12 +27,6 @@ from expertpool.core.state import config, db, limiter
 from expertpool.core.texts import LOCALES
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-
-def _login_key() -> str:
-    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on
-    # "admin".
-    return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
 
 
 def is_local_path(target: str | None) -> bool:
@@ -51,7 +46,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: config().login_rate_limit, key_func=_login_key, methods=["POST"])
+@throttled(form_username)
 def login() -> Any:
     """Show the login form and log in."""
     error = None

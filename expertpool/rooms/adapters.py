@@ -84,7 +84,7 @@ class SessionIdentity:
             db = self.sessions()
             try:
                 row = db.execute(_LOGIN_QUERY, params).first()
-                if self._live(row, now) and now - row.last_seen_at >= logins.TOUCH_AFTER:
+                if row is not None and self._stale(row, now):
                     db.execute(_TOUCH, {"sid": row.session_id, "now": now})
                     db.commit()
             finally:
@@ -94,9 +94,13 @@ class SessionIdentity:
             # a quarter of a busy server's time through Session.get().
             with read_connection(self.engine) as conn:
                 row = conn.execute(_LOGIN_QUERY, params).first()
-                if self._live(row, now) and now - row.last_seen_at >= logins.TOUCH_AFTER:
+                if row is not None and self._stale(row, now):
                     conn.execute(_TOUCH, {"sid": row.session_id, "now": now})
         return str(uid) if self._live(row, now) else None
+
+    def _stale(self, row: Any, now: datetime) -> bool:
+        """Whether a live session's last use is old enough to be noted again."""
+        return self._live(row, now) and bool(now - row.last_seen_at >= logins.TOUCH_AFTER)
 
     def _live(self, row: Any, now: datetime) -> bool:
         return bool(
