@@ -20,7 +20,7 @@ from sqlalchemy.orm import close_all_sessions
 from expertpool.core.config import Config
 
 REQUIRE_SERVICES = os.environ.get("EXPERTPOOL_REQUIRE_SERVICES") == "1"
-PASSWORD = "password-123"
+PASSWORD = "kestrel-violin-2026"  # strong enough for the password rules (zxcvbn 4)
 REFERENCE_TABLES = {"specialty", "region", "centre", "department", "alembic_version"}
 CHROMIUM = os.environ.get("EXPERTPOOL_CHROMIUM", "/usr/bin/chromium")
 

@@ -26,18 +26,20 @@ from expertpool.core.state import config, limiter
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _failed(response: Response) -> bool:
-    # A refused password answers 401 (the page and the API alike); 422 is a malformed request.
-    return response.status_code == 401
-
-
 def normalised(username: Any) -> str:
     """The username as the login reads it (so padding or case cannot dodge a limit)."""
     return str(username or "").strip().lower()[:64]
 
 
-def throttled(username_of: Callable[[], str], scope: str = "login") -> Callable[[F], F]:
-    """The three login limits on a view, reading the attempted username with `username_of`."""
+def throttled(
+    username_of: Callable[[], str], scope: str = "login", failed: int = 401
+) -> Callable[[F], F]:
+    """The three login limits on a view, reading the attempted username with `username_of`;
+    answers with the status `failed` count as failures (a refused password: 401 at the login,
+    403 for a supervisor at a terminal; 422 is a malformed request and does not count)."""
+
+    def _failed(response: Response) -> bool:
+        return response.status_code == failed
 
     def wrap(view: F) -> F:
         limited: Any = limiter.limit(

@@ -110,6 +110,7 @@ def mine() -> Any:
     user = require_user()
     expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
+    refused = 200
     form: Any = request.form
     if request.method == "POST":
         action = request.form.get("action", "save")
@@ -124,6 +125,13 @@ def mine() -> Any:
                 )
                 flash(_("Your change was sent for review."), "success")
             else:
+                upload = request.files.get("evidence")
+                content = upload.read() if upload is not None and upload.filename else None
+                if upload is not None and content is not None:
+                    # A refused file refuses the whole form: nothing of it is saved.
+                    expert_evidence.sniff_evidence(
+                        upload.filename or "", content, config().evidence_max_bytes
+                    )
                 applications.save_draft(
                     db(),
                     cipher=cipher(),
@@ -132,15 +140,14 @@ def mine() -> Any:
                     expert_id=expert.id,
                     data=form_input(request.form),
                 )
-                upload = request.files.get("evidence")
-                if upload is not None and upload.filename:
+                if upload is not None and content is not None:
                     expert_evidence.add_evidence(
                         db(),
                         config=config(),
                         actor=user,
                         expert_id=expert.id,
-                        filename=upload.filename,
-                        data=upload.read(),
+                        filename=upload.filename or "",
+                        data=content,
                     )
                 if action == "submit":
                     applications.submit(
@@ -153,7 +160,9 @@ def mine() -> Any:
             errors = exc.fields
             flash(_("Some fields are invalid."), "error")
         except AppError as exc:
+            db().rollback()
             flash(exc.message, "error")
+            refused = exc.http_status
         else:
             return redirect(url_for("experts.mine"))
     record = records.view(expert, cipher(), reveal=True)
@@ -169,7 +178,7 @@ def mine() -> Any:
         decisions=review.decisions(db(), expert.id),
         versions=records.versions(db(), expert.id),
         changes=review.pending_changes(db(), expert.id),
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)
 
 
 @bp.route("/me/leave", methods=["GET", "POST"])
@@ -179,6 +188,7 @@ def my_leave() -> Any:
     user = require_user()
     expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         try:
             if request.form.get("cancel"):
@@ -200,12 +210,14 @@ def my_leave() -> Any:
         except ValidationFailed as exc:
             errors = exc.fields
         except AppError as exc:
+            db().rollback()
             flash(exc.message, "error")
+            refused = exc.http_status
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("experts.my_leave"))
     return render_template("experts/leave.html", expert=expert, errors=errors, form=request.form), (
-        422 if errors else 200
+        422 if errors else refused
     )
 
 
@@ -286,6 +298,7 @@ def record(expert_id: int) -> Any:
         scope.require_review(db(), user, expert.specialty_codes, expert.home_region)
     revealed: dict[str, str] | None = None
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         action = request.form.get("action")
         try:
@@ -335,6 +348,7 @@ def record(expert_id: int) -> Any:
             errors = exc.fields
         except AppError as exc:
             flash(exc.message, "error")
+            refused = exc.http_status
             db().rollback()
             expert = records.get_expert(db(), expert_id)
     data = records.view(expert, cipher(), reveal=False)
@@ -355,7 +369,7 @@ def record(expert_id: int) -> Any:
         user=user,
         can_review=can_review,
         shared=records.sharing_id_number(db(), expert) if can_review else [],
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)
 
 
 @bp.route("/<int:expert_id>/versions/<int:number>")
