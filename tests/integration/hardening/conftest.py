@@ -1,5 +1,6 @@
-"""The room's committee fixture, for the room events of the hardening tests."""
+"""Fixtures of other suites the hardening tests reuse: the room's committee, the draw setup."""
 
+from tests.integration.draws.conftest import setup
 from tests.integration.room.conftest import committee
 
-__all__ = ["committee"]
+__all__ = ["committee", "setup"]
