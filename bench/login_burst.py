@@ -9,8 +9,6 @@ logins done.
 
     python bench/login_burst.py --parallel 0   # no bound: every login hashes at once
     python bench/login_burst.py --parallel 1   # the default bound
-
-`--inline` hashes on the event loop as before this change (the "before" figures).
 """
 
 from __future__ import annotations
@@ -66,9 +64,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parallel", type=int, default=1, help="argon2_parallel (0: no bound)")
     parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument(
-        "--inline", action="store_true", help="hash on the event loop (as before #27)"
-    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     instance = Path(tempfile.mkdtemp(prefix="ep-login-burst-"))
@@ -115,7 +110,7 @@ def main() -> None:
         }
     )
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    target = "bench.inline_argon2_wsgi:app" if args.inline else "expertpool.wsgi:app"
+    target = "expertpool.wsgi:app"
     command = [gunicorn, "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--log-level", "warning", "--no-control-socket", target],

@@ -6,14 +6,12 @@ import hashlib
 import re
 import secrets
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from gevent import get_hub
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +20,7 @@ from zxcvbn import zxcvbn
 from expertpool.accounts import logins
 from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
-from expertpool.core.db import gevent_is_patched, utcnow
+from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from expertpool.core.texts import _l
 
@@ -41,7 +39,6 @@ NO_PASSWORD = "!no-password"
 imported and demo experts): never an Argon2 hash, so no password logs in with it."""
 
 
-T = TypeVar("T")
 _hash_slots: threading.BoundedSemaphore | None = None
 HASH_WAIT_SECONDS = 10.0
 """How long a login waits for a free Argon2 slot before it is told to try again."""
@@ -100,18 +97,10 @@ def _hash_slot() -> Iterator[None]:
         slots.release()
 
 
-def _off_the_loop(work: Callable[..., T], *args: Any) -> T:
-    """Run Argon2 work: under gevent in the hub's thread pool (argon2-cffi releases the GIL), so
-    that the event loop keeps serving every other request meanwhile; otherwise here."""
-    if gevent_is_patched():
-        return cast(T, get_hub().threadpool.apply(work, args))
-    return work(*args)
-
-
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     with _hash_slot():
-        return _off_the_loop(_hasher.hash, password)
+        return _hasher.hash(password)
 
 
 def has_password(user: User) -> bool:
@@ -415,10 +404,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
         # An account without a password is checked against the dummy hash too, so that neither
         # the answer nor its timing tells whether it exists or was activated.
         with _hash_slot():
-            _off_the_loop(
-                _hasher.verify,
-                user.password_hash if user and has_password(user) else _DUMMY_HASH,
-                password,
+            _hasher.verify(
+                user.password_hash if user and has_password(user) else _DUMMY_HASH, password
             )
     except (VerificationError, InvalidHashError):
         raise Unauthenticated(
@@ -438,7 +425,7 @@ def check_password(user: User, password: str) -> bool:
         return False
     try:
         with _hash_slot():
-            return _off_the_loop(_hasher.verify, user.password_hash, password)
+            return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
