@@ -108,9 +108,10 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
     from evaluation_room.adapters import SystemClock
     from evaluation_room.commands import run_command
     from evaluation_room.handlers import NoConflicts, NoReplacements
-    from expertpool.accounts import users
+    from expertpool.accounts import logins, users
     from expertpool.app import create_app
     from expertpool.core import migrate
+    from expertpool.core.db import utcnow
     from expertpool.reference import catalogue as reference
     from expertpool.rooms import sessions as rooms
     from expertpool.rooms.store import SqlRoomStore
@@ -204,9 +205,12 @@ def prepare(config: Any, sessions: int) -> list[list[Person]]:
             run_command(store, room_id, clock, to_scoring)
             group = []
             for u in [*experts, *hosts]:
+                # A server-side login session, as the login form opens one.
+                sid = logins.start(db, u.id, now=utcnow(), address="127.0.0.1", agent="bench")
                 with client.session_transaction() as sess:
                     sess["uid"] = u.id
                     sess["pw"] = u.password_changed_at.isoformat()
+                    sess["sid"] = sid
                 cookie = client.get_cookie("session")
                 assert cookie is not None
                 group.append(Person(room_id, cookie.value, u.role == "expert", u.username))

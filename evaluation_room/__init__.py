@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evaluation_room.handlers import ChatLog, Identity, RoomHandlers
+    from evaluation_room.handlers import ChatLog, Identity, PayloadCheck, RoomHandlers
     from evaluation_room.ports import (
         Authenticator,
         Clock,
@@ -40,10 +40,13 @@ def init_app(
     clock: Clock | None = None,
     chat: ChatLog | None = None,
     emit_many: Callable[[str, list[tuple[str, Any]], str], None] | None = None,
+    check: PayloadCheck | None = None,
 ) -> RoomHandlers:
     """Register the room's Socket.IO events on ``socketio`` (namespace ``/room``) for ``app``.
 
     Flask and Flask-SocketIO are imported here, not at package import, so the model stays pure.
+    ``check`` is the app's edge check every event payload passes first (see
+    :func:`~evaluation_room.handlers.safely`).
     """
     from flask_socketio import join_room
 
@@ -70,7 +73,11 @@ def init_app(
     )
     socketio.on_event("connect", handlers.connect, namespace=NAMESPACE)
     for event, method in EVENTS.items():
-        handler = safely(getattr(handlers, method), propagate=bool(app.config.get("TESTING")))
+        handler = safely(
+            getattr(handlers, method),
+            propagate=bool(app.config.get("TESTING")),
+            **({"check": check} if check is not None else {}),
+        )
         socketio.on_event(event, handler, namespace=NAMESPACE)
     app.extensions["evaluation_room"] = handlers
     return handlers

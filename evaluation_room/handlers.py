@@ -542,17 +542,36 @@ def chat_sender(room: EvaluationRoom, participant_id: str) -> tuple[str, str]:
     return participant_id, f"主持人（{room.venue_name(p.venue_id)}）"
 
 
-def safely(fn: Callable[[Any], Ack], *, propagate: bool = False) -> Callable[[Any], Ack]:
+PayloadCheck = Callable[[Any, str], Mapping[str, str]]
+"""The app's edge check of an event payload: the problem of each unfit field, by field name
+(text the database cannot hold, numbers out of range); empty when the payload is fit."""
+
+
+def _no_check(_payload: Any, _name: str) -> Mapping[str, str]:
+    return {}
+
+
+def safely(
+    fn: Callable[[Any], Ack], *, propagate: bool = False, check: PayloadCheck = _no_check
+) -> Callable[[Any], Ack]:
     """Turn room refusals and malformed payloads into ``{"ok": false, "error": ...}``.
 
-    Anything unexpected is logged and answered with ``internal_error`` (nothing was
-    acknowledged, so nothing is lost); with ``propagate`` (tests) it is raised instead.
+    Every payload passes ``check`` first (the app's edge check); an unfit field is refused as
+    ``invalid_input`` naming it before the handler runs. Anything unexpected is logged and
+    answered with ``internal_error`` (nothing was acknowledged, so nothing is lost); with
+    ``propagate`` (tests) it is raised instead.
     """
 
     def handler(payload: Any = None) -> Ack:
         try:
             if not isinstance(payload, Mapping):
                 raise InvalidInput("the payload must be an object", fields={"payload": "object"})
+            problems = check(payload, "")
+            if problems:
+                raise InvalidInput(
+                    "; ".join(f"{name}: {text}" for name, text in problems.items()),
+                    fields=dict(problems),
+                )
             return fn(payload)
         except RoomError as exc:
             return {"ok": False, "error": exc.to_dict()}

@@ -20,8 +20,9 @@ from expertpool.accounts import api as accounts_api
 from expertpool.accounts import pages as account_pages
 from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
+from expertpool.accounts.logins import Timeouts
 from expertpool.apidocs import pages as apidocs_pages
-from expertpool.core import audit
+from expertpool.core import audit, edge
 from expertpool.core import legacy as legacy_api
 from expertpool.core.api import install_converters
 from expertpool.core.config import Config
@@ -158,7 +159,12 @@ def build_room_collaborators(
         ),
         codes=SmsCodeSender(st.sessions, notifier, ExpertPhones(st.keys), st.keys),
         authenticator=PasswordAuthenticator(st.sessions),
-        identity=SessionIdentity(st.sessions, st.engine, is_sqlite=cfg.is_sqlite),
+        identity=SessionIdentity(
+            st.sessions,
+            st.engine,
+            is_sqlite=cfg.is_sqlite,
+            timeouts=Timeouts.of(cfg.session_idle_minutes, cfg.session_absolute_hours),
+        ),
         # The conflict check runs again at check-in against current records.
         conflicts=ProjectConflictChecker(
             st.sessions, lookback_years=cfg.conflict_lookback_years, age_cap=cfg.age_cap
@@ -201,7 +207,9 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
     )
-    users.configure_hashing(config.argon2_time_cost, config.argon2_memory_kib)
+    users.configure_hashing(
+        config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallel
+    )
     engine = make_engine(config.effective_database_url)
     sessions = make_session_factory(engine)
     keys = KeyStore(config)
@@ -226,9 +234,10 @@ def create_app(
         # `g` lives as long as the application context, and a context pushed outside the request
         # (tests, commands serving in-process) outlives it: never let one request's language or CSRF
         # token leak into the next one's.
-        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token"):
+        for name in ("csrf_token", "_flask_babel", "user", "auth", "api_token", "login_session_id"):
             g.pop(name, None)
 
+    edge.install(app)
     Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)

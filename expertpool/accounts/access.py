@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from expertpool.accounts import users
+from expertpool.accounts import logins, users
 from expertpool.accounts.models import ApiToken, Centre, User, UserRole
+from expertpool.core.db import utcnow
 from expertpool.core.errors import Forbidden, Unauthenticated
-from expertpool.core.state import db
+from expertpool.core.state import config, db
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALL_ROLES = frozenset(UserRole)
@@ -97,10 +98,62 @@ def _load_user() -> None:
     user = db().get(User, uid)
     stamp = session.get("pw")
     if user is None or not user.is_active or stamp != user.password_changed_at.isoformat():
-        session.clear()
+        _forget_login()
+        return
+    live = logins.resolve(
+        db(), session.get("sid"), user.id, now=utcnow(), timeouts=session_timeouts()
+    )
+    if live is None:
+        # Logged out, ended from the account page, or timed out: this cookie is dead for good.
+        _forget_login()
         return
     g.user = user
     g.auth = "session"
+    g.login_session_id = live.id
+
+
+def session_timeouts() -> logins.Timeouts:
+    """The idle and absolute timeouts of login sessions, from the settings.
+
+    Sessions run on the real time (`utcnow`), not on the application's clock, which tests and
+    demos move to days before an evaluation.
+    """
+    cfg = config()
+    return logins.Timeouts.of(cfg.session_idle_minutes, cfg.session_absolute_hours)
+
+
+def _forget_login() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def open_login(user: User) -> None:
+    """Log `user` in to this browser: a fresh cookie session (nothing of the old one kept but the
+    language) tied to a new server-side login session."""
+    lang = session.get("lang")
+    session.clear()
+    g.pop("csrf_token", None)
+    session.permanent = False
+    session["uid"] = user.id
+    session["pw"] = user.password_changed_at.isoformat()
+    session["sid"] = logins.start(
+        db(),
+        user.id,
+        now=utcnow(),
+        address=request.remote_addr,
+        agent=request.user_agent.string,
+    )
+    if lang:
+        session["lang"] = lang
+
+
+def close_login() -> None:
+    """Log this browser out: its server-side session ends, so a copy of the cookie is useless."""
+    logins.end(db(), session.get("sid"), now=utcnow())
+    _forget_login()
+    g.pop("csrf_token", None)
 
 
 def _is_static(endpoint: str) -> bool:

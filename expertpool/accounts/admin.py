@@ -8,16 +8,16 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask import session as flask_session
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import func, or_, select
 
 from expertpool.accounts import users
-from expertpool.accounts.access import actor_label, require_user, roles
+from expertpool.accounts.access import actor_label, open_login, require_user, roles
 from expertpool.accounts.models import ADMINISTRATORS, Centre, User, UserRole
 from expertpool.core import audit as audit_trail
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
+from expertpool.core.forms import parse_id
 from expertpool.core.keys import KeyFileError
 from expertpool.core.models import AuditEntry
 from expertpool.core.state import db, state
@@ -95,6 +95,7 @@ def user_new() -> Any:
                 password=form.get("password", ""),
                 role=form.get("role", ""),
                 centre_code=form.get("centre") or None,
+                strong=True,
             )
         except ValidationFailed as exc:
             errors = exc.fields
@@ -139,7 +140,7 @@ def user_edit(user_id: int) -> Any:
             )
             if form.get("password") and user_id == me.id:
                 # An administrator who resets their own password stays logged in here (only here).
-                flask_session["pw"] = user.password_changed_at.isoformat()
+                open_login(user)
         except ValidationFailed as exc:
             errors = exc.fields
         else:
@@ -169,7 +170,7 @@ def role_grants() -> Any:
             target = users.change_role(
                 session,
                 actor=require_user(),
-                user_id=request.form.get("user_id", 0, type=int) or 0,
+                user_id=parse_id(request.form.get("user_id"), "user_id"),
                 role=request.form.get("role", ""),
             )
         except ValidationFailed as exc:

@@ -9,8 +9,9 @@ from pydantic import Field
 
 from expertpool.accounts import users
 from expertpool.accounts.access import current_token, login_required, public, require_user
+from expertpool.accounts.throttle import json_username, throttled
 from expertpool.core.api import PREFIX, SCOPES, Model, Out, body, operation
-from expertpool.core.state import config, db, limiter
+from expertpool.core.state import config, db
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 TAGS = ["accounts"]
@@ -50,15 +51,9 @@ class MeOut(Out):
     scopes: list[str] | None = Field(description="The token's scopes; null: not limited.")
 
 
-def _token_key() -> str:
-    raw = request.get_json(silent=True)
-    name = raw.get("username", "") if isinstance(raw, dict) else ""
-    return f"{request.remote_addr}|{str(name).lower()}"
-
-
 @bp.route("/tokens", methods=["POST"])
 @public
-@limiter.limit(lambda: config().login_rate_limit, key_func=_token_key)
+@throttled(json_username, scope="token")
 @operation(tags=TAGS, json=TokenRequest, public=True, HTTP_201=TokenOut)
 def create_token() -> Any:
     """Exchange a username and password for a bearer token, optionally for a named client and

@@ -112,6 +112,29 @@ class ApiToken(Base):
         return None if self.scopes is None else frozenset(self.scopes.split())
 
 
+class LoginSession(Base):
+    """One login of a person in a browser, kept on the server so that it can be ended.
+
+    The browser's signed cookie holds a random token; only its SHA-256 is stored. A session ends
+    at logout, when its account's password, role or active flag changes, when its owner ends it
+    from the account page, after `session_idle_minutes` without a request and
+    `session_absolute_hours` after the login, whichever comes first (`expertpool.accounts.logins`).
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+    # Shown to the account's owner on the account page, to recognise their own devices.
+    address: Mapped[str | None] = mapped_column(String(45), default=None)
+    agent: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
 class IdempotentCall(Base):
     """A creating call made with an `Idempotency-Key`: the answer to replay for a retry.
 

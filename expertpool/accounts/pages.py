@@ -9,20 +9,24 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from expertpool.accounts import users
-from expertpool.accounts.access import login_required, public, require_user
+from expertpool.accounts import logins, users
+from expertpool.accounts.access import (
+    close_login,
+    login_required,
+    open_login,
+    public,
+    require_user,
+    session_timeouts,
+)
 from expertpool.accounts.labels import role_label
+from expertpool.accounts.throttle import form_username, throttled
+from expertpool.core.db import utcnow
 from expertpool.core.errors import Unauthenticated, ValidationFailed
+from expertpool.core.forms import parse_id
 from expertpool.core.state import config, db, limiter
 from expertpool.core.texts import LOCALES
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-
-def _login_key() -> str:
-    # The same normalisation as the login itself, so that " Admin " cannot dodge the limit on
-    # "admin".
-    return f"{request.remote_addr}|{(request.form.get('username') or '').strip().lower()}"
 
 
 def is_local_path(target: str | None) -> bool:
@@ -40,17 +44,9 @@ def _safe_next(target: str | None) -> str:
     return target if target and is_local_path(target) else url_for("main.dashboard")
 
 
-def _fresh_session() -> None:
-    """Drop everything the old session held, the CSRF secret and this request's cached token
-    included.
-    """
-    session.clear()
-    g.pop("csrf_token", None)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: config().login_rate_limit, key_func=_login_key, methods=["POST"])
+@throttled(form_username)
 def login() -> Any:
     """Show the login form and log in."""
     error = None
@@ -62,13 +58,7 @@ def login() -> Any:
             )
         except Unauthenticated as exc:
             return render_template("accounts/login.html", error=exc.message, username=username), 401
-        lang = session.get("lang")
-        _fresh_session()
-        session.permanent = False
-        session["uid"] = user.id
-        session["pw"] = user.password_changed_at.isoformat()
-        if lang:
-            session["lang"] = lang
+        open_login(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", error=error)
 
@@ -93,20 +83,43 @@ def change_password() -> Any:
         except ValidationFailed as exc:
             errors = exc.fields
         else:
-            session["pw"] = user.password_changed_at.isoformat()
+            # Every session of the account ended with the old password; this browser goes on
+            # in a new one.
+            open_login(user)
             flash(_("Your password was changed; you were logged out everywhere else."), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("accounts/password.html", errors=errors), (422 if errors else 200)
 
 
+@bp.route("/account/sessions", methods=["GET", "POST"])
+@login_required
+def login_sessions() -> Any:
+    """One's own login sessions: where and when, and a button to end each (or all others)."""
+    user = require_user()
+    current_id = g.get("login_session_id")
+    if request.method == "POST":
+        choice = request.form.get("end", "")
+        if choice == "others":
+            logins.end_others(db(), user.id, keep=current_id, now=utcnow())
+        else:
+            logins.end_own(db(), user.id, parse_id(choice, "end"), now=utcnow())
+        flash(_("Session ended."), "success")
+        return redirect(url_for("auth.login_sessions"))
+    cfg = config()
+    return render_template(
+        "accounts/sessions.html",
+        sessions=logins.live(db(), user.id, now=utcnow(), timeouts=session_timeouts()),
+        current_id=current_id,
+        idle_minutes=cfg.session_idle_minutes,
+        absolute_hours=cfg.session_absolute_hours,
+    )
+
+
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
-    """End the session."""
-    lang = session.get("lang")
-    _fresh_session()
-    if lang:
-        session["lang"] = lang
+    """End the session, on the server too."""
+    close_login()
     return redirect(url_for("auth.login"))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Collection, Iterable
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -13,11 +15,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
+from expertpool.accounts import logins
 from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
 from expertpool.core.db import utcnow
-from expertpool.core.errors import NotFound, Unauthenticated, ValidationFailed
+from expertpool.core.errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from expertpool.core.texts import _l
 
 _hasher = PasswordHasher()
@@ -25,25 +29,78 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 MIN_PASSWORD = 10
+MIN_STRENGTH = 3
+"""The least zxcvbn score (0 to 4) of a password a person chooses: 3 is "safely unguessable",
+about 10^8 guesses, beyond an online attacker held by the login limits."""
+_STRENGTH_CHARS = 100
+"""zxcvbn reads at most this many characters (its time grows with the length)."""
 NO_PASSWORD = "!no-password"
 """The password hash of an account whose owner has not set a password yet (created in bulk for
 imported and demo experts): never an Argon2 hash, so no password logs in with it."""
 
 
-def configure_hashing(time_cost: int, memory_kib: int) -> None:
-    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`); old hashes still
-    verify.
+_hash_slots: threading.BoundedSemaphore | None = None
+HASH_WAIT_SECONDS = 10.0
+"""How long a login waits for a free Argon2 slot before it is told to try again."""
+
+
+def configure_hashing(time_cost: int, memory_kib: int, parallel: int = 0) -> None:
+    """Set the Argon2id cost for new hashes (settings `EXPERTPOOL_ARGON2_*`; old hashes still
+    verify) and how many hashes may run at once (`parallel`; 0: no bound).
     """
-    global _hasher, _DUMMY_HASH
+    global _hasher, _DUMMY_HASH, _hash_slots
+    _hash_slots = threading.BoundedSemaphore(parallel) if parallel > 0 else None
     if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
         return
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
     _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 
 
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def password_problem(password: str, words: Sequence[str | None] = ()) -> str | None:
+    """Why a password a person chose is refused, or None: shorter than `MIN_PASSWORD`, built on
+    one of `words` (their username, name, organisation), or scored below `MIN_STRENGTH` by
+    zxcvbn (which is also told the words)."""
+    if len(password) < MIN_PASSWORD:
+        return str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
+    folded = _fold(password)
+    personal = [w for w in (_fold(w or "") for w in words) if len(w) >= 3 or not w.isascii()]
+    if any(w and w in folded for w in personal):
+        return str(_l("Do not build the password on your username, name or organisation."))
+    score = zxcvbn(password[:_STRENGTH_CHARS], user_inputs=[w for w in words if w])["score"]
+    if score < MIN_STRENGTH:
+        return str(_l("Too easy to guess: use a longer phrase of unrelated words."))
+    return None
+
+
+def personal_words(user: User) -> list[str]:
+    """What a user's password must not be built on: username, name and centre."""
+    return [user.username, user.display_name, user.centre.name if user.centre else ""]
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    """Hold one of the Argon2 slots: a burst of logins queues here, so that hashing never takes
+    every core and other requests keep answering; a login that waits too long is refused."""
+    slots = _hash_slots
+    if slots is None:
+        yield
+        return
+    if not slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise RateLimited(str(_l("Too many logins at once; try again in a moment.")))
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
-    return _hasher.hash(password)
+    with _hash_slot():
+        return _hasher.hash(password)
 
 
 def has_password(user: User) -> bool:
@@ -68,6 +125,8 @@ def _validate(
     password: str | None,
     role: str,
     centre_code: str | None,
+    *,
+    strong: bool = False,
 ) -> tuple[UserRole, Centre | None]:
     fields: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
@@ -76,6 +135,10 @@ def _validate(
         fields["display_name"] = str(_l("Required."))
     if password is not None and len(password) < MIN_PASSWORD:
         fields["password"] = str(_l("At least %(n)d characters.", n=MIN_PASSWORD))
+    elif password is not None and strong:
+        problem = password_problem(password, [username, display_name])
+        if problem:
+            fields["password"] = problem
     try:
         role_value = UserRole(role)
     except ValueError:
@@ -104,9 +167,13 @@ def create_user(
     password: str,
     role: str,
     centre_code: str | None = None,
+    strong: bool = False,
 ) -> User:
-    """Create an account; the caller's session is committed here."""
-    role_value, centre = _validate(session, username, display_name, password, role, centre_code)
+    """Create an account; the caller's session is committed here. With `strong` (a password a
+    person chose in a form) the password must pass `password_problem`."""
+    role_value, centre = _validate(
+        session, username, display_name, password, role, centre_code, strong=strong
+    )
     user = User(
         username=username,
         display_name=display_name.strip(),
@@ -148,13 +215,16 @@ def update_user(
     if user is None:
         raise NotFound()
     role_value, centre = _validate(
-        session, user.username, display_name, password or None, role, centre_code
+        session, user.username, display_name, password or None, role, centre_code, strong=True
     )
     _keep_one_of_each_administrator(session, user, role_value, is_active)
     before = _user_view(user)
     user.display_name = display_name.strip()
     user.role = role_value
     user.centre = centre
+    if user.is_active and not is_active:
+        # A deactivated account's logins end at once, in every browser.
+        logins.end_all(session, user.id, now=utcnow(), reason="deactivated")
     user.is_active = is_active
     session.flush()
     b, a = audit.diff(before, _user_view(user))
@@ -235,6 +305,7 @@ def change_role(session: Session, *, actor: User, user_id: int, role: str) -> Us
     user.role = role_value
     # A new role starts a new login: sessions and tokens issued under the old one end.
     user.password_changed_at = utcnow()
+    logins.end_all(session, user.id, now=user.password_changed_at, reason="role")
     for token in session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalars():
@@ -267,6 +338,7 @@ def key_keeper(session: Session, username: str, *, single_admin: bool) -> User:
 def _replace_password(session: Session, actor: str, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    logins.end_all(session, user.id, now=user.password_changed_at, reason="password")
     for token in session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalars():
@@ -276,10 +348,11 @@ def _replace_password(session: Session, actor: str, user: User, password: str) -
     )
 
 
-def new_password_errors(new: str, confirm: str) -> dict[str, str]:
+def new_password_errors(new: str, confirm: str, words: Sequence[str | None] = ()) -> dict[str, str]:
     """Field errors of a new password and its confirmation (empty when both are fine)."""
-    if len(new) < MIN_PASSWORD:
-        return {"new_password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))}
+    problem = password_problem(new, words)
+    if problem:
+        return {"new_password": problem}
     if new != confirm:
         return {"confirm_password": str(_l("The two passwords differ."))}
     return {}
@@ -293,13 +366,12 @@ def replace_password(session: Session, *, actor: str, user: User, password: str)
 
 def set_password(session: Session, *, actor: str, user_id: int, password: str) -> User:
     """Replace a password; existing sessions and tokens of the user end."""
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(
-            fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD))}
-        )
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
+    problem = password_problem(password, personal_words(user))
+    if problem:
+        raise ValidationFailed(fields={"password": problem})
     _replace_password(session, actor, user, password)
     session.commit()
     return user
@@ -317,7 +389,7 @@ def change_own_password(
     fields: dict[str, str] = {}
     if not check_password(user, current):
         fields["current_password"] = str(_l("Wrong password."))
-    fields.update(new_password_errors(new, confirm))
+    fields.update(new_password_errors(new, confirm, personal_words(user)))
     if fields:
         raise ValidationFailed(fields=fields)
     _replace_password(session, user.username, user, new)
@@ -331,7 +403,10 @@ def authenticate(session: Session, username: str, password: str) -> User:
     try:
         # An account without a password is checked against the dummy hash too, so that neither
         # the answer nor its timing tells whether it exists or was activated.
-        _hasher.verify(user.password_hash if user and has_password(user) else _DUMMY_HASH, password)
+        with _hash_slot():
+            _hasher.verify(
+                user.password_hash if user and has_password(user) else _DUMMY_HASH, password
+            )
     except (VerificationError, InvalidHashError):
         raise Unauthenticated(
             str(_l("Wrong username or password.")), code="bad_credentials"
@@ -349,7 +424,8 @@ def check_password(user: User, password: str) -> bool:
     if not has_password(user):
         return False
     try:
-        return _hasher.verify(user.password_hash, password)
+        with _hash_slot():
+            return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

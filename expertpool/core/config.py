@@ -55,7 +55,16 @@ class Config:
     proxy_fix_hops: int = (
         0  # trusted reverse proxies in front (X-Forwarded-For/-Proto/-Host); 0: none
     )
-    login_rate_limit: str = "5 per minute"
+    login_rate_limit: str = "5 per minute"  # one username from one address, every attempt
+    login_account_limit: str = "10 per 15 minutes"  # failures for one username, any address
+    login_address_limit: str = "30 per 10 minutes"  # failures from one address, any username
+    # Argon2 hashes computed at once (each takes a core for ~50 ms and 64 MiB): a login burst
+    # waits its turn instead of starving every other request; 0 means no bound.
+    argon2_parallel: int = 1
+    # Server-side login sessions (expertpool.accounts.logins): ended after this long without a
+    # request, and this long after the login whatever happens.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     api_token_ttl_hours: int = 12

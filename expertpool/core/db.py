@@ -136,6 +136,7 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
             # the last one closes). A pool was faster, but threads that never return their session
             # (background workers, test servers) exhausted it and starved the dispatcher.
             poolclass=NullPool,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -164,6 +165,9 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         max_overflow=20,
         pool_recycle=1800,
         connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+        # A failed statement's message (logged with its traceback) must never carry its values:
+        # password hashes, personal data, keyed tokens.
+        hide_parameters=True,
     )
     ping_idle_connections(engine, ping_after_idle)
     return engine

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 import draw
 from expertpool.accounts.access import actor_label, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.throttle import form_username, throttled
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
@@ -115,6 +116,8 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
         shows_progress=shows_progress,
         is_operator=is_operator,
         is_host=is_host,
+        # The witnessing supervisor is chosen from the project's supervisors (issue #27).
+        supervisors=draws.supervisors_of(db(), project) if is_operator else [],
         errors=errors or {},
         role=user.role,
     ), status
@@ -209,6 +212,7 @@ def witness_operator(draw_id: str) -> Any:
 
 @bp.route("/draws/<draw_id>/witness/supervisor", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
+@throttled(form_username, scope="supervisor", failed=403)
 def witness_supervisor(draw_id: str) -> Any:
     """The supervisor authenticates at this terminal and enters their witness digits."""
     d = _draw(draw_id)
@@ -268,6 +272,7 @@ def abandon(draw_id: str) -> Any:
 
 @bp.route("/draws/<draw_id>/open", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
+@throttled(form_username, scope="supervisor", failed=403)
 def open_session(draw_id: str) -> Any:
     """Open the panel at the session start: the host plus a supervisor's password."""
     d = _draw(draw_id)

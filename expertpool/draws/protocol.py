@@ -591,32 +591,19 @@ def witness_supervisor(
 ) -> Draw:
     """Authenticate a supervisor at the terminal and record their witness digits; commits.
 
-    A wrong password is recorded in the audit trail and refused; the supervisor must be another
-    person than the operator.
+    The supervisor must be one of the project's (`check_supervisor`) and another person than the
+    operator; every refusal reads the same and is recorded in the audit trail with its reason.
     """
     d = _open_for_witnesses(session, draw_id, terminal)
-    try:
-        supervisor = users.authenticate(session, (username or "").strip(), password or "")
-    except Unauthenticated:
-        audit.record(
-            session,
-            actor=(username or "?")[:100],
-            action="draw.supervisor_refused",
-            object_type="draw",
-            object_id=draw_id,
-            after={"reason": "bad_credentials", "terminal": terminal.name},
-        )
-        session.commit()
-        raise Forbidden(
-            str(_l("Wrong supervisor username or password.")), code="supervisor_refused"
-        ) from None
-    if supervisor.id == d.operator_id:
-        raise Forbidden(
-            str(_l("The supervisor must be another person than the operator.")), code="same_person"
-        )
-    if supervisor.role is not UserRole.SUPERVISOR:
-        raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
-    _require_supervising(session, supervisor, d)
+    supervisor = check_supervisor(
+        session,
+        project=must_exist(session.get(Project, d.project_id)),
+        username=username,
+        password=password,
+        not_ids={d.operator_id},
+        label=draw_id,
+        context={"step": "witness", "terminal": terminal.name},
+    )
     if d.supervisor_digits is not None:
         raise Conflict(
             str(_l("The supervisor's digits are already recorded.")), code="witness_recorded"
@@ -896,31 +883,68 @@ def authenticate_openers(
         raise Forbidden(
             str(_l("The session is opened by staff of the main venue's centre.")), code="not_host"
         )
+    return check_supervisor(
+        session,
+        project=project,
+        username=supervisor_username,
+        password=supervisor_password,
+        not_ids={actor.id},
+        label=label,
+        context={"step": "open"},
+    )
+
+
+def supervisors_of(session: Session, project: Project) -> list[User]:
+    """The active supervisors whose department supervises the project: those a terminal offers
+    to choose from (by name and username, never more)."""
+    candidates = session.execute(
+        select(User)
+        .where(User.role == UserRole.SUPERVISOR, User.is_active.is_(True))
+        .order_by(User.display_name, User.username)
+    ).scalars()
+    return [u for u in candidates if projects.supervises(session, u, project)]
+
+
+def check_supervisor(
+    session: Session,
+    *,
+    project: Project,
+    username: str,
+    password: str,
+    not_ids: set[int | None],
+    label: str,
+    context: dict[str, str],
+) -> User:
+    """The supervisor of `project` with this username and password, checked at a terminal.
+
+    A wrong password, an account that is not a supervisor, a supervisor of another department
+    and a person who may not act twice (`not_ids`: the operator, the host) are all refused with
+    the same `supervisor_refused` and the same words, so that the terminal tells nobody which
+    accounts exist or what they are; the audit trail keeps the real reason (committed). The
+    password is always checked first, so that the time taken says nothing either.
+    """
+    reason = None
     try:
-        supervisor = users.authenticate(
-            session, (supervisor_username or "").strip(), supervisor_password or ""
-        )
+        supervisor = users.authenticate(session, (username or "").strip(), password or "")
     except Unauthenticated:
-        audit.record(
-            session,
-            actor=(supervisor_username or "?")[:100],
-            action="draw.supervisor_refused",
-            object_type="draw",
-            object_id=label,
-            after={"reason": "bad_credentials", "step": "open"},
-        )
-        session.commit()
-        raise Forbidden(
-            str(_l("Wrong supervisor username or password.")), code="supervisor_refused"
-        ) from None
-    if supervisor.role is not UserRole.SUPERVISOR or supervisor.id == actor.id:
-        raise Forbidden(str(_l("This account is not a supervisor.")), code="not_supervisor")
-    if not projects.supervises(session, supervisor, project):
-        raise Forbidden(
-            str(_l("Your department does not supervise this project.")),
-            code="outside_department",
-        )
-    return supervisor
+        reason = "bad_credentials"
+    else:
+        if supervisor.id in not_ids:
+            reason = "same_person"
+        elif not projects.supervises(session, supervisor, project):
+            reason = "not_supervising"
+    if reason is None:
+        return supervisor
+    audit.record(
+        session,
+        actor=(username or "?")[:100],
+        action="draw.supervisor_refused",
+        object_type="draw",
+        object_id=label,
+        after={"reason": reason, **context},
+    )
+    session.commit()
+    raise Forbidden(str(_l("Wrong supervisor username or password.")), code="supervisor_refused")
 
 
 def open_sealed(
@@ -1072,13 +1096,3 @@ def transcript(session: Session, *, draw_id: str, actor: str, keys: KeyStore) ->
     )
     session.commit()
     return out
-
-
-def _require_supervising(session: Session, supervisor: User, d: Draw) -> None:
-    """A supervisor witnesses and opens only draws of projects their department supervises."""
-    project = session.get(Project, d.project_id)
-    if project is None or not projects.supervises(session, supervisor, project):
-        raise Forbidden(
-            str(_l("Your department does not supervise this project.")),
-            code="outside_department",
-        )

@@ -75,6 +75,7 @@ def register_applicant(
         display_name=display_name,
         password=password,
         role=UserRole.EXPERT.value,
+        strong=True,
     )
     return ensure_record(session, user)
 

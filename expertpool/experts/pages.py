@@ -13,15 +13,15 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from expertpool.accounts.access import login_required, public, require_user, roles
+from expertpool.accounts.access import login_required, open_login, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
+from expertpool.core.forms import parse_id
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import config, db, limiter, state
 from expertpool.departments import scope
@@ -103,9 +103,7 @@ def register() -> Any:
             errors = exc.fields
         else:
             user = must_exist(db().get(User, expert.user_id))
-            session.clear()
-            session["uid"] = user.id
-            session["pw"] = user.password_changed_at.isoformat()
+            open_login(user)
             flash(_("Account created. Fill in your application."), "success")
             return redirect(url_for("experts.mine"))
     return render_template("experts/register.html", form=request.form, errors=errors), (
@@ -120,6 +118,7 @@ def mine() -> Any:
     user = require_user()
     expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
+    refused = 200
     form: Any = request.form
     if request.method == "POST":
         action = request.form.get("action", "save")
@@ -134,6 +133,13 @@ def mine() -> Any:
                 )
                 flash(_("Your change was sent for review."), "success")
             else:
+                upload = request.files.get("evidence")
+                content = upload.read() if upload is not None and upload.filename else None
+                if upload is not None and content is not None:
+                    # A refused file refuses the whole form: nothing of it is saved.
+                    expert_evidence.sniff_evidence(
+                        upload.filename or "", content, config().evidence_max_bytes
+                    )
                 applications.save_draft(
                     db(),
                     cipher=cipher(),
@@ -142,15 +148,14 @@ def mine() -> Any:
                     expert_id=expert.id,
                     data=form_input(request.form),
                 )
-                upload = request.files.get("evidence")
-                if upload is not None and upload.filename:
+                if upload is not None and content is not None:
                     expert_evidence.add_evidence(
                         db(),
                         config=config(),
                         actor=user,
                         expert_id=expert.id,
-                        filename=upload.filename,
-                        data=upload.read(),
+                        filename=upload.filename or "",
+                        data=content,
                     )
                 if action == "submit":
                     applications.submit(
@@ -163,7 +168,9 @@ def mine() -> Any:
             errors = exc.fields
             flash(_("Some fields are invalid."), "error")
         except AppError as exc:
+            db().rollback()
             flash(exc.message, "error")
+            refused = exc.http_status
         else:
             return redirect(url_for("experts.mine"))
     record = records.view(expert, cipher(), reveal=True)
@@ -179,7 +186,7 @@ def mine() -> Any:
         decisions=review.decisions(db(), expert.id),
         versions=records.versions(db(), expert.id),
         changes=review.pending_changes(db(), expert.id),
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)
 
 
 @bp.route("/me/leave", methods=["GET", "POST"])
@@ -189,10 +196,13 @@ def my_leave() -> Any:
     user = require_user()
     expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         try:
             if request.form.get("cancel"):
-                availability.cancel_leave(db(), actor=user, leave_id=int(request.form["cancel"]))
+                availability.cancel_leave(
+                    db(), actor=user, leave_id=parse_id(request.form["cancel"], "cancel")
+                )
             else:
                 start, end = request.form.get("start_on"), request.form.get("end_on")
                 if (start and _date(start) is None) or (end and _date(end) is None):
@@ -208,12 +218,14 @@ def my_leave() -> Any:
         except ValidationFailed as exc:
             errors = exc.fields
         except AppError as exc:
+            db().rollback()
             flash(exc.message, "error")
+            refused = exc.http_status
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("experts.my_leave"))
     return render_template("experts/leave.html", expert=expert, errors=errors, form=request.form), (
-        422 if errors else 200
+        422 if errors else refused
     )
 
 
@@ -329,6 +341,7 @@ def record(expert_id: int) -> Any:
         scope.require_review(db(), user, expert.specialty_codes, expert.home_region)
     revealed: dict[str, str] | None = None
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         action = request.form.get("action")
         try:
@@ -356,7 +369,7 @@ def record(expert_id: int) -> Any:
                 review.decide_change(
                     db(),
                     reviewer=user,
-                    change_id=request.form.get("change", 0, type=int),
+                    change_id=parse_id(request.form.get("change"), "change"),
                     approve=action == "change_approve",
                     opinion=request.form.get("opinion", ""),
                 )
@@ -389,6 +402,7 @@ def record(expert_id: int) -> Any:
             errors = exc.fields
         except AppError as exc:
             flash(exc.message, "error")
+            refused = exc.http_status
             db().rollback()
             expert = records.get_expert(db(), expert_id)
     data = records.view(expert, cipher(), reveal=False)
@@ -409,7 +423,7 @@ def record(expert_id: int) -> Any:
         user=user,
         can_review=can_review,
         shared=records.sharing_id_number(db(), expert) if can_review else [],
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)
 
 
 @bp.route("/<int:expert_id>/versions/<int:number>")

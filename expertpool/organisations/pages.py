@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.forms import parse_id
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import db, now, state
 from expertpool.organisations import directory, representatives
@@ -51,7 +52,7 @@ def my_project(project_id: int) -> Any:
         try:
             if form.get("remove"):
                 representatives.remove_representative(
-                    session, actor=user, project=project, rep_id=int(form["remove"])
+                    session, actor=user, project=project, rep_id=parse_id(form["remove"], "remove")
                 )
             else:
                 representatives.name_representative(

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from flask import session as flask_session
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 import notify
 from evaluation_room.errors import RoomError
 from evaluation_room.model import MemberRef
-from expertpool.accounts import users
-from expertpool.accounts.models import User
+from expertpool.accounts import logins, users
+from expertpool.accounts.models import LoginSession, User
 from expertpool.core.db import read_connection, utcnow
 from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
@@ -32,44 +33,83 @@ from notify.voice import check_in_code_sms
 log = logging.getLogger(__name__)
 
 
-_LOGIN_QUERY = select(User.is_active, User.password_changed_at).where(User.id == bindparam("uid"))
-"""The login check of every room event (built once)."""
+_LOGIN_QUERY = (
+    select(
+        User.is_active,
+        User.password_changed_at,
+        LoginSession.id.label("session_id"),
+        LoginSession.created_at,
+        LoginSession.last_seen_at,
+        LoginSession.ended_at,
+    )
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(User.id == bindparam("uid"), LoginSession.token_hash == bindparam("token"))
+)
+"""The login check of every room event (built once): the account and its login session in one
+round trip."""
+_TOUCH = (
+    update(LoginSession)
+    .where(LoginSession.id == bindparam("sid"), LoginSession.ended_at.is_(None))
+    .values(last_seen_at=bindparam("now"))
+)
 
 
 class SessionIdentity:
     """The user of the Socket.IO event: the login cookie, re-checked against the database."""
 
     def __init__(
-        self, sessions: scoped_session[Session], engine: Engine, *, is_sqlite: bool
+        self,
+        sessions: scoped_session[Session],
+        engine: Engine,
+        *,
+        is_sqlite: bool,
+        timeouts: logins.Timeouts,
     ) -> None:
         self.sessions = sessions
         self.engine = engine
         self.is_sqlite = is_sqlite
+        self.timeouts = timeouts
 
     def current_user_id(self) -> str | None:
-        """Return the active user's id while the login (and its password stamp) is valid."""
-        uid = flask_session.get("uid")
-        if uid is None:
+        """Return the active user's id while the login session (and its password stamp) is
+        valid: not ended, not idle or too old; a live session's last use is noted once a minute,
+        so a member scoring for hours over the socket alone is not taken for idle."""
+        uid, token = flask_session.get("uid"), flask_session.get("sid")
+        if uid is None or not token:
             return None
-        query, params = _LOGIN_QUERY, {"uid": uid}
+        params = {"uid": uid, "token": logins.token_hash(str(token))}
+        now = utcnow()
         if self.is_sqlite:
             # One writer at a time: stay in the thread's session (a second connection would wait).
             db = self.sessions()
             try:
-                row = db.execute(query, params).first()
+                row = db.execute(_LOGIN_QUERY, params).first()
+                if row is not None and self._stale(row, now):
+                    db.execute(_TOUCH, {"sid": row.session_id, "now": now})
+                    db.commit()
             finally:
                 db.rollback()
         else:
             # A plain autocommit read, no ORM session: this runs before every room event and took
             # a quarter of a busy server's time through Session.get().
             with read_connection(self.engine) as conn:
-                row = conn.execute(query, params).first()
-        ok = (
+                row = conn.execute(_LOGIN_QUERY, params).first()
+                if row is not None and self._stale(row, now):
+                    conn.execute(_TOUCH, {"sid": row.session_id, "now": now})
+        return str(uid) if self._live(row, now) else None
+
+    def _stale(self, row: Any, now: datetime) -> bool:
+        """Whether a live session's last use is old enough to be noted again."""
+        return self._live(row, now) and bool(now - row.last_seen_at >= logins.TOUCH_AFTER)
+
+    def _live(self, row: Any, now: datetime) -> bool:
+        return bool(
             row is not None
             and row.is_active
+            and row.ended_at is None
             and flask_session.get("pw") == row.password_changed_at.isoformat()
+            and self.timeouts.expiry(row.created_at, row.last_seen_at, now) is None
         )
-        return str(uid) if ok else None
 
 
 class PasswordAuthenticator:

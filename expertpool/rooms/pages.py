@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 
 from expertpool.accounts.access import actor_label, login_required, require_user, roles
 from expertpool.accounts.models import User, UserRole
+from expertpool.accounts.throttle import form_username, throttled
 from expertpool.core.errors import AppError, NotFound
+from expertpool.core.forms import parse_id
 from expertpool.core.state import config, db, now, state
 from expertpool.core.texts import _l
 from expertpool.projects import projects as project_service
@@ -59,6 +61,7 @@ def sessions_of_project(project_id: int) -> list[dict[str, Any]]:
 
 @bp.route("/open/<int:project_id>", methods=["POST"])
 @roles(UserRole.CENTRE_STAFF)
+@throttled(form_username, scope="supervisor", failed=403)
 def open_lot(project_id: int) -> Any:
     """The opening act: the main venue's host and a supervisor open every sealed draw of the lot,
     which creates the lot's session from the accepted experts and approved appointments."""
@@ -69,7 +72,7 @@ def open_lot(project_id: int) -> Any:
         row = opening.open_lot(
             db(),
             project_id=project_id,
-            lot_id=int(lot) if lot.isdigit() else None,
+            lot_id=parse_id(lot, "lot_id") if lot else None,
             actor=require_user(),
             supervisor_username=form.get("username", ""),
             supervisor_password=form.get("password", ""),
@@ -79,10 +82,8 @@ def open_lot(project_id: int) -> Any:
         )
     except AppError as exc:
         db().rollback()
-        flash(exc.message, "error")
-        return redirect(
-            request.referrer or url_for("projects.project_detail", project_id=project_id)
-        )
+        # The refusal answers its own status with the message on the page (never a 200).
+        return render_template("error.html", error=exc), exc.http_status
     if row.room_id in running:
         flash(
             _(

@@ -22,6 +22,7 @@ from evaluation_room.ports import (
     ReplacementProvider,
     RoomStore,
 )
+from expertpool.core import edge
 from expertpool.core.config import Config
 
 
@@ -181,6 +182,8 @@ def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> Socket
         conflicts=room.conflicts,
         replacements=room.replacements,
         chat=room.chat,
+        # Text the database cannot hold and numbers out of range are refused before any handler.
+        check=edge.value_problems,
         # Without Redis there is nothing to batch: the handlers emit one snapshot after another.
         emit_many=manager.emit_many
         if isinstance(manager := socketio.server.manager, BatchingRedisManager)

@@ -118,7 +118,7 @@ def test_operator_and_supervisor_draw_a_sealed_panel_at_the_terminal_and_see_no_
         operator.click('[data-testid="operator-form"] button[type=submit]')
         operator.wait_for_selector('[data-testid="operator-form"]', state="detached")
         form = operator.locator('[data-testid="supervisor-form"]')
-        form.locator("input[name=username]").fill(scene.supervisor)
+        form.locator("select[name=username]").select_option(scene.supervisor)
         form.locator("input[name=password]").fill(PASSWORD)
         form.locator("input[name=digits]").fill("27182818")
         form.locator("button[type=submit]").click()

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.conftest import login_client
+
 pytestmark = pytest.mark.integration
 
 ANON = "anonymous"
@@ -234,9 +236,7 @@ def test_every_route_allows_exactly_the_expected_roles(app: Flask, make_user: An
                             f"Bearer {users.issue_token(session, people[role], 1)[0]}"
                         )
                     else:
-                        with client.session_transaction() as sess:
-                            sess["uid"] = people[role].id
-                            sess["pw"] = people[role].password_changed_at.isoformat()
+                        login_client(client, people[role])
                 resp = client.open(url, method=method, headers=headers)
                 # A refusal by scope (a reviewer outside the record's department) means the role
                 # reached the view: scopes are tested per feature (test_review_scope.py, ...).

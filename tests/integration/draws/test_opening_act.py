@@ -125,7 +125,7 @@ def test_a_supervisor_of_another_department_cannot_co_open(setup: Setup, make_us
     outsider = make_user(role="supervisor", department="440300-coordination")
     with pytest.raises(Forbidden) as info:
         _open(setup, supervisor=outsider)
-    assert info.value.code == "outside_department"
+    assert info.value.code == "supervisor_refused"
     setup.session.rollback()
     assert setup.session.get(Draw, d.id).status is DrawStatus.SEALED
 

@@ -279,7 +279,7 @@ def test_a_supervisor_with_a_wrong_password_or_the_operator_is_refused(
             digits="654321",
             now=NOW,
         )
-    assert err.value.code == "same_person"
+    assert err.value.code == "supervisor_refused"
     other_staff = make_user(role="centre_staff", centre="440100")
     with pytest.raises(Forbidden) as err:
         draws.witness_supervisor(
@@ -291,7 +291,7 @@ def test_a_supervisor_with_a_wrong_password_or_the_operator_is_refused(
             digits="654321",
             now=NOW,
         )
-    assert err.value.code == "not_supervisor"
+    assert err.value.code == "supervisor_refused"
     assert setup.session.get(Draw, d.id).supervisor_digits is None
 
 

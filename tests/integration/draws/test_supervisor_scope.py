@@ -61,7 +61,7 @@ def test_only_a_supervisor_of_the_supervising_department_witnesses(
     else:
         with pytest.raises(Forbidden) as info:
             witness()
-        assert info.value.code == "outside_department"
+        assert info.value.code == "supervisor_refused"
         setup.session.rollback()
         assert setup.session.get(type(d), d.id).supervisor_digits is None
 

@@ -112,7 +112,7 @@ def test_a_forgotten_password_is_replaced_and_every_session_ends(
 ) -> None:
     user, _, _ = imported
     session = app.extensions["expertpool"].sessions()
-    users.set_password(session, actor="test", user_id=user.id, password=PASSWORD)
+    users.set_password(session, actor="test", user_id=user.id, password="orange-kettle-violin-42")
     logged_in = login(app.test_client(), session.get(User, user.id))
     assert logged_in.get("/dashboard").status_code == 200
     visitor = app.test_client()
