@@ -116,8 +116,8 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
         shows_progress=shows_progress,
         is_operator=is_operator,
         is_host=is_host,
-        # The witnessing supervisor is chosen from the project's supervisors (issue #27).
-        supervisors=draws.supervisors_of(db(), project) if is_operator else [],
+        # The witnessing (or co-opening) supervisor is chosen from the project's supervisors.
+        supervisors=draws.supervisors_of(db(), project) if is_operator or is_host else [],
         errors=errors or {},
         role=user.role,
     ), status

@@ -151,7 +151,7 @@ def test_from_the_sealed_draw_to_the_signed_report_in_the_browser(
         pages.append(host)
         host.goto(f"{base}/draws/{d.draw_id}")
         opening_form = host.locator("[data-testid=open-form]")
-        opening_form.locator("input[name=username]").fill(s.supervisor.username)
+        opening_form.locator("select[name=username]").select_option(s.supervisor.username)
         opening_form.locator("input[name=password]").fill(PASSWORD)
         with host.expect_navigation():
             opening_form.locator("button[type=submit]").click()
