@@ -66,6 +66,8 @@ from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.replacements import DrawReplacements
 from expertpool.rooms.socketio import RoomCollaborators, init_socketio
 from expertpool.rooms.store import SqlChatLog, SqlRoomStore
+from expertpool.statistics import api as statistics_api
+from expertpool.statistics import pages as statistics_pages
 
 
 def _secret_key(config: Config) -> str:
@@ -112,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         organisation_pages.bp,
         rule_pages.bp,
         outcome_pages.bp,
+        statistics_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
@@ -123,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         draws_api.bp,
         rooms_api.bp,
         outcomes_api.bp,
+        statistics_api.bp,
         apidocs_pages.bp,
         webhooks.bp,
     ):

@@ -128,6 +128,7 @@ SCOPES: dict[str, str] = {
     "draws:record": "Read a draw's named contact record once its project is awarded.",
     "terminals:admin": "Register and disable terminals, create venues.",
     "sessions:read": "Read opened panels and sessions as the visibility table allows.",
+    "statistics:read": "Read published statistics (closed projects only, small cells hidden).",
 }
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)

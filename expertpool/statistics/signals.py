@@ -79,7 +79,5 @@ def pair_signals(events: Iterable[DrawEvent], *, alpha: float = ALPHA) -> list[P
     for stratum, expert, tenderer, x, n, m, k in tested:
         p = hypergeometric_tail(x, n, m, k)
         if p < threshold:
-            found.append(
-                PairSignal(expert, tenderer, stratum, x, m * k / n, n, m, k, p, threshold)
-            )
+            found.append(PairSignal(expert, tenderer, stratum, x, m * k / n, n, m, k, p, threshold))
     return sorted(found, key=lambda s: (s.p_value, s.expert, s.tenderer))

@@ -114,9 +114,7 @@ def suppress(
     rebuilt from the published totals."""
     n_rows = len(values)
     n_cols = len(values[0]) if n_rows else 0
-    hidden = {
-        (i, j) for i in range(n_rows) for j in range(n_cols) if 0 < values[i][j] < threshold
-    }
+    hidden = {(i, j) for i in range(n_rows) for j in range(n_cols) if 0 < values[i][j] < threshold}
     everything = {(i, j) for i in range(n_rows) for j in range(n_cols) if values[i][j] > 0}
     while True:
         exposed = recoverable(hidden, values, column_totals)
