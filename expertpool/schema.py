@@ -16,6 +16,7 @@ from expertpool.projects import models as projects_models
 from expertpool.reference import models as reference_models
 from expertpool.regimes import models as regimes_models
 from expertpool.rooms import models as rooms_models
+from expertpool.statistics import models as statistics_models
 
 FEATURE_MODELS = (
     core_models,
@@ -29,6 +30,7 @@ FEATURE_MODELS = (
     draws_models,
     notifications_models,
     rooms_models,
+    statistics_models,
 )
 
 __all__ = ["FEATURE_MODELS", "Base"]

@@ -32,6 +32,7 @@ class FigureOut(Out):
     suppressed_below: int
     rows: list[str]
     columns: list[str]
+    column_labels: list[str]
     cells: list[list[int | None]]
     row_totals: list[int | None]
     column_totals: list[int | None] | None

@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from expertpool.accounts.models import Centre, User, UserRole
 from expertpool.core.errors import Forbidden, NotFound
+from expertpool.core.texts import _l
 from expertpool.departments.scope import expert_scope
 from expertpool.draws.models import Draw, DrawGroup, DrawRequestRecord, DrawStatus, InviteeStatus
+from expertpool.experts.labels import EXPERT_STATUS_LABELS, TITLE_LEVEL_LABELS
 from expertpool.experts.models import Expert, ExpertStatus, TitleLevel
 from expertpool.projects.models import CLOSED_STATUSES, Project
 from expertpool.projects.projects import visible_projects
@@ -39,6 +41,17 @@ from expertpool.statistics.suppression import Published, publish
 RULES_FILE = Path(__file__).parent / "data" / "statistics-rules-v1.json"
 AGE_BANDS = ((0, 40), (40, 50), (50, 60), (60, 70), (70, 200))
 QUALIFYING_TITLES = (TitleLevel.FULL_SENIOR, TitleLevel.DEPUTY_SENIOR, TitleLevel.EQUIVALENT)
+LABELS: dict[str, object] = {
+    **EXPERT_STATUS_LABELS,
+    **TITLE_LEVEL_LABELS,
+    "invited": _l("Invited"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "no_response": _l("No response"),
+    "withdrawn": _l("Withdrawn"),
+    "unavailable": _l("Unavailable"),
+    "?": _l("Not given"),
+}
 STATISTICS_ROLES = frozenset({UserRole.SUPERVISOR, UserRole.ADMIN, UserRole.CENTRE_STAFF})
 POOL_ROLES = frozenset({UserRole.SUPERVISOR, UserRole.ADMIN})
 
@@ -64,6 +77,7 @@ class Figure:
             "suppressed_below": rules()["suppress_below"],
             "rows": list(t.rows),
             "columns": list(t.columns),
+            "column_labels": [str(LABELS.get(c, c)) for c in t.columns],
             "cells": [list(r) for r in t.cells],
             "row_totals": list(t.row_totals),
             "column_totals": None if t.column_totals is None else list(t.column_totals),

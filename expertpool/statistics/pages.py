@@ -8,13 +8,16 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
+from expertpool.core.errors import TransitionRefused, ValidationFailed
 from expertpool.core.state import db, now
-from expertpool.statistics import figures
+from expertpool.statistics import complaints, figures
+from expertpool.statistics.models import ComplainantKind
 
 bp = Blueprint(
     "statistics",
@@ -80,3 +83,60 @@ def signals() -> Any:
     """Expert-tenderer pairs far above chance in the supervisor's closed projects."""
     found = figures.expert_tenderer_signals(db(), require_user())
     return render_template("statistics/signals.html", signals=found, rules=figures.rules())
+
+
+@bp.route("/complaints", methods=["GET", "POST"])
+@roles(R.SUPERVISOR)
+def complaint_list() -> Any:
+    """The complaints of the supervisor's department's projects, and the form to record one."""
+    user = require_user()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            c = complaints.record_complaint(
+                db(),
+                user,
+                project_code=request.form.get("project_code", ""),
+                complainant_kind=request.form.get("complainant_kind", ""),
+                complainant_name=request.form.get("complainant_name", ""),
+                received_on=request.form.get("received_on", ""),
+                summary=request.form.get("summary", ""),
+                now=now(),
+            )
+        except ValidationFailed as exc:
+            db().rollback()
+            errors = exc.fields
+        else:
+            flash(_("The complaint is recorded."), "success")
+            return redirect(url_for("statistics.complaint_detail", complaint_id=c.id))
+    return render_template(
+        "statistics/complaints.html",
+        complaints=complaints.visible_complaints(db(), user),
+        errors=errors,
+        form=request.form,
+        kinds=list(ComplainantKind),
+        labels=complaints.LABELS,
+    ), (422 if errors else 200)
+
+
+@bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
+@roles(R.SUPERVISOR)
+def complaint_detail(complaint_id: int) -> Any:
+    """One complaint and its next step."""
+    user = require_user()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            complaints.advance_complaint(
+                db(), user, complaint_id, decision=request.form.get("decision", ""), now=now()
+            )
+        except (ValidationFailed, TransitionRefused) as exc:
+            db().rollback()
+            errors = exc.fields if isinstance(exc, ValidationFailed) else {"status": exc.message}
+        else:
+            flash(_("The complaint moved on."), "success")
+            return redirect(url_for("statistics.complaint_detail", complaint_id=complaint_id))
+    complaint = complaints.get_complaint(db(), user, complaint_id)
+    return render_template(
+        "statistics/complaint.html", complaint=complaint, errors=errors, labels=complaints.LABELS
+    ), (422 if errors else 200)

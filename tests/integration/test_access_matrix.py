@@ -94,6 +94,8 @@ EXPECTED: dict[str, set[str]] = {
     "statistics.export": {CS, SV, AD},
     "statistics.shortages": {SV, AD},
     "statistics.signals": {SV},
+    "statistics.complaint_list": {SV},
+    "statistics.complaint_detail": {SV},
     "statistics_api.figure_list": {CS, SV, AD},
     "statistics_api.figure": {CS, SV, AD},
     "statistics_api.shortages": {SV, AD},

@@ -10,11 +10,11 @@
       series = [{ type: "bar", name: fig.title, data: fig.cells[0] || [] }];
       chart.setOption({
         tooltip: {}, grid: { containLabel: true, left: 8, right: 8 },
-        xAxis: { type: "category", data: fig.columns, axisLabel: { rotate: 30 } },
+        xAxis: { type: "category", data: fig.column_labels, axisLabel: { rotate: 30 } },
         yAxis: { type: "value" }, series: series,
       });
     } else {
-      series = fig.columns.map(function (col, j) {
+      series = fig.column_labels.map(function (col, j) {
         return { type: "bar", stack: "all", name: col,
                  data: fig.cells.map(function (row) { return row[j]; }) };
       });
