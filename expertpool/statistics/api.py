@@ -13,9 +13,10 @@ from pydantic import Field
 
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.api import PREFIX, Out, operation
+from expertpool.core.api import PREFIX, Out, PageMeta, PageQuery, operation, page_of, query
 from expertpool.core.state import db, now
 from expertpool.statistics import figures
+from expertpool.statistics.signals import PairSignal
 
 bp = Blueprint("statistics_api", __name__, url_prefix=PREFIX)
 TAGS = ["statistics"]
@@ -39,7 +40,7 @@ class FigureOut(Out):
     total: int | None
 
 
-class FigureList(Out):
+class FigureList(PageMeta):
     """The figures the caller may read."""
 
     items: list[str]
@@ -56,7 +57,7 @@ class ShortageOut(Out):
     is_warning: bool
 
 
-class ShortageList(Out):
+class ShortageList(PageMeta):
     """Shortages, warnings first."""
 
     items: list[ShortageOut]
@@ -73,7 +74,7 @@ class SignalOut(Out):
     threshold: float
 
 
-class SignalList(Out):
+class SignalList(PageMeta):
     """Signals, strongest first."""
 
     items: list[SignalOut]
@@ -81,10 +82,10 @@ class SignalList(Out):
 
 @bp.route("/statistics/figures")
 @roles(R.SUPERVISOR, R.ADMIN, R.CENTRE_STAFF)
-@operation(tags=TAGS, scope="statistics:read", HTTP_200=FigureList)
+@operation(tags=TAGS, scope="statistics:read", query=PageQuery, HTTP_200=FigureList)
 def figure_list() -> Any:
     """The keys of the figures the caller may read."""
-    return jsonify({"items": figures.figure_keys(require_user())})
+    return jsonify(page_of(figures.figure_keys(require_user()), query(PageQuery), str))
 
 
 @bp.route("/statistics/figures/<key>")
@@ -97,31 +98,28 @@ def figure(key: str) -> Any:
 
 @bp.route("/statistics/shortages")
 @roles(R.SUPERVISOR, R.ADMIN)
-@operation(tags=TAGS, scope="statistics:read", HTTP_200=ShortageList)
+@operation(tags=TAGS, scope="statistics:read", query=PageQuery, HTTP_200=ShortageList)
 def shortages() -> Any:
-    """Specialty × city: drawable experts against demand, with warnings."""
+    """Specialty × city: drawable experts against demand, with warnings first."""
     items = figures.shortages(db(), require_user(), today=now().date())
-    return jsonify({"items": [s.__dict__ for s in items]})
+    return jsonify(page_of(items, query(PageQuery), lambda s: dict(s.__dict__)))
 
 
 @bp.route("/statistics/signals")
 @roles(R.SUPERVISOR)
-@operation(tags=TAGS, scope="statistics:read", HTTP_200=SignalList)
+@operation(tags=TAGS, scope="statistics:read", query=PageQuery, HTTP_200=SignalList)
 def signals() -> Any:
     """Expert-tenderer pairs far above chance in the supervisor's closed projects."""
     found = figures.expert_tenderer_signals(db(), require_user())
-    return jsonify(
-        {
-            "items": [
-                {
-                    "expert_token": s.expert,
-                    "tenderer": s.tenderer,
-                    "observed": s.observed,
-                    "expected": s.expected,
-                    "p_value": s.p_value,
-                    "threshold": s.threshold,
-                }
-                for s in found
-            ]
-        }
-    )
+    return jsonify(page_of(found, query(PageQuery), _signal))
+
+
+def _signal(s: PairSignal) -> dict[str, Any]:
+    return {
+        "expert_token": s.expert,
+        "tenderer": s.tenderer,
+        "observed": s.observed,
+        "expected": s.expected,
+        "p_value": s.p_value,
+        "threshold": s.threshold,
+    }
