@@ -66,19 +66,19 @@ def _can_move(
     start, target = _vertices(cell, column_totals)
     if target == FREE and start == FREE:
         return True
-    others = hidden - {cell}
+    adjacent: dict[tuple[str, int], list[tuple[Cell, tuple[str, int]]]] = {}
+    for other in hidden - {cell}:
+        a, b = _vertices(other, column_totals)
+        adjacent.setdefault(a, []).append((other, b))
+        adjacent.setdefault(b, []).append((other, a))
     # state: (vertex, sign of the move the next edge must make to balance it)
     frontier = [(start, -sign)]
     seen = set(frontier)
     while frontier:
         vertex, need = frontier.pop()
-        for other in others:
-            a, b = _vertices(other, column_totals)
-            if vertex not in (a, b):
-                continue
+        for other, nxt in adjacent.get(vertex, []):
             if need < 0 and values[other[0]][other[1]] < 2:
                 continue
-            nxt = b if vertex == a else a
             if nxt == target and need == -sign:
                 return True
             if nxt == FREE:
@@ -99,12 +99,15 @@ def recoverable(
 ) -> list[Cell]:
     """The hidden cells whose value the published totals fix (no move up or down keeps them
     all), sorted; an attacker knows that hidden cells are at least 1."""
-    return [
-        cell
-        for cell in sorted(hidden)
-        if not _can_move(cell, 1, hidden, values, column_totals)
-        and not _can_move(cell, -1, hidden, values, column_totals)
-    ]
+    return [cell for cell in sorted(hidden) if _is_fixed(cell, hidden, values, column_totals)]
+
+
+def _is_fixed(
+    cell: Cell, hidden: set[Cell], values: Sequence[Sequence[int]], column_totals: bool
+) -> bool:
+    return not _can_move(cell, 1, hidden, values, column_totals) and not _can_move(
+        cell, -1, hidden, values, column_totals
+    )
 
 
 def suppress(
@@ -129,7 +132,7 @@ def suppress(
             return everything  # nothing more to hide: the grid goes, the grand total stays
         # the smallest cell that frees the exposed one, else the smallest on its row or column
         for *_, i, j in candidates:
-            if (i0, j0) not in recoverable(hidden | {(i, j)}, values, column_totals):
+            if not _is_fixed((i0, j0), hidden | {(i, j)}, values, column_totals):
                 hidden.add((i, j))
                 break
         else:
