@@ -72,6 +72,8 @@ from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.replacements import DrawReplacements
 from expertpool.rooms.socketio import RoomCollaborators, init_socketio
 from expertpool.rooms.store import SqlChatLog, SqlRoomStore
+from expertpool.statistics import api as statistics_api
+from expertpool.statistics import pages as statistics_pages
 from expertpool.training import pages as training_pages
 from expertpool.upkeep.scheduler import DailyUpkeep
 from expertpool.upkeep.scheduler import install as install_upkeep
@@ -124,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         report_pages.bp,
         fee_pages.bp,
         training_pages.bp,
+        statistics_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)
@@ -136,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         rooms_api.bp,
         outcomes_api.bp,
         reports_api.bp,
+        statistics_api.bp,
         apidocs_pages.bp,
         webhooks.bp,
     ):

@@ -18,6 +18,7 @@ from expertpool.reference import models as reference_models
 from expertpool.regimes import models as regimes_models
 from expertpool.reports import models as reports_models
 from expertpool.rooms import models as rooms_models
+from expertpool.statistics import models as statistics_models
 from expertpool.training import models as training_models
 
 FEATURE_MODELS = (
@@ -35,6 +36,7 @@ FEATURE_MODELS = (
     reports_models,
     fees_models,
     training_models,
+    statistics_models,
 )
 
 __all__ = ["FEATURE_MODELS", "Base"]

@@ -130,6 +130,7 @@ SCOPES: dict[str, str] = {
     "sessions:read": "Read opened panels and sessions as the visibility table allows.",
     "reports:read": "Fetch a session's signed evaluation report (PDF) from sign-off, for the "
     "owning centre's trading system.",
+    "statistics:read": "Read published statistics (closed projects only, small cells hidden).",
 }
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)

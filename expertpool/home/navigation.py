@@ -57,6 +57,13 @@ MENU: list[MenuItem] = [
         "projects.terminal_enrol", _l("Draw terminal"), frozenset({R.CENTRE_STAFF}), "terminal"
     ),
     MenuItem("draws.draw_list", _l("Draws"), frozenset({R.CENTRE_STAFF, R.SUPERVISOR}), "draws"),
+    # Published figures: closed projects only, small cells hidden (docs/statistics.md).
+    MenuItem(
+        "statistics.index",
+        _l("Statistics"),
+        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ADMIN}),
+        "statistics",
+    ),
     MenuItem("terminals.terminal_list", _l("Terminals"), frozenset({R.ADMIN}), "terminals"),
     MenuItem("terminals.venue_list", _l("Venues"), frozenset({R.ADMIN}), "venues"),
     MenuItem("admin.users", _l("Users"), frozenset({R.ADMIN}), "users"),

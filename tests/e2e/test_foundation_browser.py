@@ -13,8 +13,25 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 MENUS = {
-    "expert": ["home", "rooms", "specialties", "my_application", "my_leave", "my_fees"],
-    "reviewer": ["home", "rooms", "specialties", "review_queue", "expert_search", "departments"],
+    "expert": [
+        "home",
+        "rooms",
+        "specialties",
+        "my_application",
+        "my_leave",
+        "my_relatives",
+        "my_training",
+        "my_fees",
+    ],
+    "reviewer": [
+        "home",
+        "rooms",
+        "specialties",
+        "training_courses",
+        "review_queue",
+        "expert_search",
+        "departments",
+    ],
     "centre_staff": [
         "home",
         "rooms",
@@ -24,6 +41,7 @@ MENUS = {
         "projects",
         "terminal",
         "draws",
+        "statistics",
         "api",
         "fees",
     ],
@@ -35,6 +53,7 @@ MENUS = {
         "expert_search",
         "projects",
         "draws",
+        "statistics",
         "departments",
         "fees",
     ],
@@ -43,8 +62,10 @@ MENUS = {
         "rooms",
         "specialties",
         "centres",
+        "training_courses",
         "expert_search",
         "projects",
+        "statistics",
         "terminals",
         "venues",
         "users",
@@ -74,6 +95,7 @@ ZH = {
     "venues": "评标场地",
     "outbox": "发件箱",
     "draws": "抽取记录",
+    "statistics": "统计分析",
     "departments": "监督部门",
     "organisations": "单位",
     "roles": "角色权限",
@@ -81,6 +103,9 @@ ZH = {
     "org_projects": "本单位项目",
     "api": "接口参考",
     "my_fees": "我的劳务报酬",
+    "my_relatives": "我的近亲属",
+    "my_training": "我的继续教育",
+    "training_courses": "继续教育",
     "fees": "劳务报酬",
 }
 EN = {
@@ -100,6 +125,7 @@ EN = {
     "venues": "Venues",
     "outbox": "Outbox",
     "draws": "Draws",
+    "statistics": "Statistics",
     "departments": "Departments",
     "organisations": "Organisations",
     "roles": "Roles",
@@ -107,6 +133,9 @@ EN = {
     "org_projects": "Our projects",
     "api": "API reference",
     "my_fees": "My fees",
+    "my_relatives": "My relatives",
+    "my_training": "My training",
+    "training_courses": "Continuing education",
     "fees": "Fees",
 }
 

@@ -427,6 +427,9 @@ class World:
             "reference.centre:code": centres,
             "reference_api.specialty:code": ["A01", "A0101"],
             "auth.set_language:code": ["zh"],
+            "statistics.export:key": ["draws_by_month", "invitation_outcomes", "pool_status"],
+            "statistics_api.figure:key": ["draws_by_month", "invitation_outcomes", "pool_city"],
+            "complaint_id": self.ids("complaint"),
         }
 
     def extra_urls(self) -> list[str]:

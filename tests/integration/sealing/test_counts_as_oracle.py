@@ -9,15 +9,17 @@ cap). A direct appointment's approval must answer the same whether the expert ho
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from tests.integration.draws.conftest import BIDDERS
-from tests.integration.sealing.conftest import DURATION, World
+from tests.integration.sealing.conftest import DURATION, World, token_client
 from tests.integration.sealing.leaks import normalise_page
 
 pytestmark = pytest.mark.integration
@@ -168,3 +170,39 @@ def test_approving_a_direct_appointment_answers_the_same_whether_the_expert_hold
     assert answers[0] == answers[1], (
         f"a booked expert: {answers[0][:2]}; a free one: {answers[1][:2]}"
     )
+
+
+STATISTICS_READERS = (
+    "operator",
+    "supervisor",
+    "staff (same centre)",
+    "staff (other centre)",
+    "supervisor (not witness)",
+    "admin",
+)
+
+
+def _statistics(world: World) -> dict[str, str]:
+    """Every statistics page, figure (JSON and Excel) and shortage list, as each reader sees it."""
+    seen = {}
+    for who in STATISTICS_READERS:
+        client = world.client(who)
+        api = token_client(world.app, world.users[who].username)
+        parts = []
+        keys = api.get("/api/v1/statistics/figures").get_json()["items"]
+        assert keys, who
+        for key in keys:
+            parts.append(api.get(f"/api/v1/statistics/figures/{key}").get_data(as_text=True))
+            sheet = load_workbook(io.BytesIO(client.get(f"/statistics/{key}.xlsx").data)).active
+            parts.append(repr(list(sheet.iter_rows(values_only=True))))
+        for url in ("/statistics/", "/statistics/shortages", "/statistics/signals"):
+            resp = client.get(url)
+            parts.append(f"{resp.status_code} {normalise_page(resp.get_data(as_text=True))}")
+        seen[who] = "\n".join(parts)
+    return seen
+
+
+def test_statistics_do_not_move_with_a_sealed_draw_its_answers_or_seats(world: World) -> None:
+    before = _statistics(world)
+    _sealed_draw(world)
+    assert _differences(before, _statistics(world)) == []

@@ -1,0 +1,51 @@
+"""Complaints (投诉) received in writing by a supervising department, and their workflow."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from expertpool.core.db import Base, UTCDateTime, enum_column, utcnow
+from expertpool.projects.models import Project
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Where a complaint stands; it only moves forward."""
+
+    RECEIVED = "received"
+    INVESTIGATING = "investigating"
+    DECIDED = "decided"
+
+
+class ComplainantKind(enum.StrEnum):
+    """Who complained."""
+
+    BIDDER = "bidder"
+    TENDERER = "tenderer"
+
+
+class Complaint(Base):
+    """A written complaint about a project, handled by the supervisors of its department."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    complainant_kind: Mapped[ComplainantKind] = mapped_column(enum_column(ComplainantKind))
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    received_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        enum_column(ComplaintStatus), default=ComplaintStatus.RECEIVED
+    )
+    decision: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship()
