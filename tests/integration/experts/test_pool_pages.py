@@ -143,7 +143,7 @@ def test_a_reviewer_renews_a_term_inside_the_window_on_the_record_page(
     client = login(app.test_client(), reviewer)
     path = f"/experts/{expert.id}"
     early = client.post(path, data={"csrf_token": csrf_token(client, path), "action": "renew"})
-    assert early.status_code == 200  # refused with a message, nothing changed
+    assert early.status_code == 409  # refused with the message on the page, nothing changed
     end = expert.term_ends_on
     db_session.get(Expert, expert.id).term_ends_on = date.today() + timedelta(days=30)
     db_session.commit()
