@@ -131,7 +131,13 @@ def main() -> None:
                 s, cipher=cipher, config=st.config, actor=user, expert_id=e.id, data=body
             )
             evidence.add_evidence(
-                s, config=st.config, actor=user, expert_id=e.id, filename="a.pdf", data=PDF
+                s,
+                config=st.config,
+                files=st.files,
+                actor=user,
+                expert_id=e.id,
+                filename="a.pdf",
+                data=PDF,
             )
             applications.submit(s, cipher=cipher, config=st.config, actor=user, expert_id=e.id)
         dt = time.perf_counter() - t0

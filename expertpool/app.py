@@ -28,6 +28,7 @@ from expertpool.core.api import install_converters
 from expertpool.core.config import Config
 from expertpool.core.db import make_engine, make_session_factory
 from expertpool.core.errors import register_error_handlers
+from expertpool.core.files import FileStore
 from expertpool.core.keys import KeyStore
 from expertpool.core.labels import register_filters
 from expertpool.core.state import AppState, csrf, limiter
@@ -217,7 +218,13 @@ def create_app(
     engine = make_engine(config.effective_database_url)
     sessions = make_session_factory(engine)
     keys = KeyStore(config)
-    st = AppState(config=config, engine=engine, sessions=sessions, keys=keys)
+    st = AppState(
+        config=config,
+        engine=engine,
+        sessions=sessions,
+        keys=keys,
+        files=FileStore(config.evidence_path, keys),
+    )
     app.extensions["expertpool"] = st
 
     @event.listens_for(sessions, "after_commit")

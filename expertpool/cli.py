@@ -65,14 +65,17 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
 @click.option("--by", "by", required=True, help="The security administrator's username.")
 @with_appcontext
 def keys_rotate(by: str) -> None:
-    """Start a new personal-data key and re-encrypt every stored value under it."""
+    """Start a new personal-data key and re-encrypt every stored value and file under it."""
     st = state()
     keeper = users.key_keeper(st.sessions(), by, single_admin=st.config.single_admin)
     new_id = st.keys.rotate_pii()
     count = pii.rotate_all(
         st.sessions(), pii.PiiCipher.from_keys(st.keys), PII_TABLES, actor=keeper.username
     )
-    click.echo(f"personal-data key {new_id} is current; {count} values re-encrypted")
+    files = st.files.rotate()
+    click.echo(
+        f"personal-data key {new_id} is current; {count} values and {files} files re-encrypted"
+    )
 
 
 for command in (

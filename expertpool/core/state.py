@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
+from expertpool.core.files import FileStore
 from expertpool.core.keys import KeyStore
 
 csrf = CSRFProtect()
@@ -33,6 +34,7 @@ class AppState:
     engine: Engine
     sessions: scoped_session[Session]
     keys: KeyStore
+    files: FileStore
     clock: Callable[[], datetime] = utcnow
 
 

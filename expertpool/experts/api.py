@@ -26,7 +26,7 @@ from expertpool.core.api import (
     query,
 )
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.state import config, db
+from expertpool.core.state import config, db, state
 from expertpool.experts import applications, availability, evidence, records, review, terms
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert
@@ -348,6 +348,7 @@ def upload() -> Any:
     row = evidence.add_evidence(
         db(),
         config=config(),
+        files=state().files,
         actor=_user(),
         expert_id=_mine().id,
         filename=upload.filename,

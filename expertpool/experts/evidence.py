@@ -1,13 +1,11 @@
 """Evidence files of an application: checking an upload, storing its bytes, finding them again.
 
-The bytes live outside the database under their SHA-256 (stored once however often attached);
-the database keeps one `EvidenceFile` row per attachment.
+The bytes live outside the database, encrypted, under their SHA-256 (`core.files`: stored once
+however often attached); the database keeps one `EvidenceFile` row per attachment.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import filetype
@@ -17,6 +15,7 @@ from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.errors import NotFound, ValidationFailed
+from expertpool.core.files import FileStore
 from expertpool.core.texts import translated
 from expertpool.experts import records
 from expertpool.experts.models import EvidenceFile
@@ -47,27 +46,22 @@ def sniff_evidence(filename: str, data: bytes, max_bytes: int) -> str:
     return mime
 
 
-def store_bytes(config: Config, data: bytes) -> str:
-    """Keep a file's bytes under their SHA-256 (written atomically, once); returns the digest."""
-    digest = hashlib.sha256(data).hexdigest()
-    folder = config.evidence_path
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        tmp = folder / f".{digest}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    return digest
-
-
 def add_evidence(
-    session: Session, *, config: Config, actor: User, expert_id: int, filename: str, data: bytes
+    session: Session,
+    *,
+    config: Config,
+    files: FileStore,
+    actor: User,
+    expert_id: int,
+    filename: str,
+    data: bytes,
 ) -> EvidenceFile:
-    """Store an evidence file outside the database under its SHA-256 and attach it; commits."""
+    """Store an evidence file (encrypted, outside the database, under its SHA-256) and attach it;
+    commits."""
     expert = records.get_expert(session, expert_id)
     records.check_editable(expert, actor)
     mime = sniff_evidence(filename, data, config.evidence_max_bytes)
-    digest = store_bytes(config, data)
+    digest = files.put(data)
     name = Path(filename or "evidence").name[:255]
     row = EvidenceFile(sha256=digest, original_name=name, mime=mime, size=len(data))
     expert.evidence.append(row)
@@ -84,9 +78,9 @@ def add_evidence(
     return row
 
 
-def evidence_path(config: Config, row: EvidenceFile) -> Path:
-    """Where an evidence file's bytes are kept."""
-    return config.evidence_path / row.sha256
+def evidence_bytes(files: FileStore, row: EvidenceFile) -> bytes:
+    """An evidence file's content, decrypted (`NotFound` when its bytes are missing)."""
+    return files.get(row.sha256)
 
 
 def remove_evidence(session: Session, *, actor: User, evidence_id: int) -> None:

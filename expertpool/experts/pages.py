@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -152,6 +152,7 @@ def mine() -> Any:
                     expert_evidence.add_evidence(
                         db(),
                         config=config(),
+                        files=state().files,
                         actor=user,
                         expert_id=expert.id,
                         filename=upload.filename or "",
@@ -275,10 +276,10 @@ def evidence(evidence_id: int) -> Any:
     owner = records.get_expert(db(), row.expert_id)
     if owner.user_id != user.id and user.role not in STAFF:
         raise Forbidden()
-    path = expert_evidence.evidence_path(config(), row)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=row.mime, download_name=row.original_name, as_attachment=True)
+    data = expert_evidence.evidence_bytes(state().files, row)
+    return send_file(
+        io.BytesIO(data), mimetype=row.mime, download_name=row.original_name, as_attachment=True
+    )
 
 
 @bp.route("/review")

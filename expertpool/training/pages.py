@@ -43,6 +43,7 @@ def mine() -> Any:
             training.record_attendance(
                 db(),
                 config=config(),
+                files=state().files,
                 actor=user,
                 course_code=request.form.get("course", ""),
                 filename=(upload.filename or "") if upload else "",

@@ -23,6 +23,7 @@ from expertpool.core import audit
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import Forbidden, NotFound, ValidationFailed
+from expertpool.core.files import FileStore
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
 from expertpool.experts import evidence, identity, records
@@ -148,6 +149,7 @@ def record_attendance(
     session: Session,
     *,
     config: Config,
+    files: FileStore,
     actor: User,
     course_code: str,
     filename: str,
@@ -171,7 +173,7 @@ def record_attendance(
         raise ValidationFailed(
             fields={"certificate": next(iter(exc.fields.values()), "")}
         ) from None
-    digest = evidence.store_bytes(config, data)
+    digest = files.put(data)
     name = (filename or "certificate").strip()[-255:]
     try:
         row = _add_record(

@@ -83,6 +83,7 @@ def applicant(
         evidence.add_evidence(
             db_session,
             config=cfg,
+            files=app.extensions["expertpool"].files,
             actor=user,
             expert_id=expert.id,
             filename="职称证书.pdf",

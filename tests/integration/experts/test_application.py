@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select, text
 
 from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
@@ -219,16 +221,23 @@ def test_raw_tables_hold_neither_id_numbers_nor_phones_in_clear(
     assert pii["id_number"].encode().hex() not in blob
 
 
-def test_evidence_is_stored_under_its_hash_outside_the_database(
-    db_session: Any, applicant: Any, cfg: Any
+def test_evidence_is_stored_encrypted_owner_only_under_its_hash_outside_the_database(
+    app: Flask, db_session: Any, applicant: Any, cfg: Any
 ) -> None:
+    import stat
+
     _, expert = applicant(submit=False)
     (row,) = db_session.execute(
         select(EvidenceFile).where(EvidenceFile.expert_id == expert.id)
     ).scalars()
     assert row.mime == "application/pdf"
-    assert evidence.evidence_path(cfg, row).read_bytes().startswith(b"%PDF")
-    assert evidence.evidence_path(cfg, row).name == row.sha256
+    path = cfg.evidence_path / row.sha256
+    at_rest = path.read_bytes()
+    assert not at_rest.startswith(b"%PDF") and b"%PDF" not in at_rest  # sealed
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cfg.evidence_path.stat().st_mode) == 0o700
+    clear = evidence.evidence_bytes(app.extensions["expertpool"].files, row)
+    assert clear.startswith(b"%PDF") and hashlib.sha256(clear).hexdigest() == row.sha256
 
 
 @pytest.mark.parametrize(
@@ -241,13 +250,19 @@ def test_evidence_is_stored_under_its_hash_outside_the_database(
     ],
 )
 def test_mislabelled_unknown_or_oversized_evidence_is_refused(
-    db_session: Any, make_user: Any, cfg: Any, name: str, data: bytes
+    app: Flask, db_session: Any, make_user: Any, cfg: Any, name: str, data: bytes
 ) -> None:
     user, expert = _draft(db_session, make_user)
     small = cfg.replace(evidence_max_bytes=32 * 1024)
     with pytest.raises(ValidationFailed) as info:
         evidence.add_evidence(
-            db_session, config=small, actor=user, expert_id=expert.id, filename=name, data=data
+            db_session,
+            config=small,
+            files=app.extensions["expertpool"].files,
+            actor=user,
+            expert_id=expert.id,
+            filename=name,
+            data=data,
         )
     assert "evidence" in info.value.fields
     assert db_session.execute(select(EvidenceFile)).first() is None

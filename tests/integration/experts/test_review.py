@@ -250,7 +250,13 @@ def _setup(app: Flask, n_reviewers: int = 2) -> tuple[Any, int, list[int], Any]:
         data=valid_input(int(tag[-3:])),
     )
     evidence.add_evidence(
-        session, config=st.config, actor=user, expert_id=expert.id, filename="a.pdf", data=PDF
+        session,
+        config=st.config,
+        files=st.files,
+        actor=user,
+        expert_id=expert.id,
+        filename="a.pdf",
+        data=PDF,
     )
     applications.submit(session, cipher=cipher, config=st.config, actor=user, expert_id=expert.id)
     reviewers = [

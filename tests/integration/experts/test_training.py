@@ -57,19 +57,26 @@ def _course(db_session: Any, admin: Any, code: str, hours: int, held_on: date) -
 
 
 def test_an_expert_records_a_course_with_its_certificate_once(
-    db_session: Any, approved: Any, admin: Any, cfg: Any
+    db_session: Any, app: Any, approved: Any, admin: Any, cfg: Any
 ) -> None:
     user, expert = approved()
     _course(db_session, admin, "C2027-01", 8, date(2027, 5, 1))
     with pytest.raises(ValidationFailed) as missing:
         training.record_attendance(
-            db_session, config=cfg, actor=user, course_code="C2027-01", filename="", data=b""
+            db_session,
+            config=cfg,
+            files=app.extensions["expertpool"].files,
+            actor=user,
+            course_code="C2027-01",
+            filename="",
+            data=b"",
         )
     assert "certificate" in missing.value.fields
     with pytest.raises(ValidationFailed) as wrong:
         training.record_attendance(
             db_session,
             config=cfg,
+            files=app.extensions["expertpool"].files,
             actor=user,
             course_code="C2027-01",
             filename="a.pdf",
@@ -77,13 +84,26 @@ def test_an_expert_records_a_course_with_its_certificate_once(
         )
     assert "certificate" in wrong.value.fields
     row = training.record_attendance(
-        db_session, config=cfg, actor=user, course_code="C2027-01", filename="证书.pdf", data=PDF
+        db_session,
+        config=cfg,
+        files=app.extensions["expertpool"].files,
+        actor=user,
+        course_code="C2027-01",
+        filename="证书.pdf",
+        data=PDF,
     )
     assert (row.hours, row.source, row.certificate_name) == (8, "expert", "证书.pdf")
-    assert (cfg.evidence_path / str(row.certificate_sha256)).exists()
+    stored = (cfg.evidence_path / str(row.certificate_sha256)).read_bytes()
+    assert b"%PDF" not in stored  # sealed at rest
     with pytest.raises(ValidationFailed) as twice:
         training.record_attendance(
-            db_session, config=cfg, actor=user, course_code="C2027-01", filename="b.pdf", data=PDF
+            db_session,
+            config=cfg,
+            files=app.extensions["expertpool"].files,
+            actor=user,
+            course_code="C2027-01",
+            filename="b.pdf",
+            data=PDF,
         )
     assert "course" in twice.value.fields
     assert training.hours_by_expert(db_session, 2027) == {expert.id: 8}
