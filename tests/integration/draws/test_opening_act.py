@@ -274,9 +274,10 @@ def test_after_opening_a_secondary_venue_sees_only_the_experts_seated_there(
     project.secondary_venues.append(SecondaryVenue(centre=sz))
     session.commit()
     venues.create_venue(session, actor="t", centre_code="440300", name="深圳副场", seats=20)
-    add_experts(setup.app, 8, start=1400, region="440300")  # seated in Shenzhen
-    add_experts(setup.app, 8, start=1500, region="440100")  # seated in Guangzhou
-    d = setup.full_draw()
+    # Four in each city and five seats: both venues are always filled (never all in one city).
+    add_experts(setup.app, 4, start=1400, region="440300")  # seated in Shenzhen
+    add_experts(setup.app, 4, start=1500, region="440100")  # seated in Guangzhou
+    d = setup.full_draw(groups=[{"specialties": ["A01"], "count": 5, "backups": 1}])
     _accept_all(setup, d)
     row = _open(setup)
     state = rooms.state_of(row, setup.keys)
