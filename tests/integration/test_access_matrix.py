@@ -29,6 +29,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.logout": EVERYONE,
     "auth.set_language": EVERYONE,
     "auth.change_password": LOGGED_IN,
+    "auth.login_sessions": LOGGED_IN,
     "activation.start": EVERYONE,
     "activation.finish": EVERYONE,
     "main.index": EVERYONE,
