@@ -1,6 +1,7 @@
 """/healthz under a burst of parallel logins, with and without the bound on Argon2 work (#27).
 
-Serves the app as production does (gunicorn `-k gevent -w 1`, SQLite in a scratch folder) with
+Serves the app as production does (gunicorn `-k gevent -w 1`; SQLite in a scratch folder, or the
+empty PostgreSQL database `--database-url` names) with
 production Argon2 settings (3 passes, 64 MiB), creates 16 accounts, then for `--duration` seconds
 keeps 16 threads logging in through POST /api/v1/tokens (each login one Argon2 verification)
 while the main thread asks for /healthz every 50 ms. The login limits are raised for the run (every
@@ -9,6 +10,7 @@ logins done.
 
     python bench/login_burst.py --parallel 0   # no bound: every login hashes at once
     python bench/login_burst.py --parallel 1   # the default bound
+    python bench/login_burst.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/burst
 """
 
 from __future__ import annotations
@@ -64,12 +66,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parallel", type=int, default=1, help="argon2_parallel (0: no bound)")
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to use (default: SQLite in a scratch folder)",
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     instance = Path(tempfile.mkdtemp(prefix="ep-login-burst-"))
     config = bench_config(
         instance,
-        f"sqlite:///{instance / 'bench.sqlite'}",
+        args.database_url or f"sqlite:///{instance / 'bench.sqlite'}",
         argon2_time_cost=3,
         argon2_memory_kib=65536,
         argon2_parallel=args.parallel,

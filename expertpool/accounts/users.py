@@ -6,9 +6,10 @@ import hashlib
 import re
 import secrets
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,10 +21,11 @@ from zxcvbn import zxcvbn
 from expertpool.accounts import logins
 from expertpool.accounts.models import ApiToken, Centre, User, UserRole
 from expertpool.core import audit
-from expertpool.core.db import utcnow
+from expertpool.core.db import gevent_is_patched, utcnow
 from expertpool.core.errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from expertpool.core.texts import _l
 
+T = TypeVar("T")
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so that timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
@@ -97,10 +99,21 @@ def _hash_slot() -> Iterator[None]:
         slots.release()
 
 
+def _off_loop(work: Callable[..., T], *args: Any) -> T:
+    """Run Argon2 work where it cannot stall other requests: under gevent (gunicorn `-k gevent`)
+    in the hub's pool of real threads, so the event loop keeps serving while the hash runs
+    (argon2-cffi releases the GIL); otherwise in the calling thread."""
+    if gevent_is_patched():
+        import gevent
+
+        return cast(T, gevent.get_hub().threadpool.apply(work, args))
+    return work(*args)
+
+
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     with _hash_slot():
-        return _hasher.hash(password)
+        return _off_loop(_hasher.hash, password)
 
 
 def has_password(user: User) -> bool:
@@ -404,8 +417,10 @@ def authenticate(session: Session, username: str, password: str) -> User:
         # An account without a password is checked against the dummy hash too, so that neither
         # the answer nor its timing tells whether it exists or was activated.
         with _hash_slot():
-            _hasher.verify(
-                user.password_hash if user and has_password(user) else _DUMMY_HASH, password
+            _off_loop(
+                _hasher.verify,
+                user.password_hash if user and has_password(user) else _DUMMY_HASH,
+                password,
             )
     except (VerificationError, InvalidHashError):
         raise Unauthenticated(
@@ -425,7 +440,7 @@ def check_password(user: User, password: str) -> bool:
         return False
     try:
         with _hash_slot():
-            return _hasher.verify(user.password_hash, password)
+            return _off_loop(_hasher.verify, user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
