@@ -23,6 +23,27 @@ REQUIRE_SERVICES = os.environ.get("EXPERTPOOL_REQUIRE_SERVICES") == "1"
 PASSWORD = "kestrel-violin-2026"  # strong enough for the password rules (zxcvbn 4)
 REFERENCE_TABLES = {"specialty", "region", "centre", "department", "alembic_version"}
 CHROMIUM = os.environ.get("EXPERTPOOL_CHROMIUM", "/usr/bin/chromium")
+DATABASE_TESTS_ONLY = os.environ.get("EXPERTPOOL_TEST_DATABASE_ONLY") == "1"
+"""Set by CI for the one of its two runs (SQLite, then PostgreSQL) that only needs to show the
+database at work: that run leaves out the tests whose outcome cannot depend on DATABASE_URL, which
+the other run has: the pure units, the browser tests and the tests that always make their own
+PostgreSQL database (`pg_app`)."""
+TESTS_ROOT = Path(__file__).resolve().parent
+
+
+def _independent_of_database_url(item: pytest.Item) -> bool:
+    kind = Path(str(item.path)).resolve().relative_to(TESTS_ROOT).parts[0]
+    return kind in ("unit", "e2e") or "pg_app" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Honour `EXPERTPOOL_TEST_DATABASE_ONLY` (see above); without it every test runs."""
+    if not DATABASE_TESTS_ONLY:
+        return
+    dropped = [item for item in items if _independent_of_database_url(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _independent_of_database_url(item)]
 
 
 def service_missing(reason: str) -> None:

@@ -230,6 +230,8 @@ def test_under_gevent_argon2_runs_off_the_event_loop() -> None:
     )
     ticks, took_ms, is_argon2 = done.stdout.split()
     assert is_argon2 == "True"
-    # A 5 ms ticker ran through the hash: at least a third of the ticks it would have made
-    # (a hash that blocks the loop lets it tick at most once).
-    assert int(ticks) >= max(3, int(took_ms) // 15), done.stdout
+    # A 5 ms ticker kept running through the hash (about a second): a hash that blocks the loop
+    # lets it tick at most once, whatever the machine's load; a loaded machine still gives it
+    # several turns.
+    assert int(took_ms) > 100, done.stdout
+    assert int(ticks) >= 5, done.stdout
