@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
@@ -109,20 +111,37 @@ for command in (
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--experts", type=int, default=3000, show_default=True)
-@with_appcontext
 def quickstart(host: str, port: int, experts: int) -> None:
-    """Migrate, load reference and demo data, then serve on HOST:PORT (the embedded default)."""
+    """Migrate, load reference and demo data, then serve on HOST:PORT (the embedded default).
 
-    st = state()
-    ctx = click.get_current_context()
-    ctx.invoke(demo_commands.demo, reset=False, experts=experts, seed=2016)
-    st.sessions.remove()  # release the SQLite write lock before serving
-    upkeep = upkeep_of(current_app)
-    if upkeep is not None:
-        upkeep.start()  # today's upkeep runs now, then once per day by itself
-    click.echo(f"\nexpertpool is running: open http://{host}:{port}/  (Ctrl-C to stop)")
+    Links the app sends (answer links in SMS, webhooks) point at HOST:PORT unless
+    EXPERTPOOL_PUBLIC_BASE_URL says otherwise."""
+    app = create_app(quickstart_config(Config.from_env(), host, port))
+    with app.app_context():
+        st = state()
+        ctx = click.get_current_context()
+        ctx.invoke(demo_commands.demo, reset=False, experts=experts, seed=2016)
+        st.sessions.remove()  # release the SQLite write lock before serving
+        upkeep = upkeep_of(app)
+        if upkeep is not None:
+            upkeep.start()  # today's upkeep runs now, then once per day by itself
+    click.echo(
+        f"\nexpertpool is running: open {app.extensions['expertpool'].config.public_base_url}/"
+    )
+    click.echo("  (Ctrl-C to stop; the demo logins are listed above)")
     click.echo(f"JSON API: http://{host}:{port}/api/v1/docs (see docs/integration.md)\n")
-    serve_app(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+    serve_app(app, host, port)
+
+
+def quickstart_config(config: Config, host: str, port: int) -> Config:
+    """The settings quickstart serves with: the public base URL follows `--host`/`--port`
+    unless EXPERTPOOL_PUBLIC_BASE_URL is set (a wildcard host is reached on the loopback)."""
+    if "EXPERTPOOL_PUBLIC_BASE_URL" in os.environ:
+        return config
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return dataclasses.replace(config, public_base_url=f"http://{shown}:{port}")
 
 
 def serve_app(app: Any, host: str, port: int) -> None:

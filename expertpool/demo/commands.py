@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
@@ -44,14 +46,25 @@ def demo(reset: bool, experts: int, seed: int) -> None:
         ):
             click.echo(
                 f"{report.table}: {report.loaded} loaded, {len(report.defects)} defects reported"
+                + (" (rows left out or flagged):" if report.defects else "")
             )
+            for defect in report.defects:
+                click.echo(f"  - {defect}")
     ctx = DemoContext(
         config=st.config,
         keys=st.keys,
         notify=notification_services().ctx,
         sessions=st.sessions,
     )
-    for line in demo_service.run(session, ctx, seed=seed, options={"experts": experts}):
+    lines: list[str] = []
+    with click.progressbar(
+        demo_service.STEPS,
+        label="demo data",
+        item_show_func=lambda step: step[0] if step else None,
+        file=sys.stderr,
+    ) as steps:
+        lines = demo_service.run(session, ctx, seed=seed, options={"experts": experts}, steps=steps)
+    for line in lines:
         click.echo(line)
     click.echo(f"demo logins (password for all: {demo_service.DEMO_PASSWORD}):")
     for login in demo_service.DEMO_LOGINS:

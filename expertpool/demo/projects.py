@@ -140,4 +140,8 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
         select(Bidder).join(Project).where(Project.owner_centre_id == owner.id)
     ).all()
     creds = ", ".join(f"{c}={demo_terminal_credential(seed, c)}" for c in TERMINAL_CENTRES)
-    return f"{made} projects added ({len(bidders)} bidders in all); terminal credentials: {creds}"
+    return (
+        f"{made} projects added ({len(bidders)} bidders in all); draw-terminal credentials "
+        f"(log in as centre staff, open /terminal and enter the centre's credential once to make "
+        f"that browser its draw terminal): {creds}"
+    )

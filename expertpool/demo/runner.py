@@ -6,7 +6,7 @@ notification context) from the `DemoContext` the command builds; nothing is look
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
@@ -40,10 +40,17 @@ __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]
 
 
 def run(
-    session: Session, ctx: DemoContext, *, seed: int = 2016, options: dict[str, int] | None = None
+    session: Session,
+    ctx: DemoContext,
+    *,
+    seed: int = 2016,
+    options: dict[str, int] | None = None,
+    steps: Iterable[tuple[str, Step]] = STEPS,
 ) -> list[str]:
-    """Create the demo data; running it twice changes nothing. Returns one line per step."""
+    """Create the demo data; running it twice changes nothing. Returns one line per step.
+
+    `steps` is `STEPS` or an iterator over it (the command's progress bar)."""
     lines = [f"accounts: {len(ensure_accounts(session))}"]
-    for name, step in STEPS:
+    for name, step in steps:
         lines.append(f"{name}: {step(session, ctx, seed, options or {})}")
     return lines

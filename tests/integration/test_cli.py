@@ -68,6 +68,10 @@ def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
         "expert",
     ):
         assert f"  {role} " in second.stdout
+    # The first run loads the reference data and shows each defect it reports, not a count.
+    assert "defects reported (rows left out or flagged):" in first.stdout
+    assert "  - duplicate_code: A040405" in first.stdout
+    assert "open /terminal and enter the centre's credential" in first.stdout
     listing = _run(["users", "list"], tmp_path)
     # The twelve demo logins plus the evaluation room's demo committee (expert.gz2, expert.gz3,
     # expert.sz1, rep.sz).
@@ -85,3 +89,19 @@ def test_reference_load_reports_the_known_defects_with_their_rows(tmp_path: Path
     assert "duplicate_code: B011305" in out.stdout
     assert "code_not_extending_parent: B011305" in out.stdout
     assert "code_not_extending_parent: A040405" in out.stdout
+
+
+def test_quickstart_links_follow_its_host_and_port_unless_the_setting_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from expertpool.cli import quickstart_config
+    from expertpool.core.config import Config
+
+    monkeypatch.delenv("EXPERTPOOL_PUBLIC_BASE_URL", raising=False)
+    base = Config(public_base_url="http://127.0.0.1:5000")
+    assert quickstart_config(base, "127.0.0.1", 8080).public_base_url == "http://127.0.0.1:8080"
+    assert quickstart_config(base, "0.0.0.0", 5001).public_base_url == "http://127.0.0.1:5001"
+    assert quickstart_config(base, "::1", 5002).public_base_url == "http://[::1]:5002"
+    monkeypatch.setenv("EXPERTPOOL_PUBLIC_BASE_URL", "https://pool.example.cn")
+    given = Config(public_base_url="https://pool.example.cn")
+    assert quickstart_config(given, "0.0.0.0", 8080).public_base_url == "https://pool.example.cn"
