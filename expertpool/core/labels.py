@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask
 
@@ -38,9 +38,19 @@ def state_label(value: object) -> str:
     return str(label) if label is not None else key
 
 
-def cst_filter(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An aware UTC moment shown in China Standard Time."""
-    return moment.astimezone(CST).strftime(fmt) if moment else ""
+def cst_filter(moment: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (an aware or naive UTC datetime, or its ISO text) shown in China Standard
+    Time; text that is not a moment is shown as it is."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CST).strftime(fmt)
 
 
 def register_filters(app: Flask) -> None:
