@@ -16,19 +16,22 @@ from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import db, now
 from expertpool.notifications.notifier import notification_services
 from expertpool.outcomes import outcomes
+from expertpool.projects import pages as project_pages
 
 bp = Blueprint("outcomes", __name__)
 
 
 def _act(project_id: int, action: Callable[[], Any], done: str) -> Any:
+    """Run one outcome; a refused one is shown on the project's page with its status (nothing
+    saved), a done one redirects there."""
     try:
         action()
     except ValidationFailed as exc:
         db().rollback()
         for message in (exc.fields or {"outcome": exc.message}).values():
             flash(message, "error")
-    else:
-        flash(done, "success")
+        return project_pages.project_detail(project_id), exc.http_status
+    flash(done, "success")
     return redirect(url_for("projects.project_detail", project_id=project_id))
 
 

@@ -37,6 +37,7 @@ def mine() -> Any:
     user = require_user()
     expert = applications.ensure_record(db(), user)
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         upload = request.files.get("certificate")
         try:
@@ -55,6 +56,7 @@ def mine() -> Any:
         except AppError as exc:
             flash(exc.message, "error")
             db().rollback()
+            refused = exc.http_status
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("training.mine"))
@@ -70,7 +72,7 @@ def mine() -> Any:
         required=rules.training_hours_per_year,
         errors=errors,
         form=request.form,
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)
 
 
 @bp.route("/courses", methods=["GET", "POST"])
@@ -79,6 +81,7 @@ def courses() -> Any:
     """Courses: publish one, or import attendance from a CSV or Excel file."""
     user = require_user()
     errors: dict[str, str] = {}
+    refused = 200
     if request.method == "POST":
         try:
             if request.form.get("action") == "import":
@@ -117,6 +120,7 @@ def courses() -> Any:
         except AppError as exc:
             flash(exc.message, "error")
             db().rollback()
+            refused = exc.http_status
         else:
             return redirect(url_for("training.courses"))
     return render_template(
@@ -124,4 +128,4 @@ def courses() -> Any:
         courses=training.list_courses(db()),
         errors=errors,
         form=request.form,
-    ), (422 if errors else 200)
+    ), (422 if errors else refused)

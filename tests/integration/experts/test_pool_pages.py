@@ -152,3 +152,31 @@ def test_a_reviewer_renews_a_term_inside_the_window_on_the_record_page(
     db_session.expire_all()
     assert db_session.get(Expert, expert.id).term_ends_on > date.today() + timedelta(days=365)
     assert end is not None
+
+
+def test_an_applicant_not_yet_in_the_pool_is_refused_with_403_and_the_reason_on_the_page(
+    app: Any, db_session: Any, applicant: Any, make_user: Any, login: Any
+) -> None:
+    user, _ = applicant()  # submitted, not approved: not in the pool
+    training.add_course(
+        db_session,
+        actor=make_user(role="admin"),
+        code="C1",
+        title="法规",
+        hours=8,
+        held_on=date(2027, 4, 1),
+    )
+    client = login(app.test_client(), user)
+    path = "/training/mine"
+    refused = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "course": "C1",
+            "certificate": (io.BytesIO(PDF), "证书.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 403
+    assert 'class="flash error"' in refused.get_data(as_text=True)
+    assert _count(db_session, TrainingRecord) == 0

@@ -354,3 +354,23 @@ def test_a_draw_prepared_before_a_cancellation_no_longer_runs(setup: Setup) -> N
         s.run(d.draw_id)
     assert refused.value.code == "project_ended"
     assert s.session.execute(select(InvitationRecord)).first() is None
+
+
+def test_a_refused_outcome_on_the_page_answers_422_with_the_reason_and_changes_nothing(
+    app: Any, make_user: Callable[..., Any], login: Callable[..., Any], ready_project: Any
+) -> None:
+    from expertpool.projects.models import Project
+    from tests.conftest import csrf_token
+
+    _, pid = ready_project
+    staff = login(app.test_client(), make_user(role="centre_staff", centre="440100"))
+    page = f"/projects/{pid}"
+    refused = staff.post(
+        f"/projects/{pid}/outcome",
+        data={"csrf_token": csrf_token(staff, page), "outcome": "cancelled", "reason": ""},
+    )
+    assert refused.status_code == 422
+    # The reason is on the page the staff member is on, in the interface's language.
+    assert "请填写原因（5 至 2000 字）" in refused.get_data(as_text=True)
+    session = app.extensions["expertpool"].sessions()
+    assert session.get(Project, pid).status is ProjectStatus.READY
