@@ -297,14 +297,21 @@ class RoomHandlers:
         return self._act(payload, lambda r, pid: r.vote(pid, candidate))
 
     def enter_scores(self, payload: Any) -> Ack:
-        """Save draft scores."""
+        """Save draft scores (and short reasons for low ones)."""
         scores = _mapping(payload, "scores")
-        return self._act(payload, lambda r, pid: r.enter_scores(pid, scores))
+        reasons = _mapping(payload, "reasons", required=False)
+        return self._act(payload, lambda r, pid: r.enter_scores(pid, scores, reasons))
 
     def submit_sheet(self, payload: Any) -> Ack:
-        """Submit the sheet (with any last scores)."""
+        """Submit the sheet (with any last scores and reasons for low scores)."""
         scores = _mapping(payload, "scores", required=False)
-        return self._act(payload, lambda r, pid: r.submit_sheet(pid, scores))
+        reasons = _mapping(payload, "reasons", required=False)
+        return self._act(payload, lambda r, pid: r.submit_sheet(pid, scores, reasons))
+
+    def submit_review(self, payload: Any) -> Ack:
+        """Submit pass/fail marks for the review stage under way (a reason for each fail)."""
+        marks = _mapping(payload, "marks")
+        return self._act(payload, lambda r, pid: r.submit_review(pid, marks))
 
     def explain_deviation(self, payload: Any) -> Ack:
         """Explain a flagged score."""
@@ -480,6 +487,7 @@ PHASE_ACTIONS = (
     "open",
     "start_check_in",
     "start_election",
+    "start_review",
     "start_scoring",
     "finalise",
     "start_signing",
@@ -498,6 +506,7 @@ EVENTS = {
     "vote": "vote",
     "enter_scores": "enter_scores",
     "submit_sheet": "submit_sheet",
+    "submit_review": "submit_review",
     "explain_deviation": "explain_deviation",
     "revise_score": "revise_score",
     "amend_score": "amend_score",
