@@ -174,6 +174,26 @@ class RoomHandlers:
                 return cast(T, {"ok": True, "seq": room.seq})
             return respond(result, room)
 
+    def act_as(
+        self, user_id: str, room_id: str, action: Callable[[EvaluationRoom, str], R]
+    ) -> EvaluationRoom:
+        """Run ``action(room, participant_id)`` for ``user_id`` outside a socket event (a page's
+        form, such as the scoring-method editor), save it like any event and push the new
+        snapshots; the room's rules decide whether this participant may do it."""
+        loaded: list[int] = []
+
+        def command(room: EvaluationRoom) -> R:
+            loaded[:] = [room.seq]
+            return action(room, room.participant_for_user(user_id))
+
+        with self.rooms.hold(room_id) as slot:
+            _result, room = run_command(
+                self.store, room_id, self.clock, command, retries=self.retries, slot=slot
+            )
+            if room.seq != loaded[0]:
+                self.push(room)
+        return room
+
     def push(self, room: EvaluationRoom) -> None:
         """Emit each participant their own snapshot of ``room`` (in one batch when the app can)."""
         items = [

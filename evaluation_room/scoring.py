@@ -353,18 +353,26 @@ Formula = Callable[[ScoreItem, Sequence[Bid]], dict[str, Decimal]]
 """A formula receives the item and the qualified bids and returns a raw score per bidder code."""
 
 _FORMULAS: dict[str, Formula] = {}
+_PARAMS: dict[str, tuple[str, ...]] = {}
 
 
-def register_formula(name: str) -> Callable[[Formula], Formula]:
-    """Register an objective-item formula under ``name`` (decorator)."""
+def register_formula(name: str, params: tuple[str, ...] = ()) -> Callable[[Formula], Formula]:
+    """Register an objective-item formula under ``name`` (decorator), with the names of the
+    numeric parameters it reads (an editor offers exactly these)."""
 
     def wrap(fn: Formula) -> Formula:
         if name in _FORMULAS and _FORMULAS[name] is not fn:
             raise ValueError(f"formula {name!r} is already registered")
         _FORMULAS[name] = fn
+        _PARAMS[name] = params
         return fn
 
     return wrap
+
+
+def formula_params(name: str) -> tuple[str, ...]:
+    """The parameters a registered formula reads (empty for an unknown one)."""
+    return _PARAMS.get(name, ())
 
 
 def formula_names() -> list[str]:
@@ -393,7 +401,7 @@ def lowest_price(item: ScoreItem, bids: Sequence[Bid]) -> dict[str, Decimal]:
     return {b.bidder_code: benchmark / b.price * points for b in bids}
 
 
-@register_formula("works_deviation_rate")
+@register_formula("works_deviation_rate", ("coefficient", "e_above", "e_below"))
 def works_deviation_rate(item: ScoreItem, bids: Sequence[Bid]) -> dict[str, Decimal]:
     """Works: benchmark = mean of compliant bids × ``coefficient``; deduct per 1 % of deviation.
 
