@@ -91,7 +91,11 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
     if viewer.role.is_committee:
         sheet = s.sheets.get(viewer.participant_id)
         base["my_sheet"] = (
-            {"scores": sheet.current(), "submitted_at": sheet.submitted_at}
+            {
+                "scores": sheet.current(),
+                "reasons": sheet.reasons,
+                "submitted_at": sheet.submitted_at,
+            }
             if sheet and sheet.voided_at is None
             else None
         )
@@ -132,6 +136,7 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
         else None
     )
     base["stages"] = _stages_view(s, viewer)
+    base["low_score_reason_pct"] = s.settings.scoring.low_score_reason_pct
     base["low_score_reasons"] = low_score_reasons(s) if is_visible else None
     base["report_digest"] = s.report_digest
     base["final_report_digest"] = s.final_report_digest
