@@ -144,7 +144,7 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
             "二、投标人及资格审查",
             ["编号", "投标人", "投标报价（元）", "审查结果"],
             [
-                [b["bidder_code"], b["bidder_name"], b["price"], _check_result(b)]
+                [b["bidder_code"], b["bidder_name"], b["price"], _check_result(b, item_names)]
                 for b in body.get("bids", [])
             ],
         )
@@ -333,8 +333,9 @@ def _excluded_reason(e: dict[str, Any], item_names: dict[str, str]) -> str:
     return f"{STAGES.get(stage, stage)}未通过：{failed}" + (f"（{reasons}）" if reasons else "")
 
 
-def _check_result(bid: dict[str, Any]) -> str:
-    failed = sorted(k for k, ok in bid.get("checks", {}).items() if not ok)
+def _check_result(bid: dict[str, Any], item_names: dict[str, str]) -> str:
+    # checks are keyed by the method's qualification item (older bids: by a typed name)
+    failed = sorted(item_names.get(k, k) for k, ok in bid.get("checks", {}).items() if not ok)
     return "通过" if not failed else "未通过：" + "；".join(failed)
 
 
