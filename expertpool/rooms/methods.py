@@ -209,6 +209,11 @@ class MethodSummary:
     fixed_total: Decimal | None
     stages: tuple[str, ...]
 
+    @property
+    def total_text(self) -> str:
+        """The total as people write it (100, 99.5)."""
+        return f"{self.total.normalize():f}"
+
 
 def summarise(form: ScoreForm, rules: RuleSet | None, kind: str) -> MethodSummary:
     """Totals of a form and the ranges its rules allow."""

@@ -55,6 +55,7 @@ def enter_bidders(
     """As the main host, enter the bidders as rows on the session's bidders page (code, name,
     price; ``checks`` sets a purchaser's qualification check of a row to pass or fail), save, and
     wait until the room page is back and connected."""
+    settle(page)
     page.goto(f"{base}/rooms/{room_id}/bidders")
     for n, (code, name, price) in enumerate(bids):
         if page.locator("[data-testid=bidder-row]").count() <= n:
@@ -69,4 +70,13 @@ def enter_bidders(
     page.wait_for_selector("[data-testid=conn][data-state=connected]")
     page.wait_for_function(
         f"document.querySelectorAll('[data-testid=bids] tr[data-bidder]').length === {len(bids)}"
+    )
+
+
+def settle(page: Any) -> None:
+    """On a room page, wait until its join was acknowledged (the first snapshot is shown), so
+    that leaving the page does not cut a join the server is still answering."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=seq]')"
+        " || document.querySelector('[data-testid=seq]').textContent !== ''"
     )

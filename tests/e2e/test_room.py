@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from expertpool.reports.signing import verify_pdf
 from tests.conftest import PASSWORD, LiveServer
-from tests.e2e.conftest import browser_for, enter_bidders
+from tests.e2e.conftest import browser_for, enter_bidders, settle
 from tests.integration.room.conftest import BIDS, Committee, build_committee
 from tests.integration.room.live import LiveMember
 
@@ -44,6 +44,7 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
 
         # The main host adds the purchaser's qualification check to the method in the editor
         # (a new row, no JSON), then enters the bidders as rows: the third failed that check.
+        settle(host)
         host.goto(f"{server.url}/rooms/{c.room_id}/method")
         host.click("[data-testid=add-row]")
         row = host.locator("[data-testid=item-row]").last
