@@ -16,7 +16,7 @@ from evaluation_room.errors import (
     InvalidScore,
     NotAllowed,
 )
-from evaluation_room.model import Phase, RoomSettings
+from evaluation_room.model import ParticipantSpec, Phase, Role, RoomSettings
 from evaluation_room.review import is_failed
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Category, ItemKind, ScoreForm, ScoreItem, ScoringSettings
@@ -232,3 +232,21 @@ def test_a_score_at_the_share_needs_no_reason_and_no_rule_asks_for_none() -> Non
     d2 = RoomDriver()
     d2.to(Phase.SCORING)
     d2.room.submit_sheet(d2.members[0], uniform_sheet(tech="0"))
+
+
+def test_a_member_replaced_during_the_review_leaves_void_marks_the_new_one_reviews() -> None:
+    d = in_review()
+    first, *others = d.members
+    d.room.submit_review(first, marks(d.room, {"B002.q_licence": "过期"}))
+    for m in others[:-1]:
+        d.room.submit_review(m, marks(d.room))
+    spec = ParticipantSpec("e9", "u_e9", "新专家", Role.EXPERT, "gz")
+    d.remove(first, spec)
+    assert d.room.phase is Phase.REVIEW
+    d.room.submit_review(others[-1], marks(d.room))
+    assert d.room.to_state()["stages"][0]["concluded_at"] is None  # e9 has not reviewed
+    d.check_in("e9")
+    d.room.submit_review("e9", marks(d.room))
+    stage = d.room.snapshot(SUPERVISOR)["stages"][0]
+    assert stage["is_concluded"] and stage["passed"] == ["B001", "B002"]
+    assert d.room.participant("e9").alias not in (None, "")
