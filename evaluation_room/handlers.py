@@ -174,6 +174,26 @@ class RoomHandlers:
                 return cast(T, {"ok": True, "seq": room.seq})
             return respond(result, room)
 
+    def act_as(
+        self, user_id: str, room_id: str, action: Callable[[EvaluationRoom, str], R]
+    ) -> EvaluationRoom:
+        """Run ``action(room, participant_id)`` for ``user_id`` outside a socket event (a page's
+        form, such as the scoring-method editor), save it like any event and push the new
+        snapshots; the room's rules decide whether this participant may do it."""
+        loaded: list[int] = []
+
+        def command(room: EvaluationRoom) -> R:
+            loaded[:] = [room.seq]
+            return action(room, room.participant_for_user(user_id))
+
+        with self.rooms.hold(room_id) as slot:
+            _result, room = run_command(
+                self.store, room_id, self.clock, command, retries=self.retries, slot=slot
+            )
+            if room.seq != loaded[0]:
+                self.push(room)
+        return room
+
     def push(self, room: EvaluationRoom) -> None:
         """Emit each participant their own snapshot of ``room`` (in one batch when the app can)."""
         items = [
@@ -297,14 +317,21 @@ class RoomHandlers:
         return self._act(payload, lambda r, pid: r.vote(pid, candidate))
 
     def enter_scores(self, payload: Any) -> Ack:
-        """Save draft scores."""
+        """Save draft scores (and short reasons for low ones)."""
         scores = _mapping(payload, "scores")
-        return self._act(payload, lambda r, pid: r.enter_scores(pid, scores))
+        reasons = _mapping(payload, "reasons", required=False)
+        return self._act(payload, lambda r, pid: r.enter_scores(pid, scores, reasons))
 
     def submit_sheet(self, payload: Any) -> Ack:
-        """Submit the sheet (with any last scores)."""
+        """Submit the sheet (with any last scores and reasons for low scores)."""
         scores = _mapping(payload, "scores", required=False)
-        return self._act(payload, lambda r, pid: r.submit_sheet(pid, scores))
+        reasons = _mapping(payload, "reasons", required=False)
+        return self._act(payload, lambda r, pid: r.submit_sheet(pid, scores, reasons))
+
+    def submit_review(self, payload: Any) -> Ack:
+        """Submit pass/fail marks for the review stage under way (a reason for each fail)."""
+        marks = _mapping(payload, "marks")
+        return self._act(payload, lambda r, pid: r.submit_review(pid, marks))
 
     def explain_deviation(self, payload: Any) -> Ack:
         """Explain a flagged score."""
@@ -480,6 +507,7 @@ PHASE_ACTIONS = (
     "open",
     "start_check_in",
     "start_election",
+    "start_review",
     "start_scoring",
     "finalise",
     "start_signing",
@@ -498,6 +526,7 @@ EVENTS = {
     "vote": "vote",
     "enter_scores": "enter_scores",
     "submit_sheet": "submit_sheet",
+    "submit_review": "submit_review",
     "explain_deviation": "explain_deviation",
     "revise_score": "revise_score",
     "amend_score": "amend_score",

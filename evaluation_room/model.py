@@ -24,6 +24,7 @@ class Phase(StrEnum):
     OPENED = "opened"
     CHECK_IN = "check_in"
     LEADER_ELECTION = "leader_election"
+    REVIEW = "review"
     SCORING = "scoring"
     DEVIATION_REVIEW = "deviation_review"
     FINALISED = "finalised"
@@ -37,6 +38,7 @@ PAUSABLE_PHASES = frozenset(
         Phase.OPENED,
         Phase.CHECK_IN,
         Phase.LEADER_ELECTION,
+        Phase.REVIEW,
         Phase.SCORING,
         Phase.DEVIATION_REVIEW,
         Phase.FINALISED,
@@ -144,6 +146,8 @@ class RoomSettings:
     election_seed: str = ""
     representatives_may_lead: bool = True
     """False where the purchaser's representative may not lead (government procurement)."""
+    review_majority: str = "simple_majority"
+    """How a review stage concludes an item (see :mod:`evaluation_room.review`)."""
 
 
 @dataclass
@@ -207,6 +211,8 @@ class Sheet:
     entries: dict[str, dict[str, list[ScoreVersion]]] = field(default_factory=dict)
     submitted_at: datetime | None = None
     voided_at: datetime | None = None
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Short reasons for low subjective scores: bidder -> item -> reason."""
 
     def current(self) -> dict[str, dict[str, Decimal]]:
         """Return the latest value of every score."""

@@ -26,6 +26,7 @@ from evaluation_room.state import (
     find_participant,
     room_results,
 )
+from evaluation_room.views import low_score_reasons
 
 REPORT_VERSION = 1
 
@@ -122,7 +123,7 @@ def body_from_state(s: RoomState) -> dict[str, Any]:
         }
         for f in s.flags.values()
     ]
-    return build_report_body(
+    body = build_report_body(
         room_id=s.room_id,
         project=s.project,
         form=s.form,
@@ -135,6 +136,42 @@ def body_from_state(s: RoomState) -> dict[str, Any]:
         leader_alias=alias_of(s, s.leader_id),
         finalised_at=s.finalised_at,
     )
+    # Sections added with the review stages and low-score reasons appear only when there is
+    # something to say, so a report of a session without them keeps its earlier shape.
+    review = _review_section(s)
+    if review:
+        body["review"] = encode(review)
+    reasons = low_score_reasons(s)
+    if reasons:
+        body["low_score_reasons"] = encode(reasons)
+    return body
+
+
+def _review_section(s: RoomState) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for st in s.stages:
+        if st.concluded_at is None:
+            continue
+        out.append(
+            {
+                "stage": st.stage,
+                "bidders": st.bidders,
+                "passed": st.passed,
+                "failed": [
+                    {
+                        "bidder_code": b,
+                        "item_id": f.item_id,
+                        "fails": f.fails,
+                        "members": f.members,
+                        "reasons": f.reasons,
+                    }
+                    for b, items in st.failed.items()
+                    for f in items
+                ],
+                "concluded_at": st.concluded_at,
+            }
+        )
+    return out
 
 
 def frozen_body(s: RoomState) -> dict[str, Any]:

@@ -80,13 +80,16 @@ from evaluation_room.model import (
     Verdict,
 )
 from evaluation_room.ports import Authenticator, Clock, ConflictChecker, ReplacementProvider
+from evaluation_room.review import ReviewSheet, ReviewStage, conclude, parse_marks
 from evaluation_room.scoring import (
     Bid,
+    Category,
     Results,
     ScoreForm,
     check_price_weight,
     find_deviations,
     missing_entries,
+    missing_reasons,
     parse_entries,
     validate_bids,
     validate_form,
@@ -97,6 +100,7 @@ from evaluation_room.state import (
     active_sheets,
     alias_of,
     current_bids,
+    current_stage,
     effective_phase,
     find_active,
     find_participant,
@@ -112,15 +116,18 @@ REPLACEABLE_PHASES = frozenset(
         Phase.OPENED,
         Phase.CHECK_IN,
         Phase.LEADER_ELECTION,
+        Phase.REVIEW,
         Phase.SCORING,
         Phase.DEVIATION_REVIEW,
     }
 )
+MAX_SCORE_REASON = 200
+"""The longest short reason for a low score."""
 IN_PERSON_REASONS = ("codes_failed", "no_signal")
 """Why a host checks an ID card in person instead of an SMS code."""
 
 CHECK_IN_PHASES = frozenset(
-    {Phase.CHECK_IN, Phase.LEADER_ELECTION, Phase.SCORING, Phase.DEVIATION_REVIEW}
+    {Phase.CHECK_IN, Phase.LEADER_ELECTION, Phase.REVIEW, Phase.SCORING, Phase.DEVIATION_REVIEW}
 )
 
 
@@ -507,14 +514,88 @@ class EvaluationRoom:
         self._s.election = Election(electorate, eligible=eligible)
         self._move(Phase.LEADER_ELECTION, actor_id, "election_started")
 
-    def start_scoring(self, actor_id: str) -> None:
-        """leader_election → scoring: needs a leader, a form, bids and every member present."""
+    def start_review(self, actor_id: str) -> None:
+        """leader_election → review: the first review stage the form gives the committee
+        (qualification, then compliance) starts for the bids that passed their checks."""
         self._staff_actor(actor_id, main_only=True)
-        self._phase_is(Phase.LEADER_ELECTION, action="start scoring")
+        self._phase_is(Phase.LEADER_ELECTION, action="start the review")
+        if self._s.leader_id is None:
+            raise NotAllowed("no leader has been elected yet")
+        form = self._form()
+        if not form.stages:
+            raise NotAllowed("the scoring method has no review stage: start scoring")
+        qualified = [b.bidder_code for b in self._bids() if b.is_qualified]
+        if not qualified:
+            raise NotAllowed("there is no qualified bid to review")
+        self._require_full_committee(checked_in=True)
+        self._s.phase = Phase.REVIEW
+        self._s.stages = []
+        self._start_stage(actor_id, form.stages[0], qualified)
+
+    def _start_stage(self, actor_id: str | None, stage: Category, bidders: list[str]) -> None:
+        self._s.stages.append(ReviewStage(stage, list(bidders), self._now()))
+        self._emit("review_stage_started", actor_id, stage=stage, bidders=bidders)
+
+    def submit_review(self, actor_id: str, marks: Mapping[str, object]) -> None:
+        """A member submits pass/fail marks for every bidder and item of the stage under way,
+        with a reason for each fail; the last submission concludes the stage (majority rule)
+        and starts the next stage, if any."""
+        member = self._member_actor(actor_id)
+        self._phase_is(Phase.REVIEW, action="submit review marks")
+        if not member.is_checked_in:
+            raise NotCheckedIn("check in before the review")
+        stage = current_stage(self._s)
+        if stage is None:
+            raise NotAllowed("every review stage has concluded: scoring starts next")
+        if actor_id in stage.sheets and stage.sheets[actor_id].submitted_at is not None:
+            raise AlreadySubmitted("your review marks are already submitted")
+        form = self._form()
+        parsed = parse_marks(form, stage.stage, stage.bidders, marks)
+        stage.sheets[actor_id] = ReviewSheet(actor_id, parsed, self._now())
+        self._emit("review_submitted", actor_id, member=member.alias, stage=stage.stage)
+        self._conclude_stage_when_complete()
+
+    def _conclude_stage_when_complete(self) -> None:
+        stage = current_stage(self._s)
+        if stage is None:
+            return
+        committee = self._committee()
+        seated = {p.participant_id for p in committee}
+        sheets = {m: sh for m, sh in stage.sheets.items() if m in seated and sh.submitted_at}
+        if len(committee) != self._s.committee_size or len(sheets) != len(committee):
+            return
+        form = self._form()
+        stage.failed = conclude(stage, form, sheets, self._s.settings.review_majority)
+        stage.concluded_at = self._now()
+        self._emit(
+            "review_stage_concluded",
+            None,
+            stage=stage.stage,
+            passed=stage.passed,
+            failed={
+                b: [{"item_id": f.item_id, "fails": f.fails, "reasons": f.reasons} for f in items]
+                for b, items in stage.failed.items()
+                if items
+            },
+        )
+        later = [c for c in form.stages if c not in {st.stage for st in self._s.stages}]
+        if later and stage.passed:
+            self._start_stage(None, later[0], stage.passed)
+
+    def start_scoring(self, actor_id: str) -> None:
+        """leader_election → scoring (a form without review stages) or review → scoring (every
+        stage concluded): needs a leader, a form, bids and every member present. Bids that
+        failed their checks or a review stage are left out."""
+        self._staff_actor(actor_id, main_only=True)
+        self._phase_is(Phase.LEADER_ELECTION, Phase.REVIEW, action="start scoring")
         if self._s.leader_id is None:
             raise NotAllowed("no leader has been elected yet")
         form = self._form()
         qualified = [b.bidder_code for b in self._bids() if b.is_qualified]
+        if form.stages:
+            if self._s.phase is not Phase.REVIEW or current_stage(self._s) is not None:
+                raise NotAllowed("the review stages come first", stages=list(form.stages))
+            qualified = [b for b in self._s.stages[-1].passed if b in qualified]
         if not qualified:
             raise NotAllowed("there is no qualified bid to score")
         self._require_full_committee(checked_in=True)
@@ -948,25 +1029,71 @@ class EvaluationRoom:
             raise AlreadySubmitted("your sheet is already submitted")
         return member
 
-    def enter_scores(self, actor_id: str, scores: Mapping[str, Mapping[str, object]]) -> None:
-        """Save draft subjective scores (bidder -> item -> decimal string) before submitting."""
+    def enter_scores(
+        self,
+        actor_id: str,
+        scores: Mapping[str, Mapping[str, object]],
+        reasons: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> None:
+        """Save draft subjective scores (bidder -> item -> decimal string) before submitting,
+        with any short reasons for low scores (bidder -> item -> text)."""
         self._scoring_member(actor_id)
         parsed = parse_entries(self._form(), self._s.scoring_bidders, scores)
-        self._merge_draft(actor_id, parsed)
+        why = self._parse_reasons(reasons)
+        self._merge_draft(actor_id, parsed, why)
         self._emit("scores_entered", actor_id, scores=parsed)
 
-    def _merge_draft(self, actor_id: str, parsed: Mapping[str, Mapping[str, Decimal]]) -> None:
+    def _parse_reasons(
+        self, raw: Mapping[str, Mapping[str, object]] | None
+    ) -> dict[str, dict[str, str]]:
+        if raw is None:
+            return {}
+        form = self._form()
+        subjective = {i.item_id for i in form.subjective}
+        out: dict[str, dict[str, str]] = {}
+        problems: dict[str, str] = {}
+        if not isinstance(raw, Mapping):
+            raise InvalidScore("reasons must map bidders to items", fields={"reasons": "mapping"})
+        for bidder, items in raw.items():
+            if bidder not in self._s.scoring_bidders or not isinstance(items, Mapping):
+                problems[f"{bidder}.reason"] = "not a bidder being scored"
+                continue
+            for item_id, text in items.items():
+                key = f"{bidder}.{item_id}.reason"
+                if item_id not in subjective:
+                    problems[key] = "not a subjective item of this form"
+                elif not isinstance(text, str) or len(text) > MAX_SCORE_REASON:
+                    problems[key] = f"at most {MAX_SCORE_REASON} characters"
+                elif text.strip():
+                    out.setdefault(bidder, {})[item_id] = text.strip()
+        if problems:
+            raise InvalidScore("some reasons are invalid", fields=problems)
+        return out
+
+    def _merge_draft(
+        self,
+        actor_id: str,
+        parsed: Mapping[str, Mapping[str, Decimal]],
+        reasons: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         sheet = self._s.sheets.setdefault(actor_id, Sheet(actor_id))
         now = self._now()
         for bidder, items in parsed.items():
             for item_id, value in items.items():
                 # Drafts are private until submission: only the latest draft value is kept.
                 sheet.entries.setdefault(bidder, {})[item_id] = [ScoreVersion(value, now, "entry")]
+        for bidder, texts in (reasons or {}).items():
+            sheet.reasons.setdefault(bidder, {}).update(texts)
 
     def submit_sheet(
-        self, actor_id: str, scores: Mapping[str, Mapping[str, object]] | None = None
+        self,
+        actor_id: str,
+        scores: Mapping[str, Mapping[str, object]] | None = None,
+        reasons: Mapping[str, Mapping[str, object]] | None = None,
     ) -> None:
-        """Submit the sheet (merging ``scores`` first); it must be complete.
+        """Submit the sheet (merging ``scores`` and ``reasons`` first); it must be complete,
+        and every subjective score below the rules' share of its item's maximum needs a short
+        reason (shown to the committee once everyone has submitted).
 
         When the last member submits, deviation flags are computed and the room moves to
         deviation review.
@@ -974,6 +1101,7 @@ class EvaluationRoom:
         member = self._scoring_member(actor_id)
         form = self._form()
         parsed = parse_entries(form, self._s.scoring_bidders, scores or {})
+        why = self._parse_reasons(reasons)
         existing = self._s.sheets.get(actor_id)
         merged = existing.current() if existing else {}
         for bidder, items in parsed.items():
@@ -981,7 +1109,15 @@ class EvaluationRoom:
         missing = missing_entries(form, self._s.scoring_bidders, merged)
         if missing:
             raise InvalidScore("the sheet is incomplete", fields=missing)
-        self._merge_draft(actor_id, parsed)
+        all_reasons = copy.deepcopy(existing.reasons) if existing else {}
+        for bidder, texts in why.items():
+            all_reasons.setdefault(bidder, {}).update(texts)
+        unexplained = missing_reasons(
+            form, merged, all_reasons, self._s.settings.scoring.low_score_reason_pct
+        )
+        if unexplained:
+            raise InvalidScore("low scores need a short reason", fields=unexplained)
+        self._merge_draft(actor_id, parsed, why)
         sheet = self._s.sheets[actor_id]
         sheet.submitted_at = self._now()
         self._emit("sheet_submitted", actor_id, member=member.alias, scores=sheet.current())

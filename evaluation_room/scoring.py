@@ -30,10 +30,27 @@ Entries = Mapping[str, Mapping[str, Decimal]]
 
 
 class ItemKind(StrEnum):
-    """Whether an item is computed by the system or scored by each member."""
+    """Whether an item is computed by the system, scored by each member, or marked pass/fail
+    in a review stage before scoring."""
 
     OBJECTIVE = "objective"
     SUBJECTIVE = "subjective"
+    PASS_FAIL = "pass_fail"
+
+
+class Category(StrEnum):
+    """What an item of a scoring method judges; qualification and compliance are reviewed
+    (pass/fail) before scoring, the others are scored."""
+
+    QUALIFICATION = "qualification"
+    COMPLIANCE = "compliance"
+    TECHNICAL = "technical"
+    COMMERCIAL = "commercial"
+    PRICE = "price"
+
+
+REVIEW_CATEGORIES = (Category.QUALIFICATION, Category.COMPLIANCE)
+"""The review stages, in the order they run: 资格审查, then 符合性审查."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,13 @@ class ScoreItem:
     weight: Decimal = Decimal(1)
     formula: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    category: Category | None = None
+    """None in forms made before categories existed (read as technical or price)."""
+    criteria: str = ""
+    """The 评分标准: what earns the points (or passes), shown next to the box."""
+    by_committee: bool = True
+    """For a qualification item: whether the committee reviews it (else the purchaser did,
+    and its outcome arrives with the bid's checks)."""
 
     def param(self, name: str, default: Decimal) -> Decimal:
         """Return a numeric formula parameter, or ``default`` when absent."""
@@ -86,6 +110,29 @@ class ScoreForm:
     def objective(self) -> tuple[ScoreItem, ...]:
         """The items the system computes."""
         return tuple(i for i in self.items if i.kind is ItemKind.OBJECTIVE)
+
+    @property
+    def scored(self) -> tuple[ScoreItem, ...]:
+        """The items that give points (objective and subjective)."""
+        return tuple(i for i in self.items if i.kind is not ItemKind.PASS_FAIL)
+
+    def review_items(self, stage: Category) -> tuple[ScoreItem, ...]:
+        """The pass/fail items the committee reviews in ``stage``."""
+        return tuple(
+            i
+            for i in self.items
+            if i.kind is ItemKind.PASS_FAIL and i.category is stage and i.by_committee
+        )
+
+    @property
+    def stages(self) -> tuple[Category, ...]:
+        """The review stages the committee runs before scoring, in order."""
+        return tuple(c for c in REVIEW_CATEGORIES if self.review_items(c))
+
+    @property
+    def total_points(self) -> Decimal:
+        """The most a bid can score: each scored item's maximum times its weight."""
+        return sum((i.maximum * i.weight for i in self.scored), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -133,6 +180,9 @@ class ScoringSettings:
     small_enterprise_deduction_pct: Decimal = Decimal(0)
     price_weight_pct: tuple[Decimal, Decimal] | None = None
     """The allowed range of the price weight (%), or None when the rules set none."""
+    low_score_reason_pct: Decimal | None = None
+    """A subjective score below this share (%) of the item's maximum needs a short reason;
+    None: no reason is asked for."""
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -180,7 +230,15 @@ def validate_form(form: ScoreForm) -> None:
         if it.item_id in seen or not it.item_id or "." in it.item_id:
             problems[it.item_id] = "item ids must be unique, non-empty and contain no dot"
         seen.add(it.item_id)
-        if not it.minimum < it.maximum:
+        if it.kind is ItemKind.PASS_FAIL:
+            if it.category not in REVIEW_CATEGORIES:
+                problems[it.item_id] = "pass/fail items belong to qualification or compliance"
+            elif it.formula is not None:
+                problems[it.item_id] = "pass/fail items take no formula"
+            continue
+        if it.category in REVIEW_CATEGORIES:
+            problems[it.item_id] = "qualification and compliance items are pass/fail"
+        elif not it.minimum < it.maximum:
             problems[it.item_id] = "minimum must be below maximum"
         elif it.step <= 0 or (it.maximum - it.minimum) % it.step != 0:
             problems[it.item_id] = "step must be positive and divide the range"
@@ -190,8 +248,8 @@ def validate_form(form: ScoreForm) -> None:
             problems[it.item_id] = f"objective items need a registered formula, got {it.formula!r}"
         elif it.kind is ItemKind.SUBJECTIVE and it.formula is not None:
             problems[it.item_id] = "subjective items take no formula"
-    if not form.items:
-        problems["items"] = "a form needs at least one item"
+    if not form.scored:
+        problems["items"] = "a form needs at least one scored item"
     if problems:
         raise InvalidInput("the score form is invalid", fields=problems)
 
@@ -264,24 +322,57 @@ def missing_entries(
     }
 
 
+def needs_reason(item: ScoreItem, value: Decimal, share_pct: Decimal | None) -> bool:
+    """Whether a subjective score is low enough to need a short reason: below ``share_pct`` %
+    of the item's maximum (never when the rules set no share)."""
+    if share_pct is None or item.kind is not ItemKind.SUBJECTIVE:
+        return False
+    return value * 100 < item.maximum * share_pct
+
+
+def missing_reasons(
+    form: ScoreForm,
+    entries: Entries,
+    reasons: Mapping[str, Mapping[str, str]],
+    share_pct: Decimal | None,
+) -> dict[str, str]:
+    """Return ``"<bidder>.<item>.reason" -> "required"`` for each low score without a reason."""
+    out: dict[str, str] = {}
+    for bidder, items in entries.items():
+        for item_id, value in items.items():
+            item = form.item(item_id)
+            has_reason = bool(reasons.get(bidder, {}).get(item_id, "").strip())
+            if needs_reason(item, value, share_pct) and not has_reason:
+                out[f"{bidder}.{item_id}.reason"] = "required"
+    return out
+
+
 # --- formulas -------------------------------------------------------------------------------
 
 Formula = Callable[[ScoreItem, Sequence[Bid]], dict[str, Decimal]]
 """A formula receives the item and the qualified bids and returns a raw score per bidder code."""
 
 _FORMULAS: dict[str, Formula] = {}
+_PARAMS: dict[str, tuple[str, ...]] = {}
 
 
-def register_formula(name: str) -> Callable[[Formula], Formula]:
-    """Register an objective-item formula under ``name`` (decorator)."""
+def register_formula(name: str, params: tuple[str, ...] = ()) -> Callable[[Formula], Formula]:
+    """Register an objective-item formula under ``name`` (decorator), with the names of the
+    numeric parameters it reads (an editor offers exactly these)."""
 
     def wrap(fn: Formula) -> Formula:
         if name in _FORMULAS and _FORMULAS[name] is not fn:
             raise ValueError(f"formula {name!r} is already registered")
         _FORMULAS[name] = fn
+        _PARAMS[name] = params
         return fn
 
     return wrap
+
+
+def formula_params(name: str) -> tuple[str, ...]:
+    """The parameters a registered formula reads (empty for an unknown one)."""
+    return _PARAMS.get(name, ())
 
 
 def formula_names() -> list[str]:
@@ -310,7 +401,7 @@ def lowest_price(item: ScoreItem, bids: Sequence[Bid]) -> dict[str, Decimal]:
     return {b.bidder_code: benchmark / b.price * points for b in bids}
 
 
-@register_formula("works_deviation_rate")
+@register_formula("works_deviation_rate", ("coefficient", "e_above", "e_below"))
 def works_deviation_rate(item: ScoreItem, bids: Sequence[Bid]) -> dict[str, Decimal]:
     """Works: benchmark = mean of compliant bids × ``coefficient``; deduct per 1 % of deviation.
 
@@ -341,7 +432,7 @@ def evaluated_price(bid: Bid, deduction_pct: Decimal) -> Decimal:
 
 def price_weight(form: ScoreForm) -> Decimal | None:
     """The price items' share of the form's maximum (%), or None when no item scores the price."""
-    total = sum((i.maximum * i.weight for i in form.items), Decimal(0))
+    total = form.total_points
     price = sum(
         (i.maximum * i.weight for i in form.objective if i.formula in PRICE_FORMULAS), Decimal(0)
     )
@@ -413,10 +504,13 @@ class RankedBidder:
 
 @dataclass(frozen=True)
 class Excluded:
-    """A bidder excluded from scoring because a qualification check failed."""
+    """A bidder excluded from scoring: a qualification check failed before the session, or
+    the committee failed it in a review stage (``stage``, with the members' reasons)."""
 
     bidder_code: str
     failed_checks: list[str]
+    stage: str = "checks"
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -445,10 +539,17 @@ def compute_results(
     bids: Sequence[Bid],
     sheets: Mapping[str, Entries],
     settings: ScoringSettings,
+    review_failures: Sequence[Excluded] = (),
 ) -> Results:
-    """Compute aggregates, totals and the ranking from the submitted sheets (member -> entries)."""
+    """Compute aggregates, totals and the ranking from the submitted sheets (member -> entries).
+
+    Bidders in ``review_failures`` (failed by the committee in a review stage) are left out
+    of the scores and listed as excluded with their reasons.
+    """
     d = settings.decimals
     deduction = settings.small_enterprise_deduction_pct
+    failed = {e.bidder_code for e in review_failures}
+    bids = [b for b in bids if b.bidder_code not in failed]
     objective = objective_scores(form, bids, d, deduction)
     drop = settings.drops_extremes and len(sheets) >= settings.drop_extremes_min_members
     bidders: list[BidderResult] = []
@@ -479,6 +580,7 @@ def compute_results(
         )
     ranking = rank_bidders(bidders, settings.tie_rule)
     excluded = [Excluded(b.bidder_code, b.failed_checks) for b in bids if not b.is_qualified]
+    excluded += list(review_failures)
     candidates = [r.bidder_code for r in ranking if r.rank <= settings.max_candidates]
     return Results(bidders, ranking, candidates, excluded, drop)
 

@@ -27,6 +27,7 @@ from evaluation_room.model import (
     Status,
     Venue,
 )
+from evaluation_room.review import ReviewStage, review_exclusions
 from evaluation_room.scoring import Bid, Results, ScoreForm, compute_results
 
 STATE_SCHEMA = 1
@@ -66,6 +67,8 @@ class RoomState:
     """Removals the main host proposed that wait for a supervisor, by member id."""
     requests: dict[str, int] = field(default_factory=dict)
     """Each participant's last applied request number (see :meth:`EvaluationRoom.request`)."""
+    stages: list[ReviewStage] = field(default_factory=list)
+    """The review stages run before scoring, in order (empty for a form without any)."""
 
 
 def effective_phase(s: RoomState) -> Phase:
@@ -126,4 +129,17 @@ def room_results(s: RoomState) -> Results | None:
     """Aggregates, totals and ranking, once every member has submitted (else None)."""
     if effective_phase(s) not in SCORES_VISIBLE_PHASES or s.form is None:
         return None
-    return compute_results(s.form, current_bids(s), submitted_scores(s), s.settings.scoring)
+    return compute_results(
+        s.form,
+        current_bids(s),
+        submitted_scores(s),
+        s.settings.scoring,
+        review_exclusions(s.stages),
+    )
+
+
+def current_stage(s: RoomState) -> ReviewStage | None:
+    """The review stage under way (None when none is, or all have concluded)."""
+    if s.stages and s.stages[-1].concluded_at is None:
+        return s.stages[-1]
+    return None

@@ -24,6 +24,7 @@ from evaluation_room.model import (
 from evaluation_room.scoring import Bid, objective_scores
 from evaluation_room.state import (
     RoomState,
+    active_sheets,
     alias_of,
     current_bids,
     effective_phase,
@@ -90,7 +91,11 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
     if viewer.role.is_committee:
         sheet = s.sheets.get(viewer.participant_id)
         base["my_sheet"] = (
-            {"scores": sheet.current(), "submitted_at": sheet.submitted_at}
+            {
+                "scores": sheet.current(),
+                "reasons": sheet.reasons,
+                "submitted_at": sheet.submitted_at,
+            }
             if sheet and sheet.voided_at is None
             else None
         )
@@ -130,6 +135,9 @@ def snapshot(s: RoomState, viewer_id: str) -> dict[str, Any]:
         if is_visible
         else None
     )
+    base["stages"] = _stages_view(s, viewer)
+    base["low_score_reason_pct"] = s.settings.scoring.low_score_reason_pct
+    base["low_score_reasons"] = low_score_reasons(s) if is_visible else None
     base["report_digest"] = s.report_digest
     base["final_report_digest"] = s.final_report_digest
     base["signatures"] = [
@@ -153,6 +161,52 @@ def visible_scores(s: RoomState, viewer_id: str) -> dict[str, Any]:
         raise ScoresHidden("scores are shown once every member has submitted")
     scores = {alias_of(s, m): sc for m, sc in submitted_scores(s).items()}
     out: dict[str, Any] = encode(scores)
+    return out
+
+
+def low_score_reasons(s: RoomState) -> list[dict[str, Any]]:
+    """The short reasons members gave for low scores, by alias (shown once all submitted)."""
+    out: list[dict[str, Any]] = []
+    for m, sheet in active_sheets(s).items():
+        if sheet.submitted_at is None:
+            continue
+        current = sheet.current()
+        for bidder, items in sorted(sheet.reasons.items()):
+            for item_id, reason in sorted(items.items()):
+                if item_id in current.get(bidder, {}):
+                    out.append(
+                        {
+                            "member": alias_of(s, m),
+                            "bidder_code": bidder,
+                            "item_id": item_id,
+                            "score": current[bidder][item_id],
+                            "reason": reason,
+                        }
+                    )
+    return out
+
+
+def _stages_view(s: RoomState, viewer: Participant) -> list[dict[str, Any]]:
+    """The review stages: who has submitted, the viewer's own marks, and once concluded the
+    outcome with every fail reason (members by alias; nobody sees another's marks before)."""
+    seated = {p.participant_id for p in s.participants if p.status is Status.ACTIVE}
+    out: list[dict[str, Any]] = []
+    for st in s.stages:
+        mine = st.sheets.get(viewer.participant_id)
+        entry: dict[str, Any] = {
+            "stage": st.stage,
+            "bidders": st.bidders,
+            "submitted": sorted(
+                alias_of(s, m) or ""
+                for m, sh in st.sheets.items()
+                if m in seated and sh.submitted_at is not None
+            ),
+            "my_marks": mine.marks if mine is not None else None,
+            "is_concluded": st.concluded_at is not None,
+            "passed": st.passed if st.concluded_at is not None else None,
+            "failed": st.failed if st.concluded_at is not None else None,
+        }
+        out.append(entry)
     return out
 
 

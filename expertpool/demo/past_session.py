@@ -1,10 +1,12 @@
 """Demo step helper: the past project's session, run from its opening to the signed report.
 
 Everything goes through the room model and the app's own adapters, as the live room would do it:
-the main venue's host enters the bids and opens check-in; one member checks in by SMS code, one
+the main venue's host builds the method from the centre's template, enters the bids and opens
+check-in; one member checks in by SMS code, one
 without a signal is checked in person; one falls ill, the host proposes taking them off and the
 supervisor approves, the group's next backup is called, accepts and is seated, and checks in;
-the committee elects its leader, scores, signs after re-entering their passwords, and the host
+the committee elects its leader, runs the compliance review (the majority fails the third
+bidder, with reasons), scores the others, signs after re-entering their passwords, and the host
 archives the session. The state is saved with its events and audit entries by the room's store.
 """
 
@@ -23,12 +25,14 @@ from expertpool.accounts import users
 from expertpool.accounts.models import User
 from expertpool.demo.accounts import DEMO_PASSWORD
 from expertpool.demo.context import DemoContext
+from expertpool.demo.methods import TEMPLATE_NAME
 from expertpool.draws.models import Draw
 from expertpool.notifications import invitations
 from expertpool.notifications.models import InvitationRecord, InvitationState
 from expertpool.projects.models import Bidder, Project
 from expertpool.reports.archive import ReportIssuer
 from expertpool.reports.signing import PadesSigner
+from expertpool.rooms import methods
 from expertpool.rooms.adapters import PasswordAuthenticator
 from expertpool.rooms.conflicts import ProjectConflictChecker
 from expertpool.rooms.models import EvaluationSession
@@ -41,6 +45,11 @@ PRICES = (Decimal("1760000"), Decimal("1688000"), Decimal("1725000"))
 # score deviates far from the mean, different enough to rank the bidders.
 TECH = ("44", "41", "38")
 SERVICE = ("17", "16", "15")
+RESPONSE_FAILS = (
+    "未响应★号条款：总监理工程师须驻场",
+    "★号条款偏离：驻场人员少于招标文件要求",
+    "未承诺总监理工程师驻场，属重大偏离",
+)
 
 
 class _Clock:
@@ -81,10 +90,16 @@ def run_to_report(
     people = [room.participant(pid) for pid in room.participant_ids()]
     host = next(p.participant_id for p in people if p.role is Role.HOST and p.venue_id == main)
     supervisor = next(p.participant_id for p in people if p.role is Role.SUPERVISOR)
+    # The host builds the method from the centre's template (as the editor's "create from a
+    # template" does) and enters the bidders, the purchaser's qualification review passed.
+    template = next(
+        t for t in methods.templates_of(session, project.owner_centre_id) if t.name == TEMPLATE_NAME
+    )
+    room.set_form(host, methods.template_form(template))
     room.set_bids(
         host,
         [
-            Bid(b.credit_code, b.name, PRICES[n % len(PRICES)], {"资质": True})
+            Bid(b.credit_code, b.name, PRICES[n % len(PRICES)], {"q_licence": True})
             for n, b in enumerate(bidders)
         ],
     )
@@ -141,8 +156,28 @@ def run_to_report(
     leader = room.participant(members[0]).alias or ""
     for member in members:
         room.vote(member, leader)
+    # The compliance review (符合性审查): three of the five members find that the third
+    # bidder did not respond to a starred clause; it leaves the evaluation with their reasons.
+    clock.tick(5)
+    room.start_review(host)
+    failing = bidders[-1].credit_code
+    for n, member in enumerate(members):
+        clock.tick(10)
+        marks: dict[str, object] = {
+            b.credit_code: {
+                "c_validity": {"passed": True},
+                "c_response": (
+                    {"passed": False, "reason": RESPONSE_FAILS[n]}
+                    if b.credit_code == failing and n < len(RESPONSE_FAILS)
+                    else {"passed": True}
+                ),
+            }
+            for b in bidders
+        }
+        room.submit_review(member, marks)
     clock.tick(5)
     room.start_scoring(host)
+    scored = [b for b in bidders if b.credit_code != failing]
     for n, member in enumerate(members):
         clock.tick(20)
         room.submit_sheet(
@@ -152,7 +187,7 @@ def run_to_report(
                     "tech": TECH[(k + n) % len(TECH)] if n % 2 else TECH[k % len(TECH)],
                     "service": SERVICE[k % len(SERVICE)],
                 }
-                for k, b in enumerate(bidders)
+                for k, b in enumerate(scored)
             },
         )
     clock.tick(10)

@@ -14,6 +14,7 @@ from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
+from expertpool.demo import methods as demo_methods
 from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
@@ -28,6 +29,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("experts", demo_experts.demo_step),
     ("pool over time", demo_pool.run_step),
     ("projects", demo_projects.run_step),
+    ("scoring-method templates", demo_methods.templates_step),
     ("representatives", demo_actors.representatives_step),
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),

@@ -45,6 +45,8 @@ RULE_LABELS = {
     "small_enterprise_deduction_pct": _l("Price deduction for small and micro enterprises (%)"),
     "tie_rule": _l("Tie rule of the ranking"),
     "review_majority": _l("Majority rule of the review stages"),
+    "low_score_reason_pct": _l("Share of an item's points below which a score needs a reason"),
+    "method_total_points": _l("Points a comprehensive scoring method adds up to"),
     "max_candidates": _l("Ranked candidates in the report (at most)"),
     "report_contents": _l("Mandatory contents of the report"),
     "qualification_paths": _l("Qualification paths (title levels and years)"),

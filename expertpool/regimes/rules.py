@@ -30,6 +30,8 @@ RULE_KEYS: dict[str, str] = {
     "small_enterprise_deduction_pct": "number",
     "tie_rule": "tie",
     "review_majority": "majority",
+    "low_score_reason_pct": "number?",
+    "method_total_points": "number?",
     "max_candidates": "int",
     "report_contents": "list",
     "qualification_paths": "paths",
@@ -79,6 +81,10 @@ class RuleSet:
     small_enterprise_deduction_pct: Decimal
     tie_rule: str
     review_majority: str
+    low_score_reason_pct: Decimal | None
+    """A subjective score below this share (%) of its item's maximum needs a reason."""
+    method_total_points: Decimal | None
+    """The points a comprehensive scoring method adds up to (None: not fixed)."""
     max_candidates: int
     report_contents: tuple[str, ...]
     qualification_paths: tuple[QualificationPath, ...]
@@ -249,6 +255,14 @@ def committee_errors(
             f"at least {needed} needed"
         )
     return {"committee": "; ".join(problems)} if problems else {}
+
+
+def method_total_errors(rules: RuleSet, *, total: Decimal) -> dict[str, str]:
+    """Check a scoring method's total points against the rules' fixed total (when set)."""
+    fixed = rules.method_total_points
+    if fixed is None or total == fixed:
+        return {}
+    return {"total": f"the items must add up to {fixed} points ({total})"}
 
 
 def price_weight_errors(rules: RuleSet, *, kind: str, weight_pct: Decimal | None) -> dict[str, str]:

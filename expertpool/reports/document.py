@@ -144,7 +144,7 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
             "二、投标人及资格审查",
             ["编号", "投标人", "投标报价（元）", "审查结果"],
             [
-                [b["bidder_code"], b["bidder_name"], b["price"], _check_result(b)]
+                [b["bidder_code"], b["bidder_name"], b["price"], _check_result(b, item_names)]
                 for b in body.get("bids", [])
             ],
         )
@@ -157,12 +157,35 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
                 [
                     e["bidder_code"],
                     bids.get(e["bidder_code"], {}).get("bidder_name", ""),
-                    "；".join(e.get("failed_checks", [])),
+                    _excluded_reason(e, item_names),
                 ]
                 for e in results.get("excluded", [])
             ],
         )
     )
+    if body.get("review"):
+        out.append(
+            Section(
+                "三（续）、资格审查与符合性审查结论（少数服从多数）",
+                ["阶段", "编号", "投标人", "未通过的审查项", "认定不通过/评委人数", "理由"],
+                [
+                    [
+                        STAGES.get(st["stage"], st["stage"]),
+                        f["bidder_code"],
+                        bids.get(f["bidder_code"], {}).get("bidder_name", ""),
+                        item_names.get(f["item_id"], f["item_id"]),
+                        f"{f['fails']}/{f['members']}",
+                        "；".join(f["reasons"]),
+                    ]
+                    for st in body["review"]
+                    for f in st["failed"]
+                ]
+                or [
+                    [STAGES.get(st["stage"], st["stage"]), "", "全部通过", "", "", ""]
+                    for st in body["review"]
+                ],
+            )
+        )
     sheet_rows = []
     for alias, sheet in sorted(body.get("sheets", {}).items()):
         for bidder, scores in sorted(sheet["scores"].items()):
@@ -177,6 +200,23 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
             sheet_rows,
         )
     )
+    if body.get("low_score_reasons"):
+        out.append(
+            Section(
+                "四（续）、低分理由",
+                ["评委", "投标人", "评分项", "分数", "理由"],
+                [
+                    [
+                        _who(ctx, r["member"]),
+                        r["bidder_code"],
+                        item_names.get(r["item_id"], r["item_id"]),
+                        str(r["score"]),
+                        r["reason"],
+                    ]
+                    for r in body["low_score_reasons"]
+                ],
+            )
+        )
     out.append(
         Section(
             "五、汇总得分与排名（" + TIE_RULES.get(ctx.tie_rule, ctx.tie_rule) + "）",
@@ -280,8 +320,22 @@ def named_sections(report: dict[str, Any], ctx: ReportContext) -> list[Section]:
     return out
 
 
-def _check_result(bid: dict[str, Any]) -> str:
-    failed = sorted(k for k, ok in bid.get("checks", {}).items() if not ok)
+STAGES = {"qualification": "资格审查", "compliance": "符合性审查", "checks": "资格审查（采购人）"}
+
+
+def _excluded_reason(e: dict[str, Any], item_names: dict[str, str]) -> str:
+    """Why a bid was excluded: the stage, the failed items and the committee's reasons."""
+    failed = "；".join(item_names.get(k, k) for k in e.get("failed_checks", []))
+    stage = e.get("stage", "checks")
+    if stage == "checks":
+        return failed
+    reasons = "；".join(e.get("reasons", []))
+    return f"{STAGES.get(stage, stage)}未通过：{failed}" + (f"（{reasons}）" if reasons else "")
+
+
+def _check_result(bid: dict[str, Any], item_names: dict[str, str]) -> str:
+    # checks are keyed by the method's qualification item (older bids: by a typed name)
+    failed = sorted(item_names.get(k, k) for k, ok in bid.get("checks", {}).items() if not ok)
     return "通过" if not failed else "未通过：" + "；".join(failed)
 
 

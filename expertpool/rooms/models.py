@@ -98,5 +98,23 @@ class RoomChatMessage(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ScoringTemplate(Base):
+    """A centre's scoring method saved as a template (the room's score form as JSON, made by
+    the editor: nobody types it). A session's method is built from one and may be saved as one."""
+
+    __tablename__ = "scoring_template"
+    __table_args__ = (UniqueConstraint("centre_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centre.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    regime: Mapped[str] = mapped_column(String(40))  # whose rules check it (regimes.LegalRegime)
+    kind: Mapped[str] = mapped_column(String(20))  # goods | services | works: the price weight
+    form: Mapped[str] = mapped_column(Text)  # evaluation_room ScoreForm, encoded
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 PII_TABLES = (EncryptedTable(RoomParticipant, "room_participant", {"phone_encrypted": "phone"}),)
 """Room participants' mobiles (for key rotation)."""

@@ -75,6 +75,10 @@ def _beijing(at: str | None) -> str:
     return datetime.fromisoformat(at).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
+KINDS = {"objective": "客观", "subjective": "主观", "pass_fail": "通过/不通过"}
+STAGES = {"qualification": "资格审查", "compliance": "符合性审查"}
+
+
 def sections(report: dict[str, Any]) -> list[Section]:
     """The report as tables, in Chinese (the language of the signed record)."""
     body = report["body"]
@@ -97,18 +101,54 @@ def sections(report: dict[str, Any]) -> list[Section]:
         ),
         Section(
             "评分表",
-            ["评分项", "类型", "分值范围", "步长"],
+            ["评分项", "类型", "分值范围", "步长", "评分标准"],
             [
                 [
                     i["name"],
-                    "客观" if i["kind"] == "objective" else "主观",
-                    f"{i['minimum']}–{i['maximum']}",
-                    i["step"],
+                    KINDS.get(i["kind"], i["kind"]),
+                    f"{i['minimum']}–{i['maximum']}" if i["kind"] != "pass_fail" else "",
+                    i["step"] if i["kind"] != "pass_fail" else "",
+                    i.get("criteria", ""),
                 ]
                 for i in items
             ],
         ),
     ]
+    if body.get("review"):
+        out.append(
+            Section(
+                "资格审查与符合性审查结论",
+                ["阶段", "投标人", "未通过的审查项", "不通过/评委人数", "理由"],
+                [
+                    [
+                        STAGES.get(st["stage"], st["stage"]),
+                        f["bidder_code"],
+                        names.get(f["item_id"], f["item_id"]),
+                        f"{f['fails']}/{f['members']}",
+                        "；".join(f["reasons"]),
+                    ]
+                    for st in body["review"]
+                    for f in st["failed"]
+                ],
+            )
+        )
+    if body.get("low_score_reasons"):
+        out.append(
+            Section(
+                "低分理由",
+                ["评委", "投标人", "评分项", "分数", "理由"],
+                [
+                    [
+                        r["member"],
+                        r["bidder_code"],
+                        names.get(r["item_id"], r["item_id"]),
+                        r["score"],
+                        r["reason"],
+                    ]
+                    for r in body["low_score_reasons"]
+                ],
+            )
+        )
     out.append(
         Section(
             "评委签到",

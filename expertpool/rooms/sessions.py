@@ -102,6 +102,8 @@ STANDARD_FORM: dict[str, Any] = {
             "weight": "1",
             "formula": "lowest_price",
             "params": {},
+            "category": "price",
+            "criteria": "以最低的有效投标价为基准价，价格分=基准价/投标报价×30",
         },
         {
             "item_id": "tech",
@@ -113,6 +115,8 @@ STANDARD_FORM: dict[str, Any] = {
             "weight": "1",
             "formula": None,
             "params": {},
+            "category": "technical",
+            "criteria": "方案完整、响应全部技术要求的得40-50分；基本响应的得20-40分；其余0-20分",
         },
         {
             "item_id": "service",
@@ -124,10 +128,18 @@ STANDARD_FORM: dict[str, Any] = {
             "weight": "1",
             "formula": None,
             "params": {},
+            "category": "commercial",
+            "criteria": "本地服务网点、响应时间及质保期",
         },
     ]
 }
 """A goods-procurement form (lowest-price formula plus two subjective items): the default."""
+
+
+def decode_form(data: Any) -> ScoreForm:
+    """A score form from its JSON shape (a room snapshot's or a stored template's)."""
+    form: ScoreForm = decode(ScoreForm, data)
+    return form
 
 
 def new_participant_id() -> str:
@@ -152,7 +164,8 @@ def with_rules(
 ) -> RoomSettings:
     """The room settings under a project's rules: committee size and share, who may lead, the
     price-weight range for the project's kind, the small-enterprise deduction, the tie rule and
-    the number of candidates. The room receives them as plain values.
+    the number of candidates, the review stages' majority rule and the share below which a low
+    score needs a reason. The room receives them as plain values.
     """
     weights = rules.price_weight_pct.get(kind)
     return replace(
@@ -161,12 +174,14 @@ def with_rules(
         is_odd_size_required=rules.committee_odd,
         min_expert_share=rules.expert_share,
         representatives_may_lead=rules.representative_may_lead,
+        review_majority=rules.review_majority,
         scoring=replace(
             settings.scoring,
             max_candidates=rules.max_candidates,
             tie_rule=RankingTieRule(rules.tie_rule),
             small_enterprise_deduction_pct=rules.small_enterprise_deduction_pct,
             price_weight_pct=(Decimal(weights[0]), Decimal(weights[1])) if weights else None,
+            low_score_reason_pct=rules.low_score_reason_pct,
         ),
     )
 

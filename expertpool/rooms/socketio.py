@@ -14,7 +14,7 @@ from socketio.packet import Packet
 from werkzeug.serving import run_simple
 
 import evaluation_room
-from evaluation_room.handlers import ChatLog, Identity
+from evaluation_room.handlers import ChatLog, Identity, RoomHandlers
 from evaluation_room.ports import (
     Authenticator,
     CodeSender,
@@ -203,6 +203,12 @@ def init_socketio(app: Flask, config: Config, room: RoomCollaborators) -> Socket
 
     app.extensions["expertpool_serve"] = serve
     return socketio
+
+
+def room_handlers(app: Flask) -> RoomHandlers:
+    """The app's room handlers (pages run room commands through them, as events do)."""
+    handlers: RoomHandlers = app.extensions["evaluation_room"]
+    return handlers
 
 
 def socketio_of(app: Flask) -> SocketIO:

@@ -43,3 +43,40 @@ def browser_for(
     if errors is not None:
         page.on("pageerror", lambda e: errors.append(str(e)))
     return page
+
+
+def enter_bidders(
+    page: Any,
+    base: str,
+    room_id: str,
+    bids: list[tuple[str, str, str]],
+    checks: dict[tuple[int, str], str] | None = None,
+) -> None:
+    """As the main host, enter the bidders as rows on the session's bidders page (code, name,
+    price; ``checks`` sets a purchaser's qualification check of a row to pass or fail), save, and
+    wait until the room page is back and connected."""
+    settle(page)
+    page.goto(f"{base}/rooms/{room_id}/bidders")
+    for n, (code, name, price) in enumerate(bids):
+        if page.locator("[data-testid=bidder-row]").count() <= n:
+            page.click("[data-testid=add-bidder]")
+        page.fill(f"input[name=bidders-{n}-code]", code)
+        page.fill(f"input[name=bidders-{n}-name]", name)
+        page.fill(f"input[name=bidders-{n}-price]", price)
+    for (n, item_id), value in (checks or {}).items():
+        page.select_option(f"select[name=bidders-{n}-check-{item_id}]", value)
+    with page.expect_navigation():
+        page.click("[data-testid=save-bidders]")
+    page.wait_for_selector("[data-testid=conn][data-state=connected]")
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=bids] tr[data-bidder]').length === {len(bids)}"
+    )
+
+
+def settle(page: Any) -> None:
+    """On a room page, wait until its join was acknowledged (the first snapshot is shown), so
+    that leaving the page does not cut a join the server is still answering."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=seq]')"
+        " || document.querySelector('[data-testid=seq]').textContent !== ''"
+    )

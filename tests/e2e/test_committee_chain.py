@@ -35,14 +35,14 @@ from expertpool.organisations import directory, representatives
 from expertpool.projects.models import Project
 from expertpool.reports.signing import verify_pdf
 from tests.conftest import PASSWORD, LiveServer
-from tests.e2e.conftest import browser_for
+from tests.e2e.conftest import browser_for, enter_bidders
 from tests.integration.draws.conftest import BIDDERS, add_experts, make_setup
 from tests.integration.projects.conftest import Clock
 from tests.integration.room.live import LiveMember
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REP_NAME = "招标人代表乙"
-BID_LINES = "B001,甲公司,1000000,资质=pass\nB002,乙公司,950000,资质=pass"
+BIDS = [("B001", "甲公司", "1000000"), ("B002", "乙公司", "950000")]
 
 
 def _press_1_on_every_live_call(console: Any, base: str) -> int:
@@ -191,12 +191,7 @@ def test_from_the_sealed_draw_to_the_signed_report_in_the_browser(
         db.commit()
 
         # 3. The host enters the bids, opens the session and starts check-in.
-        host.fill("[data-testid=bids]", BID_LINES)
-        seq = int(host.locator("[data-testid=seq]").inner_text())
-        host.click("[data-testid=set-bids]")
-        host.wait_for_function(
-            f"Number(document.querySelector('[data-testid=seq]').textContent) > {seq}"
-        )
+        enter_bidders(host, base, room_id, BIDS)
         for action, phase in (("open", "opened"), ("start_check_in", "check_in")):
             host.click(f"[data-phase={action}]")
             host.wait_for_function(

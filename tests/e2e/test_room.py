@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from expertpool.reports.signing import verify_pdf
 from tests.conftest import PASSWORD, LiveServer
-from tests.e2e.conftest import browser_for
+from tests.e2e.conftest import browser_for, enter_bidders, settle
 from tests.integration.room.conftest import BIDS, Committee, build_committee
 from tests.integration.room.live import LiveMember
 
@@ -42,19 +42,25 @@ def test_a_five_member_committee_at_two_venues_evaluates_and_signs(
             p.wait_for_selector("[data-testid=conn][data-state=connected]")
         assert host.locator("[data-testid=my-role]").inner_text() == "主持人"
 
-        # The main host enters the bids (CSV lines) and opens check-in.
-        host.fill(
-            "[data-testid=bids]",
-            "\n".join(
-                [f"{b['bidder_code']},{b['bidder_name']},{b['price']},资质=pass" for b in BIDS]
-                + ["B003,丙公司,900000,资质=fail"]  # an invalid bid, and why, for the report
-            ),
-        )
-        seq = int(host.locator("[data-testid=seq]").inner_text())
-        host.click("[data-testid=set-bids]")
-        # Phase buttons send the seq the host saw: wait until the bids' snapshot has arrived.
-        host.wait_for_function(
-            f"Number(document.querySelector('[data-testid=seq]').textContent) > {seq}"
+        # The main host adds the purchaser's qualification check to the method in the editor
+        # (a new row, no JSON), then enters the bidders as rows: the third failed that check.
+        settle(host)
+        host.goto(f"{server.url}/rooms/{c.room_id}/method")
+        host.click("[data-testid=add-row]")
+        row = host.locator("[data-testid=item-row]").last
+        row.locator("select[name$=-category]").select_option("qualification")
+        row.locator("select[name$=-kind]").select_option("pass_fail")
+        row.locator("input[name$=-name]").fill("资质")
+        row.locator("select[name$=-by_committee]").select_option("purchaser")
+        with host.expect_navigation():
+            host.click("[data-testid=save-method]")
+        enter_bidders(
+            host,
+            server.url,
+            c.room_id,
+            [(b["bidder_code"], b["bidder_name"], b["price"]) for b in BIDS]
+            + [("B003", "丙公司", "900000")],  # an invalid bid, and why, for the report
+            {(2, "i4"): "fail"},
         )
         for action in ("open", "start_check_in"):
             host.click(f"[data-phase={action}]")

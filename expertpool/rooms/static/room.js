@@ -115,6 +115,7 @@
     const me = (s.members || []).find((m) => m.alias === s.viewer.alias) || {};
     renderCheckIn(s, member && ["check_in", "leader_election", "scoring"].includes(phase) && !me.is_checked_in, me);
     renderElection(s, !!s.election, member);
+    renderReview(s, member);
     renderSheet(s, member && (SCORING_ON.includes(phase) || (s.my_sheet && s.my_sheet.submitted_at && phase === "scoring")));
     renderFlags(s, Array.isArray(s.flags) && s.flags.length > 0, member);
     renderResults(s, !!s.results, member);
@@ -211,39 +212,63 @@
   function renderHost(s, show) {
     const main = isMainHost(s);
     const phase = phaseOf(s);
-    const bidsText = (s.bids || []).map((b) => [b.bidder_code, b.bidder_name, b.price,
-      ...Object.entries(b.checks).map(([k, v]) => k + "=" + (v ? "pass" : "fail"))].join(",")).join("\n");
-    const form = JSON.stringify(s.form || cfg.standard_form, null, 1);
-    const buttons = main ? ["open", "start_check_in", "start_election", "start_scoring", "finalise", "start_signing", "archive"]
-      .map((a) => `<button data-phase="${a}">${esc(T[a])}</button>`).join(" ") : "";
+    const setup = ["scheduled", "opened", "check_in", "leader_election"].includes(phase);
+    const hasStages = ((s.form && s.form.items) || []).some((i) => i.kind === "pass_fail" && (i.by_committee !== false) && ["qualification", "compliance"].includes(i.category));
+    const actions = ["open", "start_check_in", "start_election"].concat(hasStages ? ["start_review"] : [], ["start_scoring", "finalise", "start_signing", "archive"]);
+    const buttons = main ? actions.map((a) => `<button data-phase="${a}">${esc(T[a])}</button>`).join(" ") : "";
+    const bids = (s.bids || []).map((b) => `<tr data-bidder="${esc(b.bidder_code)}"><td>${esc(b.bidder_code)}</td><td>${esc(b.bidder_name)}</td><td>${esc(b.price)}</td>`
+      + `<td>${esc(Object.entries(b.checks || {}).filter(([, ok]) => !ok).map(([k]) => itemName(s, k)).join("、"))}</td></tr>`).join("");
+    const items = ((s.form && s.form.items) || []).map((i) => `<li>${esc(T["cat_" + (i.category || "technical")] || i.category || "")}: ${esc(i.name)}`
+      + (i.kind === "pass_fail" ? ` (${esc(T.pass_fail)})` : ` (${esc(i.minimum)}–${esc(i.maximum)})`) + "</li>").join("");
     const html = `<h2>${esc(T.host_console)}</h2>`
-      + (main ? `<h3>${esc(T.bids)}</h3><p class="muted">${esc(T.bids_help)}</p>
-        <textarea rows="4" data-testid="bids" style="width:100%">${esc(bidsText)}</textarea>
-        <button data-testid="set-bids">${esc(T.import_bids)}</button>
-        <h3>${esc(T.form)}</h3><textarea rows="6" data-testid="form" style="width:100%">${esc(form)}</textarea>
-        <button data-testid="set-form">${esc(T.set_form)}</button>
-        <h3>${esc(T.phase)}</h3><p data-testid="phase-buttons">${buttons}</p>` : "")
+      + (main ? `<h3>${esc(T.form)}</h3><ul data-testid="method-items">${items}</ul>`
+        + (setup ? `<p><a href="${esc(cfg.method_url)}" data-testid="edit-method">${esc(T.edit_method)}</a></p>` : "")
+        + `<h3>${esc(T.bids)}</h3><table data-testid="bids"><tr><th>${esc(T.bidder)}</th><th>${esc(T.name)}</th><th>${esc(T.price)}</th><th>${esc(T.failed_checks)}</th></tr>${bids}</table>`
+        + (setup ? `<p><a href="${esc(cfg.bidders_url)}" data-testid="edit-bidders">${esc(T.edit_bidders)}</a></p>` : "")
+        + `<h3>${esc(T.phase)}</h3><p data-testid="phase-buttons">${buttons}</p>` : "")
       + `<p><input data-testid="pause-reason" placeholder="${esc(T.reason)}"> <button data-testid="pause">${esc(T.pause)}</button>`
       + (main ? ` <button data-testid="resume">${esc(T.resume)}</button>` : "") + "</p>";
     section("sec-host", JSON.stringify([s.bids, s.form, phase, s.phase]), show, html, (el) => {
       on(el, "[data-phase]", (e) => send("phase", { action: e.target.dataset.phase, seq: snap.seq }));
-      on(el, "[data-testid=set-bids]", () => {
-        try { send("set_bids", { bids: parseBids(el.querySelector("[data-testid=bids]").value) }); } catch (err) { showError({ message: String(err) }); }
-      });
-      on(el, "[data-testid=set-form]", () => {
-        try { send("set_form", { form: JSON.parse(el.querySelector("[data-testid=form]").value) }); } catch (err) { showError({ message: String(err) }); }
-      });
       on(el, "[data-testid=pause]", () => send("pause", { reason: el.querySelector("[data-testid=pause-reason]").value }));
       on(el, "[data-testid=resume]", () => send("resume", {}));
     });
   }
 
-  function parseBids(text) {
-    return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).map((line) => {
-      const parts = line.split(/[,，\t]/).map((p) => p.trim());
-      const checks = {};
-      parts.slice(3).filter(Boolean).forEach((c) => { const [k, v] = c.split("="); checks[k] = v !== "fail"; });
-      return { bidder_code: parts[0], bidder_name: parts[1] || parts[0], price: parts[2] || "0", checks: checks };
+  function renderReview(s, member) {
+    const stages = s.stages || [];
+    const show = stages.length > 0;
+    const items = (stage) => ((s.form && s.form.items) || []).filter((i) => i.kind === "pass_fail" && i.category === stage && i.by_committee !== false);
+    const parts = stages.map((st) => {
+      const its = items(st.stage);
+      const head = `<h3 data-stage="${esc(st.stage)}">${esc(T["stage_" + st.stage] || st.stage)}</h3>`
+        + `<p class="muted">${esc(T.submitted)}: ${esc((st.submitted || []).join("、"))}</p>`;
+      if (st.is_concluded) {
+        const rows = st.bidders.map((b) => {
+          const failed = (st.failed || {})[b] || [];
+          return `<tr data-outcome="${esc(b)}"><td>${esc(b)}</td><td data-col="outcome">${esc(failed.length ? T.fail : T.pass)}</td><td>`
+            + failed.map((f) => `${esc(itemName(s, f.item_id))} (${f.fails}/${f.members}): ${esc((f.reasons || []).join("；"))}`).join("<br>") + "</td></tr>";
+        }).join("");
+        return head + `<table data-testid="stage-outcome"><tr><th>${esc(T.bidder)}</th><th>${esc(T.conclusion)}</th><th>${esc(T.reasons)}</th></tr>${rows}</table>`;
+      }
+      if (!member) return head;
+      if (st.my_marks) return head + `<p data-testid="review-done">${esc(T.review_submitted)}</p>`;
+      const rows = st.bidders.map((b) => its.map((i) => `<tr><td>${esc(b)}</td><td title="${esc(i.criteria || "")}">${esc(i.name)}<br><small class="muted">${esc(i.criteria || "")}</small></td>`
+        + `<td><select data-mark-bidder="${esc(b)}" data-mark-item="${esc(i.item_id)}"><option value="pass">${esc(T.pass)}</option><option value="fail">${esc(T.fail)}</option></select></td>`
+        + `<td><input data-reason-bidder="${esc(b)}" data-reason-item="${esc(i.item_id)}" placeholder="${esc(T.fail_reason)}" maxlength="500"></td></tr>`).join("")).join("");
+      return head + `<table data-testid="review-sheet"><tr><th>${esc(T.bidder)}</th><th>${esc(T.item)}</th><th>${esc(T.conclusion)}</th><th>${esc(T.reasons)}</th></tr>${rows}</table>`
+        + `<p><button data-testid="submit-review" class="primary">${esc(T.submit_review)}</button></p>`;
+    }).join("");
+    section("sec-review", JSON.stringify([stages, s.form, s.phase, member]), show, `<h2>${esc(T.review)}</h2>${parts}`, (el) => {
+      on(el, "[data-testid=submit-review]", () => {
+        const marks = {};
+        el.querySelectorAll("select[data-mark-bidder]").forEach((sel) => {
+          const b = sel.dataset.markBidder, i = sel.dataset.markItem;
+          const reason = el.querySelector(`[data-reason-bidder="${b}"][data-reason-item="${i}"]`).value;
+          (marks[b] = marks[b] || {})[i] = { passed: sel.value === "pass", reason: reason };
+        });
+        send("submit_review", { marks: marks });
+      });
     });
   }
 
@@ -278,14 +303,20 @@
 
   function renderSheet(s, show) {
     const items = subjective(s);
-    const sheet = s.my_sheet || { scores: {} };
+    const sheet = s.my_sheet || { scores: {}, reasons: {} };
     const done = !!(sheet && sheet.submitted_at);
     const objective = s.objective || {};
     const rows = (s.scoring_bidders || []).map((b) => `<tr><td>${esc(b)}</td>`
       + items.map((i) => `<td><input size="5" data-bidder="${esc(b)}" data-item="${esc(i.item_id)}" value="${esc(((sheet.scores || {})[b] || {})[i.item_id] || "")}"
-          ${done ? "disabled" : ""} title="${esc(i.minimum)}–${esc(i.maximum)} / ${esc(i.step)}"></td>`).join("")
+          ${done ? "disabled" : ""} title="${esc(i.minimum)}–${esc(i.maximum)} / ${esc(i.step)}">
+          <input size="12" data-why-bidder="${esc(b)}" data-why-item="${esc(i.item_id)}" maxlength="200" placeholder="${esc(T.low_reason)}"
+          value="${esc(((sheet.reasons || {})[b] || {})[i.item_id] || "")}" ${done ? "disabled" : ""}></td>`).join("")
       + `<td>${esc(Object.values(objective[b] || {}).join(" / "))}</td></tr>`).join("");
-    const html = `<h2>${esc(T.sheet)}</h2><table data-testid="sheet"><tr><th>${esc(T.bidder)}</th>`
+    const criteria = items.filter((i) => i.criteria).map((i) => `<li><strong>${esc(i.name)}</strong>: ${esc(i.criteria)}</li>`).join("");
+    const lowPct = s.low_score_reason_pct;
+    const html = `<h2>${esc(T.sheet)}</h2>` + (criteria ? `<details open data-testid="criteria"><summary>${esc(T.criteria)}</summary><ul>${criteria}</ul></details>` : "")
+      + (lowPct ? `<p class="muted">${esc(T.low_reason_help)} (${esc(lowPct)} %)</p>` : "")
+      + `<table data-testid="sheet"><tr><th>${esc(T.bidder)}</th>`
       + items.map((i) => `<th>${esc(i.name)} (${esc(i.minimum)}–${esc(i.maximum)})</th>`).join("")
       + `<th>${esc(T.objective)}</th></tr>${rows}</table>`
       + (done ? `<p data-testid="sheet-done">${esc(T.sheet_submitted)}</p>`
@@ -293,14 +324,19 @@
     section("sec-sheet", JSON.stringify([s.scoring_bidders, s.form, done, s.phase]), show, html, (el) => {
       const collect = () => {
         const scores = {};
+        const reasons = {};
         el.querySelectorAll("input[data-bidder]").forEach((inp) => {
           if (inp.value.trim() === "") return;
           (scores[inp.dataset.bidder] = scores[inp.dataset.bidder] || {})[inp.dataset.item] = inp.value.trim();
         });
-        return scores;
+        el.querySelectorAll("input[data-why-bidder]").forEach((inp) => {
+          if (inp.value.trim() === "") return;
+          (reasons[inp.dataset.whyBidder] = reasons[inp.dataset.whyBidder] || {})[inp.dataset.whyItem] = inp.value.trim();
+        });
+        return { scores: scores, reasons: reasons };
       };
-      on(el, "[data-testid=save-draft]", () => send("enter_scores", { scores: collect() }));
-      on(el, "[data-testid=submit-sheet]", () => send("submit_sheet", { scores: collect() }));
+      on(el, "[data-testid=save-draft]", () => send("enter_scores", collect()));
+      on(el, "[data-testid=submit-sheet]", () => send("submit_sheet", collect()));
     });
   }
 
@@ -344,9 +380,14 @@
       <select data-a="reason">${["arithmetic_error", "out_of_range", "objective_disagreement", "abnormal_score"].map((k) => `<option value="${k}">${esc(T[k])}</option>`).join("")}</select>
       <input data-a="note" placeholder="${esc(T.note)}"> <button data-testid="amend">${esc(T.amend)}</button>` : "";
     const leaderButtons = phaseOf(s) === "finalised" && s.viewer.is_leader ? `<p><button data-testid="start-signing">${esc(T.start_signing)}</button></p>` : "";
-    const html = `<h2>${esc(T.results)}</h2><table data-testid="results"><tr><th>${esc(T.rank)}</th><th>${esc(T.bidder)}</th><th>${esc(T.total)}</th></tr>${rows}</table>
+    const low = (s.low_score_reasons || []).map((x) => `<li>${esc(x.member)} · ${esc(x.bidder_code)} · ${esc(itemName(s, x.item_id))} ${esc(x.score)}: ${esc(x.reason)}</li>`).join("");
+    const excluded = (r.excluded || []).map((x) => `<li>${esc(x.bidder_code)} (${esc(T["stage_" + x.stage] || T.failed_checks)}): ${esc((x.reasons && x.reasons.length ? x.reasons : x.failed_checks.map((k) => itemName(s, k))).join("；"))}</li>`).join("");
+    const html = `<h2>${esc(T.results)}</h2>`
+      + (excluded ? `<h3>${esc(T.excluded)}</h3><ul data-testid="excluded">${excluded}</ul>` : "")
+      + (low ? `<h3>${esc(T.low_reasons)}</h3><ul data-testid="low-reasons">${low}</ul>` : "")
+      + `<table data-testid="results"><tr><th>${esc(T.rank)}</th><th>${esc(T.bidder)}</th><th>${esc(T.total)}</th></tr>${rows}</table>
       <p>${esc(T.candidates)}: ${esc((r.candidates || []).join("、"))}</p>${amend}${leaderButtons}`;
-    section("sec-results", JSON.stringify([s.results, s.phase, member, s.viewer.is_leader]), show, html, (el) => {
+    section("sec-results", JSON.stringify([s.results, s.phase, member, s.viewer.is_leader, s.low_score_reasons]), show, html, (el) => {
       on(el, "[data-testid=amend]", () => {
         const v = (k) => el.querySelector(`[data-a=${k}]`).value;
         send("amend_score", { bidder: v("bidder"), item_id: v("item"), value: v("value"), reason: v("reason"), note: v("note") });

@@ -174,8 +174,15 @@ def committee(app: Flask, make_user: Callable[..., Any]) -> Iterator[Committee]:
             cl.disconnect(NAMESPACE)
 
 
-def build_committee(app: Flask, make_user: Callable[..., Any]) -> Committee:
-    """Create the people and the stored session of the standard committee."""
+def build_committee(
+    app: Flask,
+    make_user: Callable[..., Any],
+    *,
+    form: dict[str, Any] | None = FORM,
+    settings: Any = None,
+) -> Committee:
+    """Create the people and the stored session of the standard committee (``settings``:
+    room settings instead of the app's defaults)."""
     people = {m: make_user(role="expert", display_name=f"真名{m}") for m in MEMBERS}
     people["h_gz"] = make_user(role="centre_staff", centre="440100", display_name="广州主持人")
     people["h_sz"] = make_user(role="centre_staff", centre="440300", display_name="深圳主持人")
@@ -198,11 +205,15 @@ def build_committee(app: Flask, make_user: Callable[..., Any]) -> Committee:
         ],
         hosts=[rooms.StaffSpec(people["h_gz"].id, "gz"), rooms.StaffSpec(people["h_sz"].id, "sz")],
         supervisors=[rooms.StaffSpec(people["sup"].id)],
-        form=FORM,
+        form=form,
     )
     st = app.extensions["expertpool"]
     row = rooms.create_session(
-        st.sessions(), panel, actor="test", settings=rooms.room_settings(st.config), keys=st.keys
+        st.sessions(),
+        panel,
+        actor="test",
+        settings=settings or rooms.room_settings(st.config),
+        keys=st.keys,
     )
     return Committee(app, row.room_id, people)
 
