@@ -13,8 +13,16 @@ from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.idempotency import idempotent
 from expertpool.accounts.models import UserRole
 from expertpool.bids import documents
-from expertpool.core.api import PREFIX, IdempotencyHeaders, Out, PageMeta, PageQuery, operation
-from expertpool.core.api import page_of, query
+from expertpool.core.api import (
+    PREFIX,
+    IdempotencyHeaders,
+    Out,
+    PageMeta,
+    PageQuery,
+    operation,
+    page_of,
+    query,
+)
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import config, db, state
 from expertpool.projects import projects

@@ -60,7 +60,7 @@ def check_pdf(filename: str, data: bytes, *, max_bytes: int, max_pages: int) -> 
         raise
     except (PdfReadError, PyPdfError, ValueError, TypeError, KeyError, AttributeError):
         raise _refused(str(translated("The PDF could not be read."))) from None
-    except Exception:  # noqa: BLE001 - a damaged file may fail anywhere inside the parser
+    except Exception:
         raise _refused(str(translated("The PDF could not be read."))) from None
     if pages == 0:
         raise _refused(str(translated("The PDF has no pages.")))

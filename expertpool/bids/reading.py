@@ -16,8 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from evaluation_room.model import Phase, Role
 from evaluation_room.errors import RoomError
+from evaluation_room.model import Phase, Role
 from expertpool.accounts.models import User
 from expertpool.bids import pdf
 from expertpool.bids.documents import documents_of_lot
