@@ -13,9 +13,9 @@ from expertpool.accounts.access import login_required, require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.bids import documents, reading
 from expertpool.bids.models import DocumentKind
+from expertpool.bids.pdf import too_large_message
 from expertpool.core.errors import AppError, ValidationFailed
 from expertpool.core.state import config, db, now, state
-from expertpool.core.texts import translated
 from expertpool.projects import projects
 from expertpool.projects.models import Project
 from expertpool.rooms import sessions as rooms
@@ -59,6 +59,8 @@ def _render(project: Project, errors: dict[str, str], status: int = 200) -> Any:
 @roles(*READERS)
 def project_documents(project_id: int) -> Any:
     """The project's bid documents and tender documents (names, sizes, pages, digests)."""
+    if request.args.get("refused") == "too_large":
+        return _render(_project(project_id), {"file": too_large_message(config().bid_max_bytes)})
     return _render(_project(project_id), {})
 
 
@@ -96,15 +98,15 @@ def document_upload(project_id: int) -> Any:
 
 @bp.errorhandler(413)
 def _too_large(_err: Exception) -> Any:
-    """A body over the request limit: the upload form with the field error, never a bare 413."""
+    """A body over the request limit is refused before the login is even read: back to the
+    upload form, which shows the field error (never a bare 413 page); nothing was saved."""
     args = request.view_args or {}
-    message = str(
-        translated("The file is larger than %(n)d MB.", n=config().bid_max_bytes // (1024 * 1024))
-    )
-    if "project_id" in args and request.endpoint == "bids.document_upload":
-        project = _project(int(args["project_id"]))
-        return _render(project, {"file": message}, 422)
-    raise ValidationFailed(fields={"file": message})
+    if request.endpoint == "bids.document_upload" and "project_id" in args:
+        return redirect(
+            url_for("bids.project_documents", project_id=args["project_id"], refused="too_large"),
+            code=303,
+        )
+    raise ValidationFailed(fields={"file": too_large_message(config().bid_max_bytes)})
 
 
 @bp.route("/projects/<int:project_id>/documents/<int:document_id>/delete", methods=["POST"])

@@ -30,6 +30,13 @@ def _refused(message: str) -> ValidationFailed:
     return ValidationFailed(fields={FIELD: message})
 
 
+def too_large_message(max_bytes: int) -> str:
+    """The refusal of a file over `max_bytes`, in MB (in KB under one MB)."""
+    if max_bytes >= 1024 * 1024:
+        return str(translated("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024)))
+    return str(translated("The file is larger than %(n)d KB.", n=max_bytes // 1024))
+
+
 def check_pdf(filename: str, data: bytes, *, max_bytes: int, max_pages: int) -> int:
     """The page count of an acceptable bid PDF; raises a field error on `file` otherwise.
 
@@ -39,9 +46,7 @@ def check_pdf(filename: str, data: bytes, *, max_bytes: int, max_pages: int) -> 
     if not data:
         raise _refused(str(translated("The file is empty.")))
     if len(data) > max_bytes:
-        raise _refused(
-            str(translated("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024)))
-        )
+        raise _refused(too_large_message(max_bytes))
     kind = filetype.guess(data)
     if kind is None or kind.mime != "application/pdf":
         raise _refused(str(translated("Only PDF files are accepted.")))
