@@ -24,6 +24,7 @@ from expertpool.core.texts import _l
 from expertpool.projects import projects
 from expertpool.projects.models import Bidder, Lot, Project, ProjectStatus
 from expertpool.rooms.opening import session_of_lot
+from expertpool.rooms.sessions import sessions_for_project
 
 UPLOAD_STATUSES = frozenset({ProjectStatus.DRAFT, ProjectStatus.READY, ProjectStatus.DRAWN})
 """A lot's documents change only before its opening (and never once the project has ended)."""
@@ -42,7 +43,10 @@ def lot_label(lot: Lot | None) -> str:
 
 
 def _require_open_for_upload(session: Session, project: Project, lot: Lot | None) -> None:
-    if project.status not in UPLOAD_STATUSES or session_of_lot(session, project.id, lot_label(lot)):
+    opened = session_of_lot(session, project.id, lot_label(lot)) is not None or (
+        not project.lots and bool(sessions_for_project(session, project.id))
+    )
+    if project.status not in UPLOAD_STATUSES or opened:
         raise Conflict(
             str(_l("The lot has been opened: its documents can no longer change.")),
             code="documents_locked",
