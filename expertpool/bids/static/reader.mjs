@@ -185,7 +185,7 @@ function init(panel) {
     for (let step = 1; step <= pdf.numPages; step++) {
       const i = ((pageNo - 1 + step) % pdf.numPages) + 1;
       if ((await textOf(i)).includes(q)) {
-        $("viewer-found").textContent = `${T.match_pages} ${i}`;
+        $("viewer-found").textContent = T.match_page.replace("{n}", String(i));
         pageNo = i;
         return render();
       }
