@@ -82,7 +82,10 @@ function init(panel) {
     }
     try {
       // the stamped copy: fetched once, so the opening is recorded once
-      const res = await fetch(d.url, { credentials: "same-origin" });
+      const res = await fetch(d.url, {
+        credentials: "same-origin",
+        headers: { Accept: "application/pdf, application/json" },
+      });
       if (!res.ok) {
         const body = await res.json().catch(() => ({}));
         throw new Error((body.error && body.error.message) || T.failed);
