@@ -22,6 +22,8 @@ from expertpool.accounts import users
 from expertpool.accounts.access import check_declared, init_access
 from expertpool.accounts.logins import Timeouts
 from expertpool.apidocs import pages as apidocs_pages
+from expertpool.bids import api as bids_api
+from expertpool.bids import pages as bid_pages
 from expertpool.core import audit, edge
 from expertpool.core import legacy as legacy_api
 from expertpool.core.api import install_converters
@@ -118,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         draw_pages.bp,
         expert_pages.bp,
         room_pages.bp,
+        bid_pages.bp,
         notification_pages.bp,
         activation_pages.bp,
         department_pages.bp,
@@ -138,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
         projects_api.bp,
         draws_api.bp,
         rooms_api.bp,
+        bids_api.bp,
         outcomes_api.bp,
         reports_api.bp,
         statistics_api.bp,
@@ -204,7 +208,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.session_cookie_secure,
-        MAX_CONTENT_LENGTH=config.evidence_max_bytes + 1024 * 1024,
+        MAX_CONTENT_LENGTH=max(config.evidence_max_bytes, config.bid_max_bytes) + 1024 * 1024,
         BABEL_DEFAULT_LOCALE=config.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         RATELIMIT_STORAGE_URI=config.redis_url or "memory://",

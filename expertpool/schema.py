@@ -5,6 +5,7 @@ the feature's `models` module.
 """
 
 from expertpool.accounts import models as accounts_models
+from expertpool.bids import models as bids_models
 from expertpool.core import models as core_models
 from expertpool.core.db import Base
 from expertpool.departments import models as departments_models
@@ -33,6 +34,7 @@ FEATURE_MODELS = (
     draws_models,
     notifications_models,
     rooms_models,
+    bids_models,
     reports_models,
     fees_models,
     training_models,

@@ -79,6 +79,9 @@ class Config:
     age_cap: int = 70
     evidence_max_bytes: int = 10 * 1024 * 1024
     evidence_dir: str = ""  # empty: <instance>/evidence
+    # Bid documents (expertpool/bids): the largest PDF and the most pages one upload may have.
+    bid_max_bytes: int = 40 * 1024 * 1024
+    bid_max_pages: int = 2000
     conflict_lookback_years: int = 3
     pool_rules_file: str = ""  # empty: the bundled expertpool/experts/data/pool-rules-v1.json
     maintenance_in_process: bool = True  # the daily upkeep as a thread of the web process

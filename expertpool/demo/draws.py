@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import Centre, User
 from expertpool.core.calendar import CST, is_working_day, working_days_between
 from expertpool.core.db import utcnow
+from expertpool.demo import bids as demo_bids
 from expertpool.demo import past_session
 from expertpool.demo.accounts import DEMO_PASSWORD
 from expertpool.demo.context import DemoContext
@@ -191,6 +192,8 @@ def run_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, i
             via="demo",
         )
     session.commit()
+    # Before the opening the centre's staff upload the bids and the tender document.
+    demo_bids.upload_documents(session, ctx, project, operator)
     # The opening act at the evaluation start opens the lot's draw and creates its session from
     # the experts who accepted, at their booked seats.
     row = opening.open_lot(

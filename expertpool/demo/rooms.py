@@ -8,9 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts import users
-from expertpool.accounts.models import User
+from expertpool.accounts.models import Centre, User
+from expertpool.core.calendar import CST
+from expertpool.core.db import utcnow
+from expertpool.demo import bids as demo_bids
 from expertpool.demo.accounts import DEMO_PASSWORD
 from expertpool.demo.context import DemoContext
+from expertpool.demo.projects import OWNER, demo_credit_code
+from expertpool.projects import projects
+from expertpool.projects.models import Project
 from expertpool.rooms.models import EvaluationSession
 from expertpool.rooms.sessions import (
     STANDARD_FORM,
@@ -23,6 +29,13 @@ from expertpool.rooms.sessions import (
 )
 
 DEMO_TITLE = "演示：某市人民医院医疗设备采购（远程异地评标）"
+DEMO_CODE = "GZ-DEMO-2026-001"
+DEMO_BIDDERS = (
+    # name, price, whether the qualification check passed
+    ("广东甲医疗科技有限公司", "1280000", True),
+    ("深圳乙设备有限公司", "1195000", True),
+    ("佛山丙贸易有限公司", "1100000", False),
+)
 DEMO_MEMBERS = (
     ("expert", "expert", "main"),
     ("expert.gz2", "expert", "main"),
@@ -57,9 +70,10 @@ def demo_session(session: Session, ctx: DemoContext, seed: int, options: dict[st
                 role="expert",
             )
         ids[username] = user.id
+    project = _project(session, ctx, ids["staff.gz"])
     panel = PanelDescription(
         title=DEMO_TITLE,
-        project_code="GZ-DEMO-2026-001",
+        project_code=DEMO_CODE,
         lot="1",
         venues=[
             VenueSpec("main", "广州市公共资源交易中心（主场）", True),
@@ -74,24 +88,14 @@ def demo_session(session: Session, ctx: DemoContext, seed: int, options: dict[st
         form=STANDARD_FORM,
         bids=[
             {
-                "bidder_code": "B001",
-                "bidder_name": "广东甲医疗科技有限公司",
-                "price": "1280000",
-                "checks": {"资质": True},
-            },
-            {
-                "bidder_code": "B002",
-                "bidder_name": "深圳乙设备有限公司",
-                "price": "1195000",
-                "checks": {"资质": True},
-            },
-            {
-                "bidder_code": "B003",
-                "bidder_name": "佛山丙贸易有限公司",
-                "price": "1100000",
-                "checks": {"资质": False},
-            },
+                "bidder_code": b.credit_code,
+                "bidder_name": b.name,
+                "price": price,
+                "checks": {"资质": passed},
+            }
+            for b, (_name, price, passed) in zip(project.bidders, DEMO_BIDDERS, strict=True)
         ],
+        project_id=project.id,
     )
     row = create_session(
         session, panel, actor="demo", settings=room_settings(ctx.config), keys=ctx.keys
@@ -100,3 +104,43 @@ def demo_session(session: Session, ctx: DemoContext, seed: int, options: dict[st
         f"session {row.room_id} (logins: expert, expert.gz2, expert.gz3, expert.sz1, rep.sz, "
         "staff.gz, staff.sz, supervisor)"
     )
+
+
+def _project(session: Session, ctx: DemoContext, staff_id: int) -> Project:
+    """The walkable session's project with its bidders, whose bid files and tender document the
+    Guangzhou staff upload before the session is made (docs/bids.md)."""
+    project = session.execute(select(Project).where(Project.code == DEMO_CODE)).scalar_one_or_none()
+    if project is None:
+        owner = session.execute(select(Centre).where(Centre.region_code == OWNER)).scalar_one()
+        start = (utcnow().astimezone(CST)).strftime("%Y-%m-%dT09:00")
+        project = projects.create_project(
+            session,
+            actor="demo",
+            owner_centre_id=owner.id,
+            data={
+                "code": DEMO_CODE,
+                "name": "某市人民医院医疗设备采购（演示：远程异地评标）",
+                "kind": "goods",
+                "budget": "1350000.00",
+                "tenderer_code": demo_credit_code(4),
+                "tenderer_name": "某市人民医院",
+                "agency_code": demo_credit_code(2),
+                "agency_name": "广东某招标代理有限公司",
+                "tenderer_representatives": 1,
+                "evaluation_start": start,
+                "duration_minutes": 240,
+            },
+            now=utcnow(),
+        )
+        for n, (name, _price, _passed) in enumerate(DEMO_BIDDERS):
+            projects.add_bidder(
+                session,
+                actor="demo",
+                project_id=project.id,
+                credit_code=demo_credit_code(980 + n),
+                name=name,
+            )
+    staff = session.get(User, staff_id)
+    if staff is not None:
+        demo_bids.upload_documents(session, ctx, project, staff)
+    return project

@@ -195,6 +195,16 @@ EXPECTED: dict[str, set[str]] = {
     "rooms.report": LOGGED_IN,
     "rooms.report_pdf": LOGGED_IN,
     "reports.signed_pdf": LOGGED_IN,
+    # Bid documents: the owning centre's staff upload, project readers list; only the room's
+    # participants read them (members after check-in, while the session is open:
+    # tests/integration/bids/test_bid_documents.py).
+    "bids.project_documents": {CS, SV, AD},
+    "bids.document_upload": {CS},
+    "bids.document_remove": {CS},
+    "bids.room_documents": LOGGED_IN,
+    "bids.room_document": LOGGED_IN,
+    "bids_api.document_list": {CS, SV, AD},
+    "bids_api.document_upload": {CS},
     "reports_api.signed_report": {CS, SV, AD, E, OC},
 }
 

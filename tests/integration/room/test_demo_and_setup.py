@@ -8,10 +8,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from expertpool.bids.models import BidDocument
 from expertpool.demo import runner as demo
 from expertpool.demo.context import DemoContext
 from expertpool.demo.rooms import DEMO_TITLE
 from expertpool.notifications.notifier import services_of
+from expertpool.projects.models import Project
 from expertpool.rooms.models import EvaluationSession
 from expertpool.rooms.sessions import state_of
 
@@ -49,6 +51,19 @@ def test_the_demo_prepares_one_walkable_session_and_running_it_twice_changes_not
     state = state_of(row, st.keys)
     assert state["phase"] == "scheduled" and len(state["bids"]) == 3 and state["form"] is not None
     assert sorted(p["role"] for p in state["participants"]).count("expert") == 4
+    # Both the walkable session's project and the past project have their bid PDFs and tender
+    # document (docs/bids.md): three files per bidder and one tender document each.
+    for code in ("GZ-DEMO-2026-001", "GZ-DEMO-000"):
+        project = session.execute(select(Project).where(Project.code == code)).scalar_one()
+        docs = (
+            session.execute(select(BidDocument).where(BidDocument.project_id == project.id))
+            .scalars()
+            .all()
+        )
+        assert sorted(d.kind.value for d in docs).count("tender") == 1
+        assert len(docs) == 1 + 3 * len(project.bidders), code
+        assert all(st.files.get(d.sha256).startswith(b"%PDF") for d in docs)
+    assert row.project_id is not None
 
 
 def test_member_phones_are_stored_encrypted_and_codes_reach_the_right_number(
