@@ -102,7 +102,9 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
     is_host = user.role is UserRole.CENTRE_STAFF and user.centre_id == project.main_centre_id
     may_see = draws.may_see_counts(d, user)
-    sealed_record = sealing.open_sealed(d, state().keys) if may_see else None
+    sealed_record = draws.visible_record(
+        d, sealing.open_sealed(d, state().keys) if may_see else None
+    )
     return render_template(
         "draws/draw.html",
         d=d,
@@ -359,6 +361,7 @@ def _groups_from_form() -> list[dict[str, Any]]:
                 "count": request.form.get(f"group{i}_count", ""),
                 "backups": request.form.get(f"group{i}_backups") or "0",
                 "regions_in": request.form.get(f"group{i}_regions_in", ""),
+                "remote": request.form.get(f"group{i}_remote") or None,
             }
         )
     return groups
@@ -392,6 +395,7 @@ def draw_request_new(project_id: int) -> Any:
                 data=data,
                 rules=DrawRules.from_config(config()),
                 now=now(),
+                keys=state().keys,
             )
         except ValidationFailed as exc:
             errors = exc.fields
