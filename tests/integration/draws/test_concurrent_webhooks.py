@@ -29,14 +29,15 @@ from expertpool.notifications.models import (
 from expertpool.notifications.notifier import services_of
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.models import SeatBooking
+from notify.twilio_fake import sign_webhook
 from tests.conftest import PASSWORD
-from tests.fakes.twilio_api import FakeTwilioApi
+from tests.fakes.twilio_api import FakeTwilioApi, fake_twilio_api
 from tests.integration.draws.conftest import BIDDERS, NOW, add_experts, expert_phone
 from tests.integration.draws.test_concurrency import DRAWS, _in_threads
 from tests.integration.notifications.conftest import FAKE_AUTH_TOKEN, PUBLIC_BASE_URL, wire_twilio
 from tests.integration.projects.conftest import project_payload
-from notify.twilio_fake import sign_webhook
 
+__all__ = ["fake_twilio_api"]  # the fixture, imported for this module
 pytestmark = [pytest.mark.integration, pytest.mark.needs_postgres, pytest.mark.slow]
 EXPERTS = 30
 
@@ -219,9 +220,7 @@ def _check(app: Flask) -> None:
     assert confirmations == seats_of, (confirmations, seats_of)
     # Every acceptance that could not be seated was told it is no longer needed.
     states = Counter(
-        i.state
-        for i in s.execute(select(InvitationRecord)).scalars()
-        if i.answered_via == "sms"
+        i.state for i in s.execute(select(InvitationRecord)).scalars() if i.answered_via == "sms"
     )
     assert states[InvitationState.ACCEPTED] == len(live)
     assert states[InvitationState.ACCEPTED] + states[InvitationState.NOT_NEEDED] == DRAWS * 5, (
