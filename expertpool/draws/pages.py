@@ -19,7 +19,7 @@ from expertpool.accounts.throttle import form_username, throttled
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
-from expertpool.draws import contact_record, panels, sealing
+from expertpool.draws import contact_record, panels, remote, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawRequestStatus, DrawStatus
@@ -46,6 +46,15 @@ def draw_of_request(request_id: int) -> Draw | None:
     """The draw made for a request, if any (the project page's story: status and H(commit),
     never who)."""
     return draws.draw_for_request(db(), request_id)
+
+
+@bp.app_template_filter("group_label")
+def group_label(group_key: str) -> str:
+    """A draw group as shown: "secondary venue N" for the opaque remote groups (their venue is
+    hidden until the opening), else its id."""
+    if remote.is_remote_group(group_key):
+        return _("Secondary venue %(n)s", n=group_key.removeprefix(remote.REMOTE_PREFIX))
+    return group_key
 
 
 def _draw(draw_id: str) -> Draw:
