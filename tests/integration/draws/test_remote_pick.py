@@ -209,3 +209,34 @@ def test_remote_groups_need_a_remote_project_and_the_hidden_pick_setting(
     assert "groups" in caught.value.fields
     sz = setup.session.execute(select(Centre).where(Centre.region_code == "440300")).scalar_one()
     assert sz is not None
+
+
+def test_a_venue_host_sees_the_free_seats_of_their_own_centre_only(
+    setup: Setup, app: Flask, make_user: Any
+) -> None:
+    from tests.conftest import login_client
+
+    _remote_project(setup)
+    s = setup.session
+    sz = venues.list_venues(
+        s,
+        centre_id=s.execute(select(Centre.id).where(Centre.region_code == "440300")).scalar_one(),
+    )[0]
+    token = "f" * 32
+    venues.book_seats(
+        s,
+        [venues.BookingWish(sz.seats[0].id, token, EVALUATION, EVALUATION + timedelta(hours=2))],
+    )
+    s.commit()
+    host = app.test_client()
+    login_client(host, make_user(role="centre_staff", centre="440300"))
+    at = f"{EVALUATION:%Y-%m-%dT%H:%M}"
+    page = host.get(f"/venues/availability?at={at}&hours=4")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "深圳副场" in body and "佛山副场" not in body and "珠海副场" not in body
+    assert "<td>4</td><td>3</td>" in body  # four seats, one booked over the window
+    later = host.get(f"/venues/availability?at={EVALUATION + timedelta(hours=3):%Y-%m-%dT%H:%M}")
+    assert "<td>4</td><td>4</td>" in later.get_data(as_text=True)
+    bad = host.get("/venues/availability?at=tomorrow&hours=99")
+    assert bad.status_code == 422
