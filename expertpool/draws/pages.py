@@ -53,7 +53,7 @@ def group_label(group_key: str) -> str:
     """A draw group as shown: "secondary venue N" for the opaque remote groups (their venue is
     hidden until the opening), else its id."""
     if remote.is_remote_group(group_key):
-        return _("Secondary venue %(n)s", n=group_key.removeprefix(remote.REMOTE_PREFIX))
+        return str(_("Secondary venue %(n)s", n=group_key.removeprefix(remote.REMOTE_PREFIX)))
     return group_key
 
 

@@ -31,10 +31,10 @@ from expertpool.projects import projects, terminals, venues
 from expertpool.projects.models import SeatBooking
 from notify.twilio_fake import sign_webhook
 from tests.conftest import PASSWORD
-from tests.fakes.twilio_api import FakeTwilioApi, fake_twilio_api
+from tests.fakes.twilio_api import FAKE_AUTH_TOKEN, FakeTwilioApi, fake_twilio_api
 from tests.integration.draws.conftest import BIDDERS, NOW, add_experts, expert_phone
 from tests.integration.draws.test_concurrency import DRAWS, _in_threads
-from tests.integration.notifications.conftest import FAKE_AUTH_TOKEN, PUBLIC_BASE_URL, wire_twilio
+from tests.integration.notifications.conftest import PUBLIC_BASE_URL, wire_twilio
 from tests.integration.projects.conftest import project_payload
 
 __all__ = ["fake_twilio_api"]  # the fixture, imported for this module

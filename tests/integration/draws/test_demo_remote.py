@@ -22,7 +22,8 @@ def _ledger(session: Any, kind: LedgerKind, **where: Any) -> DrawLedgerEntry:
     stmt = select(DrawLedgerEntry).where(DrawLedgerEntry.kind == kind)
     for column, value in where.items():
         stmt = stmt.where(getattr(DrawLedgerEntry, column) == value)
-    return session.execute(stmt).scalar_one()
+    found: DrawLedgerEntry = session.execute(stmt).scalar_one()
+    return found
 
 
 def test_the_demo_has_remote_projects_with_two_secondary_venues_picked_by_the_system(

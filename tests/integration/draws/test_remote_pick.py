@@ -53,11 +53,12 @@ def _remote_project(setup: Setup) -> None:
 
 
 def _pick_entry(setup: Setup, request_id: int) -> DrawLedgerEntry:
-    return setup.session.execute(
+    found: DrawLedgerEntry = setup.session.execute(
         select(DrawLedgerEntry).where(
             DrawLedgerEntry.request_id == request_id, DrawLedgerEntry.kind == LedgerKind.PICK
         )
     ).scalar_one()
+    return found
 
 
 def test_two_secondary_venues_are_picked_hidden_and_revealed_at_the_opening(
@@ -167,11 +168,12 @@ def _invitation(setup: Setup, draw_id: str, expert_id: int) -> InvitationRecord:
     from expertpool.core.tokens import ExpertTokens
 
     token = ExpertTokens(setup.keys).token(expert_id)
-    return setup.session.execute(
+    found: InvitationRecord = setup.session.execute(
         select(InvitationRecord).where(
             InvitationRecord.draw_id == draw_id, InvitationRecord.expert_token == token
         )
     ).scalar_one()
+    return found
 
 
 def _invitee_booking(setup: Setup, d: Any, expert_id: int) -> int:
