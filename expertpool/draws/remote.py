@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from draw import cjson
 from expertpool.accounts.models import Centre
@@ -202,11 +202,17 @@ def pick_for_request(
 
 
 def open_pick(req: DrawRequestRecord, keys: KeyStore) -> dict[str, Any] | None:
-    """The sealed pick document of a request (None when it has no remote groups)."""
-    if req.remote_enc is None:
+    """The sealed pick document of a request (None when it has no remote groups). A
+    supplementary request (补抽) for a secondary venue's group serves the venue its parent's pick
+    chose."""
+    holder: DrawRequestRecord | None = req
+    session = object_session(req)
+    while holder is not None and holder.remote_enc is None and holder.parent_id is not None:
+        holder = session.get(DrawRequestRecord, holder.parent_id) if session else None
+    if holder is None or holder.remote_enc is None:
         return None
     found: dict[str, Any] = json.loads(
-        sealing.open_value(keys.sealing_key(), _ad_label(req.id), "remote", req.remote_enc)
+        sealing.open_value(keys.sealing_key(), _ad_label(holder.id), "remote", holder.remote_enc)
     )
     return found
 

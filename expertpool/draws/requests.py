@@ -307,7 +307,7 @@ def engine_request(
 def _with_city(
     group: dict[str, Any], remote_regions: Mapping[str, list[str]] | None
 ) -> dict[str, Any]:
-    if remote_regions is not None and remote.is_remote_group(group["id"]):
+    if remote_regions is not None and group["id"] in remote_regions:
         return {**group, "regions_in": list(remote_regions[group["id"]])}
     return group
 

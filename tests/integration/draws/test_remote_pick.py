@@ -242,3 +242,40 @@ def test_a_venue_host_sees_the_free_seats_of_their_own_centre_only(
     assert "<td>4</td><td>4</td>" in later.get_data(as_text=True)
     bad = host.get("/venues/availability?at=tomorrow&hours=99")
     assert bad.status_code == 422
+
+
+def test_a_supplementary_draw_for_a_secondary_venue_keeps_its_city_and_venue(
+    setup: Setup,
+) -> None:
+    from expertpool.draws import panels
+    from expertpool.draws.models import DrawRequestRecord, InviteeStatus
+
+    _remote_project(setup)
+    s = setup.session
+    groups = [
+        {"specialties": ["A01"], "count": 1, "backups": 0, "remote": True},
+        {"specialties": ["A01"], "count": 4, "backups": 1, "regions_in": ["440100"]},
+    ]
+    d = setup.full_draw(groups=groups)
+    parent = _request(setup, d.request_id)
+    pick = remote.open_pick(parent, setup.keys)
+    assert pick is not None
+    city = pick["groups"][0]["centre"]
+    (primary,) = sealing.open_result(d, setup.keys).group("remote-1").primaries
+    panels.record_answer(
+        s,
+        draw_id=d.draw_id,
+        expert_id=int(primary),
+        answer=InviteeStatus.DECLINED.value,
+        ctx=setup.notify_ctx,
+        now=NOW,
+    )
+    child = s.execute(
+        select(DrawRequestRecord).where(DrawRequestRecord.parent_id == parent.id)
+    ).scalar_one()
+    assert [(g.group_key, g.regions_in) for g in child.groups] == [("remote-1", [])]
+    assert remote.venue_of_group(child, setup.keys, "remote-1") == pick["groups"][0]["venue_id"]
+    again = setup.prepare(child.id)
+    request = sealing.open_request(again, setup.keys)
+    assert request["groups"][0]["regions_in"] == [city]
+    assert city not in again.request_json
