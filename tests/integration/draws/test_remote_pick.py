@@ -279,3 +279,35 @@ def test_a_supplementary_draw_for_a_secondary_venue_keeps_its_city_and_venue(
     request = sealing.open_request(again, setup.keys)
     assert request["groups"][0]["regions_in"] == [city]
     assert city not in again.request_json
+
+
+def test_the_request_form_marks_a_group_as_a_secondary_venues_and_shows_it_opaque(
+    setup: Setup, app: Flask
+) -> None:
+    from expertpool.projects import terminals
+    from tests.conftest import csrf_token, login_client
+
+    _remote_project(setup)
+    client = app.test_client()
+    login_client(client, setup.operator)
+    client.set_cookie(terminals.COOKIE, setup.terminal_token)
+    form_url = f"/projects/{setup.project_id}/draw-requests/new"
+    assert 'data-testid="group-remote"' in client.get(form_url).get_data(as_text=True)
+    resp = client.post(
+        form_url,
+        data={
+            "group0_specialties": "A01",
+            "group0_count": "4",
+            "group0_regions_in": "440100",
+            "group1_specialties": "A01",
+            "group1_count": "1",
+            "group1_remote": "1",
+            "csrf_token": csrf_token(client, form_url),
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "副场1" in page and not any(name in page for name in CITIES.values())
+    assert not any(f"<td>{city}</td>" in page for city in CITIES)
+    project_page = client.get(f"/projects/{setup.project_id}").get_data(as_text=True)
+    assert 'data-testid="secondary-hidden"' in project_page
