@@ -18,6 +18,7 @@ from expertpool.demo import methods as demo_methods
 from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
+from expertpool.demo import remote as demo_remote
 from expertpool.demo import rooms as demo_rooms
 from expertpool.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD, ensure_accounts
 from expertpool.demo.context import DemoContext
@@ -33,6 +34,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("representatives", demo_actors.representatives_step),
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),
+    ("remote draws (secondary venues picked)", demo_remote.run_step),
     ("evaluation session", demo_rooms.demo_session),
     ("regimes and outcomes", demo_regimes.run_step),
     ("fees", demo_fees.demo_step),

@@ -35,6 +35,11 @@ class GroupIn(Model):
     backups: int | str | None = Field(None, description="How many backups to rank.")
     regions_in: Codes = None
     regions_out: Codes = None
+    remote: bool | str | None = Field(
+        None,
+        description="A secondary venue's group (remote project): the system picks the venue at "
+        "random among centres with `count` free seats, hidden until the opening.",
+    )
 
 
 class DrawRequestIn(Model):
@@ -180,6 +185,7 @@ def draw_request_create(project_id: int) -> Any:
         data=body(DrawRequestIn).model_dump(exclude_unset=True),
         rules=DrawRules.from_config(config()),
         now=now(),
+        keys=state().keys,
     )
     return jsonify(draw_requests.request_view(req)), 201
 

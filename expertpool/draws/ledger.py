@@ -81,6 +81,15 @@ def entries_for(session: Session, draw_id: str) -> list[DrawLedgerEntry]:
     )
 
 
+def head_hash(session: Session) -> str:
+    """The ledger head's hash, the head row locked until the caller's commit (the genesis hash
+    while the ledger is empty)."""
+    head = session.execute(
+        select(DrawLedgerHead).where(DrawLedgerHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    return head.hash if head is not None else GENESIS
+
+
 def append_entry(
     session: Session,
     *,
@@ -112,7 +121,7 @@ def append_entry(
         session.add(head)
         session.flush()
     kinds = {e.kind for e in entries_for(session, draw_id)}
-    if kind is LedgerKind.REFUSED and kinds:
+    if kind in (LedgerKind.REFUSED, LedgerKind.PICK) and kinds:
         raise Conflict(str(_l("This draw is already recorded.")), code="draw_recorded")
     if kind is LedgerKind.COMMIT and kinds:
         raise Conflict(

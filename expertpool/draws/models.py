@@ -66,6 +66,9 @@ class DrawRequestRecord(Base):
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The secondary venues picked at random for the remote groups (`draws/remote.py`), sealed
+    # under the sealing key until the opening; None: the request has no remote group.
+    remote_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
     project: Mapped[Project] = relationship()
     lot: Mapped[Lot | None] = relationship()
@@ -122,6 +125,7 @@ class LedgerKind(enum.StrEnum):
     OPENED = "opened"
     REFUSED = "refused"  # a prepare refused (insufficient pool); its numbers sealed
     REPORT = "report"  # a session's signed report: its PDF's SHA-256 (`reports/archive.py`)
+    PICK = "pick"  # a request's secondary venues picked at random, sealed (`draws/remote.py`)
 
 
 class DrawLedgerEntry(Base):

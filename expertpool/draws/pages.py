@@ -19,7 +19,7 @@ from expertpool.accounts.throttle import form_username, throttled
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.keys import KeyFileError
 from expertpool.core.state import config, db, now, state
-from expertpool.draws import contact_record, panels, sealing
+from expertpool.draws import contact_record, panels, remote, sealing
 from expertpool.draws import protocol as draws
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.models import Draw, DrawRequestRecord, DrawRequestStatus, DrawStatus
@@ -46,6 +46,15 @@ def draw_of_request(request_id: int) -> Draw | None:
     """The draw made for a request, if any (the project page's story: status and H(commit),
     never who)."""
     return draws.draw_for_request(db(), request_id)
+
+
+@bp.app_template_filter("group_label")
+def group_label(group_key: str) -> str:
+    """A draw group as shown: "secondary venue N" for the opaque remote groups (their venue is
+    hidden until the opening), else its id."""
+    if remote.is_remote_group(group_key):
+        return str(_("Secondary venue %(n)s", n=group_key.removeprefix(remote.REMOTE_PREFIX)))
+    return group_key
 
 
 def _draw(draw_id: str) -> Draw:
@@ -102,7 +111,9 @@ def _page(d: Draw, errors: dict[str, str] | None = None, status: int = 200) -> A
     is_operator = user.id == d.operator_id and terminal is not None and terminal.id == d.terminal_id
     is_host = user.role is UserRole.CENTRE_STAFF and user.centre_id == project.main_centre_id
     may_see = draws.may_see_counts(d, user)
-    sealed_record = sealing.open_sealed(d, state().keys) if may_see else None
+    sealed_record = draws.visible_record(
+        d, sealing.open_sealed(d, state().keys) if may_see else None
+    )
     return render_template(
         "draws/draw.html",
         d=d,
@@ -359,6 +370,7 @@ def _groups_from_form() -> list[dict[str, Any]]:
                 "count": request.form.get(f"group{i}_count", ""),
                 "backups": request.form.get(f"group{i}_backups") or "0",
                 "regions_in": request.form.get(f"group{i}_regions_in", ""),
+                "remote": request.form.get(f"group{i}_remote") or None,
             }
         )
     return groups
@@ -392,6 +404,7 @@ def draw_request_new(project_id: int) -> Any:
                 data=data,
                 rules=DrawRules.from_config(config()),
                 now=now(),
+                keys=state().keys,
             )
         except ValidationFailed as exc:
             errors = exc.fields

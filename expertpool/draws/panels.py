@@ -29,7 +29,7 @@ from expertpool.core.keys import KeyStore
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import _l
 from expertpool.core.tokens import ExpertTokens
-from expertpool.draws import sealing
+from expertpool.draws import remote, sealing
 from expertpool.draws.conflicts import related_pairs, related_to
 from expertpool.draws.models import (
     Draw,
@@ -106,20 +106,20 @@ def notify_invitee(
         phone=phone,
         expert_name=expert.name,
         starts_at=d.request.evaluation_start_at,
-        venue=_venue_label(session, d, expert),
+        venue=_venue_label(session, d, expert, invitee.group_key, ctx.keys),
         now=now,
         ctx=ctx,
     )
 
 
-def _venue_label(session: Session, d: Draw, expert: Expert) -> str:
-    """The place as the invitee hears it: where they will sit, the secondary venue of their own
-    city in a remote evaluation, else the main centre's (first venue's name and address)."""
+def _venue_label(session: Session, d: Draw, expert: Expert, group_key: str, keys: KeyStore) -> str:
+    """The place as the invitee hears it: where they will sit, the secondary venue picked for
+    their group or the one of their own city in a remote evaluation, else the main centre's
+    (first venue's name and address)."""
     project = must_exist(session.get(Project, d.project_id))
-    for centre_id in _venue_centres(project, expert):
-        found = venues.list_venues(session, centre_id=centre_id)
-        if found:
-            return f"{found[0].name} {found[0].address}".strip()
+    found = _venues_for(session, d, project, expert, group_key, keys)
+    if found:
+        return f"{found[0].name} {found[0].address}".strip()
     return project.main_centre.name
 
 
@@ -639,7 +639,7 @@ def accept(
     # Which expert it is (for the home city's venue) comes from the sealed result (contact path).
     id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
     expert = must_exist(session.get(Expert, int(id_of[expert_token])))
-    booking = _book_seat(session, d, project, expert, expert_token)
+    booking = _book_seat(session, d, project, expert, expert_token, inv.group_key, ctx.keys)
     if booking is None:
         vacate(
             session,
@@ -656,38 +656,59 @@ def accept(
     return inv
 
 
+def _venues_for(
+    session: Session, d: Draw, project: Project, expert: Expert, group_key: str, keys: KeyStore
+) -> list[VenueRecord]:
+    """The venues where an invitee of this group may sit, in order of preference: the venue
+    picked for a secondary venue's group (`draws/remote.py`), else by `_venue_centres`."""
+    picked = remote.venue_of_group(d.request, keys, group_key)
+    if picked is not None:
+        venue = session.get(VenueRecord, picked)
+        return [venue] if venue is not None else []
+    return [
+        v
+        for centre_id in _venue_centres(project, expert)
+        for v in venues.list_venues(session, centre_id=centre_id)
+    ]
+
+
 def _book_seat(
-    session: Session, d: Draw, project: Project, expert: Expert, expert_token: str
+    session: Session,
+    d: Draw,
+    project: Project,
+    expert: Expert,
+    expert_token: str,
+    group_key: str,
+    keys: KeyStore,
 ) -> SeatBooking | None:
     """Hold a free seat for the request's evaluation window (no commit); None when the expert
     is booked elsewhere at that time, `Conflict` (no_free_seat) when no seat is free.
     """
     req = d.request
-    for centre_id in _venue_centres(project, expert):
-        for venue in venues.list_venues(session, centre_id=centre_id):
-            for seat in venues.free_seats(
-                session, venue.id, req.evaluation_start_at, req.evaluation_end_at
-            ):
-                try:
-                    with session.begin_nested():
-                        made = venues.book_seats(
-                            session,
-                            [
-                                venues.BookingWish(
-                                    seat_id=seat.id,
-                                    expert_token=expert_token,
-                                    starts_at=req.evaluation_start_at,
-                                    ends_at=req.evaluation_end_at,
-                                )
-                            ],
-                            project_id=project.id,
-                            draw_id=d.draw_id,
-                        )
-                except Conflict as exc:
-                    if exc.code == "expert_booked":
-                        return None
-                    continue  # the seat went meanwhile: try the next one
-                return made[0]
+    for venue in _venues_for(session, d, project, expert, group_key, keys):
+        for seat in venues.free_seats(
+            session, venue.id, req.evaluation_start_at, req.evaluation_end_at
+        ):
+            try:
+                with session.begin_nested():
+                    made = venues.book_seats(
+                        session,
+                        [
+                            venues.BookingWish(
+                                seat_id=seat.id,
+                                expert_token=expert_token,
+                                starts_at=req.evaluation_start_at,
+                                ends_at=req.evaluation_end_at,
+                            )
+                        ],
+                        project_id=project.id,
+                        draw_id=d.draw_id,
+                    )
+            except Conflict as exc:
+                if exc.code == "expert_booked":
+                    return None
+                continue  # the seat went meanwhile: try the next one
+            return made[0]
     raise Conflict(str(_l("No free seat at the venue for this evaluation.")), code="no_free_seat")
 
 
@@ -878,7 +899,9 @@ def postpone_panels(
                 id_of = _ids_by_token(_result(session, d, ctx.keys, "seat"), ExpertTokens(ctx.keys))
                 expert = must_exist(session.get(Expert, int(id_of[inv.expert_token])))
                 try:
-                    booking = _book_seat(session, d, project, expert, inv.expert_token)
+                    booking = _book_seat(
+                        session, d, project, expert, inv.expert_token, inv.group_key, ctx.keys
+                    )
                 except Conflict:
                     booking = None
                 if booking is None:

@@ -42,7 +42,7 @@ from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws import ledger as draw_ledger
-from expertpool.draws import panels, sealing
+from expertpool.draws import panels, remote, sealing
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.conflicts import ProjectConflicts, project_conflicts
 from expertpool.draws.models import (
@@ -115,6 +115,12 @@ def may_see_counts(d: Draw, user: User) -> bool:
     return user.id in {d.operator_id, d.supervisor_id}
 
 
+def visible_record(d: Draw, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A commitment or sealed record as its readers may see it: the secondary venues' groups'
+    eligible counts withheld until the opening, from the operator too (`draws/remote.py`)."""
+    return record if d.status is DrawStatus.OPENED else remote.withhold(record)
+
+
 def draw_view(d: Draw, keys: KeyStore, *, with_counts: bool) -> dict[str, Any]:
     """A draw as JSON: the protocol's state, never who was drawn; counts only `with_counts`."""
     return {
@@ -123,7 +129,7 @@ def draw_view(d: Draw, keys: KeyStore, *, with_counts: bool) -> dict[str, Any]:
         "project_id": d.project_id,
         "status": d.status.value,
         "commit_digest": commit_digest(d),
-        "commit": sealing.open_commit(d, keys) if with_counts else None,
+        "commit": visible_record(d, sealing.open_commit(d, keys)) if with_counts else None,
         "commit_signature": d.commit_signature,
         "key_id": d.key_id,
         "public_key": d.public_key,
@@ -131,7 +137,7 @@ def draw_view(d: Draw, keys: KeyStore, *, with_counts: bool) -> dict[str, Any]:
             "operator": d.operator_digits is not None,
             "supervisor": d.supervisor_digits is not None,
         },
-        "sealed": sealing.open_sealed(d, keys) if with_counts else None,
+        "sealed": visible_record(d, sealing.open_sealed(d, keys)) if with_counts else None,
         "sealed_signature": d.sealed_signature,
         "reason": d.reason,
         "prepared_at": d.prepared_at.isoformat(),
@@ -235,7 +241,10 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
     identical previews whatever other draws hold (docs/sealing.md). The draw itself applies them.
     """
     req = draw_requests.get_request(session, request_id)
+    # The secondary venues' groups are left out: their cities are sealed until the opening.
     doc = draw_requests.engine_request(req, draw_id="preview", excluded_experts=[])
+    if not doc["groups"]:
+        return Preview(0, {r.value: 0 for r in draw.Reason}, [], 0, 0, [], [])
     request = draw.DrawRequest.from_json(doc)
     window = _window(req, config, now)
     with no_gc():
@@ -398,6 +407,7 @@ def prepare_draw(
         req,
         draw_id=draw_id,
         excluded_experts=sorted(invited_for_project(session, project.id, keys)),
+        remote_regions=remote.regions_by_group(req, keys),
     )
     request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
@@ -446,8 +456,13 @@ def prepare_draw(
                 after={"draw_id": draw_id},
             )
             session.commit()
+            if remote.is_remote_group(str(exc.scope)):
+                # its numbers would narrow down the secondary venue's city
+                message = str(_l("a secondary venue's group cannot be filled"))
+            else:
+                message = exc.message
             raise Conflict(
-                str(_l("Not enough eligible experts: %(m)s", m=exc.message)),
+                str(_l("Not enough eligible experts: %(m)s", m=message)),
                 code="insufficient_pool",
             ) from None
         snapshot = dump_snapshot(pool)
@@ -733,13 +748,16 @@ def run_draw(
             result = draw.select(request, pool, secret, commit, witnesses, None)
     except (draw.InvalidInput, draw.Infeasible, sealing.SealBroken) as exc:
         code = exc.code if isinstance(exc, draw.DrawError) else "seal_broken"
+        reason = str(exc)
+        if remote.REMOTE_PREFIX in reason:  # its numbers would narrow down the venue's city
+            reason = "a secondary venue's group cannot be filled"
         _fail(
             session,
             d,
             actor=actor.username,
             supervisor=supervisor_name,
             code=code,
-            reason=str(exc),
+            reason=reason,
             now=now,
         )
         session.commit()
@@ -966,6 +984,12 @@ def open_sealed(
         raise Conflict(
             str(_l("The stored result does not match the sealed record.")), code="seal_mismatch"
         )
+    opened: dict[str, Any] = {"draw_id": d.draw_id, "result_digest": sealed.get("result_digest")}
+    pick = remote.reveal(session, d.request, keys)
+    if pick is not None:
+        # The secondary venues' pick is revealed: the whole document, for the auditor to
+        # recompute against the digests the `pick` entry recorded (`remote.verify_pick`).
+        opened["remote_pick"] = pick
     draw_ledger.append_entry(
         session,
         draw_id=d.draw_id,
@@ -973,7 +997,7 @@ def open_sealed(
         kind=LedgerKind.OPENED,
         # The result stays sealed until the close: the ledger records that the panel was opened
         # and checked against the sealed record, not who is on it.
-        payload={"draw_id": d.draw_id, "result_digest": sealed.get("result_digest")},
+        payload=opened,
         operator=actor.username,
         supervisor=supervisor.username,
         request_id=d.request_id,

@@ -15,10 +15,13 @@ from expertpool.core.calendar import cst_date
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.forms import parse_flag
+from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
+from expertpool.draws import remote
 from expertpool.draws.models import DrawGroup, DrawRequestRecord
 from expertpool.draws.rules import (
     DrawRules,
+    GroupSpec,
     parse_frequency_cap,
     parse_groups,
     parse_regions,
@@ -76,10 +79,13 @@ def create_draw_request(
     rules: DrawRules,
     now: datetime | None = None,
     parent_id: int | None = None,
+    keys: KeyStore | None = None,
 ) -> DrawRequestRecord:
     """Validate and store a request made at a terminal for a ready project; commits.
 
     Every problem is reported at once as field errors, and nothing is stored unless all pass.
+    A group marked `remote` in a remote project is a secondary venue's: the system picks its
+    venue at random and seals the pick (`draws/remote.py`, needs `keys`).
     """
     now = now or utcnow()
     project = projects.lock_for_draw(session, project_id)
@@ -108,6 +114,7 @@ def create_draw_request(
         regions_out=regions_out,
         errors=errors,
     )
+    groups = _remote_keys(data.get("groups"), groups, project.is_remote, rules, errors)
     cap = parse_frequency_cap(data.get("max_recent_draws"), rules, errors)
     regime_rules = projects.project_rules(session, project, at=now)
     if groups and not any(k.startswith("groups") for k in errors):
@@ -150,7 +157,8 @@ def create_draw_request(
                 position=i,
                 group_key=g.key,
                 specialties=list(g.specialties),
-                regions_in=list(g.regions_in),
+                # a secondary venue's city is sealed with the pick, never in this row
+                regions_in=[] if remote.is_remote_group(g.key) else list(g.regions_in),
                 regions_out=list(g.regions_out),
                 count=g.count,
                 backups=g.backups,
@@ -161,6 +169,24 @@ def create_draw_request(
     session.add(req)
     terminal.last_seen_at = now
     session.flush()
+    quotas = [g.count for g in groups if remote.is_remote_group(g.key)]
+    if quotas:
+        if keys is None:  # pragma: no cover - every caller passes the key files
+            raise ValueError("keys are needed to seal a secondary-venue pick")
+        try:
+            remote.pick_for_request(session, req, quotas, keys=keys, operator=actor.username)
+        except LookupError:
+            session.rollback()
+            raise ValidationFailed(
+                fields={
+                    "groups": str(
+                        _l(
+                            "Not enough secondary venues have that many free seats at that time"
+                            " for every remote group."
+                        )
+                    )
+                }
+            ) from None
     audit.record(
         session,
         actor=actor.username,
@@ -171,6 +197,64 @@ def create_draw_request(
     )
     session.commit()
     return req
+
+
+def _remote_keys(
+    raw: Any,
+    groups: list[GroupSpec],
+    is_remote: bool,
+    rules: DrawRules,
+    errors: dict[str, str],
+) -> list[GroupSpec]:
+    """Give the groups marked `remote` their opaque ids (`remote-1`, ...) and the others `g1`,
+    `g2`, ... in order; a remote group names no region of its own (the pick sets its city)."""
+    flags = [
+        isinstance(item, Mapping) and parse_flag(item.get("remote"))
+        for item in (raw if isinstance(raw, list) else [])
+    ]
+    if not any(flags) or len(flags) != len(groups):
+        return groups
+    if not is_remote:
+        errors["groups"] = str(_l("Only a remote evaluation has secondary-venue groups."))
+        return groups
+    if not rules.hide_secondary_venue:
+        errors["groups"] = str(
+            _l("Secondary venues are named on the project (hidden random pick is off).")
+        )
+        return groups
+    out: list[GroupSpec] = []
+    n_main = n_remote = 0
+    for i, (g, flag) in enumerate(zip(groups, flags, strict=True)):
+        if flag:
+            item = raw[i]
+            if item.get("regions_in"):
+                errors[f"groups[{i}].regions_in"] = str(
+                    _l("A secondary venue's group takes the city of the venue picked for it.")
+                )
+            n_remote += 1
+            out.append(
+                GroupSpec(
+                    key=remote.remote_key(n_remote),
+                    specialties=g.specialties,
+                    regions_in=(),
+                    regions_out=g.regions_out,
+                    count=g.count,
+                    backups=g.backups,
+                )
+            )
+        else:
+            n_main += 1
+            out.append(
+                GroupSpec(
+                    key=f"g{n_main}",
+                    specialties=g.specialties,
+                    regions_in=g.regions_in,
+                    regions_out=g.regions_out,
+                    count=g.count,
+                    backups=g.backups,
+                )
+            )
+    return out
 
 
 def lead_days_of(session: Session, req: DrawRequestRecord) -> int | None:
@@ -190,10 +274,15 @@ def get_request(session: Session, request_id: int) -> DrawRequestRecord:
 
 
 def engine_request(
-    req: DrawRequestRecord, *, draw_id: str, excluded_experts: Sequence[str] = ()
+    req: DrawRequestRecord,
+    *,
+    draw_id: str,
+    excluded_experts: Sequence[str] = (),
+    remote_regions: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The draw-v1 request document (§3) for this request; the protocol supplies draw id and
-    exclusions.
+    exclusions, and each remote group's city from the sealed pick (`remote_regions`; without it
+    the remote groups are left out, as the preview does).
     """
     project = req.project
     bidders = [b for b in project.bidders if req.lot_id is None or b.lot_id in (None, req.lot_id)]
@@ -207,8 +296,20 @@ def engine_request(
         "excluded_experts": sorted(set(excluded_experts)),
         "max_recent_draws": req.max_recent_draws,
         "distinct_employers": req.distinct_employers,
-        "groups": [g.as_engine_group() for g in req.groups],
+        "groups": [
+            _with_city(g.as_engine_group(), remote_regions)
+            for g in req.groups
+            if remote_regions is not None or not remote.is_remote_group(g.group_key)
+        ],
     }
+
+
+def _with_city(
+    group: dict[str, Any], remote_regions: Mapping[str, list[str]] | None
+) -> dict[str, Any]:
+    if remote_regions is not None and group["id"] in remote_regions:
+        return {**group, "regions_in": list(remote_regions[group["id"]])}
+    return group
 
 
 def requests_of_project(session: Session, project_id: int) -> list[DrawRequestRecord]:

@@ -28,6 +28,9 @@ class DrawRules:
 
     frequency_cap: int = 0  # 0: no cap unless the request sets one
     frequency_window_days: int = 90
+    # EXPERTPOOL_REMOTE_HIDE_SECONDARY_VENUE: secondary venues picked at random and hidden until
+    # the opening (remote groups allowed); off, they are named on the project by its staff.
+    hide_secondary_venue: bool = True
 
     @classmethod
     def from_config(cls, config: Any) -> DrawRules:
@@ -35,6 +38,7 @@ class DrawRules:
         return cls(
             frequency_cap=config.frequency_cap,
             frequency_window_days=config.frequency_window_days,
+            hide_secondary_venue=config.remote_hide_secondary_venue,
         )
 
 

@@ -127,8 +127,15 @@ def seal_numbers(keys: KeyStore, draw_id: str, numbers: dict[str, Any]) -> bytes
 
 def public_request(doc: dict[str, Any]) -> dict[str, Any]:
     """The part of a draw-v1 request that may be stored in clear: everything but the excluded
-    experts (for a supplementary draw, those already invited for the project)."""
-    return {k: v for k, v in doc.items() if k != "excluded_experts"}
+    experts (for a supplementary draw, those already invited for the project) and the cities of
+    the secondary venues' groups (`remote-1`, ...: picked at random, hidden until the opening)."""
+    out = {k: v for k, v in doc.items() if k != "excluded_experts"}
+    if isinstance(out.get("groups"), list):
+        out["groups"] = [
+            {**g, "regions_in": []} if str(g.get("id", "")).startswith("remote-") else g
+            for g in out["groups"]
+        ]
+    return out
 
 
 def open_request(d: Draw, keys: KeyStore) -> dict[str, Any]:

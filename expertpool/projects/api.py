@@ -23,7 +23,7 @@ from expertpool.core.api import (
     query,
 )
 from expertpool.core.errors import Forbidden, must_exist
-from expertpool.core.state import db, now
+from expertpool.core.state import config, db, now
 from expertpool.projects import projects, terminals, venues
 from expertpool.projects.pages import READERS
 
@@ -285,7 +285,12 @@ def project_create() -> Any:
     data = body(ProjectIn).model_dump(exclude_unset=True)
     centre_id = must_exist(user.centre_id, Forbidden)
     project = projects.create_project(
-        db(), actor=actor_label(), owner_centre_id=centre_id, data=data, now=now()
+        db(),
+        actor=actor_label(),
+        owner_centre_id=centre_id,
+        data=data,
+        now=now(),
+        secondary_picked=config().remote_hide_secondary_venue,
     )
     return jsonify(projects.project_view(project)), 201
 
@@ -310,6 +315,7 @@ def project_update(project_id: int) -> Any:
         project_id=project_id,
         data=body(ProjectIn).model_dump(exclude_unset=True),
         now=now(),
+        secondary_picked=config().remote_hide_secondary_venue,
     )
     return jsonify(projects.project_view(project))
 

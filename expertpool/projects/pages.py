@@ -109,6 +109,7 @@ def project_new() -> Any:
                 owner_centre_id=must_exist(user.centre_id, Forbidden),
                 data=values,
                 now=now(),
+                secondary_picked=config().remote_hide_secondary_venue,
             )
         except ValidationFailed as exc:
             errors = exc.fields
@@ -155,7 +156,12 @@ def project_edit(project_id: int) -> Any:
         values = _form_data()
         try:
             projects.update_project(
-                db(), actor=actor_label(), project_id=project.id, data=values, now=now()
+                db(),
+                actor=actor_label(),
+                project_id=project.id,
+                data=values,
+                now=now(),
+                secondary_picked=config().remote_hide_secondary_venue,
             )
         except ValidationFailed as exc:
             errors = exc.fields

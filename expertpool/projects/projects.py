@@ -142,9 +142,14 @@ def validate_project(
     owner_centre_id: int,
     now: datetime,
     project_id: int | None = None,
+    secondary_picked: bool = False,
 ) -> dict[str, Any]:
     """Check every field of a project; return clean values or raise `ValidationFailed` with all
     errors.
+
+    `secondary_picked` (the setting EXPERTPOOL_REMOTE_HIDE_SECONDARY_VENUE): a remote project's
+    secondary venues are picked at random by the system at each draw request and hidden until
+    the opening (`draws/remote.py`), so its staff may not name them; otherwise they must.
     """
     fields: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -238,7 +243,19 @@ def validate_project(
                 )
             else:
                 secondary.append(centre)
-        if out["is_remote"] and not secondary and "secondary_centres" not in fields:
+        if secondary_picked and secondary:
+            fields["secondary_centres"] = str(
+                _l(
+                    "Secondary venues are picked at random by the system when the draw is"
+                    " requested, and shown only after the opening."
+                )
+            )
+        elif (
+            out["is_remote"]
+            and not secondary
+            and not secondary_picked
+            and "secondary_centres" not in fields
+        ):
             fields["secondary_centres"] = str(
                 _l("A remote evaluation needs at least one secondary venue.")
             )
@@ -446,9 +463,17 @@ def create_project(
     owner_centre_id: int,
     data: Mapping[str, Any],
     now: datetime | None = None,
+    secondary_picked: bool = False,
 ) -> Project:
-    """Create a draft project owned by a centre; commits."""
-    values = validate_project(session, data, owner_centre_id=owner_centre_id, now=now or utcnow())
+    """Create a draft project owned by a centre; commits (`secondary_picked`: see
+    `validate_project`)."""
+    values = validate_project(
+        session,
+        data,
+        owner_centre_id=owner_centre_id,
+        now=now or utcnow(),
+        secondary_picked=secondary_picked,
+    )
     project = Project(owner_centre_id=owner_centre_id, status=ProjectStatus.DRAFT)
     session.add(project)
     _apply(session, project, values)
@@ -473,8 +498,10 @@ def update_project(
     project_id: int,
     data: Mapping[str, Any],
     now: datetime | None = None,
+    secondary_picked: bool = False,
 ) -> Project:
-    """Change a project's details until it is drawn; commits."""
+    """Change a project's details until it is drawn; commits (`secondary_picked`: see
+    `validate_project`)."""
     project = _lock(session, project_id)
     _require_editable(project)
     values = validate_project(
@@ -483,6 +510,7 @@ def update_project(
         owner_centre_id=project.owner_centre_id,
         now=now or utcnow(),
         project_id=project.id,
+        secondary_picked=secondary_picked,
     )
     before = _snapshot(project)
     if (values["is_special"], values["special_reason"]) != (

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from expertpool.accounts.access import actor_label, roles
+from expertpool.accounts.access import actor_label, require_user, roles
 from expertpool.accounts.models import Centre, UserRole
 from expertpool.core.errors import ValidationFailed
 from expertpool.core.state import db
 from expertpool.projects import terminals, venues
-from expertpool.projects.models import Terminal
+from expertpool.projects.models import Terminal, VenueRecord
+from expertpool.projects.projects import parse_moment
 
 bp = Blueprint("terminals", __name__, template_folder="templates")
 
@@ -88,6 +90,40 @@ def venue_list() -> Any:
         centres=_centres(),
         errors=errors,
         form=request.form,
+    ), (422 if errors else 200)
+
+
+@bp.route("/venues/availability")
+@roles(UserRole.CENTRE_STAFF)
+def venue_availability() -> Any:
+    """The free seats (工位) of the staff member's own centre's venues over a window, computed
+    from the live bookings: each venue's host sees only their own (docs/remote-venues.md)."""
+    user = require_user()
+    errors: dict[str, str] = {}
+    rows: list[tuple[VenueRecord, int]] = []
+    at_raw = request.args.get("at", "")
+    hours_raw = request.args.get("hours", "4")
+    if at_raw:
+        try:
+            starts_at = parse_moment(at_raw)
+        except ValueError:
+            errors["at"] = _("A date and time, e.g. 2026-12-01T09:00 (China Standard Time).")
+        hours = int(hours_raw) if hours_raw.isdigit() and 1 <= int(hours_raw) <= 24 else None
+        if hours is None:
+            errors["hours"] = _("A whole number of hours from 1 to 24.")
+        if not errors and hours is not None:
+            ends_at = starts_at + timedelta(hours=hours)
+            rows = [
+                (v, len(venues.free_seats(db(), v.id, starts_at, ends_at)))
+                for v in venues.list_venues(db(), centre_id=user.centre_id)
+            ]
+    return render_template(
+        "projects/availability.html",
+        rows=rows,
+        errors=errors,
+        at=at_raw,
+        hours=hours_raw,
+        centre=user.centre,
     ), (422 if errors else 200)
 
 

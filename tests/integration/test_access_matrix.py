@@ -129,6 +129,7 @@ EXPECTED: dict[str, set[str]] = {
     "terminals.terminal_list": {AD},
     "terminals.terminal_disable": {AD},
     "terminals.venue_list": {AD},
+    "terminals.venue_availability": {CS},
     "draws.draw_keys": EVERYONE,
     "draws.report_signing_pem": EVERYONE,
     "projects_api.project_list": {CS, SV, AD},

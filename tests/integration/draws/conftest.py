@@ -119,6 +119,7 @@ class Setup:
             data=data,
             rules=DrawRules.from_config(self.config),
             now=self.clock.now,
+            keys=self.keys,
         )
         return req.id
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -20,9 +22,18 @@ def _count(db_session: Any, model: Any) -> int:
     return db_session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
+def named_secondary_venues(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EXPERTPOOL_REMOTE_HIDE_SECONDARY_VENUE off: the project's staff name its secondary venues."""
+    st = app.extensions["expertpool"]
+    monkeypatch.setattr(
+        st, "config", dataclasses.replace(st.config, remote_hide_secondary_venue=False)
+    )
+
+
 def test_staff_create_a_project_with_an_exact_budget(
-    api: Callable[..., FlaskClient], db_session: Any
+    api: Callable[..., FlaskClient], db_session: Any, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    named_secondary_venues(app, monkeypatch)
     staff = api("centre_staff")
     resp = staff.post(
         "/api/projects",
@@ -82,9 +93,27 @@ def test_a_bad_project_reports_every_field_and_saves_nothing(
     assert _count(db_session, Project) == 0
 
 
-def test_a_remote_project_needs_a_secondary_venue_other_than_the_main_one(
+def test_with_the_hidden_pick_staff_name_no_secondary_venue(
     api: Callable[..., FlaskClient],
 ) -> None:
+    """EXPERTPOOL_REMOTE_HIDE_SECONDARY_VENUE on (the default): the system picks the secondary
+    venues at each draw request, so a remote project names none and may not name one."""
+    staff = api("centre_staff")
+    resp = staff.post("/api/projects", json=project_payload(is_remote=True))
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["secondary_centres"] == []
+    resp = staff.post(
+        "/api/projects",
+        json=project_payload(code="P-2", is_remote=True, secondary_centres=["440300"]),
+    )
+    assert resp.status_code == 422
+    assert "随机" in resp.get_json()["error"]["fields"]["secondary_centres"]
+
+
+def test_a_remote_project_needs_a_secondary_venue_other_than_the_main_one(
+    api: Callable[..., FlaskClient], app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named_secondary_venues(app, monkeypatch)
     staff = api("centre_staff")
     resp = staff.post("/api/projects", json=project_payload(is_remote=True))
     assert "secondary_centres" in resp.get_json()["error"]["fields"]

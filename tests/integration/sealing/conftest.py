@@ -284,6 +284,7 @@ class World:
             data=body,
             rules=DrawRules.from_config(self.app.extensions["expertpool"].config),
             now=self.clock.now,
+            keys=self.app.extensions["expertpool"].keys,
         )
         return req.id
 
