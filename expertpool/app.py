@@ -55,6 +55,7 @@ from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
 from expertpool.reference import api as reference_api
+from expertpool.record import pages as record_pages
 from expertpool.reference import pages as reference_pages
 from expertpool.regimes import pages as rule_pages
 from expertpool.reports import api as reports_api
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         fee_pages.bp,
         training_pages.bp,
         statistics_pages.bp,
+        record_pages.bp,
         webhooks.link_bp,
     ):
         app.register_blueprint(blueprint)

@@ -468,6 +468,7 @@ def post_session(
     actor: str,
     now: datetime,
     force: bool = False,
+    commit: bool = True,
 ) -> Posting:
     """Post a closed session's ratings and facts to the experts' records; commits.
 
@@ -596,23 +597,35 @@ def post_session(
         object_id=row.room_id,
         after={"rules_version": rules.version, "forced": force},
     )
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return posting
 
 
 def post_due(
-    session: Session, keys: KeyStore, rules: CreditRules, *, now: datetime, actor: str
+    session: Session,
+    keys: KeyStore,
+    rules: CreditRules,
+    *,
+    now: datetime,
+    actor: str,
+    commit: bool = True,
 ) -> int:
-    """Post every closed session whose rating window has ended; commits. Returns how many."""
-    posted = {p for p in session.execute(select(Posting.session_id)).scalars()}
+    """Post every closed session whose rating window has ended (each committed unless `commit`
+    is false: the daily upkeep commits them with its run). Returns how many."""
+    posted = set(session.execute(select(Posting.session_id)).scalars())
     n = 0
     for row in session.execute(select(EvaluationSession).order_by(EvaluationSession.id)).scalars():
         if row.id in posted:
             continue
         try:
-            post_session(session, row=row, keys=keys, rules=rules, actor=actor, now=now)
+            # Refused before anything is written, so the caller's transaction stays as it was.
+            post_session(
+                session, row=row, keys=keys, rules=rules, actor=actor, now=now, commit=commit
+            )
         except Conflict:
-            session.rollback()
             continue
         n += 1
     return n

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from expertpool.core.config import Config
 
 BUNDLED = Path(__file__).parent / "data" / "credit-rules-v1.json"
 FORMAT = "expertpool/credit-rules"
@@ -123,3 +126,13 @@ def load_credit_rules(path: str | Path = "") -> CreditRules:
     """The rules of a file (the bundled one when `path` is empty)."""
     source = Path(path) if path else BUNDLED
     return parse_credit_rules(json.loads(source.read_text(encoding="utf-8")))
+
+
+@cache
+def _rules_at(path: str) -> CreditRules:
+    return load_credit_rules(path)
+
+
+def credit_rules_for(config: Config) -> CreditRules:
+    """The credit rules a site uses (its file, or the bundled one), read once per file."""
+    return _rules_at(config.credit_rules_file)
