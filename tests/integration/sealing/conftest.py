@@ -430,6 +430,7 @@ class World:
             "statistics.export:key": ["draws_by_month", "invitation_outcomes", "pool_status"],
             "statistics_api.figure:key": ["draws_by_month", "invitation_outcomes", "pool_city"],
             "complaint_id": self.ids("complaint"),
+            "sanction_id": self.ids("record_sanction"),
         }
 
     def extra_urls(self) -> list[str]:
