@@ -157,7 +157,7 @@ def build(
         codes = json.loads(change.payload).get("specialties")
         if codes:
             specialties.append((_d(change.decided_at), _("approved change"), ", ".join(codes)))
-    specialties.append((_d(now), _("now"), ", ".join(s.code for s in expert.specialties)))
+    specialties.append(("", _("now"), ", ".join(s.code for s in expert.specialties)))
     sections.append(
         Section(
             "specialties",
@@ -390,7 +390,7 @@ def render_pdf(archive: Archive) -> bytes:
     pdf.set_font("cjk", size=10)
     for line in (
         f"专家编号 {expert.id}　状态 {expert.status.value}　职称 {expert.title}",
-        f"当年信用分 {archive.credit_now}　生成时间 {_d(archive.built_at)}（北京时间）",
+        f"当年信用分 {archive.credit_now}　导出日期 {archive.built_at.astimezone(CST).date().isoformat()}",
     ):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     for section in archive.sections:

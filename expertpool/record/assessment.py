@@ -123,9 +123,10 @@ class Assessment:
         )
 
 
-def _room_closed_at(
+def room_closed_at(
     session: Session, row: EvaluationSession, facts: SessionFacts
 ) -> datetime | None:
+    """When rating opens: the room's `archived` event, else a failed or cancelled outcome."""
     archived = session.execute(
         select(RoomEventRow.occurred_at).where(
             RoomEventRow.session_id == row.id, RoomEventRow.kind == "archived"
@@ -176,7 +177,7 @@ def assessment(
     """
     row = get_session(session, room_id)
     facts = session_facts(session, row, keys)
-    closed_at = _room_closed_at(session, row, facts)
+    closed_at = room_closed_at(session, row, facts)
     place = _viewer(session, user, row, facts, keys)
     posting = posting_of(session, row.id)
     if place is None or closed_at is None:
@@ -479,7 +480,7 @@ def post_session(
     if done is not None:
         return done
     facts = session_facts(session, row, keys)
-    closed_at = _room_closed_at(session, row, facts)
+    closed_at = room_closed_at(session, row, facts)
     if facts.outcome == "open" or closed_at is None:
         raise Conflict(str(_l("A session is posted after the project's close.")), code="not_closed")
     if not force and now < closed_at + timedelta(days=rules.rating_window_days):

@@ -82,9 +82,9 @@ def _text(value: str, field: str, errors: dict[str, str]) -> str:
 
 
 def _evidence(
-    files: FileStore, upload: tuple[bytes, str] | None, errors: dict[str, str]
+    files: FileStore | None, upload: tuple[bytes, str] | None, errors: dict[str, str]
 ) -> tuple[str, str]:
-    if upload is None or not upload[0]:
+    if upload is None or not upload[0] or files is None:
         return "", ""
     data, name = upload
     if len(data) > MAX_EVIDENCE:
@@ -186,7 +186,7 @@ def decide(
     decision: str,
     ends_on: str,
     evidence: tuple[bytes, str] | None,
-    files: FileStore,
+    files: FileStore | None,
     rules: CreditRules,
     now: datetime,
 ) -> Sanction:
