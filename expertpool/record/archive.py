@@ -390,7 +390,7 @@ def render_pdf(archive: Archive) -> bytes:
     pdf.set_font("cjk", size=10)
     for line in (
         f"专家编号 {expert.id}　状态 {expert.status.value}　职称 {expert.title}",
-        f"当年信用分 {archive.credit_now}　导出日期 {archive.built_at.astimezone(CST).date().isoformat()}",
+        f"当年信用分 {archive.credit_now}　导出日期 {archive.built_at.astimezone(CST):%Y-%m-%d}",
     ):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     for section in archive.sections:

@@ -1,0 +1,55 @@
+"""The demo shows experts with ratings, credit events, a decided sanction, an objection and a
+full archive."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from expertpool.demo import runner as demo
+from expertpool.demo.context import DemoContext
+from expertpool.experts.models import Expert
+from expertpool.notifications.notifier import services_of
+from expertpool.record import archive
+from expertpool.record.credit_rules import load_credit_rules
+from expertpool.record.models import (
+    CreditEvent,
+    Objection,
+    Posting,
+    Rating,
+    Sanction,
+    SanctionStatus,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_demo_rates_posts_sanctions_and_fills_an_archive(app: Flask) -> None:
+    st = app.extensions["expertpool"]
+    session = st.sessions()
+    ctx = DemoContext(
+        config=st.config, keys=st.keys, notify=services_of(app).ctx, sessions=st.sessions
+    )
+    lines = demo.run(session, ctx)
+    assert "record: 3 sessions rated and posted, 1 sanction decided, 1 objection" in lines, [
+        x for x in lines if x.startswith("record")
+    ]
+    assert session.execute(select(func.count()).select_from(Posting)).scalar_one() == 3
+    assert session.execute(select(func.count()).select_from(Rating)).scalar_one() >= 15
+    warned = session.execute(
+        select(Sanction).where(Sanction.status == SanctionStatus.DECIDED)
+    ).scalar_one()
+    expert = session.get(Expert, warned.expert_id)
+    objection = session.execute(select(Objection)).scalar_one()
+    assert objection.expert_id == expert.id
+    built = archive.section_rows(
+        archive.build(session, expert, st.keys, load_credit_rules(), now=warned.decided_at)
+    )
+    for key in ("ratings", "credit", "sanctions", "objections", "sessions", "fees"):
+        assert built[key].rows, key
+    assert session.execute(select(CreditEvent).where(CreditEvent.expert_id == expert.id)).first()
+    # running the demo again changes nothing
+    assert "record: 0 sessions rated and posted, 0 sanction decided, 0 objection" in demo.run(
+        session, ctx
+    )
