@@ -82,7 +82,10 @@ def demo_step(session: Session, ctx: DemoContext, seed: int, options: dict[str, 
         posted += 1
     reviewer = session.execute(select(User).where(User.username == "reviewer")).scalar_one_or_none()
     decided = 0
-    if reviewer is not None:
+    already = session.execute(
+        select(Sanction.id).where(Sanction.status == SanctionStatus.DECIDED)
+    ).first()
+    if reviewer is not None and already is None:
         for proposal in list(
             session.execute(
                 select(Sanction).where(

@@ -362,14 +362,23 @@ def build(
     )
 
 
-def record_reading(session: Session, user: User, expert: Expert, *, via: str) -> None:
+def audit_name(keys: KeyStore, expert: Expert) -> str:
+    """How audit entries of archive readings name the expert: a keyed pseudonym (the same for
+    every reading, resolved by the application), so the trail does not list, while draws are
+    sealed, whose archives were read (docs/record.md)."""
+    return ExpertTokens(keys).pseudonym("archive", expert.id)
+
+
+def record_reading(
+    session: Session, user: User, expert: Expert, keys: KeyStore, *, via: str
+) -> None:
     """Audit one reading of the archive; commits."""
     audit.record(
         session,
         actor=user.username,
         action="record.archive_read",
-        object_type="expert",
-        object_id=expert.id,
+        object_type="expert_archive",
+        object_id=audit_name(keys, expert),
         after={"via": via},
     )
     session.commit()
@@ -423,8 +432,8 @@ def export_pdf(
         session,
         actor=user.username,
         action="record.archive_exported",
-        object_type="expert",
-        object_id=expert.id,
+        object_type="expert_archive",
+        object_id=audit_name(keys, expert),
         after={"pdf_sha256": hashlib.sha256(pdf).hexdigest()},
     )
     session.commit()

@@ -394,7 +394,7 @@ def _archive_page(expert_id: int, errors: dict[str, str] | None = None, status: 
     user = require_user()
     expert = archive.readable_expert(session, user, expert_id)
     built = archive.build(session, expert, state().keys, _rules(), now=now())
-    archive.record_reading(session, user, expert, via="page")
+    archive.record_reading(session, user, expert, state().keys, via="page")
     return render_template(
         "record/archive.html",
         a=built,

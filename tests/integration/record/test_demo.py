@@ -40,15 +40,28 @@ def test_the_demo_rates_posts_sanctions_and_fills_an_archive(app: Flask) -> None
     warned = session.execute(
         select(Sanction).where(Sanction.status == SanctionStatus.DECIDED)
     ).scalar_one()
-    expert = session.get(Expert, warned.expert_id)
     objection = session.execute(select(Objection)).scalar_one()
-    assert objection.expert_id == expert.id
-    built = archive.section_rows(
-        archive.build(session, expert, st.keys, load_credit_rules(), now=warned.decided_at)
+    rules = load_credit_rules()
+    rated = archive.section_rows(
+        archive.build(
+            session,
+            session.get(Expert, objection.expert_id),
+            st.keys,
+            rules,
+            now=objection.created_at,
+        )
     )
-    for key in ("ratings", "credit", "sanctions", "objections", "sessions", "fees"):
-        assert built[key].rows, key
-    assert session.execute(select(CreditEvent).where(CreditEvent.expert_id == expert.id)).first()
+    for key in ("ratings", "facts", "credit", "objections", "sessions", "fees", "specialties"):
+        assert rated[key].rows, key
+    warned_archive = archive.section_rows(
+        archive.build(
+            session, session.get(Expert, warned.expert_id), st.keys, rules, now=objection.created_at
+        )
+    )
+    assert warned_archive["sanctions"].rows and warned_archive["credit"].rows
+    assert session.execute(
+        select(CreditEvent).where(CreditEvent.expert_id == warned.expert_id)
+    ).first()
     # running the demo again changes nothing
     assert "record: 0 sessions rated and posted, 0 sanction decided, 0 objection" in demo.run(
         session, ctx

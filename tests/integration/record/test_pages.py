@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from expertpool.core.audit import AuditEntry
 from expertpool.core.db import utcnow
+from expertpool.record import archive
 from expertpool.record.models import Rating
 from tests.conftest import csrf_token
 from tests.integration.record.conftest import DAY, ClosedSession, covered, expert_of
@@ -169,10 +170,9 @@ def test_the_archive_page_and_its_pdf_export_are_audited_and_the_expert_reads_th
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "专家甲" in text and "评标专家档案" in text
     session = example.app.extensions["expertpool"].sessions()
+    name = archive.audit_name(example.app.extensions["expertpool"].keys, a)
     actions = set(
-        session.execute(
-            select(AuditEntry.action).where(AuditEntry.object_id == str(a.id))
-        ).scalars()
+        session.execute(select(AuditEntry.action).where(AuditEntry.object_id == name)).scalars()
     )
     assert {"record.archive_read", "record.archive_exported"} <= actions
     outsider = login(example.app.test_client(), make_user(role="centre_staff"))
