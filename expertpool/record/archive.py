@@ -206,8 +206,8 @@ def build(
         owner = session.get(User, expert.user_id)
         if owner is not None:
             for row, role in sessions_of(session, owner, keys):
-                project = session.get(Project, row.project_id) if row.project_id else None
-                if _closed(project) or (project is None and row.phase == "archived"):
+                of = session.get(Project, row.project_id) if row.project_id else None
+                if _closed(of) or (of is None and row.phase == "archived"):
                     sessions_rows.append(
                         (_d(row.starts_at), row.room_id, row.title, role, row.phase)
                     )
