@@ -84,6 +84,7 @@ class Config:
     bid_max_pages: int = 2000
     conflict_lookback_years: int = 3
     pool_rules_file: str = ""  # empty: the bundled expertpool/experts/data/pool-rules-v1.json
+    credit_rules_file: str = ""  # empty: the bundled expertpool/record/data/credit-rules-v1.json
     maintenance_in_process: bool = True  # the daily upkeep as a thread of the web process
     maintenance_check_seconds: int = 300  # how often that thread looks whether today's run is due
 

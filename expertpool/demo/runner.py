@@ -17,6 +17,7 @@ from expertpool.demo import fees as demo_fees
 from expertpool.demo import methods as demo_methods
 from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
+from expertpool.demo import record as demo_record
 from expertpool.demo import regimes as demo_regimes
 from expertpool.demo import remote as demo_remote
 from expertpool.demo import rooms as demo_rooms
@@ -38,6 +39,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("evaluation session", demo_rooms.demo_session),
     ("regimes and outcomes", demo_regimes.run_step),
     ("fees", demo_fees.demo_step),
+    ("record", demo_record.demo_step),
 )
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]

@@ -14,7 +14,7 @@ import json
 import re
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -179,6 +179,9 @@ class Preview:
     distinct_eligible: int
     problems: list[str]  # why it cannot be drawn, with numbers
     warnings: list[str]  # e.g. fewer backups than asked
+    # The `not_active` exclusions by the standing that caused them (suspended, removed,
+    # low_credit, term_expired, ...): from the experts' own records, never from sealed draws.
+    not_active_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_feasible(self) -> bool:
@@ -257,6 +260,10 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
         )
         elig = draw.evaluate_eligibility(request, pool)
     excluded = Counter(e.reason.value for e in elig.excluded)
+    standing = {c.id: c.status for c in elig.candidates}
+    not_active_by = Counter(
+        standing.get(e.id, "") for e in elig.excluded if e.reason is draw.Reason.NOT_ACTIVE
+    )
     distinct = len({e for ids in elig.eligible.values() for e in ids})
     needed = sum(g.count for g in request.groups)
     problems: list[str] = []
@@ -309,6 +316,7 @@ def preview(session: Session, *, request_id: int, config: Config, now: datetime)
         distinct_eligible=distinct,
         problems=problems,
         warnings=warnings,
+        not_active_by=dict(sorted(not_active_by.items())),
     )
 
 

@@ -276,6 +276,7 @@ def _build_candidates(
             Expert.suspended_until,
             Expert.birth_date,
             Expert.term_ends_on,
+            Expert.is_low_credit,
         ).order_by(Expert.id)
     )
     booked: set[int] = set()
@@ -303,7 +304,7 @@ def _build_candidates(
         known.get,
     )
     out: list[Candidate] = []
-    for expert_id, status, region, employer, level, years, until, born, term_end in experts:
+    for expert_id, status, region, employer, level, years, until, born, term_end, low in experts:
         status_text = (
             standing_on(
                 status,
@@ -312,6 +313,7 @@ def _build_candidates(
                 birth_date=born,
                 term_ends_on=term_end,
                 age_cap=age_cap,
+                is_low_credit=bool(low),
             )
             if status in dated
             else statuses[status]

@@ -117,6 +117,9 @@ class Expert(Base):
         enum_column(ExpertStatus), default=ExpertStatus.DRAFT
     )
     suspended_until: Mapped[date | None] = mapped_column(Date, default=None)
+    # Set by the record feature when this year's credit falls below the draw threshold
+    # (record/credit.py); the draw treats such an expert as not drawable ("low_credit").
+    is_low_credit: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last day of the current term (pool rules: `term_years` from approval or renewal); the
     # draw treats an expert whose term ended before the evaluation as undrawable until renewed.
     term_ends_on: Mapped[date | None] = mapped_column(Date, default=None, index=True)

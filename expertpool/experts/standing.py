@@ -19,6 +19,9 @@ AGE_CAP_REACHED = "retired"
 """The standing of an expert who reaches the age cap on or before the day."""
 TERM_EXPIRED = "term_expired"
 """The standing of an expert whose term ended before the day (undrawable until renewed)."""
+LOW_CREDIT = "low_credit"
+"""The standing of an expert whose credit this year is below the draw threshold (the record
+feature keeps `Expert.is_low_credit`, docs/record.md)."""
 
 
 def cap_birth_date(day: date, cap: int) -> date:
@@ -37,12 +40,14 @@ def standing_on(
     birth_date: date | None = None,
     term_ends_on: date | None = None,
     age_cap: int | None = None,
+    is_low_credit: bool = False,
 ) -> str:
     """The status an expert has on `day` ("active" when they may serve, else why not).
 
     `on_leave` counts as active (leave is decided by its dates, as availability); a suspension
     whose last day is before `day` counts as ended, one without an end date as lasting. A record
-    without a birth date or a term end (older records) is not checked on that fact.
+    without a birth date or a term end (older records) is not checked on that fact. An expert
+    whose credit is low is not drawn (a decided suspension or removal shows as its status).
     """
     suspension_over = suspended_until is not None and suspended_until < day
     if status is S.ON_LEAVE or (status is S.SUSPENDED and suspension_over):
@@ -57,4 +62,6 @@ def standing_on(
         return AGE_CAP_REACHED
     if term_ends_on is not None and term_ends_on < day:
         return TERM_EXPIRED
+    if is_low_credit:
+        return LOW_CREDIT
     return S.ACTIVE.value

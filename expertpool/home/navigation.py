@@ -88,6 +88,20 @@ MENU: list[MenuItem] = [
     MenuItem("apidocs.docs", _l("API reference"), frozenset({R.CENTRE_STAFF, R.ADMIN}), "api"),
     # Statements exist only after a project's close (docs/fees.md).
     MenuItem("fees.mine", _l("My fees"), frozenset({R.EXPERT}), "my_fees"),
+    # The record: ratings after each close, credit, objections, the archive (docs/record.md).
+    MenuItem("record.mine", _l("My record"), frozenset({R.EXPERT}), "my_record"),
+    MenuItem(
+        "record.session_list",
+        _l("Assessments"),
+        frozenset({R.CENTRE_STAFF, R.SUPERVISOR, R.ORG_CONTACT}),
+        "assessments",
+    ),
+    MenuItem(
+        "record.reviews",
+        _l("Objections and sanctions"),
+        frozenset({R.REVIEWER, R.SUPERVISOR}),
+        "record_reviews",
+    ),
     MenuItem(
         "fees.statement_list",
         _l("Fees"),

@@ -73,6 +73,7 @@ class ProjectConflictChecker:
                 birth_date=expert.birth_date,
                 term_ends_on=expert.term_ends_on,
                 age_cap=self.age_cap,
+                is_low_credit=expert.is_low_credit,
             )
             if expert.status not in SERVING or standing != "active":
                 return "not_active"

@@ -8,8 +8,10 @@ cap, leave starting and ending, suspensions ending), records the terms that ende
 reminders of terms whose renewal window opened and of training years closing short of hours, and
 audits itself with its counts.
 
-Nothing here touches draws or invitations: the counts are about the pool as a whole, so no run
-reveals who was drawn for anything.
+Nothing here touches open draws or invitations: the counts are about the pool as a whole, so no
+run reveals who was drawn for anything. It also posts the assessments of sessions whose project
+has closed and whose rating window ended (`record/assessment.py`; closed projects only) and, on
+the first run of a year, resets credit (docs/record.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from draw import cjson
 from expertpool.core import audit
+from expertpool.core.calendar import CST
 from expertpool.core.config import Config
 from expertpool.experts import availability
 from expertpool.experts.models import Expert, ExpertStatus, MaintenanceRun
@@ -32,6 +35,8 @@ from expertpool.experts.pool_rules import PoolRules
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import OutboxChannel, OutboxKind, OutboxMessage
 from expertpool.notifications.outbox import queue_message
+from expertpool.record import assessment, credit
+from expertpool.record.credit_rules import CreditRules, credit_rules_for
 from expertpool.training.lapses import YearClose, close_year, short_of_hours
 from expertpool.training.records import hours_by_expert
 
@@ -55,6 +60,8 @@ class DailyReport:
     training_suspended: int = 0
     training_removed: int = 0
     training_reminders: int = 0
+    sessions_posted: int = 0
+    credit_flags_cleared: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts by name."""
@@ -212,10 +219,13 @@ def run_daily(
     today: date,
     ctx: NotifyContext | None = None,
     actor: str = "maintenance",
+    credit_rules: CreditRules | None = None,
 ) -> DailyReport | None:
     """The upkeep of `today`, once: None when that day has already run; commits.
 
-    `ctx` (the notification context) queues the reminders; without it none is sent.
+    `ctx` (the notification context) queues the reminders and, with its keys, posts the closed
+    sessions whose rating window ended to the experts' records; without it neither happens. The
+    first run of a year resets credit (the draw flags of low credit are recomputed).
     """
     if has_run(session, today):
         return None
@@ -228,10 +238,29 @@ def run_daily(
     except IntegrityError:
         session.rollback()
         return None
+    first_of_year = _first_run_of_year(session, today)
     closed = (
         close_year(session, rules=rules, year=today.year - 1, today=today, actor=actor)
-        if _first_run_of_year(session, today)
+        if first_of_year
         else YearClose(0, 0, 0)
+    )
+    credit_rules = credit_rules or credit_rules_for(config)
+    cleared = (
+        credit.reset_year(session, rules=credit_rules, today=today, actor=actor)
+        if first_of_year
+        else 0
+    )
+    posted = (
+        assessment.post_due(
+            session,
+            ctx.keys,
+            credit_rules,
+            now=datetime.combine(today, time(0, 0), tzinfo=CST),
+            actor=actor,
+            commit=False,
+        )
+        if ctx is not None
+        else 0
     )
     moves = availability.apply_maintenance(session, config=config, today=today, actor=actor)
     report = DailyReport(
@@ -246,6 +275,8 @@ def run_daily(
         training_suspended=closed.suspended,
         training_removed=closed.removed,
         training_reminders=_remind_training(session, ctx, rules, today),
+        sessions_posted=posted,
+        credit_flags_cleared=cleared,
     )
     run.report = cjson.dumps(report.counts()).decode("utf-8")
     audit.record(

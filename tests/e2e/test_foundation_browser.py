@@ -22,6 +22,7 @@ MENUS = {
         "my_relatives",
         "my_training",
         "my_fees",
+        "my_record",
     ],
     "reviewer": [
         "home",
@@ -31,6 +32,7 @@ MENUS = {
         "review_queue",
         "expert_search",
         "departments",
+        "record_reviews",
     ],
     "centre_staff": [
         "home",
@@ -43,6 +45,7 @@ MENUS = {
         "draws",
         "statistics",
         "api",
+        "assessments",
         "fees",
     ],
     "supervisor": [
@@ -55,6 +58,8 @@ MENUS = {
         "draws",
         "statistics",
         "departments",
+        "assessments",
+        "record_reviews",
         "fees",
     ],
     "admin": [
@@ -76,7 +81,7 @@ MENUS = {
     ],
     "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
     "audit_admin": ["home", "rooms", "specialties", "audit"],
-    "org_contact": ["home", "rooms", "specialties", "org_projects", "fees"],
+    "org_contact": ["home", "rooms", "specialties", "org_projects", "assessments", "fees"],
 }
 ZH = {
     "home": "首页",
@@ -107,6 +112,9 @@ ZH = {
     "my_training": "我的继续教育",
     "training_courses": "继续教育",
     "fees": "劳务报酬",
+    "my_record": "我的考评",
+    "assessments": "专家评价",
+    "record_reviews": "异议与处理",
 }
 EN = {
     "home": "Home",
@@ -137,6 +145,9 @@ EN = {
     "my_training": "My training",
     "training_courses": "Continuing education",
     "fees": "Fees",
+    "my_record": "My record",
+    "assessments": "Assessments",
+    "record_reviews": "Objections and sanctions",
 }
 
 

@@ -431,6 +431,10 @@ class World:
             "statistics.export:key": ["draws_by_month", "invitation_outcomes", "pool_status"],
             "statistics_api.figure:key": ["draws_by_month", "invitation_outcomes", "pool_city"],
             "complaint_id": self.ids("complaint"),
+            "sanction_id": self.ids("record_sanction"),
+            # A PDF takes seconds to build (the CJK font is subset): one probe's archive here;
+            # test_record_pages.py reads an accepted expert's for each reader.
+            "record.archive_pdf:expert_id": [p.id for p in self.probes[:1]],
         }
 
     def extra_urls(self) -> list[str]:

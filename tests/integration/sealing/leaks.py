@@ -207,7 +207,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def readable(resp: Any) -> str:
-    """A response's text; a spreadsheet's cells, one per line (the audit export)."""
+    """A response's text; a spreadsheet's cells, one per line (the audit export); a PDF's
+    extracted text (the expert's archive)."""
     if resp.mimetype == XLSX:
         from openpyxl import load_workbook
 
@@ -219,6 +220,10 @@ def readable(resp: Any) -> str:
             for cell in row
             if cell is not None
         )
+    if resp.mimetype == "application/pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     return str(resp.get_data(as_text=True))
 
 
