@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from draw import cjson
 from expertpool.core import audit
 from expertpool.core.config import Config
-from expertpool.experts import availability
+from expertpool.experts import availability, publicity
 from expertpool.experts.models import Expert, ExpertStatus, MaintenanceRun
 from expertpool.experts.pool_rules import PoolRules
 from expertpool.notifications.context import NotifyContext
@@ -55,6 +55,7 @@ class DailyReport:
     training_suspended: int = 0
     training_removed: int = 0
     training_reminders: int = 0
+    publicity_activated: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts by name."""
@@ -246,6 +247,9 @@ def run_daily(
         training_suspended=closed.suspended,
         training_removed=closed.removed,
         training_reminders=_remind_training(session, ctx, rules, today),
+        publicity_activated=publicity.activate_after_publicity(
+            session, rules=rules, today=today, actor=actor
+        ),
     )
     run.report = cjson.dumps(report.counts()).decode("utf-8")
     audit.record(
