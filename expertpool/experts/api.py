@@ -25,8 +25,9 @@ from expertpool.core.api import (
     page_meta,
     query,
 )
+from expertpool.core.calendar import cst_date
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.state import config, db, state
+from expertpool.core.state import config, db, now, state
 from expertpool.experts import (
     applications,
     availability,
@@ -447,6 +448,7 @@ def queue() -> Any:
         per_page=a.per_page,
         reviewer=_user(),
         entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
     shared = records.shared_id_numbers(db(), page.items)
     return jsonify(
@@ -503,6 +505,7 @@ def decide(expert_id: int) -> Any:
         expected_version=data.version,
         rules=terms.rules_for(config()),
         entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
     return jsonify(_row(expert))
 

@@ -322,6 +322,7 @@ def review_queue() -> Any:
         page=args.get("page", 1, type=int),
         reviewer=require_user(),
         entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
     flow = entry.rules_for(config())
     objections = [
