@@ -50,8 +50,8 @@ class Published:
     recommended_by: str
 
     def is_open_on(self, day: date) -> bool:
-        """Whether objections are still taken on `day`."""
-        return self.publicity_from <= day <= self.publicity_until
+        """Whether objections are still taken on `day` (from publication to the last day)."""
+        return day <= self.publicity_until
 
 
 def published(session: Session) -> list[Published]:
@@ -64,15 +64,12 @@ def published(session: Session) -> list[Published]:
         .order_by(EntryState.publicity_from, Expert.id)
     ).all()
     codes = {s.code for e, _ in rows for s in e.specialties}
-    names = (
-        dict(
-            session.execute(select(Specialty.code, Specialty.name).where(Specialty.code.in_(codes)))
-            .tuples()
-            .all()
-        )
-        if codes
-        else {}
-    )
+    names: dict[str, str] = {}
+    if codes:
+        found = session.execute(
+            select(Specialty.code, Specialty.name).where(Specialty.code.in_(codes))
+        ).all()
+        names = {code: name for code, name in found}
     return [
         Published(
             expert_id=e.id,
