@@ -36,8 +36,12 @@ def published(db_session: Any, applicant: Any, make_user: Any, submitted_on: Any
     office = make_user(role="reviewer", department="440000-coordination")
     for reviewer in (housing, office):
         review.decide(
-            db_session, reviewer=reviewer, expert_id=expert.id, decision="approve",
-            entry_rules=GUANGDONG, today=NOW.date(),
+            db_session,
+            reviewer=reviewer,
+            expert_id=expert.id,
+            decision="approve",
+            entry_rules=GUANGDONG,
+            today=NOW.date(),
         )
     return expert, office
 
@@ -73,7 +77,9 @@ def test_an_objection_needs_csrf_a_reason_and_a_contact(
 ) -> None:
     expert, _ = published
     path = f"/publicity/{expert.id}/objections"
-    assert client.post(path, data={"reason": "学历造假", "contact": "13800000000"}).status_code == 403
+    assert (
+        client.post(path, data={"reason": "学历造假", "contact": "13800000000"}).status_code == 403
+    )
     token = csrf_token(client, "/publicity")
     resp = client.post(path, data={"csrf_token": token, "reason": "", "contact": ""})
     assert resp.status_code == 422
@@ -112,8 +118,13 @@ def test_an_open_objection_holds_the_activation_until_dismissed(
 ) -> None:
     expert, office = published
     objection = publicity.object_to(
-        db_session, cipher=cipher, expert_id=expert.id, reason="论文抄袭，请核查",
-        contact="13912345678", today=date(2026, 12, 7), ip=None,
+        db_session,
+        cipher=cipher,
+        expert_id=expert.id,
+        reason="论文抄袭，请核查",
+        contact="13912345678",
+        today=date(2026, 12, 7),
+        ip=None,
     )
     rules = load_pool_rules()
     after = date(2026, 12, 11)
@@ -121,8 +132,12 @@ def test_an_open_objection_holds_the_activation_until_dismissed(
     db_session.commit()
     assert expert.status is ExpertStatus.IN_PUBLICITY
     publicity.resolve(
-        db_session, reviewer=office, objection_id=objection.id, uphold=False,
-        resolution="经核查不属实", rules=GUANGDONG,
+        db_session,
+        reviewer=office,
+        objection_id=objection.id,
+        uphold=False,
+        resolution="经核查不属实",
+        rules=GUANGDONG,
     )
     assert objection.status is ObjectionStatus.DISMISSED
     report = run_daily(
@@ -138,20 +153,33 @@ def test_an_upheld_objection_rejects_the_application(
 ) -> None:
     expert, office = published
     objection = publicity.object_to(
-        db_session, cipher=cipher, expert_id=expert.id, reason="已在外省专家库被清退",
-        contact="someone@example.cn", today=date(2026, 12, 4), ip=None,
+        db_session,
+        cipher=cipher,
+        expert_id=expert.id,
+        reason="已在外省专家库被清退",
+        contact="someone@example.cn",
+        today=date(2026, 12, 4),
+        ip=None,
     )
     housing = make_user(role="reviewer", department="440100-housing")
     with pytest.raises(Exception) as info:
         publicity.resolve(
-            db_session, reviewer=housing, objection_id=objection.id, uphold=True,
-            resolution="属实", rules=GUANGDONG,
+            db_session,
+            reviewer=housing,
+            objection_id=objection.id,
+            uphold=True,
+            resolution="属实",
+            rules=GUANGDONG,
         )
     assert getattr(info.value, "code", "") == "not_your_step"
     db_session.rollback()
     publicity.resolve(
-        db_session, reviewer=office, objection_id=objection.id, uphold=True,
-        resolution="属实", rules=GUANGDONG,
+        db_session,
+        reviewer=office,
+        objection_id=objection.id,
+        uphold=True,
+        resolution="属实",
+        rules=GUANGDONG,
     )
     assert expert.status is ExpertStatus.REJECTED
 
@@ -162,8 +190,13 @@ def test_no_objection_after_the_period(db_session: Any, cipher: Any, published: 
     expert, _ = published
     with pytest.raises(Conflict):
         publicity.object_to(
-            db_session, cipher=cipher, expert_id=expert.id, reason="太晚的异议内容",
-            contact="x", today=date(2026, 12, 11), ip=None,
+            db_session,
+            cipher=cipher,
+            expert_id=expert.id,
+            reason="太晚的异议内容",
+            contact="x",
+            today=date(2026, 12, 11),
+            ip=None,
         )
 
 

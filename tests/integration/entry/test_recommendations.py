@@ -95,12 +95,15 @@ def test_the_nominee_consents_once_and_finds_a_prefilled_recommended_application
     page = nominee.get(link).get_data(as_text=True)
     assert "广州某设计院有限公司" in page and "李推荐" in page
     token = csrf_token(nominee, link)
-    resp = nominee.post(link, data={"csrf_token": token, "username": "li-tuijian",
-                                    "password": PASSWORD})
+    resp = nominee.post(
+        link, data={"csrf_token": token, "username": "li-tuijian", "password": PASSWORD}
+    )
     assert resp.status_code == 422  # no consent ticked: nothing made
     assert db_session.execute(select(Expert)).first() is None
-    resp = nominee.post(link, data={"csrf_token": token, "username": "li-tuijian",
-                                    "password": PASSWORD, "consent": "on"})
+    resp = nominee.post(
+        link,
+        data={"csrf_token": token, "username": "li-tuijian", "password": PASSWORD, "consent": "on"},
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/experts/me")
     mine = nominee.get("/experts/me").get_data(as_text=True)
     assert "李推荐" in mine and 'data-testid="recommended"' in mine
