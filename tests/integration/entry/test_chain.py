@@ -164,3 +164,22 @@ def test_the_single_rule_set_is_a_chain_of_one_step(
     review.decide(db_session, reviewer=reviewer, expert_id=expert.id, decision="approve")
     assert expert.status is ExpertStatus.ACTIVE
     assert review.decisions(db_session, expert.id)[0].step == 0
+
+
+def test_the_api_follows_the_chain_too(
+    app: Any, db_session: Any, applicant: Any, make_user: Any, guangdong: Any, submitted_on: Any
+) -> None:
+    from expertpool.accounts import users
+
+    _, expert = applicant(specialties=["A010102"], home_region="440100")
+    submitted_on(expert, NOW)
+    office = make_user(role="reviewer", department="440000-coordination")
+    headers = {"Authorization": f"Bearer {users.issue_token(db_session, office, 1)[0]}"}
+    client = app.test_client()
+    queue = client.get("/api/v1/experts/review-queue", headers=headers).get_json()
+    assert [row["id"] for row in queue["items"]] == []
+    resp = client.post(
+        f"/api/v1/experts/{expert.id}/decision", json={"decision": "approve"}, headers=headers
+    )
+    assert resp.status_code == 403, resp.get_data(as_text=True)
+    assert "not_your_step" in resp.get_data(as_text=True), resp.get_data(as_text=True)
