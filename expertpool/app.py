@@ -42,6 +42,7 @@ from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
+from expertpool.experts import publicity_pages
 from expertpool.fees import pages as fee_pages
 from expertpool.home import pages as home_pages
 from expertpool.notifications import account_pages as activation_pages
@@ -57,6 +58,7 @@ from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
 from expertpool.record import pages as record_pages
+from expertpool.recommendations import pages as recommendation_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
 from expertpool.regimes import pages as rule_pages
@@ -120,6 +122,8 @@ def register_blueprints(app: Flask) -> None:
         terminal_pages.bp,
         draw_pages.bp,
         expert_pages.bp,
+        publicity_pages.bp,
+        recommendation_pages.bp,
         room_pages.bp,
         bid_pages.bp,
         notification_pages.bp,

@@ -33,6 +33,7 @@ from expertpool.notifications import commands as notification_commands
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
+from expertpool.recommendations import models as recommendations_models
 from expertpool.reference import commands as reference_commands
 from expertpool.regimes import commands as rule_commands
 from expertpool.reports import commands as report_commands
@@ -59,6 +60,7 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
     *organisations_models.PII_TABLES,
     *projects_models.PII_TABLES,
     *fees_models.PII_TABLES,
+    *recommendations_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 

@@ -115,6 +115,9 @@ def make_test_config(instance: Path, database_url: str, **overrides: Any) -> Con
         # Cheap password hashing: the tests log in hundreds of times (production keeps the default).
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
+        # One review step, no batches, no publicity: the tests of other features approve experts
+        # in one decision. The entry tests (tests/integration/entry/) use "guangdong".
+        "entry_rules": "single",
     }
     values.update(overrides)
     return Config(**values)

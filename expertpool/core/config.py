@@ -85,6 +85,9 @@ class Config:
     conflict_lookback_years: int = 3
     pool_rules_file: str = ""  # empty: the bundled expertpool/experts/data/pool-rules-v1.json
     credit_rules_file: str = ""  # empty: the bundled expertpool/record/data/credit-rules-v1.json
+    # The entry rule set of expertpool/experts/data/entry-rules-v1.json: review chain, batches,
+    # publicity ("single": one review step, no batches, no publicity).
+    entry_rules: str = "guangdong"
     maintenance_in_process: bool = True  # the daily upkeep as a thread of the web process
     maintenance_check_seconds: int = 300  # how often that thread looks whether today's run is due
 

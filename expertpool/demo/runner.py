@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
+from expertpool.demo import entry as demo_entry
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
 from expertpool.demo import methods as demo_methods
@@ -30,6 +31,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("departments and organisations", demo_actors.departments_step),
     ("experts", demo_experts.demo_step),
     ("pool over time", demo_pool.run_step),
+    ("entry to the pool", demo_entry.demo_step),
     ("projects", demo_projects.run_step),
     ("scoring-method templates", demo_methods.templates_step),
     ("representatives", demo_actors.representatives_step),

@@ -25,9 +25,18 @@ from expertpool.core.api import (
     page_meta,
     query,
 )
+from expertpool.core.calendar import cst_date
 from expertpool.core.errors import ValidationFailed
-from expertpool.core.state import config, db, state
-from expertpool.experts import applications, availability, evidence, records, review, terms
+from expertpool.core.state import config, db, now, state
+from expertpool.experts import (
+    applications,
+    availability,
+    entry,
+    evidence,
+    records,
+    review,
+    terms,
+)
 from expertpool.experts import search as expert_search
 from expertpool.experts.models import Expert
 from expertpool.experts.pages import STAFF, cipher
@@ -438,6 +447,8 @@ def queue() -> Any:
         page=a.page,
         per_page=a.per_page,
         reviewer=_user(),
+        entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
     shared = records.shared_id_numbers(db(), page.items)
     return jsonify(
@@ -493,6 +504,8 @@ def decide(expert_id: int) -> Any:
         opinion=data.opinion,
         expected_version=data.version,
         rules=terms.rules_for(config()),
+        entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
     return jsonify(_row(expert))
 

@@ -13,6 +13,7 @@ EXPERT_STATUS_LABELS = {
     "submitted": _l("Submitted"),
     "under_review": _l("Under review"),
     "returned": _l("Returned for changes"),
+    "in_publicity": _l("In publicity"),
     "active": _l("Active"),
     "rejected": _l("Rejected"),
     "on_leave": _l("On leave"),
@@ -40,6 +41,16 @@ DECISION_LABELS = {
     "return": _l("Returned for changes"),
     "reject": _l("Rejected"),
 }
+STEP_LABELS = {
+    "department": _l("Reviewing department"),
+    "industry": _l("Industry department"),
+    "pool_office": _l("Provincial pool office"),
+}
+OBJECTION_LABELS = {
+    "open": _l("Open"),
+    "upheld": _l("Upheld"),
+    "dismissed": _l("Dismissed"),
+}
 
 
 def _label(table: Mapping[str, object]) -> Callable[[str], str]:
@@ -56,3 +67,5 @@ def register_filters(bp: Blueprint) -> None:
     bp.add_app_template_filter(_label(AVOIDANCE_LABELS), "avoidance_label")
     bp.add_app_template_filter(_label(DECISION_LABELS), "decision_label")
     bp.add_app_template_filter(_label(RELATIVE_KIND_LABELS), "relative_kind_label")
+    bp.add_app_template_filter(_label(STEP_LABELS), "step_label")
+    bp.add_app_template_filter(_label(OBJECTION_LABELS), "objection_label")

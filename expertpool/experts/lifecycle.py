@@ -11,7 +11,8 @@ S = ExpertStatus
 TRANSITIONS: dict[ExpertStatus, frozenset[ExpertStatus]] = {
     S.DRAFT: frozenset({S.SUBMITTED}),
     S.SUBMITTED: frozenset({S.UNDER_REVIEW}),
-    S.UNDER_REVIEW: frozenset({S.RETURNED, S.ACTIVE, S.REJECTED}),
+    S.UNDER_REVIEW: frozenset({S.RETURNED, S.IN_PUBLICITY, S.ACTIVE, S.REJECTED}),
+    S.IN_PUBLICITY: frozenset({S.ACTIVE, S.REJECTED}),
     S.RETURNED: frozenset({S.SUBMITTED}),
     S.ACTIVE: frozenset({S.ON_LEAVE, S.SUSPENDED, S.RETIRED, S.REMOVED}),
     S.ON_LEAVE: frozenset({S.ACTIVE, S.SUSPENDED, S.RETIRED, S.REMOVED}),

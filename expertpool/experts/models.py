@@ -38,6 +38,7 @@ class ExpertStatus(enum.StrEnum):
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     RETURNED = "returned"
+    IN_PUBLICITY = "in_publicity"  # approved, published (公示) before it becomes active
     ACTIVE = "active"
     REJECTED = "rejected"
     ON_LEAVE = "on_leave"
@@ -332,10 +333,58 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(20))  # approve | return | reject
     opinion: Mapped[str] = mapped_column(String(1000), default="")
     application_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The step of the review chain it was taken at (0 first; None before chains existed).
+    step: Mapped[int | None] = mapped_column(Integer, default=None)
     pending_change_id: Mapped[int | None] = mapped_column(
         ForeignKey("expert_pending_change.id"), default=None
     )
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EntryState(Base):
+    """Where an application stands on its way into the pool: its step of the review chain, the
+    publicity period once approved, and the organisation that recommended the applicant.
+
+    A table beside `expert` (rather than columns on it) so that the triggers of `expert` stay
+    untouched; a record without a row is at step 0, never recommended, never published.
+    """
+
+    __tablename__ = "expert_entry"
+
+    expert_id: Mapped[int] = mapped_column(
+        ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    publicity_from: Mapped[date | None] = mapped_column(Date, default=None)
+    publicity_until: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    recommended_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ObjectionStatus(enum.StrEnum):
+    """Where an objection to a published application stands."""
+
+    OPEN = "open"
+    UPHELD = "upheld"  # the application is rejected
+    DISMISSED = "dismissed"
+
+
+class PublicityObjection(Base):
+    """Anyone's objection to an application in publicity, with a reason and a contact (encrypted);
+    an open objection holds the activation until a reviewer resolves it."""
+
+    __tablename__ = "publicity_objection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    status: Mapped[ObjectionStatus] = mapped_column(
+        enum_column(ObjectionStatus), default=ObjectionStatus.OPEN, index=True
+    )
+    resolution: Mapped[str] = mapped_column(String(1000), default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MaintenanceRun(Base):
@@ -354,5 +403,6 @@ class MaintenanceRun(Base):
 PII_TABLES = (
     EncryptedTable(Expert, "expert", {"id_number_enc": "id_number", "phone_enc": "phone"}),
     EncryptedTable(ExpertRelative, "expert_relative", {"id_number_enc": "id_number"}),
+    EncryptedTable(PublicityObjection, "publicity_objection", {"contact_enc": "contact"}),
 )
 """The experts' encrypted personal data (for key rotation)."""

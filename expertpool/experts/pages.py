@@ -20,15 +20,18 @@ from sqlalchemy import select
 
 from expertpool.accounts.access import login_required, open_login, public, require_user, roles
 from expertpool.accounts.models import User, UserRole
+from expertpool.core.calendar import cst_date
 from expertpool.core.errors import AppError, Forbidden, NotFound, ValidationFailed, must_exist
 from expertpool.core.forms import parse_id
 from expertpool.core.pii import PiiCipher
-from expertpool.core.state import config, db, limiter, state
+from expertpool.core.state import config, db, limiter, now, state
 from expertpool.departments import scope
 from expertpool.experts import (
     applications,
     availability,
+    entry,
     labels,
+    publicity,
     records,
     relatives,
     review,
@@ -37,7 +40,14 @@ from expertpool.experts import (
 from expertpool.experts import evidence as expert_evidence
 from expertpool.experts import search as expert_search
 from expertpool.experts.form import SCALARS
-from expertpool.experts.models import EvidenceFile, ExpertStatus, RelativeKind, TitleLevel
+from expertpool.experts.models import (
+    EntryState,
+    EvidenceFile,
+    Expert,
+    ExpertStatus,
+    RelativeKind,
+    TitleLevel,
+)
 from expertpool.reference.models import Region
 
 bp = Blueprint("experts", __name__, url_prefix="/experts", template_folder="templates")
@@ -76,6 +86,22 @@ def form_input(form: Any) -> dict[str, Any]:
         if form.get(f"avoidances-{i}-org_code") or form.get(f"avoidances-{i}-org_name")
     ]
     return data
+
+
+def entry_view(expert: Expert) -> dict[str, Any]:
+    """Where an application stands on its way in: chain, current step, batch, publicity."""
+    flow = entry.rules_for(config())
+    chain = flow.chain_for(expert.specialty_codes)
+    row = db().get(EntryState, expert.id)
+    return {
+        "chain": chain,
+        "index": entry.step_index(chain, row),
+        "row": row,
+        "waiting": entry.waiting_for(flow, expert, cst_date(now()))
+        if expert.status in review.QUEUE_STATES
+        else None,
+        "recommended_by": row.recommended_by if row else "",
+    }
 
 
 def _date(raw: str | None) -> date | None:
@@ -187,6 +213,7 @@ def mine() -> Any:
         decisions=review.decisions(db(), expert.id),
         versions=records.versions(db(), expert.id),
         changes=review.pending_changes(db(), expert.id),
+        entry=entry_view(expert),
     ), (422 if errors else refused)
 
 
@@ -294,9 +321,24 @@ def review_queue() -> Any:
         specialty=args.get("specialty") or None,
         page=args.get("page", 1, type=int),
         reviewer=require_user(),
+        entry_rules=entry.rules_for(config()),
+        today=cst_date(now()),
     )
+    flow = entry.rules_for(config())
+    objections = [
+        o
+        for o in publicity.open_objections(db())
+        if publicity.may_resolve(db(), require_user(), records.get_expert(db(), o.expert_id), flow)
+    ]
     return render_template(
         "experts/queue.html",
+        steps={e.id: review.current_step(db(), flow, e).name for e in page.items},
+        recommended={
+            e.id: row.recommended_by
+            for e in page.items
+            if (row := db().get(EntryState, e.id)) is not None and row.recommended_by
+        },
+        objections=objections,
         page=page,
         args=args,
         cities=cities(),
@@ -363,6 +405,8 @@ def record(expert_id: int) -> Any:
                     opinion=request.form.get("opinion", ""),
                     expected_version=request.form.get("version", type=int),
                     rules=terms.rules_for(config()),
+                    entry_rules=entry.rules_for(config()),
+                    today=cst_date(now()),
                 )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
@@ -373,6 +417,17 @@ def record(expert_id: int) -> Any:
                     change_id=parse_id(request.form.get("change"), "change"),
                     approve=action == "change_approve",
                     opinion=request.form.get("opinion", ""),
+                )
+                flash(_("Decision recorded."), "success")
+                return redirect(url_for("experts.record", expert_id=expert.id))
+            elif action in ("objection_uphold", "objection_dismiss"):
+                publicity.resolve(
+                    db(),
+                    reviewer=user,
+                    objection_id=parse_id(request.form.get("objection"), "objection"),
+                    uphold=action == "objection_uphold",
+                    resolution=request.form.get("resolution", ""),
+                    rules=entry.rules_for(config()),
                 )
                 flash(_("Decision recorded."), "success")
                 return redirect(url_for("experts.record", expert_id=expert.id))
@@ -412,8 +467,18 @@ def record(expert_id: int) -> Any:
     can_review = user.role is UserRole.REVIEWER and scope.may_review(
         db(), user, expert.specialty_codes, expert.home_region
     )
+    stage = entry_view(expert)
+    flow = entry.rules_for(config())
+    may_resolve = can_review and publicity.may_resolve(db(), user, expert, flow)
+    objections = publicity.objections(db(), expert.id) if can_review else []
     return render_template(
         "experts/record.html",
+        entry=stage,
+        owns_step=can_review and entry.owns(db(), user, expert, stage["chain"][stage["index"]]),
+        objections=[
+            (o, publicity.contact_of(cipher(), o) if may_resolve else "") for o in objections
+        ],
+        may_resolve=may_resolve,
         expert=expert,
         record=data,
         revealed=revealed,

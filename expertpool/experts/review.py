@@ -22,11 +22,12 @@ from expertpool.core.errors import Conflict, Forbidden, NotFound, ValidationFail
 from expertpool.core.pii import PiiCipher
 from expertpool.core.texts import translated
 from expertpool.departments import scope
-from expertpool.experts import accounts, lifecycle, records, terms
+from expertpool.experts import accounts, entry, lifecycle, records, terms
 from expertpool.experts.form import check_application, codes_in, load_reference
 from expertpool.experts.models import (
     ApplicationVersion,
     ChangeStatus,
+    EntryState,
     Expert,
     ExpertEmployment,
     ExpertSpecialty,
@@ -91,9 +92,12 @@ def queue(
     page: int = 1,
     per_page: int = PAGE,
     reviewer: User | None = None,
+    entry_rules: entry.EntryRules | None = None,
+    today: date | None = None,
 ) -> QueuePage:
     """Applications waiting for a decision (or any `status`), oldest submission first; a
-    reviewer's queue holds only what their department covers."""
+    reviewer's queue holds only what their department covers and, under `entry_rules`, only the
+    applications at a step their department owns whose batch has opened."""
     stmt = in_scope(select(Expert), reviewer, session)
     if status:
         try:
@@ -111,17 +115,30 @@ def queue(
                 select(ExpertSpecialty.expert_id).where(ExpertSpecialty.code.like(prefix + "%"))
             )
         )
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = max(1, page)
-    items = list(
-        session.execute(
-            stmt.options(selectinload(Expert.specialties))
-            .order_by(Expert.submitted_at, Expert.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).scalars()
+    ordered = stmt.options(selectinload(Expert.specialties)).order_by(
+        Expert.submitted_at, Expert.id
     )
+    if reviewer is not None and entry_rules is not None and not status:
+        # The chain and the batches are decided per application: filter the covered ones.
+        day = today or cst_date(utcnow())
+        chosen = [
+            e
+            for e in session.execute(ordered).scalars()
+            if entry.batch_open(entry_rules, e, day)
+            and entry.owns(session, reviewer, e, current_step(session, entry_rules, e))
+        ]
+        start = (page - 1) * per_page
+        return QueuePage(chosen[start : start + per_page], len(chosen), page, per_page)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    items = list(session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).scalars())
     return QueuePage(items, total, page, per_page)
+
+
+def current_step(session: Session, rules: entry.EntryRules, expert: Expert) -> entry.Step:
+    """The step of the review chain an application is at."""
+    chain = rules.chain_for(expert.specialty_codes)
+    return chain[entry.step_index(chain, session.get(EntryState, expert.id))]
 
 
 def start_review(session: Session, *, reviewer: User, expert_id: int) -> Expert:
@@ -154,10 +171,17 @@ def decide(
     opinion: str = "",
     expected_version: int | None = None,
     rules: PoolRules | None = None,
+    entry_rules: entry.EntryRules | None = None,
+    today: date | None = None,
 ) -> Expert:
-    """Approve, return (with an opinion) or reject (with a reason) an application; commits.
+    """Approve, return (with an opinion) or reject (with a reason) an application at its current
+    step of the review chain; commits.
 
-    An approval starts the expert's first term under `rules` (the bundled pool rules when none).
+    `entry_rules` (the single-step set when none) give the chain, batches and publicity: an
+    approval before the last step passes the application to the next step's department; at the
+    last step it starts the publicity, or, with none, activates the expert and starts the first
+    term under `rules` (the bundled pool rules when none). A return sends the application back to
+    the applicant with the opinion and its next submission starts the chain again.
 
     A submitted application passes through `under_review` in the same transaction. When two
     reviewers decide at once, the second one's `UPDATE ... WHERE version = :v` matches nothing
@@ -174,32 +198,79 @@ def decide(
         )
     if len(opinion) > 1000:
         raise ValidationFailed(fields={"opinion": str(translated("At most 1000 characters."))})
+    flow = entry_rules or entry.bundled_rules(entry.SINGLE)
+    today = today or cst_date(utcnow())
     expert = records.get_expert(session, expert_id)
-    _require_reviewer(session, reviewer, expert)
+    if reviewer.role is not UserRole.REVIEWER:
+        raise Forbidden()
+    state = session.get(EntryState, expert.id)
+    chain = flow.chain_for(expert.specialty_codes)
+    index = entry.step_index(chain, state)
+    if not entry.owns(session, reviewer, expert, chain[index]):
+        if scope.may_review(session, reviewer, expert.specialty_codes, expert.home_region):
+            raise Forbidden(
+                str(translated("This application is at a step another department owns.")),
+                code="not_your_step",
+            )
+        scope.require_review(session, reviewer, expert.specialty_codes, expert.home_region)
     if expected_version is not None and expected_version != expert.version:
         raise Conflict()
+    if expert.status in QUEUE_STATES and not entry.batch_open(flow, expert, today):
+        window = flow.batch_of(cst_date(expert.submitted_at or utcnow()))
+        raise Conflict(
+            str(
+                translated(
+                    "This application waits for the review batch opening on %(day)s.",
+                    day=window[0].isoformat() if window else "",
+                )
+            ),
+            code="batch_not_open",
+        )
     before = expert.status
+    passes_on = decision == "approve" and index < len(chain) - 1
+    if decision != "approve":
+        target = DECISIONS[decision]
+    elif passes_on:
+        target = ExpertStatus.UNDER_REVIEW
+    elif flow.publicity_working_days > 0:
+        target = ExpertStatus.IN_PUBLICITY
+    else:
+        target = ExpertStatus.ACTIVE
     path = [ExpertStatus.UNDER_REVIEW] if before is ExpertStatus.SUBMITTED else []
-    path.append(DECISIONS[decision])
+    if target is not ExpertStatus.UNDER_REVIEW or not path:
+        path.append(target)
     current = before
     for step in path:
-        lifecycle.check(current, step)
+        if step is not current:
+            lifecycle.check(current, step)
         current = step
-    if current is ExpertStatus.ACTIVE:
+    if before not in QUEUE_STATES:
+        raise lifecycle.illegal(before, target)
+    if current in (ExpertStatus.ACTIVE, ExpertStatus.IN_PUBLICITY):
         _refuse_a_second_record(session, expert)
     number = session.execute(
         select(func.max(ApplicationVersion.number)).where(ApplicationVersion.expert_id == expert.id)
     ).scalar_one()
+    after: dict[str, Any] = {
+        "status": current.value,
+        "opinion": opinion,
+        "application_number": number,
+        "step": chain[index].name,
+    }
     with records.guarded(session):
         expert.status = current
         expert.status_reason = opinion
+        row = entry.state_of(session, expert)
+        if passes_on:
+            row.step = index + 1
+        elif current is not ExpertStatus.IN_PUBLICITY:
+            row.step = 0
+        if current is ExpertStatus.IN_PUBLICITY:
+            start, end = entry.publicity_period(today, flow.publicity_working_days)
+            row.publicity_from, row.publicity_until = start, end
+            after["publicity"] = [start.isoformat(), end.isoformat()]
         if current is ExpertStatus.ACTIVE:
-            expert.activated_at = utcnow()
-            terms.start_term(expert, rules or load_pool_rules(), cst_date(expert.activated_at))
-            _open_employment(expert)
-            # An imported record has no account yet: it gets one without a password, which its
-            # owner activates with a one-time SMS code.
-            accounts.ensure_account(session, expert, actor=reviewer.username)
+            activate(session, expert, actor=reviewer.username, rules=rules)
         session.flush()
         session.add(
             ReviewDecision(
@@ -208,6 +279,7 @@ def decide(
                 decision=decision,
                 opinion=opinion,
                 application_number=number,
+                step=index,
             )
         )
         audit.record(
@@ -217,10 +289,22 @@ def decide(
             object_type="expert",
             object_id=expert.id,
             before={"status": before.value},
-            after={"status": current.value, "opinion": opinion, "application_number": number},
+            after=after,
         )
         session.commit()
     return expert
+
+
+def activate(session: Session, expert: Expert, *, actor: str, rules: PoolRules | None) -> None:
+    """Make an approved record active: its first term, its ongoing employment and an account;
+    the caller flushes and commits."""
+    expert.status = ExpertStatus.ACTIVE
+    expert.activated_at = utcnow()
+    terms.start_term(expert, rules or load_pool_rules(), cst_date(expert.activated_at))
+    _open_employment(expert)
+    # An imported record has no account yet: it gets one without a password, which its
+    # owner activates with a one-time SMS code.
+    accounts.ensure_account(session, expert, actor=actor)
 
 
 #: The states of a record that is in the pool (a candidate of draws now or after leave).

@@ -75,6 +75,12 @@ MENU: list[MenuItem] = [
         "organisations.my_projects", _l("Our projects"), frozenset({R.ORG_CONTACT}), "org_projects"
     ),
     MenuItem(
+        "recommendations.mine",
+        _l("Recommend experts"),
+        frozenset({R.ORG_CONTACT}),
+        "recommendations",
+    ),
+    MenuItem(
         "departments.index",
         _l("Departments"),
         frozenset({R.ADMIN, R.REVIEWER, R.SUPERVISOR, R.SECURITY_ADMIN}),

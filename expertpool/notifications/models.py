@@ -83,6 +83,7 @@ class OutboxKind(enum.StrEnum):
     RELEASE_SMS = "release_sms"  # accepted too late: the place is no longer needed
     ACCOUNT_CODE_SMS = "account_code_sms"  # an expert's one-time code to set a password
     POOL_REMINDER_SMS = "pool_reminder_sms"  # the daily upkeep: a term's renewal window opened
+    RECOMMENDATION_SMS = "recommendation_sms"  # a nominee's one-time consent link
 
 
 class OutboxStatus(enum.StrEnum):

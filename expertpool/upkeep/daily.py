@@ -29,7 +29,7 @@ from draw import cjson
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.config import Config
-from expertpool.experts import availability
+from expertpool.experts import availability, publicity
 from expertpool.experts.models import Expert, ExpertStatus, MaintenanceRun
 from expertpool.experts.pool_rules import PoolRules
 from expertpool.notifications.context import NotifyContext
@@ -62,6 +62,7 @@ class DailyReport:
     training_reminders: int = 0
     sessions_posted: int = 0
     credit_flags_cleared: int = 0
+    publicity_activated: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts by name."""
@@ -277,6 +278,9 @@ def run_daily(
         training_reminders=_remind_training(session, ctx, rules, today),
         sessions_posted=posted,
         credit_flags_cleared=cleared,
+        publicity_activated=publicity.activate_after_publicity(
+            session, rules=rules, today=today, actor=actor
+        ),
     )
     run.report = cjson.dumps(report.counts()).decode("utf-8")
     audit.record(

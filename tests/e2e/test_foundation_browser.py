@@ -81,7 +81,15 @@ MENUS = {
     ],
     "security_admin": ["home", "rooms", "specialties", "departments", "roles", "keys"],
     "audit_admin": ["home", "rooms", "specialties", "audit"],
-    "org_contact": ["home", "rooms", "specialties", "org_projects", "assessments", "fees"],
+    "org_contact": [
+        "home",
+        "rooms",
+        "specialties",
+        "org_projects",
+        "recommendations",
+        "assessments",
+        "fees",
+    ],
 }
 ZH = {
     "home": "首页",
@@ -106,6 +114,7 @@ ZH = {
     "roles": "角色权限",
     "keys": "密钥管理",
     "org_projects": "本单位项目",
+    "recommendations": "推荐专家",
     "api": "接口参考",
     "my_fees": "我的劳务报酬",
     "my_relatives": "我的近亲属",
@@ -139,6 +148,7 @@ EN = {
     "roles": "Roles",
     "keys": "Key management",
     "org_projects": "Our projects",
+    "recommendations": "Recommend experts",
     "api": "API reference",
     "my_fees": "My fees",
     "my_relatives": "My relatives",

@@ -74,8 +74,9 @@ def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
     assert "open /terminal and enter the centre's credential" in first.stdout
     listing = _run(["users", "list"], tmp_path)
     # The twelve demo logins plus the evaluation room's demo committee (expert.gz2, expert.gz3,
-    # expert.sz1, rep.sz).
-    assert listing.stdout.count("\n") == 12 + 4
+    # expert.sz1, rep.sz), the recommended nominee (nominee.demo) and, made by the second run's
+    # experts step like every record without one, the accounts of the batch in publicity (3).
+    assert listing.stdout.count("\n") == 12 + 4 + 1 + 3
     verify = _run(["audit", "verify"], tmp_path)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
