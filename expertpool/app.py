@@ -57,8 +57,8 @@ from expertpool.outcomes import pages as outcome_pages
 from expertpool.projects import api as projects_api
 from expertpool.projects import pages as project_pages
 from expertpool.projects import terminal_pages
-from expertpool.record import pages as record_pages
 from expertpool.recommendations import pages as recommendation_pages
+from expertpool.record import pages as record_pages
 from expertpool.reference import api as reference_api
 from expertpool.reference import pages as reference_pages
 from expertpool.regimes import pages as rule_pages

@@ -15,8 +15,8 @@ from expertpool.fees import models as fees_models
 from expertpool.notifications import models as notifications_models
 from expertpool.organisations import models as organisations_models
 from expertpool.projects import models as projects_models
-from expertpool.record import models as record_models
 from expertpool.recommendations import models as recommendations_models
+from expertpool.record import models as record_models
 from expertpool.reference import models as reference_models
 from expertpool.regimes import models as regimes_models
 from expertpool.reports import models as reports_models
