@@ -471,17 +471,25 @@ def run_worker(
     interval_seconds: float = 1.0,
     batch: int = 20,
     clock: Callable[[], datetime] = utcnow,
+    also: Callable[[datetime], int] | None = None,
 ) -> None:
-    """Dispatch until `stop` is set; an idle or failed pass waits `interval_seconds`."""
+    """Dispatch until `stop` is set; an idle or failed pass waits `interval_seconds`.
+
+    `also` is a second outbox drained in the same loop (the outbound events); it returns how
+    many rows it claimed.
+    """
     log.info("notification worker %s started (%s)", worker_id, notifier.provider)
     while not stop.is_set():
+        extra = 0
         try:
             report = dispatch_once(session_factory, notifier, clock(), worker_id, batch, ctx=ctx)
+            if also is not None:
+                extra = also(clock())
         except Exception:
             log.exception("notification worker %s: dispatch failed", worker_id)
             stop.wait(interval_seconds)
             continue
-        if report.claimed == 0 or report.is_auth_failed:
+        if (report.claimed == 0 and extra == 0) or report.is_auth_failed:
             stop.wait(interval_seconds)
     log.info("notification worker %s stopped", worker_id)
 

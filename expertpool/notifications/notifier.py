@@ -8,7 +8,9 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -56,8 +58,10 @@ class InProcessWorker:
         notifier: notify.Notifier,
         ctx: NotifyContext,
         interval_seconds: float = 1.0,
+        also: Callable[[datetime], int] | None = None,
     ) -> None:
         self.app = app
+        self.also = also
         self.notifier = notifier
         self.ctx = ctx
         self.interval_seconds = interval_seconds
@@ -87,6 +91,7 @@ class InProcessWorker:
                     ctx=self.ctx,
                     worker_id=worker_id("embedded"),
                     interval_seconds=self.interval_seconds,
+                    also=self.also,
                 )
             finally:
                 leader.release()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import notify
 from expertpool.accounts.models import User, UserRole
+from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.texts import _l
@@ -156,6 +157,18 @@ def end_project(
             "failure_kind": kind.value if kind else None,
             "reason": clean,
         },
+    )
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="project.closed",
+        data={
+            "project_id": project.id,
+            "project_code": project.code,
+            "outcome": outcome,
+            "failure_kind": kind.value if kind else None,
+        },
+        now=now,
     )
     session.commit()
     return project

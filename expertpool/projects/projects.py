@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre, User, UserRole
+from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
@@ -779,6 +780,18 @@ def mark_awarded(
         object_id=project.id,
         before=before,
         after={"status": "awarded", "awarded_on": day.isoformat(), "winner": winner.credit_code},
+    )
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="project.closed",
+        data={
+            "project_id": project.id,
+            "project_code": project.code,
+            "outcome": ProjectStatus.AWARDED.value,
+            "failure_kind": None,
+        },
+        now=now or utcnow(),
     )
     session.commit()
     return project

@@ -26,6 +26,7 @@ from evaluation_room.model import ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, RankingTieRule, ScoreForm, ScoringSettings
 from expertpool.accounts.models import User
+from expertpool.events import events
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
@@ -179,6 +180,7 @@ def create_session(
     A panel of a project follows the project's pinned rules (`with_rules`).
     """
     small: set[str] = set()
+    project: Project | None = None
     if panel.project_id is not None:
         project = session.get(Project, panel.project_id)
         if project is None:
@@ -285,6 +287,19 @@ def create_session(
             phones=phones,
             keys=keys,
         )
+        if project is not None:
+            events.emit(
+                session,
+                centre_id=project.owner_centre_id,
+                event_type="session.opened",
+                data={
+                    "project_id": project.id,
+                    "lot": panel.lot,
+                    "room_id": room_id,
+                    "phase": str(state_data["phase"]),
+                },
+                now=now,
+            )
         session.commit()
     except BaseException:
         session.rollback()
