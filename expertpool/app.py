@@ -275,7 +275,7 @@ def create_app(
     embedded = config.notify_worker_in_process and not config.testing
     # The outbound events' outbox is drained by the same worker loop.
     deliver_events = events.delivery_pass(
-        st.sessions.session_factory, notify_ctx.cipher, worker_id=worker_id("events")
+        st.sessions.session_factory, lambda: notify_ctx.cipher, worker_id=worker_id("events")
     )
     worker = InProcessWorker(app, notifier, notify_ctx, also=deliver_events) if embedded else None
     install_notifications(

@@ -409,14 +409,21 @@ def delivery_counts(session: Session) -> dict[str, int]:
 
 
 def delivery_pass(
-    session_factory: Callable[[], Session], cipher: PiiCipher, *, worker_id: str, batch: int = 20
+    session_factory: Callable[[], Session],
+    cipher: Callable[[], PiiCipher],
+    *,
+    worker_id: str,
+    batch: int = 20,
 ) -> Callable[[datetime], int]:
-    """A pass over the event outbox for the notification worker's loop (its `also`)."""
+    """A pass over the event outbox for the notification worker's loop (its `also`); the
+    cipher is built when a pass runs (the key files may be installed after start-up)."""
 
     def run(now: datetime) -> int:
         session = session_factory()
         try:
-            return deliver_once(session, cipher, now=now, worker_id=worker_id, batch=batch).claimed
+            return deliver_once(
+                session, cipher(), now=now, worker_id=worker_id, batch=batch
+            ).claimed
         except Exception:
             session.rollback()
             raise

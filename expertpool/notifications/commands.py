@@ -34,7 +34,9 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     name = worker_id("cli")
     if once:
         report = notifications.dispatch_once(st.sessions, notifier, None, name, batch, ctx=ctx)
-        delivered = events.delivery_pass(st.sessions.session_factory, ctx.cipher, worker_id=name)
+        delivered = events.delivery_pass(
+            st.sessions.session_factory, lambda: ctx.cipher, worker_id=name
+        )
         click.echo(f"events claimed {delivered(utcnow())}")
         click.echo(
             f"claimed {report.claimed}, sent {report.sent}, reconciled {report.reconciled}, "
@@ -59,6 +61,6 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
         worker_id=name,
         interval_seconds=interval,
         batch=batch,
-        also=events.delivery_pass(st.sessions.session_factory, ctx.cipher, worker_id=name),
+        also=events.delivery_pass(st.sessions.session_factory, lambda: ctx.cipher, worker_id=name),
     )
     click.echo(f"{name}: stopped")
