@@ -23,8 +23,8 @@ from expertpool.core.state import state
 from expertpool.demo import commands as demo_commands
 from expertpool.departments import commands as department_commands
 from expertpool.draws import commands as draw_commands
-from expertpool.experts import commands as expert_commands
 from expertpool.events import models as events_models
+from expertpool.experts import commands as expert_commands
 from expertpool.experts import models as experts_models
 from expertpool.fees import commands as fee_commands
 from expertpool.fees import models as fees_models

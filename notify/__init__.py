@@ -34,10 +34,12 @@ from notify.base import (
     mask_phone,
 )
 from notify.console import ConsoleEntry, ConsoleNotifier
+from notify.messages import Message, MessageKind, render_text, template_params
 from notify.twilio_adapter import LoopbackHttpClient, TwilioNotifier
 from notify.voice import (
     Invitation,
     Language,
+    account_code_sms,
     answer_twiml,
     called_off_sms,
     check_in_code_sms,
@@ -49,6 +51,8 @@ from notify.voice import (
     machine_twiml,
     postponement_sms,
     release_sms,
+    term_reminder_sms,
+    training_reminder_sms,
     which_invitation_sms,
 )
 from notify.webhooks import (
@@ -97,6 +101,8 @@ __all__ = [
     "Invitation",
     "Language",
     "LoopbackHttpClient",
+    "Message",
+    "MessageKind",
     "NotificationError",
     "NotificationFailed",
     "Notifier",
@@ -107,6 +113,7 @@ __all__ = [
     "UnknownOutcome",
     "VoicePrompt",
     "WebhookEvent",
+    "account_code_sms",
     "advance",
     "answer_twiml",
     "backoff_delay",
@@ -134,8 +141,12 @@ __all__ = [
     "postponement_sms",
     "random_jitter",
     "release_sms",
+    "render_text",
     "split_reply",
     "status_rank",
+    "template_params",
+    "term_reminder_sms",
+    "training_reminder_sms",
     "validate_signature",
     "webhook_url",
     "which_invitation_sms",

@@ -26,7 +26,6 @@ import draw
 from draw import cjson
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
-from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.calendar import cst_date
 from expertpool.core.config import Config
@@ -61,6 +60,7 @@ from expertpool.draws.snapshot import (
     load_snapshot_bytes,
     no_gc,
 )
+from expertpool.events import events
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects

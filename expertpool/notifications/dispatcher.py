@@ -248,10 +248,13 @@ def _send(
     message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = outbox.message_to(ctx, message)
     body = outbox.message_body(ctx, message)
+    content = outbox.message_of(ctx, message)
     channel, message_id = message.channel, message.id
     session.rollback()  # no transaction is held while the provider is called
     try:
-        if channel is OutboxChannel.SMS:
+        if channel is OutboxChannel.SMS and content is not None:
+            delivery = notifier.send(to, content, status_callback=ctx.url(context.SMS_STATUS_PATH))
+        elif channel is OutboxChannel.SMS:
             delivery = notifier.send_sms(
                 to, body or "", status_callback=ctx.url(context.SMS_STATUS_PATH)
             )
@@ -261,6 +264,7 @@ def _send(
                 twiml_url=ctx.url(context.VOICE_PATH, m=message_id),
                 status_callback=ctx.url(context.CALL_STATUS_PATH, m=message_id),
                 machine_detection=True,
+                message=content,
             )
     except notify.UnknownOutcome as exc:
         message = _load(session, claim.message_id)

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 import notify
 from expertpool.accounts.models import User, UserRole
-from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.texts import _l
 from expertpool.draws import panels
+from expertpool.events import events
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import InvitationRecord, OutboxChannel, OutboxKind
 from expertpool.notifications.outbox import (
@@ -80,11 +80,7 @@ def _tell(
         venue = invitation.seat_venue or invitation.venue
         content = invitation_content(ctx, invitation, venue)
         lang = language_of(invitation)
-        text = (
-            notify.postponement_sms(content, contact=contact, language=lang)
-            if postponed
-            else notify.called_off_sms(content, contact=contact, language=lang)
-        )
+        kind = notify.MessageKind.POSTPONEMENT if postponed else notify.MessageKind.CALLED_OFF
         queue_message(
             session,
             ctx,
@@ -92,7 +88,7 @@ def _tell(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.OUTCOME_SMS,
             to=invitee_phone(ctx, invitation),
-            body=text,
+            message=notify.Message.about(kind, content, language=lang, contact=contact),
             invitation=invitation,
             not_before=now,
         )

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import Centre, User, UserRole
-from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.calendar import CST
 from expertpool.core.db import utcnow
@@ -28,6 +27,7 @@ from expertpool.core.texts import _l
 from expertpool.departments import scope
 from expertpool.departments.models import Department, DepartmentField
 from expertpool.departments.scope import departments_for_project
+from expertpool.events import events
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.projects.models import (
     Bidder,

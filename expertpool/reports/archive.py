@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 from evaluation_room.adapters import SystemClock
 from evaluation_room.room import EvaluationRoom
 from expertpool.accounts.models import User, UserRole
-from expertpool.events import events
 from expertpool.core import audit
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound
 from expertpool.core.keys import KeyStore
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws.models import LedgerKind
+from expertpool.events import events
 from expertpool.organisations import directory
 from expertpool.projects import projects as project_service
 from expertpool.projects.models import Project

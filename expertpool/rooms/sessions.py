@@ -26,12 +26,12 @@ from evaluation_room.model import ParticipantSpec, Role, RoomSettings, Venue
 from evaluation_room.room import EvaluationRoom
 from evaluation_room.scoring import Bid, RankingTieRule, ScoreForm, ScoringSettings
 from expertpool.accounts.models import User
-from expertpool.events import events
 from expertpool.core.config import Config
 from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
+from expertpool.events import events
 from expertpool.projects.models import Project
 from expertpool.projects.projects import project_rules
 from expertpool.regimes.rules import RuleSet
