@@ -153,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
         statistics_api.bp,
         apidocs_pages.bp,
         webhooks.bp,
+        webhooks.aliyun_bp,
     ):
         # provider callbacks are authenticated by their signature instead
         app.register_blueprint(api)

@@ -27,7 +27,20 @@ EXTENSION = "expertpool.notifications"
 
 
 def build_notifier(config: Config) -> notify.Notifier:
-    """`console` (the embedded default: records, shows on /admin/outbox) or `twilio`."""
+    """`console` (the embedded default: records, shows on /admin/outbox), `twilio` or `aliyun`."""
+    if config.notifier == "aliyun":
+        return notify.AliyunNotifier(
+            access_key_id=config.aliyun_access_key_id,
+            access_key_secret=config.aliyun_access_key_secret,
+            sign_name=config.aliyun_sign_name,
+            sms_templates=notify.parse_templates(config.aliyun_sms_templates),
+            voice_templates=notify.parse_templates(config.aliyun_voice_templates),
+            called_show_number=config.aliyun_called_show_number,
+            sms_endpoint=config.aliyun_sms_endpoint or None,
+            voice_endpoint=config.aliyun_voice_endpoint or None,
+            timeout_seconds=float(config.twilio_timeout_seconds),
+            link_allowed=config.aliyun_sms_link_allowed,
+        )
     if config.notifier == "twilio":
         return notify.TwilioNotifier(
             account_sid=config.twilio_account_sid,
