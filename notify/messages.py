@@ -37,6 +37,7 @@ from notify.voice import (
 )
 
 __all__ = [
+    "TEMPLATE_VARIABLES",
     "Message",
     "MessageKind",
     "render_text",
@@ -72,6 +73,24 @@ REQUIRED: dict[MessageKind, tuple[str, ...]] = {
     MessageKind.CHECK_IN_CODE: ("code", "starts_at", "venue"),
     MessageKind.HELP: (),
     MessageKind.WHICH_INVITATION: ("items",),
+    MessageKind.ACCOUNT_CODE: ("code", "username", "minutes"),
+    MessageKind.TERM_REMINDER: ("term_ends_on",),
+    MessageKind.TRAINING_REMINDER: ("year", "hours", "required"),
+}
+
+
+_ABOUT = ("name", "time", "venue", "contact")
+#: The variables each kind's registered template may declare (register templates with these).
+TEMPLATE_VARIABLES: dict[MessageKind, tuple[str, ...]] = {
+    MessageKind.INVITATION: ("name", "time", "venue", "reply_code", "deadline", "link"),
+    MessageKind.INVITATION_CALL: ("name", "time", "venue"),
+    MessageKind.CONFIRMATION: _ABOUT,
+    MessageKind.RELEASE: _ABOUT,
+    MessageKind.CALLED_OFF: _ABOUT,
+    MessageKind.POSTPONEMENT: _ABOUT,
+    MessageKind.CHECK_IN_CODE: ("code", "time", "venue"),
+    MessageKind.HELP: (),
+    MessageKind.WHICH_INVITATION: ("codes", "code_unknown"),
     MessageKind.ACCOUNT_CODE: ("code", "username", "minutes"),
     MessageKind.TERM_REMINDER: ("term_ends_on",),
     MessageKind.TRAINING_REMINDER: ("year", "hours", "required"),
@@ -200,8 +219,10 @@ def render_text(message: Message) -> str:
 
 def template_params(message: Message, *, link_allowed: bool = False) -> dict[str, str]:
     """The variables of a registered template for a message: short strings, times formatted in
-    Beijing time, the link only where the template declares one (`link_allowed`)."""
+    Beijing time, only those `TEMPLATE_VARIABLES` lists for its kind, and the link only where
+    the template declares one (`link_allowed`)."""
     p, lang = message.params, message.language
+    allowed = TEMPLATE_VARIABLES[message.kind]
     out: dict[str, str] = {}
     for key, value in p.items():
         if key in ("starts_at", "reply_by"):
@@ -216,4 +237,4 @@ def template_params(message: Message, *, link_allowed: bool = False) -> dict[str
             out["codes"] = "、".join(code for _at, _venue, code in json.loads(value) if code)
         else:
             out[key] = value
-    return out
+    return {k: v for k, v in out.items() if k in allowed}

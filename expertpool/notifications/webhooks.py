@@ -21,7 +21,7 @@ import notify
 from expertpool.accounts.access import public
 from expertpool.core.db import utcnow
 from expertpool.core.errors import BrokenInvariant, NotFound
-from expertpool.core.state import config, db
+from expertpool.core.state import config, db, now
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import links
 from expertpool.notifications.notifier import notification_services
@@ -157,13 +157,13 @@ def aliyun_push(secret: str, kind: str) -> Response:
         events = parse(request.get_json(silent=True))
     except notify.InvalidWebhook:
         return Response("bad request", status=400, mimetype="text/plain")
-    session, ctx, now = db(), notification_services().ctx, utcnow()
+    session, ctx, at = db(), notification_services().ctx, now()
     for event in events:
         notifications.apply_event(
             session,
             event,
             outbox_id=None,
-            now=now,
+            now=at,
             ctx=ctx,
             provider=notify.aliyun_adapter.PROVIDER,
         )

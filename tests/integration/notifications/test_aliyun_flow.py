@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from expertpool.core.db import utcnow
 from expertpool.core.models import AuditEntry
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications.models import InvitationRecord, InvitationState
@@ -67,12 +68,14 @@ def aliyun(app: Flask, api: FakeAliyunApi, make_user: Callable[..., Any]) -> Ite
         st.clock = utcnow
 
 
-def _dispatch(setup: Setup, minutes: float = 1) -> notifications.DispatchReport:
+def _dispatch(
+    setup: Setup, minutes: float = 1, at: datetime | None = None
+) -> notifications.DispatchReport:
     setup.session.commit()
     return notifications.dispatch_once(
         setup.app.extensions["expertpool"].sessions,
         services_of(setup.app).notifier,
-        NOW + timedelta(minutes=minutes),
+        at or NOW + timedelta(minutes=minutes),
         "w1",
         50,
         ctx=services_of(setup.app).ctx,
@@ -96,11 +99,11 @@ def test_a_draw_invites_by_template_sms_and_ivr_and_takes_key_presses_and_replie
     aliyun: Setup, api: FakeAliyunApi
 ) -> None:
     add_experts(aliyun.app, 12, start=800)
-    aliyun.full_draw(groups=[{"specialties": ["A01"], "count": 4, "backups": 3}])
+    aliyun.full_draw()  # five primaries and three backups
     report = _dispatch(aliyun)
-    assert report.sent == 8, report  # an SMS and a call per primary
+    assert report.sent == 10, report  # an SMS and a call per primary
     first = _invitations(aliyun)
-    assert len(first) == 4
+    assert len(first) == 5
     phones = [_phone(aliyun, i) for i in first]
     for phone, invitation in zip(phones, first, strict=True):
         (sms,) = api.sms_to(phone)
@@ -117,7 +120,7 @@ def test_a_draw_invites_by_template_sms_and_ivr_and_takes_key_presses_and_replie
     assert {s.params["name"] for s in api.sms} <= names
 
     client = aliyun.app.test_client()
-    a, b, c, d = zip(first, phones, strict=True)
+    a, b, c, d, e = zip(first, phones, strict=True)
     # A presses 1 in the call; B replies "1 <code>"; C presses 2; D replies "2 <code>".
     (call_a,) = api.calls_to(a[1])
     assert (
@@ -140,9 +143,12 @@ def test_a_draw_invites_by_template_sms_and_ivr_and_takes_key_presses_and_replie
     assert states[d[0].id] == (InvitationState.DECLINED, "sms")
 
     # The two declines brought the next two backups; the accepted get their confirmation.
-    _dispatch(aliyun, minutes=2)
+    (call_e,) = api.calls_to(e[1])
+    client.post(f"{PUSH}/voice-report", json=api.voice_report(call_e, dtmf="1"))
+    # (the draw's replacement is dated by the real clock: send at the real time)
+    _dispatch(aliyun, at=utcnow() + timedelta(seconds=5))
     everyone = _invitations(aliyun)
-    assert len(everyone) == 6
+    assert len(everyone) == 7
     backups = [i for i in everyone if i.id not in {x.id for x in first}]
     assert [i.state for i in backups] == [InvitationState.CALLING] * 2
     for backup in backups:
@@ -150,14 +156,14 @@ def test_a_draw_invites_by_template_sms_and_ivr_and_takes_key_presses_and_replie
         assert phone not in phones
         assert [s.template_code for s in api.sms_to(phone)] == [FAKE_SMS_TEMPLATES["invitation"]]
         assert len(api.calls_to(phone)) == 1
-    for accepted in (a, b):
+    for accepted in (a, b, e):
         codes = [s.template_code for s in api.sms_to(accepted[1])]
         assert codes == [FAKE_SMS_TEMPLATES["invitation"], FAKE_SMS_TEMPLATES["confirmation"]]
         confirmation = api.sms_to(accepted[1])[-1]
         assert set(confirmation.params) == {"name", "time", "venue", "contact"}
     # A replacement answers by key press too.
-    (call_e,) = api.calls_to(_phone(aliyun, backups[0]))
-    client.post(f"{PUSH}/voice-report", json=api.voice_report(call_e, dtmf="1"))
+    (call_f,) = api.calls_to(_phone(aliyun, backups[0]))
+    client.post(f"{PUSH}/voice-report", json=api.voice_report(call_f, dtmf="1"))
     # Delivery receipts come back by push as well.
     receipt = api.sms_report(api.sms_to(a[1])[0])
     assert client.post(f"{PUSH}/sms-report", json=receipt).status_code == 200
@@ -171,16 +177,16 @@ def test_a_draw_invites_by_template_sms_and_ivr_and_takes_key_presses_and_replie
 def test_an_unanswered_call_is_tried_again_and_an_unknown_reply_gets_the_help_template(
     aliyun: Setup, api: FakeAliyunApi
 ) -> None:
-    add_experts(aliyun.app, 8, start=850)
-    aliyun.full_draw(groups=[{"specialties": ["A01"], "count": 1, "backups": 1}])
+    add_experts(aliyun.app, 12, start=850)
+    aliyun.full_draw()
     _dispatch(aliyun)
-    (invitation,) = _invitations(aliyun)
+    invitation = _invitations(aliyun)[0]
     phone = _phone(aliyun, invitation)
     client = aliyun.app.test_client()
     (call,) = api.calls_to(phone)
     report = api.voice_report(call, status_code="200005")  # no answer
     assert client.post(f"{PUSH}/voice-report", json=report).status_code == 200
-    reply = api.sms_up(phone, "好的")
+    reply = api.sms_up(phone, "请问是什么项目")
     assert client.post(f"{PUSH}/sms-up", json=reply).status_code == 200
     _dispatch(aliyun, minutes=30)
     assert len(api.calls_to(phone)) == 2
@@ -194,10 +200,10 @@ def test_an_unanswered_call_is_tried_again_and_an_unknown_reply_gets_the_help_te
 def test_pushes_to_a_wrong_path_or_from_elsewhere_are_refused_and_audited(
     aliyun: Setup, api: FakeAliyunApi
 ) -> None:
-    add_experts(aliyun.app, 8, start=870)
-    aliyun.full_draw(groups=[{"specialties": ["A01"], "count": 1, "backups": 1}])
+    add_experts(aliyun.app, 12, start=870)
+    aliyun.full_draw()
     _dispatch(aliyun)
-    (invitation,) = _invitations(aliyun)
+    invitation = _invitations(aliyun)[0]
     phone = _phone(aliyun, invitation)
     reply = api.sms_up(phone, f"1 {invitation.reply_code}")
     client = aliyun.app.test_client()
