@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
     )
     pid = project["id"]
     for code, name in (
-        ("91440100MA5000007U", "甲建设有限公司"),
-        ("91440100MA5000008K", "乙建设有限公司"),
+        ("91440100MA50000208", "甲建设有限公司"),
+        ("91440100MA5000021B", "乙建设有限公司"),
     ):
         pool.call("POST", f"/projects/{pid}/bidders", 201, json={"credit_code": code, "name": name})
     pool.call("POST", f"/projects/{pid}/ready", 200)
