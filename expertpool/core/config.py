@@ -129,6 +129,8 @@ class Config:
     # Pushed replies and call reports: the secret path segment and the allowed source networks
     aliyun_push_secret: str = ""
     aliyun_push_sources: str = ""  # comma-separated CIDRs, e.g. "106.11.0.0/16,127.0.0.1/32"
+    # The demo: run the chosen provider (twilio or aliyun) against its loopback fake, in-process
+    notifier_fake: bool = False
     # Outbound events: allow http:// subscriber URLs (tests and the demo only; https otherwise)
     events_allow_http: bool = False
 
@@ -157,20 +159,26 @@ class Config:
             raise ConfigError(
                 f"EXPERTPOOL_NOTIFIER must be console, twilio or aliyun, not {self.notifier!r}"
             )
-        if self.notifier == "aliyun" and not (
-            self.aliyun_access_key_id
-            and self.aliyun_access_key_secret
-            and self.aliyun_sign_name
-            and self.aliyun_sms_templates
-            and self.aliyun_voice_templates
+        if (
+            self.notifier == "aliyun"
+            and not self.notifier_fake
+            and not (
+                self.aliyun_access_key_id
+                and self.aliyun_access_key_secret
+                and self.aliyun_sign_name
+                and self.aliyun_sms_templates
+                and self.aliyun_voice_templates
+            )
         ):
             raise ConfigError(
                 "EXPERTPOOL_NOTIFIER=aliyun needs EXPERTPOOL_ALIYUN_ACCESS_KEY_ID, "
                 "EXPERTPOOL_ALIYUN_ACCESS_KEY_SECRET, EXPERTPOOL_ALIYUN_SIGN_NAME, "
                 "EXPERTPOOL_ALIYUN_SMS_TEMPLATES and EXPERTPOOL_ALIYUN_VOICE_TEMPLATES"
             )
-        if self.notifier == "twilio" and not (
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        if (
+            self.notifier == "twilio"
+            and not self.notifier_fake
+            and not (self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
         ):
             raise ConfigError(
                 "EXPERTPOOL_NOTIFIER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "

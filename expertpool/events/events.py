@@ -144,7 +144,11 @@ def subscribe(
             code="insufficient_scope",
         )
     url = (url or "").strip()
-    problem = _check_url(url, allow_http=allow_http) if len(url) <= 500 else "too long"
+    problem = (
+        _check_url(url, allow_http=allow_http)
+        if len(url) <= 500
+        else str(_l("At most 500 characters."))
+    )
     if problem:
         fields["url"] = problem
     if fields:

@@ -20,6 +20,7 @@ from expertpool.core.config import Config
 from expertpool.core.leader import AdvisoryLeader
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.dispatcher import run_worker
+from notify import aliyun_fake, twilio_fake
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,15 @@ EXTENSION = "expertpool.notifications"
 
 
 def build_notifier(config: Config) -> notify.Notifier:
-    """`console` (the embedded default: records, shows on /admin/outbox), `twilio` or `aliyun`."""
+    """`console` (the embedded default: records, shows on /admin/outbox), `twilio` or `aliyun`.
+
+    With `notifier_fake` (the demo), the chosen provider's real adapter talks to its loopback
+    fake started here, in this process: nothing leaves the machine.
+    """
+    if config.notifier_fake and config.notifier == "aliyun":
+        return aliyun_fake.aliyun_notifier_for(aliyun_fake.FakeAliyunApi().start())
+    if config.notifier_fake and config.notifier == "twilio":
+        return twilio_fake.twilio_notifier_for(twilio_fake.FakeTwilioApi().start())
     if config.notifier == "aliyun":
         return notify.AliyunNotifier(
             access_key_id=config.aliyun_access_key_id,

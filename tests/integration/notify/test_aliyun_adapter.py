@@ -94,3 +94,14 @@ def test_an_unreachable_endpoint_is_transient() -> None:
         n = aliyun_notifier_for(gone, timeout_seconds=0.5)
     with pytest.raises(notify.TransientFailure):
         n.send(TO, Message(MessageKind.HELP))
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "twilio"])
+def test_the_demo_setting_runs_either_provider_against_its_fake(provider: str) -> None:
+    from expertpool.core.config import Config
+    from expertpool.notifications.notifier import build_notifier
+
+    n = build_notifier(Config(notifier=provider, notifier_fake=True))
+    assert n.provider == provider
+    d = n.send(TO, Message.about(MessageKind.CONFIRMATION, INV, contact="020-1"))
+    assert d.status in ("sent", "queued")
