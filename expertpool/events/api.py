@@ -13,7 +13,17 @@ from pydantic import ConfigDict, Field
 
 from expertpool.accounts.access import current_token, require_user, roles
 from expertpool.accounts.models import UserRole
-from expertpool.core.api import PREFIX, Model, Out, body, operation
+from expertpool.core.api import (
+    PREFIX,
+    Model,
+    Out,
+    PageMeta,
+    PageQuery,
+    body,
+    operation,
+    page_of,
+    query,
+)
 from expertpool.core.pii import PiiCipher
 from expertpool.core.state import db, now, state
 from expertpool.events import events
@@ -51,7 +61,7 @@ class SubscriptionCreatedOut(SubscriptionOut):
     secret: str = Field(description="The signing secret, shown this once only.")
 
 
-class SubscriptionListOut(Out):
+class SubscriptionListOut(PageMeta):
     items: list[SubscriptionOut]
 
 
@@ -67,7 +77,7 @@ class DeliveryOut(Out):
     next_attempt_at: str
 
 
-class DeliveryListOut(Out):
+class DeliveryListOut(PageMeta):
     items: list[DeliveryOut]
 
 
@@ -121,11 +131,11 @@ def subscription_create() -> Any:
 
 @bp.route("/event-subscriptions", methods=["GET"])
 @roles(*MANAGERS)
-@operation(tags=TAGS, scope="events:subscribe", HTTP_200=SubscriptionListOut)
+@operation(tags=TAGS, scope="events:subscribe", query=PageQuery, HTTP_200=SubscriptionListOut)
 def subscription_list() -> Any:
-    """Your centre's active subscriptions (never their secrets)."""
+    """Your centre's active subscriptions (never their secrets), paged."""
     subs = events.subscriptions_of(db(), require_user())
-    return jsonify({"items": [subscription_view(s) for s in subs]})
+    return jsonify(page_of(subs, query(PageQuery), subscription_view))
 
 
 @bp.route("/event-subscriptions/<int:sub_id>", methods=["DELETE"])
@@ -140,8 +150,9 @@ def subscription_delete(sub_id: int) -> Any:
 
 @bp.route("/event-subscriptions/<int:sub_id>/deliveries", methods=["GET"])
 @roles(*MANAGERS)
-@operation(tags=TAGS, scope="events:subscribe", HTTP_200=DeliveryListOut)
+@operation(tags=TAGS, scope="events:subscribe", query=PageQuery, HTTP_200=DeliveryListOut)
 def subscription_deliveries(sub_id: int) -> Any:
-    """The newest deliveries of a subscription: event ids, types and delivery states."""
+    """A subscription's deliveries, newest first (the last 1000): event ids, types and states."""
     sub = events.subscription_for(db(), require_user(), sub_id)
-    return jsonify({"items": [delivery_view(d) for d in events.deliveries_of(db(), sub)]})
+    deliveries = events.deliveries_of(db(), sub, limit=1000)
+    return jsonify(page_of(deliveries, query(PageQuery), delivery_view))

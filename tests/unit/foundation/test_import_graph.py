@@ -219,7 +219,7 @@ def test_the_table_refuses_what_it_should() -> None:
     draw_rule = RULES["draw: the standard library and cryptography, no random module"]
     as_draw = Module("draw.x", "draw/x.py", module.imports)
     assert "random" in [i.name for i in module.imports if draw_rule.refuses(as_draw, i)]
-    app = RULES["the app: anything but Twilio (only notify talks to Twilio)"]
+    app = RULES["the app: anything but the providers' SDKs (only notify talks to the providers)"]
     as_app = Module("expertpool.x", "expertpool/x.py", module.imports)
     assert [i.name for i in module.imports if app.refuses(as_app, i)] == ["twilio.rest", DYNAMIC]
 
