@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
+from expertpool.demo import events as demo_events
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
 from expertpool.demo import pool as demo_pool
@@ -29,6 +30,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("pool over time", demo_pool.run_step),
     ("projects", demo_projects.run_step),
     ("representatives", demo_actors.representatives_step),
+    ("event subscriptions", demo_events.subscribe_step),
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),
     ("evaluation session", demo_rooms.demo_session),
