@@ -40,6 +40,9 @@ from expertpool.departments import pages as department_pages
 from expertpool.draws import api as draws_api
 from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
+from expertpool.events import api as events_api
+from expertpool.events import events
+from expertpool.events import pages as event_pages
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.experts import publicity_pages
@@ -49,7 +52,12 @@ from expertpool.notifications import account_pages as activation_pages
 from expertpool.notifications import pages as notification_pages
 from expertpool.notifications import webhooks
 from expertpool.notifications.context import NotifyContext
-from expertpool.notifications.notifier import InProcessWorker, NotificationServices, build_notifier
+from expertpool.notifications.notifier import (
+    InProcessWorker,
+    NotificationServices,
+    build_notifier,
+    worker_id,
+)
 from expertpool.notifications.notifier import install as install_notifications
 from expertpool.organisations import pages as organisation_pages
 from expertpool.outcomes import api as outcomes_api
@@ -132,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
         organisation_pages.bp,
         rule_pages.bp,
         outcome_pages.bp,
+        event_pages.bp,
         report_pages.bp,
         fee_pages.bp,
         training_pages.bp,
@@ -149,10 +158,12 @@ def register_blueprints(app: Flask) -> None:
         rooms_api.bp,
         bids_api.bp,
         outcomes_api.bp,
+        events_api.bp,
         reports_api.bp,
         statistics_api.bp,
         apidocs_pages.bp,
         webhooks.bp,
+        webhooks.aliyun_bp,
     ):
         # provider callbacks are authenticated by their signature instead
         app.register_blueprint(api)
@@ -273,7 +284,11 @@ def create_app(
     notifier = notifier or build_notifier(config)
     notify_ctx = NotifyContext(config, keys, panels.INVITATION_CALLBACKS)
     embedded = config.notify_worker_in_process and not config.testing
-    worker = InProcessWorker(app, notifier, notify_ctx) if embedded else None
+    # The outbound events' outbox is drained by the same worker loop.
+    deliver_events = events.delivery_pass(
+        st.sessions.session_factory, lambda: notify_ctx.cipher, worker_id=worker_id("events")
+    )
+    worker = InProcessWorker(app, notifier, notify_ctx, also=deliver_events) if embedded else None
     install_notifications(
         app, NotificationServices(ctx=notify_ctx, notifier=notifier, worker=worker)
     )

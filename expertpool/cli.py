@@ -25,6 +25,7 @@ from expertpool.core.state import state
 from expertpool.demo import commands as demo_commands
 from expertpool.departments import commands as department_commands
 from expertpool.draws import commands as draw_commands
+from expertpool.events import models as events_models
 from expertpool.experts import commands as expert_commands
 from expertpool.experts import models as experts_models
 from expertpool.fees import commands as fee_commands
@@ -61,6 +62,7 @@ PII_TABLES: tuple[EncryptedTable, ...] = (
     *projects_models.PII_TABLES,
     *fees_models.PII_TABLES,
     *recommendations_models.PII_TABLES,
+    *events_models.PII_TABLES,
 )
 """Every feature's encrypted personal data, re-encrypted by `keys rotate`."""
 

@@ -10,6 +10,7 @@ from expertpool.core import models as core_models
 from expertpool.core.db import Base
 from expertpool.departments import models as departments_models
 from expertpool.draws import models as draws_models
+from expertpool.events import models as events_models
 from expertpool.experts import models as experts_models
 from expertpool.fees import models as fees_models
 from expertpool.notifications import models as notifications_models
@@ -27,6 +28,7 @@ from expertpool.training import models as training_models
 FEATURE_MODELS = (
     core_models,
     accounts_models,
+    events_models,
     departments_models,
     reference_models,
     regimes_models,

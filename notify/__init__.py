@@ -4,7 +4,12 @@ Nothing here imports the app (`expertpool/`), and nothing outside this package i
 The app composes it: it builds a notifier from its settings, writes outbox rows, calls
 `send_sms` / `place_call`, and feeds the events parsed from webhooks into its services.
 
-Adding a provider (for example a domestic SMS and voice service for mainland China):
+Adapters: Twilio (`twilio_adapter.py`), the console (`console.py`) and Alibaba Cloud SMS and
+voice for mainland numbers (`aliyun_adapter.py`, registered templates); each has a loopback fake
+of its provider's API (`twilio_fake.py`, `aliyun_fake.py`). The app hands every adapter a
+`Message` (a kind with parameters, `messages.py`) and each renders it its own way.
+
+Adding another provider (Tencent Cloud SMS and VMS, say):
 
 1. Write `notify/<name>_adapter.py` with a class that satisfies `Notifier` (see `base.py`):
    `send_sms`, `place_call`, `fetch_message`, `fetch_call`, `hangup`, `find_messages`,
@@ -18,6 +23,13 @@ Adding a provider (for example a domestic SMS and voice service for mainland Chi
 4. Let the app's settings choose it. The outbox and services need no change.
 """
 
+from notify.aliyun_adapter import (
+    AliyunNotifier,
+    parse_sms_report,
+    parse_sms_up,
+    parse_templates,
+    parse_voice_report,
+)
 from notify.backoff import backoff_delay, backoff_schedule, parse_retry_after, random_jitter
 from notify.base import (
     FINAL_CALL_STATUSES,
@@ -34,10 +46,12 @@ from notify.base import (
     mask_phone,
 )
 from notify.console import ConsoleEntry, ConsoleNotifier
+from notify.messages import Message, MessageKind, render_text, template_params
 from notify.twilio_adapter import LoopbackHttpClient, TwilioNotifier
 from notify.voice import (
     Invitation,
     Language,
+    account_code_sms,
     answer_twiml,
     called_off_sms,
     check_in_code_sms,
@@ -49,6 +63,8 @@ from notify.voice import (
     machine_twiml,
     postponement_sms,
     release_sms,
+    term_reminder_sms,
+    training_reminder_sms,
     which_invitation_sms,
 )
 from notify.webhooks import (
@@ -83,6 +99,7 @@ __all__ = [
     "FINAL_CALL_STATUSES",
     "FINAL_MESSAGE_STATUSES",
     "STATUS_ORDER",
+    "AliyunNotifier",
     "AnsweredBy",
     "CallStatus",
     "Channel",
@@ -97,6 +114,8 @@ __all__ = [
     "Invitation",
     "Language",
     "LoopbackHttpClient",
+    "Message",
+    "MessageKind",
     "NotificationError",
     "NotificationFailed",
     "Notifier",
@@ -107,6 +126,7 @@ __all__ = [
     "UnknownOutcome",
     "VoicePrompt",
     "WebhookEvent",
+    "account_code_sms",
     "advance",
     "answer_twiml",
     "backoff_delay",
@@ -129,13 +149,21 @@ __all__ = [
     "parse_inbound_sms",
     "parse_reply",
     "parse_retry_after",
+    "parse_sms_report",
     "parse_sms_status",
+    "parse_sms_up",
+    "parse_templates",
     "parse_voice_prompt",
+    "parse_voice_report",
     "postponement_sms",
     "random_jitter",
     "release_sms",
+    "render_text",
     "split_reply",
     "status_rank",
+    "template_params",
+    "term_reminder_sms",
+    "training_reminder_sms",
     "validate_signature",
     "webhook_url",
     "which_invitation_sms",

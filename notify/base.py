@@ -10,7 +10,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from notify.messages import Message
 
 __all__ = [
     "FINAL_CALL_STATUSES",
@@ -218,6 +221,12 @@ class Notifier(Protocol):
 
     provider: str
 
+    def send(self, to: str, message: Message, *, status_callback: str | None = None) -> Delivery:
+        """Send one message (a kind with parameters), rendered the adapter's way: a text for
+        Twilio and the console, a registered template and its parameters for a domestic
+        provider."""
+        ...
+
     def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Delivery:
         """Send one SMS to an E.164 number; status changes are POSTed to `status_callback`."""
         ...
@@ -231,8 +240,12 @@ class Notifier(Protocol):
         status_callback: str | None = None,
         machine_detection: bool = True,
         ring_timeout_seconds: int = 30,
+        message: Message | None = None,
     ) -> Delivery:
-        """Place one call that plays `twiml` or fetches TwiML from `twiml_url` (exactly one)."""
+        """Place one call that plays `twiml` or fetches TwiML from `twiml_url` (exactly one).
+
+        `message` is the call's content as a kind with parameters: a provider that plays
+        registered voice templates (not TwiML) reads it instead of the TwiML."""
         ...
 
     def fetch_message(self, sid: str) -> Delivery:

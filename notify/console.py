@@ -23,6 +23,7 @@ from notify.base import (
     NotificationFailed,
     mask_phone,
 )
+from notify.messages import Message, render_text
 from notify.webhooks import (
     AnsweredBy,
     CallStatus,
@@ -108,6 +109,10 @@ class ConsoleNotifier:
 
     # -- Notifier ---------------------------------------------------------------------------
 
+    def send(self, to: str, message: Message, *, status_callback: str | None = None) -> Delivery:
+        """Send a message as its text (`notify.messages.render_text`)."""
+        return self.send_sms(to, render_text(message), status_callback=status_callback)
+
     def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Delivery:
         """Record an SMS as sent (status `sent`)."""
         self._raise_injected(Channel.SMS, to, body=body, status_callback=status_callback)
@@ -132,6 +137,7 @@ class ConsoleNotifier:
         status_callback: str | None = None,
         machine_detection: bool = True,
         ring_timeout_seconds: int = 30,
+        message: Message | None = None,
     ) -> Delivery:
         """Record a call as ringing, waiting for a simulated answer."""
         if (twiml_url is None) == (twiml is None):

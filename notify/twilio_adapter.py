@@ -31,6 +31,7 @@ from notify.base import (
     classify_error_code,
     mask_phone,
 )
+from notify.messages import Message, render_text
 
 __all__ = ["PROVIDER", "LoopbackHttpClient", "TwilioNotifier"]
 
@@ -138,6 +139,10 @@ class TwilioNotifier:
 
     # -- Notifier ---------------------------------------------------------------------------
 
+    def send(self, to: str, message: Message, *, status_callback: str | None = None) -> Delivery:
+        """Send a message as its text (`notify.messages.render_text`)."""
+        return self.send_sms(to, render_text(message), status_callback=status_callback)
+
     def send_sms(self, to: str, body: str, *, status_callback: str | None = None) -> Delivery:
         """Send one SMS; the SID in the returned `Delivery` identifies it from now on."""
         kwargs: dict[str, Any] = {"to": to, "from_": self._from_number, "body": body}
@@ -158,6 +163,7 @@ class TwilioNotifier:
         status_callback: str | None = None,
         machine_detection: bool = True,
         ring_timeout_seconds: int = 30,
+        message: Message | None = None,
     ) -> Delivery:
         """Place one call; answering-machine detection is on unless disabled."""
         if (twiml_url is None) == (twiml is None):

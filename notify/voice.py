@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -19,6 +19,7 @@ __all__ = [
     "CHINA_TIME",
     "Invitation",
     "Language",
+    "account_code_sms",
     "answer_twiml",
     "check_in_code_sms",
     "confirmation_sms",
@@ -27,6 +28,8 @@ __all__ = [
     "invitation_sms",
     "invitation_twiml",
     "machine_twiml",
+    "term_reminder_sms",
+    "training_reminder_sms",
 ]
 
 Language = Literal["zh", "en"]
@@ -172,6 +175,45 @@ def check_in_code_sms(
     return (
         f"[Evaluation check-in] Your check-in code is {code} for {when} at {venue}. "
         "Do not share it."
+    )
+
+
+def account_code_sms(code: str, *, username: str, minutes: int, language: str = "zh") -> str:
+    """The SMS carrying a one-time code, with the username it is for."""
+    if language == "en":
+        return (
+            f"[Expert account] The code for account {username} is {code}, valid for {minutes} "
+            "minutes, to set your password. Do not share it."
+        )
+    return (
+        f"【评标专家账户】账户{username}的验证码为{code}，{minutes}分钟内有效，用于设置登录密码。"
+        "请勿告知他人。"
+    )
+
+
+def term_reminder_sms(term_ends_on: date, language: str = "zh") -> str:
+    """The SMS telling an expert that their term's renewal window is open."""
+    if language == "en":
+        return (
+            f"[Expert pool] Your term ends on {term_ends_on.isoformat()}. Renewal is open: keep "
+            "your record and training up to date; after the end you are not drawn until renewed."
+        )
+    return (
+        f"【评标专家库】您的聘期将于{term_ends_on.isoformat()}届满，续聘已开放。请及时更新信息、"
+        "完成继续教育；聘期届满未续聘的，不再参加抽取。"
+    )
+
+
+def training_reminder_sms(year: int, hours: int, required: int, language: str = "zh") -> str:
+    """The SMS telling an expert that the training year closes short of hours."""
+    if language == "en":
+        return (
+            f"[Expert pool] Continuing education {year}: {hours} of {required} hours on record. "
+            f"Complete them by 31 December {year}, or you will be suspended from draws."
+        )
+    return (
+        f"【评标专家库】您{year}年度继续教育已记录{hours}学时，应完成{required}学时。"
+        f"请于{year}年12月31日前完成，逾期将暂停抽取。"
     )
 
 

@@ -130,6 +130,8 @@ SCOPES: dict[str, str] = {
     "sessions:read": "Read opened panels and sessions as the visibility table allows.",
     "reports:read": "Fetch a session's signed evaluation report (PDF) from sign-off, for the "
     "owning centre's trading system.",
+    "events:subscribe": "Register, list and remove the addresses that receive signed events "
+    "(each subscription also needs the scope whose events it receives).",
     "statistics:read": "Read published statistics (closed projects only, small cells hidden).",
 }
 

@@ -107,7 +107,7 @@ class Config:
     remote_hide_secondary_venue: bool = True
 
     # Notifications
-    notifier: str = "console"  # console | twilio
+    notifier: str = "console"  # console | twilio | aliyun
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -120,6 +120,26 @@ class Config:
     notify_lease_seconds: int = 120  # a claim older than this is from a dead worker
     notify_worker_in_process: bool = True
     centre_contact_phone: str = "020-00000000"
+    # Alibaba Cloud SMS (dysmsapi) and voice (dyvmsapi), EXPERTPOOL_NOTIFIER=aliyun
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_endpoint: str = ""  # empty: dysmsapi.aliyuncs.com; tests: the loopback fake
+    aliyun_voice_endpoint: str = ""  # empty: dyvmsapi.aliyuncs.com; tests: the loopback fake
+    aliyun_sign_name: str = ""  # the registered SMS signature (签名), e.g. 广东省评标专家库
+    aliyun_called_show_number: str = ""  # the registered caller number of voice calls
+    # Registered template codes, one per message kind: "invitation=SMS_1,confirmation=SMS_2,..."
+    aliyun_sms_templates: str = ""
+    # Voice templates (TTS codes): "invitation=TTS_1,accepted=TTS_2,declined=TTS_3"
+    aliyun_voice_templates: str = ""
+    # Whether the invitation template has a link variable (links only where the template allows)
+    aliyun_sms_link_allowed: bool = False
+    # Pushed replies and call reports: the secret path segment and the allowed source networks
+    aliyun_push_secret: str = ""
+    aliyun_push_sources: str = ""  # comma-separated CIDRs, e.g. "106.11.0.0/16,127.0.0.1/32"
+    # The demo: run the chosen provider (twilio or aliyun) against its loopback fake, in-process
+    notifier_fake: bool = False
+    # Outbound events: allow http:// subscriber URLs (tests and the demo only; https otherwise)
+    events_allow_http: bool = False
 
     # Evaluation room
     deviation_percent: int = 30
@@ -142,12 +162,30 @@ class Config:
                     f"DATABASE_URL scheme {scheme!r} is not supported "
                     "(use sqlite:/// or postgresql+psycopg://)"
                 )
-        if self.notifier not in ("console", "twilio"):
+        if self.notifier not in ("console", "twilio", "aliyun"):
             raise ConfigError(
-                f"EXPERTPOOL_NOTIFIER must be console or twilio, not {self.notifier!r}"
+                f"EXPERTPOOL_NOTIFIER must be console, twilio or aliyun, not {self.notifier!r}"
             )
-        if self.notifier == "twilio" and not (
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        if (
+            self.notifier == "aliyun"
+            and not self.notifier_fake
+            and not (
+                self.aliyun_access_key_id
+                and self.aliyun_access_key_secret
+                and self.aliyun_sign_name
+                and self.aliyun_sms_templates
+                and self.aliyun_voice_templates
+            )
+        ):
+            raise ConfigError(
+                "EXPERTPOOL_NOTIFIER=aliyun needs EXPERTPOOL_ALIYUN_ACCESS_KEY_ID, "
+                "EXPERTPOOL_ALIYUN_ACCESS_KEY_SECRET, EXPERTPOOL_ALIYUN_SIGN_NAME, "
+                "EXPERTPOOL_ALIYUN_SMS_TEMPLATES and EXPERTPOOL_ALIYUN_VOICE_TEMPLATES"
+            )
+        if (
+            self.notifier == "twilio"
+            and not self.notifier_fake
+            and not (self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
         ):
             raise ConfigError(
                 "EXPERTPOOL_NOTIFIER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "

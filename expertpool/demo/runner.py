@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import entry as demo_entry
+from expertpool.demo import events as demo_events
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
 from expertpool.demo import methods as demo_methods
@@ -35,6 +36,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("projects", demo_projects.run_step),
     ("scoring-method templates", demo_methods.templates_step),
     ("representatives", demo_actors.representatives_step),
+    ("event subscriptions", demo_events.subscribe_step),
     ("draws", demo_draws.run_step),
     ("sealed draw", demo_draws.sealed_step),
     ("remote draws (secondary venues picked)", demo_remote.run_step),

@@ -60,6 +60,7 @@ from expertpool.draws.snapshot import (
     load_snapshot_bytes,
     no_gc,
 )
+from expertpool.events import events
 from expertpool.experts.models import Expert
 from expertpool.notifications.context import NotifyContext
 from expertpool.projects import projects
@@ -815,6 +816,18 @@ def run_draw(
         },
     )
     panels.invite_primaries(session, d, result, employers=draw.employers_of(pool), now=now, ctx=ctx)
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="draw.sealed",
+        data={
+            "project_id": d.project_id,
+            "draw_request_id": d.request_id,
+            "draw_id": d.draw_id,
+            "status": DrawStatus.SEALED.value,
+        },
+        now=now,
+    )
     session.commit()
     return d
 
@@ -1014,6 +1027,18 @@ def open_sealed(
     d.opened_by_id, d.opened_supervisor_id = actor.id, supervisor.id
     if project.status is ProjectStatus.DRAWN:
         project.status = ProjectStatus.OPENED
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="panel.opened",
+        data={
+            "project_id": d.project_id,
+            "draw_request_id": d.request_id,
+            "draw_id": d.draw_id,
+            "status": DrawStatus.OPENED.value,
+        },
+        now=now,
+    )
     audit.record(
         session,
         actor=actor.username,

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import notify
 from expertpool.accounts import codes, users
 from expertpool.accounts.models import AccountCodePurpose, User, UserRole
 from expertpool.core import audit
@@ -44,16 +45,8 @@ class Holder:
 
 
 def code_sms(code: str, *, username: str, minutes: int, language: str = "zh") -> str:
-    """The SMS carrying a one-time code, with the username it is for."""
-    if language == "en":
-        return (
-            f"[Expert account] The code for account {username} is {code}, valid for {minutes} "
-            "minutes, to set your password. Do not share it."
-        )
-    return (
-        f"【评标专家账户】账户{username}的验证码为{code}，{minutes}分钟内有效，用于设置登录密码。"
-        "请勿告知他人。"
-    )
+    """The SMS carrying a one-time code, with the username it is for (`notify`'s text)."""
+    return notify.account_code_sms(code, username=username, minutes=minutes, language=language)
 
 
 def _phone_forms(text: str) -> set[str]:
@@ -137,11 +130,14 @@ def request_code(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.ACCOUNT_CODE_SMS,
             to=phone,
-            body=code_sms(
-                code,
-                username=user.username,
-                minutes=config.account_code_ttl_minutes,
-                language=language,
+            message=notify.Message(
+                notify.MessageKind.ACCOUNT_CODE,
+                {
+                    "code": code,
+                    "username": user.username,
+                    "minutes": str(config.account_code_ttl_minutes),
+                },
+                "en" if language == "en" else "zh",
             ),
             not_before=now,
         )

@@ -249,6 +249,11 @@ def schedule_call_retry(
         channel=OutboxChannel.VOICE,
         kind=OutboxKind.INVITATION_CALL,
         to=invitee_phone(ctx, invitation),
+        message=notify.Message.about(
+            notify.MessageKind.INVITATION_CALL,
+            invitation_content(ctx, invitation),
+            language=language_of(invitation),
+        ),
         invitation=invitation,
         not_before=at,
     )
@@ -336,7 +341,7 @@ def handle_inbound_sms(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.HELP_SMS,
             to=event.from_number,
-            body=notify.help_sms(language_of(invitation)),
+            message=notify.Message(notify.MessageKind.HELP, language=language_of(invitation)),
             invitation=invitation,
             not_before=now,
         )
@@ -386,7 +391,7 @@ def _ask_which(
         channel=OutboxChannel.SMS,
         kind=OutboxKind.HELP_SMS,
         to=event.from_number,
-        body=notify.which_invitation_sms(
+        message=notify.Message.which_invitation(
             [invitation_content(ctx, i) for i in open_invitations],
             code_unknown=event.code is not None,
             language=language_of(first),

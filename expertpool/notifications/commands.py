@@ -8,7 +8,9 @@ import threading
 import click
 from flask.cli import with_appcontext
 
+from expertpool.core.db import utcnow
 from expertpool.core.state import state
+from expertpool.events import events
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications.notifier import notification_services, worker_id
 
@@ -32,6 +34,10 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
     name = worker_id("cli")
     if once:
         report = notifications.dispatch_once(st.sessions, notifier, None, name, batch, ctx=ctx)
+        delivered = events.delivery_pass(
+            st.sessions.session_factory, lambda: ctx.cipher, worker_id=name
+        )
+        click.echo(f"events claimed {delivered(utcnow())}")
         click.echo(
             f"claimed {report.claimed}, sent {report.sent}, reconciled {report.reconciled}, "
             f"retried {report.retried}, unknown {report.unknown}, failed {report.failed}, "
@@ -55,5 +61,6 @@ def notify_worker(interval: float, batch: int, once: bool) -> None:
         worker_id=name,
         interval_seconds=interval,
         batch=batch,
+        also=events.delivery_pass(st.sessions.session_factory, lambda: ctx.cipher, worker_id=name),
     )
     click.echo(f"{name}: stopped")

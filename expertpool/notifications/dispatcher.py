@@ -248,10 +248,13 @@ def _send(
     message = must_exist(session.get(OutboxMessage, claim.message_id))
     to = outbox.message_to(ctx, message)
     body = outbox.message_body(ctx, message)
+    content = outbox.message_of(ctx, message)
     channel, message_id = message.channel, message.id
     session.rollback()  # no transaction is held while the provider is called
     try:
-        if channel is OutboxChannel.SMS:
+        if channel is OutboxChannel.SMS and content is not None:
+            delivery = notifier.send(to, content, status_callback=ctx.url(context.SMS_STATUS_PATH))
+        elif channel is OutboxChannel.SMS:
             delivery = notifier.send_sms(
                 to, body or "", status_callback=ctx.url(context.SMS_STATUS_PATH)
             )
@@ -261,6 +264,7 @@ def _send(
                 twiml_url=ctx.url(context.VOICE_PATH, m=message_id),
                 status_callback=ctx.url(context.CALL_STATUS_PATH, m=message_id),
                 machine_detection=True,
+                message=content,
             )
     except notify.UnknownOutcome as exc:
         message = _load(session, claim.message_id)
@@ -471,17 +475,25 @@ def run_worker(
     interval_seconds: float = 1.0,
     batch: int = 20,
     clock: Callable[[], datetime] = utcnow,
+    also: Callable[[datetime], int] | None = None,
 ) -> None:
-    """Dispatch until `stop` is set; an idle or failed pass waits `interval_seconds`."""
+    """Dispatch until `stop` is set; an idle or failed pass waits `interval_seconds`.
+
+    `also` is a second outbox drained in the same loop (the outbound events); it returns how
+    many rows it claimed.
+    """
     log.info("notification worker %s started (%s)", worker_id, notifier.provider)
     while not stop.is_set():
+        extra = 0
         try:
             report = dispatch_once(session_factory, notifier, clock(), worker_id, batch, ctx=ctx)
+            if also is not None:
+                extra = also(clock())
         except Exception:
             log.exception("notification worker %s: dispatch failed", worker_id)
             stop.wait(interval_seconds)
             continue
-        if report.claimed == 0 or report.is_auth_failed:
+        if (report.claimed == 0 and extra == 0) or report.is_auth_failed:
             stop.wait(interval_seconds)
     log.info("notification worker %s stopped", worker_id)
 

@@ -99,11 +99,7 @@ def enqueue_invitation(
     invitation.phone_encrypted = ctx.cipher.encrypt(
         phone, table="invitation", row_id=invitation.id, column="phone"
     )
-    text = notify.invitation_sms(
-        invitation_content(ctx, invitation),
-        link=ctx.url(LINK_PATH + token),
-        language=language_of(invitation),
-    )
+    content = invitation_content(ctx, invitation)
     queue_message(
         session,
         ctx,
@@ -111,7 +107,12 @@ def enqueue_invitation(
         channel=OutboxChannel.SMS,
         kind=OutboxKind.INVITATION_SMS,
         to=phone,
-        body=text,
+        message=notify.Message.about(
+            notify.MessageKind.INVITATION,
+            content,
+            language=language_of(invitation),
+            link=ctx.url(LINK_PATH + token),
+        ),
         invitation=invitation,
         not_before=now,
     )
@@ -122,6 +123,9 @@ def enqueue_invitation(
         channel=OutboxChannel.VOICE,
         kind=OutboxKind.INVITATION_CALL,
         to=phone,
+        message=notify.Message.about(
+            notify.MessageKind.INVITATION_CALL, content, language=language_of(invitation)
+        ),
         invitation=invitation,
         not_before=now,
     )
@@ -215,11 +219,6 @@ def move(
         cancel_pending(session, invitation)
         venue = (seating.venue if seating else None) or invitation.seat_venue or invitation.venue
         invitation.seat_venue = venue
-        text = notify.confirmation_sms(
-            invitation_content(ctx, invitation, venue),
-            contact=ctx.config.centre_contact_phone,
-            language=language_of(invitation),
-        )
         queue_message(
             session,
             ctx,
@@ -227,7 +226,12 @@ def move(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.CONFIRMATION_SMS,
             to=invitee_phone(ctx, invitation),
-            body=text,
+            message=notify.Message.about(
+                notify.MessageKind.CONFIRMATION,
+                invitation_content(ctx, invitation, venue),
+                language=language_of(invitation),
+                contact=ctx.config.centre_contact_phone,
+            ),
             invitation=invitation,
             not_before=now,
         )
@@ -242,10 +246,11 @@ def move(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.RELEASE_SMS,
             to=invitee_phone(ctx, invitation),
-            body=notify.release_sms(
+            message=notify.Message.about(
+                notify.MessageKind.RELEASE,
                 invitation_content(ctx, invitation, invitation.venue),
-                contact=ctx.config.centre_contact_phone,
                 language=language_of(invitation),
+                contact=ctx.config.centre_contact_phone,
             ),
             invitation=invitation,
             not_before=now,

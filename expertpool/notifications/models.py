@@ -154,6 +154,9 @@ class OutboxMessage(Base):
     )
     to_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     body_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # SMS text
+    # The message as its kind and parameters (JSON), which each provider's adapter renders:
+    # Twilio and the console send `body` (the same text); a domestic provider a template.
+    message_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.PENDING
     )
@@ -200,7 +203,11 @@ class ContactAttempt(Base):
 
 
 PII_TABLES = (
-    EncryptedTable(OutboxMessage, "outbox", {"to_encrypted": "to", "body_encrypted": "body"}),
+    EncryptedTable(
+        OutboxMessage,
+        "outbox",
+        {"to_encrypted": "to", "body_encrypted": "body", "message_encrypted": "message"},
+    ),
     EncryptedTable(
         InvitationRecord, "invitation", {"name_encrypted": "name", "phone_encrypted": "phone"}
     ),

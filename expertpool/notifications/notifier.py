@@ -8,7 +8,9 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -18,6 +20,7 @@ from expertpool.core.config import Config
 from expertpool.core.leader import AdvisoryLeader
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.dispatcher import run_worker
+from notify import aliyun_fake, twilio_fake
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,28 @@ EXTENSION = "expertpool.notifications"
 
 
 def build_notifier(config: Config) -> notify.Notifier:
-    """`console` (the embedded default: records, shows on /admin/outbox) or `twilio`."""
+    """`console` (the embedded default: records, shows on /admin/outbox), `twilio` or `aliyun`.
+
+    With `notifier_fake` (the demo), the chosen provider's real adapter talks to its loopback
+    fake started here, in this process: nothing leaves the machine.
+    """
+    if config.notifier_fake and config.notifier == "aliyun":
+        return aliyun_fake.aliyun_notifier_for(aliyun_fake.FakeAliyunApi().start())
+    if config.notifier_fake and config.notifier == "twilio":
+        return twilio_fake.twilio_notifier_for(twilio_fake.FakeTwilioApi().start())
+    if config.notifier == "aliyun":
+        return notify.AliyunNotifier(
+            access_key_id=config.aliyun_access_key_id,
+            access_key_secret=config.aliyun_access_key_secret,
+            sign_name=config.aliyun_sign_name,
+            sms_templates=notify.parse_templates(config.aliyun_sms_templates),
+            voice_templates=notify.parse_templates(config.aliyun_voice_templates),
+            called_show_number=config.aliyun_called_show_number,
+            sms_endpoint=config.aliyun_sms_endpoint or None,
+            voice_endpoint=config.aliyun_voice_endpoint or None,
+            timeout_seconds=float(config.twilio_timeout_seconds),
+            link_allowed=config.aliyun_sms_link_allowed,
+        )
     if config.notifier == "twilio":
         return notify.TwilioNotifier(
             account_sid=config.twilio_account_sid,
@@ -56,8 +80,10 @@ class InProcessWorker:
         notifier: notify.Notifier,
         ctx: NotifyContext,
         interval_seconds: float = 1.0,
+        also: Callable[[datetime], int] | None = None,
     ) -> None:
         self.app = app
+        self.also = also
         self.notifier = notifier
         self.ctx = ctx
         self.interval_seconds = interval_seconds
@@ -87,6 +113,7 @@ class InProcessWorker:
                     ctx=self.ctx,
                     worker_id=worker_id("embedded"),
                     interval_seconds=self.interval_seconds,
+                    also=self.also,
                 )
             finally:
                 leader.release()

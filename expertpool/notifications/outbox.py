@@ -39,16 +39,23 @@ def queue_message(
     kind: OutboxKind,
     to: str,
     body: str | None = None,
+    message: notify.Message | None = None,
     invitation: InvitationRecord | None = None,
     not_before: datetime | None = None,
 ) -> OutboxMessage:
-    """Add one outbox message (recipient and text sealed) in the caller's transaction."""
+    """Add one outbox message (recipient and text sealed) in the caller's transaction.
+
+    `message` is what to say as a kind with parameters: each provider's adapter renders it
+    (the stored `body` of an SMS is its text as Twilio and the console send it).
+    """
+    if message is not None and body is None and channel is OutboxChannel.SMS:
+        body = notify.render_text(message)
     existing = session.execute(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    message = OutboxMessage(
+    row = OutboxMessage(
         idempotency_key=key,
         channel=channel,
         kind=kind,
@@ -56,15 +63,17 @@ def queue_message(
         status=OutboxStatus.PENDING,
         next_attempt_at=not_before or utcnow(),
     )
-    session.add(message)
+    session.add(row)
     session.flush()
-    message.to_encrypted = ctx.cipher.encrypt(to, table="outbox", row_id=message.id, column="to")
+    row.to_encrypted = ctx.cipher.encrypt(to, table="outbox", row_id=row.id, column="to")
     if body is not None:
-        message.body_encrypted = ctx.cipher.encrypt(
-            body, table="outbox", row_id=message.id, column="body"
+        row.body_encrypted = ctx.cipher.encrypt(body, table="outbox", row_id=row.id, column="body")
+    if message is not None:
+        row.message_encrypted = ctx.cipher.encrypt(
+            message.to_json(), table="outbox", row_id=row.id, column="message"
         )
     session.flush()
-    return message
+    return row
 
 
 def message_to(ctx: NotifyContext, message: OutboxMessage) -> str:
@@ -72,6 +81,17 @@ def message_to(ctx: NotifyContext, message: OutboxMessage) -> str:
     if message.to_encrypted is None:
         raise BrokenInvariant()
     return ctx.cipher.decrypt(message.to_encrypted, table="outbox", row_id=message.id, column="to")
+
+
+def message_of(ctx: NotifyContext, message: OutboxMessage) -> notify.Message | None:
+    """The message as its kind and parameters (None for rows queued before kinds existed)."""
+    if message.message_encrypted is None:
+        return None
+    return notify.Message.from_json(
+        ctx.cipher.decrypt(
+            message.message_encrypted, table="outbox", row_id=message.id, column="message"
+        )
+    )
 
 
 def message_body(ctx: NotifyContext, message: OutboxMessage) -> str | None:

@@ -1,12 +1,17 @@
-"""Provider callbacks (`/webhooks/twilio/...`) and the expert's one-time answer link (`/i/<token>`).
+"""Provider callbacks (`/webhooks/twilio/...`, `/webhooks/aliyun/<secret>/...`) and the one-time
+answer link (`/i/<token>`).
 
 Callbacks are public but every one must carry a valid `X-Twilio-Signature` for the public URL
 (`Config.public_base_url` + path + query); anything else gets a 403 and an audit entry.
+Alibaba Cloud's pushes carry no signature: they must come to the secret path from an allowed
+network (`aliyun_push_secret`, `aliyun_push_sources`), or get the same 403 and audit entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+import ipaddress
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -16,12 +21,13 @@ import notify
 from expertpool.accounts.access import public
 from expertpool.core.db import utcnow
 from expertpool.core.errors import BrokenInvariant, NotFound
-from expertpool.core.state import config, db
+from expertpool.core.state import config, db, now
 from expertpool.notifications import dispatcher as notifications
 from expertpool.notifications import links
 from expertpool.notifications.notifier import notification_services
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio", template_folder="templates")
+aliyun_bp = Blueprint("aliyun_push", __name__, url_prefix="/webhooks/aliyun")
 link_bp = Blueprint("invitation_link", __name__)
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -100,6 +106,70 @@ def sms_inbound() -> Response:
 def sms_status() -> Response:
     """A message's delivery status."""
     return _answer(notify.parse_sms_status)
+
+
+_ALIYUN_PARSERS: dict[str, Callable[[Any], Sequence[notify.WebhookEvent]]] = {
+    "sms-up": notify.parse_sms_up,
+    "sms-report": notify.parse_sms_report,
+    "voice-report": notify.parse_voice_report,
+}
+
+
+def _source_allowed(remote_addr: str | None, sources: str) -> bool:
+    """Whether the push comes from one of the configured networks (none configured: refused)."""
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    for part in sources.split(","):
+        try:
+            if part.strip() and address in ipaddress.ip_network(part.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+@aliyun_bp.route("/<secret>/<kind>", methods=["POST"])
+@public
+def aliyun_push(secret: str, kind: str) -> Response:
+    """Alibaba Cloud's HTTP batch push (replies, receipts, call reports with the key pressed).
+
+    The pushes carry no signature: the secret path segment and the source allowlist protect
+    them; anything else is refused and audited.
+    """
+    settings = config()
+    parse = _ALIYUN_PARSERS.get(kind)
+    expected = settings.aliyun_push_secret
+    if (
+        settings.notifier != "aliyun"
+        or not expected
+        or not hmac.compare_digest(secret.encode(), expected.encode())
+        or not _source_allowed(request.remote_addr, settings.aliyun_push_sources)
+    ):
+        notifications.record_forged_webhook(
+            db(), path="/webhooks/aliyun/…/" + kind[:20], remote_addr=request.remote_addr
+        )
+        return Response("forbidden", status=403, mimetype="text/plain")
+    if parse is None:
+        raise NotFound()
+    try:
+        events = parse(request.get_json(silent=True))
+    except notify.InvalidWebhook:
+        return Response("bad request", status=400, mimetype="text/plain")
+    session, ctx, at = db(), notification_services().ctx, now()
+    for event in events:
+        notifications.apply_event(
+            session,
+            event,
+            outbox_id=None,
+            now=at,
+            ctx=ctx,
+            provider=notify.aliyun_adapter.PROVIDER,
+        )
+    session.commit()
+    # The answer Alibaba Cloud's push expects: code 0 means received.
+    return Response('{"code":0,"msg":"received"}', status=200, mimetype="application/json")
 
 
 @link_bp.route("/i/<token>", methods=["GET", "POST"])

@@ -24,6 +24,7 @@ from expertpool.core import audit
 from expertpool.core.errors import Forbidden, TransitionRefused, ValidationFailed
 from expertpool.core.texts import _l
 from expertpool.draws import panels
+from expertpool.events import events
 from expertpool.notifications.context import NotifyContext
 from expertpool.notifications.models import InvitationRecord, OutboxChannel, OutboxKind
 from expertpool.notifications.outbox import (
@@ -79,11 +80,7 @@ def _tell(
         venue = invitation.seat_venue or invitation.venue
         content = invitation_content(ctx, invitation, venue)
         lang = language_of(invitation)
-        text = (
-            notify.postponement_sms(content, contact=contact, language=lang)
-            if postponed
-            else notify.called_off_sms(content, contact=contact, language=lang)
-        )
+        kind = notify.MessageKind.POSTPONEMENT if postponed else notify.MessageKind.CALLED_OFF
         queue_message(
             session,
             ctx,
@@ -91,7 +88,7 @@ def _tell(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.OUTCOME_SMS,
             to=invitee_phone(ctx, invitation),
-            body=text,
+            message=notify.Message.about(kind, content, language=lang, contact=contact),
             invitation=invitation,
             not_before=now,
         )
@@ -156,6 +153,18 @@ def end_project(
             "failure_kind": kind.value if kind else None,
             "reason": clean,
         },
+    )
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="project.closed",
+        data={
+            "project_id": project.id,
+            "project_code": project.code,
+            "outcome": outcome,
+            "failure_kind": kind.value if kind else None,
+        },
+        now=now,
     )
     session.commit()
     return project

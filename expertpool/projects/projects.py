@@ -27,6 +27,7 @@ from expertpool.core.texts import _l
 from expertpool.departments import scope
 from expertpool.departments.models import Department, DepartmentField
 from expertpool.departments.scope import departments_for_project
+from expertpool.events import events
 from expertpool.projects.codes import is_valid_credit_code, normalise_credit_code
 from expertpool.projects.models import (
     Bidder,
@@ -807,6 +808,18 @@ def mark_awarded(
         object_id=project.id,
         before=before,
         after={"status": "awarded", "awarded_on": day.isoformat(), "winner": winner.credit_code},
+    )
+    events.emit(
+        session,
+        centre_id=project.owner_centre_id,
+        event_type="project.closed",
+        data={
+            "project_id": project.id,
+            "project_code": project.code,
+            "outcome": ProjectStatus.AWARDED.value,
+            "failure_kind": None,
+        },
+        now=now or utcnow(),
     )
     session.commit()
     return project

@@ -37,6 +37,7 @@ from expertpool.core.errors import NotFound
 from expertpool.core.keys import KeyStore
 from expertpool.draws import ledger as draw_ledger
 from expertpool.draws.models import LedgerKind
+from expertpool.events import events
 from expertpool.organisations import directory
 from expertpool.projects import projects as project_service
 from expertpool.projects.models import Project
@@ -172,6 +173,24 @@ def issue_report(
             "ledger_seq": seq,
         },
     )
+    project = session.get(Project, row.project_id) if row.project_id is not None else None
+    if project is not None:
+        # The session closed with the committee's sign-off, and its report is signed: ids only.
+        base = {"project_id": project.id, "room_id": room_id}
+        events.emit(
+            session,
+            centre_id=project.owner_centre_id,
+            event_type="session.closed",
+            data={**base, "phase": str(state.get("phase", "archived"))},
+            now=now,
+        )
+        events.emit(
+            session,
+            centre_id=project.owner_centre_id,
+            event_type="report.signed",
+            data={**base, "pdf_sha256": digest, "ledger_seq": seq},
+            now=now,
+        )
     session.flush()
     return archived
 

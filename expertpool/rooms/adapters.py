@@ -28,7 +28,6 @@ from expertpool.rooms.models import RoomParticipant
 from expertpool.rooms.sessions import get_session, state_of
 from notify.base import NotificationError
 from notify.console import ConsoleNotifier
-from notify.voice import check_in_code_sms
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +202,12 @@ class SmsCodeSender:
                 "no mobile number is known for this member: check in at the venue"
             )
         try:
-            self.notifier.send_sms(
-                phone or CONSOLE_PHONE, check_in_code_sms(code, starts_at=starts_at, venue=venue)
+            self.notifier.send(
+                phone or CONSOLE_PHONE,
+                notify.Message(
+                    notify.MessageKind.CHECK_IN_CODE,
+                    {"code": code, "starts_at": starts_at.isoformat(), "venue": venue},
+                ),
             )
         except NotificationError as exc:
             raise CodeNotDelivered(

@@ -31,6 +31,7 @@ from expertpool.core.db import utcnow
 from expertpool.core.errors import NotFound, ValidationFailed
 from expertpool.core.keys import KeyStore
 from expertpool.core.tokens import ExpertTokens
+from expertpool.events import events
 from expertpool.projects.models import Project
 from expertpool.projects.projects import project_rules
 from expertpool.regimes.rules import RuleSet
@@ -194,6 +195,7 @@ def create_session(
     A panel of a project follows the project's pinned rules (`with_rules`).
     """
     small: set[str] = set()
+    project: Project | None = None
     if panel.project_id is not None:
         project = session.get(Project, panel.project_id)
         if project is None:
@@ -300,6 +302,19 @@ def create_session(
             phones=phones,
             keys=keys,
         )
+        if project is not None:
+            events.emit(
+                session,
+                centre_id=project.owner_centre_id,
+                event_type="session.opened",
+                data={
+                    "project_id": project.id,
+                    "lot": panel.lot,
+                    "room_id": room_id,
+                    "phase": str(state_data["phase"]),
+                },
+                now=now,
+            )
         session.commit()
     except BaseException:
         session.rollback()

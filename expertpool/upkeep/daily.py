@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import notify
 from draw import cjson
 from expertpool.core import audit
 from expertpool.core.calendar import CST
@@ -70,29 +71,13 @@ class DailyReport:
 
 
 def term_reminder_sms(term_ends_on: date, language: str = "zh") -> str:
-    """The SMS telling an expert that their term's renewal window is open."""
-    if language == "en":
-        return (
-            f"[Expert pool] Your term ends on {term_ends_on.isoformat()}. Renewal is open: keep "
-            "your record and training up to date; after the end you are not drawn until renewed."
-        )
-    return (
-        f"【评标专家库】您的聘期将于{term_ends_on.isoformat()}届满，续聘已开放。请及时更新信息、"
-        "完成继续教育；聘期届满未续聘的，不再参加抽取。"
-    )
+    """The SMS telling an expert that their term's renewal window is open (`notify`'s text)."""
+    return notify.term_reminder_sms(term_ends_on, language)
 
 
 def training_reminder_sms(year: int, hours: int, required: int, language: str = "zh") -> str:
     """The SMS telling an expert that the training year closes short of hours."""
-    if language == "en":
-        return (
-            f"[Expert pool] Continuing education {year}: {hours} of {required} hours on record. "
-            f"Complete them by 31 December {year}, or you will be suspended from draws."
-        )
-    return (
-        f"【评标专家库】您{year}年度继续教育已记录{hours}学时，应完成{required}学时。"
-        f"请于{year}年12月31日前完成，逾期将暂停抽取。"
-    )
+    return notify.training_reminder_sms(year, hours, required, language)
 
 
 def _first_run_of_year(session: Session, today: date) -> bool:
@@ -134,8 +119,13 @@ def _remind_training(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.POOL_REMINDER_SMS,
             to=phone,
-            body=training_reminder_sms(
-                today.year, hours.get(expert.id, 0), rules.training_hours_per_year
+            message=notify.Message(
+                notify.MessageKind.TRAINING_REMINDER,
+                {
+                    "year": str(today.year),
+                    "hours": str(hours.get(expert.id, 0)),
+                    "required": str(rules.training_hours_per_year),
+                },
             ),
         )
         count += 1
@@ -201,7 +191,10 @@ def _remind_terms(
             channel=OutboxChannel.SMS,
             kind=OutboxKind.POOL_REMINDER_SMS,
             to=phone,
-            body=term_reminder_sms(expert.term_ends_on),
+            message=notify.Message(
+                notify.MessageKind.TERM_REMINDER,
+                {"term_ends_on": expert.term_ends_on.isoformat()},
+            ),
         )
         count += 1
     return count

@@ -35,6 +35,11 @@ def test_the_demo_leaves_an_awarded_project_whose_transcript_exports_and_verifie
     d = session.execute(select(Draw).where(Draw.project_id == project.id)).scalar_one()
     assert project.status is ProjectStatus.AWARDED and d.status is DrawStatus.OPENED
     assert d.draw_id in line
+    # The Guangzhou trading system's subscriptions hold the demo's events (ids and states only).
+    from expertpool.events.models import EventDelivery
+
+    types = set(session.execute(select(EventDelivery.event_type)).scalars())
+    assert {"draw.sealed", "panel.opened", "project.closed"} <= types, types
     # Its session ran from the opening to the signed report: one member checked in person, one
     # taken off with the supervisor's approval and replaced by the group's next backup.
     (row,) = rooms.sessions_for_project(session, project.id)

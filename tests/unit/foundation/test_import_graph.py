@@ -1,8 +1,9 @@
 """The one import scanner: every module of the four packages, read once, checked against one table.
 
 - the boundary table (`RULES`): what each package may import (draw/ the standard library and
-  `cryptography` only, plus orjson in its columnar loader; notify/ `twilio` and `requests`; the
-  room model `draw.cjson` only; and only notify/ imports Twilio);
+  `cryptography` only, plus orjson in its columnar loader; notify/ `twilio`, Alibaba Cloud's
+  SDKs and `requests`; the room model `draw.cjson` only; and only notify/ imports the providers'
+  SDKs);
 - the module graph has no cycle, features import each other one way, `core` imports no feature,
   and no feature imports another inside a function.
 
@@ -149,6 +150,17 @@ class Rule:
         return not any(imp.name == a or imp.name.startswith(f"{a}.") for a in self.allowed)
 
 
+#: Alibaba Cloud's official SDKs (SMS, voice) and the Tea/Darabonba runtime under them.
+ALIYUN = frozenset(
+    {
+        "alibabacloud_dysmsapi20170525",
+        "alibabacloud_dyvmsapi20170525",
+        "alibabacloud_tea_openapi",
+        "alibabacloud_tea_util",
+        "darabonba",
+        "Tea",
+    }
+)
 ROOM_FRAMEWORK = ("evaluation_room/__init__.py", "evaluation_room/handlers.py")
 RULES = {
     "draw: the standard library and cryptography, no random module": Rule(
@@ -160,8 +172,8 @@ RULES = {
     "the draw's columnar path: also orjson (its loader for large pools)": Rule(
         ("draw/columnar.py",), frozenset({"cryptography", "orjson"}), frozenset({DYNAMIC, "random"})
     ),
-    "notify: twilio and requests, never the app, the draw or the room": Rule(
-        ("notify/*.py",), frozenset({"twilio", "requests"})
+    "notify: twilio, Alibaba Cloud's SDKs and requests, never the app, the draw or the room": Rule(
+        ("notify/*.py",), frozenset({"twilio", "requests", *ALIYUN})
     ),
     "the room model: only draw.cjson (for its report digest)": Rule(
         ("evaluation_room/*.py",), frozenset({"draw.cjson"}), unless=ROOM_FRAMEWORK
@@ -169,8 +181,8 @@ RULES = {
     "the room's Socket.IO glue: also Flask and Flask-SocketIO": Rule(
         ROOM_FRAMEWORK, frozenset({"draw.cjson", "flask", "flask_socketio"})
     ),
-    "the app: anything but Twilio (only notify talks to Twilio)": Rule(
-        ("expertpool/*",), None, frozenset({DYNAMIC, "twilio"})
+    "the app: anything but the providers' SDKs (only notify talks to the providers)": Rule(
+        ("expertpool/*",), None, frozenset({DYNAMIC, "twilio", *ALIYUN})
     ),
 }
 
@@ -207,7 +219,7 @@ def test_the_table_refuses_what_it_should() -> None:
     draw_rule = RULES["draw: the standard library and cryptography, no random module"]
     as_draw = Module("draw.x", "draw/x.py", module.imports)
     assert "random" in [i.name for i in module.imports if draw_rule.refuses(as_draw, i)]
-    app = RULES["the app: anything but Twilio (only notify talks to Twilio)"]
+    app = RULES["the app: anything but the providers' SDKs (only notify talks to the providers)"]
     as_app = Module("expertpool.x", "expertpool/x.py", module.imports)
     assert [i.name for i in module.imports if app.refuses(as_app, i)] == ["twilio.rest", DYNAMIC]
 
