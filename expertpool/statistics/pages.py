@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import TransitionRefused, ValidationFailed
-from expertpool.core.state import db, now
+from expertpool.core.state import db, now, state
 from expertpool.statistics import complaints, figures
 from expertpool.statistics.models import ComplainantKind
 
@@ -35,7 +35,10 @@ def index() -> Any:
     """Every figure the reader may see, each as a chart with its table."""
     user = require_user()
     today = now().date()
-    shown = [figures.figure(db(), user, key, today=today) for key in figures.figure_keys(user)]
+    keys = state().keys
+    shown = [
+        figures.figure(db(), user, key, today=today, keys=keys) for key in figures.figure_keys(user)
+    ]
     return render_template(
         "statistics/index.html", figures=shown, rules=figures.rules(), role=user.role
     )
@@ -45,7 +48,7 @@ def index() -> Any:
 @roles(R.SUPERVISOR, R.ADMIN, R.CENTRE_STAFF)
 def export(key: str) -> Response:
     """One figure as a spreadsheet, hidden cells as "<5"."""
-    fig = figures.figure(db(), require_user(), key, today=now().date())
+    fig = figures.figure(db(), require_user(), key, today=now().date(), keys=state().keys)
     t = fig.table
     book = Workbook(write_only=True)
     sheet = book.create_sheet(key[:31])
@@ -80,9 +83,12 @@ def shortages() -> Any:
 @bp.route("/signals")
 @roles(R.SUPERVISOR)
 def signals() -> Any:
-    """Expert-tenderer pairs far above chance in the supervisor's closed projects."""
-    found = figures.expert_tenderer_signals(db(), require_user())
-    return render_template("statistics/signals.html", signals=found, rules=figures.rules())
+    """Every signal of the supervisor's closed projects: pairs far above chance, scores favouring
+    one bidder organisation, centres' unusual rates, terminals used out of hours."""
+    found = figures.all_signals(db(), require_user(), state().keys)
+    return render_template(
+        "statistics/signals.html", found=found, rules=figures.rules(), kinds=figures.RATE_LABELS
+    )
 
 
 @bp.route("/complaints", methods=["GET", "POST"])
