@@ -14,6 +14,7 @@ from expertpool.demo import actors as demo_actors
 from expertpool.demo import draws as demo_draws
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
+from expertpool.demo import history as demo_history
 from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
 from expertpool.demo import regimes as demo_regimes
@@ -34,6 +35,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("evaluation session", demo_rooms.demo_session),
     ("regimes and outcomes", demo_regimes.run_step),
     ("fees", demo_fees.demo_step),
+    ("a year of closed draws", demo_history.run_step),
 )
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]

@@ -144,6 +144,15 @@ def _series(key: str, title: str, counts: Counter[str], order: Sequence[str]) ->
 
 
 def _experts_in_scope(session: Session, user: User) -> list[Expert]:
+    # a page shows eight pool figures: read the experts once per request
+    cache = session.info.setdefault("statistics_experts", {})
+    if user.id not in cache:
+        cache[user.id] = _read_experts_in_scope(session, user)
+    found: list[Expert] = cache[user.id]
+    return found
+
+
+def _read_experts_in_scope(session: Session, user: User) -> list[Expert]:
     rows = list(
         session.execute(
             select(Expert)
