@@ -16,7 +16,8 @@ from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import TransitionRefused, ValidationFailed
 from expertpool.core.state import db, now, state
-from expertpool.statistics import complaints, figures
+from expertpool.rooms.pages import PHASE_LABELS
+from expertpool.statistics import complaints, figures, supervision
 from expertpool.statistics.models import ComplainantKind
 
 bp = Blueprint(
@@ -146,3 +147,26 @@ def complaint_detail(complaint_id: int) -> Any:
     return render_template(
         "statistics/complaint.html", complaint=complaint, errors=errors, labels=complaints.LABELS
     ), (422 if errors else 200)
+
+
+@bp.route("/sessions")
+@roles(R.SUPERVISOR)
+def supervised_sessions() -> Any:
+    """The sessions of projects the supervisor's department supervises: every supervisor of the
+    department sees each session's status; the supervisor assigned to a session follows it."""
+    user = require_user()
+    return render_template(
+        "statistics/sessions.html",
+        sessions=supervision.supervised_sessions(db(), user, state().keys),
+        phases=PHASE_LABELS,
+    )
+
+
+@bp.route("/sessions/<room_id>")
+@roles(R.SUPERVISOR)
+def follow_session(room_id: str) -> Any:
+    """Follow, read-only, a session the supervisor is assigned to: what the room's supervisor
+    view shows (members by alias with names once opened, check-in, scores' progress, flags)."""
+    user = require_user()
+    row, snap = supervision.follow(db(), user, room_id, state().keys)
+    return render_template("statistics/follow.html", row=row, snap=snap, phases=PHASE_LABELS)
