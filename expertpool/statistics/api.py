@@ -198,7 +198,7 @@ def _any_signal(kind: str, s: PairSignal | FavourSignal | RateSignal) -> dict[st
                 n=s.draws,
                 m=s.expert_draws,
                 k=s.tenderer_draws,
-                e=f"{s.expected:.1f}",
+                e=round(s.expected, 1),
                 x=s.observed,
             ),
         }
@@ -217,7 +217,7 @@ def _any_signal(kind: str, s: PairSignal | FavourSignal | RateSignal) -> dict[st
                 "chance gives about %(e)s.",
                 n=s.sessions,
                 x=s.observed,
-                e=f"{s.expected:.1f}",
+                e=round(s.expected, 1),
             ),
         }
     return {
@@ -233,7 +233,7 @@ def _any_signal(kind: str, s: PairSignal | FavourSignal | RateSignal) -> dict[st
             "%(x)s of %(n)s here, against a rate of %(r)s%% everywhere else: about %(e)s expected.",
             x=s.observed,
             n=s.total,
-            r=f"{s.rate_elsewhere * 100:.1f}",
-            e=f"{s.expected:.1f}",
+            r=round(s.rate_elsewhere * 100, 1),
+            e=round(s.expected, 1),
         ),
     }
