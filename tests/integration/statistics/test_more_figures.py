@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from expertpool.draws.models import DrawRequestRecord, DrawStatus, InviteeStatus
+from expertpool.draws.models import Draw, DrawRequestRecord, DrawStatus, InviteeStatus
 from expertpool.experts.models import Expert, ExpertStatus
 from expertpool.projects.models import ProjectStatus
 from expertpool.statistics import figures
@@ -41,12 +42,8 @@ def test_response_times_count_answers_of_closed_projects_by_band(
     assert fig["total"] == 12
 
 
-def p_draw(history: History, project: Any) -> Any:
-    from sqlalchemy import select
-
-    from expertpool.draws.models import Draw
-
-    return history.session.execute(select(Draw).where(Draw.project_id == project.id)).scalar_one()
+def p_draw(built: History, project: Any) -> Any:
+    return built.session.execute(select(Draw).where(Draw.project_id == project.id)).scalar_one()
 
 
 def test_pool_over_time_counts_activations_per_month(
