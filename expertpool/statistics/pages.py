@@ -8,14 +8,23 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import TransitionRefused, ValidationFailed
-from expertpool.core.state import db, now, state
+from expertpool.core.state import config, db, now, state
 from expertpool.rooms.pages import PHASE_LABELS
 from expertpool.statistics import complaints, figures, supervision
 from expertpool.statistics.models import ComplainantKind
@@ -147,6 +156,47 @@ def complaint_detail(complaint_id: int) -> Any:
     return render_template(
         "statistics/complaint.html", complaint=complaint, errors=errors, labels=complaints.LABELS
     ), (422 if errors else 200)
+
+
+@bp.route("/complaints/<int:complaint_id>/attachments", methods=["POST"])
+@roles(R.SUPERVISOR)
+def complaint_attach(complaint_id: int) -> Any:
+    """Attach a document to a complaint (PDF, JPEG or PNG), kept encrypted."""
+    user = require_user()
+    upload = request.files.get("attachment")
+    try:
+        complaints.add_attachment(
+            db(),
+            user,
+            complaint_id,
+            files=state().files,
+            filename=(upload.filename or "") if upload is not None else "",
+            data=upload.read() if upload is not None else b"",
+            max_bytes=config().evidence_max_bytes,
+        )
+    except (ValidationFailed, TransitionRefused) as exc:
+        db().rollback()
+        errors = exc.fields if isinstance(exc, ValidationFailed) else {"attachment": exc.message}
+        complaint = complaints.get_complaint(db(), user, complaint_id)
+        return render_template(
+            "statistics/complaint.html",
+            complaint=complaint,
+            errors=errors,
+            labels=complaints.LABELS,
+        ), (422 if isinstance(exc, ValidationFailed) else 409)
+    flash(_("The document is attached."), "success")
+    return redirect(url_for("statistics.complaint_detail", complaint_id=complaint_id))
+
+
+@bp.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
+@roles(R.SUPERVISOR)
+def complaint_attachment(complaint_id: int, attachment_id: int) -> Any:
+    """Download a complaint's attachment (supervisors of the project's department)."""
+    row = complaints.attachment(db(), require_user(), complaint_id, attachment_id)
+    data = state().files.get(row.sha256)
+    return send_file(
+        io.BytesIO(data), mimetype=row.mime, download_name=row.original_name, as_attachment=True
+    )
 
 
 @bp.route("/sessions")

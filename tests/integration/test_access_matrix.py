@@ -109,6 +109,8 @@ EXPECTED: dict[str, set[str]] = {
     "statistics_api.signals": {SV},
     "statistics_api.signals_of_kind": {SV},
     "statistics.supervised_sessions": {SV},
+    "statistics.complaint_attach": {SV},
+    "statistics.complaint_attachment": {SV},
     "statistics.follow_session": {SV},
     "rules.rule_table": LOGGED_IN,
     "rules.change": {AD},
