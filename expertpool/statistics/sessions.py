@@ -62,8 +62,10 @@ def _total(items: dict[str, list[dict[str, Any]]]) -> float:
 
 
 def _preferences(
-    state: dict[str, Any], tokens: dict[str, str], session_key: str
+    state: dict[str, Any], tokens: dict[str, str], session_key: str, experts: set[str]
 ) -> tuple[Preference, ...]:
+    """Each expert's favourite against the panel (representatives score but are not experts:
+    their sheets count in the panel's mean, they get no preference of their own)."""
     sheets = {
         member: sheet
         for member, sheet in (state.get("sheets") or {}).items()
@@ -80,7 +82,7 @@ def _preferences(
     out = []
     for member, totals in own.items():
         token = tokens.get(member)
-        if token is None:
+        if token is None or member not in experts:
             continue
         out.append(Preference(token, session_key, frozenset(totals), favourite(totals, mean)))
     return tuple(out)
@@ -131,7 +133,12 @@ def session_stats(session: Session, projects: list[Project], keys: KeyStore) -> 
                 experts=len(experts),
                 no_shows=sum(1 for t in checked if t is None),
                 deviations=len(state.get("flags") or {}),
-                preferences=_preferences(state, tokens.get(row.id, {}), row.room_id),
+                preferences=_preferences(
+                    state,
+                    tokens.get(row.id, {}),
+                    row.room_id,
+                    {str(p["participant_id"]) for p in experts},
+                ),
             )
         )
     return out

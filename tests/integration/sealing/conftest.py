@@ -430,6 +430,15 @@ class World:
             "statistics.export:key": ["draws_by_month", "invitation_outcomes", "pool_status"],
             "statistics_api.figure:key": ["draws_by_month", "invitation_outcomes", "pool_city"],
             "complaint_id": self.ids("complaint"),
+            "attachment_id": self.ids("complaint_attachment"),
+            "statistics_api.signals_of_kind:kind": [
+                "expert-tenderer",
+                "expert-agency",
+                "expert-expert",
+                "favour",
+                "centre-rates",
+                "terminals",
+            ],
         }
 
     def extra_urls(self) -> list[str]:
