@@ -139,3 +139,68 @@ def test_supplementary_draws_are_counted_per_project(
     found = figures.centre_rate_signals(history.session, supervisor)
     # 10 of 10 against 0 of 10: P = 1 / C(20, 10), far under 0.01 / 8
     assert [(s.kind, s.observed) for s in found] == [("supplementary", 10)]
+
+
+def _statement(built: History, project: Any, closed_at: datetime, lines: int) -> None:
+    from expertpool.fees.models import FeeLine, FeeStatement
+    from expertpool.rooms.models import EvaluationSession
+
+    row = EvaluationSession(
+        room_id=f"rfees{project.id}",
+        project_id=project.id,
+        title="费用",
+        phase="archived",
+        seq=1,
+        state="",
+        created_by="test",
+    )
+    built.session.add(row)
+    built.session.flush()
+    statement = FeeStatement(
+        session_id=row.id,
+        project_id=project.id,
+        title="费用",
+        host_scope="440100",
+        payer_kind="tenderer",
+        payer_name="招标人",
+        outcome="evaluated",
+        evaluation_on=closed_at.date(),
+        closed_at=closed_at,
+        tax_version=1,
+        created_by="test",
+    )
+    for n in range(lines):
+        statement.lines.append(
+            FeeLine(
+                user_id=built.operator_id,
+                expert_name=f"专家{n}",
+                participant_id=f"p{n}",
+                schedule_scope="440100",
+                schedule_number=1,
+                gross_fen=80000,
+                tax_fen=0,
+                net_fen=80000,
+            )
+        )
+    built.session.add(statement)
+    built.session.flush()
+
+
+def test_fees_per_month_hide_sums_of_few_lines(
+    history: History,  # noqa: F811
+    make_user: Any,
+) -> None:
+    gz = history.draw("440100", _at(3))
+    _statement(history, gz, _at(3), 6)  # 6 lines of 800 yuan in March
+    _statement(history, history.draw("440100", _at(4)), _at(4), 7)
+    _statement(history, history.draw("440300", _at(4)), _at(4), 2)  # 2 lines: hidden
+    _statement(history, history.draw("440300", _at(3)), _at(3), 9)
+    # an open project's statement is never read
+    _statement(history, history.draw("440300", _at(3), status=ProjectStatus.OPENED), _at(3), 50)
+    fig = figures.fees_figure(history.session, make_user(role="admin")).as_json()
+    assert fig["rows"] == ["2026-03", "2026-04"]
+    sz = fig["columns"].index(history.centres["440300"].name)
+    assert fig["cells"][0][1 - sz] is None  # a complement: hidden with the 2 lines' cell ...
+    assert fig["cells"][1][sz] is None
+    assert fig["total"] == (6 + 7 + 2 + 9) * 800  # ... with exact totals in yuan
+    assert fig["row_totals"] == [(6 + 9) * 800, (7 + 2) * 800]
