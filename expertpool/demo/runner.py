@@ -16,6 +16,7 @@ from expertpool.demo import entry as demo_entry
 from expertpool.demo import events as demo_events
 from expertpool.demo import experts as demo_experts
 from expertpool.demo import fees as demo_fees
+from expertpool.demo import history as demo_history
 from expertpool.demo import methods as demo_methods
 from expertpool.demo import pool as demo_pool
 from expertpool.demo import projects as demo_projects
@@ -44,6 +45,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("regimes and outcomes", demo_regimes.run_step),
     ("fees", demo_fees.demo_step),
     ("record", demo_record.demo_step),
+    ("a year of closed draws", demo_history.run_step),
 )
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "STEPS", "run"]

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
+from flask_babel import gettext as _
 from pydantic import Field
 
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.api import PREFIX, Out, PageMeta, PageQuery, operation, page_of, query
-from expertpool.core.state import db, now
+from expertpool.core.errors import NotFound
+from expertpool.core.state import db, now, state
 from expertpool.statistics import figures
-from expertpool.statistics.signals import PairSignal
+from expertpool.statistics.signals import FavourSignal, PairSignal, RateSignal
 
 bp = Blueprint("statistics_api", __name__, url_prefix=PREFIX)
 TAGS = ["statistics"]
@@ -80,6 +82,27 @@ class SignalList(PageMeta):
     items: list[SignalOut]
 
 
+class KindSignalOut(Out):
+    """One signal of any kind: a pair (expert and tenderer, agency or other expert), an expert
+    favouring a bidder organisation, or a unit (centre, terminal) with an unusual rate."""
+
+    kind: str
+    subject: str = Field(description="The expert's keyed token, the centre or the terminal.")
+    other: str = Field(description="The tenderer, agency, other expert's token, bidder or event.")
+    observed: int
+    out_of: int | None = Field(description="Sessions or opportunities, for favour and rates.")
+    expected: float
+    p_value: float
+    threshold: float
+    explanation: str
+
+
+class KindSignalList(PageMeta):
+    """Signals of one kind, strongest first."""
+
+    items: list[KindSignalOut]
+
+
 @bp.route("/statistics/figures")
 @roles(R.SUPERVISOR, R.ADMIN, R.CENTRE_STAFF)
 @operation(tags=TAGS, scope="statistics:read", query=PageQuery, HTTP_200=FigureList)
@@ -93,7 +116,8 @@ def figure_list() -> Any:
 @operation(tags=TAGS, scope="statistics:read", HTTP_200=FigureOut)
 def figure(key: str) -> Any:
     """One figure, scoped to the caller, closed projects only, small cells hidden."""
-    return jsonify(figures.figure(db(), require_user(), key, today=now().date()).as_json())
+    fig = figures.figure(db(), require_user(), key, today=now().date(), keys=state().keys)
+    return jsonify(fig.as_json())
 
 
 @bp.route("/statistics/shortages")
@@ -122,4 +146,94 @@ def _signal(s: PairSignal) -> dict[str, Any]:
         "expected": s.expected,
         "p_value": s.p_value,
         "threshold": s.threshold,
+    }
+
+
+SIGNAL_KINDS = (
+    "expert-tenderer",
+    "expert-agency",
+    "expert-expert",
+    "favour",
+    "centre-rates",
+    "terminals",
+)
+
+
+@bp.route("/statistics/signals/<kind>")
+@roles(R.SUPERVISOR)
+@operation(tags=TAGS, scope="statistics:read", query=PageQuery, HTTP_200=KindSignalList)
+def signals_of_kind(kind: str) -> Any:
+    """One kind of signal of the supervisor's closed projects (expert-tenderer, expert-agency,
+    expert-expert, favour, centre-rates, terminals), with its numbers in plain words."""
+    if kind not in SIGNAL_KINDS:
+        raise NotFound(_("No such signal."), code="signal_not_found")
+    user = require_user()
+    found = figures.all_signals(db(), user, state().keys)
+    by_kind: dict[str, list[Any]] = {
+        "expert-tenderer": found.expert_tenderer,
+        "expert-agency": found.expert_agency,
+        "expert-expert": found.expert_expert,
+        "favour": found.favour,
+        "centre-rates": found.centre_rates,
+        "terminals": found.terminals,
+    }
+    items = by_kind[kind]
+    return jsonify(page_of(items, query(PageQuery), lambda s: _any_signal(kind, s)))
+
+
+def _any_signal(kind: str, s: PairSignal | FavourSignal | RateSignal) -> dict[str, Any]:
+    if isinstance(s, PairSignal):
+        return {
+            "kind": kind,
+            "subject": s.expert,
+            "other": s.tenderer,
+            "observed": s.observed,
+            "out_of": None,
+            "expected": s.expected,
+            "p_value": s.p_value,
+            "threshold": s.threshold,
+            "explanation": _(
+                "Of %(n)s draws, one sat on %(m)s and the other on %(k)s: about %(e)s meetings "
+                "by chance, %(x)s observed.",
+                n=s.draws,
+                m=s.expert_draws,
+                k=s.tenderer_draws,
+                e=round(s.expected, 1),
+                x=s.observed,
+            ),
+        }
+    if isinstance(s, FavourSignal):
+        return {
+            "kind": kind,
+            "subject": s.expert,
+            "other": s.bidder,
+            "observed": s.observed,
+            "out_of": s.sessions,
+            "expected": s.expected,
+            "p_value": s.p_value,
+            "threshold": s.threshold,
+            "explanation": _(
+                "The expert scored this bidder in %(n)s sessions and favoured it in %(x)s; "
+                "chance gives about %(e)s.",
+                n=s.sessions,
+                x=s.observed,
+                e=round(s.expected, 1),
+            ),
+        }
+    return {
+        "kind": kind,
+        "subject": s.unit,
+        "other": s.kind,
+        "observed": s.observed,
+        "out_of": s.total,
+        "expected": s.expected,
+        "p_value": s.p_value,
+        "threshold": s.threshold,
+        "explanation": _(
+            "%(x)s of %(n)s here, against a rate of %(r)s%% everywhere else: about %(e)s expected.",
+            x=s.observed,
+            n=s.total,
+            r=round(s.rate_elsewhere * 100, 1),
+            e=round(s.expected, 1),
+        ),
     }

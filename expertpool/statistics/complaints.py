@@ -10,6 +10,7 @@ lifecycle (the status change a supervisor makes), never automatically.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,10 +19,17 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
 from expertpool.core.errors import Forbidden, NotFound, TransitionRefused, ValidationFailed
+from expertpool.core.files import FileStore
 from expertpool.core.texts import _l
+from expertpool.experts.evidence import sniff_evidence
 from expertpool.projects.models import Project
 from expertpool.projects.projects import supervises, visible_projects
-from expertpool.statistics.models import ComplainantKind, Complaint, ComplaintStatus
+from expertpool.statistics.models import (
+    ComplainantKind,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintStatus,
+)
 
 LABELS = {
     "received": _l("Received"),
@@ -163,3 +171,58 @@ def advance_complaint(
     )
     session.commit()
     return complaint
+
+
+def add_attachment(
+    session: Session,
+    user: User,
+    complaint_id: int,
+    *,
+    files: FileStore,
+    filename: str,
+    data: bytes,
+    max_bytes: int,
+) -> ComplaintAttachment:
+    """Attach a document (PDF, JPEG or PNG, sniffed from its content) to a complaint the
+    supervisor may read and that is not yet decided; the bytes go encrypted to the file store.
+    Audited; commits."""
+    complaint = get_complaint(session, user, complaint_id)
+    if complaint.status is ComplaintStatus.DECIDED:
+        raise TransitionRefused(_("This complaint is already decided."))
+    try:
+        mime = sniff_evidence(filename, data, max_bytes)
+    except ValidationFailed as exc:
+        raise ValidationFailed(fields={"attachment": exc.fields["evidence"]}) from None
+    digest = files.put(data)
+    name = Path(filename or "attachment").name[:255] or "attachment"
+    row = ComplaintAttachment(
+        complaint_id=complaint.id,
+        sha256=digest,
+        original_name=name,
+        mime=mime,
+        size=len(data),
+        added_by=user.username,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=user.username,
+        action="complaint.attachment",
+        object_type="complaint",
+        object_id=complaint.id,
+        after={"sha256": digest, "name": name, "mime": mime, "size": len(data)},
+    )
+    session.commit()
+    return row
+
+
+def attachment(
+    session: Session, user: User, complaint_id: int, attachment_id: int
+) -> ComplaintAttachment:
+    """An attachment of a complaint the supervisor may read ("not found" otherwise)."""
+    complaint = get_complaint(session, user, complaint_id)
+    row = session.get(ComplaintAttachment, attachment_id)
+    if row is None or row.complaint_id != complaint.id:
+        raise NotFound(_("No such attachment."), code="attachment_not_found")
+    return row

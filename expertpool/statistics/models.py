@@ -49,3 +49,24 @@ class Complaint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     project: Mapped[Project] = relationship()
+    attachments: Mapped[list[ComplaintAttachment]] = relationship(
+        back_populates="complaint", order_by="ComplaintAttachment.id"
+    )
+
+
+class ComplaintAttachment(Base):
+    """A document attached to a complaint (the written complaint, evidence, the decision's
+    annexes): its bytes encrypted in the file store (core/files.py) under their SHA-256."""
+
+    __tablename__ = "complaint_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="attachments")

@@ -8,15 +8,25 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from expertpool.accounts.access import require_user, roles
 from expertpool.accounts.models import UserRole
 from expertpool.core.errors import TransitionRefused, ValidationFailed
-from expertpool.core.state import db, now
-from expertpool.statistics import complaints, figures
+from expertpool.core.state import config, db, now, state
+from expertpool.rooms.pages import PHASE_LABELS
+from expertpool.statistics import complaints, figures, supervision
 from expertpool.statistics.models import ComplainantKind
 
 bp = Blueprint(
@@ -35,7 +45,10 @@ def index() -> Any:
     """Every figure the reader may see, each as a chart with its table."""
     user = require_user()
     today = now().date()
-    shown = [figures.figure(db(), user, key, today=today) for key in figures.figure_keys(user)]
+    keys = state().keys
+    shown = [
+        figures.figure(db(), user, key, today=today, keys=keys) for key in figures.figure_keys(user)
+    ]
     return render_template(
         "statistics/index.html", figures=shown, rules=figures.rules(), role=user.role
     )
@@ -45,7 +58,7 @@ def index() -> Any:
 @roles(R.SUPERVISOR, R.ADMIN, R.CENTRE_STAFF)
 def export(key: str) -> Response:
     """One figure as a spreadsheet, hidden cells as "<5"."""
-    fig = figures.figure(db(), require_user(), key, today=now().date())
+    fig = figures.figure(db(), require_user(), key, today=now().date(), keys=state().keys)
     t = fig.table
     book = Workbook(write_only=True)
     sheet = book.create_sheet(key[:31])
@@ -80,9 +93,12 @@ def shortages() -> Any:
 @bp.route("/signals")
 @roles(R.SUPERVISOR)
 def signals() -> Any:
-    """Expert-tenderer pairs far above chance in the supervisor's closed projects."""
-    found = figures.expert_tenderer_signals(db(), require_user())
-    return render_template("statistics/signals.html", signals=found, rules=figures.rules())
+    """Every signal of the supervisor's closed projects: pairs far above chance, scores favouring
+    one bidder organisation, centres' unusual rates, terminals used out of hours."""
+    found = figures.all_signals(db(), require_user(), state().keys)
+    return render_template(
+        "statistics/signals.html", found=found, rules=figures.rules(), kinds=figures.RATE_LABELS
+    )
 
 
 @bp.route("/complaints", methods=["GET", "POST"])
@@ -140,3 +156,67 @@ def complaint_detail(complaint_id: int) -> Any:
     return render_template(
         "statistics/complaint.html", complaint=complaint, errors=errors, labels=complaints.LABELS
     ), (422 if errors else 200)
+
+
+@bp.route("/complaints/<int:complaint_id>/attachments", methods=["POST"])
+@roles(R.SUPERVISOR)
+def complaint_attach(complaint_id: int) -> Any:
+    """Attach a document to a complaint (PDF, JPEG or PNG), kept encrypted."""
+    user = require_user()
+    upload = request.files.get("attachment")
+    try:
+        complaints.add_attachment(
+            db(),
+            user,
+            complaint_id,
+            files=state().files,
+            filename=(upload.filename or "") if upload is not None else "",
+            data=upload.read() if upload is not None else b"",
+            max_bytes=config().evidence_max_bytes,
+        )
+    except (ValidationFailed, TransitionRefused) as exc:
+        db().rollback()
+        errors = exc.fields if isinstance(exc, ValidationFailed) else {"attachment": exc.message}
+        complaint = complaints.get_complaint(db(), user, complaint_id)
+        return render_template(
+            "statistics/complaint.html",
+            complaint=complaint,
+            errors=errors,
+            labels=complaints.LABELS,
+        ), (422 if isinstance(exc, ValidationFailed) else 409)
+    flash(_("The document is attached."), "success")
+    return redirect(url_for("statistics.complaint_detail", complaint_id=complaint_id))
+
+
+@bp.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
+@roles(R.SUPERVISOR)
+def complaint_attachment(complaint_id: int, attachment_id: int) -> Any:
+    """Download a complaint's attachment (supervisors of the project's department)."""
+    row = complaints.attachment(db(), require_user(), complaint_id, attachment_id)
+    data = state().files.get(row.sha256)
+    return send_file(
+        io.BytesIO(data), mimetype=row.mime, download_name=row.original_name, as_attachment=True
+    )
+
+
+@bp.route("/sessions")
+@roles(R.SUPERVISOR)
+def supervised_sessions() -> Any:
+    """The sessions of projects the supervisor's department supervises: every supervisor of the
+    department sees each session's status; the supervisor assigned to a session follows it."""
+    user = require_user()
+    return render_template(
+        "statistics/sessions.html",
+        sessions=supervision.supervised_sessions(db(), user, state().keys),
+        phases=PHASE_LABELS,
+    )
+
+
+@bp.route("/sessions/<room_id>")
+@roles(R.SUPERVISOR)
+def follow_session(room_id: str) -> Any:
+    """Follow, read-only, a session the supervisor is assigned to: what the room's supervisor
+    view shows (members by alias with names once opened, check-in, scores' progress, flags)."""
+    user = require_user()
+    row, snap = supervision.follow(db(), user, room_id, state().keys)
+    return render_template("statistics/follow.html", row=row, snap=snap, phases=PHASE_LABELS)

@@ -57,3 +57,15 @@ def test_each_reader_sees_its_charts_drawn(
     assert page.locator("#figure-draws_by_month table.figure-table").count() == 1
     link = page.locator("#figure-draws_by_month a[href$='draws_by_month.xlsx']")
     assert link.count() == 1
+    # the answers of those invitations, all within 1 to 4 hours: the response-time chart
+    chart = page.locator("#figure-response_times .chart[data-rendered]")
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    shot = chart.screenshot(path=f"/tmp/statistics-response-{role}.png")
+    assert _coloured_share(shot) > 0.05, "the response-time chart draws no bars"
+    assert page.locator("#figure-fees_by_month .chart[data-rendered]").count() == 1
+    if role == "supervisor":
+        page.goto(base + "/statistics/signals")
+        for section in ("expert-tenderer", "expert-agency", "expert-expert", "favour"):
+            assert page.locator(f"section#{section}").count() == 1
+        assert page.locator("section#terminals").count() == 1

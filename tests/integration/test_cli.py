@@ -55,8 +55,10 @@ def test_a_malformed_database_url_is_one_line_not_a_traceback(tmp_path: Path) ->
 def test_demo_is_idempotent_and_prints_every_role_login(tmp_path: Path) -> None:
     first = _run(["demo", "--experts", "0"], tmp_path)
     assert first.returncode == 0, first.stderr
+    assert "a year of closed draws: 240 closed projects over twelve months" in first.stdout
     second = _run(["demo", "--experts", "0"], tmp_path)
     assert second.returncode == 0, second.stderr
+    assert "a year of closed draws: already present" in second.stdout
     for role in (
         "admin",
         "security_admin",

@@ -7,7 +7,7 @@
     var chart = echarts.init(el);
     var series;
     if (fig.column_totals === null) {
-      series = [{ type: "bar", name: fig.title, data: fig.cells[0] || [] }];
+      series = [{ type: fig.chart === "line" ? "line" : "bar", name: fig.title, data: fig.cells[0] || [] }];
       chart.setOption({
         tooltip: {}, grid: { containLabel: true, left: 8, right: 8 },
         xAxis: { type: "category", data: fig.column_labels, axisLabel: { rotate: 30 } },

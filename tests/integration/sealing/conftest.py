@@ -435,6 +435,15 @@ class World:
             # A PDF takes seconds to build (the CJK font is subset): one probe's archive here;
             # test_record_pages.py reads an accepted expert's for each reader.
             "record.archive_pdf:expert_id": [p.id for p in self.probes[:1]],
+            "attachment_id": self.ids("complaint_attachment"),
+            "statistics_api.signals_of_kind:kind": [
+                "expert-tenderer",
+                "expert-agency",
+                "expert-expert",
+                "favour",
+                "centre-rates",
+                "terminals",
+            ],
         }
 
     def extra_urls(self) -> list[str]:

@@ -195,7 +195,13 @@ def _statistics(world: World) -> dict[str, str]:
             parts.append(api.get(f"/api/v1/statistics/figures/{key}").get_data(as_text=True))
             sheet = load_workbook(io.BytesIO(client.get(f"/statistics/{key}.xlsx").data)).active
             parts.append(repr(list(sheet.iter_rows(values_only=True))))
-        for url in ("/statistics/", "/statistics/shortages", "/statistics/signals"):
+        for url in (
+            "/statistics/",
+            "/statistics/shortages",
+            "/statistics/signals",
+            "/statistics/sessions",
+            *(f"/api/v1/statistics/signals/{kind}" for kind in ("expert-tenderer", "favour")),
+        ):
             resp = client.get(url)
             parts.append(f"{resp.status_code} {normalise_page(resp.get_data(as_text=True))}")
         seen[who] = "\n".join(parts)

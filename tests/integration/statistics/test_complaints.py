@@ -98,3 +98,52 @@ def test_a_refused_form_saves_nothing_and_names_each_field(
         assert f'data-field-error="{name}"' in text
     session = app.extensions["expertpool"].sessions()
     assert session.execute(select(func.count()).select_from(Complaint)).scalar_one() == 0
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_attachments_are_kept_encrypted_and_read_by_the_department_only(
+    app: Any, client: Any, login: Any, make_user: Any, project: Any
+) -> None:
+    import io
+
+    login(client, make_user(role="supervisor", department="440100-coordination"))
+    token = csrf_token(client, "/statistics/complaints")
+    path = client.post("/statistics/complaints", data={"csrf_token": token, **_form()}).headers[
+        "Location"
+    ]
+    complaint_id = int(path.rsplit("/", 1)[1])
+    attach = f"/statistics/complaints/{complaint_id}/attachments"
+    resp = client.post(
+        attach,
+        data={"csrf_token": token, "attachment": (io.BytesIO(PDF), "投诉书.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302
+    # a file that is not a PDF, JPEG or PNG is refused with a field error and saves nothing
+    refused = client.post(
+        attach,
+        data={"csrf_token": token, "attachment": (io.BytesIO(b"plain text"), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422 and "PDF" in refused.get_data(as_text=True)
+    page = client.get(path).get_data(as_text=True)
+    assert "投诉书.pdf" in page
+    session = app.extensions["expertpool"].sessions()
+    from expertpool.statistics.models import ComplaintAttachment
+
+    rows = list(session.execute(select(ComplaintAttachment)).scalars())
+    assert len(rows) == 1
+    files = app.extensions["expertpool"].files
+    stored = files._path(rows[0].sha256).read_bytes()
+    assert PDF not in stored and stored.startswith(b"EPF1")  # encrypted at rest
+    download = client.get(f"{attach}/{rows[0].id}")
+    assert download.status_code == 200 and download.data == PDF
+    actions = session.execute(
+        select(AuditEntry.action).where(AuditEntry.action == "complaint.attachment")
+    ).scalars()
+    assert len(list(actions)) == 1
+    client.post("/logout")
+    login(client, make_user(role="supervisor", department="440300-housing"))
+    assert client.get(f"{attach}/{rows[0].id}").status_code == 404

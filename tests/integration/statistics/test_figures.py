@@ -130,6 +130,7 @@ class History:
                     position=i,
                     status=outcomes[i] if outcomes else InviteeStatus.ACCEPTED,
                     invited_at=at - timedelta(days=2),
+                    answered_at=at - timedelta(days=2) + timedelta(hours=2),
                 )
             )
         self.session.add(draw)

@@ -53,7 +53,16 @@ def test_api_answers_within_scope(app: Any, client: Any, make_user: Any, history
     token = users.issue_token(session, staff, 1)[0]
     auth = {"Authorization": f"Bearer {token}"}
     keys = client.get("/api/v1/statistics/figures", headers=auth).get_json()["items"]
-    assert keys == ["draws_by_month", "invitation_outcomes"]  # no pool for centre staff
+    assert keys == [  # no pool for centre staff
+        "draws_by_month",
+        "invitation_outcomes",
+        "response_times",
+        "sessions_by_month",
+        "session_durations",
+        "session_deviations",
+        "no_shows",
+        "fees_by_month",
+    ]
     fig = client.get("/api/v1/statistics/figures/draws_by_month", headers=auth).get_json()
     assert fig["total"] == 0 and fig["closed_only"] is True  # another centre's draws
     assert client.get("/api/v1/statistics/signals", headers=auth).status_code == 403
@@ -64,3 +73,28 @@ def test_api_answers_within_scope(app: Any, client: Any, make_user: Any, history
     assert fig["total"] == 90
     assert client.get("/api/v1/statistics/figures/nope", headers=auth).status_code == 404
     assert client.get("/api/v1/statistics/shortages", headers=auth).status_code == 200
+    every = client.get("/api/v1/statistics/figures?per_page=100", headers=auth).get_json()["items"]
+    for key in every:
+        fig = client.get(f"/api/v1/statistics/figures/{key}", headers=auth).get_json()
+        assert fig["key"] == key
+        assert client.get(f"/statistics/{key}.xlsx").status_code in (302, 401, 403)  # no login
+
+
+def test_signal_kinds_answer_supervisors_only(
+    app: Any, client: Any, make_user: Any, history: History
+) -> None:
+    session = app.extensions["expertpool"].sessions()
+    supervisor = make_user(role="supervisor", department="440100-coordination")
+    auth = {"Authorization": f"Bearer {users.issue_token(session, supervisor, 1)[0]}"}
+    found = client.get("/api/v1/statistics/signals/expert-tenderer", headers=auth).get_json()
+    assert [(s["subject"], s["other"]) for s in found["items"]] == [
+        ("tok000", "9144000000TEND0000")
+    ]
+    assert "4.5" in found["items"][0]["explanation"]  # the meetings expected by chance
+    for kind in ("expert-agency", "expert-expert", "favour", "centre-rates", "terminals"):
+        resp = client.get(f"/api/v1/statistics/signals/{kind}", headers=auth)
+        assert resp.status_code == 200, kind
+    assert client.get("/api/v1/statistics/signals/nope", headers=auth).status_code == 404
+    admin = make_user(role="admin")
+    auth = {"Authorization": f"Bearer {users.issue_token(session, admin, 1)[0]}"}
+    assert client.get("/api/v1/statistics/signals/favour", headers=auth).status_code == 403
