@@ -45,12 +45,14 @@ def cst_filter(moment: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> st
         return ""
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
         except ValueError:
             return moment
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CST).strftime(fmt)
+    else:
+        when = moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(CST).strftime(fmt)
 
 
 def register_filters(app: Flask) -> None:
