@@ -261,6 +261,7 @@ class Bench:
                 keys=st.keys,
                 config=st.config,
                 now=NOW,
+                cpu_pool=st.cpu_pool,
             )
         prepare, prepare_cpu = time.perf_counter() - t, time.thread_time() - c
         draws.witness_operator(
@@ -286,6 +287,7 @@ class Bench:
                 config=st.config,
                 now=NOW,
                 ctx=services_of(self.app).ctx,
+                cpu_pool=st.cpu_pool,
             )
         run, run_cpu = time.perf_counter() - t, time.thread_time() - c
         assert d.status.value == "sealed", d.reason

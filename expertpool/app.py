@@ -38,6 +38,7 @@ from expertpool.departments import pages as department_pages
 from expertpool.draws import api as draws_api
 from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
+from expertpool.draws.compute import make_cpu_pool
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.fees import pages as fee_pages
@@ -224,6 +225,7 @@ def create_app(
         sessions=sessions,
         keys=keys,
         files=FileStore(config.evidence_path, keys),
+        cpu_pool=make_cpu_pool(0 if config.testing else config.draw_worker_processes),
     )
     app.extensions["expertpool"] = st
 

@@ -177,6 +177,7 @@ def prepare(request_id: int) -> Any:
         keys=state().keys,
         config=config(),
         now=now(),
+        cpu_pool=state().cpu_pool,
     )
     flash(_("Commitment recorded. Note its fingerprint before entering any digits."), "success")
     return redirect(url_for("draws.draw_page", draw_id=d.draw_id))
@@ -247,6 +248,7 @@ def run(draw_id: str) -> Any:
             config=config(),
             now=now(),
             ctx=notification_services().ctx,
+            cpu_pool=state().cpu_pool,
         ),
         _("The draw is done."),
     )
