@@ -24,9 +24,10 @@ from __future__ import annotations
 import bisect
 import logging
 import multiprocessing
+import threading
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -154,24 +155,51 @@ def _select_columnar(
 # Running them ----------------------------------------------------------------------------------
 
 
-def _warm() -> None:
-    """Worker start-up: nothing to do but import (the imports above) before the first job."""
+def warm() -> None:
+    """A job that does nothing: submitted at start-up, it starts the worker (and its imports)
+    before the first draw needs it."""
+
+
+class WorkerPool(ProcessPoolExecutor):
+    """Worker processes for draws, started by `spawn`, with at most one job per process at a time.
+
+    `spawn` (a fresh interpreter), not `fork`: under gunicorn's gevent worker the parent's
+    monkey-patched hub, sockets and database connections must not be copied into a child. (The
+    child imports the parent's main script as `__mp_main__`: gunicorn's, the bench's and
+    pytest's guard their work with `if __name__ == "__main__"`.)
+
+    One job per process at a time: under gevent the executor's feeder and result threads are
+    greenlets and its pipes block the whole process while full, so a second multi-megabyte job
+    written while the worker writes back the first one's answer would wait on it forever. With
+    a free worker for every job sent, a job written is always being read. Callers wait for a
+    free worker (a greenlet waits without blocking the others).
+    """
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        self._slots = threading.BoundedSemaphore(processes)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Submit a job once a worker is free; the worker is free again when it has answered."""
+        self._slots.acquire()
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(self._release)
+        return future
+
+    def _release(self, _future: Future[Any]) -> None:
+        self._slots.release()
 
 
 def make_cpu_pool(processes: int) -> Executor | None:
-    """The process pool for draws (None for `processes` 0: in the calling thread).
-
-    Worker processes are started by `spawn` (a fresh interpreter), not forked: under gunicorn's
-    gevent worker the parent's monkey-patched hub, sockets and database connections must not be
-    copied into them. They start on the first job and live as long as the web process.
-    """
+    """The worker processes for draws (None for `processes` 0: in the calling thread). They
+    start on the first job (`warm` at start-up) and live as long as the web process."""
     if processes <= 0:
         return None
-    return ProcessPoolExecutor(
-        max_workers=processes,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_warm,
-    )
+    return WorkerPool(processes)
 
 
 def run(pool: Executor | None, job: Callable[..., T], *args: Any) -> T:
