@@ -37,7 +37,7 @@ from expertpool.experts.models import (
     ExpertSpecialty,
     ExpertStatus,
 )
-from expertpool.experts.standing import standing_on
+from expertpool.experts.standing import cap_birth_date, standing_on
 from expertpool.projects.models import SeatBooking
 
 # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
@@ -329,45 +329,56 @@ def _build_candidates(
     # its dates (availability above), so `on_leave` today is no reason by itself (issue #22).
     dated = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
     day, age_cap = window.first_day, window.age_cap
+    # An active record below the age cap and within its term is active on the day: decided here
+    # without calling `standing_on` (which decides every other case, as it did).
+    cap_born = cap_birth_date(day, age_cap) if age_cap is not None else None
     barred = conflicts.barred if conflicts is not None else {}
     no_codes: tuple[str, ...] = ()
     # Experts share a few hundred distinct specialty and avoidance lists: each list is checked
     # and sorted once (keyed by the codes as fetched), then shared by every expert with it.
-    clean: dict[tuple[str, ...], tuple[str, ...]] = {}
+    clean: dict[tuple[str, ...], tuple[str, ...]] = {(): no_codes}
 
-    def cleaned(codes: list[str] | None) -> tuple[str, ...]:
-        if not codes:
-            return no_codes
-        raw = tuple(codes)
-        found = clean.get(raw)
-        if found is None:
-            found = clean[raw] = _identifiers(raw, known)
-        return found
+    def cleaned(codes_of: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
+        out: dict[int, tuple[str, ...]] = {}
+        for expert_id, codes in codes_of.items():
+            raw = tuple(codes)
+            found = clean.get(raw)
+            if found is None:
+                found = clean[raw] = _identifiers(raw, known)
+            out[expert_id] = found
+        return out
 
-    def plain(code: str | None, fallback: str) -> str:
-        code = code or ""
-        ok = known.get(code)
-        if ok is None:
-            ok = bool(_identifiers((code,), known))
-        return code if ok else fallback
+    def plain(codes: set[str | None], fallback: str) -> dict[str | None, str]:
+        return {c: c if c and _identifiers((c,), known) else fallback for c in codes}
 
-    get_specialties, get_avoid, get_recent = specialties.get, avoid.get, recent.get
+    region_of = plain({row[2] for row in experts}, NO_REGION)
+    employer_of = plain({row[3] for row in experts}, "")
+    get_specialties = cleaned(specialties).get
+    get_avoid = cleaned(avoid).get
+    get_recent = recent.get
     out: list[Row] = []
     append = out.append
     for expert_id, stored, region, employer, level, years, until, born, term_end in experts:
-        status = by_value[stored]
-        status_text = (
-            standing_on(
-                status,
-                day=day,
-                suspended_until=until,
-                birth_date=born,
-                term_ends_on=term_end,
-                age_cap=age_cap,
+        if (
+            stored == "active"
+            and (term_end is None or term_end >= day)
+            and (born is None or cap_born is None or born > cap_born)
+        ):
+            status_text = "active"
+        else:
+            status = by_value[stored]
+            status_text = (
+                standing_on(
+                    status,
+                    day=day,
+                    suspended_until=until,
+                    birth_date=born,
+                    term_ends_on=term_end,
+                    age_cap=age_cap,
+                )
+                if status in dated
+                else status.value
             )
-            if status in dated
-            else status.value
-        )
         if (
             is_qualified is not None
             and status_text == "active"
@@ -379,13 +390,13 @@ def _build_candidates(
             status_text = CONFLICT_STATUS
         append(
             (
-                expert_key(expert_id),
+                str(expert_id),
                 status_text,
                 expert_id not in unavailable,
-                cleaned(get_specialties(expert_id)),
-                plain(region, NO_REGION),
-                plain(employer, ""),
-                cleaned(get_avoid(expert_id)),
+                get_specialties(expert_id, no_codes),
+                region_of[region],
+                employer_of[employer],
+                get_avoid(expert_id, no_codes),
                 get_recent(expert_id, 0),
             )
         )
