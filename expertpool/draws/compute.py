@@ -22,6 +22,7 @@ answer (or exact error) is the one given, as `python -m draw` does.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import multiprocessing
 import threading
@@ -30,12 +31,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import draw
 from draw import columnar
 from draw.allocations import own_allocations
 from draw.model import require_beacon, require_secret, require_witnesses
+from expertpool.draws.snapshot import (
+    CANDIDATES_HEAD,
+    CANDIDATES_TAIL,
+    Row,
+    load_snapshot_bytes,
+    snapshot_document,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,29 +65,47 @@ class CommitOutcome:
 
 
 def commit_job(
-    request: dict[str, Any], document: bytes, secret: str, committed_at: str
+    request: dict[str, Any], rows: Sequence[Row], secret: str, committed_at: str
 ) -> CommitOutcome:
-    """§4-§5: the commitment of `request` over the snapshot `document` (`snapshot_document`)."""
-    req = draw.DrawRequest.from_json(request)
-    stored = zlib.compress(document, 1)
-    loaded = columnar.load_with_pool(document, ascending=True)
-    try:
-        if loaded is not None:
-            pool = loaded[1]
-            count = len(pool.ids)
-            outcome = columnar.evaluate(req, pool)
-            commit = columnar.commit_for(req, outcome, secret, committed_at, None)
-        else:
-            from expertpool.draws.snapshot import candidates_of_document
+    """§4-§5: the commitment of `request` over the snapshot rows (`snapshot_rows`, checked
+    when they were built), and the snapshot document to store.
 
-            candidates = candidates_of_document(document)
-            count = len(candidates)
-            commit = draw.build_commit(req, candidates, secret, committed_at=committed_at)
-    except draw.InsufficientPool as exc:
-        return CommitOutcome(
-            None, (exc.scope, exc.needed, exc.eligible, exc.message), stored, count
-        )
-    return CommitOutcome(commit.to_json(), None, stored, count)
+    The rows become columns directly (no parsing, no object per candidate); the pool digest is
+    the hash of the document's candidate bytes, which are stored as they are.
+    """
+    req = draw.DrawRequest.from_json(request)
+    with own_allocations():
+        ordered = sorted(rows, key=itemgetter(0))
+        document = snapshot_document(ordered)
+        stored = zlib.compress(document, 1)
+        try:
+            if ordered:
+                ids, status, available, codes, region, employer, avoid, recent = map(
+                    list, zip(*ordered, strict=True)
+                )
+                body = document[len(CANDIDATES_HEAD) : -len(CANDIDATES_TAIL)]
+                pool = columnar.Pool(
+                    ids=ids,
+                    status=status,
+                    available=available,
+                    specialties=codes,
+                    region=region,
+                    employer=employer,
+                    avoid_orgs=avoid,
+                    recent_draws=recent,
+                    pieces=None,
+                    digest=hashlib.sha256(body).hexdigest(),
+                )
+                del body
+                outcome = columnar.evaluate(req, pool)
+                commit = columnar.commit_for(req, outcome, secret, committed_at, None)
+            else:
+                commit = draw.build_commit(req, (), secret, committed_at=committed_at)
+        except draw.InsufficientPool as exc:
+            return CommitOutcome(
+                None, (exc.scope, exc.needed, exc.eligible, exc.message), stored, len(ordered)
+            )
+    return CommitOutcome(commit.to_json(), None, stored, len(ordered))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +128,6 @@ def select_job(
     """§4-§7 after the witnesses: recompute the commitment from the stored snapshot, refuse
     when it differs, rank and select. The columnar answer is given only when it succeeds;
     otherwise the engine's own `select` decides (and names the error)."""
-    from expertpool.draws.snapshot import load_snapshot_bytes
-
     try:
         req = draw.DrawRequest.from_json(request)
         com = draw.Commit.from_json(commit)

@@ -60,7 +60,6 @@ from expertpool.draws.snapshot import (
     build_candidates,
     load_snapshot_bytes,
     no_gc,
-    snapshot_document,
     snapshot_rows,
 )
 from expertpool.experts.models import Expert
@@ -409,21 +408,17 @@ def prepare_draw(
     window = _window(req, config, now)
     conflicts = _conflicts(session, project, window)
     shaped_by: set[str] = set()
-    document = snapshot_document(
-        snapshot_rows(
-            session,
-            window,
-            tokens=ExpertTokens(keys),
-            shaped_by=shaped_by,
-            is_qualified=projects.project_rules(session, project).is_qualified,
-            conflicts=conflicts,
-        )
+    rows = snapshot_rows(
+        session,
+        window,
+        tokens=ExpertTokens(keys),
+        shaped_by=shaped_by,
+        is_qualified=projects.project_rules(session, project).is_qualified,
+        conflicts=conflicts,
     )
     # §4-§5 over the whole pool: the CPU-bound part, in the worker process when there is one.
-    outcome = compute.run(
-        cpu_pool, compute.commit_job, doc, document, secret, format_timestamp(now)
-    )
-    del document
+    outcome = compute.run(cpu_pool, compute.commit_job, doc, rows, secret, format_timestamp(now))
+    del rows
     if outcome.refused is not None or outcome.commit is None:
         scope, needed, eligible, message = outcome.refused or (None, 0, 0, "")
         req.status = DrawRequestStatus.FAILED

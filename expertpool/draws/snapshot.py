@@ -411,8 +411,8 @@ order, inside `{"candidates": [...], "format": CANDIDATES_FORMAT}` (itself canon
 `candidates` bytes are exactly what the pool digest hashes, so the columnar loader
 (`draw.columnar`) checks and hashes them in one pass."""
 
-_CANDIDATES_HEAD = b'{"candidates":'
-_CANDIDATES_TAIL = b',"format":"' + CANDIDATES_FORMAT.encode("ascii") + b'"}'
+CANDIDATES_HEAD = b'{"candidates":'
+CANDIDATES_TAIL = b',"format":"' + CANDIDATES_FORMAT.encode("ascii") + b'"}'
 
 
 def snapshot_document(rows: Sequence[Row]) -> bytes:
@@ -440,7 +440,7 @@ def snapshot_document(rows: Sequence[Row]) -> bytes:
                 for ident, status, available, codes, region, employer, avoid_orgs, recent in ordered
             ]
         )
-    return _CANDIDATES_HEAD + body + _CANDIDATES_TAIL
+    return CANDIDATES_HEAD + body + CANDIDATES_TAIL
 
 
 def _by_id(row: Row) -> str:
@@ -501,7 +501,7 @@ def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
     array of candidate objects), goes through the engine's full validation.
     """
     data = zlib.decompress(raw)
-    if data.startswith(_CANDIDATES_HEAD):
+    if data.startswith(CANDIDATES_HEAD):
         return candidates_of_document(data)
     doc = json.loads(data)
     if (
@@ -555,7 +555,7 @@ def candidates_of_document(data: bytes) -> tuple[Candidate, ...]:
 def employers_in_snapshot(raw: bytes) -> dict[str, str]:
     """Candidate id -> employer code, straight from a stored snapshot (for §9 replacements)."""
     data = zlib.decompress(raw)
-    if data.startswith(_CANDIDATES_HEAD):
+    if data.startswith(CANDIDATES_HEAD):
         return {c["id"]: c["employer"] for c in orjson.loads(data)["candidates"]}
     doc = json.loads(data)
     if type(doc) is dict and doc.get("format") == SNAPSHOT_FORMAT:
