@@ -18,10 +18,15 @@ from sqlalchemy.engine import make_url
 from expertpool.app import create_app
 from expertpool.core import migrate
 from expertpool.core.config import Config
+from expertpool.departments.catalogue import city_regions
+from expertpool.departments.coverage import bundled as bundled_departments
+from expertpool.departments.members import load_departments
 from expertpool.projects.codes import credit_code_check_char
 from expertpool.reference import catalogue as reference
 
 PASSWORD = "password-123"
+COORDINATION = "440000-coordination"
+"""The province's coordinating department: it supervises every project (give it supervisors)."""
 
 
 def create_scratch_postgres(base_url: str) -> str:
@@ -69,6 +74,9 @@ def build_app(config: Config) -> Flask:
         session = st.sessions()
         reference.load_regions(session, reference.bundled("regions-guangdong.json"))
         reference.load_specialties(session, reference.bundled("specialties.json"))
+        # Supervisors act only for projects their department supervises (#25).
+        load_departments(session, bundled_departments(), city_regions(session), actor="bench")
+        session.commit()
         st.sessions.remove()
     return app
 

@@ -11,14 +11,19 @@ threads (draws per minute).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import io
 import itertools
 import os
+import pstats
 import random
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 from bench.builders import (
+    COORDINATION,
     PASSWORD,
     bench_config,
     build_app,
@@ -41,6 +47,7 @@ from expertpool.accounts.models import Centre
 from expertpool.core.calendar import CST
 from expertpool.core.pii import PiiCipher
 from expertpool.core.tokens import ExpertTokens
+from expertpool.draws import compute
 from expertpool.draws.rules import DrawRules
 from expertpool.experts.models import (
     Expert,
@@ -125,6 +132,39 @@ def load(session: object, n: int, cipher: PiiCipher) -> None:
     session.commit()  # type: ignore[attr-defined]
 
 
+def worker_cpu(pool: object) -> float:
+    """CPU seconds (user + system) used so far by the draw worker processes (0 without any),
+    from /proc: the bench adds them to the web process's own CPU time."""
+    total = 0
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def profiled(path: str) -> Iterator[None]:
+    """Run the block under cProfile when `path` is given: write the profile there and print its
+    top entries by own time."""
+    if not path:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        print(f"--- profile {path} (top 15 by own time)")
+        print("\n".join(out.getvalue().splitlines()[4:]))
+
+
 def percentile(xs: list[float], q: float) -> float:
     """The q-th percentile (0-100) by linear interpolation between the sorted values."""
     ys = sorted(xs)
@@ -147,6 +187,7 @@ class Bench:
 
     def __init__(self, app: Any) -> None:
         from expertpool.accounts import users
+        from expertpool.departments import members
         from expertpool.projects import terminals, venues
 
         self.app = app
@@ -170,6 +211,12 @@ class Bench:
             role="supervisor",
             centre_code=None,
         )
+        members.assign(
+            s,
+            actor="b",
+            username="supervisor1",
+            department_id=members.by_code(s, COORDINATION).id,
+        )
         self.centre_id = s.execute(
             select(Centre.id).where(Centre.region_code == "440100")
         ).scalar_one()
@@ -179,9 +226,12 @@ class Bench:
         )[1].id
         self.counter = itertools.count(1)
 
-    def one_draw(self) -> tuple[float, float]:
+    def one_draw(self, profile: str = "") -> tuple[float, float, float, float]:
         """Request, prepare, witness and draw one project (in this thread's session); returns
-        (prepare, draw) s.
+        (prepare, draw) wall-clock s and (prepare, draw) CPU s of this thread.
+
+        With `profile` (a path prefix) prepare and draw each run under cProfile, written to
+        `<profile>-prepare.prof` and `<profile>-draw.prof`, and their top entries printed.
         """
         from expertpool.accounts.models import User
         from expertpool.draws import protocol as draws
@@ -215,11 +265,20 @@ class Bench:
                 "distinct_employers": True,
             },
         )
-        t = time.perf_counter()
-        d = draws.prepare_draw(
-            s, actor=op, terminal=term, request_id=req.id, keys=st.keys, config=st.config, now=NOW
-        )
+        t, c, w = time.perf_counter(), time.thread_time(), worker_cpu(st.cpu_pool)
+        with profiled(profile and f"{profile}-prepare.prof"):
+            d = draws.prepare_draw(
+                s,
+                actor=op,
+                terminal=term,
+                request_id=req.id,
+                keys=st.keys,
+                config=st.config,
+                now=NOW,
+                cpu_pool=st.cpu_pool,
+            )
         prepare = time.perf_counter() - t
+        prepare_cpu = time.thread_time() - c + worker_cpu(st.cpu_pool) - w
         draws.witness_operator(
             s, draw_id=d.draw_id, actor=op, terminal=term, digits=f"{n:06d}1", now=NOW
         )
@@ -232,22 +291,27 @@ class Bench:
             digits=f"{n:06d}2",
             now=NOW,
         )
-        t = time.perf_counter()
-        d = draws.run_draw(
-            s,
-            draw_id=d.draw_id,
-            actor=op,
-            terminal=term,
-            keys=st.keys,
-            config=st.config,
-            now=NOW,
-            ctx=services_of(self.app).ctx,
-        )
+        t, c, w = time.perf_counter(), time.thread_time(), worker_cpu(st.cpu_pool)
+        with profiled(profile and f"{profile}-draw.prof"):
+            d = draws.run_draw(
+                s,
+                draw_id=d.draw_id,
+                actor=op,
+                terminal=term,
+                keys=st.keys,
+                config=st.config,
+                now=NOW,
+                ctx=services_of(self.app).ctx,
+                cpu_pool=st.cpu_pool,
+            )
         run = time.perf_counter() - t
+        run_cpu = time.thread_time() - c + worker_cpu(st.cpu_pool) - w
         assert d.status.value == "sealed", d.reason
-        return prepare, run
+        return prepare, run, prepare_cpu, run_cpu
 
-    def in_thread(self, out: list[tuple[float, float]], errors: list[BaseException]) -> None:
+    def in_thread(
+        self, out: list[tuple[float, float, float, float]], errors: list[BaseException]
+    ) -> None:
         """One draw in a worker thread with its own app context and session."""
         with self.app.app_context():
             try:
@@ -267,6 +331,15 @@ def main() -> None:
         "--concurrent", type=int, default=20, help="draws started at once in threads (0: skip)"
     )
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="draw worker processes (EXPERTPOOL_DRAW_WORKER_PROCESSES; 0: in the bench process)",
+    )
+    parser.add_argument(
+        "--profile", default="", help="path prefix: profile the first sequential prepare and draw"
+    )
     args = parser.parse_args()
     from expertpool.draws.snapshot import SnapshotWindow, build_candidates
 
@@ -277,7 +350,11 @@ def main() -> None:
         else "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite")
     )
     try:
-        app = build_app(bench_config(Path(tempfile.mkdtemp()) / "instance", url))
+        app = build_app(
+            bench_config(
+                Path(tempfile.mkdtemp()) / "instance", url, draw_worker_processes=args.workers
+            )
+        )
         with app.app_context():
             st = app.extensions["expertpool"]
             s = st.sessions()
@@ -296,45 +373,61 @@ def main() -> None:
                 lookback_years=3,
                 frequency_window_days=90,
             )
+            if st.cpu_pool is not None:
+                st.cpu_pool.submit(compute.warm).result()  # as wsgi.py does at start-up
+            print(f"draw worker processes: {args.workers}")
             print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            snap, prep, run = [], [], []
-            for _ in range(args.draws):
-                t = time.perf_counter()
+            snap, snap_cpu, draws_ = [], [], []
+            for k in range(args.draws):
+                t, c = time.perf_counter(), time.thread_time()
                 build_candidates(s, window, tokens=ExpertTokens(bench.st.keys))
                 s.commit()
                 snap.append(time.perf_counter() - t)
-                p, r = bench.one_draw()
-                prep.append(p)
-                run.append(r)
+                snap_cpu.append(time.thread_time() - c)
+                draws_.append(bench.one_draw(args.profile if k == 0 else ""))
             print(summary("snapshot (7 queries -> candidates)", snap))
-            print(summary("prepare (snapshot + commitment + seal + ledger)", prep))
-            print(summary("draw (last witness -> sealed record + invitations)", run))
+            print(summary("  its CPU time (this thread)", snap_cpu))
+            print(
+                summary("prepare (snapshot + commitment + seal + ledger)", [x[0] for x in draws_])
+            )
+            print(summary("  its CPU time (this thread + worker)", [x[2] for x in draws_]))
+            print(
+                summary(
+                    "draw (last witness -> sealed record + invitations)", [x[1] for x in draws_]
+                )
+            )
+            print(summary("  its CPU time (this thread + worker)", [x[3] for x in draws_]))
             print(
                 "load average after the sequential draws: "
                 f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
             if args.concurrent:
                 st.sessions.remove()
-                out: list[tuple[float, float]] = []
+                out: list[tuple[float, float, float, float]] = []
                 errors: list[BaseException] = []
                 threads = [
                     threading.Thread(target=bench.in_thread, args=(out, errors))
                     for _ in range(args.concurrent)
                 ]
-                t = time.perf_counter()
+                t, c, w = time.perf_counter(), time.process_time(), worker_cpu(st.cpu_pool)
                 for th in threads:
                     th.start()
                 for th in threads:
                     th.join()
-                wall = time.perf_counter() - t
+                wall, cpu = time.perf_counter() - t, time.process_time() - c
+                workers = worker_cpu(st.cpu_pool) - w
                 if errors:
                     raise errors[0]
                 print(
                     f"{args.concurrent} draws at once (request, prepare, witnesses, draw each): "
                     f"{wall:.1f} s, {len(out) / wall * 60:.1f} draws per minute"
                 )
-                print(summary("  prepare under that load", [p for p, _ in out]))
-                print(summary("  draw under that load", [r for _, r in out]))
+                print(
+                    f"  CPU: this process {cpu:.1f} s, draw workers {workers:.1f} s "
+                    f"({(cpu + workers) / wall:.2f} cores)"
+                )
+                print(summary("  prepare under that load", [x[0] for x in out]))
+                print(summary("  draw under that load", [x[1] for x in out]))
                 print(
                     "load average after the concurrent draws: "
                     f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"

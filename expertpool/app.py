@@ -43,6 +43,7 @@ from expertpool.draws import panels
 from expertpool.events import api as events_api
 from expertpool.events import events
 from expertpool.events import pages as event_pages
+from expertpool.draws.compute import make_cpu_pool
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.experts import publicity_pages
@@ -245,6 +246,7 @@ def create_app(
         sessions=sessions,
         keys=keys,
         files=FileStore(config.evidence_path, keys),
+        cpu_pool=make_cpu_pool(0 if config.testing else config.draw_worker_processes),
     )
     app.extensions["expertpool"] = st
 

@@ -12,6 +12,7 @@ import gc
 
 from expertpool.app import create_app
 from expertpool.core.db import cooperate_with_gevent
+from expertpool.draws import compute
 from expertpool.notifications.notifier import services_of
 
 GC_THRESHOLDS = (50_000, 20, 10)
@@ -25,6 +26,10 @@ app = create_app()
 # collection every few seconds, each stopping every greenlet for 100-300 ms (docs/benchmarks.md).
 gc.freeze()
 gc.set_threshold(*GC_THRESHOLDS)
+# The draw worker processes (EXPERTPOOL_DRAW_WORKER_PROCESSES) start now, not at the first draw.
+_cpu_pool = app.extensions["expertpool"].cpu_pool
+if _cpu_pool is not None:
+    _cpu_pool.submit(compute.warm)
 _worker = services_of(app).worker
 if _worker is not None:
     _worker.start()

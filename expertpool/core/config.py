@@ -105,6 +105,9 @@ class Config:
     committee_large_min_members: int = 7
     committee_large_budget_cny: int = 10_000_000
     remote_hide_secondary_venue: bool = True
+    # Worker processes (per web process) that compute a draw's eligibility, digests and ranking
+    # beside the web process; 0: in the web process (always so when testing).
+    draw_worker_processes: int = 1
 
     # Notifications
     notifier: str = "console"  # console | twilio | aliyun

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,9 @@ class AppState:
     keys: KeyStore
     files: FileStore
     clock: Callable[[], datetime] = utcnow
+    # Worker processes for CPU-bound work (a draw's §4-§7 over the whole pool, draws/compute.py),
+    # made at start-up; None: such work runs in the calling thread.
+    cpu_pool: Executor | None = None
 
 
 def state() -> AppState:

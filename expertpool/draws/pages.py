@@ -188,6 +188,7 @@ def prepare(request_id: int) -> Any:
         keys=state().keys,
         config=config(),
         now=now(),
+        cpu_pool=state().cpu_pool,
     )
     flash(_("Commitment recorded. Note its fingerprint before entering any digits."), "success")
     return redirect(url_for("draws.draw_page", draw_id=d.draw_id))
@@ -258,6 +259,7 @@ def run(draw_id: str) -> Any:
             config=config(),
             now=now(),
             ctx=notification_services().ctx,
+            cpu_pool=state().cpu_pool,
         ),
         _("The draw is done."),
     )

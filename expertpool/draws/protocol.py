@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 from collections import Counter
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 import draw
 from draw import cjson
+from draw.model import format_timestamp
 from expertpool.accounts import users
 from expertpool.accounts.models import User, UserRole
 from expertpool.core import audit
@@ -41,8 +43,8 @@ from expertpool.core.errors import (
 from expertpool.core.keys import KeyStore
 from expertpool.core.texts import _l
 from expertpool.core.tokens import ExpertTokens
+from expertpool.draws import compute, panels, remote, sealing
 from expertpool.draws import ledger as draw_ledger
-from expertpool.draws import panels, remote, sealing
 from expertpool.draws import requests as draw_requests
 from expertpool.draws.conflicts import ProjectConflicts, project_conflicts
 from expertpool.draws.models import (
@@ -56,9 +58,9 @@ from expertpool.draws.rules import timing_errors
 from expertpool.draws.snapshot import (
     SnapshotWindow,
     build_candidates,
-    dump_snapshot,
     load_snapshot_bytes,
     no_gc,
+    snapshot_rows,
 )
 from expertpool.events import events
 from expertpool.experts.models import Expert
@@ -391,11 +393,13 @@ def prepare_draw(
     keys: KeyStore,
     config: Config,
     now: datetime,
+    cpu_pool: Executor | None = None,
 ) -> Draw:
     """Snapshot, sign and record the commitment of a validated request at a terminal; commits.
 
     An insufficient pool is refused with its numbers before anything is committed (the request
-    is marked failed, with the reason in the audit trail).
+    is marked failed, with the reason in the audit trail). §4-§5 run in `cpu_pool` when given
+    (`AppState.cpu_pool`, draws/compute.py), else here; signing and sealing stay here.
     """
     req = _lock_request(session, request_id)
     project = _lock_project(session, req)
@@ -418,63 +422,65 @@ def prepare_draw(
         excluded_experts=sorted(invited_for_project(session, project.id, keys)),
         remote_regions=remote.regions_by_group(req, keys),
     )
-    request = draw.DrawRequest.from_json(doc)
     key_id, signer = keys.draw_signing_key()
     secret = draw.generate_secret()
     window = _window(req, config, now)
     conflicts = _conflicts(session, project, window)
-    with no_gc():
-        shaped_by: set[str] = set()
-        pool = build_candidates(
+    shaped_by: set[str] = set()
+    rows = snapshot_rows(
+        session,
+        window,
+        tokens=ExpertTokens(keys),
+        shaped_by=shaped_by,
+        is_qualified=projects.project_rules(session, project).is_qualified,
+        conflicts=conflicts,
+    )
+    # §4-§5 over the whole pool: the CPU-bound part, in the worker process when there is one.
+    outcome = compute.run(cpu_pool, compute.commit_job, doc, rows, secret, format_timestamp(now))
+    del rows
+    if outcome.refused is not None or outcome.commit is None:
+        scope, needed, eligible, message = outcome.refused or (None, 0, 0, "")
+        req.status = DrawRequestStatus.FAILED
+        # Every prepare is in the ledger, a refused one too; its numbers are the operator's
+        # alone until the close (they move with other draws' bookings), so they are sealed.
+        numbers = {"group": scope, "needed": needed, "eligible": eligible}
+        draw_ledger.append_entry(
             session,
-            window,
-            tokens=ExpertTokens(keys),
-            shaped_by=shaped_by,
-            is_qualified=projects.project_rules(session, project).is_qualified,
-            conflicts=conflicts,
+            draw_id=draw_id,
+            project_id=project.id,
+            kind=LedgerKind.REFUSED,
+            payload={
+                "draw_id": draw_id,
+                "code": "insufficient_pool",
+                "numbers_enc": base64.b64encode(
+                    sealing.seal_numbers(keys, draw_id, numbers)
+                ).decode("ascii"),
+            },
+            operator=actor.username,
+            terminal_id=terminal.id,
+            request_id=req.id,
         )
-        try:
-            prepared = draw.prepare_commit(request, pool, secret, signer, committed_at=now)
-        except draw.InsufficientPool as exc:
-            req.status = DrawRequestStatus.FAILED
-            # Every prepare is in the ledger, a refused one too; its numbers are the operator's
-            # alone until the close (they move with other draws' bookings), so they are sealed.
-            numbers = {"group": exc.scope, "needed": exc.needed, "eligible": exc.eligible}
-            draw_ledger.append_entry(
-                session,
-                draw_id=draw_id,
-                project_id=project.id,
-                kind=LedgerKind.REFUSED,
-                payload={
-                    "draw_id": draw_id,
-                    "code": "insufficient_pool",
-                    "numbers_enc": base64.b64encode(
-                        sealing.seal_numbers(keys, draw_id, numbers)
-                    ).decode("ascii"),
-                },
-                operator=actor.username,
-                terminal_id=terminal.id,
-                request_id=req.id,
-            )
-            audit.record(
-                session,
-                actor=actor.username,
-                action="draw.insufficient_pool",
-                object_type="draw_request",
-                object_id=req.id,
-                after={"draw_id": draw_id},
-            )
-            session.commit()
-            if remote.is_remote_group(str(exc.scope)):
-                # its numbers would narrow down the secondary venue's city
-                message = str(_l("a secondary venue's group cannot be filled"))
-            else:
-                message = exc.message
-            raise Conflict(
-                str(_l("Not enough eligible experts: %(m)s", m=message)),
-                code="insufficient_pool",
-            ) from None
-        snapshot = dump_snapshot(pool)
+        audit.record(
+            session,
+            actor=actor.username,
+            action="draw.insufficient_pool",
+            object_type="draw_request",
+            object_id=req.id,
+            after={"draw_id": draw_id},
+        )
+        session.commit()
+        if remote.is_remote_group(str(scope)):
+            # its numbers would narrow down the secondary venue's city
+            message = str(_l("a secondary venue's group cannot be filled"))
+        raise Conflict(
+            str(_l("Not enough eligible experts: %(m)s", m=message)),
+            code="insufficient_pool",
+        ) from None
+    commit = draw.Commit.from_json(outcome.commit)
+    prepared = draw.PreparedCommit(
+        commit, draw.sign_json(commit.to_json(), signer), draw.public_key_b64(signer)
+    )
+    snapshot = outcome.stored
     draw_key, wrapped = sealing.new_draw_key(keys.sealing_key(), draw_id)
     commit_bytes = draw.canonical_json(prepared.commit.to_json())
     commit_digest_ = draw.canonical_digest(prepared.commit.to_json())
@@ -540,7 +546,7 @@ def prepare_draw(
             "request_id": req.id,
             "commit_digest": prepared.digest,
             "terminal": terminal.name,
-            "candidates": len(pool),
+            "candidates": outcome.candidates,
         },
     )
     session.commit()
@@ -706,11 +712,13 @@ def run_draw(
     config: Config,
     now: datetime,
     ctx: NotifyContext,
+    cpu_pool: Executor | None = None,
 ) -> Draw:
     """Rank and select after both witnesses (§6-§8), seal, and queue the invitations; commits.
 
     An infeasible request, or a stored snapshot that no longer matches the commitment, closes
-    the draw as failed with its reason in the ledger (the returned draw says so).
+    the draw as failed with its reason in the ledger (the returned draw says so). §4-§7 run in
+    `cpu_pool` when given, else here; the same bytes come out either way.
     """
     d = get_draw(session, draw_id, lock=True)
     if d.status is not DrawStatus.COMMITTED:
@@ -745,19 +753,24 @@ def run_draw(
     key_id, signer = keys.draw_signing_key()
     witnesses = witnesses_in_order(d)
     try:
-        with no_gc():
-            request = draw.DrawRequest.from_json(sealing.open_request(d, keys))
-            commit = draw.Commit.from_json(sealing.open_commit(d, keys))
-            pool = load_snapshot(d, keys)
-            secret = sealing.open_secret(d, keys)
-            if key_id != d.key_id:
-                raise draw.InvalidInput(
-                    "key_id", f"the signing key changed from {d.key_id} to {key_id}"
-                )
-            result = draw.select(request, pool, secret, commit, witnesses, None)
-    except (draw.InvalidInput, draw.Infeasible, sealing.SealBroken) as exc:
+        request_doc = sealing.open_request(d, keys)
+        commit_doc = sealing.open_commit(d, keys)
+        stored = sealing.open_snapshot(d, keys)
+        secret = sealing.open_secret(d, keys)
+        if key_id != d.key_id:
+            raise draw.InvalidInput(
+                "key_id", f"the signing key changed from {d.key_id} to {key_id}"
+            )
+    except (draw.InvalidInput, sealing.SealBroken) as exc:
         code = exc.code if isinstance(exc, draw.DrawError) else "seal_broken"
-        reason = str(exc)
+        outcome = compute.SelectOutcome(None, {}, (code, str(exc)))
+    else:
+        outcome = compute.run(
+            cpu_pool, compute.select_job, request_doc, commit_doc, stored, secret, witnesses
+        )
+        del stored
+    if outcome.error is not None or outcome.result is None:
+        code, reason = outcome.error or ("invalid_input", "no result")
         if remote.REMOTE_PREFIX in reason:  # its numbers would narrow down the venue's city
             reason = "a secondary venue's group cannot be filled"
         _fail(
@@ -771,6 +784,8 @@ def run_draw(
         )
         session.commit()
         return d
+    commit = draw.Commit.from_json(commit_doc)
+    result = draw.DrawResult.from_json(outcome.result)
     sealed = draw.build_sealed(commit, witnesses, None, result, secret)
     sealed_signature = draw.sign_sealed(sealed, signer)
     sealed_bytes = draw.canonical_json(sealed.to_json())
@@ -815,7 +830,7 @@ def run_draw(
             "attempt": result.attempt,
         },
     )
-    panels.invite_primaries(session, d, result, employers=draw.employers_of(pool), now=now, ctx=ctx)
+    panels.invite_primaries(session, d, result, employers=outcome.employers, now=now, ctx=ctx)
     events.emit(
         session,
         centre_id=project.owner_centre_id,

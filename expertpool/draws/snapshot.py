@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+import orjson
+from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from draw import Candidate, InvalidInput, candidates_from_json
+from draw import Candidate, InvalidInput, candidates_from_json, cjson, columnar
 from expertpool.core.calendar import cst_date
 from expertpool.core.tokens import ExpertTokens
 from expertpool.draws.conflicts import CONFLICT_STATUS, ProjectConflicts
@@ -36,7 +37,7 @@ from expertpool.experts.models import (
     ExpertSpecialty,
     ExpertStatus,
 )
-from expertpool.experts.standing import standing_on
+from expertpool.experts.standing import cap_birth_date, standing_on
 from expertpool.projects.models import SeatBooking
 
 # draw-v1 identifiers cannot be empty; an expert without a home region matches no region rule
@@ -194,6 +195,39 @@ def build_candidates(
     from values checked here against the engine's identifier pattern, so the engine does not check
     them again. The cycle collector is off meanwhile (nothing built here forms cycles).
     """
+    with no_gc():
+        return list(
+            map(
+                trusted_candidate,
+                snapshot_rows(
+                    session,
+                    window,
+                    tokens=tokens,
+                    sealed_facts=sealed_facts,
+                    shaped_by=shaped_by,
+                    is_qualified=is_qualified,
+                    conflicts=conflicts,
+                ),
+            )
+        )
+
+
+Row = tuple[str, str, bool, tuple[str, ...], str, str, tuple[str, ...], int]
+"""A candidate's fields in `_FIELDS` order, already checked against draw-v1 §2-§3."""
+
+
+def snapshot_rows(
+    session: Session,
+    window: SnapshotWindow,
+    *,
+    tokens: ExpertTokens | None = None,
+    sealed_facts: bool = True,
+    shaped_by: set[str] | None = None,
+    is_qualified: Callable[[str | None, int | None], bool] | None = None,
+    conflicts: ProjectConflicts | None = None,
+) -> list[Row]:
+    """`build_candidates` as field tuples (no object per candidate), in ascending id order:
+    what prepare serialises with `dump_rows`."""
     if sealed_facts and tokens is None:
         raise ValueError("the sealed facts need the expert tokens")
     with no_gc():
@@ -209,7 +243,7 @@ def _build_candidates(
     shaped_by: set[str] | None = None,
     is_qualified: Callable[[str | None, int | None], bool] | None = None,
     conflicts: ProjectConflicts | None = None,
-) -> list[Candidate]:
+) -> list[Row]:
     def rows(stmt: Any) -> Sequence[Any]:
         return session.connection().execute(stmt).all()
 
@@ -265,13 +299,14 @@ def _build_candidates(
             recent_tokens[token] = recent_tokens.get(token, 0) + 1
             if shaped_by is not None:
                 shaped_by.add(f"draw:{draw_id}")
+    # Status and title level as their stored values (no enum conversion per row by SQLAlchemy).
     experts = rows(
         select(
             Expert.id,
-            Expert.status,
+            type_coerce(Expert.status, String),
             Expert.home_region,
             Expert.employer_code,
-            Expert.title_level,
+            type_coerce(Expert.title_level, String),
             Expert.years_experience,
             Expert.suspended_until,
             Expert.birth_date,
@@ -290,65 +325,82 @@ def _build_candidates(
                 recent[expert_id] = recent_tokens[token]
     unavailable = on_leave | booked
     known: dict[str, bool] = {"": False}
-    statuses = {s: s.value for s in ExpertStatus}
+    by_value = {s.value: s for s in ExpertStatus}
     # What the expert's status will be on the evaluation day, from dated facts: leave is decided by
     # its dates (availability above), so `on_leave` today is no reason by itself (issue #22).
     dated = (ExpertStatus.ACTIVE, ExpertStatus.ON_LEAVE, ExpertStatus.SUSPENDED)
     day, age_cap = window.first_day, window.age_cap
+    # An active record below the age cap and within its term is active on the day: decided here
+    # without calling `standing_on` (which decides every other case, as it did).
+    cap_born = cap_birth_date(day, age_cap) if age_cap is not None else None
     barred = conflicts.barred if conflicts is not None else {}
     no_codes: tuple[str, ...] = ()
-    get_specialties, get_avoid, get_recent, is_known = (
-        specialties.get,
-        avoid.get,
-        recent.get,
-        known.get,
-    )
-    out: list[Candidate] = []
-    for expert_id, status, region, employer, level, years, until, born, term_end, low in experts:
-        status_text = (
-            standing_on(
-                status,
-                day=day,
-                suspended_until=until,
-                birth_date=born,
-                term_ends_on=term_end,
-                age_cap=age_cap,
-                is_low_credit=bool(low),
+    # Experts share a few hundred distinct specialty and avoidance lists: each list is checked
+    # and sorted once (keyed by the codes as fetched), then shared by every expert with it.
+    clean: dict[tuple[str, ...], tuple[str, ...]] = {(): no_codes}
+
+    def cleaned(codes_of: dict[int, list[str]]) -> dict[int, tuple[str, ...]]:
+        out: dict[int, tuple[str, ...]] = {}
+        for expert_id, codes in codes_of.items():
+            raw = tuple(codes)
+            found = clean.get(raw)
+            if found is None:
+                found = clean[raw] = _identifiers(raw, known)
+            out[expert_id] = found
+        return out
+
+    def plain(codes: set[str | None], fallback: str) -> dict[str | None, str]:
+        return {c: c if c and _identifiers((c,), known) else fallback for c in codes}
+
+    region_of = plain({row[2] for row in experts}, NO_REGION)
+    employer_of = plain({row[3] for row in experts}, "")
+    get_specialties = cleaned(specialties).get
+    get_avoid = cleaned(avoid).get
+    get_recent = recent.get
+    out: list[Row] = []
+    append = out.append
+    for expert_id, stored, region, employer, level, years, until, born, term_end, low in experts:
+        if (
+            stored == "active"
+            and not low
+            and (term_end is None or term_end >= day)
+            and (born is None or cap_born is None or born > cap_born)
+        ):
+            status_text = "active"
+        else:
+            status = by_value[stored]
+            status_text = (
+                standing_on(
+                    status,
+                    day=day,
+                    suspended_until=until,
+                    birth_date=born,
+                    term_ends_on=term_end,
+                    age_cap=age_cap,
+                    is_low_credit=bool(low),
+                )
+                if status in dated
+                else status.value
             )
-            if status in dated
-            else statuses[status]
-        )
         if (
             is_qualified is not None
             and status_text == "active"
             and level is not None  # a record without a title level predates the paths
-            and not is_qualified(level.value, years)
+            and not is_qualified(level, years)
         ):
             status_text = NOT_QUALIFIED
         if expert_id in barred and status_text == "active":
             status_text = CONFLICT_STATUS
-        codes = get_specialties(expert_id)
-        orgs = get_avoid(expert_id)
-        region = region or ""
-        region_ok = is_known(region)
-        if region_ok is None:
-            region_ok = bool(_identifiers((region,), known))
-        employer = employer or ""
-        employer_ok = is_known(employer)
-        if employer_ok is None:
-            employer_ok = bool(_identifiers((employer,), known))
-        out.append(
-            trusted_candidate(
-                (
-                    expert_key(expert_id),
-                    status_text,
-                    expert_id not in unavailable,
-                    _identifiers(codes, known) if codes else no_codes,
-                    region if region_ok else NO_REGION,
-                    employer if employer_ok else "",
-                    _identifiers(orgs, known) if orgs else no_codes,
-                    get_recent(expert_id, 0),
-                )
+        append(
+            (
+                str(expert_id),
+                status_text,
+                expert_id not in unavailable,
+                get_specialties(expert_id, no_codes),
+                region_of[region],
+                employer_of[employer],
+                get_avoid(expert_id, no_codes),
+                get_recent(expert_id, 0),
             )
         )
     return out
@@ -356,12 +408,59 @@ def _build_candidates(
 
 # Storage ------------------------------------------------------------------------------------------
 
+CANDIDATES_FORMAT = "draw-v1/candidates"
+"""The stored snapshot since #30: the canonical JSON of draw-v1 §3's candidate array, in id
+order, inside `{"candidates": [...], "format": CANDIDATES_FORMAT}` (itself canonical), zlib. Its
+`candidates` bytes are exactly what the pool digest hashes, so the columnar loader
+(`draw.columnar`) checks and hashes them in one pass."""
+
+CANDIDATES_HEAD = b'{"candidates":'
+CANDIDATES_TAIL = b',"format":"' + CANDIDATES_FORMAT.encode("ascii") + b'"}'
+
+
+def snapshot_document(rows: Sequence[Row]) -> bytes:
+    """The snapshot document (uncompressed) of `snapshot_rows`: candidates sorted by id (as text,
+    as draw-v1 orders them), each object with its keys in canonical order.
+
+    orjson writes these values exactly as cjson does: every text is an identifier or a status
+    this module chose (ASCII, nothing to escape), integers are small (`tests/integration/draws/
+    test_snapshot_storage.py` compares the bytes with `draw.canonical_json`).
+    """
+    with no_gc():
+        ordered = sorted(rows, key=_by_id)
+        body = orjson.dumps(
+            [
+                {
+                    "available": available,
+                    "avoid_orgs": avoid_orgs,
+                    "employer": employer,
+                    "id": ident,
+                    "recent_draws": recent,
+                    "region": region,
+                    "specialties": codes,
+                    "status": status,
+                }
+                for ident, status, available, codes, region, employer, avoid_orgs, recent in ordered
+            ]
+        )
+    return CANDIDATES_HEAD + body + CANDIDATES_TAIL
+
+
+def _by_id(row: Row) -> str:
+    return row[0]
+
+
+def compress_document(document: bytes) -> bytes:
+    """The stored (compressed) form of a snapshot document."""
+    return zlib.compress(document, 1)
+
+
 SNAPSHOT_FORMAT = "draw-v1/candidate-rows"
 
 
 def dump_snapshot(pool: Sequence[Candidate]) -> bytes:
-    """The snapshot as stored: zlib of one JSON object with a row (a field array) per candidate, by
-    id.
+    """The snapshot as stored until #30 (still read): zlib of one JSON object with a row (a field
+    array) per candidate, by id.
     """
     rows = [
         [
@@ -404,7 +503,10 @@ def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
     engine recomputes the pool digest from them); anything else, including the older format (an
     array of candidate objects), goes through the engine's full validation.
     """
-    doc = json.loads(zlib.decompress(raw))
+    data = zlib.decompress(raw)
+    if data.startswith(CANDIDATES_HEAD):
+        return candidates_of_document(data)
+    doc = json.loads(data)
     if (
         type(doc) is dict
         and doc.get("format") == SNAPSHOT_FORMAT
@@ -420,9 +522,45 @@ def load_snapshot_bytes(raw: bytes) -> tuple[Candidate, ...]:
     return candidates_from_json(doc)
 
 
+def candidates_of_document(data: bytes) -> tuple[Candidate, ...]:
+    """The candidates of a snapshot document (`snapshot_document`): through the columnar loader,
+    which validates each column at once, or else (anything out of form) through the engine's
+    full validation, whose error names the field."""
+    loaded = columnar.load_with_pool(data, ascending=True)
+    if loaded is not None and loaded[0].get("format") == CANDIDATES_FORMAT:
+        pool = loaded[1]
+        with no_gc():
+            return tuple(
+                map(
+                    trusted_candidate,
+                    zip(
+                        pool.ids,
+                        pool.status,
+                        pool.available,
+                        pool.specialties,
+                        pool.region,
+                        pool.employer,
+                        pool.avoid_orgs,
+                        pool.recent_draws,
+                        strict=True,
+                    ),
+                )
+            )
+    try:
+        doc = cjson.loads(data)
+        if type(doc) is not dict or doc.get("format") != CANDIDATES_FORMAT:
+            raise InvalidInput("format", f"not {CANDIDATES_FORMAT}")
+        return candidates_from_json(doc.get("candidates"))
+    except InvalidInput as exc:
+        raise InvalidInput("snapshot", str(exc)) from None
+
+
 def employers_in_snapshot(raw: bytes) -> dict[str, str]:
     """Candidate id -> employer code, straight from a stored snapshot (for §9 replacements)."""
-    doc = json.loads(zlib.decompress(raw))
+    data = zlib.decompress(raw)
+    if data.startswith(CANDIDATES_HEAD):
+        return {c["id"]: c["employer"] for c in orjson.loads(data)["candidates"]}
+    doc = json.loads(data)
     if type(doc) is dict and doc.get("format") == SNAPSHOT_FORMAT:
         return {r[0]: r[5] for r in doc["rows"]}
     return {c["id"]: c["employer"] for c in doc}
