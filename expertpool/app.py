@@ -40,10 +40,10 @@ from expertpool.departments import pages as department_pages
 from expertpool.draws import api as draws_api
 from expertpool.draws import pages as draw_pages
 from expertpool.draws import panels
+from expertpool.draws.compute import make_cpu_pool
 from expertpool.events import api as events_api
 from expertpool.events import events
 from expertpool.events import pages as event_pages
-from expertpool.draws.compute import make_cpu_pool
 from expertpool.experts import api as experts_api
 from expertpool.experts import pages as expert_pages
 from expertpool.experts import publicity_pages
