@@ -8,6 +8,7 @@ project's one error shape (`expertpool.core.errors`), in the caller's language.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -334,7 +335,14 @@ def document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `/api/v1` (built once per application)."""
     cached = app.extensions.get("expertpool_openapi")
     if cached is None:
-        full = spec._generate_spec()
+        # SpecTree lifts nested models out of `spec.models` while generating (it deletes their
+        # `$defs`), so a second application in the same process would get a document whose
+        # nested references dangle: generate from a copy and keep the models as they were.
+        models = copy.deepcopy(spec.models)
+        try:
+            full = spec._generate_spec()
+        finally:
+            spec.models = models
         full["paths"] = {
             path: ops for path, ops in sorted(full["paths"].items()) if path.startswith(PREFIX)
         }

@@ -334,3 +334,23 @@ def test_a_bad_date_is_named_in_the_callers_language(
     )
     assert resp.status_code == 422
     assert resp.get_json()["fields"] == {"start_on": ["请使用 2020-01-31 这样的日期格式。"]}
+
+
+def test_a_second_application_in_the_process_gets_a_whole_document(
+    tmp_path: Any, database_url: str
+) -> None:
+    """SpecTree lifts nested models out of its registry while generating; the second app of a
+    process (a test run, a CLI beside a server) must still get every referenced schema."""
+    import json
+    import re
+
+    from expertpool.core.api import document
+    from tests.conftest import build_app, make_test_config
+
+    for n in (1, 2):
+        app = build_app(make_test_config(tmp_path / f"i{n}", database_url))
+        with app.app_context():
+            doc = document(app)
+        refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc)))
+        assert refs <= set(doc["components"]["schemas"]), n
+        app.extensions["expertpool"].engine.dispose()

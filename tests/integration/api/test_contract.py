@@ -54,6 +54,7 @@ PATH_SAMPLES = {
     "request_id": "1",
     "code": "A01",
     "draw_id": "D-1",
+    "sub_id": "1",
 }
 # Which role's token calls an operation: the first of these its view admits.
 ROLE_ORDER = (
@@ -164,6 +165,20 @@ def _seed(app: Flask) -> dict[str, Any]:
     venues.create_venue(
         session, actor="test", centre_code="440100", name="评标室", address="某路1号", seats=5
     )
+    from expertpool.core.pii import PiiCipher
+    from expertpool.events import events
+
+    subscription, _ = events.subscribe(
+        session,
+        user=people[UserRole.CENTRE_STAFF],
+        token_scopes=None,
+        client="contract",
+        scope=events.SUBSCRIBABLE_SCOPES[0],
+        url="http://127.0.0.1:9/hook",
+        cipher=PiiCipher.from_keys(app.extensions["expertpool"].keys),
+        allow_http=True,
+        now=utcnow(),
+    )
     ids = {
         "project_id": project.id,
         "lot_id": lot.id,
@@ -175,6 +190,7 @@ def _seed(app: Flask) -> dict[str, Any]:
         "request_id": draw_request.id,
         "code": "A01",
         "draw_id": "D-none",
+        "sub_id": subscription.id,
     }
     assert set(ids) == set(PATH_SAMPLES)
     app.extensions["expertpool"].sessions.remove()

@@ -184,8 +184,17 @@ def test_key_rotation_also_reencrypts_invitations_and_outbox_messages(
     new_id = keys.rotate_pii()
     rotated = pii.PiiCipher.from_keys(keys)
     messages = list(db_session.execute(select(OutboxMessage)).scalars())
+    # The invitation's name and phone, the expert record's ID number and phone, and every
+    # message's encrypted number, body and (since #28) its kind and parameters.
     expected = (
-        2 + 2 + sum((m.to_encrypted is not None) + (m.body_encrypted is not None) for m in messages)
+        2
+        + 2
+        + sum(
+            (m.to_encrypted is not None)
+            + (m.body_encrypted is not None)
+            + (m.message_encrypted is not None)
+            for m in messages
+        )
     )
     assert pii.rotate_all(db_session, rotated, PII_TABLES) == expected
     db_session.expire_all()
