@@ -47,14 +47,15 @@ QUALIFYING = (TitleLevel.FULL_SENIOR, TitleLevel.DEPUTY_SENIOR, TitleLevel.EQUIV
 def _headings(session: Session) -> list[str]:
     """The three level-2 headings with the most drawable experts in the demo's cities (the
     history's strata), or the first three of the classification when the pool is empty."""
+    # One expression object in SELECT, GROUP BY and ORDER BY: PostgreSQL matches them by their
+    # bound parameters, which separate calls would name apart.
+    heading = func.substr(ExpertSpecialty.code, 1, 3)
     rows = session.execute(
-        select(func.substr(ExpertSpecialty.code, 1, 3), func.count(func.distinct(Expert.id)))
+        select(heading, func.count(func.distinct(Expert.id)))
         .join(Expert, Expert.id == ExpertSpecialty.expert_id)
         .where(Expert.status == ExpertStatus.ACTIVE, Expert.title_level.in_(QUALIFYING))
-        .group_by(func.substr(ExpertSpecialty.code, 1, 3))
-        .order_by(
-            func.count(func.distinct(Expert.id)).desc(), func.substr(ExpertSpecialty.code, 1, 3)
-        )
+        .group_by(heading)
+        .order_by(func.count(func.distinct(Expert.id)).desc(), heading)
         .limit(3)
     ).all()
     found = [str(code) for code, _n in rows]
