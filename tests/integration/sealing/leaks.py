@@ -100,14 +100,26 @@ def link_markers(tokens: Mapping[str, int]) -> list[Marker]:
     return out
 
 
+_CIPHERTEXT = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}")
+"""A long run of standard base64 (sealed payloads): random bytes there can spell `/i/` and a dozen
+letters, which the `/i/<token>`-shaped catch-all would take for a link. Exact tokens are still
+looked for everywhere."""
+
+
+def _without_ciphertext(text_: str) -> str:
+    # An answer link is base64url (no "+"); a long base64 run with a "+" is ciphertext.
+    return _CIPHERTEXT.sub(lambda run: "" if "+" in run.group() else run.group(), text_)
+
+
 def find_leaks(text_: str, markers: Iterable[Marker]) -> list[str]:
     """Each marker found in `text_`, with a little context."""
     hits = []
     for m in markers:
-        found = m.pattern.search(text_)
+        subject = _without_ciphertext(text_) if m.pattern is ANSWER_LINK else text_
+        found = m.pattern.search(subject)
         if found:
             a, b = max(0, found.start() - 60), found.end() + 60
-            context = text_[a:b].replace("\n", " ")
+            context = subject[a:b].replace("\n", " ")
             hits.append(f"{m}: …{context}…")
     return hits
 
